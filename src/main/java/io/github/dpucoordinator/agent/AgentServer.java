@@ -1,0 +1,41 @@
+package io.github.dpucoordinator.agent;
+
+import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.proto.reboot.RebootService;
+import io.github.dpucoordinator.proto.reboot.RebootServiceHandlerFactory;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.slf4j.LoggerFactory;
+
+/** Starts one DPU agent: its supervised state-machine actor and its gRPC server. */
+public final class AgentServer {
+  private AgentServer() {}
+
+  /** A running agent; {@code port} is the bound port (useful when asked for port 0). */
+  public record Running(String dpuId, ActorRef<DpuAgent.Command> agent, ServerBinding binding) {
+    public int port() {
+      return binding.localAddress().getPort();
+    }
+  }
+
+  public static CompletionStage<Running> start(ActorSystem<?> system, AgentSettings settings) {
+    ActorRef<DpuAgent.Command> agent = system.systemActorOf(
+        Behaviors.supervise(DpuAgent.create(settings, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
+        "dpu-agent-" + settings.dpuId(), Props.empty());
+    RebootServiceImpl impl = new RebootServiceImpl(agent, system);
+    List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
+        RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, system)));
+    return GrpcServers.bind(system, settings.host(), settings.port(), services)
+        .thenApply(binding -> {
+          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService on {}", settings.dpuId(), binding.localAddress());
+          return new Running(settings.dpuId(), agent, binding);
+        });
+  }
+}

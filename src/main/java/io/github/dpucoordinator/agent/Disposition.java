@@ -1,0 +1,11 @@
+package io.github.dpucoordinator.agent;
+
+/** What a reboot signal did. */
+public enum Disposition {
+  /** it started a graceful shutdown */
+  STARTED,
+  /** a graceful shutdown is already running; the signal joined it */
+  IN_PROGRESS,
+  /** the shutdown for this campaign already completed, or the DPU is already shut down */
+  ALREADY_COMPLETE
+}

@@ -1,0 +1,234 @@
+package io.github.dpucoordinator.agent;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.common.StepRunner;
+import io.github.dpucoordinator.common.StepSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * The DPU side of a coordinated reboot: seed 000's DPU state machine, Listening -> ShutdownInitiated
+ * -> Shutdown -> ShutdownComplete -> WaitForRestart -> Listening.
+ *
+ * <p>Protocol-agnostic: the gRPC services translate their requests into {@link Signal} and
+ * {@link GetState}. A signal is answered at once (receipt); completion is visible through the state,
+ * and {@link GetState} can be held open until the state changes (a long poll), which is how the NPU
+ * learns of completion without tight polling.
+ */
+public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
+
+  public sealed interface Command {}
+
+  /** Asks for a graceful shutdown; an empty campaign id means "a new request each time". */
+  public record Signal(String campaignId, String kind, String reason, long deadlineMillis, ActorRef<SignalOutcome> replyTo)
+      implements Command {}
+
+  /** Current state, or (wait > 0) the state as soon as its version differs from knownVersion. */
+  public record GetState(long knownVersion, Duration maxWait, ActorRef<AgentSnapshot> replyTo) implements Command {}
+
+  public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, String ack) {}
+
+  private record StepFinished(int index, StepResult result) implements Command {}
+
+  private record WaitExpired(long waiterId) implements Command {}
+
+  private enum Restarted implements Command { INSTANCE }
+
+  public static Behavior<Command> create(AgentSettings settings, Clock clock) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DpuAgent(ctx, timers, settings, clock)));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final AgentSettings settings;
+  private final Clock clock;
+  private final StepRunner runner;
+
+  private AgentState state = AgentState.LISTENING;
+  private long version = 1;
+  private long since;
+  private String bootId = newBootId();
+  private String campaignId = "";
+  private List<String> joinedCampaigns = new ArrayList<>();
+  private final Deque<String> completed = new ArrayDeque<>();
+  private List<StepResult> results = List.of();
+  private boolean degraded;
+  private long shutdownRuns;
+  private long nextWaiterId;
+  private final Map<Long, ActorRef<AgentSnapshot>> waiters = new HashMap<>();
+
+  private DpuAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings, Clock clock) {
+    super(ctx);
+    this.timers = timers;
+    this.settings = settings;
+    this.clock = clock;
+    this.since = clock.millis();
+    this.runner = new StepRunner(ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
+    ctx.getLog().info("[dpu={}] agent started in LISTENING with {} shutdown step(s)", settings.dpuId(), settings.shutdownSteps().size());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Signal.class, this::onSignal)
+        .onMessage(GetState.class, this::onGetState)
+        .onMessage(StepFinished.class, this::onStepFinished)
+        .onMessage(WaitExpired.class, this::onWaitExpired)
+        .onMessageEquals(Restarted.INSTANCE, this::onRestarted)
+        .build();
+  }
+
+  private Behavior<Command> onSignal(Signal signal) {
+    String requested = signal.campaignId();
+    if (!requested.isEmpty() && completed.contains(requested)) {
+      return reply(signal, Disposition.ALREADY_COMPLETE, requested, "shutdown for this campaign already completed");
+    }
+    if (state.shuttingDown()) {
+      join(requested);
+      return reply(signal, Disposition.IN_PROGRESS, campaignId, "graceful shutdown already in progress");
+    }
+    if (state.shutDown()) {
+      // Already safe to reboot: the new campaign is complete without running the shutdown again.
+      String id = requested.isEmpty() ? campaignId : requested;
+      remember(id);
+      return reply(signal, Disposition.ALREADY_COMPLETE, id, "already shut down, waiting for restart");
+    }
+    campaignId = requested.isEmpty() ? "dpu-" + UUID.randomUUID().toString().substring(0, 8) : requested;
+    joinedCampaigns = new ArrayList<>(List.of(campaignId));
+    shutdownRuns++;
+    results = new ArrayList<>();
+    degraded = false;
+    getContext().getLog().info("[campaign={} dpu={}] reboot signal received (kind={}, reason='{}'); starting graceful shutdown",
+        campaignId, settings.dpuId(), signal.kind(), signal.reason());
+    moveTo(AgentState.SHUTDOWN_INITIATED);
+    reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated");
+    moveTo(AgentState.SHUTDOWN);
+    startStep(0);
+    return this;
+  }
+
+  private void startStep(int index) {
+    List<StepSpec> steps = settings.shutdownSteps();
+    if (index >= steps.size()) {
+      finishShutdown();
+      return;
+    }
+    StepSpec step = steps.get(index);
+    getContext().getLog().info("[campaign={} dpu={}] shutdown step {}/{} '{}' started", campaignId, settings.dpuId(), index + 1, steps.size(), step.name());
+    if (step.isSimulated()) {
+      timers.startSingleTimer(
+          "step", new StepFinished(index, new StepResult(step.name(), true, "simulated", step.simulated().toMillis())), step.simulated());
+    } else {
+      getContext().pipeToSelf(runner.run(step, step.timeout()), (result, failure) ->
+          new StepFinished(index, result != null ? result : new StepResult(step.name(), false, String.valueOf(failure), 0)));
+    }
+  }
+
+  private Behavior<Command> onStepFinished(StepFinished done) {
+    StepResult r = done.result();
+    results.add(r);
+    if (r.ok()) {
+      getContext().getLog().info("[campaign={} dpu={}] shutdown step '{}' done in {} ms", campaignId, settings.dpuId(), r.name(), r.millis());
+    } else {
+      // A failed step does not stop the shutdown: the NPU reboots anyway, so finish and report it.
+      degraded = true;
+      getContext().getLog().warn("[campaign={} dpu={}] shutdown step '{}' failed: {}; continuing", campaignId, settings.dpuId(), r.name(), r.detail());
+    }
+    startStep(done.index() + 1);
+    return this;
+  }
+
+  private void finishShutdown() {
+    joinedCampaigns.forEach(this::remember);
+    moveTo(AgentState.SHUTDOWN_COMPLETE);
+    getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; waiting for restart",
+        campaignId, settings.dpuId(), degraded ? " (degraded)" : "");
+    moveTo(AgentState.WAIT_FOR_RESTART);
+    settings.restartAfter().ifPresent(after -> timers.startSingleTimer("restart", Restarted.INSTANCE, after));
+  }
+
+  private Behavior<Command> onRestarted() {
+    bootId = newBootId();
+    getContext().getLog().info("[campaign={} dpu={}] simulated restart; back to LISTENING", campaignId, settings.dpuId());
+    moveTo(AgentState.LISTENING);
+    return this;
+  }
+
+  private Behavior<Command> onGetState(GetState get) {
+    if (get.maxWait().isZero() || get.maxWait().isNegative() || get.knownVersion() != version) {
+      get.replyTo().tell(snapshot());
+    } else {
+      long id = nextWaiterId++;
+      waiters.put(id, get.replyTo());
+      timers.startSingleTimer(new WaitExpired(id), new WaitExpired(id), get.maxWait());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onWaitExpired(WaitExpired expired) {
+    ActorRef<AgentSnapshot> waiter = waiters.remove(expired.waiterId());
+    if (waiter != null) {
+      waiter.tell(snapshot());
+    }
+    return this;
+  }
+
+  private void moveTo(AgentState next) {
+    state = next;
+    version++;
+    since = clock.millis();
+    if (!waiters.isEmpty()) {
+      AgentSnapshot now = snapshot();
+      waiters.forEach((id, waiter) -> {
+        timers.cancel(new WaitExpired(id));
+        waiter.tell(now);
+      });
+      waiters.clear();
+    }
+  }
+
+  private void join(String requested) {
+    if (!requested.isEmpty() && !joinedCampaigns.contains(requested)) {
+      joinedCampaigns.add(requested);
+    }
+  }
+
+  private void remember(String id) {
+    if (id.isEmpty() || completed.contains(id)) {
+      return;
+    }
+    completed.addLast(id);
+    while (completed.size() > settings.rememberedCampaigns()) {
+      completed.removeFirst();
+    }
+  }
+
+  private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text) {
+    String ack = "ACK " + disposition + ": " + text + " (dpu " + settings.dpuId() + ", campaign " + id + ", state " + state + ")";
+    signal.replyTo().tell(new SignalOutcome(disposition, id, state, ack));
+    return this;
+  }
+
+  private AgentSnapshot snapshot() {
+    return new AgentSnapshot(settings.dpuId(), state, version, campaignId, List.copyOf(completed), degraded,
+        List.copyOf(results), shutdownRuns, bootId, since);
+  }
+
+  private static String newBootId() {
+    return UUID.randomUUID().toString();
+  }
+}

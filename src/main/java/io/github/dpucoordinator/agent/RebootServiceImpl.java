@@ -1,0 +1,97 @@
+package io.github.dpucoordinator.agent;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.proto.reboot.DpuState;
+import io.github.dpucoordinator.proto.reboot.GetStateRequest;
+import io.github.dpucoordinator.proto.reboot.GetStateResponse;
+import io.github.dpucoordinator.proto.reboot.RebootKind;
+import io.github.dpucoordinator.proto.reboot.RebootRequest;
+import io.github.dpucoordinator.proto.reboot.RebootResponse;
+import io.github.dpucoordinator.proto.reboot.RebootService;
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.grpc.GrpcServiceException;
+
+/** Translates the seed's RebootService (plus its extensions) into {@link DpuAgent} messages. */
+public final class RebootServiceImpl implements RebootService {
+  /** Longest long poll a client may ask for; longer ones are refused rather than silently cut. */
+  static final long MAX_WAIT_MS = 300_000;
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
+
+  private final ActorRef<DpuAgent.Command> agent;
+  private final ActorSystem<?> system;
+
+  public RebootServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system) {
+    this.agent = agent;
+    this.system = system;
+  }
+
+  @Override
+  public CompletionStage<RebootResponse> sendRebootSignal(RebootRequest in) {
+    if (in.getKind() == RebootKind.UNRECOGNIZED) {
+      return failed(Status.INVALID_ARGUMENT.withDescription("unknown reboot kind " + in.getKindValue()));
+    }
+    if (in.getDeadlineUnixMs() < 0) {
+      return failed(Status.INVALID_ARGUMENT.withDescription("deadline_unix_ms must not be negative"));
+    }
+    String kind = switch (in.getKind()) {
+      case WARM -> "warm";
+      case POWER_OFF -> "power-off";
+      default -> "cold";
+    };
+    String reason = in.getReason().isEmpty() ? in.getSignal() : in.getReason();
+    CompletionStage<DpuAgent.SignalOutcome> outcome = AskPattern.ask(agent,
+        replyTo -> new DpuAgent.Signal(in.getCampaignId(), kind, reason, in.getDeadlineUnixMs(), replyTo),
+        ASK_TIMEOUT, system.scheduler());
+    return outcome.thenApply(o -> RebootResponse.newBuilder()
+        .setAck(o.ack())
+        .setDisposition(io.github.dpucoordinator.proto.reboot.Disposition.valueOf(o.disposition().name()))
+        .setCampaignId(o.campaignId())
+        .setState(toProto(o.state()))
+        .build());
+  }
+
+  @Override
+  public CompletionStage<GetStateResponse> getState(GetStateRequest in) {
+    if (in.getWaitMs() < 0 || in.getWaitMs() > MAX_WAIT_MS) {
+      return failed(Status.INVALID_ARGUMENT.withDescription("wait_ms must be between 0 and " + MAX_WAIT_MS));
+    }
+    Duration wait = Duration.ofMillis(in.getWaitMs());
+    CompletionStage<AgentSnapshot> snapshot = AskPattern.ask(agent,
+        replyTo -> new DpuAgent.GetState(in.getKnownVersion(), wait, replyTo),
+        wait.plus(ASK_TIMEOUT), system.scheduler());
+    return snapshot.thenApply(RebootServiceImpl::toProto);
+  }
+
+  static GetStateResponse toProto(AgentSnapshot s) {
+    GetStateResponse.Builder b = GetStateResponse.newBuilder()
+        .setDpuId(s.dpuId())
+        .setState(toProto(s.state()))
+        .setVersion(s.version())
+        .setCampaignId(s.campaignId())
+        .setLastCompletedCampaign(s.completedCampaigns().isEmpty() ? "" : s.completedCampaigns().get(s.completedCampaigns().size() - 1))
+        .addAllCompletedCampaigns(s.completedCampaigns())
+        .setDegraded(s.degraded())
+        .setShutdownRuns(s.shutdownRuns())
+        .setBootId(s.bootId())
+        .setSinceUnixMs(s.sinceMillis());
+    for (StepResult r : s.steps()) {
+      b.addSteps(io.github.dpucoordinator.proto.reboot.StepResult.newBuilder()
+          .setName(r.name()).setOk(r.ok()).setDetail(r.detail()).setMillis(r.millis()));
+    }
+    return b.build();
+  }
+
+  static DpuState toProto(AgentState state) {
+    return DpuState.valueOf(state.name());
+  }
+
+  private static <T> CompletionStage<T> failed(Status status) {
+    return CompletableFuture.failedFuture(new GrpcServiceException(status));
+  }
+}

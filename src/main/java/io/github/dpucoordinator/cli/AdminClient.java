@@ -1,0 +1,72 @@
+package io.github.dpucoordinator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.proto.admin.NpuAdminClient;
+import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
+import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
+import io.github.dpucoordinator.proto.admin.StatusRequest;
+import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/** The CLI's connection to the NPU service's admin API. */
+final class AdminClient implements AutoCloseable {
+
+  /** The admin API could not be reached or did not answer; the message says where and why. */
+  static final class Unreachable extends Exception {
+    Unreachable(String message) {
+      super(message);
+    }
+  }
+
+  private final ActorSystem<Void> system;
+  private final NpuAdminClient client;
+  private final String address;
+  private final Duration timeout;
+
+  AdminClient(String address, Config config) {
+    this.address = address;
+    this.timeout = config.getDuration("dpu-coordinator.cli.call-timeout");
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || colon == address.length() - 1) {
+      throw new IllegalArgumentException("admin address '" + address + "' is not HOST:PORT");
+    }
+    String host = address.substring(0, colon).replace("[", "").replace("]", "");
+    int port = Integer.parseInt(address.substring(colon + 1));
+    Config quiet = ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(config);
+    this.system = Systems.create("dpuctl", quiet);
+    this.client = NpuAdminClient.create(GrpcClientSettings.connectToServiceAt(host, port, system)
+        .withTls(false).withDeadline(timeout).withConnectionAttempts(2), system);
+  }
+
+  StartCampaignResponse start(String reason, String kind) throws Unreachable {
+    return call(() -> client.startCampaign(StartCampaignRequest.newBuilder().setReason(reason).setKind(kind).build())
+        .toCompletableFuture().get());
+  }
+
+  JsonNode status() throws Unreachable {
+    return Json.read(call(() -> client.status(StatusRequest.getDefaultInstance()).toCompletableFuture().get()).getJson());
+  }
+
+  private interface Call<T> {
+    T run() throws Exception;
+  }
+
+  private <T> T call(Call<T> call) throws Unreachable {
+    try {
+      return call.run();
+    } catch (Exception e) {
+      throw new Unreachable("cannot reach the NPU service's admin API at " + address + ": " + Systems.rootMessage(e)
+          + " (is `dpuctl npu` running there?)");
+    }
+  }
+
+  @Override
+  public void close() {
+    client.close();
+    system.terminate();
+  }
+}

@@ -1,0 +1,71 @@
+package io.github.dpucoordinator.cli;
+
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.npu.NpuService;
+import io.github.dpucoordinator.npu.NpuSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.pekko.actor.typed.ActorSystem;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "npu", mixinStandardHelpOptions = true,
+    description = {"Run the NPU service: the event-sourced coordinator and its local admin API.",
+        "A service restarted on the same data dir resumes the campaign it was in."},
+    footer = ExitCodes.HELP)
+final class NpuCommand implements Callable<Integer> {
+
+  @Option(names = "--dpu", paramLabel = "ID=HOST:PORT", description = "A DPU to coordinate, in addition to the configured ones; repeatable.")
+  List<String> dpus = new ArrayList<>();
+
+  @Option(names = "--data-dir", paramLabel = "DIR", description = "Journal directory (default: dpu-coordinator.npu.data-dir).")
+  Path dataDir;
+
+  @Option(names = "--admin-port", paramLabel = "P", description = "Admin API port (default: dpu-coordinator.npu.admin.port).")
+  Integer adminPort;
+
+  @Option(names = "--reboot-cmd", paramLabel = "CMD", description = "The NPU's reboot action (sh -c). Default: dry run.")
+  String rebootCommand;
+
+  @Override
+  public Integer call() throws Exception {
+    Config config = AppConfig.load();
+    NpuSettings settings;
+    try {
+      if (dataDir != null) {
+        config = AppConfig.withDataDir(config, dataDir);
+      }
+      if (adminPort != null) {
+        config = AppConfig.with(config, "dpu-coordinator.npu.admin.port", adminPort);
+      }
+      if (rebootCommand != null) {
+        config = AppConfig.with(config, "dpu-coordinator.npu.reboot.command", rebootCommand);
+      }
+      List<DpuEndpoint> extra = dpus.stream().map(DpuEndpoint::parse).toList();
+      settings = NpuSettings.create(config).withDpus(extra);
+      Files.createDirectories(settings.dataDir());
+    } catch (Exception e) {
+      System.err.println("dpuctl npu: " + Systems.rootMessage(e));
+      return ExitCodes.STARTUP_FAILED;
+    }
+    ActorSystem<Void> system = Systems.create("npu", config);
+    try {
+      NpuService.Running running = Systems.await(NpuService.start(system, settings), Duration.ofSeconds(60));
+      System.out.printf("NPU service up: %d DPU(s), data dir %s, admin API on %s:%d%n", settings.dpus().size(),
+          settings.dataDir().toAbsolutePath(), settings.adminHost(), running.adminPort());
+    } catch (Exception e) {
+      System.err.printf("dpuctl npu: cannot start (data dir %s, admin %s:%d): %s%n", settings.dataDir().toAbsolutePath(),
+          settings.adminHost(), settings.adminPort(), Systems.rootMessage(e));
+      system.terminate();
+      return ExitCodes.STARTUP_FAILED;
+    }
+    system.getWhenTerminated().toCompletableFuture().join();
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,41 @@
+package io.github.dpucoordinator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.common.AppConfig;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = "Show the NPU service's phase, the current or last campaign with each DPU, recent campaigns and DPU reboot history.",
+    footer = ExitCodes.HELP)
+final class StatusCommand implements Callable<Integer> {
+
+  @Option(names = "--json", description = "Print one JSON object: phase, lastCampaign {id, outcome, dpus [{id, state, outcome, ...}]}, recent, history.")
+  boolean json;
+
+  @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
+  String admin;
+
+  @Override
+  public Integer call() {
+    Config config = AppConfig.load();
+    String address = admin != null ? admin : config.getString("dpu-coordinator.cli.admin-address");
+    try (AdminClient client = new AdminClient(address, config)) {
+      JsonNode status = client.status();
+      if (json) {
+        System.out.println(status.toString());
+      } else {
+        StatusText.print(status, System.out);
+      }
+      return ExitCodes.OK;
+    } catch (AdminClient.Unreachable e) {
+      System.err.println("dpuctl status: " + e.getMessage());
+      return ExitCodes.UNREACHABLE;
+    } catch (IllegalArgumentException e) {
+      System.err.println("dpuctl status: " + e.getMessage());
+      return ExitCodes.USAGE;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+package io.github.dpucoordinator.cli;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/** Helpers for the commands' actor systems. */
+final class Systems {
+  private Systems() {}
+
+  static ActorSystem<Void> create(String name, Config config) {
+    return ActorSystem.create(Behaviors.empty(), name, config);
+  }
+
+  /** Waits for a startup step; the cause's message is what the operator needs to see. */
+  static <T> T await(CompletionStage<T> stage, Duration timeout) throws Exception {
+    try {
+      return stage.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      while (cause.getCause() != null && (cause.getMessage() == null || cause instanceof java.util.concurrent.CompletionException)) {
+        cause = cause.getCause();
+      }
+      throw cause instanceof Exception ex ? ex : new RuntimeException(cause);
+    } catch (TimeoutException e) {
+      throw new TimeoutException("no answer within " + timeout.toSeconds() + " s");
+    }
+  }
+
+  static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    String m = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+    return c == t ? m : (t.getMessage() == null ? m : t.getMessage() + " (" + m + ")");
+  }
+}

@@ -1,0 +1,31 @@
+package io.github.dpucoordinator.common;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.ServiceDescription;
+import org.apache.pekko.grpc.javadsl.ServerReflection;
+import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.function.Function;
+
+/** Binds a set of pekko-grpc services, plus server reflection for them, on one host and port. */
+public final class GrpcServers {
+  private GrpcServers() {}
+
+  /** A service's partial handler together with its description (for reflection). */
+  public record Service(ServiceDescription description, Function<HttpRequest, CompletionStage<HttpResponse>> handler) {}
+
+  public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, String host, int port, List<Service> services) {
+    List<Function<HttpRequest, CompletionStage<HttpResponse>>> handlers = new ArrayList<>();
+    services.forEach(s -> handlers.add(s.handler()));
+    handlers.add(ServerReflection.create(services.stream().map(Service::description).toList(), system));
+    @SuppressWarnings("unchecked")
+    Function<HttpRequest, CompletionStage<HttpResponse>>[] all = handlers.toArray(new Function[0]);
+    return Http.get(system).newServerAt(host, port).bind(ServiceHandler.concatOrNotFound(all));
+  }
+}

@@ -1,0 +1,60 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.common.CborSerializable;
+import io.github.dpucoordinator.common.StepResult;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the coordinator journals. Each event names its campaign; together they are the audit
+ * trail `status` reads and the facts a restarted service resumes from.
+ */
+public sealed interface CampaignEvent extends CborSerializable {
+  String campaignId();
+
+  long atMillis();
+
+  /** Idle -> PrepareForReboot. */
+  record CampaignStarted(String campaignId, String reason, String kind, long atMillis, List<DpuEndpoint> dpus)
+      implements CampaignEvent {}
+
+  /** PrepareForReboot -> NotifyDPUs. */
+  record PreRebootTasksDone(String campaignId, List<StepResult> results, long atMillis) implements CampaignEvent {}
+
+  /**
+   * NotifyDPUs -> WaitForAcknowledgments: signals go out now and every DPU has until ackDeadlineMillis
+   * to complete its shutdown. Deadlines are absolute so a restart never extends them.
+   */
+  record SignalsDispatched(String campaignId, long ackDeadlineMillis, long atMillis) implements CampaignEvent {}
+
+  record SignalAttemptFailed(String campaignId, String dpuId, int attempt, String reason, long atMillis) implements CampaignEvent {}
+
+  record DpuAcknowledged(String campaignId, String dpuId, int attempt, String disposition, String ack, long atMillis)
+      implements CampaignEvent {}
+
+  record DpuShutdownCompleted(String campaignId, String dpuId, boolean degraded, String detail, long atMillis)
+      implements CampaignEvent {}
+
+  /** The signal was retried up to the limit without an acknowledgment. */
+  record DpuGaveUp(String campaignId, String dpuId, String reason, long atMillis) implements CampaignEvent {}
+
+  /** WaitForAcknowledgments -> ProceedWithReboot: every DPU completed its shutdown. */
+  record AcknowledgmentsCollected(String campaignId, long atMillis) implements CampaignEvent {}
+
+  /** WaitForAcknowledgments -> ErrorLogging: these DPUs failed or did not finish, with the reason. */
+  record AcknowledgmentsMissing(String campaignId, Map<String, String> missing, boolean deadlineExpired, long atMillis)
+      implements CampaignEvent {}
+
+  /** -> Reboot. Journaled before the command runs, so it runs at most once per campaign. */
+  record RebootIssued(String campaignId, String action, long atMillis) implements CampaignEvent {}
+
+  /** Reboot -> PostReboot: the NPU is back (or the dry run returned); DPUs get until bootWaitDeadlineMillis. */
+  record RebootReturned(String campaignId, boolean ok, String detail, long bootWaitDeadlineMillis, long atMillis)
+      implements CampaignEvent {}
+
+  record DpuReady(String campaignId, String dpuId, long atMillis) implements CampaignEvent {}
+
+  /** PostReboot -> Idle. */
+  record CampaignFinished(String campaignId, String outcome, Map<String, String> notReady, long atMillis)
+      implements CampaignEvent {}
+}

@@ -1,0 +1,454 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsCollected;
+import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsMissing;
+import io.github.dpucoordinator.npu.CampaignEvent.CampaignFinished;
+import io.github.dpucoordinator.npu.CampaignEvent.CampaignStarted;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuAcknowledged;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuGaveUp;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuReady;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuShutdownCompleted;
+import io.github.dpucoordinator.npu.CampaignEvent.PreRebootTasksDone;
+import io.github.dpucoordinator.npu.CampaignEvent.RebootIssued;
+import io.github.dpucoordinator.npu.CampaignEvent.RebootReturned;
+import io.github.dpucoordinator.npu.CampaignEvent.SignalAttemptFailed;
+import io.github.dpucoordinator.npu.CampaignEvent.SignalsDispatched;
+import io.github.dpucoordinator.npu.CoordinatorState.Campaign;
+import io.github.dpucoordinator.npu.CoordinatorState.DpuProgress;
+import io.github.dpucoordinator.npu.CoordinatorState.DpuStatus;
+import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * The NPU side of a coordinated reboot: seed 000's NPU state machine (Idle, PrepareForReboot,
+ * NotifyDPUs, WaitForAcknowledgments, ProceedWithReboot / ErrorLogging, Reboot, PostReboot) as an
+ * event-sourced behavior, so a restarted service resumes the campaign it was in.
+ *
+ * <p>Every phase's side effects (starting DPU links, arming the deadline timer, running the reboot
+ * action) happen in {@link #enter}, which runs after the event that entered the phase is persisted
+ * and again after recovery; timers are armed for the time left until the journaled absolute
+ * deadline. The reboot action is journaled before it runs and is not run again after a restart.
+ *
+ * <p>Link reports arriving together are journaled in one write: the first schedules a {@link Flush}
+ * behind the others already queued, so a burst of N completions costs one database round trip.
+ */
+public final class Coordinator extends EventSourcedBehavior<Coordinator.Command, CampaignEvent, CoordinatorState> {
+
+  public static final String PERSISTENCE_ID = "npu-coordinator";
+  private static final Set<String> KINDS = Set.of("cold", "warm", "power-off");
+  private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+
+  public sealed interface Command {}
+
+  public record StartCampaign(String reason, String kind, ActorRef<StartReply> replyTo) implements Command {}
+
+  public record StartReply(boolean accepted, String campaignId, String message) {}
+
+  public record GetStatus(ActorRef<StatusView> replyTo) implements Command {}
+
+  /** A link's report about one DPU of one campaign. */
+  public record FromLink(String campaignId, String dpuId, DpuLink.Report report) implements Command {}
+
+  private enum Advance implements Command { INSTANCE }
+
+  private enum Flush implements Command { INSTANCE }
+
+  private record PrepareFinished(String campaignId, List<StepResult> results) implements Command {}
+
+  private record AckDeadlineReached(String campaignId) implements Command {}
+
+  private record RebootActionFinished(String campaignId, StepResult result) implements Command {}
+
+  private record RebootSettled(String campaignId, StepResult result) implements Command {}
+
+  private record BootWaitDeadlineReached(String campaignId) implements Command {}
+
+  public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new Coordinator(ctx, timers, settings, transport, host, clock)));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final NpuSettings settings;
+  private final DpuTransport transport;
+  private final HostActions host;
+  private final Clock clock;
+  private final Random random = new Random();
+  // Transient, rebuilt after a restart: running links, buffered reports, what each DPU last said.
+  private final Map<String, ActorRef<DpuLink.Command>> links = new HashMap<>();
+  private final List<FromLink> pending = new ArrayList<>();
+  private final Map<String, String> lastSeen = new HashMap<>();
+  private long linkSeq;
+
+  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
+      DpuTransport transport, HostActions host, Clock clock) {
+    super(PersistenceId.ofUniqueId(PERSISTENCE_ID),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.ctx = ctx;
+    this.timers = timers;
+    this.settings = settings;
+    this.transport = transport;
+    this.host = host;
+    this.clock = clock;
+  }
+
+  @Override
+  public CoordinatorState emptyState() {
+    return CoordinatorState.empty();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+  }
+
+  @Override
+  public CommandHandler<Command, CampaignEvent, CoordinatorState> commandHandler() {
+    return newCommandHandlerBuilder().forAnyState()
+        .onCommand(StartCampaign.class, this::onStart)
+        .onCommand(GetStatus.class, (s, c) -> {
+          c.replyTo().tell(StatusView.of(s, lastSeen, clock.millis()));
+          return Effect().none();
+        })
+        .onCommand(FromLink.class, this::onFromLink)
+        .onCommand(Flush.class, (s, c) -> persistThenAdvance(drainPending(s)))
+        .onCommand(Advance.class, this::onAdvance)
+        .onCommand(PrepareFinished.class, this::onPrepareFinished)
+        .onCommand(AckDeadlineReached.class, this::onAckDeadline)
+        .onCommand(RebootActionFinished.class, this::onRebootActionFinished)
+        .onCommand(RebootSettled.class, this::onRebootSettled)
+        .onCommand(BootWaitDeadlineReached.class, this::onBootWaitDeadline)
+        .build();
+  }
+
+  @Override
+  public EventHandler<CoordinatorState, CampaignEvent> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onAnyEvent((state, event) -> state.apply(event, settings.historyPerDpu(), settings.recentCampaigns()));
+  }
+
+  @Override
+  public SignalHandler<CoordinatorState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          if (state.current() != null) {
+            ctx.getLog().info("[campaign={} dpu=all] recovered in phase {}; resuming", state.current().id(), state.phase().display());
+          }
+          enter(state, true);
+        })
+        .build();
+  }
+
+  // ---- commands ----
+
+  private Effect<CampaignEvent, CoordinatorState> onStart(CoordinatorState s, StartCampaign c) {
+    if (s.phase() != Phase.IDLE) {
+      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " is in progress (phase "
+          + s.phase().display() + "); not starting another"));
+      return Effect().none();
+    }
+    String kind = c.kind().isBlank() ? "cold" : c.kind().trim().toLowerCase();
+    if (!KINDS.contains(kind)) {
+      c.replyTo().tell(new StartReply(false, "", "unknown reboot kind '" + c.kind() + "'; expected one of cold, warm, power-off"));
+      return Effect().none();
+    }
+    String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
+    long now = clock.millis();
+    String id = "c" + ID_TIME.format(Instant.ofEpochMilli(now)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
+    return Effect().persist(new CampaignStarted(id, reason, kind, now, settings.dpus()))
+        .thenRun(next -> {
+          ctx.getLog().info("[campaign={} dpu=all] campaign started: kind={} reason='{}' dpus={}", id, kind, reason, settings.dpus().size());
+          c.replyTo().tell(new StartReply(true, id, "campaign " + id + " started for " + settings.dpus().size() + " DPU(s)"));
+          enter(next, false);
+        });
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
+    if (!s.isCurrent(r.campaignId())) {
+      ctx.getLog().info("[campaign={} dpu={}] ignoring a report for a campaign that is not in flight", r.campaignId(), r.dpuId());
+      return Effect().none();
+    }
+    if (r.report() instanceof DpuLink.Seen seen) {
+      lastSeen.put(r.dpuId(), seen.summary());
+      return Effect().none();
+    }
+    if (pending.isEmpty()) {
+      ctx.getSelf().tell(Flush.INSTANCE);
+    }
+    pending.add(r);
+    return Effect().none();
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onAdvance(CoordinatorState s, Advance a) {
+    Campaign c = s.current();
+    long now = clock.millis();
+    switch (s.phase()) {
+      case NOTIFY_DPUS:
+        return persistThenEnter(List.of(new SignalsDispatched(c.id(), now + settings.ackDeadline().toMillis(), now)));
+      case WAIT_FOR_ACKNOWLEDGMENTS:
+        if (!c.allResolved()) {
+          return Effect().none();
+        }
+        return persistThenEnter(List.of(c.allCompleted()
+            ? new AcknowledgmentsCollected(c.id(), now)
+            : new AcknowledgmentsMissing(c.id(), failures(c), false, now)));
+      case PROCEED_WITH_REBOOT:
+      case ERROR_LOGGING:
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(), now)));
+      case POST_REBOOT:
+        return c.allReady() ? persistThenEnter(List.of(new CampaignFinished(c.id(), c.outcomeWith(Map.of()), Map.of(), now)))
+            : Effect().none();
+      default:
+        return Effect().none();
+    }
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onPrepareFinished(CoordinatorState s, PrepareFinished p) {
+    if (!s.isCurrent(p.campaignId()) || s.phase() != Phase.PREPARE_FOR_REBOOT) {
+      return Effect().none();
+    }
+    return persistThenEnter(List.of(new PreRebootTasksDone(p.campaignId(), p.results(), clock.millis())));
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onAckDeadline(CoordinatorState s, AckDeadlineReached d) {
+    if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
+      return Effect().none();
+    }
+    // Reports already queued count: they arrived before the deadline was handled.
+    List<CampaignEvent> events = drainPending(s);
+    CoordinatorState latest = applyAll(s, events);
+    Map<String, String> missing = new LinkedHashMap<>(failures(latest.current()));
+    for (DpuProgress dpu : latest.current().dpus().values()) {
+      if (!dpu.resolved()) {
+        missing.put(dpu.id(), unfinishedReason(dpu));
+      }
+    }
+    events.add(new AcknowledgmentsMissing(d.campaignId(), missing, true, clock.millis()));
+    return persistThenEnter(events);
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onRebootActionFinished(CoordinatorState s, RebootActionFinished f) {
+    if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.REBOOT) {
+      return Effect().none();
+    }
+    if (f.result().ok()) {
+      // A real reboot takes this process down before the pause ends; if we are still here, we go on.
+      timers.startSingleTimer("reboot", new RebootSettled(f.campaignId(), f.result()), settings.rebootReturnAfter());
+    } else {
+      ctx.getLog().error("[campaign={} dpu=all] reboot action failed: {}", f.campaignId(), f.result().detail());
+      ctx.getSelf().tell(new RebootSettled(f.campaignId(), f.result()));
+    }
+    return Effect().none();
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onRebootSettled(CoordinatorState s, RebootSettled r) {
+    if (!s.isCurrent(r.campaignId()) || s.phase() != Phase.REBOOT) {
+      return Effect().none();
+    }
+    long now = clock.millis();
+    return persistThenEnter(List.of(new RebootReturned(r.campaignId(), r.result().ok(), r.result().detail(),
+        now + settings.bootWait().toMillis(), now)));
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onBootWaitDeadline(CoordinatorState s, BootWaitDeadlineReached d) {
+    if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.POST_REBOOT) {
+      return Effect().none();
+    }
+    List<CampaignEvent> events = drainPending(s);
+    Campaign c = applyAll(s, events).current();
+    Map<String, String> notReady = new LinkedHashMap<>();
+    for (DpuProgress dpu : c.dpus().values()) {
+      if (!dpu.ready()) {
+        String seen = lastSeen.get(dpu.id());
+        notReady.put(dpu.id(), "not Listening within the boot wait" + (seen == null ? "" : "; last seen: " + seen));
+      }
+    }
+    events.add(new CampaignFinished(c.id(), c.outcomeWith(notReady), notReady, clock.millis()));
+    return persistThenEnter(events);
+  }
+
+  // ---- link reports ----
+
+  /** Turns the buffered reports into the events they justify; duplicates and late ones justify none. */
+  private List<CampaignEvent> drainPending(CoordinatorState s) {
+    List<CampaignEvent> events = new ArrayList<>();
+    CoordinatorState latest = s;
+    for (FromLink r : pending) {
+      CampaignEvent e = toEvent(latest, r);
+      if (e == null) {
+        ctx.getLog().info("[campaign={} dpu={}] late or duplicate report ignored: {}", r.campaignId(), r.dpuId(), r.report());
+      } else {
+        events.add(e);
+        latest = latest.apply(e, settings.historyPerDpu(), settings.recentCampaigns());
+      }
+    }
+    pending.clear();
+    return events;
+  }
+
+  private CampaignEvent toEvent(CoordinatorState s, FromLink r) {
+    DpuProgress d = s.isCurrent(r.campaignId()) ? s.current().dpus().get(r.dpuId()) : null;
+    if (d == null) {
+      return null;
+    }
+    long now = clock.millis();
+    boolean waiting = s.phase() == Phase.WAIT_FOR_ACKNOWLEDGMENTS;
+    DpuLink.Report report = r.report();
+    if (report instanceof DpuLink.Acknowledged a && waiting && d.status() == DpuStatus.PENDING) {
+      return new DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition(), a.reply().ack(), now);
+    } else if (report instanceof DpuLink.AttemptFailed f && waiting && d.status() == DpuStatus.PENDING) {
+      return new SignalAttemptFailed(r.campaignId(), r.dpuId(), f.attempt(), f.reason(), now);
+    } else if (report instanceof DpuLink.GaveUp g && waiting && d.status() == DpuStatus.PENDING) {
+      return new DpuGaveUp(r.campaignId(), r.dpuId(), g.reason(), now);
+    } else if (report instanceof DpuLink.Completed c && waiting && !d.resolved()) {
+      return new DpuShutdownCompleted(r.campaignId(), r.dpuId(), c.degraded(), c.detail(), now);
+    } else if (report instanceof DpuLink.Ready && s.phase() == Phase.POST_REBOOT && !d.ready()) {
+      return new DpuReady(r.campaignId(), r.dpuId(), now);
+    }
+    return null;
+  }
+
+  // ---- phases ----
+
+  /** The side effects of being in a phase; after a restart {@code recovered} is true. */
+  private void enter(CoordinatorState s, boolean recovered) {
+    Campaign c = s.current();
+    if (s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS && s.phase() != Phase.POST_REBOOT) {
+      stopLinks();
+    }
+    if (c != null && !recovered) {
+      ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());
+    }
+    switch (s.phase()) {
+      case IDLE:
+        if (s.last() != null && !recovered) {
+          ctx.getLog().info("[campaign={} dpu=all] campaign finished: {}", s.last().id(), s.last().outcome());
+        }
+        lastSeen.clear();
+        break;
+      case PREPARE_FOR_REBOOT:
+        ctx.pipeToSelf(host.prepare(c.id()), (results, failure) -> new PrepareFinished(c.id(),
+            results != null ? results : List.of(new StepResult("pre-reboot-tasks", false, DpuLink.describe(failure), 0))));
+        break;
+      case NOTIFY_DPUS:
+      case PROCEED_WITH_REBOOT:
+        ctx.getSelf().tell(Advance.INSTANCE);
+        break;
+      case ERROR_LOGGING:
+        c.dpus().values().stream().filter(d -> d.status() == DpuStatus.FAILED).forEach(d ->
+            ctx.getLog().error("[campaign={} dpu={}] no graceful shutdown: {}; proceeding with reboot", c.id(), d.id(), d.error()));
+        ctx.getSelf().tell(Advance.INSTANCE);
+        break;
+      case WAIT_FOR_ACKNOWLEDGMENTS:
+        SignalRequest request = new SignalRequest(c.id(), c.kind(), c.reason(), c.ackDeadline());
+        for (DpuProgress d : c.dpus().values()) {
+          if (!d.resolved()) {
+            startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts()));
+          }
+        }
+        armAt("ack-deadline", new AckDeadlineReached(c.id()), c.ackDeadline());
+        ctx.getSelf().tell(Advance.INSTANCE);
+        break;
+      case REBOOT:
+        if (recovered) {
+          // The reboot action already ran (or this is the boot after it): never run it twice.
+          ctx.getSelf().tell(new RebootSettled(c.id(),
+              new StepResult("reboot", true, "service restarted after the reboot action was issued", 0)));
+        } else {
+          ctx.pipeToSelf(host.reboot(c.id(), c.kind()), (result, failure) -> new RebootActionFinished(c.id(),
+              result != null ? result : new StepResult("reboot", false, DpuLink.describe(failure), 0)));
+        }
+        break;
+      case POST_REBOOT:
+        for (DpuProgress d : c.dpus().values()) {
+          if (!d.ready()) {
+            startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.READY, null, true, d.attempts()));
+          }
+        }
+        armAt("boot-wait", new BootWaitDeadlineReached(c.id()), c.bootWaitDeadline());
+        ctx.getSelf().tell(Advance.INSTANCE);
+        break;
+    }
+  }
+
+  private void startLink(DpuProgress d, DpuLink.Start start) {
+    ActorRef<DpuLink.Command> old = links.remove(d.id());
+    if (old != null) {
+      ctx.stop(old);
+    }
+    Behavior<DpuLink.Command> link = Behaviors.supervise(
+        DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random)).onFailure(SupervisorStrategy.restart());
+    links.put(d.id(), ctx.spawn(link, "link-" + d.id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (linkSeq++)));
+  }
+
+  private void stopLinks() {
+    links.values().forEach(ctx::stop);
+    links.clear();
+    timers.cancelAll();
+  }
+
+  private void armAt(String key, Command message, long deadlineMillis) {
+    long left = Math.max(0, deadlineMillis - clock.millis());
+    timers.startSingleTimer(key, message, Duration.ofMillis(left));
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
+    return Effect().persist(events).thenRun(next -> enter(next, false));
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
+    if (events.isEmpty()) {
+      return Effect().none();
+    }
+    return Effect().persist(events).thenRun(next -> ctx.getSelf().tell(Advance.INSTANCE));
+  }
+
+  private CoordinatorState applyAll(CoordinatorState s, List<CampaignEvent> events) {
+    CoordinatorState latest = s;
+    for (CampaignEvent e : events) {
+      latest = latest.apply(e, settings.historyPerDpu(), settings.recentCampaigns());
+    }
+    return latest;
+  }
+
+  private static Map<String, String> failures(Campaign c) {
+    Map<String, String> failed = new LinkedHashMap<>();
+    c.dpus().values().stream().filter(d -> d.status() == DpuStatus.FAILED).forEach(d -> failed.put(d.id(), d.error()));
+    return failed;
+  }
+
+  private String unfinishedReason(DpuProgress d) {
+    String seen = lastSeen.get(d.id());
+    String base = d.status() == DpuStatus.ACKNOWLEDGED
+        ? "acknowledged but did not report shutdown complete before the deadline"
+        : "no acknowledgment before the deadline" + (d.error().isEmpty() ? "" : "; last error: " + d.error());
+    return base + (seen == null ? "" : "; last seen: " + seen);
+  }
+}

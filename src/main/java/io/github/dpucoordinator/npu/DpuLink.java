@@ -1,0 +1,195 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.npu.DpuTransport.Observation;
+import io.github.dpucoordinator.npu.DpuTransport.SignalReply;
+import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * One DPU as seen from the NPU during one campaign phase. In {@link Mode#SHUTDOWN} it delivers the
+ * reboot signal (per-attempt deadline, exponential backoff with jitter, a bounded number of
+ * attempts) and then follows the DPU's state with long polls until the DPU reports this campaign's
+ * shutdown complete. In {@link Mode#READY} it follows the DPU until it is Listening again.
+ *
+ * <p>It keeps nothing durable: everything worth keeping goes to the coordinator as a {@link Report},
+ * and a restarted link starts again from what the coordinator journaled ({@code acknowledged},
+ * {@code attemptsSoFar}). Redelivering a signal is safe because the DPU deduplicates by campaign id.
+ */
+public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
+
+  public enum Mode { SHUTDOWN, READY }
+
+  /** Where a link starts: the campaign, and what the journal already knows of this DPU. */
+  public record Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar) {}
+
+  /** What a link tells the coordinator. */
+  public sealed interface Report {}
+
+  public record Acknowledged(int attempt, SignalReply reply) implements Report {}
+
+  public record AttemptFailed(int attempt, String reason) implements Report {}
+
+  public record GaveUp(String reason) implements Report {}
+
+  public record Completed(boolean degraded, String detail) implements Report {}
+
+  public record Ready() implements Report {}
+
+  /** The DPU's latest reported state or the latest error reaching it; informational, not journaled. */
+  public record Seen(String summary) implements Report {}
+
+  public sealed interface Command {}
+
+  private record SignalAnswered(int attempt, SignalReply reply, Throwable failure) implements Command {}
+
+  private record Observed(Observation observation, Throwable failure) implements Command {}
+
+  private record SendSignal(int attempt) implements Command {}
+
+  private enum Poll implements Command { INSTANCE }
+
+  public static Behavior<Command> create(DpuEndpoint dpu, Start start, DpuTransport transport, NpuSettings settings,
+      ActorRef<Coordinator.Command> coordinator, Random random) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random)));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final DpuEndpoint dpu;
+  private final Start start;
+  private final DpuTransport transport;
+  private final NpuSettings settings;
+  private final ActorRef<Coordinator.Command> coordinator;
+  private final Random random;
+  private long knownVersion = -1;
+  private String lastSeen = "";
+
+  private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, Start start,
+      DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random) {
+    super(ctx);
+    this.timers = timers;
+    this.dpu = dpu;
+    this.start = start;
+    this.transport = transport;
+    this.settings = settings;
+    this.coordinator = coordinator;
+    this.random = random;
+    if (start.mode() == Mode.SHUTDOWN && !start.acknowledged()) {
+      sendSignal(start.attemptsSoFar() + 1);
+    } else {
+      poll();
+    }
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(SendSignal.class, s -> {
+          sendSignal(s.attempt());
+          return this;
+        })
+        .onMessage(SignalAnswered.class, this::onSignalAnswered)
+        .onMessageEquals(Poll.INSTANCE, () -> {
+          poll();
+          return this;
+        })
+        .onMessage(Observed.class, this::onObserved)
+        .build();
+  }
+
+  private void sendSignal(int attempt) {
+    getContext().getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
+        attempt, settings.signal().maxAttempts());
+    getContext().pipeToSelf(transport.signal(dpu, start.request(), settings.signal().rpcTimeout()),
+        (reply, failure) -> new SignalAnswered(attempt, reply, failure));
+  }
+
+  private Behavior<Command> onSignalAnswered(SignalAnswered answer) {
+    int attempt = answer.attempt();
+    if (answer.failure() == null) {
+      getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
+          answer.reply().ack());
+      report(new Acknowledged(attempt, answer.reply()));
+      poll();
+      return this;
+    }
+    String reason = describe(answer.failure());
+    report(new AttemptFailed(attempt, reason));
+    if (attempt >= settings.signal().maxAttempts()) {
+      getContext().getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
+          dpu.id(), attempt, reason);
+      report(new GaveUp("no acknowledgment after " + attempt + " attempt(s): " + reason));
+      return Behaviors.stopped();
+    }
+    Duration pause = settings.signal().backoff(attempt, random.nextDouble());
+    getContext().getLog().warn("[campaign={} dpu={}] attempt {} failed ({}); retrying in {} ms", start.campaignId(), dpu.id(),
+        attempt, reason, pause.toMillis());
+    timers.startSingleTimer(new SendSignal(attempt + 1), pause);
+    return this;
+  }
+
+  private void poll() {
+    Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
+    getContext().pipeToSelf(transport.observe(dpu, knownVersion, wait, wait.plus(settings.signal().rpcTimeout())),
+        Observed::new);
+  }
+
+  private Behavior<Command> onObserved(Observed observed) {
+    if (observed.failure() != null) {
+      seen("unreachable: " + describe(observed.failure()));
+      knownVersion = -1;
+      timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry());
+      return this;
+    }
+    Observation o = observed.observation();
+    knownVersion = o.version();
+    seen(o.state());
+    if (start.mode() == Mode.SHUTDOWN && o.completed(start.campaignId())) {
+      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
+          o.degraded() ? " (degraded: " + o.detail() + ")" : "");
+      report(new Completed(o.degraded(), o.detail()));
+      return Behaviors.stopped();
+    }
+    if (start.mode() == Mode.READY && o.listening()) {
+      getContext().getLog().info("[campaign={} dpu={}] ready (Listening) after reboot", start.campaignId(), dpu.id());
+      report(new Ready());
+      return Behaviors.stopped();
+    }
+    poll();
+    return this;
+  }
+
+  private void seen(String summary) {
+    if (!summary.equals(lastSeen)) {
+      lastSeen = summary;
+      report(new Seen(summary));
+    }
+  }
+
+  private void report(Report report) {
+    coordinator.tell(new Coordinator.FromLink(start.campaignId(), dpu.id(), report));
+  }
+
+  /** A failure as an operator should read it: the gRPC status or "no answer within ...". */
+  static String describe(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof CompletionException || t.getClass() == RuntimeException.class) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof TimeoutException) {
+      return "no answer in time (" + t.getMessage() + ")";
+    }
+    String message = t.getMessage();
+    return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
+  }
+}

@@ -1,0 +1,82 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.proto.reboot.GetStateRequest;
+import io.github.dpucoordinator.proto.reboot.GetStateResponse;
+import io.github.dpucoordinator.proto.reboot.RebootKind;
+import io.github.dpucoordinator.proto.reboot.RebootRequest;
+import io.github.dpucoordinator.proto.reboot.RebootServiceClient;
+import io.github.dpucoordinator.proto.reboot.StepResult;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * The seed's RebootService (with its extensions) as a {@link DpuTransport}. One client (one HTTP/2
+ * connection) per DPU, created on first use and replaced if pekko-grpc gave up on it.
+ */
+public final class GrpcDpuTransport implements DpuTransport {
+  private final ActorSystem<?> system;
+  private final Duration callDeadline;
+  private final Map<DpuEndpoint, RebootServiceClient> clients = new ConcurrentHashMap<>();
+
+  /** {@code callDeadline} bounds every call on the wire, as a safety net behind the per-call timeouts. */
+  public GrpcDpuTransport(ActorSystem<?> system, Duration callDeadline) {
+    this.system = system;
+    this.callDeadline = callDeadline;
+  }
+
+  @Override
+  public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest r, Duration timeout) {
+    RebootRequest request = RebootRequest.newBuilder()
+        .setSignal("reboot")
+        .setCampaignId(r.campaignId())
+        .setKind(switch (r.kind()) {
+          case "warm" -> RebootKind.WARM;
+          case "power-off" -> RebootKind.POWER_OFF;
+          default -> RebootKind.COLD;
+        })
+        .setReason(r.reason())
+        .setDeadlineUnixMs(r.deadlineMillis())
+        .build();
+    return client(dpu).sendRebootSignal(request).toCompletableFuture()
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(resp -> new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(), resp.getAck()));
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, long knownVersion, Duration wait, Duration timeout) {
+    GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
+    return client(dpu).getState(request).toCompletableFuture()
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(GrpcDpuTransport::toObservation);
+  }
+
+  private static Observation toObservation(GetStateResponse s) {
+    String failed = s.getStepsList().stream().filter(st -> !st.getOk())
+        .map(st -> st.getName() + ": " + st.getDetail()).collect(Collectors.joining("; "));
+    return new Observation(s.getState().name(), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId());
+  }
+
+  private RebootServiceClient client(DpuEndpoint dpu) {
+    return clients.compute(dpu, (k, existing) -> {
+      if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
+        return existing;
+      }
+      GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
+          .withTls(false)
+          .withDeadline(callDeadline);
+      return RebootServiceClient.create(settings, system);
+    });
+  }
+
+  @Override
+  public void close() {
+    clients.values().forEach(RebootServiceClient::close);
+    clients.clear();
+  }
+}

@@ -1,0 +1,53 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.common.StepRunner;
+import io.github.dpucoordinator.proto.admin.NpuAdmin;
+import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.slf4j.LoggerFactory;
+import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
+
+/**
+ * Starts the NPU service in an actor system whose config points the journal at the data dir
+ * (see {@code AppConfig}): the journal schema, the coordinator (which recovers and resumes any
+ * campaign in flight) and the admin gRPC API.
+ */
+public final class NpuService {
+  private NpuService() {}
+
+  public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, DpuTransport transport) {
+    public int adminPort() {
+      return admin.localAddress().getPort();
+    }
+  }
+
+  public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings) {
+    DpuTransport transport = new GrpcDpuTransport(system, settings.stateWait().plus(settings.signal().rpcTimeout()).multipliedBy(2));
+    StepRunner runner = new StepRunner(system.dispatchers().lookup(DispatcherSelector.blocking()));
+    return start(system, settings, transport, HostActions.fromSettings(settings, runner));
+  }
+
+  public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings, DpuTransport transport, HostActions host) {
+    return SchemaUtils.createIfNotExists(system).thenCompose(done -> {
+      ActorRef<Coordinator.Command> coordinator =
+          system.systemActorOf(Coordinator.create(settings, transport, host, Clock.systemUTC()), "npu-coordinator", Props.empty());
+      AdminServiceImpl admin = new AdminServiceImpl(coordinator, system);
+      List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
+          NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
+      return GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
+          .thenApply(binding -> {
+            LoggerFactory.getLogger(NpuService.class).info("NPU service: {} DPU(s), data dir {}, admin API on {}, reboot action: {}", settings.dpus().size(),
+                settings.dataDir().toAbsolutePath(), binding.localAddress(), settings.dryRun() ? "dry run" : settings.rebootCommand());
+            return new Running(coordinator, binding, transport);
+          });
+    });
+  }
+}

@@ -1,0 +1,115 @@
+package io.github.dpucoordinator.npu;
+
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.common.StepSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** The {@code dpu-coordinator.npu} section, validated once at start. */
+public record NpuSettings(
+    List<DpuEndpoint> dpus,
+    Path dataDir,
+    String adminHost,
+    int adminPort,
+    RetrySettings signal,
+    Duration ackDeadline,
+    Duration stateWait,
+    Duration watchRetry,
+    List<StepSpec> preRebootTasks,
+    String rebootCommand,
+    Duration rebootTimeout,
+    Duration rebootReturnAfter,
+    Duration bootWait,
+    int historyPerDpu,
+    int recentCampaigns,
+    int snapshotEvery) {
+
+  /** Retries of the reboot signal: attempts in all, exponential backoff between them, with jitter. */
+  public record RetrySettings(Duration rpcTimeout, int maxAttempts, Duration backoffMin, Duration backoffMax, double factor, double jitter) {
+    /** The pause after failed attempt {@code attempt} (1-based), before jitter. */
+    public Duration backoff(int attempt) {
+      double millis = backoffMin.toMillis() * Math.pow(factor, Math.max(0, attempt - 1));
+      return Duration.ofMillis((long) Math.min(millis, backoffMax.toMillis()));
+    }
+
+    /** {@link #backoff} spread by +/- jitter, with {@code random} in [0, 1). */
+    public Duration backoff(int attempt, double random) {
+      long base = backoff(attempt).toMillis();
+      return Duration.ofMillis(Math.max(0, Math.round(base * (1 + jitter * (2 * random - 1)))));
+    }
+  }
+
+  public static NpuSettings create(Config root) {
+    Config c = root.getConfig("dpu-coordinator.npu");
+    Config s = c.getConfig("signal");
+    NpuSettings settings = new NpuSettings(
+        DpuEndpoint.listFrom(c),
+        Path.of(c.getString("data-dir")),
+        c.getString("admin.host"),
+        c.getInt("admin.port"),
+        new RetrySettings(s.getDuration("rpc-timeout"), s.getInt("max-attempts"), s.getDuration("backoff-min"),
+            s.getDuration("backoff-max"), s.getDouble("backoff-factor"), s.getDouble("jitter")),
+        c.getDuration("ack-deadline"),
+        c.getDuration("state-wait"),
+        c.getDuration("watch-retry"),
+        StepSpec.listFrom(c, "pre-reboot-tasks"),
+        c.getString("reboot.command"),
+        c.getDuration("reboot.timeout"),
+        c.getDuration("reboot.return-after"),
+        c.getDuration("boot-wait"),
+        c.getInt("history-per-dpu"),
+        c.getInt("recent-campaigns"),
+        c.getInt("snapshot-every"));
+    settings.validate();
+    return settings;
+  }
+
+  public NpuSettings withDpus(List<DpuEndpoint> more) {
+    List<DpuEndpoint> all = new ArrayList<>(dpus);
+    all.addAll(more);
+    NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
+        watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
+        recentCampaigns, snapshotEvery);
+    s.validate();
+    return s;
+  }
+
+  /** Refuses settings that cannot work together, naming the keys. */
+  void validate() {
+    Set<String> ids = new HashSet<>();
+    for (DpuEndpoint d : dpus) {
+      if (!ids.add(d.id())) {
+        throw new IllegalArgumentException("DPU id " + d.id() + " is configured twice (dpu-coordinator.npu.dpus / --dpu)");
+      }
+    }
+    if (signal.maxAttempts() < 1) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.signal.max-attempts must be at least 1");
+    }
+    if (signal.factor() < 1.0 || signal.jitter() < 0 || signal.jitter() >= 1) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.signal.backoff-factor must be >= 1 and jitter in [0, 1)");
+    }
+    if (!positive(ackDeadline) || !positive(bootWait) || !positive(stateWait) || !positive(signal.rpcTimeout())) {
+      throw new IllegalArgumentException(
+          "dpu-coordinator.npu.ack-deadline, boot-wait, state-wait and signal.rpc-timeout must be positive");
+    }
+    if (signal.rpcTimeout().compareTo(ackDeadline) > 0) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.signal.rpc-timeout (" + signal.rpcTimeout()
+          + ") exceeds dpu-coordinator.npu.ack-deadline (" + ackDeadline + "): no attempt could finish in time");
+    }
+    if (historyPerDpu < 1 || recentCampaigns < 1 || snapshotEvery < 1) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.history-per-dpu, recent-campaigns and snapshot-every must be at least 1");
+    }
+  }
+
+  private static boolean positive(Duration d) {
+    return !d.isNegative() && !d.isZero();
+  }
+
+  public boolean dryRun() {
+    return rebootCommand.isBlank();
+  }
+}

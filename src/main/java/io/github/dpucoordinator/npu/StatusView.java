@@ -1,0 +1,60 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.CoordinatorState.Campaign;
+import io.github.dpucoordinator.npu.CoordinatorState.CampaignSummary;
+import io.github.dpucoordinator.npu.CoordinatorState.DpuProgress;
+import io.github.dpucoordinator.npu.CoordinatorState.DpuStatus;
+import io.github.dpucoordinator.npu.CoordinatorState.HistoryEntry;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The status document served by the admin API and printed by {@code dpuctl status --json}:
+ * the phase, the campaign in flight (or the last one) with each DPU, recent campaigns and each
+ * DPU's reboot history.
+ */
+public record StatusView(String phase, long nowMillis, CampaignView lastCampaign, List<CampaignSummary> recent,
+    Map<String, List<HistoryEntry>> history) {
+
+  public record CampaignView(String id, String reason, String kind, boolean inFlight, String outcome, long startedAt,
+      long finishedAt, long ackDeadline, long bootWaitDeadline, String reboot, List<StepResult> preRebootTasks,
+      List<DpuView> dpus) {}
+
+  /**
+   * One DPU: {@code state} is where it is in this campaign (PENDING, NOTIFYING, ACKNOWLEDGED,
+   * SHUTDOWN_COMPLETE, FAILED, then WAITING_FOR_BOOT, READY or NOT_READY after the reboot);
+   * {@code lastSeen} is the DPU's own latest reported state or the latest error reaching it.
+   */
+  public record DpuView(String id, String endpoint, String state, int attempts, String outcome, String reason, String ack,
+      String lastSeen) {}
+
+  static StatusView of(CoordinatorState s, Map<String, String> lastSeen, long now) {
+    Campaign c = s.current() != null ? s.current() : s.last();
+    CampaignView view = c == null ? null : view(c, s.current() != null, s.phase(), lastSeen);
+    return new StatusView(s.phase().display(), now, view, s.recent(), s.history());
+  }
+
+  private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {
+    boolean afterReboot = !inFlight || phase == Phase.POST_REBOOT;
+    List<DpuView> dpus = c.dpus().values().stream()
+        .map(d -> new DpuView(d.id(), d.host() + ":" + d.port(), state(d, inFlight, afterReboot), d.attempts(),
+            inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : ""))
+        .toList();
+    return new CampaignView(c.id(), c.reason(), c.kind(), inFlight, inFlight ? "in-flight (" + phase.display() + ")" : c.outcome(),
+        c.startedAt(), c.finishedAt(), c.ackDeadline(), c.bootWaitDeadline(), c.reboot(), c.preTasks(), dpus);
+  }
+
+  private static String state(DpuProgress d, boolean inFlight, boolean afterReboot) {
+    if (d.status() == DpuStatus.FAILED) {
+      return "FAILED";
+    }
+    if (afterReboot && d.status() == DpuStatus.SHUTDOWN_COMPLETE) {
+      return d.ready() ? "READY" : inFlight ? "WAITING_FOR_BOOT" : "NOT_READY";
+    }
+    if (d.status() == DpuStatus.PENDING && d.attempts() > 0) {
+      return "NOTIFYING";
+    }
+    return d.status().name();
+  }
+}

@@ -1,0 +1,174 @@
+package io.github.dpucoordinator.sim;
+
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.npu.Coordinator;
+import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.npu.NpuService;
+import io.github.dpucoordinator.npu.NpuSettings;
+import io.github.dpucoordinator.npu.StatusView;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * One JVM, one NPU service and N real DPU agents on loopback ports, one campaign. K DPUs can be
+ * unreachable (nothing listens on their port) and S slower than the deadline.
+ */
+public final class Simulation {
+  private static final Duration PROGRESS_EVERY = Duration.ofMillis(50);
+
+  public record Options(int dpus, long shutdownMs, int unreachable, int slow, long deadlineMs, long bootWaitMs) {
+    public Options {
+      if (dpus < 1) {
+        throw new IllegalArgumentException("--dpus must be at least 1");
+      }
+      if (unreachable < 0 || slow < 0 || unreachable + slow > dpus) {
+        throw new IllegalArgumentException("--unreachable and --slow must be >= 0 and together at most --dpus");
+      }
+      if (shutdownMs < 0 || deadlineMs <= 0 || bootWaitMs <= 0) {
+        throw new IllegalArgumentException("--shutdown-ms must be >= 0, --deadline-ms and --boot-wait-ms > 0");
+      }
+    }
+
+    /** The slow DPUs' shutdown: well past the deadline. */
+    long slowShutdownMs() {
+      return deadlineMs + Math.max(1000, shutdownMs);
+    }
+  }
+
+  /** The campaign's figures; {@code status} is the final status document. */
+  public record Result(int dpus, long acked, long completed, long failed, long notReady, String outcome, long wallMillis,
+      long shutdownMs, double ratio, String campaignId, StatusView status) {}
+
+  private Simulation() {}
+
+  public static Result run(Options o, Consumer<StatusView> onProgress) throws Exception {
+    Path dataDir = Files.createTempDirectory("dpuctl-sim-");
+    Config config = configFor(o, dataDir);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "simulation", config);
+    try {
+      List<DpuEndpoint> endpoints = startAgents(system, config, o);
+      NpuSettings settings = NpuSettings.create(config).withDpus(endpoints);
+      NpuService.Running npu = NpuService.start(system, settings).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      warmUp(npu, endpoints, o);
+      return campaign(system, npu, o, onProgress);
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      deleteTree(dataDir);
+    }
+  }
+
+  static Config configFor(Options o, Path dataDir) {
+    Config c = AppConfig.withDataDir(AppConfig.load(), dataDir);
+    c = AppConfig.with(c, "dpu-coordinator.npu.admin.port", 0);
+    c = AppConfig.with(c, "dpu-coordinator.npu.dpus-spec", "");
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.rpc-timeout", "1s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.max-attempts", 3);
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-min", "100ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-max", "400ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", o.deadlineMs() + "ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", "200ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.state-wait", "5s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "");
+    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.boot-wait", o.bootWaitMs() + "ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.pre-reboot-tasks", List.of());
+    return AppConfig.with(c, "dpu-coordinator.agent.port", 0);
+  }
+
+  private static List<DpuEndpoint> startAgents(ActorSystem<Void> system, Config config, Options o) throws Exception {
+    AgentSettings base = AgentSettings.create(config).withRestartAfter(Optional.of(Duration.ZERO));
+    int reachable = o.dpus() - o.unreachable();
+    List<CompletableFuture<AgentServer.Running>> started = new ArrayList<>();
+    for (int i = 0; i < reachable; i++) {
+      long shutdown = i >= reachable - o.slow() ? o.slowShutdownMs() : o.shutdownMs();
+      AgentSettings s = new AgentSettings("DPU" + i, "127.0.0.1", 0,
+          List.of(StepSpec.simulated("simulated-shutdown", Duration.ofMillis(shutdown))), base.restartAfter(), base.rememberedCampaigns());
+      started.add(AgentServer.start(system, s).toCompletableFuture());
+    }
+    List<DpuEndpoint> endpoints = new ArrayList<>();
+    for (CompletableFuture<AgentServer.Running> f : started) {
+      AgentServer.Running r = f.get(60, TimeUnit.SECONDS);
+      endpoints.add(new DpuEndpoint(r.dpuId(), "127.0.0.1", r.port()));
+    }
+    for (int i = reachable; i < o.dpus(); i++) {
+      endpoints.add(new DpuEndpoint("DPU" + i, "127.0.0.1", closedPort()));
+    }
+    return endpoints;
+  }
+
+  /** A loopback port nobody listens on: bound once to pick it, then released. */
+  private static int closedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Opens each reachable DPU's connection before the clock starts, as a long-running NPU service would have. */
+  private static void warmUp(NpuService.Running npu, List<DpuEndpoint> endpoints, Options o) {
+    List<CompletableFuture<?>> probes = new ArrayList<>();
+    for (DpuEndpoint d : endpoints.subList(0, o.dpus() - o.unreachable())) {
+      probes.add(npu.transport().observe(d, -1, Duration.ZERO, Duration.ofSeconds(10)).toCompletableFuture());
+    }
+    CompletableFuture.allOf(probes.toArray(new CompletableFuture[0])).exceptionally(e -> null).join();
+  }
+
+  private static Result campaign(ActorSystem<Void> system, NpuService.Running npu, Options o, Consumer<StatusView> onProgress)
+      throws Exception {
+    Coordinator.StartReply reply = AskPattern.<Coordinator.Command, Coordinator.StartReply>ask(npu.coordinator(),
+        r -> new Coordinator.StartCampaign("simulation", "cold", r), Duration.ofSeconds(10), system.scheduler())
+        .toCompletableFuture().get(15, TimeUnit.SECONDS);
+    if (!reply.accepted()) {
+      throw new IllegalStateException(reply.message());
+    }
+    long limit = System.nanoTime() + Duration.ofMillis(o.deadlineMs() + o.bootWaitMs()).plusSeconds(60).toNanos();
+    while (System.nanoTime() < limit) {
+      StatusView v = AskPattern.<Coordinator.Command, StatusView>ask(npu.coordinator(), Coordinator.GetStatus::new,
+          Duration.ofSeconds(10), system.scheduler()).toCompletableFuture().get(15, TimeUnit.SECONDS);
+      onProgress.accept(v);
+      StatusView.CampaignView c = v.lastCampaign();
+      if (c != null && c.id().equals(reply.campaignId()) && !c.inFlight()) {
+        return result(o, c, v);
+      }
+      Thread.sleep(PROGRESS_EVERY.toMillis());
+    }
+    throw new IllegalStateException("campaign " + reply.campaignId() + " did not finish in time");
+  }
+
+  private static Result result(Options o, StatusView.CampaignView c, StatusView v) {
+    long acked = c.dpus().stream().filter(d -> !d.ack().isEmpty()).count();
+    long failed = c.dpus().stream().filter(d -> d.state().equals("FAILED")).count();
+    long notReady = c.dpus().stream().filter(d -> d.state().equals("NOT_READY")).count();
+    long completed = c.dpus().size() - failed;
+    long wall = c.finishedAt() - c.startedAt();
+    double ratio = o.shutdownMs() > 0 ? Math.round(1000.0 * wall / o.shutdownMs()) / 1000.0 : 0;
+    return new Result(o.dpus(), acked, completed, failed, notReady, c.outcome(), wall, o.shutdownMs(), ratio, c.id(), v);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
