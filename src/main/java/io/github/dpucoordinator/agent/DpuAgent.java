@@ -41,7 +41,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   /** Current state, or (wait > 0) the state as soon as its version differs from knownVersion. */
   public record GetState(long knownVersion, Duration maxWait, ActorRef<AgentSnapshot> replyTo) implements Command {}
 
-  public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, String ack) {}
+  public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, long version, String ack) {}
 
   private record StepFinished(int index, StepResult result) implements Command {}
 
@@ -115,8 +115,9 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     getContext().getLog().info("[campaign={} dpu={}] reboot signal received (kind={}, reason='{}'); starting graceful shutdown",
         campaignId, settings.dpuId(), signal.kind(), signal.reason());
     moveTo(AgentState.SHUTDOWN_INITIATED);
-    reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated");
     moveTo(AgentState.SHUTDOWN);
+    // Replied in Shutdown, with its version, so the NPU's next long poll waits for completion.
+    reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated");
     startStep(0);
     return this;
   }
@@ -219,7 +220,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text) {
     String ack = "ACK " + disposition + ": " + text + " (dpu " + settings.dpuId() + ", campaign " + id + ", state " + state + ")";
-    signal.replyTo().tell(new SignalOutcome(disposition, id, state, ack));
+    signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack));
     return this;
   }
 

@@ -53,6 +53,7 @@ public final class RebootServiceImpl implements RebootService {
         .setDisposition(io.github.dpucoordinator.proto.reboot.Disposition.valueOf(o.disposition().name()))
         .setCampaignId(o.campaignId())
         .setState(toProto(o.state()))
+        .setVersion(o.version())
         .build());
   }
 

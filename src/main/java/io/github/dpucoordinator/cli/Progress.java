@@ -26,6 +26,10 @@ final class Progress {
     this.startMillis = startMillis;
   }
 
+  String campaignId() {
+    return campaignId;
+  }
+
   /** Prints what changed; true once this campaign is over. */
   boolean update(JsonNode status, long nowMillis) {
     JsonNode c = status.path("lastCampaign");

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.npu.StatusView;
 import io.github.dpucoordinator.sim.Simulation;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
@@ -37,6 +38,9 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--boot-wait-ms", paramLabel = "B", defaultValue = "3000", description = "Post-reboot wait for DPUs to be Listening (default ${DEFAULT-VALUE}).")
   long bootWaitMs;
 
+  @Option(names = "--campaigns", paramLabel = "M", defaultValue = "1", description = "Run M campaigns back to back and report the last (default ${DEFAULT-VALUE}).")
+  int campaigns;
+
   @Option(names = "--json", description = "Print one JSON object (dpus, acked, completed, failed, notReady, outcome, wallMillis, ratio, perDpu) and nothing else on stdout.")
   boolean json;
 
@@ -50,7 +54,7 @@ final class SimulateCommand implements Callable<Integer> {
     }
     Simulation.Options options;
     try {
-      options = new Simulation.Options(dpus, shutdownMs, unreachable, slow, deadlineMs, bootWaitMs);
+      options = new Simulation.Options(dpus, shutdownMs, unreachable, slow, deadlineMs, bootWaitMs, campaigns);
     } catch (IllegalArgumentException e) {
       System.err.println("dpuctl simulate: " + e.getMessage());
       return ExitCodes.USAGE;
@@ -59,14 +63,14 @@ final class SimulateCommand implements Callable<Integer> {
     PrintStream progressOut = json ? System.err : System.out;
     progressOut.printf("Simulating %d DPU(s) (%d unreachable, %d slow), shutdown %d ms, deadline %d ms%n", dpus, unreachable,
         slow, shutdownMs, deadlineMs);
-    long start = System.currentTimeMillis();
     Progress[] progress = new Progress[1];
     Simulation.Result r = Simulation.run(options, view -> {
-      if (view.lastCampaign() == null) {
+      StatusView.CampaignView c = view.lastCampaign();
+      if (c == null || !c.inFlight() && progress[0] == null) {
         return;
       }
-      if (progress[0] == null) {
-        progress[0] = new Progress(progressOut, view.lastCampaign().id(), start);
+      if (progress[0] == null || !progress[0].campaignId().equals(c.id())) {
+        progress[0] = new Progress(progressOut, c.id(), c.startedAt());
       }
       progress[0].update(mapper.valueToTree(view), System.currentTimeMillis());
     });
@@ -76,6 +80,7 @@ final class SimulateCommand implements Callable<Integer> {
       out.put("campaignId", r.campaignId()).put("dpus", r.dpus()).put("acked", r.acked()).put("completed", r.completed())
           .put("failed", r.failed()).put("notReady", r.notReady()).put("outcome", r.outcome())
           .put("wallMillis", r.wallMillis()).put("shutdownMs", r.shutdownMs()).put("ratio", r.ratio());
+      r.wallMillisAll().forEach(out.putArray("wallMillisAll")::add);
       out.set("perDpu", campaign.path("dpus"));
       System.out.println(out);
     } else {

@@ -120,6 +120,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
       report(new Acknowledged(attempt, answer.reply()));
+      knownVersion = answer.reply().version();
       poll();
       return this;
     }

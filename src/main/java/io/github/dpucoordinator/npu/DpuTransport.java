@@ -12,8 +12,8 @@ public interface DpuTransport {
 
   record SignalRequest(String campaignId, String kind, String reason, long deadlineMillis) {}
 
-  /** The DPU's answer to a reboot signal. */
-  record SignalReply(String disposition, String campaignId, String state, String ack) {}
+  /** The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown). */
+  record SignalReply(String disposition, String campaignId, String state, long version, String ack) {}
 
   /** What the DPU reports about itself. */
   record Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId) {

@@ -45,7 +45,8 @@ public final class GrpcDpuTransport implements DpuTransport {
         .build();
     return client(dpu).sendRebootSignal(request).toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .thenApply(resp -> new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(), resp.getAck()));
+        .thenApply(resp -> new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
+            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck()));
   }
 
   @Override

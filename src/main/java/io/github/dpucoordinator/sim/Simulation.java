@@ -33,10 +33,13 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * unreachable (nothing listens on their port) and S slower than the deadline.
  */
 public final class Simulation {
-  private static final Duration PROGRESS_EVERY = Duration.ofMillis(50);
+  private static final Duration PROGRESS_EVERY = Duration.ofMillis(100);
 
-  public record Options(int dpus, long shutdownMs, int unreachable, int slow, long deadlineMs, long bootWaitMs) {
+  public record Options(int dpus, long shutdownMs, int unreachable, int slow, long deadlineMs, long bootWaitMs, int campaigns) {
     public Options {
+      if (campaigns < 1) {
+        throw new IllegalArgumentException("--campaigns must be at least 1");
+      }
       if (dpus < 1) {
         throw new IllegalArgumentException("--dpus must be at least 1");
       }
@@ -54,9 +57,12 @@ public final class Simulation {
     }
   }
 
-  /** The campaign's figures; {@code status} is the final status document. */
+  /**
+   * The last campaign's figures; {@code status} is the final status document and {@code wallMillisAll}
+   * the wall time of every campaign run, in order (the first one includes the JVM's warm-up).
+   */
   public record Result(int dpus, long acked, long completed, long failed, long notReady, String outcome, long wallMillis,
-      long shutdownMs, double ratio, String campaignId, StatusView status) {}
+      long shutdownMs, double ratio, String campaignId, StatusView status, List<Long> wallMillisAll) {}
 
   private Simulation() {}
 
@@ -69,7 +75,12 @@ public final class Simulation {
       NpuSettings settings = NpuSettings.create(config).withDpus(endpoints);
       NpuService.Running npu = NpuService.start(system, settings).toCompletableFuture().get(60, TimeUnit.SECONDS);
       warmUp(npu, endpoints, o);
-      return campaign(system, npu, o, onProgress);
+      List<Long> walls = new ArrayList<>();
+      Result last = null;
+      for (int i = 0; i < o.campaigns(); i++) {
+        last = campaign(system, npu, o, onProgress, walls);
+      }
+      return last;
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -132,8 +143,8 @@ public final class Simulation {
     CompletableFuture.allOf(probes.toArray(new CompletableFuture[0])).exceptionally(e -> null).join();
   }
 
-  private static Result campaign(ActorSystem<Void> system, NpuService.Running npu, Options o, Consumer<StatusView> onProgress)
-      throws Exception {
+  private static Result campaign(ActorSystem<Void> system, NpuService.Running npu, Options o, Consumer<StatusView> onProgress,
+      List<Long> walls) throws Exception {
     Coordinator.StartReply reply = AskPattern.<Coordinator.Command, Coordinator.StartReply>ask(npu.coordinator(),
         r -> new Coordinator.StartCampaign("simulation", "cold", r), Duration.ofSeconds(10), system.scheduler())
         .toCompletableFuture().get(15, TimeUnit.SECONDS);
@@ -147,21 +158,22 @@ public final class Simulation {
       onProgress.accept(v);
       StatusView.CampaignView c = v.lastCampaign();
       if (c != null && c.id().equals(reply.campaignId()) && !c.inFlight()) {
-        return result(o, c, v);
+        walls.add(c.finishedAt() - c.startedAt());
+        return result(o, c, v, walls);
       }
       Thread.sleep(PROGRESS_EVERY.toMillis());
     }
     throw new IllegalStateException("campaign " + reply.campaignId() + " did not finish in time");
   }
 
-  private static Result result(Options o, StatusView.CampaignView c, StatusView v) {
+  private static Result result(Options o, StatusView.CampaignView c, StatusView v, List<Long> walls) {
     long acked = c.dpus().stream().filter(d -> !d.ack().isEmpty()).count();
     long failed = c.dpus().stream().filter(d -> d.state().equals("FAILED")).count();
     long notReady = c.dpus().stream().filter(d -> d.state().equals("NOT_READY")).count();
     long completed = c.dpus().size() - failed;
     long wall = c.finishedAt() - c.startedAt();
     double ratio = o.shutdownMs() > 0 ? Math.round(1000.0 * wall / o.shutdownMs()) / 1000.0 : 0;
-    return new Result(o.dpus(), acked, completed, failed, notReady, c.outcome(), wall, o.shutdownMs(), ratio, c.id(), v);
+    return new Result(o.dpus(), acked, completed, failed, notReady, c.outcome(), wall, o.shutdownMs(), ratio, c.id(), v, List.copyOf(walls));
   }
 
   private static void deleteTree(Path dir) throws IOException {
