@@ -90,8 +90,13 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private record BootWaitDeadlineReached(String campaignId) implements Command {}
 
   public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
+    return create(PERSISTENCE_ID, settings, transport, host, clock);
+  }
+
+  public static Behavior<Command> create(String persistenceId, NpuSettings settings, DpuTransport transport, HostActions host,
+      Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Coordinator(ctx, timers, settings, transport, host, clock)));
+        new Coordinator(persistenceId, ctx, timers, settings, transport, host, clock)));
   }
 
   private final ActorContext<Command> ctx;
@@ -107,9 +112,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final Map<String, String> lastSeen = new HashMap<>();
   private long linkSeq;
 
-  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
+  private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
       DpuTransport transport, HostActions host, Clock clock) {
-    super(PersistenceId.ofUniqueId(PERSISTENCE_ID),
+    super(PersistenceId.ofUniqueId(persistenceId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.ctx = ctx;
     this.timers = timers;
@@ -258,12 +263,14 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.REBOOT) {
       return Effect().none();
     }
-    if (f.result().ok()) {
-      // A real reboot takes this process down before the pause ends; if we are still here, we go on.
-      timers.startSingleTimer("reboot", new RebootSettled(f.campaignId(), f.result()), settings.rebootReturnAfter());
-    } else {
+    if (!f.result().ok()) {
       ctx.getLog().error("[campaign={} dpu=all] reboot action failed: {}", f.campaignId(), f.result().detail());
       ctx.getSelf().tell(new RebootSettled(f.campaignId(), f.result()));
+    } else if (settings.rebootReturnAfter().isZero()) {
+      ctx.getSelf().tell(new RebootSettled(f.campaignId(), f.result()));
+    } else {
+      // A real reboot takes this process down before the pause ends; if we are still here, we go on.
+      timers.startSingleTimer("reboot", new RebootSettled(f.campaignId(), f.result()), settings.rebootReturnAfter());
     }
     return Effect().none();
   }
@@ -367,13 +374,13 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         ctx.getSelf().tell(Advance.INSTANCE);
         break;
       case WAIT_FOR_ACKNOWLEDGMENTS:
+        armAt("ack-deadline", new AckDeadlineReached(c.id()), c.ackDeadline());
         SignalRequest request = new SignalRequest(c.id(), c.kind(), c.reason(), c.ackDeadline());
         for (DpuProgress d : c.dpus().values()) {
           if (!d.resolved()) {
             startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts()));
           }
         }
-        armAt("ack-deadline", new AckDeadlineReached(c.id()), c.ackDeadline());
         ctx.getSelf().tell(Advance.INSTANCE);
         break;
       case REBOOT:
@@ -387,12 +394,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         }
         break;
       case POST_REBOOT:
+        armAt("boot-wait", new BootWaitDeadlineReached(c.id()), c.bootWaitDeadline());
         for (DpuProgress d : c.dpus().values()) {
           if (!d.ready()) {
             startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.READY, null, true, d.attempts()));
           }
         }
-        armAt("boot-wait", new BootWaitDeadlineReached(c.id()), c.bootWaitDeadline());
         ctx.getSelf().tell(Advance.INSTANCE);
         break;
     }

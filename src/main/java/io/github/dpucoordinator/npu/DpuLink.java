@@ -125,17 +125,19 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       return this;
     }
     String reason = describe(answer.failure());
-    report(new AttemptFailed(attempt, reason));
     if (attempt >= settings.signal().maxAttempts()) {
       getContext().getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
           dpu.id(), attempt, reason);
+      report(new AttemptFailed(attempt, reason));
       report(new GaveUp("no acknowledgment after " + attempt + " attempt(s): " + reason));
       return Behaviors.stopped();
     }
     Duration pause = settings.signal().backoff(attempt, random.nextDouble());
     getContext().getLog().warn("[campaign={} dpu={}] attempt {} failed ({}); retrying in {} ms", start.campaignId(), dpu.id(),
         attempt, reason, pause.toMillis());
+    // Armed before reporting: once the failure is journaled, the retry is already scheduled.
     timers.startSingleTimer(new SendSignal(attempt + 1), pause);
+    report(new AttemptFailed(attempt, reason));
     return this;
   }
 

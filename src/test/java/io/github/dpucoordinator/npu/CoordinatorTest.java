@@ -1,0 +1,340 @@
+package io.github.dpucoordinator.npu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsCollected;
+import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsMissing;
+import io.github.dpucoordinator.npu.CampaignEvent.CampaignFinished;
+import io.github.dpucoordinator.npu.CampaignEvent.CampaignStarted;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuAcknowledged;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuGaveUp;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuReady;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuShutdownCompleted;
+import io.github.dpucoordinator.npu.CampaignEvent.PreRebootTasksDone;
+import io.github.dpucoordinator.npu.CampaignEvent.RebootIssued;
+import io.github.dpucoordinator.npu.CampaignEvent.RebootReturned;
+import io.github.dpucoordinator.npu.CampaignEvent.SignalAttemptFailed;
+import io.github.dpucoordinator.npu.CampaignEvent.SignalsDispatched;
+import io.github.dpucoordinator.npu.CoordinatorState.DpuStatus;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CoordinatorTest {
+  private static final Duration ACK_DEADLINE = Duration.ofSeconds(30);
+
+  private final ActorTestKit kit = ActorTestKit.create(ManualTime.config()
+      .withFallback(EventSourcedBehaviorTestKit.config())
+      .withFallback(ConfigFactory.load()));
+  private final ManualTime manualTime = ManualTime.get(kit.system());
+  private final AtomicInteger ids = new AtomicInteger();
+
+  @AfterAll
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  /** A recording host: counts reboots; its reboot can be made to hang. */
+  static final class RecordingHost implements HostActions {
+    final AtomicInteger reboots = new AtomicInteger();
+    final boolean rebootHangs;
+
+    RecordingHost(boolean rebootHangs) {
+      this.rebootHangs = rebootHangs;
+    }
+
+    @Override
+    public CompletionStage<List<StepResult>> prepare(String campaignId) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+
+    @Override
+    public CompletionStage<StepResult> reboot(String campaignId, String kind) {
+      reboots.incrementAndGet();
+      return rebootHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("reboot", true, "test", 0));
+    }
+
+    @Override
+    public String describeReboot() {
+      return "test reboot";
+    }
+  }
+
+  /** One coordinator under test, with its own persistence id, clock, transport and host. */
+  final class Fixture {
+    final String pid = "coordinator-test-" + ids.incrementAndGet();
+    final TestClock clock = new TestClock();
+    final ProbeTransport transport = new ProbeTransport(kit.createTestProbe());
+    final RecordingHost host;
+    final EventSourcedBehaviorTestKit<Coordinator.Command, CampaignEvent, CoordinatorState> es;
+    final PersistenceTestKit journal;
+
+    Fixture(int dpus, boolean rebootHangs) {
+      host = new RecordingHost(rebootHangs);
+      List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
+      NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), "127.0.0.1", 0,
+          new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
+          ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), "", Duration.ofSeconds(10), Duration.ZERO,
+          Duration.ofSeconds(60), 10, 10, 1000);
+      es = EventSourcedBehaviorTestKit.create(kit.system(),
+          Coordinator.create(pid, settings, transport, host, clock),
+          EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
+      journal = es.persistenceTestKit();
+    }
+
+    String start() {
+      Coordinator.StartReply reply = es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("test", "cold", r)).reply();
+      assertTrue(reply.accepted(), reply.message());
+      return reply.campaignId();
+    }
+
+    void advance(Duration d) {
+      clock.advance(d);
+      manualTime.timePasses(d);
+    }
+
+    void expectNoCallFor(Duration d) {
+      clock.advance(d);
+      manualTime.expectNoMessageFor(d, transport.calls);
+    }
+
+    <E> E expect(Class<E> type) {
+      return journal.expectNextPersistedClass(pid, type);
+    }
+
+    /** The next n events, whatever their order among themselves. */
+    List<Object> expectAnyOrder(int n) {
+      return journal.receivePersisted(pid, n, Object.class);
+    }
+
+    void expectPreamble() {
+      expect(CampaignStarted.class);
+      expect(PreRebootTasksDone.class);
+      expect(SignalsDispatched.class);
+    }
+
+    CoordinatorState state() {
+      return es.getState();
+    }
+  }
+
+  private static StatusRuntimeException unavailable() {
+    return Status.UNAVAILABLE.withDescription("connection refused").asRuntimeException();
+  }
+
+  private static Map<Class<?>, Long> classes(List<Object> events) {
+    return events.stream().collect(Collectors.groupingBy(Object::getClass, Collectors.counting()));
+  }
+
+  @Test
+  void allDpusAcknowledgeAndCompleteThenTheRebootRunsOnceAndTheCampaignSucceeds() {
+    Fixture f = new Fixture(2, false);
+    String id = f.start();
+
+    Map<String, ProbeTransport.SignalCall> signals = f.transport.signals(2);
+    signals.values().forEach(c -> {
+      assertEquals(id, c.request().campaignId());
+      c.reply().complete(ProbeTransport.started(id));
+    });
+    Map<String, ProbeTransport.ObserveCall> polls = f.transport.observes(2);
+    polls.values().forEach(c -> {
+      assertEquals(3, c.knownVersion(), "long poll starts from the version the signal reply carried");
+      c.reply().complete(ProbeTransport.shutDown(id));
+    });
+    f.transport.observes(2).values().forEach(c -> c.reply().complete(ProbeTransport.listening()));
+
+    f.expectPreamble();
+    assertEquals(Map.of(DpuAcknowledged.class, 2L), classes(f.expectAnyOrder(2)));
+    assertEquals(Map.of(DpuShutdownCompleted.class, 2L), classes(f.expectAnyOrder(2)));
+    f.expect(AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+    f.expect(RebootReturned.class);
+    assertEquals(Map.of(DpuReady.class, 2L), classes(f.expectAnyOrder(2)));
+    assertEquals("success", f.expect(CampaignFinished.class).outcome());
+
+    assertEquals(1, f.host.reboots.get());
+    CoordinatorState s = f.state();
+    assertEquals(Phase.IDLE, s.phase());
+    assertEquals(id, s.last().id());
+    assertEquals("ok", s.history().get("DPU0").get(0).outcome());
+    assertEquals("ok", s.history().get("DPU1").get(0).outcome());
+  }
+
+  @Test
+  void retriesAnUnreachableDpuWithBackoffThenGivesUpAndProceedsWithTheReboot() {
+    Fixture f = new Fixture(2, false);
+    String id = f.start();
+    Map<String, ProbeTransport.SignalCall> signals = f.transport.signals(2);
+    signals.get("DPU0").reply().complete(ProbeTransport.started(id));
+    signals.get("DPU1").reply().completeExceptionally(unavailable());
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.expectPreamble();
+    List<Object> first = f.expectAnyOrder(3);
+    assertEquals(Map.of(DpuAcknowledged.class, 1L, SignalAttemptFailed.class, 1L, DpuShutdownCompleted.class, 1L), classes(first));
+
+    // attempt 2 comes 1 s after attempt 1 (backoff-min), not before
+    f.expectNoCallFor(Duration.ofMillis(999));
+    f.advance(Duration.ofMillis(1));
+    ProbeTransport.SignalCall second = f.transport.signals(1).get("DPU1");
+    second.reply().completeExceptionally(unavailable());
+    assertEquals(2, f.expect(SignalAttemptFailed.class).attempt());
+
+    // attempt 3 comes 2 s after attempt 2 (factor 2), and is the last
+    f.expectNoCallFor(Duration.ofMillis(1999));
+    f.advance(Duration.ofMillis(1));
+    f.transport.signals(1).get("DPU1").reply().completeExceptionally(unavailable());
+    assertEquals(3, f.expect(SignalAttemptFailed.class).attempt());
+    assertTrue(f.expect(DpuGaveUp.class).reason().contains("no acknowledgment after 3 attempt(s)"));
+
+    AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
+    assertEquals(List.of("DPU1"), List.copyOf(missing.missing().keySet()));
+    assertFalse(missing.deadlineExpired());
+    f.expect(RebootIssued.class);
+    f.expect(RebootReturned.class);
+    f.transport.observes(2).values().forEach(c -> c.reply().complete(ProbeTransport.listening()));
+    assertEquals(Map.of(DpuReady.class, 2L), classes(f.expectAnyOrder(2)));
+    assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
+    assertEquals(1, f.host.reboots.get());
+
+    CoordinatorState.HistoryEntry dpu1 = f.state().history().get("DPU1").get(0);
+    assertEquals("failed", dpu1.outcome());
+    assertTrue(dpu1.detail().contains("connection refused"), dpu1.detail());
+  }
+
+  @Test
+  void aDpuThatAcknowledgesButNeverCompletesIsRecordedAtTheDeadlineAndLateOrStaleReportsAreIgnored() {
+    Fixture f = new Fixture(1, false);
+    String id = f.start();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1); // the long poll stays open: the DPU never completes
+    f.expectPreamble();
+    f.expect(DpuAcknowledged.class);
+
+    // a completion for another campaign is not this campaign's completion
+    f.es.runCommand(new Coordinator.FromLink("c-older", "DPU0", new DpuLink.Completed(false, "")));
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(200));
+
+    f.advance(ACK_DEADLINE);
+    AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
+    assertTrue(missing.deadlineExpired());
+    assertTrue(missing.missing().get("DPU0").startsWith("acknowledged but did not report shutdown complete"), missing.missing().toString());
+    f.expect(RebootIssued.class);
+    f.expect(RebootReturned.class);
+
+    // a completion that arrives after the deadline changes nothing
+    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", new DpuLink.Completed(false, "")));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
+    f.expect(DpuReady.class);
+    assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
+    assertEquals(DpuStatus.FAILED, f.state().last().dpus().get("DPU0").status());
+  }
+
+  @Test
+  void aDuplicateAcknowledgmentIsJournaledOnce() {
+    Fixture f = new Fixture(1, false);
+    String id = f.start();
+    ProbeTransport.SignalCall call = f.transport.signals(1).get("DPU0");
+    f.expectPreamble();
+    DpuLink.Acknowledged ack = new DpuLink.Acknowledged(1, ProbeTransport.started(id));
+    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", ack));
+    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", ack));
+    call.reply().complete(ProbeTransport.started(id)); // and the link's own report of the same ack
+    f.expect(DpuAcknowledged.class);
+    f.transport.observes(1);
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(300));
+    assertEquals(DpuStatus.ACKNOWLEDGED, f.state().current().dpus().get("DPU0").status());
+  }
+
+  @Test
+  void aSecondCampaignWhileOneIsInFlightIsRefusedWithTheRunningOne() {
+    Fixture f = new Fixture(1, false);
+    String id = f.start();
+    Coordinator.StartReply second = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("again", "cold", r)).reply();
+    assertFalse(second.accepted());
+    assertEquals(id, second.campaignId());
+    assertTrue(second.message().contains("is in progress"), second.message());
+    Coordinator.StartReply badKind = new Fixture(1, false).es
+        .<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "sideways", r)).reply();
+    assertFalse(badKind.accepted());
+    assertTrue(badKind.message().contains("unknown reboot kind"));
+  }
+
+  @Test
+  void afterARestartAcknowledgedDpusAreOnlyWatchedAndTheDeadlineIsNotExtended() {
+    Fixture f = new Fixture(2, false);
+    String id = f.start();
+    Map<String, ProbeTransport.SignalCall> signals = f.transport.signals(2);
+    signals.get("DPU0").reply().complete(ProbeTransport.started(id));
+    signals.get("DPU1").reply().completeExceptionally(unavailable());
+    f.transport.observes(1); // DPU0's long poll, left open
+    f.expectPreamble();
+    f.expectAnyOrder(2); // DPU0 acknowledged, DPU1 attempt 1 failed
+    f.advance(Duration.ofSeconds(1));
+    f.transport.signals(1); // DPU1 attempt 2, never answered
+    f.advance(Duration.ofSeconds(9)); // 10 s of the 30 s deadline are gone
+
+    f.es.restart();
+
+    List<Object> calls = new ArrayList<>(List.of(f.transport.calls.receiveMessage(), f.transport.calls.receiveMessage()));
+    ProbeTransport.ObserveCall watch = calls.stream().filter(ProbeTransport.ObserveCall.class::isInstance)
+        .map(ProbeTransport.ObserveCall.class::cast).findFirst().orElseThrow();
+    ProbeTransport.SignalCall resend = calls.stream().filter(ProbeTransport.SignalCall.class::isInstance)
+        .map(ProbeTransport.SignalCall.class::cast).findFirst().orElseThrow();
+    assertEquals("DPU0", watch.dpu().id(), "the acknowledged DPU is watched, not signalled again");
+    assertEquals("DPU1", resend.dpu().id());
+    assertEquals(id, resend.request().campaignId(), "a redelivered signal carries the same campaign id");
+
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.advance(Duration.ofMillis(19_999));
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.advance(Duration.ofMillis(1));
+    AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
+    assertEquals(Map.of("DPU0", true, "DPU1", true),
+        missing.missing().keySet().stream().collect(Collectors.toMap(k -> k, k -> true)));
+  }
+
+  @Test
+  void aRestartDuringRebootDoesNotRunTheRebootAgainAndGoesOnWithPostReboot() {
+    Fixture f = new Fixture(1, true);
+    String id = f.start();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.expectPreamble();
+    f.expect(DpuAcknowledged.class);
+    f.expect(DpuShutdownCompleted.class);
+    f.expect(AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+    assertEquals(Phase.REBOOT, f.state().phase());
+
+    f.es.restart();
+
+    RebootReturned returned = f.expect(RebootReturned.class);
+    assertTrue(returned.detail().contains("restarted"), returned.detail());
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
+    f.expect(DpuReady.class);
+    f.expect(CampaignFinished.class);
+    assertEquals(1, f.host.reboots.get(), "the reboot action runs at most once per campaign");
+  }
+}

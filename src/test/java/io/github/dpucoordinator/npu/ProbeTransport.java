@@ -1,0 +1,71 @@
+package io.github.dpucoordinator.npu;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+
+/** A DpuTransport whose every call lands on a probe; the test answers by completing the call's future. */
+final class ProbeTransport implements DpuTransport {
+
+  record SignalCall(DpuEndpoint dpu, SignalRequest request, CompletableFuture<SignalReply> reply) {}
+
+  record ObserveCall(DpuEndpoint dpu, long knownVersion, Duration maxWait, CompletableFuture<Observation> reply) {}
+
+  final TestProbe<Object> calls;
+
+  ProbeTransport(TestProbe<Object> calls) {
+    this.calls = calls;
+  }
+
+  @Override
+  public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest request, Duration timeout) {
+    CompletableFuture<SignalReply> reply = new CompletableFuture<>();
+    calls.ref().tell(new SignalCall(dpu, request, reply));
+    return reply;
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, long knownVersion, Duration wait, Duration timeout) {
+    CompletableFuture<Observation> reply = new CompletableFuture<>();
+    calls.ref().tell(new ObserveCall(dpu, knownVersion, wait, reply));
+    return reply;
+  }
+
+  @Override
+  public void close() {}
+
+  /** The next {@code n} signal calls, by DPU id. */
+  Map<String, SignalCall> signals(int n) {
+    Map<String, SignalCall> byDpu = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      SignalCall c = calls.expectMessageClass(SignalCall.class);
+      byDpu.put(c.dpu().id(), c);
+    }
+    return byDpu;
+  }
+
+  /** The next {@code n} observe calls, by DPU id. */
+  Map<String, ObserveCall> observes(int n) {
+    Map<String, ObserveCall> byDpu = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      ObserveCall c = calls.expectMessageClass(ObserveCall.class);
+      byDpu.put(c.dpu().id(), c);
+    }
+    return byDpu;
+  }
+
+  static SignalReply started(String campaignId) {
+    return new SignalReply("STARTED", campaignId, "SHUTDOWN", 3, "ACK STARTED");
+  }
+
+  static Observation shutDown(String campaignId) {
+    return new Observation("WAIT_FOR_RESTART", 5, java.util.List.of(campaignId), false, "", "boot-1");
+  }
+
+  static Observation listening() {
+    return new Observation("LISTENING", 6, java.util.List.of(), false, "", "boot-2");
+  }
+}
