@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
 public final class Main {
 
   public static void main(String[] args) {
+    // Initialize logging on this thread before any actor system logs from several at once.
+    org.slf4j.LoggerFactory.getILoggerFactory();
     System.exit(run(args));
   }
 

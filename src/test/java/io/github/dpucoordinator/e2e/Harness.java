@@ -1,0 +1,78 @@
+package io.github.dpucoordinator.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.agent.AgentSnapshot;
+import io.github.dpucoordinator.agent.DpuAgent;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.proto.admin.NpuAdminClient;
+import io.github.dpucoordinator.proto.admin.StatusRequest;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/** Real agents on loopback, NPU configs on a temp journal, and an admin client. */
+final class Harness {
+  private Harness() {}
+
+  static List<AgentServer.Running> startAgents(ActorSystem<?> system, String prefix, int n, long shutdownMs) throws Exception {
+    List<AgentServer.Running> agents = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      AgentSettings s = new AgentSettings(prefix + i, "127.0.0.1", 0,
+          List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs))), Optional.of(Duration.ZERO), 16);
+      agents.add(AgentServer.start(system, s).toCompletableFuture().get(30, TimeUnit.SECONDS));
+    }
+    return agents;
+  }
+
+  static List<DpuEndpoint> endpoints(List<AgentServer.Running> agents) {
+    return agents.stream().map(a -> new DpuEndpoint(a.dpuId(), "127.0.0.1", a.port())).toList();
+  }
+
+  /** An NPU config on the given journal, admin API on an ephemeral loopback port, quick deadlines. */
+  static Config npuConfig(Path dataDir) {
+    Config c = AppConfig.withDataDir(AppConfig.load(), dataDir);
+    c = AppConfig.with(c, "dpu-coordinator.npu.admin.port", 0);
+    c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", "20s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.state-wait", "2s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", "200ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-min", "100ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");
+    return AppConfig.with(c, "dpu-coordinator.npu.boot-wait", "10s");
+  }
+
+  static NpuAdminClient admin(ActorSystem<?> system, int port) {
+    return NpuAdminClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", port, system)
+        .withTls(false).withDeadline(Duration.ofSeconds(10)), system);
+  }
+
+  static JsonNode status(NpuAdminClient admin) throws Exception {
+    return Json.read(admin.status(StatusRequest.getDefaultInstance()).toCompletableFuture().get(10, TimeUnit.SECONDS).getJson());
+  }
+
+  static AgentSnapshot agentState(ActorSystem<?> system, AgentServer.Running agent) throws Exception {
+    return AskPattern.<DpuAgent.Command, AgentSnapshot>ask(agent.agent(),
+        r -> new DpuAgent.GetState(-1, Duration.ZERO, r), Duration.ofSeconds(5), system.scheduler())
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+}
