@@ -1,0 +1,86 @@
+package io.github.dpucoordinator.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.dpucoordinator.common.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** dpuctl as a user runs it: exit codes, stdout, and what stderr says. */
+class CliTest {
+
+  record Run(int exit, String out, String err) {}
+
+  static synchronized Run dpuctl(String... args) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      int exit = Main.run(args);
+      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  @Test
+  void simulatePrintsOneJsonObjectAndExitsZeroWhenEveryDpuShutsDown() {
+    Run r = dpuctl("simulate", "--dpus", "3", "--shutdown-ms", "100", "--json");
+    assertEquals(0, r.exit(), r.err());
+    JsonNode json = Json.read(r.out().strip());
+    assertEquals(3, json.path("dpus").asInt());
+    assertEquals(3, json.path("acked").asInt());
+    assertEquals(0, json.path("failed").asInt());
+    assertEquals("success", json.path("outcome").asText());
+    assertTrue(json.path("wallMillis").asLong() >= 100, json.toString());
+    assertEquals(3, json.path("perDpu").size());
+  }
+
+  @Test
+  void simulateWithAnUnreachableAndASlowDpuRecordsBothAndExitsOne() {
+    Run r = dpuctl("simulate", "--dpus", "3", "--unreachable", "1", "--slow", "1", "--shutdown-ms", "100",
+        "--deadline-ms", "1500", "--boot-wait-ms", "500", "--json");
+    assertEquals(1, r.exit(), r.err());
+    JsonNode json = Json.read(r.out().strip());
+    assertEquals(2, json.path("failed").asInt(), json.toString());
+    assertEquals(2, json.path("acked").asInt(), "the slow DPU acknowledged but did not finish in time");
+    String reasons = json.path("perDpu").toString();
+    assertTrue(reasons.contains("no acknowledgment after 3 attempt(s)"), reasons);
+    assertTrue(reasons.contains("acknowledged but did not report shutdown complete before the deadline"), reasons);
+  }
+
+  @Test
+  void statusAgainstNoServiceSaysWhereItLookedAndExitsFour() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    Run r = dpuctl("status", "--admin", "127.0.0.1:" + port);
+    assertEquals(ExitCodes.UNREACHABLE, r.exit());
+    assertTrue(r.err().contains("cannot reach the NPU service's admin API at 127.0.0.1:" + port), r.err());
+  }
+
+  @Test
+  void badInputIsRefusedWithAClearMessage() {
+    Run badDpu = dpuctl("npu", "--dpu", "DPU0:50051");
+    assertEquals(ExitCodes.STARTUP_FAILED, badDpu.exit());
+    assertTrue(badDpu.err().contains("is not ID=HOST:PORT"), badDpu.err());
+
+    Run badCount = dpuctl("simulate", "--dpus", "2", "--unreachable", "3");
+    assertEquals(ExitCodes.USAGE, badCount.exit());
+    assertTrue(badCount.err().contains("at most --dpus"), badCount.err());
+
+    Run unknown = dpuctl("reboot", "--no-such-option");
+    assertEquals(ExitCodes.USAGE, unknown.exit());
+  }
+}
