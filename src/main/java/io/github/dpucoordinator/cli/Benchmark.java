@@ -1,12 +1,329 @@
 package io.github.dpucoordinator.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.proto.admin.NpuAdminClient;
+import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
+import io.github.dpucoordinator.proto.admin.StatusRequest;
+import io.github.dpucoordinator.sim.Simulation;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
 
+/**
+ * The figures the README records: campaign wall time over a 500 ms shutdown for 8, 64 and 256
+ * simulated DPUs; time from process start to a resumed campaign after SIGKILL with a 10,000-event
+ * journal; idle RSS of the NPU service with 8 DPUs. Every loop is bounded in count and time.
+ */
 final class Benchmark {
-  private Benchmark() {}
+  private static final long SHUTDOWN_MS = 500;
+  private static final int CAMPAIGNS = 6;
+  private static final long JOURNAL_EVENTS = 10_000;
+  private static final int MAX_FILL_CAMPAIGNS = 1_000;
+  private static final Duration MAX_FILL_TIME = Duration.ofMinutes(10);
 
-  static int run(PrintStream out) {
-    out.println("pending");
-    return 0;
+  private final PrintStream out;
+  private final List<String> javaOpts;
+
+  private Benchmark(PrintStream out) {
+    this.out = out;
+    String opts = System.getenv().getOrDefault("DPUCTL_JAVA_OPTS", "");
+    this.javaOpts = Arrays.stream(opts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
+  }
+
+  static int run(PrintStream out) throws Exception {
+    return new Benchmark(out).all();
+  }
+
+  private int all() throws Exception {
+    out.println("Machine: " + machine());
+    out.println("JVM options of the measured NPU processes: " + String.join(" ", javaOpts));
+    campaignRatios();
+    try (Agents agents = new Agents(8)) {
+      resumeAfterSigkill(agents);
+      idleRss(agents);
+    }
+    return ExitCodes.OK;
+  }
+
+  // ---- 1. campaign wall time / shutdown time ----
+
+  private void campaignRatios() throws Exception {
+    out.printf("%n1. Campaign wall time (start to Idle, including the dry-run reboot and the post-reboot check) / %d ms shutdown.%n",
+        SHUTDOWN_MS);
+    out.printf("   One JVM holds the NPU service and every agent (both ends of every RPC on the same cores); %d campaigns each,%n"
+        + "   the first on a cold JVM; ratios use the median of the warm ones.%n", CAMPAIGNS);
+    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+        .setLevel(ch.qos.logback.classic.Level.WARN);
+    for (int n : new int[] {8, 64, 256}) {
+      Simulation.Result r = Simulation.run(new Simulation.Options(n, SHUTDOWN_MS, 0, 0, 20_000, 20_000, CAMPAIGNS), v -> {});
+      long median = warmMedian(r.wallMillisAll());
+      long untilReboot = warmMedian(r.untilRebootMillisAll());
+      out.printf("   N=%3d  %-8s whole campaign: cold %5d ms, warm median %5d ms, ratio %.2f | start -> reboot issued: "
+          + "warm median %5d ms, ratio %.2f%n", n, r.outcome(), r.wallMillisAll().get(0), median, median / (double) SHUTDOWN_MS,
+          untilReboot, untilReboot / (double) SHUTDOWN_MS);
+      out.printf("          all campaigns (ms): whole %s, until reboot %s%n", r.wallMillisAll(), r.untilRebootMillisAll());
+    }
+  }
+
+  private static long warmMedian(List<Long> all) {
+    List<Long> warm = new ArrayList<>(all.subList(1, all.size()));
+    warm.sort(Long::compare);
+    return warm.get(warm.size() / 2);
+  }
+
+  // ---- 2. resume after SIGKILL ----
+
+  private void resumeAfterSigkill(Agents agents) throws Exception {
+    out.printf("%n2. Resume after SIGKILL with a journal of at least %d events.%n", JOURNAL_EVENTS);
+    Path dir = Files.createTempDirectory("dpuctl-bench-");
+    int port = freePort();
+    Npu npu = Npu.start(this, dir, port, agents, "fill");
+    try {
+      JsonNode s = npu.awaitStatus(Duration.ofSeconds(60), x -> x.path("phase").asText().equals("Idle"));
+      long started = System.nanoTime();
+      int campaigns = 0;
+      while (s.path("journalEvents").asLong() < JOURNAL_EVENTS) {
+        if (campaigns >= MAX_FILL_CAMPAIGNS || System.nanoTime() - started > MAX_FILL_TIME.toNanos()) {
+          throw new IllegalStateException("could not fill the journal in time: " + s.path("journalEvents").asLong() + " events");
+        }
+        String id = npu.start("fill");
+        s = npu.awaitStatus(Duration.ofSeconds(60), x -> finished(x, id));
+        campaigns++;
+      }
+      out.printf("   journal filled: %d events from %d campaigns in %.1f s (snapshot every %d events)%n",
+          s.path("journalEvents").asLong(), campaigns, (System.nanoTime() - started) / 1e9,
+          AppConfig.load().getInt("dpu-coordinator.npu.snapshot-every"));
+
+      Files.createFile(agents.gate);
+      String id = npu.start("killed mid-campaign");
+      npu.awaitStatus(Duration.ofSeconds(30), x -> allDpus(x, "ACKNOWLEDGED"));
+      npu.process.destroyForcibly();
+      npu.process.waitFor(10, TimeUnit.SECONDS);
+      npu.close();
+
+      long t0 = System.nanoTime();
+      npu = Npu.start(this, dir, port, agents, "resumed");
+      long recovered = npu.awaitLog("recovered in phase WaitForAcknowledgments", Duration.ofSeconds(60)) - t0;
+      npu.awaitStatus(Duration.ofSeconds(30), x -> x.path("phase").asText().equals("WaitForAcknowledgments"));
+      long answering = System.nanoTime() - t0;
+      Files.delete(agents.gate);
+      JsonNode done = npu.awaitStatus(Duration.ofSeconds(60), x -> finished(x, id));
+      out.printf("   process start -> campaign resumed (coordinator recovered, DPU links restarted): %d ms%n",
+          TimeUnit.NANOSECONDS.toMillis(recovered));
+      out.printf("   process start -> admin API answering with the resumed campaign: %d ms%n", TimeUnit.NANOSECONDS.toMillis(answering));
+      out.printf("   resumed campaign %s finished: %s; shutdown runs per DPU: %s%n", id,
+          done.path("lastCampaign").path("outcome").asText(), agents.shutdownRuns());
+    } finally {
+      npu.process.destroyForcibly();
+      npu.close();
+    }
+  }
+
+  // ---- 3. idle RSS ----
+
+  private void idleRss(Agents agents) throws Exception {
+    out.printf("%n3. Idle RSS of the NPU service with 8 DPUs.%n");
+    Path dir = Files.createTempDirectory("dpuctl-bench-rss-");
+    Npu npu = Npu.start(this, dir, freePort(), agents, "rss");
+    try {
+      npu.awaitStatus(Duration.ofSeconds(60), x -> x.path("phase").asText().equals("Idle"));
+      settle();
+      long idle = rssKb(npu.process.pid());
+      String id = npu.start("rss");
+      npu.awaitStatus(Duration.ofSeconds(60), x -> finished(x, id));
+      settle();
+      long afterCampaign = rssKb(npu.process.pid());
+      out.printf("   idle after start: %d MB; idle after one campaign: %d MB%n", idle / 1024, afterCampaign / 1024);
+    } finally {
+      npu.process.destroyForcibly();
+      npu.close();
+    }
+  }
+
+  private static void settle() throws InterruptedException {
+    TimeUnit.SECONDS.sleep(5);
+  }
+
+  // ---- helpers ----
+
+  private static boolean finished(JsonNode s, String id) {
+    JsonNode c = s.path("lastCampaign");
+    return c.path("id").asText().equals(id) && !c.path("inFlight").asBoolean();
+  }
+
+  private static boolean allDpus(JsonNode s, String state) {
+    JsonNode dpus = s.path("lastCampaign").path("dpus");
+    for (JsonNode d : dpus) {
+      if (!d.path("state").asText().equals(state)) {
+        return false;
+      }
+    }
+    return dpus.size() > 0;
+  }
+
+  private static long rssKb(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("\\D", ""));
+      }
+    }
+    throw new IOException("no VmRSS for pid " + pid);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static String machine() {
+    String cpu = "unknown CPU";
+    try {
+      cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+          .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(cpu);
+    } catch (IOException ignored) {
+      // not Linux: say so in the line below
+    }
+    return Runtime.getRuntime().availableProcessors() + " cores (" + cpu + "), "
+        + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB max heap here, Java " + System.getProperty("java.version");
+  }
+
+  /**
+   * Eight agents in this JVM. A shutdown blocks while the gate file exists, so a campaign can be
+   * held in WaitForAcknowledgments for the SIGKILL.
+   */
+  private static final class Agents implements AutoCloseable {
+    final ActorSystem<Void> system;
+    final List<AgentServer.Running> running = new ArrayList<>();
+    final Path gate;
+
+    Agents(int n) throws Exception {
+      Config config = AppConfig.load();
+      system = Systems.create("bench-agents", config);
+      gate = Files.createTempDirectory("dpuctl-gate-").resolve("hold");
+      StepSpec step = StepSpec.command("hold-while-gated", "while [ -e '" + gate + "' ]; do sleep 0.05; done", Duration.ofSeconds(120));
+      for (int i = 0; i < n; i++) {
+        AgentSettings s = new AgentSettings("B" + i, "127.0.0.1", 0, List.of(step), Optional.of(Duration.ZERO), 64);
+        running.add(AgentServer.start(system, s).toCompletableFuture().get(30, TimeUnit.SECONDS));
+      }
+    }
+
+    List<Long> shutdownRuns() {
+      List<Long> runs = new ArrayList<>();
+      for (AgentServer.Running r : running) {
+        try {
+          runs.add(org.apache.pekko.actor.typed.javadsl.AskPattern.<io.github.dpucoordinator.agent.DpuAgent.Command,
+              io.github.dpucoordinator.agent.AgentSnapshot>ask(r.agent(),
+              x -> new io.github.dpucoordinator.agent.DpuAgent.GetState(-1, Duration.ZERO, x), Duration.ofSeconds(5),
+              system.scheduler()).toCompletableFuture().get(10, TimeUnit.SECONDS).shutdownRuns());
+        } catch (Exception e) {
+          runs.add(-1L);
+        }
+      }
+      return runs;
+    }
+
+    @Override
+    public void close() {
+      system.terminate();
+    }
+  }
+
+  /** An NPU service process (`dpuctl npu`) and an admin client to it. */
+  private static final class Npu implements AutoCloseable {
+    final Process process;
+    final Path output;
+    final ActorSystem<Void> clientSystem;
+    final NpuAdminClient admin;
+
+    private Npu(Process process, Path output, int port) {
+      this.process = process;
+      this.output = output;
+      this.clientSystem = Systems.create("bench-client",
+          com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(AppConfig.load()));
+      this.admin = NpuAdminClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", port, clientSystem)
+          .withTls(false).withDeadline(Duration.ofSeconds(10)), clientSystem);
+    }
+
+    static Npu start(Benchmark b, Path dir, int port, Agents agents, String tag) throws IOException {
+      List<String> cmd = new ArrayList<>();
+      cmd.add(ProcessHandle.current().info().command().orElse("java"));
+      cmd.addAll(b.javaOpts);
+      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "npu",
+          "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(port)));
+      for (AgentServer.Running a : agents.running) {
+        cmd.addAll(List.of("--dpu", a.dpuId() + "=127.0.0.1:" + a.port()));
+      }
+      Path output = dir.resolve("npu-" + tag + ".log");
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
+      pb.environment().put("DPUCOORD_REBOOT_RETURN_AFTER", "0ms");
+      pb.environment().put("DPUCOORD_BOOT_WAIT", "30s");
+      pb.environment().put("DPUCTL_LOG_LEVEL", "INFO");
+      return new Npu(pb.start(), output, port);
+    }
+
+    String start(String reason) throws Exception {
+      var r = admin.startCampaign(StartCampaignRequest.newBuilder().setReason(reason).build()).toCompletableFuture()
+          .get(10, TimeUnit.SECONDS);
+      if (!r.getAccepted()) {
+        throw new IllegalStateException(r.getMessage());
+      }
+      return r.getCampaignId();
+    }
+
+    JsonNode awaitStatus(Duration max, Predicate<JsonNode> ok) throws Exception {
+      long deadline = System.nanoTime() + max.toNanos();
+      String last = "(no answer)";
+      while (System.nanoTime() < deadline) {
+        try {
+          JsonNode s = Json.read(admin.status(StatusRequest.getDefaultInstance()).toCompletableFuture()
+              .get(10, TimeUnit.SECONDS).getJson());
+          if (ok.test(s)) {
+            return s;
+          }
+          last = s.toString();
+        } catch (Exception e) {
+          last = Systems.rootMessage(e);
+        }
+        TimeUnit.MILLISECONDS.sleep(10);
+      }
+      throw new IllegalStateException("status not reached within " + max + "; last: " + last + "\n" + Files.readString(output));
+    }
+
+    /** When {@code text} first appeared in the process output (System.nanoTime). */
+    long awaitLog(String text, Duration max) throws Exception {
+      long deadline = System.nanoTime() + max.toNanos();
+      while (System.nanoTime() < deadline) {
+        if (Files.exists(output) && Files.readString(output).contains(text)) {
+          return System.nanoTime();
+        }
+        TimeUnit.MILLISECONDS.sleep(5);
+      }
+      throw new IllegalStateException("'" + text + "' not logged within " + max + "\n" + Files.readString(output));
+    }
+
+    @Override
+    public void close() {
+      admin.close();
+      clientSystem.terminate();
+    }
   }
 }

@@ -81,6 +81,7 @@ final class SimulateCommand implements Callable<Integer> {
           .put("failed", r.failed()).put("notReady", r.notReady()).put("outcome", r.outcome())
           .put("wallMillis", r.wallMillis()).put("shutdownMs", r.shutdownMs()).put("ratio", r.ratio());
       r.wallMillisAll().forEach(out.putArray("wallMillisAll")::add);
+      r.untilRebootMillisAll().forEach(out.putArray("untilRebootMillisAll")::add);
       out.set("perDpu", campaign.path("dpus"));
       System.out.println(out);
     } else {

@@ -139,7 +139,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(StartCampaign.class, this::onStart)
         .onCommand(GetStatus.class, (s, c) -> {
-          c.replyTo().tell(StatusView.of(s, lastSeen, clock.millis()));
+          c.replyTo().tell(StatusView.of(s, lastSeen, clock.millis(), lastSequenceNumber(ctx)));
           return Effect().none();
         })
         .onCommand(FromLink.class, this::onFromLink)

@@ -100,7 +100,7 @@ public record CoordinatorState(
   }
 
   public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
-      Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, String outcome,
+      Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
       long finishedAt) implements CborSerializable {
 
     public boolean allResolved() {
@@ -129,23 +129,23 @@ public record CoordinatorState(
     Campaign withDpu(String dpuId, UnaryOperator<DpuProgress> f) {
       Map<String, DpuProgress> copy = new LinkedHashMap<>(dpus);
       copy.computeIfPresent(dpuId, (k, v) -> f.apply(v));
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, copy, preTasks, reboot, rebootOk, outcome, finishedAt);
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, copy, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt);
     }
 
     Campaign withPreTasks(List<StepResult> results) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, results, reboot, rebootOk, outcome, finishedAt);
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, results, reboot, rebootOk, rebootAt, outcome, finishedAt);
     }
 
     Campaign withAckDeadline(long deadline) {
-      return new Campaign(id, reason, kind, startedAt, deadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, outcome, finishedAt);
+      return new Campaign(id, reason, kind, startedAt, deadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt);
     }
 
-    Campaign withReboot(String action, boolean ok, long bootDeadline) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootDeadline, dpus, preTasks, action, ok, outcome, finishedAt);
+    Campaign withReboot(String action, boolean ok, long at, long bootDeadline) {
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt);
     }
 
     Campaign finished(String result, long at) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, result, at);
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, result, at);
     }
   }
 
@@ -168,7 +168,7 @@ public record CoordinatorState(
     if (event instanceof CampaignStarted e) {
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
-      Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, "", 0);
+      Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0);
       return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history);
     }
     if (!isCurrent(event.campaignId())) {
@@ -196,10 +196,10 @@ public record CoordinatorState(
       }
       return with(Phase.ERROR_LOGGING, next);
     } else if (event instanceof RebootIssued e) {
-      return with(Phase.REBOOT, c.withReboot(e.action(), false, 0));
+      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0));
     } else if (event instanceof RebootReturned e) {
       String action = c.reboot() + " -> " + (e.ok() ? "" : "FAILED: ") + e.detail();
-      return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), e.bootWaitDeadlineMillis()));
+      return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), c.rebootAt(), e.bootWaitDeadlineMillis()));
     } else if (event instanceof DpuReady e) {
       return with(phase, c.withDpu(e.dpuId(), DpuProgress::readyAgain));
     } else if (event instanceof CampaignFinished e) {

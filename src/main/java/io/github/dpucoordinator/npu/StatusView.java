@@ -14,11 +14,12 @@ import java.util.Map;
  * the phase, the campaign in flight (or the last one) with each DPU, recent campaigns and each
  * DPU's reboot history.
  */
-public record StatusView(String phase, long nowMillis, CampaignView lastCampaign, List<CampaignSummary> recent,
+public record StatusView(String phase, long nowMillis, long journalEvents, CampaignView lastCampaign, List<CampaignSummary> recent,
     Map<String, List<HistoryEntry>> history) {
 
+  /** {@code rebootAt}: when the reboot action was issued, i.e. when the NPU stopped waiting for its DPUs. */
   public record CampaignView(String id, String reason, String kind, boolean inFlight, String outcome, long startedAt,
-      long finishedAt, long ackDeadline, long bootWaitDeadline, String reboot, List<StepResult> preRebootTasks,
+      long rebootAt, long finishedAt, long ackDeadline, long bootWaitDeadline, String reboot, List<StepResult> preRebootTasks,
       List<DpuView> dpus) {}
 
   /**
@@ -29,10 +30,10 @@ public record StatusView(String phase, long nowMillis, CampaignView lastCampaign
   public record DpuView(String id, String endpoint, String state, int attempts, String outcome, String reason, String ack,
       String lastSeen) {}
 
-  static StatusView of(CoordinatorState s, Map<String, String> lastSeen, long now) {
+  static StatusView of(CoordinatorState s, Map<String, String> lastSeen, long now, long journalEvents) {
     Campaign c = s.current() != null ? s.current() : s.last();
     CampaignView view = c == null ? null : view(c, s.current() != null, s.phase(), lastSeen);
-    return new StatusView(s.phase().display(), now, view, s.recent(), s.history());
+    return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), s.history());
   }
 
   private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {
@@ -42,7 +43,7 @@ public record StatusView(String phase, long nowMillis, CampaignView lastCampaign
             inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : ""))
         .toList();
     return new CampaignView(c.id(), c.reason(), c.kind(), inFlight, inFlight ? "in-flight (" + phase.display() + ")" : c.outcome(),
-        c.startedAt(), c.finishedAt(), c.ackDeadline(), c.bootWaitDeadline(), c.reboot(), c.preTasks(), dpus);
+        c.startedAt(), c.rebootAt(), c.finishedAt(), c.ackDeadline(), c.bootWaitDeadline(), c.reboot(), c.preTasks(), dpus);
   }
 
   private static String state(DpuProgress d, boolean inFlight, boolean afterReboot) {

@@ -62,7 +62,7 @@ public final class Simulation {
    * the wall time of every campaign run, in order (the first one includes the JVM's warm-up).
    */
   public record Result(int dpus, long acked, long completed, long failed, long notReady, String outcome, long wallMillis,
-      long shutdownMs, double ratio, String campaignId, StatusView status, List<Long> wallMillisAll) {}
+      long shutdownMs, double ratio, String campaignId, StatusView status, List<Long> wallMillisAll, List<Long> untilRebootMillisAll) {}
 
   private Simulation() {}
 
@@ -76,9 +76,10 @@ public final class Simulation {
       NpuService.Running npu = NpuService.start(system, settings).toCompletableFuture().get(60, TimeUnit.SECONDS);
       warmUp(npu, endpoints, o);
       List<Long> walls = new ArrayList<>();
+      List<Long> untilReboot = new ArrayList<>();
       Result last = null;
       for (int i = 0; i < o.campaigns(); i++) {
-        last = campaign(system, npu, o, onProgress, walls);
+        last = campaign(system, npu, o, onProgress, walls, untilReboot);
       }
       return last;
     } finally {
@@ -144,7 +145,7 @@ public final class Simulation {
   }
 
   private static Result campaign(ActorSystem<Void> system, NpuService.Running npu, Options o, Consumer<StatusView> onProgress,
-      List<Long> walls) throws Exception {
+      List<Long> walls, List<Long> untilReboot) throws Exception {
     Coordinator.StartReply reply = AskPattern.<Coordinator.Command, Coordinator.StartReply>ask(npu.coordinator(),
         r -> new Coordinator.StartCampaign("simulation", "cold", r), Duration.ofSeconds(10), system.scheduler())
         .toCompletableFuture().get(15, TimeUnit.SECONDS);
@@ -159,21 +160,23 @@ public final class Simulation {
       StatusView.CampaignView c = v.lastCampaign();
       if (c != null && c.id().equals(reply.campaignId()) && !c.inFlight()) {
         walls.add(c.finishedAt() - c.startedAt());
-        return result(o, c, v, walls);
+        untilReboot.add(c.rebootAt() - c.startedAt());
+        return result(o, c, v, walls, untilReboot);
       }
       Thread.sleep(PROGRESS_EVERY.toMillis());
     }
     throw new IllegalStateException("campaign " + reply.campaignId() + " did not finish in time");
   }
 
-  private static Result result(Options o, StatusView.CampaignView c, StatusView v, List<Long> walls) {
+  private static Result result(Options o, StatusView.CampaignView c, StatusView v, List<Long> walls, List<Long> untilReboot) {
     long acked = c.dpus().stream().filter(d -> !d.ack().isEmpty()).count();
     long failed = c.dpus().stream().filter(d -> d.state().equals("FAILED")).count();
     long notReady = c.dpus().stream().filter(d -> d.state().equals("NOT_READY")).count();
     long completed = c.dpus().size() - failed;
     long wall = c.finishedAt() - c.startedAt();
     double ratio = o.shutdownMs() > 0 ? Math.round(1000.0 * wall / o.shutdownMs()) / 1000.0 : 0;
-    return new Result(o.dpus(), acked, completed, failed, notReady, c.outcome(), wall, o.shutdownMs(), ratio, c.id(), v, List.copyOf(walls));
+    return new Result(o.dpus(), acked, completed, failed, notReady, c.outcome(), wall, o.shutdownMs(), ratio, c.id(), v, List.copyOf(walls),
+        List.copyOf(untilReboot));
   }
 
   private static void deleteTree(Path dir) throws IOException {
