@@ -2,6 +2,7 @@ package io.github.dpucoordinator.cli;
 
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.JournalLock;
 import io.github.dpucoordinator.npu.DpuEndpoint;
 import io.github.dpucoordinator.npu.NpuService;
 import io.github.dpucoordinator.npu.NpuSettings;
@@ -50,6 +51,7 @@ final class NpuCommand implements Callable<Integer> {
       List<DpuEndpoint> extra = dpus.stream().map(DpuEndpoint::parse).toList();
       settings = NpuSettings.create(config).withDpus(extra);
       Files.createDirectories(settings.dataDir());
+      JournalLock.check(config);
     } catch (Exception e) {
       System.err.println("dpuctl npu: " + Systems.rootMessage(e));
       return ExitCodes.STARTUP_FAILED;

@@ -64,9 +64,6 @@ public record CoordinatorState(
       if (!error.isEmpty()) {
         parts.add(error);
       }
-      if (degraded) {
-        parts.add("a shutdown step failed");
-      }
       if (!notReady.isEmpty()) {
         parts.add("not ready after reboot: " + notReady);
       }
@@ -81,8 +78,10 @@ public record CoordinatorState(
       return new DpuProgress(id, host, port, DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready, notReady);
     }
 
-    DpuProgress completed(boolean stepFailed) {
-      return new DpuProgress(id, host, port, DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, "", stepFailed, ready, notReady);
+    /** A degraded completion keeps which step failed, and how, as its error. */
+    DpuProgress completed(boolean stepFailed, String detail) {
+      String why = stepFailed ? "shutdown step failed" + (detail.isEmpty() ? "" : ": " + detail) : "";
+      return new DpuProgress(id, host, port, DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady);
     }
 
     DpuProgress failed(String reason) {
@@ -184,7 +183,7 @@ public record CoordinatorState(
     } else if (event instanceof DpuAcknowledged e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.acknowledged(e.attempt(), e.ack())));
     } else if (event instanceof DpuShutdownCompleted e) {
-      return with(phase, c.withDpu(e.dpuId(), d -> d.completed(e.degraded())));
+      return with(phase, c.withDpu(e.dpuId(), d -> d.completed(e.degraded(), e.detail())));
     } else if (event instanceof DpuGaveUp e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.failed(e.reason())));
     } else if (event instanceof AcknowledgmentsCollected) {
@@ -198,7 +197,7 @@ public record CoordinatorState(
     } else if (event instanceof RebootIssued e) {
       return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0));
     } else if (event instanceof RebootReturned e) {
-      String action = c.reboot() + " -> " + (e.ok() ? "" : "FAILED: ") + e.detail();
+      String action = c.reboot() + " -> " + (e.ok() ? "ok" : "FAILED") + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")");
       return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), c.rebootAt(), e.bootWaitDeadlineMillis()));
     } else if (event instanceof DpuReady e) {
       return with(phase, c.withDpu(e.dpuId(), DpuProgress::readyAgain));

@@ -67,7 +67,7 @@ public interface HostActions {
       if (settings.dryRun()) {
         log.warn("[campaign={} dpu=all] DRY RUN: the NPU would reboot now ({}); no command is configured "
             + "(dpu-coordinator.npu.reboot.command / --reboot-cmd)", campaignId, kind);
-        return CompletableFuture.completedFuture(new StepResult("reboot", true, "dry run", 0));
+        return CompletableFuture.completedFuture(new StepResult("reboot", true, "", 0));
       }
       log.warn("[campaign={} dpu=all] running reboot command: {}", campaignId, settings.rebootCommand());
       return runner.run(StepSpec.command("reboot", settings.rebootCommand(), settings.rebootTimeout()), settings.rebootTimeout());

@@ -12,7 +12,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.time.Duration;
 import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 
 /**
@@ -21,11 +23,29 @@ import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
  * campaign in flight) and the admin gRPC API.
  */
 public final class NpuService {
+  private static final Logger log = LoggerFactory.getLogger(NpuService.class);
+
   private NpuService() {}
 
   public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, DpuTransport transport) {
     public int adminPort() {
       return admin.localAddress().getPort();
+    }
+  }
+
+  /**
+   * Asks every configured DPU for its state once, in the background: the log says up front who is
+   * reachable, and the connections are open before the first campaign needs them.
+   */
+  private static void probe(NpuSettings settings, DpuTransport transport) {
+    for (DpuEndpoint d : settings.dpus()) {
+      transport.observe(d, -1, Duration.ZERO, settings.signal().rpcTimeout()).whenComplete((o, failure) -> {
+        if (failure == null) {
+          log.info("[dpu={}] reachable at {}:{}, state {}", d.id(), d.host(), d.port(), o.state());
+        } else {
+          log.warn("[dpu={}] not reachable at {}:{}: {}", d.id(), d.host(), d.port(), DpuLink.describe(failure));
+        }
+      });
     }
   }
 
@@ -42,9 +62,10 @@ public final class NpuService {
       AdminServiceImpl admin = new AdminServiceImpl(coordinator, system);
       List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
           NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
+      probe(settings, transport);
       return GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
           .thenApply(binding -> {
-            LoggerFactory.getLogger(NpuService.class).info("NPU service: {} DPU(s), data dir {}, admin API on {}, reboot action: {}", settings.dpus().size(),
+            log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, reboot action: {}", settings.dpus().size(),
                 settings.dataDir().toAbsolutePath(), binding.localAddress(), settings.dryRun() ? "dry run" : settings.rebootCommand());
             return new Running(coordinator, binding, transport);
           });

@@ -33,7 +33,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * unreachable (nothing listens on their port) and S slower than the deadline.
  */
 public final class Simulation {
-  private static final Duration PROGRESS_EVERY = Duration.ofMillis(100);
 
   public record Options(int dpus, long shutdownMs, int unreachable, int slow, long deadlineMs, long bootWaitMs, int campaigns) {
     public Options {
@@ -89,17 +88,20 @@ public final class Simulation {
     }
   }
 
+  /** The NPU settings of a simulation: dpu-coordinator.simulate, the options, a dry-run reboot that returns at once. */
   static Config configFor(Options o, Path dataDir) {
-    Config c = AppConfig.withDataDir(AppConfig.load(), dataDir);
+    Config base = AppConfig.load();
+    Config sim = base.getConfig("dpu-coordinator.simulate");
+    Config c = AppConfig.withDataDir(base, dataDir);
     c = AppConfig.with(c, "dpu-coordinator.npu.admin.port", 0);
     c = AppConfig.with(c, "dpu-coordinator.npu.dpus-spec", "");
-    c = AppConfig.with(c, "dpu-coordinator.npu.signal.rpc-timeout", "1s");
-    c = AppConfig.with(c, "dpu-coordinator.npu.signal.max-attempts", 3);
-    c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-min", "100ms");
-    c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-max", "400ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.rpc-timeout", sim.getString("signal-timeout"));
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.max-attempts", sim.getInt("max-attempts"));
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-min", sim.getString("backoff-min"));
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-max", sim.getString("backoff-max"));
     c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", o.deadlineMs() + "ms");
-    c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", "200ms");
-    c = AppConfig.with(c, "dpu-coordinator.npu.state-wait", "5s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", sim.getString("watch-retry"));
+    c = AppConfig.with(c, "dpu-coordinator.npu.state-wait", sim.getString("state-wait"));
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.boot-wait", o.bootWaitMs() + "ms");
@@ -163,7 +165,7 @@ public final class Simulation {
         untilReboot.add(c.rebootAt() - c.startedAt());
         return result(o, c, v, walls, untilReboot);
       }
-      Thread.sleep(PROGRESS_EVERY.toMillis());
+      Thread.sleep(system.settings().config().getDuration("dpu-coordinator.simulate.progress-interval").toMillis());
     }
     throw new IllegalStateException("campaign " + reply.campaignId() + " did not finish in time");
   }

@@ -90,6 +90,14 @@ class NpuCrashRecoveryTest {
 
     Process first = startNpu(dataDir, adminPort, dpus, rebootLog, output);
     awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("Idle"), output);
+
+    // a second service on the same data dir is refused at once, and the first one keeps running
+    Path secondOutput = dir.resolve("second.out");
+    Process second = startNpu(dataDir, Harness.freePort(), dpus, rebootLog, secondOutput);
+    assertTrue(second.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(5, second.exitValue(), read(secondOutput));
+    assertTrue(read(secondOutput).contains("is in use by another process"), read(secondOutput));
+    assertTrue(first.isAlive());
     StartCampaignResponse started = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("crash test").build())
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertTrue(started.getAccepted(), started.getMessage());
