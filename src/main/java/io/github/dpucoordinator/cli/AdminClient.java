@@ -55,6 +55,29 @@ final class AdminClient implements AutoCloseable {
     T run() throws Exception;
   }
 
+  /** What a command does with a connected client; returns the exit code. */
+  interface Body {
+    int run(AdminClient client, Config config) throws Unreachable;
+  }
+
+  /**
+   * Runs a command against the admin API at {@code address} (or the configured one), mapping an
+   * unreachable service to exit 4 and a malformed address to exit 2, with the command's name.
+   */
+  static int run(String command, String address, Body body) {
+    Config config = io.github.dpucoordinator.common.AppConfig.load();
+    String target = address != null ? address : config.getString("dpu-coordinator.cli.admin-address");
+    try (AdminClient client = new AdminClient(target, config)) {
+      return body.run(client, config);
+    } catch (Unreachable e) {
+      System.err.println("dpuctl " + command + ": " + e.getMessage());
+      return ExitCodes.UNREACHABLE;
+    } catch (IllegalArgumentException e) {
+      System.err.println("dpuctl " + command + ": " + e.getMessage());
+      return ExitCodes.USAGE;
+    }
+  }
+
   private <T> T call(Call<T> call) throws Unreachable {
     try {
       return call.run();

@@ -6,6 +6,7 @@ import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
@@ -13,8 +14,6 @@ import io.github.dpucoordinator.proto.admin.StatusRequest;
 import io.github.dpucoordinator.sim.Simulation;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -94,7 +93,7 @@ final class Benchmark {
   private void resumeAfterSigkill(Agents agents) throws Exception {
     out.printf("%n2. Resume after SIGKILL with a journal of at least %d events.%n", JOURNAL_EVENTS);
     Path dir = Files.createTempDirectory("dpuctl-bench-");
-    int port = freePort();
+    int port = Ports.freeLoopbackPort();
     Npu npu = Npu.start(this, dir, port, agents, "fill");
     try {
       JsonNode s = npu.awaitStatus(Duration.ofSeconds(60), x -> x.path("phase").asText().equals("Idle"));
@@ -142,7 +141,7 @@ final class Benchmark {
   private void idleRss(Agents agents) throws Exception {
     out.printf("%n3. Idle RSS of the NPU service with 8 DPUs.%n");
     Path dir = Files.createTempDirectory("dpuctl-bench-rss-");
-    Npu npu = Npu.start(this, dir, freePort(), agents, "rss");
+    Npu npu = Npu.start(this, dir, Ports.freeLoopbackPort(), agents, "rss");
     try {
       npu.awaitStatus(Duration.ofSeconds(60), x -> x.path("phase").asText().equals("Idle"));
       settle();
@@ -186,12 +185,6 @@ final class Benchmark {
       }
     }
     throw new IOException("no VmRSS for pid " + pid);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   private static String machine() {

@@ -61,6 +61,8 @@ final class NpuCommand implements Callable<Integer> {
       NpuService.Running running = Systems.await(NpuService.start(system, settings), Duration.ofSeconds(60));
       System.out.printf("NPU service up: %d DPU(s), data dir %s, admin API on %s:%d%n", settings.dpus().size(),
           settings.dataDir().toAbsolutePath(), settings.adminHost(), running.adminPort());
+      org.apache.pekko.actor.CoordinatedShutdown.get(system).addJvmShutdownHook(() -> System.err.println(
+          "dpuctl npu: stopping; a campaign in flight is journaled and resumes on the next start on this data dir"));
     } catch (Exception e) {
       System.err.printf("dpuctl npu: cannot start (data dir %s, admin %s:%d): %s%n", settings.dataDir().toAbsolutePath(),
           settings.adminHost(), settings.adminPort(), Systems.rootMessage(e));

@@ -1,8 +1,6 @@
 package io.github.dpucoordinator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.Config;
-import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
 import java.util.concurrent.Callable;
 import java.util.concurrent.locks.LockSupport;
@@ -29,9 +27,11 @@ final class RebootCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Config config = AppConfig.load();
-    String address = admin != null ? admin : config.getString("dpu-coordinator.cli.admin-address");
-    try (AdminClient client = new AdminClient(address, config)) {
+    if (!java.util.Set.of("cold", "warm", "power-off").contains(kind)) {
+      System.err.println("dpuctl reboot: unknown --kind '" + kind + "'; expected one of cold, warm, power-off");
+      return ExitCodes.USAGE;
+    }
+    return AdminClient.run("reboot", admin, (client, config) -> {
       StartCampaignResponse started = client.start(reason, kind);
       if (!started.getAccepted()) {
         System.err.println("dpuctl reboot: refused: " + started.getMessage());
@@ -52,12 +52,6 @@ final class RebootCommand implements Callable<Integer> {
         }
         LockSupport.parkNanos(pollNanos);
       }
-    } catch (AdminClient.Unreachable e) {
-      System.err.println("dpuctl reboot: " + e.getMessage());
-      return ExitCodes.UNREACHABLE;
-    } catch (IllegalArgumentException e) {
-      System.err.println("dpuctl reboot: " + e.getMessage());
-      return ExitCodes.USAGE;
-    }
+    });
   }
 }

@@ -41,7 +41,8 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--campaigns", paramLabel = "M", defaultValue = "1", description = "Run M campaigns back to back and report the last (default ${DEFAULT-VALUE}).")
   int campaigns;
 
-  @Option(names = "--json", description = "Print one JSON object (dpus, acked, completed, failed, notReady, outcome, wallMillis, ratio, perDpu) and nothing else on stdout.")
+  @Option(names = "--json", description = "Print one JSON object (dpus, acked, completed, failed, notReady, outcome, wallMillis, ratio, wallMillisAll, "
+      + "untilRebootMillisAll, perDpu) and nothing else on stdout.")
   boolean json;
 
   @Option(names = "--verbose", description = "Show the service's INFO logs (on stderr).")

@@ -1,8 +1,6 @@
 package io.github.dpucoordinator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.Config;
-import io.github.dpucoordinator.common.AppConfig;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,9 +18,7 @@ final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Config config = AppConfig.load();
-    String address = admin != null ? admin : config.getString("dpu-coordinator.cli.admin-address");
-    try (AdminClient client = new AdminClient(address, config)) {
+    return AdminClient.run("status", admin, (client, config) -> {
       JsonNode status = client.status();
       if (json) {
         System.out.println(status.toString());
@@ -30,12 +26,6 @@ final class StatusCommand implements Callable<Integer> {
         StatusText.print(status, System.out);
       }
       return ExitCodes.OK;
-    } catch (AdminClient.Unreachable e) {
-      System.err.println("dpuctl status: " + e.getMessage());
-      return ExitCodes.UNREACHABLE;
-    } catch (IllegalArgumentException e) {
-      System.err.println("dpuctl status: " + e.getMessage());
-      return ExitCodes.USAGE;
-    }
+    });
   }
 }

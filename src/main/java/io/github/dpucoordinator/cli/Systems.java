@@ -32,12 +32,19 @@ final class Systems {
     }
   }
 
+  /** The failure as one readable line: the outermost message, plus the root cause's if it adds anything. */
   static String rootMessage(Throwable t) {
     Throwable c = t;
     while (c.getCause() != null && c.getCause() != c) {
       c = c.getCause();
     }
-    String m = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
-    return c == t ? m : (t.getMessage() == null ? m : t.getMessage() + " (" + m + ")");
+    String root = clean(c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage());
+    String top = t.getMessage() == null ? root : clean(t.getMessage());
+    return top.contains(root) ? top : top + " (" + root + ")";
+  }
+
+  /** Drops the "java.x.FooException: " prefixes wrapped exceptions put in front of their cause's message. */
+  private static String clean(String message) {
+    return message.replaceAll("(?:[a-z][\\w]*\\.)+[A-Z][\\w$]*(?:Exception|Error): ", "");
   }
 }

@@ -344,17 +344,23 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   // ---- phases ----
 
-  /** The side effects of being in a phase; after a restart {@code recovered} is true. */
+  /**
+   * The side effects of being in a phase; after a restart {@code recovered} is true. Links live from
+   * WaitForAcknowledgments to the end of the campaign, watching their DPU throughout.
+   */
   private void enter(CoordinatorState s, boolean recovered) {
     Campaign c = s.current();
-    if (s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS && s.phase() != Phase.POST_REBOOT) {
-      stopLinks();
+    if (s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
+      timers.cancel("ack-deadline");
+      links.values().forEach(link -> link.tell(DpuLink.StopSignalling.INSTANCE));
     }
     if (c != null && !recovered) {
       ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());
     }
     switch (s.phase()) {
       case IDLE:
+        stopLinks();
+        timers.cancelAll();
         if (s.last() != null && !recovered) {
           ctx.getLog().info("[campaign={} dpu=all] campaign finished: {}", s.last().id(), s.last().outcome());
         }
@@ -396,7 +402,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       case POST_REBOOT:
         armAt("boot-wait", new BootWaitDeadlineReached(c.id()), c.bootWaitDeadline());
         for (DpuProgress d : c.dpus().values()) {
-          if (!d.ready()) {
+          ActorRef<DpuLink.Command> link = links.get(d.id());
+          if (d.ready()) {
+            continue;
+          } else if (link != null) {
+            link.tell(DpuLink.AwaitReady.INSTANCE);
+          } else {
             startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.READY, null, true, d.attempts()));
           }
         }
@@ -418,7 +429,6 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private void stopLinks() {
     links.values().forEach(ctx::stop);
     links.clear();
-    timers.cancelAll();
   }
 
   private void armAt(String key, Command message, long deadlineMillis) {

@@ -148,6 +148,7 @@ public record CoordinatorState(
     }
   }
 
+  /** {@code notReady}: DPUs that shut down but were not back in time (a failed DPU counts as failed only). */
   public record CampaignSummary(String id, String reason, String kind, long startedAt, long finishedAt, String outcome,
       int dpus, long completed, long failed, long notReady) implements CborSerializable {}
 
@@ -222,7 +223,8 @@ public record CoordinatorState(
     }
     List<CampaignSummary> nextRecent = new ArrayList<>(recent);
     nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind(), done.startedAt(), e.atMillis(), e.outcome(),
-        done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED), e.notReady().size()));
+        done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
+        done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
     return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory);
   }
 

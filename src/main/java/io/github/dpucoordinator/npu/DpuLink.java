@@ -16,10 +16,13 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One DPU as seen from the NPU during one campaign phase. In {@link Mode#SHUTDOWN} it delivers the
+ * One DPU as seen from the NPU for the rest of a campaign. In {@link Mode#SHUTDOWN} it delivers the
  * reboot signal (per-attempt deadline, exponential backoff with jitter, a bounded number of
- * attempts) and then follows the DPU's state with long polls until the DPU reports this campaign's
- * shutdown complete. In {@link Mode#READY} it follows the DPU until it is Listening again.
+ * attempts) and reports when the DPU says this campaign's shutdown is complete. Either way it keeps
+ * following the DPU's state with long polls until the campaign ends, so that after the reboot it
+ * can tell at once whether the DPU is Listening ({@link AwaitReady}): an open long poll that has not
+ * returned means the state it last reported still holds. {@link Mode#READY} starts there (after a
+ * restart of the NPU service, when nothing is known yet).
  *
  * <p>It keeps nothing durable: everything worth keeping goes to the coordinator as a {@link Report},
  * and a restarted link starts again from what the coordinator journaled ({@code acknowledged},
@@ -50,6 +53,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   public sealed interface Command {}
 
+  /** The deadline has passed: no more signal attempts (a late signal must not shut a DPU down now). */
+  public enum StopSignalling implements Command { INSTANCE }
+
+  /** The reboot is over: report {@link Ready} as soon as the DPU is known to be Listening, then stop. */
+  public enum AwaitReady implements Command { INSTANCE }
+
   private record SignalAnswered(int attempt, SignalReply reply, Throwable failure) implements Command {}
 
   private record Observed(Observation observation, Throwable failure) implements Command {}
@@ -73,6 +82,13 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private final Random random;
   private long knownVersion = -1;
   private String lastSeen = "";
+  private boolean signalling;
+  private boolean completionReported;
+  private boolean readyWanted;
+  /** A state query is on the wire or scheduled: the watch loop is running. */
+  private boolean watching;
+  /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
+  private Observation current;
 
   private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, Start start,
       DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random) {
@@ -84,7 +100,9 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     this.settings = settings;
     this.coordinator = coordinator;
     this.random = random;
+    readyWanted = start.mode() == Mode.READY;
     if (start.mode() == Mode.SHUTDOWN && !start.acknowledged()) {
+      signalling = true;
       sendSignal(start.attemptsSoFar() + 1);
     } else {
       poll();
@@ -95,9 +113,16 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(SendSignal.class, s -> {
-          sendSignal(s.attempt());
+          if (signalling) {
+            sendSignal(s.attempt());
+          }
           return this;
         })
+        .onMessageEquals(StopSignalling.INSTANCE, () -> {
+          stopSignalling();
+          return this;
+        })
+        .onMessageEquals(AwaitReady.INSTANCE, this::onAwaitReady)
         .onMessage(SignalAnswered.class, this::onSignalAnswered)
         .onMessageEquals(Poll.INSTANCE, () -> {
           poll();
@@ -116,7 +141,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   private Behavior<Command> onSignalAnswered(SignalAnswered answer) {
     int attempt = answer.attempt();
+    if (!signalling) {
+      return this; // the deadline passed while this attempt was on the wire
+    }
     if (answer.failure() == null) {
+      signalling = false;
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
       report(new Acknowledged(attempt, answer.reply()));
@@ -130,7 +159,10 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
           dpu.id(), attempt, reason);
       report(new AttemptFailed(attempt, reason));
       report(new GaveUp("no acknowledgment after " + attempt + " attempt(s): " + reason));
-      return Behaviors.stopped();
+      signalling = false;
+      watching = true;
+      timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry()); // keep watching: it may come back
+      return this;
     }
     Duration pause = settings.signal().backoff(attempt, random.nextDouble());
     getContext().getLog().warn("[campaign={} dpu={}] attempt {} failed ({}); retrying in {} ms", start.campaignId(), dpu.id(),
@@ -142,6 +174,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   }
 
   private void poll() {
+    watching = true;
     Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
     getContext().pipeToSelf(transport.observe(dpu, knownVersion, wait, wait.plus(settings.signal().rpcTimeout())),
         Observed::new);
@@ -150,26 +183,46 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private Behavior<Command> onObserved(Observed observed) {
     if (observed.failure() != null) {
       seen("unreachable: " + describe(observed.failure()));
+      current = null;
       knownVersion = -1;
       timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry());
       return this;
     }
     Observation o = observed.observation();
+    current = o;
     knownVersion = o.version();
     seen(o.state());
-    if (start.mode() == Mode.SHUTDOWN && o.completed(start.campaignId())) {
+    if (start.mode() == Mode.SHUTDOWN && !completionReported && o.completed(start.campaignId())) {
+      completionReported = true;
       getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
       report(new Completed(o.degraded(), o.detail()));
-      return Behaviors.stopped();
     }
-    if (start.mode() == Mode.READY && o.listening()) {
-      getContext().getLog().info("[campaign={} dpu={}] ready (Listening) after reboot", start.campaignId(), dpu.id());
-      report(new Ready());
-      return Behaviors.stopped();
+    if (readyWanted && o.listening()) {
+      return ready();
     }
     poll();
     return this;
+  }
+
+  /** No more attempts; watch the DPU from now on, even while an attempt is still on the wire. */
+  private void stopSignalling() {
+    signalling = false;
+    if (!watching) {
+      poll();
+    }
+  }
+
+  private Behavior<Command> onAwaitReady() {
+    stopSignalling();
+    readyWanted = true;
+    return current != null && current.listening() ? ready() : this;
+  }
+
+  private Behavior<Command> ready() {
+    getContext().getLog().info("[campaign={} dpu={}] ready (Listening) after reboot", start.campaignId(), dpu.id());
+    report(new Ready());
+    return Behaviors.stopped();
   }
 
   private void seen(String summary) {

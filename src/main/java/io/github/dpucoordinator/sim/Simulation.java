@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.npu.Coordinator;
 import io.github.dpucoordinator.npu.DpuEndpoint;
@@ -11,8 +12,6 @@ import io.github.dpucoordinator.npu.NpuService;
 import io.github.dpucoordinator.npu.NpuSettings;
 import io.github.dpucoordinator.npu.StatusView;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,16 +124,9 @@ public final class Simulation {
       endpoints.add(new DpuEndpoint(r.dpuId(), "127.0.0.1", r.port()));
     }
     for (int i = reachable; i < o.dpus(); i++) {
-      endpoints.add(new DpuEndpoint("DPU" + i, "127.0.0.1", closedPort()));
+      endpoints.add(new DpuEndpoint("DPU" + i, "127.0.0.1", Ports.freeLoopbackPort()));
     }
     return endpoints;
-  }
-
-  /** A loopback port nobody listens on: bound once to pick it, then released. */
-  private static int closedPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   /** Opens each reachable DPU's connection before the clock starts, as a long-running NPU service would have. */

@@ -7,8 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.github.dpucoordinator.common.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -61,10 +59,7 @@ class CliTest {
 
   @Test
   void statusAgainstNoServiceSaysWhereItLookedAndExitsFour() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
-    }
+    int port = io.github.dpucoordinator.common.Ports.freeLoopbackPort();
     Run r = dpuctl("status", "--admin", "127.0.0.1:" + port);
     assertEquals(ExitCodes.UNREACHABLE, r.exit());
     assertTrue(r.err().contains("cannot reach the NPU service's admin API at 127.0.0.1:" + port), r.err());
@@ -82,5 +77,9 @@ class CliTest {
 
     Run unknown = dpuctl("reboot", "--no-such-option");
     assertEquals(ExitCodes.USAGE, unknown.exit());
+
+    Run badKind = dpuctl("reboot", "--kind", "sideways", "--admin", "127.0.0.1:1");
+    assertEquals(ExitCodes.USAGE, badKind.exit(), "refused before any service is contacted");
+    assertTrue(badKind.err().contains("unknown --kind 'sideways'"), badKind.err());
   }
 }

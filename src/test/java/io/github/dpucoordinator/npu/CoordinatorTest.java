@@ -163,7 +163,11 @@ class CoordinatorTest {
       assertEquals(3, c.knownVersion(), "long poll starts from the version the signal reply carried");
       c.reply().complete(ProbeTransport.shutDown(id));
     });
-    f.transport.observes(2).values().forEach(c -> c.reply().complete(ProbeTransport.listening()));
+    // the links keep watching; after the (dry-run) reboot their open long polls tell that the DPUs are Listening
+    f.transport.observes(2).values().forEach(c -> {
+      assertEquals(5, c.knownVersion());
+      c.reply().complete(ProbeTransport.listening());
+    });
 
     f.expectPreamble();
     assertEquals(Map.of(DpuAcknowledged.class, 2L), classes(f.expectAnyOrder(2)));
@@ -190,6 +194,7 @@ class CoordinatorTest {
     signals.get("DPU0").reply().complete(ProbeTransport.started(id));
     signals.get("DPU1").reply().completeExceptionally(unavailable());
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    ProbeTransport.ObserveCall dpu0Watch = f.transport.observes(1).get("DPU0"); // it keeps watching
     f.expectPreamble();
     List<Object> first = f.expectAnyOrder(3);
     assertEquals(Map.of(DpuAcknowledged.class, 1L, SignalAttemptFailed.class, 1L, DpuShutdownCompleted.class, 1L), classes(first));
@@ -207,13 +212,17 @@ class CoordinatorTest {
     f.transport.signals(1).get("DPU1").reply().completeExceptionally(unavailable());
     assertEquals(3, f.expect(SignalAttemptFailed.class).attempt());
     assertTrue(f.expect(DpuGaveUp.class).reason().contains("no acknowledgment after 3 attempt(s)"));
+    f.expectNoCallFor(Duration.ofMillis(999)); // given up: no more signals, only a watch after watch-retry
+    f.advance(Duration.ofMillis(1));
+    ProbeTransport.ObserveCall dpu1Watch = f.transport.observes(1).get("DPU1");
 
     AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
     assertEquals(List.of("DPU1"), List.copyOf(missing.missing().keySet()));
     assertFalse(missing.deadlineExpired());
     f.expect(RebootIssued.class);
     f.expect(RebootReturned.class);
-    f.transport.observes(2).values().forEach(c -> c.reply().complete(ProbeTransport.listening()));
+    dpu0Watch.reply().complete(ProbeTransport.listening());
+    dpu1Watch.reply().complete(ProbeTransport.listening()); // the unreachable DPU is back after the reboot
     assertEquals(Map.of(DpuReady.class, 2L), classes(f.expectAnyOrder(2)));
     assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
     assertEquals(1, f.host.reboots.get());
@@ -227,8 +236,9 @@ class CoordinatorTest {
   void aDpuThatAcknowledgesButNeverCompletesIsRecordedAtTheDeadlineAndLateOrStaleReportsAreIgnored() {
     Fixture f = new Fixture(1, false);
     String id = f.start();
-    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
-    f.transport.observes(1); // the long poll stays open: the DPU never completes
+    ProbeTransport.SignalCall signal = f.transport.signals(1).get("DPU0");
+    signal.reply().complete(ProbeTransport.started(id));
+    ProbeTransport.ObserveCall watch = f.transport.observes(1).get("DPU0"); // stays open: the DPU never completes
     f.expectPreamble();
     f.expect(DpuAcknowledged.class);
 
@@ -245,10 +255,29 @@ class CoordinatorTest {
 
     // a completion that arrives after the deadline changes nothing
     f.es.runCommand(new Coordinator.FromLink(id, "DPU0", new DpuLink.Completed(false, "")));
-    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
+    watch.reply().complete(new DpuTransport.Observation("LISTENING", 9, List.of(id), false, "", "boot-2"));
     f.expect(DpuReady.class);
     assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
     assertEquals(DpuStatus.FAILED, f.state().last().dpus().get("DPU0").status());
+  }
+
+  @Test
+  void afterTheDeadlineNoMoreSignalsAreSentSoNoDpuShutsDownLate() {
+    Fixture f = new Fixture(1, false);
+    f.start();
+    ProbeTransport.SignalCall hanging = f.transport.signals(1).get("DPU0"); // attempt 1 is still on the wire
+    f.expectPreamble();
+    f.advance(ACK_DEADLINE);
+    f.expect(AcknowledgmentsMissing.class);
+    f.expect(RebootIssued.class);
+    f.expect(RebootReturned.class);
+    hanging.reply().completeExceptionally(unavailable()); // it fails only now
+    // no retry follows; the link only watches the DPU for the post-reboot check
+    ProbeTransport.ObserveCall watch = f.transport.calls.expectMessageClass(ProbeTransport.ObserveCall.class);
+    f.expectNoCallFor(Duration.ofSeconds(5));
+    watch.reply().complete(ProbeTransport.listening());
+    f.expect(DpuReady.class);
+    f.expect(CampaignFinished.class);
   }
 
   @Test
@@ -321,6 +350,7 @@ class CoordinatorTest {
     String id = f.start();
     f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.transport.observes(1); // the watch before the restart, never answered
     f.expectPreamble();
     f.expect(DpuAcknowledged.class);
     f.expect(DpuShutdownCompleted.class);
