@@ -43,7 +43,14 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, long version, String ack) {}
 
-  private record StepFinished(int index, StepResult result) implements Command {}
+  /**
+   * The restart the NPU reboot causes, for simulations: whatever the agent was doing, it comes back
+   * in Listening with a new boot id (a shutdown in progress is cut off, as a power cycle would).
+   */
+  public enum SimulatedPowerCycle implements Command { INSTANCE }
+
+  /** {@code run} tells an interrupted shutdown's late step results from the current one's. */
+  private record StepFinished(long run, int index, StepResult result) implements Command {}
 
   private record WaitExpired(long waiterId) implements Command {}
 
@@ -84,12 +91,31 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Signal.class, this::onSignal)
+        .onMessage(Signal.class, m -> publishing(() -> onSignal(m)))
         .onMessage(GetState.class, this::onGetState)
-        .onMessage(StepFinished.class, this::onStepFinished)
+        .onMessage(StepFinished.class, m -> publishing(() -> onStepFinished(m)))
         .onMessage(WaitExpired.class, this::onWaitExpired)
-        .onMessageEquals(Restarted.INSTANCE, this::onRestarted)
+        .onMessageEquals(Restarted.INSTANCE, () -> publishing(this::onRestarted))
+        .onMessageEquals(SimulatedPowerCycle.INSTANCE, () -> publishing(this::onPowerCycle))
         .build();
+  }
+
+  /**
+   * Runs a handler, then answers the held long polls once with the state it ended in: a handler
+   * that passes through several states (ShutdownComplete -> WaitForRestart) costs one reply each.
+   */
+  private Behavior<Command> publishing(java.util.function.Supplier<Behavior<Command>> handler) {
+    long before = version;
+    Behavior<Command> next = handler.get();
+    if (version != before && !waiters.isEmpty()) {
+      AgentSnapshot now = snapshot();
+      waiters.forEach((id, waiter) -> {
+        timers.cancel(new WaitExpired(id));
+        waiter.tell(now);
+      });
+      waiters.clear();
+    }
+    return next;
   }
 
   private Behavior<Command> onSignal(Signal signal) {
@@ -130,16 +156,20 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     }
     StepSpec step = steps.get(index);
     getContext().getLog().info("[campaign={} dpu={}] shutdown step {}/{} '{}' started", campaignId, settings.dpuId(), index + 1, steps.size(), step.name());
+    long run = shutdownRuns;
     if (step.isSimulated()) {
-      timers.startSingleTimer(
-          "step", new StepFinished(index, new StepResult(step.name(), true, "simulated", step.simulated().toMillis())), step.simulated());
+      timers.startSingleTimer("step",
+          new StepFinished(run, index, new StepResult(step.name(), true, "simulated", step.simulated().toMillis())), step.simulated());
     } else {
       getContext().pipeToSelf(runner.run(step, step.timeout()), (result, failure) ->
-          new StepFinished(index, result != null ? result : new StepResult(step.name(), false, String.valueOf(failure), 0)));
+          new StepFinished(run, index, result != null ? result : new StepResult(step.name(), false, String.valueOf(failure), 0)));
     }
   }
 
   private Behavior<Command> onStepFinished(StepFinished done) {
+    if (done.run() != shutdownRuns || !state.shuttingDown()) {
+      return this; // a step of a shutdown that a power cycle cut off
+    }
     StepResult r = done.result();
     results.add(r);
     if (r.ok()) {
@@ -160,6 +190,15 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
         campaignId, settings.dpuId(), degraded ? " (degraded)" : "");
     moveTo(AgentState.WAIT_FOR_RESTART);
     settings.restartAfter().ifPresent(after -> timers.startSingleTimer("restart", Restarted.INSTANCE, after));
+  }
+
+  private Behavior<Command> onPowerCycle() {
+    timers.cancel("step");
+    timers.cancel("restart");
+    if (state.shuttingDown()) {
+      getContext().getLog().warn("[campaign={} dpu={}] power-cycled before its shutdown completed", campaignId, settings.dpuId());
+    }
+    return onRestarted();
   }
 
   private Behavior<Command> onRestarted() {
@@ -192,14 +231,6 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     state = next;
     version++;
     since = clock.millis();
-    if (!waiters.isEmpty()) {
-      AgentSnapshot now = snapshot();
-      waiters.forEach((id, waiter) -> {
-        timers.cancel(new WaitExpired(id));
-        waiter.tell(now);
-      });
-      waiters.clear();
-    }
   }
 
   private void join(String requested) {

@@ -50,9 +50,17 @@ public final class NpuService {
   }
 
   public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings) {
-    DpuTransport transport = new GrpcDpuTransport(system, settings.stateWait().plus(settings.signal().rpcTimeout()).multipliedBy(2));
-    StepRunner runner = new StepRunner(system.dispatchers().lookup(DispatcherSelector.blocking()));
-    return start(system, settings, transport, HostActions.fromSettings(settings, runner));
+    return start(system, settings, transport(system, settings), hostActions(system, settings));
+  }
+
+  /** The gRPC transport to the DPUs, every call bounded on the wire by twice the longest expected call. */
+  public static DpuTransport transport(ActorSystem<?> system, NpuSettings settings) {
+    return new GrpcDpuTransport(system, settings.stateWait().plus(settings.signal().rpcTimeout()).multipliedBy(2));
+  }
+
+  /** The configured pre-reboot tasks and reboot command (a dry run when none is configured). */
+  public static HostActions hostActions(ActorSystem<?> system, NpuSettings settings) {
+    return HostActions.fromSettings(settings, new StepRunner(system.dispatchers().lookup(DispatcherSelector.blocking())));
   }
 
   public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings, DpuTransport transport, HostActions host) {

@@ -3,6 +3,9 @@ package io.github.dpucoordinator.sim;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.agent.DpuAgent;
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.HostActions;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepSpec;
@@ -20,6 +23,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -69,9 +73,12 @@ public final class Simulation {
     Config config = configFor(o, dataDir);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "simulation", config);
     try {
-      List<DpuEndpoint> endpoints = startAgents(system, config, o);
+      List<AgentServer.Running> agents = startAgents(system, config, o);
+      List<DpuEndpoint> endpoints = endpoints(agents, o);
       NpuSettings settings = NpuSettings.create(config).withDpus(endpoints);
-      NpuService.Running npu = NpuService.start(system, settings).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      HostActions host = new PowerCyclingHost(NpuService.hostActions(system, settings), agents);
+      NpuService.Running npu = NpuService.start(system, settings, NpuService.transport(system, settings), host)
+          .toCompletableFuture().get(60, TimeUnit.SECONDS);
       warmUp(npu, endpoints, o);
       List<Long> walls = new ArrayList<>();
       List<Long> untilReboot = new ArrayList<>();
@@ -108,8 +115,12 @@ public final class Simulation {
     return AppConfig.with(c, "dpu-coordinator.agent.port", 0);
   }
 
-  private static List<DpuEndpoint> startAgents(ActorSystem<Void> system, Config config, Options o) throws Exception {
-    AgentSettings base = AgentSettings.create(config).withRestartAfter(Optional.of(Duration.ZERO));
+  /**
+   * The simulated DPUs. They wait in WaitForRestart after their shutdown, as real ones do, until the
+   * NPU's (dry-run) reboot power-cycles them: see {@link PowerCyclingHost}.
+   */
+  private static List<AgentServer.Running> startAgents(ActorSystem<Void> system, Config config, Options o) throws Exception {
+    AgentSettings base = AgentSettings.create(config).withRestartAfter(Optional.empty());
     int reachable = o.dpus() - o.unreachable();
     List<CompletableFuture<AgentServer.Running>> started = new ArrayList<>();
     for (int i = 0; i < reachable; i++) {
@@ -118,18 +129,45 @@ public final class Simulation {
           List.of(StepSpec.simulated("simulated-shutdown", Duration.ofMillis(shutdown))), base.restartAfter(), base.rememberedCampaigns());
       started.add(AgentServer.start(system, s).toCompletableFuture());
     }
-    List<DpuEndpoint> endpoints = new ArrayList<>();
+    List<AgentServer.Running> agents = new ArrayList<>();
     for (CompletableFuture<AgentServer.Running> f : started) {
-      AgentServer.Running r = f.get(60, TimeUnit.SECONDS);
-      endpoints.add(new DpuEndpoint(r.dpuId(), "127.0.0.1", r.port()));
+      agents.add(f.get(60, TimeUnit.SECONDS));
     }
-    for (int i = reachable; i < o.dpus(); i++) {
+    return agents;
+  }
+
+  /** The reachable agents' endpoints, then the unreachable ones (loopback ports nobody listens on). */
+  private static List<DpuEndpoint> endpoints(List<AgentServer.Running> agents, Options o) throws IOException {
+    List<DpuEndpoint> endpoints = new ArrayList<>();
+    agents.forEach(r -> endpoints.add(new DpuEndpoint(r.dpuId(), "127.0.0.1", r.port())));
+    for (int i = agents.size(); i < o.dpus(); i++) {
       endpoints.add(new DpuEndpoint("DPU" + i, "127.0.0.1", Ports.freeLoopbackPort()));
     }
     return endpoints;
   }
 
-  /** Opens each reachable DPU's connection before the clock starts, as a long-running NPU service would have. */
+  /** The configured (dry-run) host actions, plus what a real NPU reboot does to its DPUs: a power cycle. */
+  private record PowerCyclingHost(HostActions delegate, List<AgentServer.Running> agents) implements HostActions {
+    @Override
+    public CompletionStage<List<StepResult>> prepare(String campaignId) {
+      return delegate.prepare(campaignId);
+    }
+
+    @Override
+    public CompletionStage<StepResult> reboot(String campaignId, String kind) {
+      return delegate.reboot(campaignId, kind).thenApply(result -> {
+        agents.forEach(a -> a.agent().tell(DpuAgent.SimulatedPowerCycle.INSTANCE));
+        return result;
+      });
+    }
+
+    @Override
+    public String describeReboot() {
+      return delegate.describeReboot() + " (simulated DPUs power-cycled)";
+    }
+  }
+
+  /** Waits for each reachable DPU's connection before the clock starts, as a long-running NPU service would have it. */
   private static void warmUp(NpuService.Running npu, List<DpuEndpoint> endpoints, Options o) {
     List<CompletableFuture<?>> probes = new ArrayList<>();
     for (DpuEndpoint d : endpoints.subList(0, o.dpus() - o.unreachable())) {

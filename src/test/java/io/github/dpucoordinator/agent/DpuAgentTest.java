@@ -61,11 +61,11 @@ class DpuAgentTest {
     manualTime.expectNoMessageFor(Duration.ofMillis(1999), poll);
     manualTime.timePasses(Duration.ofMillis(1));
     AgentSnapshot done = poll.receiveMessage();
-    assertEquals(AgentState.SHUTDOWN_COMPLETE, done.state());
+    // ShutdownComplete notifies (the completed campaign) and goes on to WaitForRestart in one step
+    assertEquals(AgentState.WAIT_FOR_RESTART, done.state());
     assertEquals(List.of("c1"), done.completedCampaigns());
     assertFalse(done.degraded());
-
-    assertEquals(AgentState.WAIT_FOR_RESTART, state(agent).state());
+    assertEquals(started.version() + 2, done.version(), "Shutdown -> ShutdownComplete -> WaitForRestart");
     manualTime.timePasses(Duration.ofSeconds(1));
     AgentSnapshot restarted = state(agent);
     assertEquals(AgentState.LISTENING, restarted.state());
@@ -111,7 +111,8 @@ class DpuAgentTest {
     TestProbe<AgentSnapshot> poll = kit.createTestProbe();
     agent.tell(new DpuAgent.GetState(started.version(), Duration.ofSeconds(60), poll.ref()));
     AgentSnapshot done = poll.receiveMessage(Duration.ofSeconds(20));
-    assertEquals(AgentState.SHUTDOWN_COMPLETE, done.state());
+    assertEquals(AgentState.WAIT_FOR_RESTART, done.state());
+    assertEquals(List.of("c1"), done.completedCampaigns());
     assertTrue(done.degraded());
     assertEquals(3, done.steps().size());
     assertEquals("exit 3: disk busy", done.steps().get(0).detail());
