@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.agent;
 
 import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.proto.gnoi.system.SystemHandlerFactory;
 import io.github.dpucoordinator.proto.reboot.RebootService;
 import io.github.dpucoordinator.proto.reboot.RebootServiceHandlerFactory;
 import java.time.Clock;
@@ -30,11 +31,14 @@ public final class AgentServer {
         Behaviors.supervise(DpuAgent.create(settings, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
         "dpu-agent-" + settings.dpuId(), Props.empty());
     RebootServiceImpl impl = new RebootServiceImpl(agent, system);
-    List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
-        RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, system)));
+    GnoiSystemServiceImpl gnoi = new GnoiSystemServiceImpl(agent, system, Clock.systemUTC());
+    List<GrpcServers.Service> services = List.of(
+        new GrpcServers.Service(RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, system)),
+        new GrpcServers.Service(io.github.dpucoordinator.proto.gnoi.system.System.description,
+            SystemHandlerFactory.partial(gnoi, io.github.dpucoordinator.proto.gnoi.system.System.name, system)));
     return GrpcServers.bind(system, settings.host(), settings.port(), services)
         .thenApply(binding -> {
-          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService on {}", settings.dpuId(), binding.localAddress());
+          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService and gnoi.system.System on {}", settings.dpuId(), binding.localAddress());
           return new Running(settings.dpuId(), agent, binding);
         });
   }

@@ -19,7 +19,10 @@ public record AgentSettings(
     int port,
     List<StepSpec> shutdownSteps,
     Optional<Duration> restartAfter,
-    int rememberedCampaigns) {
+    int rememberedCampaigns,
+    String rebootCommand,
+    Duration rebootCommandTimeout,
+    Duration simulatedRebootTime) {
 
   public static AgentSettings create(Config root) {
     Config c = root.getConfig("dpu-coordinator.agent");
@@ -30,24 +33,40 @@ public record AgentSettings(
         c.getInt("port"),
         StepSpec.listFrom(c, "shutdown-steps"),
         restart.isNegative() ? Optional.empty() : Optional.of(restart),
-        c.getInt("remembered-campaigns"));
+        c.getInt("remembered-campaigns"),
+        c.getString("reboot-command"),
+        c.getDuration("reboot-command-timeout"),
+        c.getDuration("simulated-reboot-time"));
   }
 
   public AgentSettings withId(String id) {
-    return new AgentSettings(id, host, port, shutdownSteps, restartAfter, rememberedCampaigns);
+    return new AgentSettings(id, host, port, shutdownSteps, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime);
   }
 
   public AgentSettings withPort(int newPort) {
-    return new AgentSettings(dpuId, host, newPort, shutdownSteps, restartAfter, rememberedCampaigns);
+    return new AgentSettings(dpuId, host, newPort, shutdownSteps, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime);
   }
 
   public AgentSettings withRestartAfter(Optional<Duration> restart) {
-    return new AgentSettings(dpuId, host, port, shutdownSteps, restart, rememberedCampaigns);
+    return new AgentSettings(dpuId, host, port, shutdownSteps, restart, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime);
+  }
+
+  public AgentSettings withSteps(List<StepSpec> steps) {
+    return new AgentSettings(dpuId, host, port, List.copyOf(steps), restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime);
+  }
+
+  public AgentSettings withSimulatedRebootTime(Duration time) {
+    return new AgentSettings(dpuId, host, port, shutdownSteps, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, time);
   }
 
   public AgentSettings plusSteps(List<StepSpec> more) {
     List<StepSpec> all = new ArrayList<>(shutdownSteps);
     all.addAll(more);
-    return new AgentSettings(dpuId, host, port, List.copyOf(all), restartAfter, rememberedCampaigns);
+    return withSteps(all);
   }
 }

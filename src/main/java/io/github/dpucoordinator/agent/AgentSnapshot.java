@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * What the agent tells about itself. {@code completedCampaigns} lists the recent campaigns whose
- * shutdown has completed (a signal that arrived during a shutdown joins that shutdown).
+ * shutdown has completed (a signal that arrived during a shutdown joins that shutdown);
+ * {@code shutdownRuns} counts every graceful shutdown this process ran, whichever protocol asked.
  */
 public record AgentSnapshot(
     String dpuId,
@@ -17,4 +18,14 @@ public record AgentSnapshot(
     List<StepResult> steps,
     long shutdownRuns,
     String bootId,
-    long sinceMillis) {}
+    long sinceMillis,
+    Reboot reboot) {
+
+  /**
+   * The reboot scheduled, in progress, or finished since this boot ({@code method} null: none).
+   * {@code active}: scheduled, shutting down, or restarting after COLD/WARM; {@code finished}: a HALT or
+   * signal shutdown completed and the DPU is down.
+   */
+  public record Reboot(DpuAgent.Method method, String reason, long startedAtMillis, long scheduledAtMillis, boolean active,
+      boolean finished) {}
+}

@@ -7,5 +7,7 @@ public enum Disposition {
   /** a graceful shutdown is already running; the signal joined it */
   IN_PROGRESS,
   /** the shutdown for this campaign already completed, or the DPU is already shut down */
-  ALREADY_COMPLETE
+  ALREADY_COMPLETE,
+  /** a delayed reboot was scheduled (gNOI Reboot with delay > 0) */
+  SCHEDULED
 }

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -25,18 +26,36 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * The DPU side of a coordinated reboot: seed 000's DPU state machine, Listening -> ShutdownInitiated
  * -> Shutdown -> ShutdownComplete -> WaitForRestart -> Listening.
  *
- * <p>Protocol-agnostic: the gRPC services translate their requests into {@link Signal} and
- * {@link GetState}. A signal is answered at once (receipt); completion is visible through the state,
- * and {@link GetState} can be held open until the state changes (a long poll), which is how the NPU
- * learns of completion without tight polling.
+ * <p>Protocol-agnostic: the seed's RebootService and gNOI System translate their requests into
+ * {@link Signal}, {@link Cancel} and {@link GetState}. A signal is answered at once (receipt);
+ * completion is visible through the state, and {@link GetState} can be held open until the state
+ * changes (a long poll). {@link Method#SIGNAL} (the seed's service) and HALT stay down after the
+ * shutdown until restarted; COLD and WARM then run the restart action.
  */
 public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
+  /** What was asked for: the seed's reboot signal, or a gNOI reboot method. */
+  public enum Method {
+    SIGNAL, HALT, COLD, WARM;
+
+    boolean restarts() {
+      return this == COLD || this == WARM;
+    }
+  }
+
   public sealed interface Command {}
 
-  /** Asks for a graceful shutdown; an empty campaign id means "a new request each time". */
-  public record Signal(String campaignId, String kind, String reason, long deadlineMillis, ActorRef<SignalOutcome> replyTo)
-      implements Command {}
+  /**
+   * Asks for a graceful shutdown by {@code method}; an empty campaign id means "a new request each
+   * time"; {@code delay} > 0 schedules it (see {@link Cancel}).
+   */
+  public record Signal(String campaignId, Method method, String kind, String reason, long deadlineMillis, Duration delay,
+      ActorRef<SignalOutcome> replyTo) implements Command {}
+
+  /** Cancels a scheduled (delayed) reboot. */
+  public record Cancel(ActorRef<CancelOutcome> replyTo) implements Command {}
+
+  public enum CancelOutcome { CANCELLED, NOTHING_PENDING, ALREADY_RUNNING }
 
   /** Current state, or (wait > 0) the state as soon as its version differs from knownVersion. */
   public record GetState(long knownVersion, Duration maxWait, ActorRef<AgentSnapshot> replyTo) implements Command {}
@@ -55,6 +74,10 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private record WaitExpired(long waiterId) implements Command {}
 
   private enum Restarted implements Command { INSTANCE }
+
+  private enum DelayElapsed implements Command { INSTANCE }
+
+  private record RestartActionDone(StepResult result) implements Command {}
 
   public static Behavior<Command> create(AgentSettings settings, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DpuAgent(ctx, timers, settings, clock)));
@@ -75,6 +98,13 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private List<StepResult> results = List.of();
   private boolean degraded;
   private long shutdownRuns;
+  // the reboot in progress or last finished since this boot (what gNOI RebootStatus reports)
+  private Method method;
+  private String reason = "";
+  private long startedAt;
+  private boolean finished;
+  private Signal pending;
+  private long pendingAt;
   private long nextWaiterId;
   private final Map<Long, ActorRef<AgentSnapshot>> waiters = new HashMap<>();
 
@@ -92,9 +122,12 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Signal.class, m -> publishing(() -> onSignal(m)))
+        .onMessage(Cancel.class, m -> publishing(() -> onCancel(m)))
         .onMessage(GetState.class, this::onGetState)
         .onMessage(StepFinished.class, m -> publishing(() -> onStepFinished(m)))
         .onMessage(WaitExpired.class, this::onWaitExpired)
+        .onMessageEquals(DelayElapsed.INSTANCE, () -> publishing(this::onDelayElapsed))
+        .onMessage(RestartActionDone.class, this::onRestartActionDone)
         .onMessageEquals(Restarted.INSTANCE, () -> publishing(this::onRestarted))
         .onMessageEquals(SimulatedPowerCycle.INSTANCE, () -> publishing(this::onPowerCycle))
         .build();
@@ -104,7 +137,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
    * Runs a handler, then answers the held long polls once with the state it ended in: a handler
    * that passes through several states (ShutdownComplete -> WaitForRestart) costs one reply each.
    */
-  private Behavior<Command> publishing(java.util.function.Supplier<Behavior<Command>> handler) {
+  private Behavior<Command> publishing(Supplier<Behavior<Command>> handler) {
     long before = version;
     Behavior<Command> next = handler.get();
     if (version != before && !waiters.isEmpty()) {
@@ -123,11 +156,13 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     if (!requested.isEmpty() && completed.contains(requested)) {
       return reply(signal, Disposition.ALREADY_COMPLETE, requested, "shutdown for this campaign already completed");
     }
-    if (state.shuttingDown()) {
+    if (state.shuttingDown() || pending != null || restarting()) {
       join(requested);
-      return reply(signal, Disposition.IN_PROGRESS, campaignId, "graceful shutdown already in progress");
+      String what = pending != null ? "a reboot is scheduled" : restarting() ? "a reboot is restarting the DPU"
+          : "graceful shutdown already in progress";
+      return reply(signal, Disposition.IN_PROGRESS, campaignId, what);
     }
-    if (state.shutDown()) {
+    if (state.shutDown() && !signal.method().restarts()) {
       // Already safe to reboot: the new campaign is complete without running the shutdown again.
       String id = requested.isEmpty() ? campaignId : requested;
       remember(id);
@@ -135,16 +170,62 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     }
     campaignId = requested.isEmpty() ? "dpu-" + UUID.randomUUID().toString().substring(0, 8) : requested;
     joinedCampaigns = new ArrayList<>(List.of(campaignId));
+    if (!signal.delay().isZero() && !signal.delay().isNegative()) {
+      pending = signal;
+      pendingAt = clock.millis() + signal.delay().toMillis();
+      timers.startSingleTimer("delayed-reboot", DelayElapsed.INSTANCE, signal.delay());
+      version++;
+      getContext().getLog().info("[campaign={} dpu={}] {} scheduled in {} ms", campaignId, settings.dpuId(), signal.method(),
+          signal.delay().toMillis());
+      return reply(signal, Disposition.SCHEDULED, campaignId, signal.method() + " scheduled in " + signal.delay().toMillis() + " ms");
+    }
+    begin(signal);
+    return reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated");
+  }
+
+  /** Starts the shutdown for {@code signal}, now. */
+  private void begin(Signal signal) {
     shutdownRuns++;
     results = new ArrayList<>();
     degraded = false;
-    getContext().getLog().info("[campaign={} dpu={}] reboot signal received (kind={}, reason='{}'); starting graceful shutdown",
-        campaignId, settings.dpuId(), signal.kind(), signal.reason());
+    method = signal.method();
+    reason = signal.reason();
+    startedAt = clock.millis();
+    finished = false;
+    getContext().getLog().info("[campaign={} dpu={}] {} received (kind={}, reason='{}'); starting graceful shutdown",
+        campaignId, settings.dpuId(), method == Method.SIGNAL ? "reboot signal" : "gNOI Reboot " + method, signal.kind(), reason);
+    if (state.shutDown()) {
+      // A COLD or WARM reboot of a DPU that is already down: nothing left to stop, only the restart.
+      finishShutdown();
+      return;
+    }
     moveTo(AgentState.SHUTDOWN_INITIATED);
-    moveTo(AgentState.SHUTDOWN);
     // Replied in Shutdown, with its version, so the NPU's next long poll waits for completion.
-    reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated");
+    moveTo(AgentState.SHUTDOWN);
     startStep(0);
+  }
+
+  private Behavior<Command> onDelayElapsed() {
+    Signal signal = pending;
+    pending = null;
+    if (signal != null) {
+      begin(signal);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onCancel(Cancel cancel) {
+    if (pending != null) {
+      getContext().getLog().info("[campaign={} dpu={}] scheduled {} cancelled", campaignId, settings.dpuId(), pending.method());
+      timers.cancel("delayed-reboot");
+      pending = null;
+      version++;
+      cancel.replyTo().tell(CancelOutcome.CANCELLED);
+    } else if (state.shuttingDown() || restarting()) {
+      cancel.replyTo().tell(CancelOutcome.ALREADY_RUNNING);
+    } else {
+      cancel.replyTo().tell(CancelOutcome.NOTHING_PENDING);
+    }
     return this;
   }
 
@@ -186,15 +267,42 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private void finishShutdown() {
     joinedCampaigns.forEach(this::remember);
     moveTo(AgentState.SHUTDOWN_COMPLETE);
-    getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; waiting for restart",
-        campaignId, settings.dpuId(), degraded ? " (degraded)" : "");
     moveTo(AgentState.WAIT_FOR_RESTART);
-    settings.restartAfter().ifPresent(after -> timers.startSingleTimer("restart", Restarted.INSTANCE, after));
+    if (method.restarts()) {
+      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; {} restart", campaignId, settings.dpuId(),
+          degraded ? " (degraded)" : "", method);
+      restartAction();
+    } else {
+      finished = true;
+      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; waiting for restart", campaignId, settings.dpuId(),
+          degraded ? " (degraded)" : "");
+      settings.restartAfter().ifPresent(after -> timers.startSingleTimer("restart", Restarted.INSTANCE, after));
+    }
+  }
+
+  /** After a COLD or WARM shutdown: the configured reboot command, or a simulated restart. */
+  private void restartAction() {
+    if (settings.rebootCommand().isBlank()) {
+      timers.startSingleTimer("restart", Restarted.INSTANCE, settings.simulatedRebootTime());
+    } else {
+      StepSpec reboot = StepSpec.command("reboot", settings.rebootCommand(), settings.rebootCommandTimeout());
+      getContext().pipeToSelf(runner.run(reboot, reboot.timeout()), (result, failure) ->
+          new RestartActionDone(result != null ? result : new StepResult("reboot", false, String.valueOf(failure), 0)));
+    }
+  }
+
+  private Behavior<Command> onRestartActionDone(RestartActionDone done) {
+    // A real reboot ends this process; if it returns, the DPU stays down and says why.
+    getContext().getLog().warn("[campaign={} dpu={}] reboot command returned ({}): staying down until restarted",
+        campaignId, settings.dpuId(), done.result().ok() ? "ok" : done.result().detail());
+    return this;
   }
 
   private Behavior<Command> onPowerCycle() {
     timers.cancel("step");
     timers.cancel("restart");
+    timers.cancel("delayed-reboot");
+    pending = null;
     if (state.shuttingDown()) {
       getContext().getLog().warn("[campaign={} dpu={}] power-cycled before its shutdown completed", campaignId, settings.dpuId());
     }
@@ -203,9 +311,18 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   private Behavior<Command> onRestarted() {
     bootId = newBootId();
-    getContext().getLog().info("[campaign={} dpu={}] simulated restart; back to LISTENING", campaignId, settings.dpuId());
+    // A restarted DPU reports no reboot in progress or finished: its status starts afresh, as SONiC's does.
+    method = null;
+    reason = "";
+    startedAt = 0;
+    finished = false;
+    getContext().getLog().info("[campaign={} dpu={}] restarted; back to LISTENING", campaignId, settings.dpuId());
     moveTo(AgentState.LISTENING);
     return this;
+  }
+
+  private boolean restarting() {
+    return state.shutDown() && method != null && method.restarts();
   }
 
   private Behavior<Command> onGetState(GetState get) {
@@ -256,8 +373,11 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   }
 
   private AgentSnapshot snapshot() {
+    AgentSnapshot.Reboot reboot = new AgentSnapshot.Reboot(
+        pending != null ? pending.method() : method, pending != null ? pending.reason() : reason,
+        startedAt, pending != null ? pendingAt : 0, state.shuttingDown() || pending != null || restarting(), finished);
     return new AgentSnapshot(settings.dpuId(), state, version, campaignId, List.copyOf(completed), degraded,
-        List.copyOf(results), shutdownRuns, bootId, since);
+        List.copyOf(results), shutdownRuns, bootId, since, reboot);
   }
 
   private static String newBootId() {

@@ -46,7 +46,8 @@ public final class RebootServiceImpl implements RebootService {
     };
     String reason = in.getReason().isEmpty() ? in.getSignal() : in.getReason();
     CompletionStage<DpuAgent.SignalOutcome> outcome = AskPattern.ask(agent,
-        replyTo -> new DpuAgent.Signal(in.getCampaignId(), kind, reason, in.getDeadlineUnixMs(), replyTo),
+        replyTo -> new DpuAgent.Signal(in.getCampaignId(), DpuAgent.Method.SIGNAL, kind, reason, in.getDeadlineUnixMs(),
+            java.time.Duration.ZERO, replyTo),
         ASK_TIMEOUT, system.scheduler());
     return outcome.thenApply(o -> RebootResponse.newBuilder()
         .setAck(o.ack())

@@ -222,7 +222,8 @@ final class Benchmark {
       gate = Files.createTempDirectory("dpuctl-gate-").resolve("hold");
       StepSpec step = StepSpec.command("hold-while-gated", "while [ -e '" + gate + "' ]; do sleep 0.05; done", Duration.ofSeconds(120));
       for (int i = 0; i < n; i++) {
-        AgentSettings s = new AgentSettings("B" + i, "127.0.0.1", 0, List.of(step), Optional.of(Duration.ZERO), 64);
+        AgentSettings s = AgentSettings.create(config).withId("B" + i).withPort(0).withSteps(List.of(step))
+            .withRestartAfter(Optional.of(Duration.ZERO));
         running.add(AgentServer.start(system, s).toCompletableFuture().get(30, TimeUnit.SECONDS));
       }
     }

@@ -125,8 +125,8 @@ public final class Simulation {
     List<CompletableFuture<AgentServer.Running>> started = new ArrayList<>();
     for (int i = 0; i < reachable; i++) {
       long shutdown = i >= reachable - o.slow() ? o.slowShutdownMs() : o.shutdownMs();
-      AgentSettings s = new AgentSettings("DPU" + i, "127.0.0.1", 0,
-          List.of(StepSpec.simulated("simulated-shutdown", Duration.ofMillis(shutdown))), base.restartAfter(), base.rememberedCampaigns());
+      AgentSettings s = base.withId("DPU" + i).withPort(0)
+          .withSteps(List.of(StepSpec.simulated("simulated-shutdown", Duration.ofMillis(shutdown))));
       started.add(AgentServer.start(system, s).toCompletableFuture());
     }
     List<AgentServer.Running> agents = new ArrayList<>();

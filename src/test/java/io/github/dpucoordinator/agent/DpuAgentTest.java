@@ -29,13 +29,20 @@ class DpuAgentTest {
     kit.shutdownTestKit();
   }
 
+  private static final AgentSettings BASE = AgentSettings.create(io.github.dpucoordinator.common.AppConfig.load())
+      .withId("DPU0").withPort(0).withSimulatedRebootTime(Duration.ofSeconds(3));
+
   private ActorRef<DpuAgent.Command> agent(List<StepSpec> steps, Optional<Duration> restartAfter) {
-    return kit.spawn(DpuAgent.create(new AgentSettings("DPU0", "127.0.0.1", 0, steps, restartAfter, 4), Clock.systemUTC()));
+    return kit.spawn(DpuAgent.create(BASE.withSteps(steps).withRestartAfter(restartAfter), Clock.systemUTC()));
   }
 
   private DpuAgent.SignalOutcome signal(ActorRef<DpuAgent.Command> agent, String campaign) {
+    return signal(agent, campaign, DpuAgent.Method.SIGNAL, Duration.ZERO);
+  }
+
+  private DpuAgent.SignalOutcome signal(ActorRef<DpuAgent.Command> agent, String campaign, DpuAgent.Method method, Duration delay) {
     TestProbe<DpuAgent.SignalOutcome> probe = kit.createTestProbe();
-    agent.tell(new DpuAgent.Signal(campaign, "cold", "test", 0, probe.ref()));
+    agent.tell(new DpuAgent.Signal(campaign, method, "cold", "test", 0, delay, probe.ref()));
     return probe.receiveMessage();
   }
 

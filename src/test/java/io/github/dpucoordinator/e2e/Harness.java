@@ -30,8 +30,8 @@ final class Harness {
   static List<AgentServer.Running> startAgents(ActorSystem<?> system, String prefix, int n, long shutdownMs) throws Exception {
     List<AgentServer.Running> agents = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      AgentSettings s = new AgentSettings(prefix + i, "127.0.0.1", 0,
-          List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs))), Optional.of(Duration.ZERO), 16);
+      AgentSettings s = AgentSettings.create(AppConfig.load()).withId(prefix + i).withPort(0)
+          .withSteps(List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs)))).withRestartAfter(Optional.of(Duration.ZERO));
       agents.add(AgentServer.start(system, s).toCompletableFuture().get(30, TimeUnit.SECONDS));
     }
     return agents;

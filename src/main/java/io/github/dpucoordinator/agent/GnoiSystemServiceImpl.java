@@ -1,0 +1,129 @@
+package io.github.dpucoordinator.agent;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.proto.gnoi.system.CancelRebootRequest;
+import io.github.dpucoordinator.proto.gnoi.system.CancelRebootResponse;
+import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
+import io.github.dpucoordinator.proto.gnoi.system.RebootRequest;
+import io.github.dpucoordinator.proto.gnoi.system.RebootResponse;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatus;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatusRequest;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatusResponse;
+import io.github.dpucoordinator.proto.gnoi.system.TimeRequest;
+import io.github.dpucoordinator.proto.gnoi.system.TimeResponse;
+import io.grpc.Status;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.grpc.GrpcServiceException;
+
+/**
+ * gNOI {@code gnoi.system.System} on the DPU agent, answering as GNOI.md says a SONiC DPU does where
+ * the spec leaves room: HALT, COLD and WARM are served (others are INVALID_ARGUMENT), a Reboot while
+ * one is active or scheduled is INVALID_ARGUMENT "reboot in progress", an idle RebootStatus is the
+ * empty message. Unlike SONiC it also schedules a {@code delay} > 0 and cancels it with CancelReboot.
+ */
+public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.proto.gnoi.system.System {
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
+  private static final long NANOS_PER_MILLI = 1_000_000L;
+
+  private final ActorRef<DpuAgent.Command> agent;
+  private final ActorSystem<?> system;
+  private final Clock clock;
+
+  public GnoiSystemServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, Clock clock) {
+    this.agent = agent;
+    this.system = system;
+    this.clock = clock;
+  }
+
+  @Override
+  public CompletionStage<RebootResponse> reboot(RebootRequest in) {
+    DpuAgent.Method method = switch (in.getMethod()) {
+      case HALT -> DpuAgent.Method.HALT;
+      case COLD -> DpuAgent.Method.COLD;
+      case WARM -> DpuAgent.Method.WARM;
+      default -> null;
+    };
+    if (method == null) {
+      return failed(Status.INVALID_ARGUMENT.withDescription("reboot method " + in.getMethod() + " is not supported; use HALT, COLD or WARM"));
+    }
+    if (in.getSubcomponentsCount() > 0) {
+      return failed(Status.INVALID_ARGUMENT.withDescription("rebooting subcomponents is not supported; omit subcomponents to reboot the DPU"));
+    }
+    if (in.getDelay() < 0) {
+      return failed(Status.INVALID_ARGUMENT.withDescription("delay is out of range"));
+    }
+    Duration delay = Duration.ofNanos(in.getDelay());
+    CompletionStage<DpuAgent.SignalOutcome> outcome = AskPattern.ask(agent,
+        replyTo -> new DpuAgent.Signal("", method, "gnoi", in.getMessage(), 0, delay, replyTo), ASK_TIMEOUT, system.scheduler());
+    return outcome.thenCompose(o -> o.disposition() == Disposition.IN_PROGRESS
+        ? failed(Status.INVALID_ARGUMENT.withDescription("reboot in progress"))
+        : CompletableFuture.completedFuture(RebootResponse.getDefaultInstance()));
+  }
+
+  @Override
+  public CompletionStage<RebootStatusResponse> rebootStatus(RebootStatusRequest in) {
+    if (in.getSubcomponentsCount() > 0) {
+      return failed(Status.INVALID_ARGUMENT.withDescription("subcomponent status is not supported; omit subcomponents"));
+    }
+    CompletionStage<AgentSnapshot> snapshot = AskPattern.ask(agent,
+        replyTo -> new DpuAgent.GetState(-1, Duration.ZERO, replyTo), ASK_TIMEOUT, system.scheduler());
+    return snapshot.thenApply(this::status);
+  }
+
+  RebootStatusResponse status(AgentSnapshot s) {
+    AgentSnapshot.Reboot r = s.reboot();
+    if (r.method() == null) {
+      // Nothing since the last (re)start: every field at its default, except how many reboots this agent performed.
+      return s.shutdownRuns() == 0 ? RebootStatusResponse.getDefaultInstance()
+          : RebootStatusResponse.newBuilder().setCount((int) s.shutdownRuns()).build();
+    }
+    long now = clock.millis();
+    RebootStatusResponse.Builder b = RebootStatusResponse.newBuilder()
+        .setActive(r.active())
+        .setReason(r.reason())
+        .setCount((int) s.shutdownRuns())
+        .setMethod(switch (r.method()) {
+          case COLD -> RebootMethod.COLD;
+          case WARM -> RebootMethod.WARM;
+          default -> RebootMethod.HALT;
+        });
+    if (r.scheduledAtMillis() > 0) {
+      b.setWhen(r.scheduledAtMillis() * NANOS_PER_MILLI).setWait(Math.max(0, r.scheduledAtMillis() - now) * NANOS_PER_MILLI);
+    } else {
+      b.setWhen(r.startedAtMillis() * NANOS_PER_MILLI);
+    }
+    if (r.finished()) {
+      String failedSteps = s.steps().stream().filter(st -> !st.ok()).map(StepResult::name).collect(Collectors.joining(", "));
+      b.setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_SUCCESS)
+          .setMessage(failedSteps.isEmpty() ? "Halt reboot completed" : "Halt reboot completed; failed steps: " + failedSteps));
+    }
+    return b.build();
+  }
+
+  @Override
+  public CompletionStage<CancelRebootResponse> cancelReboot(CancelRebootRequest in) {
+    CompletionStage<DpuAgent.CancelOutcome> outcome = AskPattern.ask(agent, DpuAgent.Cancel::new, ASK_TIMEOUT, system.scheduler());
+    return outcome.thenCompose(o -> o == DpuAgent.CancelOutcome.ALREADY_RUNNING
+        ? failed(Status.FAILED_PRECONDITION.withDescription("the reboot is already running and cannot be cancelled"))
+        : CompletableFuture.completedFuture(CancelRebootResponse.getDefaultInstance()));
+  }
+
+  @Override
+  public CompletionStage<TimeResponse> time(TimeRequest in) {
+    Instant now = clock.instant();
+    return CompletableFuture.completedFuture(
+        TimeResponse.newBuilder().setTime(now.getEpochSecond() * 1_000_000_000L + now.getNano()).build());
+  }
+
+  private static <T> CompletionStage<T> failed(Status status) {
+    return CompletableFuture.failedFuture(new GrpcServiceException(status));
+  }
+}
