@@ -1,0 +1,146 @@
+package io.github.dpucoordinator.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import gnoi.system.IndependentGnoiSystem.CancelRebootRequest;
+import gnoi.system.IndependentGnoiSystem.RebootMethod;
+import gnoi.system.IndependentGnoiSystem.RebootRequest;
+import gnoi.system.IndependentGnoiSystem.RebootStatus;
+import gnoi.system.IndependentGnoiSystem.RebootStatusRequest;
+import gnoi.system.IndependentGnoiSystem.RebootStatusResponse;
+import gnoi.system.IndependentGnoiSystem.TimeRequest;
+import gnoi.system.SystemClient;
+import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.StepSpec;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** `dpuctl dpu` as any gNOI client sees it: a client compiled from an independent gnoi.system proto. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GnoiAgentTest {
+  private final ActorTestKit kit = ActorTestKit.create("gnoi-agent", AppConfig.load());
+
+  @AfterAll
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  private SystemClient agent(String id, long shutdownMs) throws Exception {
+    AgentSettings settings = AgentSettings.create(AppConfig.load()).withId(id).withPort(0)
+        .withSteps(List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs))))
+        .withSimulatedRebootTime(Duration.ofMillis(300));
+    AgentServer.Running running = AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return SystemClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", running.port(), kit.system()).withTls(false),
+        kit.system());
+  }
+
+  private static <T> T get(CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static Status.Code failure(SystemClient client, RebootRequest request) {
+    try {
+      get(client.reboot(request));
+    } catch (ExecutionException e) {
+      return ((StatusRuntimeException) e.getCause()).getStatus().getCode();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("expected " + request.getMethod() + " to be refused");
+  }
+
+  private RebootStatusResponse awaitStatus(SystemClient client, java.util.function.Predicate<RebootStatusResponse> ok) {
+    return kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(50), () -> {
+      RebootStatusResponse s = get(client.rebootStatus(RebootStatusRequest.getDefaultInstance()));
+      assertTrue(ok.test(s), s::toString);
+      return s;
+    });
+  }
+
+  @Test
+  void anIdleAgentAnswersAnEmptyStatusAndItsTime() throws Exception {
+    SystemClient client = agent("G0", 100);
+    RebootStatusResponse idle = get(client.rebootStatus(RebootStatusRequest.getDefaultInstance()));
+    assertEquals(0, idle.getSerializedSize(), "idle status is the empty message, as SONiC's");
+    long nowNanos = java.lang.System.currentTimeMillis() * 1_000_000L;
+    long time = get(client.time(TimeRequest.getDefaultInstance())).getTime();
+    assertTrue(Math.abs(time - nowNanos) < 5_000_000_000L, "Time is nanoseconds since the epoch: " + time);
+  }
+
+  @Test
+  void haltShutsDownStaysHaltedAndReportsSuccessAndARebootWhileActiveIsRefused() throws Exception {
+    SystemClient client = agent("G1", 1500);
+    get(client.reboot(RebootRequest.newBuilder().setMethod(RebootMethod.HALT).setMessage("maintenance").build()));
+
+    RebootStatusResponse active = get(client.rebootStatus(RebootStatusRequest.getDefaultInstance()));
+    assertTrue(active.getActive());
+    assertEquals(RebootMethod.HALT, active.getMethod());
+    assertEquals("maintenance", active.getReason());
+    assertEquals(1, active.getCount());
+    assertTrue(Math.abs(active.getWhen() / 1_000_000L - java.lang.System.currentTimeMillis()) < 5000, "when is ns since the epoch");
+
+    assertEquals(Status.Code.INVALID_ARGUMENT, failure(client, RebootRequest.newBuilder().setMethod(RebootMethod.HALT).build()),
+        "a second Reboot while one runs is refused like SONiC's: INVALID_ARGUMENT");
+
+    RebootStatusResponse done = awaitStatus(client, s -> !s.getActive());
+    assertEquals(RebootStatus.Status.STATUS_SUCCESS, done.getStatus().getStatus());
+    assertEquals("Halt reboot completed", done.getStatus().getMessage());
+
+    // halted is halted: another HALT is accepted and runs nothing
+    get(client.reboot(RebootRequest.newBuilder().setMethod(RebootMethod.HALT).build()));
+    assertEquals(1, get(client.rebootStatus(RebootStatusRequest.getDefaultInstance())).getCount());
+  }
+
+  @Test
+  void unknownAndUnsupportedMethodsAreInvalidArguments() throws Exception {
+    SystemClient client = agent("G2", 100);
+    for (RebootMethod m : List.of(RebootMethod.UNKNOWN, RebootMethod.POWERDOWN, RebootMethod.NSF, RebootMethod.POWERUP)) {
+      assertEquals(Status.Code.INVALID_ARGUMENT, failure(client, RebootRequest.newBuilder().setMethod(m).build()), m.name());
+    }
+    assertEquals(0, get(client.rebootStatus(RebootStatusRequest.getDefaultInstance())).getSerializedSize(), "nothing ran");
+  }
+
+  @Test
+  void aDelayedRebootIsScheduledAndCancelledAndCancelWithNothingPendingIsOk() throws Exception {
+    SystemClient client = agent("G3", 100);
+    get(client.cancelReboot(CancelRebootRequest.getDefaultInstance())); // nothing pending: OK
+    long delay = Duration.ofMinutes(10).toNanos();
+    get(client.reboot(RebootRequest.newBuilder().setMethod(RebootMethod.COLD).setDelay(delay).setMessage("later").build()));
+    RebootStatusResponse scheduled = get(client.rebootStatus(RebootStatusRequest.getDefaultInstance()));
+    assertTrue(scheduled.getActive());
+    assertTrue(scheduled.getWait() > Duration.ofMinutes(9).toNanos() && scheduled.getWait() <= delay, "wait: " + scheduled.getWait());
+    assertEquals(0, scheduled.getCount(), "nothing has run yet");
+    assertEquals(Status.Code.INVALID_ARGUMENT, failure(client, RebootRequest.newBuilder().setMethod(RebootMethod.HALT).build()),
+        "a Reboot while one is scheduled is refused");
+
+    get(client.cancelReboot(CancelRebootRequest.newBuilder().setMessage("changed my mind").build()));
+    RebootStatusResponse after = get(client.rebootStatus(RebootStatusRequest.getDefaultInstance()));
+    assertFalse(after.getActive());
+    assertEquals(0, after.getCount());
+  }
+
+  @Test
+  void coldShutsDownThenRestartsAndCountsTheReboot() throws Exception {
+    SystemClient client = agent("G4", 200);
+    get(client.reboot(RebootRequest.newBuilder().setMethod(RebootMethod.COLD).setMessage("upgrade").build()));
+    assertTrue(get(client.rebootStatus(RebootStatusRequest.getDefaultInstance())).getActive());
+    // 200 ms shutdown, then the simulated 300 ms restart: back, idle, one reboot counted
+    RebootStatusResponse back = awaitStatus(client, s -> !s.getActive());
+    assertEquals(1, back.getCount());
+    assertEquals(RebootMethod.UNKNOWN, back.getMethod(), "a restarted DPU reports no reboot in progress");
+  }
+}
