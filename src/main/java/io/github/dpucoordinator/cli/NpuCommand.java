@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
     footer = ExitCodes.HELP)
 final class NpuCommand implements Callable<Integer> {
 
-  @Option(names = "--dpu", paramLabel = "ID=HOST:PORT", description = "A DPU to coordinate, in addition to the configured ones; repeatable.")
+  @Option(names = "--dpu", paramLabel = "ID=HOST:PORT[/PROTOCOL]",
+      description = "A DPU to coordinate, in addition to the configured ones; PROTOCOL is gnoi (default) or reboot-service; repeatable.")
   List<String> dpus = new ArrayList<>();
 
   @Option(names = "--data-dir", paramLabel = "DIR", description = "Journal directory (default: dpu-coordinator.npu.data-dir).")
@@ -48,8 +49,9 @@ final class NpuCommand implements Callable<Integer> {
       if (rebootCommand != null) {
         config = AppConfig.with(config, "dpu-coordinator.npu.reboot.command", rebootCommand);
       }
-      List<DpuEndpoint> extra = dpus.stream().map(DpuEndpoint::parse).toList();
-      settings = NpuSettings.create(config).withDpus(extra);
+      NpuSettings configured = NpuSettings.create(config);
+      List<DpuEndpoint> extra = dpus.stream().map(spec -> DpuEndpoint.parse(spec, configured.defaultProtocol())).toList();
+      settings = configured.withDpus(extra);
       Files.createDirectories(settings.dataDir());
       JournalLock.check(config);
     } catch (Exception e) {

@@ -332,7 +332,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       return new DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition(), a.reply().ack(), now);
     } else if (report instanceof DpuLink.AttemptFailed f && waiting && d.status() == DpuStatus.PENDING) {
       return new SignalAttemptFailed(r.campaignId(), r.dpuId(), f.attempt(), f.reason(), now);
-    } else if (report instanceof DpuLink.GaveUp g && waiting && d.status() == DpuStatus.PENDING) {
+    } else if (report instanceof DpuLink.GaveUp g && waiting && !d.resolved()) {
       return new DpuGaveUp(r.campaignId(), r.dpuId(), g.reason(), now);
     } else if (report instanceof DpuLink.Completed c && waiting && !d.resolved()) {
       return new DpuShutdownCompleted(r.campaignId(), r.dpuId(), c.degraded(), c.detail(), now);

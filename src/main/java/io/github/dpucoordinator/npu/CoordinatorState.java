@@ -35,15 +35,15 @@ public record CoordinatorState(
   public enum DpuStatus { PENDING, ACKNOWLEDGED, SHUTDOWN_COMPLETE, FAILED }
 
   /** One DPU as the NPU sees it within a campaign. */
-  public record DpuProgress(String id, String host, int port, DpuStatus status, int attempts, String ack, String error,
-      boolean degraded, boolean ready, String notReady) implements CborSerializable {
+  public record DpuProgress(String id, String host, int port, String protocol, DpuStatus status, int attempts, String ack,
+      String error, boolean degraded, boolean ready, String notReady) implements CborSerializable {
 
     static DpuProgress pending(DpuEndpoint d) {
-      return new DpuProgress(d.id(), d.host(), d.port(), DpuStatus.PENDING, 0, "", "", false, false, "");
+      return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "");
     }
 
     public DpuEndpoint endpoint() {
-      return new DpuEndpoint(id, host, port);
+      return new DpuEndpoint(id, host, port, protocol);
     }
 
     /** Completed or failed: nothing more to wait for before the reboot. */
@@ -71,30 +71,30 @@ public record CoordinatorState(
     }
 
     DpuProgress attemptFailed(int attempt, String reason) {
-      return new DpuProgress(id, host, port, status, Math.max(attempts, attempt), ack, reason, degraded, ready, notReady);
+      return new DpuProgress(id, host, port, protocol, status, Math.max(attempts, attempt), ack, reason, degraded, ready, notReady);
     }
 
     DpuProgress acknowledged(int attempt, String text) {
-      return new DpuProgress(id, host, port, DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready, notReady);
+      return new DpuProgress(id, host, port, protocol, DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready, notReady);
     }
 
     /** A degraded completion keeps which step failed, and how, as its error. */
     DpuProgress completed(boolean stepFailed, String detail) {
       String why = stepFailed ? "shutdown step failed" + (detail.isEmpty() ? "" : ": " + detail) : "";
-      return new DpuProgress(id, host, port, DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady);
+      return new DpuProgress(id, host, port, protocol, DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady);
     }
 
     DpuProgress failed(String reason) {
       return status == DpuStatus.FAILED ? this
-          : new DpuProgress(id, host, port, DpuStatus.FAILED, attempts, ack, reason, degraded, ready, notReady);
+          : new DpuProgress(id, host, port, protocol, DpuStatus.FAILED, attempts, ack, reason, degraded, ready, notReady);
     }
 
     DpuProgress readyAgain() {
-      return new DpuProgress(id, host, port, status, attempts, ack, error, degraded, true, "");
+      return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, true, "");
     }
 
     DpuProgress notReadyAfterReboot(String reason) {
-      return new DpuProgress(id, host, port, status, attempts, ack, error, degraded, false, reason);
+      return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, false, reason);
     }
   }
 

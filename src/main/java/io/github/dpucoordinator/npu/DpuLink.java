@@ -67,6 +67,8 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   private enum Poll implements Command { INSTANCE }
 
+  private enum HaltTimeout implements Command { INSTANCE }
+
   public static Behavior<Command> create(DpuEndpoint dpu, Start start, DpuTransport transport, NpuSettings settings,
       ActorRef<Coordinator.Command> coordinator, Random random) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
@@ -83,10 +85,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private long knownVersion = -1;
   private String lastSeen = "";
   private boolean signalling;
-  private boolean completionReported;
   private boolean readyWanted;
   /** A state query is on the wire or scheduled: the watch loop is running. */
   private boolean watching;
+  private int attempts;
+  private boolean resolved;
   /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
   private Observation current;
 
@@ -101,10 +104,14 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     this.coordinator = coordinator;
     this.random = random;
     readyWanted = start.mode() == Mode.READY;
+    attempts = start.attemptsSoFar();
     if (start.mode() == Mode.SHUTDOWN && !start.acknowledged()) {
       signalling = true;
-      sendSignal(start.attemptsSoFar() + 1);
+      sendSignal(attempts + 1);
     } else {
+      if (start.mode() == Mode.SHUTDOWN) {
+        timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
+      }
       poll();
     }
   }
@@ -129,10 +136,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
           return this;
         })
         .onMessage(Observed.class, this::onObserved)
+        .onMessageEquals(HaltTimeout.INSTANCE, this::onHaltTimeout)
         .build();
   }
 
   private void sendSignal(int attempt) {
+    attempts = attempt;
     getContext().getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
         attempt, settings.signal().maxAttempts());
     getContext().pipeToSelf(transport.signal(dpu, start.request(), settings.signal().rpcTimeout()),
@@ -149,19 +158,20 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
       report(new Acknowledged(attempt, answer.reply()));
+      timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
       knownVersion = answer.reply().version();
-      poll();
+      if (!watching) {
+        poll();
+      }
       return this;
     }
     String reason = describe(answer.failure());
-    if (attempt >= settings.signal().maxAttempts()) {
+    boolean permanent = isPermanent(answer.failure());
+    if (attempt >= settings.signal().maxAttempts() || permanent) {
       getContext().getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
           dpu.id(), attempt, reason);
       report(new AttemptFailed(attempt, reason));
-      report(new GaveUp("no acknowledgment after " + attempt + " attempt(s): " + reason));
-      signalling = false;
-      watching = true;
-      timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry()); // keep watching: it may come back
+      giveUp((permanent ? "refused: " : "no acknowledgment after " + attempt + " attempt(s): ") + reason);
       return this;
     }
     Duration pause = settings.signal().backoff(attempt, random.nextDouble());
@@ -176,7 +186,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private void poll() {
     watching = true;
     Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
-    getContext().pipeToSelf(transport.observe(dpu, knownVersion, wait, wait.plus(settings.signal().rpcTimeout())),
+    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), knownVersion, wait, wait.plus(settings.signal().rpcTimeout())),
         Observed::new);
   }
 
@@ -192,8 +202,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     current = o;
     knownVersion = o.version();
     seen(o.state());
-    if (start.mode() == Mode.SHUTDOWN && !completionReported && o.completed(start.campaignId())) {
-      completionReported = true;
+    if (start.mode() == Mode.SHUTDOWN && !resolved && !o.failure().isEmpty() && !signalling) {
+      return onReportedFailure(o);
+    }
+    if (start.mode() == Mode.SHUTDOWN && !resolved && o.completed(start.campaignId())) {
+      resolved = true;
+      timers.cancel(HaltTimeout.INSTANCE);
       getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
       report(new Completed(o.degraded(), o.detail()));
@@ -203,6 +217,53 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
     poll();
     return this;
+  }
+
+  /** The DPU says its shutdown failed: ask again if it may help and attempts remain, else record it. */
+  private Behavior<Command> onReportedFailure(Observation o) {
+    if (o.retriable() && attempts < settings.signal().maxAttempts()) {
+      getContext().getLog().warn("[campaign={} dpu={}] {}; asking again", start.campaignId(), dpu.id(), o.failure());
+      report(new AttemptFailed(attempts, o.failure()));
+      signalling = true;
+      watching = false;
+      sendSignal(attempts + 1);
+      return this;
+    }
+    getContext().getLog().error("[campaign={} dpu={}] {}", start.campaignId(), dpu.id(), o.failure());
+    giveUp(o.failure());
+    poll();
+    return this;
+  }
+
+  private Behavior<Command> onHaltTimeout() {
+    if (!resolved && start.mode() == Mode.SHUTDOWN) {
+      String last = current != null ? current.state() : lastSeen;
+      getContext().getLog().error("[campaign={} dpu={}] shutdown not complete within the halt timeout ({} ms); last seen: {}",
+          start.campaignId(), dpu.id(), settings.haltTimeout().toMillis(), last);
+      giveUp("shutdown not complete within the halt timeout (" + settings.haltTimeout().toMillis() + " ms); last seen: " + last);
+    }
+    return this;
+  }
+
+  /** Records that this DPU will not shut down gracefully, and keeps watching it: it may come back. */
+  private void giveUp(String reason) {
+    resolved = true;
+    signalling = false;
+    timers.cancel(HaltTimeout.INSTANCE);
+    report(new GaveUp(reason));
+    if (!watching) {
+      watching = true;
+      timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry());
+    }
+  }
+
+  private static boolean isPermanent(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof DpuTransport.Permanent) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** No more attempts; watch the DPU from now on, even while an attempt is still on the wire. */

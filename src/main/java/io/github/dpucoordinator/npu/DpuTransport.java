@@ -6,17 +6,33 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * How the NPU talks to a DPU, independent of the wire protocol. Calls never throw: failures come
- * back as failed stages whose message says what went wrong.
+ * back as failed stages whose message says what went wrong; a {@link Permanent} failure says that
+ * asking again cannot help.
  */
 public interface DpuTransport {
+
+  /** The DPU refused in a way a retry cannot change (unsupported method, unimplemented service). */
+  final class Permanent extends RuntimeException {
+    public Permanent(String message) {
+      super(message);
+    }
+  }
 
   record SignalRequest(String campaignId, String kind, String reason, long deadlineMillis) {}
 
   /** The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown). */
   record SignalReply(String disposition, String campaignId, String state, long version, String ack) {}
 
-  /** What the DPU reports about itself. */
-  record Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId) {
+  /**
+   * What the DPU reports about itself. {@code failure} is non-empty when the DPU says the shutdown
+   * failed; {@code retriable} when it says it failed but may succeed if asked again.
+   */
+  record Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
+      String failure, boolean retriable) {
+    public Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId) {
+      this(state, version, completedCampaigns, degraded, detail, bootId, "", false);
+    }
+
     public boolean completed(String campaignId) {
       return completedCampaigns.contains(campaignId);
     }
@@ -28,8 +44,11 @@ public interface DpuTransport {
 
   CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest request, Duration timeout);
 
-  /** The DPU's state; held up to {@code wait} while its version still equals {@code knownVersion}. */
-  CompletionStage<Observation> observe(DpuEndpoint dpu, long knownVersion, Duration wait, Duration timeout);
+  /**
+   * The DPU's state as far as {@code campaignId} is concerned; held up to {@code wait} while its
+   * version still equals {@code knownVersion} (protocols without a long poll wait their poll interval).
+   */
+  CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout);
 
   /** Releases connections. */
   void close();

@@ -6,6 +6,7 @@ import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -39,11 +40,11 @@ public final class NpuService {
    */
   private static void probe(NpuSettings settings, DpuTransport transport) {
     for (DpuEndpoint d : settings.dpus()) {
-      transport.observe(d, -1, Duration.ZERO, settings.signal().rpcTimeout()).whenComplete((o, failure) -> {
+      transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).whenComplete((o, failure) -> {
         if (failure == null) {
-          log.info("[dpu={}] reachable at {}:{}, state {}", d.id(), d.host(), d.port(), o.state());
+          log.info("[dpu={}] reachable at {}:{} over {}, state {}", d.id(), d.host(), d.port(), d.protocol(), o.state());
         } else {
-          log.warn("[dpu={}] not reachable at {}:{}: {}", d.id(), d.host(), d.port(), DpuLink.describe(failure));
+          log.warn("[dpu={}] not reachable at {}:{} over {}: {}", d.id(), d.host(), d.port(), d.protocol(), DpuLink.describe(failure));
         }
       });
     }
@@ -53,9 +54,15 @@ public final class NpuService {
     return start(system, settings, transport(system, settings), hostActions(system, settings));
   }
 
-  /** The gRPC transport to the DPUs, every call bounded on the wire by twice the longest expected call. */
+  /**
+   * The transports to the DPUs, one per protocol, every call bounded on the wire by twice the longest
+   * expected call.
+   */
   public static DpuTransport transport(ActorSystem<?> system, NpuSettings settings) {
-    return new GrpcDpuTransport(system, settings.stateWait().plus(settings.signal().rpcTimeout()).multipliedBy(2));
+    Duration deadline = settings.stateWait().plus(settings.signal().rpcTimeout()).multipliedBy(2);
+    return new ProtocolTransport(Map.of(
+        DpuEndpoint.REBOOT_SERVICE, new RebootServiceTransport(system, deadline),
+        DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), settings.gnoi().statusPollInterval())));
   }
 
   /** The configured pre-reboot tasks and reboot command (a dry run when none is configured). */

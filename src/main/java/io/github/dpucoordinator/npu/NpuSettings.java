@@ -26,7 +26,13 @@ public record NpuSettings(
     Duration bootWait,
     int historyPerDpu,
     int recentCampaigns,
-    int snapshotEvery) {
+    int snapshotEvery,
+    String defaultProtocol,
+    Duration haltTimeout,
+    GnoiSettings gnoi) {
+
+  /** How the gNOI path drives a DPU: the Reboot method of a pre-reboot shutdown, and the RebootStatus poll interval. */
+  public record GnoiSettings(String method, Duration statusPollInterval) {}
 
   /** Retries of the reboot signal: attempts in all, exponential backoff between them, with jitter. */
   public record RetrySettings(Duration rpcTimeout, int maxAttempts, Duration backoffMin, Duration backoffMax, double factor, double jitter) {
@@ -63,7 +69,10 @@ public record NpuSettings(
         c.getDuration("boot-wait"),
         c.getInt("history-per-dpu"),
         c.getInt("recent-campaigns"),
-        c.getInt("snapshot-every"));
+        c.getInt("snapshot-every"),
+        c.getString("default-protocol"),
+        c.getDuration("halt-timeout"),
+        new GnoiSettings(c.getString("gnoi.method"), c.getDuration("gnoi.status-poll-interval")));
     settings.validate();
     return settings;
   }
@@ -73,7 +82,7 @@ public record NpuSettings(
     all.addAll(more);
     NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery);
+        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi);
     s.validate();
     return s;
   }
@@ -99,6 +108,15 @@ public record NpuSettings(
     if (signal.rpcTimeout().compareTo(ackDeadline) > 0) {
       throw new IllegalArgumentException("dpu-coordinator.npu.signal.rpc-timeout (" + signal.rpcTimeout()
           + ") exceeds dpu-coordinator.npu.ack-deadline (" + ackDeadline + "): no attempt could finish in time");
+    }
+    if (!defaultProtocol.equals(DpuEndpoint.GNOI) && !defaultProtocol.equals(DpuEndpoint.REBOOT_SERVICE)) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.default-protocol must be gnoi or reboot-service, not '" + defaultProtocol + "'");
+    }
+    if (!java.util.Set.of("HALT", "COLD", "WARM").contains(gnoi.method())) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.method must be HALT, COLD or WARM, not '" + gnoi.method() + "'");
+    }
+    if (!positive(haltTimeout) || !positive(gnoi.statusPollInterval())) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.halt-timeout and gnoi.status-poll-interval must be positive");
     }
     if (historyPerDpu < 1 || recentCampaigns < 1 || snapshotEvery < 1) {
       throw new IllegalArgumentException("dpu-coordinator.npu.history-per-dpu, recent-campaigns and snapshot-every must be at least 1");

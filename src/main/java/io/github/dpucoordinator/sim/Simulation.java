@@ -171,7 +171,7 @@ public final class Simulation {
   private static void warmUp(NpuService.Running npu, List<DpuEndpoint> endpoints, Options o) {
     List<CompletableFuture<?>> probes = new ArrayList<>();
     for (DpuEndpoint d : endpoints.subList(0, o.dpus() - o.unreachable())) {
-      probes.add(npu.transport().observe(d, -1, Duration.ZERO, Duration.ofSeconds(10)).toCompletableFuture());
+      probes.add(npu.transport().observe(d, "", -1, Duration.ZERO, Duration.ofSeconds(10)).toCompletableFuture());
     }
     CompletableFuture.allOf(probes.toArray(new CompletableFuture[0])).exceptionally(e -> null).join();
   }

@@ -97,7 +97,8 @@ class CoordinatorTest {
       NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), "127.0.0.1", 0,
           new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
           ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), "", Duration.ofSeconds(10), Duration.ZERO,
-          Duration.ofSeconds(60), 10, 10, 1000);
+          Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
+          new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)));
       es = EventSourcedBehaviorTestKit.create(kit.system(),
           Coordinator.create(pid, settings, transport, host, clock),
           EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));

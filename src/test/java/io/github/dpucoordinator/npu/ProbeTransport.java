@@ -28,7 +28,7 @@ final class ProbeTransport implements DpuTransport {
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, long knownVersion, Duration wait, Duration timeout) {
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
     CompletableFuture<Observation> reply = new CompletableFuture<>();
     calls.ref().tell(new ObserveCall(dpu, knownVersion, wait, reply));
     return reply;

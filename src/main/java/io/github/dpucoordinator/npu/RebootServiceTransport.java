@@ -16,16 +16,16 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 
 /**
- * The seed's RebootService (with its extensions) as a {@link DpuTransport}. One client (one HTTP/2
+ * The seed's RebootService (with its extensions) as a {@link DpuTransport}: campaign ids, long polls. One client (one HTTP/2
  * connection) per DPU, created on first use and replaced if pekko-grpc gave up on it.
  */
-public final class GrpcDpuTransport implements DpuTransport {
+public final class RebootServiceTransport implements DpuTransport {
   private final ActorSystem<?> system;
   private final Duration callDeadline;
   private final Map<DpuEndpoint, RebootServiceClient> clients = new ConcurrentHashMap<>();
 
   /** {@code callDeadline} bounds every call on the wire, as a safety net behind the per-call timeouts. */
-  public GrpcDpuTransport(ActorSystem<?> system, Duration callDeadline) {
+  public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline) {
     this.system = system;
     this.callDeadline = callDeadline;
   }
@@ -50,11 +50,11 @@ public final class GrpcDpuTransport implements DpuTransport {
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, long knownVersion, Duration wait, Duration timeout) {
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
     GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
     return client(dpu).getState(request).toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .thenApply(GrpcDpuTransport::toObservation);
+        .thenApply(RebootServiceTransport::toObservation);
   }
 
   private static Observation toObservation(GetStateResponse s) {

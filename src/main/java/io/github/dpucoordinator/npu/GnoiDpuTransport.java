@@ -1,0 +1,132 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
+import io.github.dpucoordinator.proto.gnoi.system.RebootRequest;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatus;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatusRequest;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatusResponse;
+import io.github.dpucoordinator.proto.gnoi.system.SystemClient;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * gNOI {@code gnoi.system.System} as a {@link DpuTransport}, the way SONiC's NPU drives its DPUs:
+ * Reboot with the configured method (HALT for a pre-reboot shutdown), then RebootStatus polled at an
+ * interval. Read with proto3 defaults: an absent {@code active} is false (SONiC omits it once halted).
+ *
+ * <p>gNOI has no campaign ids: a reboot counts as complete for a campaign once the DPU, after accepting
+ * it, reports not active with a final status (SUCCESS), or not active after having been seen active.
+ * INVALID_ARGUMENT "reboot in progress" means one is already running: that is an acknowledgment.
+ */
+public final class GnoiDpuTransport implements DpuTransport {
+
+  private final ActorSystem<?> system;
+  private final Duration callDeadline;
+  private final RebootMethod method;
+  private final Duration pollInterval;
+  private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
+  /** DPU id + campaign id of the reboots seen active, so a status that resets on restart still reads as done. */
+  private final Set<String> seenActive = ConcurrentHashMap.newKeySet();
+  private final AtomicLong versions = new AtomicLong();
+
+  public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
+    this.system = system;
+    this.callDeadline = callDeadline;
+    this.method = RebootMethod.valueOf(method);
+    this.pollInterval = pollInterval;
+  }
+
+  @Override
+  public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest r, Duration timeout) {
+    RebootRequest request = RebootRequest.newBuilder()
+        .setMethod(method)
+        .setMessage("campaign " + r.campaignId() + ": " + r.reason())
+        .build();
+    return client(dpu).reboot(request).toCompletableFuture()
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((ok, failure) -> {
+          if (failure == null) {
+            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + method + " accepted");
+          }
+          Status status = status(failure);
+          if (status != null && status.getCode() == Status.Code.INVALID_ARGUMENT
+              && String.valueOf(status.getDescription()).toLowerCase().contains("in progress")) {
+            return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")");
+          }
+          if (status != null && (status.getCode() == Status.Code.INVALID_ARGUMENT || status.getCode() == Status.Code.UNIMPLEMENTED)) {
+            throw new Permanent("gNOI Reboot " + method + " refused: " + status.getCode() + ": " + status.getDescription());
+          }
+          throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
+        });
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
+    CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
+        ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(pollInterval.toMillis(), TimeUnit.MILLISECONDS));
+    return pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture())
+        .orTimeout(timeout.toMillis() + pollInterval.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(s -> observation(dpu, campaignId, s));
+  }
+
+  private Observation observation(DpuEndpoint dpu, String campaignId, RebootStatusResponse s) {
+    String key = dpu.id() + "/" + campaignId;
+    RebootStatus.Status status = s.getStatus().getStatus();
+    long version = versions.incrementAndGet();
+    if (s.getActive()) {
+      seenActive.add(key);
+      return new Observation("SHUTDOWN", version, List.of(), false, "", "", "", false);
+    }
+    String message = s.getStatus().getMessage().isEmpty() ? s.getReason() : s.getStatus().getMessage();
+    if (status == RebootStatus.Status.STATUS_FAILURE) {
+      return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported FAILURE: " + message, false);
+    }
+    if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
+      return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
+    }
+    boolean done = status == RebootStatus.Status.STATUS_SUCCESS || seenActive.contains(key);
+    // Halted and still down: not Listening. Anything else not active is a DPU that is up.
+    boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
+    return new Observation(halted ? "WAIT_FOR_RESTART" : "LISTENING", version, done ? List.of(campaignId) : List.of(), false,
+        message, "", "", false);
+  }
+
+  private static Status status(Throwable failure) {
+    Throwable t = failure;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t instanceof StatusRuntimeException sre ? sre.getStatus() : null;
+  }
+
+  private SystemClient client(DpuEndpoint dpu) {
+    return clients.compute(dpu, (k, existing) -> {
+      if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
+        return existing;
+      }
+      return SystemClient.create(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
+          .withTls(false).withDeadline(callDeadline), system);
+    });
+  }
+
+  @Override
+  public void close() {
+    clients.values().forEach(SystemClient::close);
+    clients.clear();
+  }
+
+}
