@@ -1,0 +1,185 @@
+package io.github.dpucoordinator.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.agent.DpuAgent;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.npu.HostActions;
+import io.github.dpucoordinator.npu.NpuService;
+import io.github.dpucoordinator.npu.NpuSettings;
+import io.github.dpucoordinator.proto.admin.NpuAdminClient;
+import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The NPU service against SONiC-like stand-ins and the project's own agents, over gNOI and the seed's protocol. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MixedFleetTest {
+  private final ActorTestKit kit = ActorTestKit.create("fleet", AppConfig.load());
+
+  @AfterAll
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  /** The dry-run reboot, plus what a real NPU reboot does to the DPUs: a power cycle. */
+  private record PowerCycling(List<SonicDpuStandIn> standIns, List<AgentServer.Running> agents) implements HostActions {
+    @Override
+    public CompletionStage<List<StepResult>> prepare(String campaignId) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+
+    @Override
+    public CompletionStage<StepResult> reboot(String campaignId, String kind) {
+      standIns.forEach(SonicDpuStandIn::powerCycle);
+      agents.forEach(a -> a.agent().tell(DpuAgent.SimulatedPowerCycle.INSTANCE));
+      return CompletableFuture.completedFuture(new StepResult("reboot", true, "test power cycle", 0));
+    }
+
+    @Override
+    public String describeReboot() {
+      return "test power cycle";
+    }
+  }
+
+  private static Config config(Path dir) {
+    Config c = Harness.npuConfig(dir);
+    c = AppConfig.with(c, "dpu-coordinator.npu.gnoi.status-poll-interval", "100ms");
+    return AppConfig.with(c, "dpu-coordinator.npu.halt-timeout", "15s");
+  }
+
+  private static DpuEndpoint standInEndpoint(String id, SonicDpuStandIn s) {
+    return new DpuEndpoint(id, "127.0.0.1", s.port(), DpuEndpoint.GNOI);
+  }
+
+  private final class Npu implements AutoCloseable {
+    final ActorSystem<Void> system;
+    final NpuAdminClient admin;
+
+    Npu(Config config, List<DpuEndpoint> dpus, HostActions host, String name) throws Exception {
+      system = ActorSystem.create(Behaviors.empty(), name, config);
+      NpuSettings settings = NpuSettings.create(config).withDpus(dpus);
+      NpuService.Running running = NpuService.start(system, settings, NpuService.transport(system, settings), host)
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      admin = Harness.admin(system, running.adminPort());
+    }
+
+    String start() throws Exception {
+      var r = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("fleet").build()).toCompletableFuture()
+          .get(10, TimeUnit.SECONDS);
+      assertTrue(r.getAccepted(), r.getMessage());
+      return r.getCampaignId();
+    }
+
+    JsonNode await(Predicate<JsonNode> ok) {
+      return kit.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(100), () -> {
+        JsonNode s = Harness.status(admin);
+        assertTrue(ok.test(s), s::toString);
+        return s;
+      });
+    }
+
+    JsonNode awaitFinished(String id) {
+      return await(s -> s.path("lastCampaign").path("id").asText().equals(id) && !s.path("lastCampaign").path("inFlight").asBoolean());
+    }
+
+    @Override
+    public void close() throws Exception {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private static JsonNode dpu(JsonNode status, String id) {
+    for (JsonNode d : status.path("lastCampaign").path("dpus")) {
+      if (d.path("id").asText().equals(id)) {
+        return d;
+      }
+    }
+    throw new AssertionError("no " + id + " in " + status);
+  }
+
+  @Test
+  void aCampaignCompletesAgainstSonicStandInsAndOwnAgentsOverBothProtocols(@TempDir Path dir) throws Exception {
+    SonicDpuStandIn sonic0 = SonicDpuStandIn.start(kit.system(), 300, SonicDpuStandIn.Outcome.SUCCESS);
+    SonicDpuStandIn sonic1 = SonicDpuStandIn.start(kit.system(), 300, SonicDpuStandIn.Outcome.SUCCESS);
+    List<AgentServer.Running> own = Harness.startAgents(kit.system(), "OWN", 2, 300);
+    List<DpuEndpoint> dpus = List.of(
+        standInEndpoint("SONIC0", sonic0), standInEndpoint("SONIC1", sonic1),
+        new DpuEndpoint("OWN0", "127.0.0.1", own.get(0).port(), DpuEndpoint.GNOI),
+        new DpuEndpoint("OWN1", "127.0.0.1", own.get(1).port(), DpuEndpoint.REBOOT_SERVICE));
+    try (Npu npu = new Npu(config(dir), dpus, new PowerCycling(List.of(sonic0, sonic1), own), "npu-fleet")) {
+      String id = npu.start();
+      JsonNode done = npu.awaitFinished(id);
+      assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+      for (String d : List.of("SONIC0", "SONIC1", "OWN0", "OWN1")) {
+        assertEquals("READY", dpu(done, d).path("state").asText(), d);
+      }
+    }
+    assertEquals(1, sonic0.halts.get());
+    assertEquals(1, sonic1.halts.get());
+    for (AgentServer.Running a : own) {
+      assertEquals(1, Harness.agentState(kit.system(), a).shutdownRuns(), a.dpuId());
+    }
+  }
+
+  @Test
+  void afterAnNpuRestartAHaltedDpuIsPolledNotHaltedAgain(@TempDir Path dir) throws Exception {
+    SonicDpuStandIn sonic = SonicDpuStandIn.start(kit.system(), 2000, SonicDpuStandIn.Outcome.SUCCESS);
+    List<DpuEndpoint> dpus = List.of(standInEndpoint("SONIC", sonic));
+    HostActions host = new PowerCycling(List.of(sonic), List.of());
+    String id;
+    try (Npu first = new Npu(config(dir), dpus, host, "npu-before")) {
+      id = first.start();
+      first.await(s -> dpu(s, "SONIC").path("state").asText().equals("ACKNOWLEDGED"));
+    }
+    try (Npu second = new Npu(config(dir), dpus, host, "npu-after")) {
+      JsonNode done = second.awaitFinished(id);
+      assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+    }
+    assertEquals(1, sonic.halts.get(), "the halted DPU was polled after the restart, not halted again");
+  }
+
+  @Test
+  void failureIsRecordedRetriableFailureIsRetriedAndARebootInProgressIsPolled(@TempDir Path dir) throws Exception {
+    SonicDpuStandIn failing = SonicDpuStandIn.start(kit.system(), 200, SonicDpuStandIn.Outcome.FAILURE);
+    SonicDpuStandIn flaky = SonicDpuStandIn.start(kit.system(), 200, SonicDpuStandIn.Outcome.RETRIABLE_ONCE);
+    SonicDpuStandIn busy = SonicDpuStandIn.start(kit.system(), 2000, SonicDpuStandIn.Outcome.SUCCESS);
+    List<DpuEndpoint> dpus = List.of(standInEndpoint("FAILING", failing), standInEndpoint("FLAKY", flaky), standInEndpoint("BUSY", busy));
+    try (Npu npu = new Npu(config(dir), dpus, new PowerCycling(List.of(failing, flaky, busy), List.of()), "npu-outcomes")) {
+      busy.haltNow("started by someone else"); // still halting when the campaign's Reboot arrives
+      String id = npu.start();
+      JsonNode done = npu.awaitFinished(id);
+      JsonNode f = dpu(done, "FAILING");
+      assertEquals("failed", f.path("outcome").asText());
+      assertTrue(f.path("reason").asText().contains("DPU reported FAILURE: pre-shutdown of dash services failed"), f.toString());
+      assertEquals("ok", dpu(done, "FLAKY").path("outcome").asText(), dpu(done, "FLAKY").toString());
+      assertEquals(2, flaky.halts.get(), "RETRIABLE_FAILURE was answered by a second Reboot");
+      JsonNode b = dpu(done, "BUSY");
+      assertEquals("ok", b.path("outcome").asText(), b.toString());
+      assertTrue(b.path("ack").asText().contains("reboot in progress"), b.toString());
+      assertEquals(1, busy.halts.get(), "the reboot already running was polled, not failed or started again");
+      assertFalse(done.path("lastCampaign").path("outcome").asText().equals("success"));
+    }
+  }
+}
