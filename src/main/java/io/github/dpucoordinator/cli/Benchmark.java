@@ -8,6 +8,7 @@ import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.npu.DpuEndpoint;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StatusRequest;
@@ -69,11 +70,12 @@ final class Benchmark {
     out.printf("%n1. Campaign wall time (start to Idle, including the dry-run reboot and the post-reboot check) / %d ms shutdown.%n",
         SHUTDOWN_MS);
     out.printf("   One JVM holds the NPU service and every agent (both ends of every RPC on the same cores); %d campaigns each,%n"
-        + "   the first on a cold JVM; ratios use the median of the warm ones.%n", CAMPAIGNS);
+        + "   the first on a cold JVM; ratios use the median of the warm ones. Protocol: reboot-service (long polls).%n", CAMPAIGNS);
     ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
         .setLevel(ch.qos.logback.classic.Level.WARN);
     for (int n : new int[] {8, 64, 256}) {
-      Simulation.Result r = Simulation.run(new Simulation.Options(n, SHUTDOWN_MS, 0, 0, 20_000, 20_000, CAMPAIGNS), v -> {});
+      Simulation.Result r = Simulation.run(
+          new Simulation.Options(n, SHUTDOWN_MS, 0, 0, 20_000, 20_000, CAMPAIGNS, DpuEndpoint.REBOOT_SERVICE), v -> {});
       long median = warmMedian(r.wallMillisAll());
       long untilReboot = warmMedian(r.untilRebootMillisAll());
       out.printf("   N=%3d  %-8s whole campaign: cold %5d ms, warm median %5d ms, ratio %.2f | start -> reboot issued: "

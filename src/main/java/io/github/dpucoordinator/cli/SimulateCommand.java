@@ -38,6 +38,10 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--boot-wait-ms", paramLabel = "B", defaultValue = "3000", description = "Post-reboot wait for DPUs to be Listening (default ${DEFAULT-VALUE}).")
   long bootWaitMs;
 
+  @Option(names = "--protocol", paramLabel = "P", defaultValue = "gnoi",
+      description = "How the NPU speaks to the DPUs: gnoi (gnoi.system.System, default) or reboot-service (the seed's).")
+  String protocol;
+
   @Option(names = "--campaigns", paramLabel = "M", defaultValue = "1", description = "Run M campaigns back to back and report the last (default ${DEFAULT-VALUE}).")
   int campaigns;
 
@@ -55,15 +59,15 @@ final class SimulateCommand implements Callable<Integer> {
     }
     Simulation.Options options;
     try {
-      options = new Simulation.Options(dpus, shutdownMs, unreachable, slow, deadlineMs, bootWaitMs, campaigns);
+      options = new Simulation.Options(dpus, shutdownMs, unreachable, slow, deadlineMs, bootWaitMs, campaigns, protocol);
     } catch (IllegalArgumentException e) {
       System.err.println("dpuctl simulate: " + e.getMessage());
       return ExitCodes.USAGE;
     }
     ObjectMapper mapper = Json.mapper();
     PrintStream progressOut = json ? System.err : System.out;
-    progressOut.printf("Simulating %d DPU(s) (%d unreachable, %d slow), shutdown %d ms, deadline %d ms%n", dpus, unreachable,
-        slow, shutdownMs, deadlineMs);
+    progressOut.printf("Simulating %d DPU(s) over %s (%d unreachable, %d slow), shutdown %d ms, deadline %d ms%n", dpus, protocol,
+        unreachable, slow, shutdownMs, deadlineMs);
     Progress[] progress = new Progress[1];
     Simulation.Result r = Simulation.run(options, view -> {
       StatusView.CampaignView c = view.lastCampaign();

@@ -37,8 +37,13 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  */
 public final class Simulation {
 
-  public record Options(int dpus, long shutdownMs, int unreachable, int slow, long deadlineMs, long bootWaitMs, int campaigns) {
+  /** {@code protocol}: how the NPU speaks to the simulated DPUs, gnoi or reboot-service. */
+  public record Options(int dpus, long shutdownMs, int unreachable, int slow, long deadlineMs, long bootWaitMs, int campaigns,
+      String protocol) {
     public Options {
+      if (!protocol.equals(DpuEndpoint.GNOI) && !protocol.equals(DpuEndpoint.REBOOT_SERVICE)) {
+        throw new IllegalArgumentException("--protocol must be gnoi or reboot-service");
+      }
       if (campaigns < 1) {
         throw new IllegalArgumentException("--campaigns must be at least 1");
       }
@@ -108,6 +113,8 @@ public final class Simulation {
     c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", o.deadlineMs() + "ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", sim.getString("watch-retry"));
     c = AppConfig.with(c, "dpu-coordinator.npu.state-wait", sim.getString("state-wait"));
+    c = AppConfig.with(c, "dpu-coordinator.npu.gnoi.status-poll-interval", sim.getString("gnoi-status-poll-interval"));
+    c = AppConfig.with(c, "dpu-coordinator.npu.halt-timeout", o.deadlineMs() + "ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.boot-wait", o.bootWaitMs() + "ms");
@@ -139,9 +146,9 @@ public final class Simulation {
   /** The reachable agents' endpoints, then the unreachable ones (loopback ports nobody listens on). */
   private static List<DpuEndpoint> endpoints(List<AgentServer.Running> agents, Options o) throws IOException {
     List<DpuEndpoint> endpoints = new ArrayList<>();
-    agents.forEach(r -> endpoints.add(new DpuEndpoint(r.dpuId(), "127.0.0.1", r.port())));
+    agents.forEach(r -> endpoints.add(new DpuEndpoint(r.dpuId(), "127.0.0.1", r.port(), o.protocol())));
     for (int i = agents.size(); i < o.dpus(); i++) {
-      endpoints.add(new DpuEndpoint("DPU" + i, "127.0.0.1", Ports.freeLoopbackPort()));
+      endpoints.add(new DpuEndpoint("DPU" + i, "127.0.0.1", Ports.freeLoopbackPort(), o.protocol()));
     }
     return endpoints;
   }
