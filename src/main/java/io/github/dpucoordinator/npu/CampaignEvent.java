@@ -57,4 +57,26 @@ public sealed interface CampaignEvent extends CborSerializable {
   /** PostReboot -> Idle. */
   record CampaignFinished(String campaignId, String outcome, Map<String, String> notReady, long atMillis)
       implements CampaignEvent {}
+
+  // ---- single-DPU (module) transitions; campaignId is the transition's id ----
+
+  /** `chassis module shutdown|startup` (kind): one transition per DPU at a time. */
+  record ModuleTransitionStarted(String campaignId, DpuEndpoint dpu, String kind, String reason, long atMillis)
+      implements CampaignEvent {}
+
+  /** The DPU acknowledged the HALT of a module shutdown (after a restart it is only polled). */
+  record ModuleHaltAcknowledged(String campaignId, String dpuId, String ack, long atMillis) implements CampaignEvent {}
+
+  /** The HALT finished, or failed (the power action follows either way). */
+  record ModuleHalted(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
+
+  /** Journaled before the power command runs, so it runs at most once per transition. */
+  record ModulePowerIssued(String campaignId, String dpuId, String action, long atMillis) implements CampaignEvent {}
+
+  /** The power-on command succeeded; the startup now waits for the DPU until bootDeadlineMillis. */
+  record ModulePoweredOn(String campaignId, String dpuId, String detail, long bootDeadlineMillis, long atMillis)
+      implements CampaignEvent {}
+
+  record ModuleTransitionFinished(String campaignId, String dpuId, String outcome, String detail, long atMillis)
+      implements CampaignEvent {}
 }

@@ -89,6 +89,15 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private record BootWaitDeadlineReached(String campaignId) implements Command {}
 
+  /** `chassis module shutdown|startup` of one DPU ({@code kind} is "shutdown" or "startup"). */
+  public record ModuleCommand(String dpuId, String kind, String reason, ActorRef<StartReply> replyTo) implements Command {}
+
+  private record ModuleAdvance(String dpuId, String transitionId) implements Command {}
+
+  private record ModulePowerDone(String dpuId, String transitionId, StepResult result) implements Command {}
+
+  private record ModuleBootTimeout(String dpuId, String transitionId) implements Command {}
+
   public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
     return create(PERSISTENCE_ID, settings, transport, host, clock);
   }
@@ -108,6 +117,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final Random random = new Random();
   // Transient, rebuilt after a restart: running links, buffered reports, what each DPU last said.
   private final Map<String, ActorRef<DpuLink.Command>> links = new HashMap<>();
+  private final Map<String, ActorRef<DpuLink.Command>> moduleLinks = new HashMap<>();
   private final List<FromLink> pending = new ArrayList<>();
   private final Map<String, String> lastSeen = new HashMap<>();
   private long linkSeq;
@@ -150,6 +160,10 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(RebootActionFinished.class, this::onRebootActionFinished)
         .onCommand(RebootSettled.class, this::onRebootSettled)
         .onCommand(BootWaitDeadlineReached.class, this::onBootWaitDeadline)
+        .onCommand(ModuleCommand.class, this::onModule)
+        .onCommand(ModuleAdvance.class, this::onModuleAdvance)
+        .onCommand(ModulePowerDone.class, this::onModulePowerDone)
+        .onCommand(ModuleBootTimeout.class, this::onModuleBootTimeout)
         .build();
   }
 
@@ -167,6 +181,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
             ctx.getLog().info("[campaign={} dpu=all] recovered in phase {}; resuming", state.current().id(), state.phase().display());
           }
           enter(state, true);
+          state.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> {
+            ctx.getLog().info("[campaign={} dpu={}] recovered module {} in phase {}; resuming", m.transition().id(), m.dpuId(),
+                m.transition().kind(), m.transition().phase());
+            enterModule(state, m.dpuId(), true);
+          });
         })
         .build();
   }
@@ -184,18 +203,33 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       c.replyTo().tell(new StartReply(false, "", "unknown reboot kind '" + c.kind() + "'; expected one of cold, warm, power-off"));
       return Effect().none();
     }
+    List<String> busy = s.modules().values().stream().filter(m -> m.transition() != null)
+        .map(m -> m.dpuId() + " (" + m.transition().kind() + " " + m.transition().id() + ", " + m.transition().phase() + ")").toList();
+    if (!busy.isEmpty()) {
+      c.replyTo().tell(new StartReply(false, "", "DPUs in a module transition: " + String.join(", ", busy)
+          + "; the campaign would touch them, try again when they have finished"));
+      return Effect().none();
+    }
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     long now = clock.millis();
-    String id = "c" + ID_TIME.format(Instant.ofEpochMilli(now)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
-    return Effect().persist(new CampaignStarted(id, reason, kind, now, settings.dpus()))
+    String id = newId("c", now);
+    // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
+    List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !s.down(d.id())).toList();
+    int leftOut = settings.dpus().size() - dpus.size();
+    return Effect().persist(new CampaignStarted(id, reason, kind, now, dpus))
         .thenRun(next -> {
-          ctx.getLog().info("[campaign={} dpu=all] campaign started: kind={} reason='{}' dpus={}", id, kind, reason, settings.dpus().size());
-          c.replyTo().tell(new StartReply(true, id, "campaign " + id + " started for " + settings.dpus().size() + " DPU(s)"));
+          ctx.getLog().info("[campaign={} dpu=all] campaign started: kind={} reason='{}' dpus={}", id, kind, reason, dpus.size());
+          c.replyTo().tell(new StartReply(true, id, "campaign " + id + " started for " + dpus.size() + " DPU(s)"
+              + (leftOut > 0 ? " (" + leftOut + " administratively down, left out)" : "")));
           enter(next, false);
         });
   }
 
   private Effect<CampaignEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
+    CoordinatorState.Transition t = s.transition(r.dpuId(), r.campaignId());
+    if (t != null) {
+      return onModuleReport(s, t, r);
+    }
     if (!s.isCurrent(r.campaignId())) {
       ctx.getLog().info("[campaign={} dpu={}] ignoring a report for a campaign that is not in flight", r.campaignId(), r.dpuId());
       return Effect().none();
@@ -300,6 +334,180 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     events.add(new CampaignFinished(c.id(), c.outcomeWith(notReady), notReady, clock.millis()));
     return persistThenEnter(events);
   }
+
+  // ---- module transitions (`chassis module shutdown|startup`) ----
+
+  private Effect<CampaignEvent, CoordinatorState> onModule(CoordinatorState s, ModuleCommand c) {
+    DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(c.dpuId())).findFirst().orElse(null);
+    if (dpu == null) {
+      c.replyTo().tell(new StartReply(false, "", "unknown DPU '" + c.dpuId() + "'; configured: "
+          + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));
+      return Effect().none();
+    }
+    if (!c.kind().equals(CoordinatorState.SHUTDOWN) && !c.kind().equals(CoordinatorState.STARTUP)) {
+      c.replyTo().tell(new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown or startup"));
+      return Effect().none();
+    }
+    if (s.phase() != Phase.IDLE) {
+      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " is in progress (phase "
+          + s.phase().display() + ") and involves " + dpu.id() + "; try again when it has finished"));
+      return Effect().none();
+    }
+    CoordinatorState.Module m = s.modules().get(dpu.id());
+    if (m != null && m.transition() != null) {
+      CoordinatorState.Transition t = m.transition();
+      c.replyTo().tell(new StartReply(false, t.id(), dpu.id() + " is already in a " + t.kind() + " (" + t.id() + ", phase "
+          + t.phase() + ", since " + Instant.ofEpochMilli(t.startedAt()) + "); one transition per DPU at a time"));
+      return Effect().none();
+    }
+    long now = clock.millis();
+    String id = newId("m", now);
+    String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
+    return Effect().persist(new CampaignEvent.ModuleTransitionStarted(id, dpu, c.kind(), reason, now))
+        .thenRun(next -> {
+          ctx.getLog().info("[campaign={} dpu={}] module {} started: reason='{}'", id, dpu.id(), c.kind(), reason);
+          c.replyTo().tell(new StartReply(true, id, "module " + c.kind() + " " + id + " of " + dpu.id() + " started"));
+          enterModule(next, dpu.id(), false);
+        });
+  }
+
+  /** The side effects of a module transition's phase; after a restart {@code recovered} is true. */
+  private void enterModule(CoordinatorState s, String dpuId, boolean recovered) {
+    CoordinatorState.Module m = s.modules().get(dpuId);
+    CoordinatorState.Transition t = m == null ? null : m.transition();
+    if (t == null) {
+      stopModuleLink(dpuId);
+      return;
+    }
+    switch (t.phase()) {
+      case "HALTING" -> startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.SHUTDOWN,
+          new SignalRequest(t.id(), "cold", t.reason(), 0), t.acknowledged(), 0));
+      case "WAITING_FOR_BOOT" -> {
+        armAt("module-boot-" + dpuId, new ModuleBootTimeout(dpuId, t.id()), t.bootDeadline());
+        startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.READY, null, true, 0));
+      }
+      default -> {
+        stopModuleLink(dpuId);
+        // The power command: issue it, or (after a restart) settle what an issued one left behind.
+        if (!t.powerIssued() || recovered) {
+          ctx.getSelf().tell(new ModuleAdvance(dpuId, t.id()));
+        }
+      }
+    }
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onModuleReport(CoordinatorState s, CoordinatorState.Transition t, FromLink r) {
+    long now = clock.millis();
+    DpuLink.Report report = r.report();
+    boolean halting = t.phase().equals("HALTING");
+    if (report instanceof DpuLink.Seen seen) {
+      lastSeen.put(r.dpuId(), seen.summary());
+    } else if (report instanceof DpuLink.Acknowledged a && halting && !t.acknowledged()) {
+      return Effect().persist(new CampaignEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now));
+    } else if (report instanceof DpuLink.Completed c && halting) {
+      return Effect().persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), true, c.detail(), now))
+          .thenRun(next -> enterModule(next, r.dpuId(), false));
+    } else if (report instanceof DpuLink.GaveUp g && halting) {
+      ctx.getLog().error("[campaign={} dpu={}] module halt failed: {}; powering off anyway", t.id(), r.dpuId(), g.reason());
+      return Effect().persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), false, g.reason(), now))
+          .thenRun(next -> enterModule(next, r.dpuId(), false));
+    } else if (report instanceof DpuLink.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
+      timers.cancel("module-boot-" + r.dpuId());
+      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok", "answering and Listening", now))
+          .thenRun(next -> finishedModule(next, r.dpuId()));
+    }
+    return Effect().none();
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onModuleAdvance(CoordinatorState s, ModuleAdvance a) {
+    CoordinatorState.Transition t = s.transition(a.dpuId(), a.transitionId());
+    if (t == null || t.phase().equals("HALTING") || t.phase().equals("WAITING_FOR_BOOT")) {
+      return Effect().none();
+    }
+    long now = clock.millis();
+    boolean shutdown = t.kind().equals(CoordinatorState.SHUTDOWN);
+    if (!t.powerIssued()) {
+      String action = shutdown ? "power-off" : "power-on";
+      return Effect().persist(new CampaignEvent.ModulePowerIssued(t.id(), a.dpuId(), action, now)).thenRun(next ->
+          ctx.pipeToSelf(shutdown ? host.powerOff(t.id(), a.dpuId()) : host.powerOn(t.id(), a.dpuId()), (result, failure) ->
+              new ModulePowerDone(a.dpuId(), t.id(), result != null ? result : new StepResult(action, false, DpuLink.describe(failure), 0))));
+    }
+    // Recovered after the power command was issued: never run it twice.
+    if (shutdown) {
+      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), a.dpuId(), haltOutcome(t),
+          t.detail() + "; power-off was issued before an NPU service restart, its result is unknown", now))
+          .thenRun(next -> finishedModule(next, a.dpuId()));
+    }
+    return Effect().persist(new CampaignEvent.ModulePoweredOn(t.id(), a.dpuId(), "power-on was issued before an NPU service restart",
+        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enterModule(next, a.dpuId(), false));
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onModulePowerDone(CoordinatorState s, ModulePowerDone d) {
+    CoordinatorState.Transition t = s.transition(d.dpuId(), d.transitionId());
+    if (t == null || !t.powerIssued() || t.phase().equals("WAITING_FOR_BOOT")) {
+      return Effect().none();
+    }
+    long now = clock.millis();
+    StepResult r = d.result();
+    if (t.kind().equals(CoordinatorState.SHUTDOWN)) {
+      String outcome = r.ok() ? haltOutcome(t) : "failed";
+      String detail = t.detail() + "; power-off " + (r.ok() ? "done" : "failed: " + r.detail())
+          + (r.ok() && !r.detail().isEmpty() ? " (" + r.detail() + ")" : "");
+      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), d.dpuId(), outcome, detail, now))
+          .thenRun(next -> finishedModule(next, d.dpuId()));
+    }
+    if (!r.ok()) {
+      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), d.dpuId(), "failed", "power-on failed: " + r.detail(), now))
+          .thenRun(next -> finishedModule(next, d.dpuId()));
+    }
+    return Effect().persist(new CampaignEvent.ModulePoweredOn(t.id(), d.dpuId(), "powered on" + (r.detail().isEmpty() ? "" : " (" + r.detail() + ")"),
+        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enterModule(next, d.dpuId(), false));
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onModuleBootTimeout(CoordinatorState s, ModuleBootTimeout b) {
+    CoordinatorState.Transition t = s.transition(b.dpuId(), b.transitionId());
+    if (t == null || !t.phase().equals("WAITING_FOR_BOOT")) {
+      return Effect().none();
+    }
+    String seen = lastSeen.get(b.dpuId());
+    return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), b.dpuId(), "failed", "not Listening within the boot wait ("
+        + settings.module().bootWait().toSeconds() + " s)" + (seen == null ? "" : "; last seen: " + seen), clock.millis()))
+        .thenRun(next -> finishedModule(next, b.dpuId()));
+  }
+
+  private void finishedModule(CoordinatorState s, String dpuId) {
+    stopModuleLink(dpuId);
+    ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", lastTransitionId(s, dpuId), dpuId,
+        s.modules().get(dpuId).lastOutcome());
+  }
+
+  private static String lastTransitionId(CoordinatorState s, String dpuId) {
+    List<CoordinatorState.HistoryEntry> h = s.history().getOrDefault(dpuId, List.of());
+    return h.isEmpty() ? "" : h.get(h.size() - 1).campaignId();
+  }
+
+  private static String haltOutcome(CoordinatorState.Transition t) {
+    return t.detail().startsWith("halt failed") ? "degraded" : "ok";
+  }
+
+  private void startModuleLink(CoordinatorState.Transition t, DpuLink.Start start) {
+    stopModuleLink(t.dpu().id());
+    Behavior<DpuLink.Command> link = Behaviors.supervise(
+        DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random)).onFailure(SupervisorStrategy.restart());
+    moduleLinks.put(t.dpu().id(), ctx.spawn(link, "module-" + t.dpu().id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (linkSeq++)));
+  }
+
+  private void stopModuleLink(String dpuId) {
+    ActorRef<DpuLink.Command> link = moduleLinks.remove(dpuId);
+    if (link != null) {
+      ctx.stop(link);
+    }
+  }
+
+  private String newId(String prefix, long now) {
+    return prefix + ID_TIME.format(Instant.ofEpochMilli(now)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
+  }
+
 
   // ---- link reports ----
 

@@ -10,6 +10,12 @@ import io.github.dpucoordinator.npu.CampaignEvent.DpuAcknowledged;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuGaveUp;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuReady;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuShutdownCompleted;
+import io.github.dpucoordinator.npu.CampaignEvent.ModuleHaltAcknowledged;
+import io.github.dpucoordinator.npu.CampaignEvent.ModuleHalted;
+import io.github.dpucoordinator.npu.CampaignEvent.ModulePowerIssued;
+import io.github.dpucoordinator.npu.CampaignEvent.ModulePoweredOn;
+import io.github.dpucoordinator.npu.CampaignEvent.ModuleTransitionFinished;
+import io.github.dpucoordinator.npu.CampaignEvent.ModuleTransitionStarted;
 import io.github.dpucoordinator.npu.CampaignEvent.PreRebootTasksDone;
 import io.github.dpucoordinator.npu.CampaignEvent.RebootIssued;
 import io.github.dpucoordinator.npu.CampaignEvent.RebootReturned;
@@ -30,7 +36,30 @@ public record CoordinatorState(
     Campaign current,
     Campaign last,
     List<CampaignSummary> recent,
-    Map<String, List<HistoryEntry>> history) implements CborSerializable {
+    Map<String, List<HistoryEntry>> history,
+    Map<String, Module> modules) implements CborSerializable {
+
+  public static final String SHUTDOWN = "shutdown";
+  public static final String STARTUP = "startup";
+
+  /**
+   * A DPU as a chassis module: administratively down after a `chassis module shutdown`, and the one
+   * transition (shutdown or startup) it may be in.
+   */
+  public record Module(String dpuId, boolean down, Transition transition, String lastOutcome, long lastChange)
+      implements CborSerializable {}
+
+  /**
+   * A module transition in flight. Phases: HALTING and POWERING_OFF for a shutdown, POWERING_ON and
+   * WAITING_FOR_BOOT for a startup.
+   */
+  public record Transition(String id, String kind, String reason, DpuEndpoint dpu, String phase, boolean acknowledged,
+      boolean powerIssued, String detail, long startedAt, long bootDeadline) implements CborSerializable {
+
+    Transition with(String nextPhase, boolean ack, boolean issued, String d, long deadline) {
+      return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline);
+    }
+  }
 
   public enum DpuStatus { PENDING, ACKNOWLEDGED, SHUTDOWN_COMPLETE, FAILED }
 
@@ -157,7 +186,7 @@ public record CoordinatorState(
       implements CborSerializable {}
 
   public static CoordinatorState empty() {
-    return new CoordinatorState(Phase.IDLE, null, null, List.of(), Map.of());
+    return new CoordinatorState(Phase.IDLE, null, null, List.of(), Map.of(), Map.of());
   }
 
   public boolean isCurrent(String campaignId) {
@@ -165,11 +194,14 @@ public record CoordinatorState(
   }
 
   public CoordinatorState apply(CampaignEvent event, int historyPerDpu, int recentCampaigns) {
+    if (isModuleEvent(event)) {
+      return applyModule(event, historyPerDpu);
+    }
     if (event instanceof CampaignStarted e) {
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
       Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0);
-      return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history);
+      return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules);
     }
     if (!isCurrent(event.campaignId())) {
       return this; // only events of the current campaign are ever persisted
@@ -225,11 +257,85 @@ public record CoordinatorState(
     nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind(), done.startedAt(), e.atMillis(), e.outcome(),
         done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
         done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
-    return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory);
+    return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory, modules);
   }
 
   private CoordinatorState with(Phase nextPhase, Campaign c) {
-    return new CoordinatorState(nextPhase, c, last, recent, history);
+    return new CoordinatorState(nextPhase, c, last, recent, history, modules);
+  }
+
+  /** The module transition {@code id} of {@code dpuId}, if that is the one in flight. */
+  public Transition transition(String dpuId, String id) {
+    Module m = modules.get(dpuId);
+    return m != null && m.transition() != null && m.transition().id().equals(id) ? m.transition() : null;
+  }
+
+  public boolean down(String dpuId) {
+    Module m = modules.get(dpuId);
+    return m != null && m.down();
+  }
+
+  private CoordinatorState applyModule(CampaignEvent event, int historyPerDpu) {
+    if (event instanceof ModuleTransitionStarted e) {
+      Module old = modules.get(e.dpu().id());
+      String phase = e.kind().equals(SHUTDOWN) ? "HALTING" : "POWERING_ON";
+      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0);
+      return withModule(new Module(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
+    }
+    String dpuId = moduleDpu(event);
+    Module m = modules.get(dpuId);
+    Transition t = transition(dpuId, event.campaignId());
+    if (t == null) {
+      return this; // only events of the transition in flight are ever persisted
+    }
+    if (event instanceof ModuleHaltAcknowledged) {
+      return withModule(new Module(dpuId, m.down(), t.with(t.phase(), true, t.powerIssued(), t.detail(), 0), m.lastOutcome(), m.lastChange()));
+    } else if (event instanceof ModuleHalted e) {
+      String detail = e.ok() ? "halted" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")") : "halt failed: " + e.detail();
+      return withModule(new Module(dpuId, m.down(), t.with("POWERING_OFF", t.acknowledged(), false, detail, 0), m.lastOutcome(), m.lastChange()));
+    } else if (event instanceof ModulePowerIssued) {
+      return withModule(new Module(dpuId, m.down(), t.with(t.phase(), t.acknowledged(), true, t.detail(), 0), m.lastOutcome(), m.lastChange()));
+    } else if (event instanceof ModulePoweredOn e) {
+      return withModule(new Module(dpuId, m.down(), t.with("WAITING_FOR_BOOT", t.acknowledged(), true, e.detail(), e.bootDeadlineMillis()),
+          m.lastOutcome(), m.lastChange()));
+    } else if (event instanceof ModuleTransitionFinished e) {
+      boolean down = t.kind().equals(SHUTDOWN);
+      Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
+      List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(dpuId, List.of()));
+      entries.add(new HistoryEntry(t.id(), e.atMillis(), "planned " + t.kind(), t.reason(), e.outcome(), e.detail()));
+      nextHistory.put(dpuId, tail(entries, historyPerDpu));
+      Map<String, Module> next = new LinkedHashMap<>(modules);
+      next.put(dpuId, new Module(dpuId, down, null, e.outcome() + ": " + t.kind() + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")"),
+          e.atMillis()));
+      return new CoordinatorState(phase, current, last, recent, nextHistory, next);
+    }
+    throw new IllegalStateException("unhandled module event " + event);
+  }
+
+  private static String moduleDpu(CampaignEvent event) {
+    if (event instanceof ModuleHaltAcknowledged e) {
+      return e.dpuId();
+    } else if (event instanceof ModuleHalted e) {
+      return e.dpuId();
+    } else if (event instanceof ModulePowerIssued e) {
+      return e.dpuId();
+    } else if (event instanceof ModulePoweredOn e) {
+      return e.dpuId();
+    } else if (event instanceof ModuleTransitionFinished e) {
+      return e.dpuId();
+    }
+    throw new IllegalStateException("not a module event: " + event);
+  }
+
+  static boolean isModuleEvent(CampaignEvent event) {
+    return event instanceof ModuleTransitionStarted || event instanceof ModuleHaltAcknowledged || event instanceof ModuleHalted
+        || event instanceof ModulePowerIssued || event instanceof ModulePoweredOn || event instanceof ModuleTransitionFinished;
+  }
+
+  private CoordinatorState withModule(Module m) {
+    Map<String, Module> next = new LinkedHashMap<>(modules);
+    next.put(m.dpuId(), m);
+    return new CoordinatorState(phase, current, last, recent, history, next);
   }
 
   private static <T> List<T> tail(List<T> list, int max) {

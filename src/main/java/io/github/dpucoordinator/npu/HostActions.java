@@ -26,6 +26,16 @@ public interface HostActions {
   /** How the reboot action reads in the journal and the logs. */
   String describeReboot();
 
+  /** Powers one DPU off (`chassis module shutdown`, after its HALT). The default is a dry run. */
+  default CompletionStage<StepResult> powerOff(String transitionId, String dpuId) {
+    return CompletableFuture.completedFuture(new StepResult("power-off", true, "dry run", 0));
+  }
+
+  /** Powers one DPU on (`chassis module startup`). The default is a dry run. */
+  default CompletionStage<StepResult> powerOn(String transitionId, String dpuId) {
+    return CompletableFuture.completedFuture(new StepResult("power-on", true, "dry run", 0));
+  }
+
   static HostActions fromSettings(NpuSettings settings, StepRunner runner) {
     return new Commands(settings, runner);
   }
@@ -76,6 +86,27 @@ public interface HostActions {
     @Override
     public String describeReboot() {
       return settings.dryRun() ? "dry run" : "command: " + settings.rebootCommand();
+    }
+
+    @Override
+    public CompletionStage<StepResult> powerOff(String transitionId, String dpuId) {
+      return power("power-off", settings.module().powerOffCommand(), transitionId, dpuId);
+    }
+
+    @Override
+    public CompletionStage<StepResult> powerOn(String transitionId, String dpuId) {
+      return power("power-on", settings.module().powerOnCommand(), transitionId, dpuId);
+    }
+
+    private CompletionStage<StepResult> power(String what, String template, String transitionId, String dpuId) {
+      if (template.isBlank()) {
+        log.warn("[campaign={} dpu={}] DRY RUN: would {} the DPU now; no command is configured (dpu-coordinator.npu.module.{}-command)",
+            transitionId, dpuId, what, what);
+        return CompletableFuture.completedFuture(new StepResult(what, true, "dry run", 0));
+      }
+      String command = template.replace("{dpu}", dpuId);
+      log.warn("[campaign={} dpu={}] running {} command: {}", transitionId, dpuId, what, command);
+      return runner.run(StepSpec.command(what, command, settings.module().commandTimeout()), settings.module().commandTimeout());
     }
   }
 }

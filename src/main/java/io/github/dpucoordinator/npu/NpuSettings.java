@@ -29,7 +29,14 @@ public record NpuSettings(
     int snapshotEvery,
     String defaultProtocol,
     Duration haltTimeout,
-    GnoiSettings gnoi) {
+    GnoiSettings gnoi,
+    ModuleSettings module) {
+
+  /**
+   * Single-DPU transitions: the per-DPU power commands ({dpu} is replaced by the DPU id; empty = dry
+   * run), their timeout, and how long a started DPU has to answer.
+   */
+  public record ModuleSettings(String powerOffCommand, String powerOnCommand, Duration commandTimeout, Duration bootWait) {}
 
   /** How the gNOI path drives a DPU: the Reboot method of a pre-reboot shutdown, and the RebootStatus poll interval. */
   public record GnoiSettings(String method, Duration statusPollInterval) {}
@@ -72,7 +79,9 @@ public record NpuSettings(
         c.getInt("snapshot-every"),
         c.getString("default-protocol"),
         c.getDuration("halt-timeout"),
-        new GnoiSettings(c.getString("gnoi.method"), c.getDuration("gnoi.status-poll-interval")));
+        new GnoiSettings(c.getString("gnoi.method"), c.getDuration("gnoi.status-poll-interval")),
+        new ModuleSettings(c.getString("module.power-off-command"), c.getString("module.power-on-command"),
+            c.getDuration("module.command-timeout"), c.getDuration("module.boot-wait")));
     settings.validate();
     return settings;
   }
@@ -82,7 +91,7 @@ public record NpuSettings(
     all.addAll(more);
     NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi);
+        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module);
     s.validate();
     return s;
   }

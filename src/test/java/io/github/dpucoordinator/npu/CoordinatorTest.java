@@ -56,13 +56,28 @@ class CoordinatorTest {
     kit.shutdownTestKit();
   }
 
-  /** A recording host: counts reboots; its reboot can be made to hang. */
+  /** A recording host: counts reboots and power actions; its reboot and power actions can be made to hang. */
   static final class RecordingHost implements HostActions {
     final AtomicInteger reboots = new AtomicInteger();
+    final List<String> powerOffs = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<String> powerOns = java.util.Collections.synchronizedList(new ArrayList<>());
     final boolean rebootHangs;
+    boolean powerHangs;
 
     RecordingHost(boolean rebootHangs) {
       this.rebootHangs = rebootHangs;
+    }
+
+    @Override
+    public CompletionStage<StepResult> powerOff(String transitionId, String dpuId) {
+      powerOffs.add(dpuId);
+      return powerHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("power-off", true, "", 0));
+    }
+
+    @Override
+    public CompletionStage<StepResult> powerOn(String transitionId, String dpuId) {
+      powerOns.add(dpuId);
+      return powerHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("power-on", true, "", 0));
     }
 
     @Override
@@ -98,7 +113,8 @@ class CoordinatorTest {
           new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
           ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), "", Duration.ofSeconds(10), Duration.ZERO,
           Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
-          new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)));
+          new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
+          new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)));
       es = EventSourcedBehaviorTestKit.create(kit.system(),
           Coordinator.create(pid, settings, transport, host, clock),
           EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
@@ -109,6 +125,10 @@ class CoordinatorTest {
       Coordinator.StartReply reply = es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("test", "cold", r)).reply();
       assertTrue(reply.accepted(), reply.message());
       return reply.campaignId();
+    }
+
+    Coordinator.StartReply module(String dpu, String kind) {
+      return es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand(dpu, kind, "replace a fan", r)).reply();
     }
 
     void advance(Duration d) {
@@ -279,6 +299,92 @@ class CoordinatorTest {
     watch.reply().complete(ProbeTransport.listening());
     f.expect(DpuReady.class);
     f.expect(CampaignFinished.class);
+  }
+
+  @Test
+  void aModuleShutdownHaltsThenPowersOffOnceAndOtherTransitionsOnThatDpuAreRefused() {
+    Fixture f = new Fixture(2, false);
+    Coordinator.StartReply shutdown = f.module("DPU0", "shutdown");
+    assertTrue(shutdown.accepted(), shutdown.message());
+    String id = shutdown.campaignId();
+    ProbeTransport.SignalCall halt = f.transport.signals(1).get("DPU0");
+    assertEquals(id, halt.request().campaignId());
+
+    Coordinator.StartReply startup = f.module("DPU0", "startup");
+    assertFalse(startup.accepted());
+    assertTrue(startup.message().contains("DPU0 is already in a shutdown (" + id + ", phase HALTING"), startup.message());
+    Coordinator.StartReply campaign = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "cold", r)).reply();
+    assertFalse(campaign.accepted());
+    assertTrue(campaign.message().contains("DPU0 (shutdown " + id), campaign.message());
+    assertFalse(f.module("DPU9", "shutdown").message().isEmpty());
+    assertTrue(f.module("DPU9", "shutdown").message().startsWith("unknown DPU 'DPU9'; configured: DPU0, DPU1"));
+    assertTrue(f.module("DPU1", "shutdown").accepted(), "another DPU shuts down in parallel");
+    f.transport.signals(1).get("DPU1"); // left unanswered
+
+    halt.reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
+    assertTrue(f.expect(CampaignEvent.ModuleHalted.class).ok());
+    f.expect(CampaignEvent.ModulePowerIssued.class);
+    CampaignEvent.ModuleTransitionFinished done = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    assertEquals("ok", done.outcome());
+    assertEquals(List.of("DPU0"), f.host.powerOffs);
+
+    CoordinatorState s = f.state();
+    assertTrue(s.down("DPU0"));
+    assertEquals("planned shutdown", s.history().get("DPU0").get(0).cause());
+    assertEquals("replace a fan", s.history().get("DPU0").get(0).reason());
+  }
+
+  @Test
+  void aModuleStartupPowersOnAndWaitsBoundedForTheDpuToAnswer() {
+    Fixture f = new Fixture(1, false);
+    String first = f.module("DPU0", "startup").campaignId();
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModulePowerIssued.class);
+    f.expect(CampaignEvent.ModulePoweredOn.class);
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(first)); // still down
+    f.transport.observes(1); // the next poll stays open: it never comes up
+    f.advance(Duration.ofSeconds(20)); // the module boot wait
+    CampaignEvent.ModuleTransitionFinished timedOut = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    assertEquals("failed", timedOut.outcome());
+    assertTrue(timedOut.detail().startsWith("not Listening within the boot wait (20 s)"), timedOut.detail());
+
+    f.module("DPU0", "startup");
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModulePowerIssued.class);
+    f.expect(CampaignEvent.ModulePoweredOn.class);
+    assertEquals("ok", f.expect(CampaignEvent.ModuleTransitionFinished.class).outcome());
+    assertEquals(List.of("DPU0", "DPU0"), f.host.powerOns);
+    assertFalse(f.state().down("DPU0"));
+  }
+
+  @Test
+  void aRestartDuringAModulePowerOffClosesTheTransitionWithoutRunningTheCommandAgain() {
+    Fixture f = new Fixture(2, false);
+    f.host.powerHangs = true;
+    String id = f.module("DPU0", "shutdown").campaignId();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
+    f.expect(CampaignEvent.ModuleHalted.class);
+    f.expect(CampaignEvent.ModulePowerIssued.class);
+
+    f.es.restart();
+
+    CampaignEvent.ModuleTransitionFinished closed = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    assertTrue(closed.detail().contains("power-off was issued before an NPU service restart"), closed.detail());
+    assertEquals(List.of("DPU0"), f.host.powerOffs, "the power-off command ran once");
+    assertTrue(f.state().down("DPU0"));
+
+    // a campaign now leaves the powered-off DPU out
+    Coordinator.StartReply campaign = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "cold", r)).reply();
+    assertTrue(campaign.message().contains("1 administratively down, left out"), campaign.message());
+    assertEquals(List.of(new DpuEndpoint("DPU1", "127.0.0.1", 50052)), f.expect(CampaignStarted.class).dpus());
   }
 
   @Test
