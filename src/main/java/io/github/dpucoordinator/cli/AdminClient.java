@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.proto.admin.ModuleRequest;
+import io.github.dpucoordinator.proto.admin.ModuleResponse;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
@@ -45,6 +47,11 @@ final class AdminClient implements AutoCloseable {
   StartCampaignResponse start(String reason, String kind) throws Unreachable {
     return call(() -> client.startCampaign(StartCampaignRequest.newBuilder().setReason(reason).setKind(kind).build())
         .toCompletableFuture().get());
+  }
+
+  ModuleResponse module(String kind, String dpuId, String reason) throws Unreachable {
+    ModuleRequest request = ModuleRequest.newBuilder().setDpuId(dpuId).setReason(reason).build();
+    return call(() -> (kind.equals("shutdown") ? client.moduleShutdown(request) : client.moduleStartup(request)).toCompletableFuture().get());
   }
 
   JsonNode status() throws Unreachable {

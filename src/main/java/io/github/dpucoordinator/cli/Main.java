@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code dpuctl}: the DPU agent, the NPU service, and the commands that drive them. */
 @Command(name = "dpuctl", mixinStandardHelpOptions = true, version = "dpuctl 0.1.0",
     description = "Coordinates NPU reboots with the DPUs of a SmartSwitch.",
-    subcommands = {DpuCommand.class, NpuCommand.class, RebootCommand.class, StatusCommand.class,
+    subcommands = {DpuCommand.class, NpuCommand.class, RebootCommand.class, StatusCommand.class, ChassisCommand.class,
         SimulateCommand.class, BenchmarkCommand.class, CommandLine.HelpCommand.class},
     footer = ExitCodes.HELP)
 public final class Main {

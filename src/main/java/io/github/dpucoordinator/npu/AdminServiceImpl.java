@@ -2,6 +2,8 @@ package io.github.dpucoordinator.npu;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.proto.admin.ModuleRequest;
+import io.github.dpucoordinator.proto.admin.ModuleResponse;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
@@ -31,6 +33,23 @@ public final class AdminServiceImpl implements NpuAdmin {
         replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), replyTo), ASK_TIMEOUT, system.scheduler());
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
+  }
+
+  @Override
+  public CompletionStage<ModuleResponse> moduleShutdown(ModuleRequest in) {
+    return module(in, CoordinatorState.SHUTDOWN);
+  }
+
+  @Override
+  public CompletionStage<ModuleResponse> moduleStartup(ModuleRequest in) {
+    return module(in, CoordinatorState.STARTUP);
+  }
+
+  private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {
+    CompletionStage<Coordinator.StartReply> reply = AskPattern.ask(coordinator,
+        replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), replyTo), ASK_TIMEOUT, system.scheduler());
+    return reply.thenApply(r -> ModuleResponse.newBuilder()
+        .setAccepted(r.accepted()).setTransitionId(r.campaignId()).setMessage(r.message()).build());
   }
 
   @Override

@@ -149,7 +149,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(StartCampaign.class, this::onStart)
         .onCommand(GetStatus.class, (s, c) -> {
-          c.replyTo().tell(StatusView.of(s, lastSeen, clock.millis(), lastSequenceNumber(ctx)));
+          c.replyTo().tell(StatusView.of(s, settings.dpus(), lastSeen, clock.millis(), lastSequenceNumber(ctx)));
           return Effect().none();
         })
         .onCommand(FromLink.class, this::onFromLink)

@@ -15,7 +15,16 @@ import java.util.Map;
  * DPU's reboot history.
  */
 public record StatusView(String phase, long nowMillis, long journalEvents, CampaignView lastCampaign, List<CampaignSummary> recent,
-    Map<String, List<HistoryEntry>> history) {
+    List<ModuleView> modules, Map<String, List<HistoryEntry>> history) {
+
+  /**
+   * A configured DPU as a chassis module: {@code adminState} "up" or "down" (after `chassis module
+   * shutdown`), the transition in flight if any, and how the last one ended.
+   */
+  public record ModuleView(String id, String endpoint, String protocol, String adminState, TransitionView transition,
+      String lastOutcome, long lastChange) {}
+
+  public record TransitionView(String id, String kind, String phase, String reason, long startedAt) {}
 
   /** {@code rebootAt}: when the reboot action was issued, i.e. when the NPU stopped waiting for its DPUs. */
   public record CampaignView(String id, String reason, String kind, boolean inFlight, String outcome, long startedAt,
@@ -30,10 +39,17 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
   public record DpuView(String id, String endpoint, String state, int attempts, String outcome, String reason, String ack,
       String lastSeen) {}
 
-  static StatusView of(CoordinatorState s, Map<String, String> lastSeen, long now, long journalEvents) {
+  static StatusView of(CoordinatorState s, List<DpuEndpoint> dpus, Map<String, String> lastSeen, long now, long journalEvents) {
     Campaign c = s.current() != null ? s.current() : s.last();
     CampaignView view = c == null ? null : view(c, s.current() != null, s.phase(), lastSeen);
-    return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), s.history());
+    List<ModuleView> modules = dpus.stream().map(d -> {
+      CoordinatorState.Module m = s.modules().get(d.id());
+      CoordinatorState.Transition t = m == null ? null : m.transition();
+      return new ModuleView(d.id(), d.host() + ":" + d.port(), d.protocol(), m != null && m.down() ? "down" : "up",
+          t == null ? null : new TransitionView(t.id(), t.kind(), t.phase(), t.reason(), t.startedAt()),
+          m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange());
+    }).toList();
+    return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules, s.history());
   }
 
   private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {

@@ -1,0 +1,146 @@
+package io.github.dpucoordinator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.dpucoordinator.proto.admin.ModuleResponse;
+import java.io.PrintStream;
+import java.util.concurrent.Callable;
+import java.util.concurrent.locks.LockSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** `dpuctl chassis ...`, named after SONiC's `config chassis module` and `show chassis modules`. */
+@Command(name = "chassis", mixinStandardHelpOptions = true, description = "Single-DPU graceful shutdown and startup.",
+    subcommands = {ChassisCommand.ModuleCmd.class, ChassisCommand.ModulesCmd.class}, footer = ExitCodes.HELP)
+final class ChassisCommand {
+
+  @Command(name = "module", mixinStandardHelpOptions = true, description = "Shut one DPU down gracefully, or start it up.",
+      subcommands = {Shutdown.class, Startup.class})
+  static final class ModuleCmd {}
+
+  @Command(name = "modules", mixinStandardHelpOptions = true, description = "Show the DPUs as chassis modules.",
+      subcommands = {Status.class})
+  static final class ModulesCmd {}
+
+  /** What shutdown and startup share. */
+  abstract static class Transition implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "DPU", description = "The DPU id, e.g. DPU0.")
+    String dpu;
+
+    @Option(names = "--reason", paramLabel = "R", defaultValue = "operator request", description = "Why (kept in the DPU's history).")
+    String reason;
+
+    @Option(names = "--wait", description = "Wait until the transition has finished; exit 1 unless it ended ok.")
+    boolean waitForEnd;
+
+    @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
+    String admin;
+
+    abstract String kind();
+
+    @Override
+    public Integer call() {
+      String command = "chassis module " + kind();
+      return AdminClient.run(command, admin, (client, config) -> {
+        ModuleResponse r = client.module(kind(), dpu, reason);
+        if (!r.getAccepted()) {
+          System.err.println("dpuctl " + command + ": refused: " + r.getMessage());
+          return ExitCodes.REFUSED;
+        }
+        System.out.println(r.getMessage());
+        if (!waitForEnd) {
+          return ExitCodes.OK;
+        }
+        long pollNanos = config.getDuration("dpu-coordinator.cli.poll-interval").toNanos();
+        String phase = "";
+        while (true) {
+          JsonNode m = module(client.status(), dpu);
+          JsonNode t = m.path("transition");
+          if (t.isMissingNode() || t.isNull() || !t.path("id").asText().equals(r.getTransitionId())) {
+            System.out.println(dpu + ": " + m.path("lastOutcome").asText());
+            return m.path("lastOutcome").asText().startsWith("ok") ? ExitCodes.OK : ExitCodes.DEGRADED;
+          }
+          if (!t.path("phase").asText().equals(phase)) {
+            phase = t.path("phase").asText();
+            System.out.println(dpu + ": " + phase);
+          }
+          LockSupport.parkNanos(pollNanos);
+        }
+      });
+    }
+  }
+
+  @Command(name = "shutdown", mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
+      description = {"Gracefully shut one DPU down: gNOI Reboot HALT (or the seed's signal), wait for the halt, then its",
+          "power-off command (dpu-coordinator.npu.module.power-off-command; a dry run by default)."})
+  static final class Shutdown extends Transition {
+    @Override
+    String kind() {
+      return "shutdown";
+    }
+  }
+
+  @Command(name = "startup", mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
+      description = {"Start one DPU: its power-on command (dpu-coordinator.npu.module.power-on-command; a dry run by default),",
+          "then wait (dpu-coordinator.npu.module.boot-wait) until it answers and is Listening."})
+  static final class Startup extends Transition {
+    @Override
+    String kind() {
+      return "startup";
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
+      description = "Each DPU's admin state, transition in flight, last outcome and recent reboot causes.")
+  static final class Status implements Callable<Integer> {
+    @Option(names = "--json", description = "Print the modules as one JSON array.")
+    boolean json;
+
+    @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
+    String admin;
+
+    @Override
+    public Integer call() {
+      return AdminClient.run("chassis modules status", admin, (client, config) -> {
+        JsonNode status = client.status();
+        if (json) {
+          System.out.println(status.path("modules").toString());
+        } else {
+          print(status, System.out);
+        }
+        return ExitCodes.OK;
+      });
+    }
+  }
+
+  static JsonNode module(JsonNode status, String dpu) {
+    for (JsonNode m : status.path("modules")) {
+      if (m.path("id").asText().equals(dpu)) {
+        return m;
+      }
+    }
+    throw new IllegalArgumentException("no DPU '" + dpu + "' in the service's status");
+  }
+
+  static void print(JsonNode status, PrintStream out) {
+    out.printf("%-10s %-22s %-15s %-6s %-34s %s%n", "NAME", "ENDPOINT", "PROTOCOL", "ADMIN", "TRANSITION", "LAST OUTCOME");
+    for (JsonNode m : status.path("modules")) {
+      JsonNode t = m.path("transition");
+      String transition = t.isMissingNode() || t.isNull() ? "-" : t.path("kind").asText() + " " + t.path("phase").asText();
+      out.printf("%-10s %-22s %-15s %-6s %-34s %s%n", m.path("id").asText(), m.path("endpoint").asText(), m.path("protocol").asText(),
+          m.path("adminState").asText(), transition, m.path("lastOutcome").asText().isEmpty() ? "-" : m.path("lastOutcome").asText());
+    }
+    JsonNode history = status.path("history");
+    if (history.size() > 0) {
+      out.println("Reboot history (latest 3 per DPU):");
+      history.fields().forEachRemaining(e -> {
+        JsonNode entries = e.getValue();
+        for (int i = Math.max(0, entries.size() - 3); i < entries.size(); i++) {
+          JsonNode h = entries.get(i);
+          out.printf("  %-8s %s  %-22s %-8s %s%n", e.getKey(), StatusText.time(h.path("atMillis").asLong()), h.path("cause").asText(),
+              h.path("outcome").asText(), h.path("detail").asText());
+        }
+      });
+    }
+  }
+}
