@@ -92,6 +92,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   /** `chassis module shutdown|startup` of one DPU ({@code kind} is "shutdown" or "startup"). */
   public record ModuleCommand(String dpuId, String kind, String reason, ActorRef<StartReply> replyTo) implements Command {}
 
+  /** Tells {@code replyTo} how transition {@code transitionId} of {@code dpuId} ended (at once if it already has). */
+  public record WatchTransition(String dpuId, String transitionId, ActorRef<TransitionOutcome> replyTo) implements Command {}
+
+  public record TransitionOutcome(String transitionId, String dpuId, String outcome, String detail) {}
+
   private record ModuleAdvance(String dpuId, String transitionId) implements Command {}
 
   private record ModulePowerDone(String dpuId, String transitionId, StepResult result) implements Command {}
@@ -118,6 +123,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   // Transient, rebuilt after a restart: running links, buffered reports, what each DPU last said.
   private final Map<String, ActorRef<DpuLink.Command>> links = new HashMap<>();
   private final Map<String, ActorRef<DpuLink.Command>> moduleLinks = new HashMap<>();
+  private final Map<String, List<ActorRef<TransitionOutcome>>> transitionWatchers = new HashMap<>();
   private final List<FromLink> pending = new ArrayList<>();
   private final Map<String, String> lastSeen = new HashMap<>();
   private long linkSeq;
@@ -161,6 +167,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(RebootSettled.class, this::onRebootSettled)
         .onCommand(BootWaitDeadlineReached.class, this::onBootWaitDeadline)
         .onCommand(ModuleCommand.class, this::onModule)
+        .onCommand(WatchTransition.class, this::onWatchTransition)
         .onCommand(ModuleAdvance.class, this::onModuleAdvance)
         .onCommand(ModulePowerDone.class, this::onModulePowerDone)
         .onCommand(ModuleBootTimeout.class, this::onModuleBootTimeout)
@@ -344,8 +351,14 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));
       return Effect().none();
     }
-    if (!c.kind().equals(CoordinatorState.SHUTDOWN) && !c.kind().equals(CoordinatorState.STARTUP)) {
-      c.replyTo().tell(new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown or startup"));
+    if (!c.kind().equals(CoordinatorState.SHUTDOWN) && !c.kind().equals(CoordinatorState.STARTUP)
+        && !CoordinatorState.REBOOT_KINDS.contains(c.kind())) {
+      c.replyTo().tell(new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown, startup, halt, cold or warm"));
+      return Effect().none();
+    }
+    if ((c.kind().equals("cold") || c.kind().equals("warm")) && !dpu.protocol().equals(DpuEndpoint.GNOI)) {
+      c.replyTo().tell(new StartReply(false, "", "method " + c.kind().toUpperCase() + " needs gNOI; " + dpu.id() + " speaks "
+          + dpu.protocol() + ", which only halts"));
       return Effect().none();
     }
     if (s.phase() != Phase.IDLE) {
@@ -381,7 +394,8 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     switch (t.phase()) {
       case "HALTING" -> startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.SHUTDOWN,
-          new SignalRequest(t.id(), "cold", t.reason(), 0), t.acknowledged(), 0));
+          new SignalRequest(t.id(), "cold", t.reason(), 0, CoordinatorState.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
+          t.acknowledged(), 0));
       case "WAITING_FOR_BOOT" -> {
         armAt("module-boot-" + dpuId, new ModuleBootTimeout(dpuId, t.id()), t.bootDeadline());
         startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.READY, null, true, 0));
@@ -404,6 +418,13 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       lastSeen.put(r.dpuId(), seen.summary());
     } else if (report instanceof DpuLink.Acknowledged a && halting && !t.acknowledged()) {
       return Effect().persist(new CampaignEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now));
+    } else if (report instanceof DpuLink.Completed c && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
+      String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
+      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok",
+          what + (c.detail().isEmpty() ? "" : ": " + c.detail()), now)).thenRun(next -> finishedModule(next, r.dpuId()));
+    } else if (report instanceof DpuLink.GaveUp g && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
+      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "failed", g.reason(), now))
+          .thenRun(next -> finishedModule(next, r.dpuId()));
     } else if (report instanceof DpuLink.Completed c && halting) {
       return Effect().persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), true, c.detail(), now))
           .thenRun(next -> enterModule(next, r.dpuId(), false));
@@ -477,8 +498,29 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private void finishedModule(CoordinatorState s, String dpuId) {
     stopModuleLink(dpuId);
-    ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", lastTransitionId(s, dpuId), dpuId,
-        s.modules().get(dpuId).lastOutcome());
+    String id = lastTransitionId(s, dpuId);
+    ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", id, dpuId, s.modules().get(dpuId).lastOutcome());
+    List<ActorRef<TransitionOutcome>> watchers = transitionWatchers.remove(id);
+    if (watchers != null) {
+      TransitionOutcome outcome = outcomeOf(s, dpuId, id);
+      watchers.forEach(w -> w.tell(outcome));
+    }
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onWatchTransition(CoordinatorState s, WatchTransition w) {
+    if (s.transition(w.dpuId(), w.transitionId()) != null) {
+      transitionWatchers.computeIfAbsent(w.transitionId(), k -> new ArrayList<>()).add(w.replyTo());
+    } else {
+      w.replyTo().tell(outcomeOf(s, w.dpuId(), w.transitionId()));
+    }
+    return Effect().none();
+  }
+
+  /** How a finished transition ended, from the DPU's history. */
+  private static TransitionOutcome outcomeOf(CoordinatorState s, String dpuId, String id) {
+    return s.history().getOrDefault(dpuId, List.of()).stream().filter(h -> h.campaignId().equals(id))
+        .map(h -> new TransitionOutcome(id, dpuId, h.outcome(), h.detail())).findFirst()
+        .orElse(new TransitionOutcome(id, dpuId, "unknown", "no such transition in the DPU's history"));
   }
 
   private static String lastTransitionId(CoordinatorState s, String dpuId) {

@@ -41,6 +41,8 @@ public record CoordinatorState(
 
   public static final String SHUTDOWN = "shutdown";
   public static final String STARTUP = "startup";
+  /** Named-pipe requests: the DPU is asked to HALT, or to reboot COLD or WARM, with no power action after. */
+  public static final java.util.Set<String> REBOOT_KINDS = java.util.Set.of("halt", "cold", "warm");
 
   /**
    * A DPU as a chassis module: administratively down after a `chassis module shutdown`, and the one
@@ -278,7 +280,7 @@ public record CoordinatorState(
   private CoordinatorState applyModule(CampaignEvent event, int historyPerDpu) {
     if (event instanceof ModuleTransitionStarted e) {
       Module old = modules.get(e.dpu().id());
-      String phase = e.kind().equals(SHUTDOWN) ? "HALTING" : "POWERING_ON";
+      String phase = e.kind().equals(STARTUP) ? "POWERING_ON" : "HALTING";
       Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0);
       return withModule(new Module(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
     }
@@ -299,7 +301,7 @@ public record CoordinatorState(
       return withModule(new Module(dpuId, m.down(), t.with("WAITING_FOR_BOOT", t.acknowledged(), true, e.detail(), e.bootDeadlineMillis()),
           m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModuleTransitionFinished e) {
-      boolean down = t.kind().equals(SHUTDOWN);
+      boolean down = t.kind().equals(SHUTDOWN) || t.kind().equals("halt");
       Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
       List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(dpuId, List.of()));
       entries.add(new HistoryEntry(t.id(), e.atMillis(), "planned " + t.kind(), t.reason(), e.outcome(), e.detail()));

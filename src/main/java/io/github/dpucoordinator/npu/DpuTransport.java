@@ -18,7 +18,12 @@ public interface DpuTransport {
     }
   }
 
-  record SignalRequest(String campaignId, String kind, String reason, long deadlineMillis) {}
+  /** {@code method}: the gNOI Reboot method for this request (HALT, COLD, WARM), or "" for the configured one. */
+  record SignalRequest(String campaignId, String kind, String reason, long deadlineMillis, String method) {
+    public SignalRequest(String campaignId, String kind, String reason, long deadlineMillis) {
+      this(campaignId, kind, reason, deadlineMillis, "");
+    }
+  }
 
   /** The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown). */
   record SignalReply(String disposition, String campaignId, String state, long version, String ack) {}

@@ -50,15 +50,16 @@ public final class GnoiDpuTransport implements DpuTransport {
 
   @Override
   public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest r, Duration timeout) {
+    RebootMethod m = r.method().isEmpty() ? method : RebootMethod.valueOf(r.method());
     RebootRequest request = RebootRequest.newBuilder()
-        .setMethod(method)
+        .setMethod(m)
         .setMessage("campaign " + r.campaignId() + ": " + r.reason())
         .build();
     return client(dpu).reboot(request).toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .handle((ok, failure) -> {
           if (failure == null) {
-            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + method + " accepted");
+            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted");
           }
           Status status = status(failure);
           if (status != null && status.getCode() == Status.Code.INVALID_ARGUMENT
@@ -66,7 +67,7 @@ public final class GnoiDpuTransport implements DpuTransport {
             return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")");
           }
           if (status != null && (status.getCode() == Status.Code.INVALID_ARGUMENT || status.getCode() == Status.Code.UNIMPLEMENTED)) {
-            throw new Permanent("gNOI Reboot " + method + " refused: " + status.getCode() + ": " + status.getDescription());
+            throw new Permanent("gNOI Reboot " + m + " refused: " + status.getCode() + ": " + status.getDescription());
           }
           throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
         });

@@ -74,6 +74,15 @@ public final class NpuService {
     return SchemaUtils.createIfNotExists(system).thenCompose(done -> {
       ActorRef<Coordinator.Command> coordinator =
           system.systemActorOf(Coordinator.create(settings, transport, host, Clock.systemUTC()), "npu-coordinator", Props.empty());
+      if (settings.gateway().enabled()) {
+        try {
+          io.github.dpucoordinator.gateway.PipeGateway gateway =
+              io.github.dpucoordinator.gateway.PipeGateway.start(system, coordinator, settings);
+          system.getWhenTerminated().thenRun(gateway::close);
+        } catch (java.io.IOException e) {
+          throw new java.util.concurrent.CompletionException(new IllegalStateException("pipe gateway: " + e.getMessage(), e));
+        }
+      }
       AdminServiceImpl admin = new AdminServiceImpl(coordinator, system);
       List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
           NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));

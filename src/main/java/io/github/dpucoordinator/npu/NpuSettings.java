@@ -30,7 +30,24 @@ public record NpuSettings(
     String defaultProtocol,
     Duration haltTimeout,
     GnoiSettings gnoi,
-    ModuleSettings module) {
+    ModuleSettings module,
+    GatewaySettings gateway) {
+
+  /**
+   * Seed 001's named-pipe IPC. Empty pipe paths mean {@code <data-dir>/run/gnoi_reboot.pipe} and
+   * {@code <data-dir>/run/gnoi_reboot_response.pipe}.
+   */
+  public record GatewaySettings(boolean enabled, String requestPipe, String responsePipe, String mode, int maxRequestBytes,
+      Duration checkInterval, Duration responseTimeout) {}
+
+  public java.nio.file.Path requestPipe() {
+    return gateway.requestPipe().isBlank() ? dataDir.resolve("run").resolve("gnoi_reboot.pipe") : java.nio.file.Path.of(gateway.requestPipe());
+  }
+
+  public java.nio.file.Path responsePipe() {
+    return gateway.responsePipe().isBlank() ? dataDir.resolve("run").resolve("gnoi_reboot_response.pipe")
+        : java.nio.file.Path.of(gateway.responsePipe());
+  }
 
   /**
    * Single-DPU transitions: the per-DPU power commands ({dpu} is replaced by the DPU id; empty = dry
@@ -81,7 +98,10 @@ public record NpuSettings(
         c.getDuration("halt-timeout"),
         new GnoiSettings(c.getString("gnoi.method"), c.getDuration("gnoi.status-poll-interval")),
         new ModuleSettings(c.getString("module.power-off-command"), c.getString("module.power-on-command"),
-            c.getDuration("module.command-timeout"), c.getDuration("module.boot-wait")));
+            c.getDuration("module.command-timeout"), c.getDuration("module.boot-wait")),
+        new GatewaySettings(c.getBoolean("gateway.enabled"), c.getString("gateway.request-pipe"), c.getString("gateway.response-pipe"),
+            c.getString("gateway.mode"), c.getInt("gateway.max-request-bytes"), c.getDuration("gateway.check-interval"),
+            c.getDuration("gateway.response-timeout")));
     settings.validate();
     return settings;
   }
@@ -91,7 +111,7 @@ public record NpuSettings(
     all.addAll(more);
     NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module);
+        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway);
     s.validate();
     return s;
   }
@@ -126,6 +146,12 @@ public record NpuSettings(
     }
     if (!positive(haltTimeout) || !positive(gnoi.statusPollInterval())) {
       throw new IllegalArgumentException("dpu-coordinator.npu.halt-timeout and gnoi.status-poll-interval must be positive");
+    }
+    if (!gateway.mode().matches("0?[0-7]{3}")) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.gateway.mode must be an octal mode like 0600, not '" + gateway.mode() + "'");
+    }
+    if (gateway.maxRequestBytes() < 256) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.gateway.max-request-bytes must be at least 256");
     }
     if (historyPerDpu < 1 || recentCampaigns < 1 || snapshotEvery < 1) {
       throw new IllegalArgumentException("dpu-coordinator.npu.history-per-dpu, recent-campaigns and snapshot-every must be at least 1");

@@ -114,7 +114,8 @@ class CoordinatorTest {
           ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), "", Duration.ofSeconds(10), Duration.ZERO,
           Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
           new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
-          new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)));
+          new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
+          new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)));
       es = EventSourcedBehaviorTestKit.create(kit.system(),
           Coordinator.create(pid, settings, transport, host, clock),
           EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
