@@ -389,6 +389,45 @@ class CoordinatorTest {
   }
 
   @Test
+  void aRestartWhileAModuleHaltsPollsTheAcknowledgedDpuInsteadOfHaltingItAgain() {
+    Fixture f = new Fixture(1, false);
+    String id = f.module("DPU0", "shutdown").campaignId();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1); // the halt is still running
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
+
+    f.es.restart();
+
+    ProbeTransport.ObserveCall poll = f.transport.calls.expectMessageClass(ProbeTransport.ObserveCall.class);
+    assertEquals("DPU0", poll.dpu().id(), "the resumed transition polls its own halt");
+    poll.reply().complete(ProbeTransport.shutDown(id));
+    f.expect(CampaignEvent.ModuleHalted.class);
+    f.expect(CampaignEvent.ModulePowerIssued.class);
+    assertEquals("ok", f.expect(CampaignEvent.ModuleTransitionFinished.class).outcome());
+    assertEquals(List.of("DPU0"), f.host.powerOffs);
+  }
+
+  @Test
+  void aDpuThatDoesNotFinishItsHaltWithinTheHaltTimeoutIsPoweredOffAnywayAndRecordedDegraded() {
+    Fixture f = new Fixture(1, false);
+    String id = f.module("DPU0", "shutdown").campaignId();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1); // never completes
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
+    f.advance(Duration.ofSeconds(59));
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.advance(Duration.ofSeconds(1)); // the per-DPU halt timeout (60 s)
+    CampaignEvent.ModuleHalted halted = f.expect(CampaignEvent.ModuleHalted.class);
+    assertFalse(halted.ok());
+    assertTrue(halted.detail().startsWith("shutdown not complete within the halt timeout (60000 ms)"), halted.detail());
+    f.expect(CampaignEvent.ModulePowerIssued.class);
+    assertEquals("degraded", f.expect(CampaignEvent.ModuleTransitionFinished.class).outcome());
+    assertEquals(List.of("DPU0"), f.host.powerOffs, "SONiC's rule: after the halt timeout, the power action proceeds");
+  }
+
+  @Test
   void aDuplicateAcknowledgmentIsJournaledOnce() {
     Fixture f = new Fixture(1, false);
     String id = f.start();
