@@ -274,7 +274,7 @@ final class Benchmark {
       cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "npu",
           "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(port)));
       for (AgentServer.Running a : agents.running) {
-        cmd.addAll(List.of("--dpu", a.dpuId() + "=127.0.0.1:" + a.port()));
+        cmd.addAll(List.of("--dpu", a.dpuId() + "=127.0.0.1:" + a.port() + "/" + DpuEndpoint.REBOOT_SERVICE));
       }
       Path output = dir.resolve("npu-" + tag + ".log");
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());

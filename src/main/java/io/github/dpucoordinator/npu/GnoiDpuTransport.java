@@ -27,7 +27,9 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  * interval. Read with proto3 defaults: an absent {@code active} is false (SONiC omits it once halted).
  *
  * <p>gNOI has no campaign ids: a reboot counts as complete for a campaign once the DPU, after accepting
- * it, reports not active with a final status (SUCCESS), or not active after having been seen active.
+ * it, reports not active with a final status (SUCCESS), or not active after having been seen active, or
+ * not active with a reboot {@code count} above the one read just before the Reboot was sent (a reboot
+ * quick enough to finish between two polls, on a DPU whose status resets when it restarts).
  * INVALID_ARGUMENT "reboot in progress" means one is already running: that is an acknowledgment.
  */
 public final class GnoiDpuTransport implements DpuTransport {
@@ -39,6 +41,8 @@ public final class GnoiDpuTransport implements DpuTransport {
   private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
   /** DPU id + campaign id of the reboots seen active, so a status that resets on restart still reads as done. */
   private final Set<String> seenActive = ConcurrentHashMap.newKeySet();
+  /** DPU id + campaign id -> the DPU's reboot count just before this campaign's Reboot. */
+  private final Map<String, Integer> countBefore = new ConcurrentHashMap<>();
   private final AtomicLong versions = new AtomicLong();
 
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
@@ -55,7 +59,12 @@ public final class GnoiDpuTransport implements DpuTransport {
         .setMethod(m)
         .setMessage("campaign " + r.campaignId() + ": " + r.reason())
         .build();
-    return client(dpu).reboot(request).toCompletableFuture()
+    String key = dpu.id() + "/" + r.campaignId();
+    // The count before, unless an earlier attempt already read it; a DPU that cannot answer this will not take the Reboot either.
+    CompletableFuture<Void> baseline = countBefore.containsKey(key) ? CompletableFuture.completedFuture(null)
+        : client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
+            .thenAccept(s -> countBefore.putIfAbsent(key, s.getCount()));
+    return baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture())
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .handle((ok, failure) -> {
           if (failure == null) {
@@ -99,7 +108,9 @@ public final class GnoiDpuTransport implements DpuTransport {
     if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
       return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
-    boolean done = status == RebootStatus.Status.STATUS_SUCCESS || seenActive.contains(key);
+    Integer before = countBefore.get(key);
+    boolean done = status == RebootStatus.Status.STATUS_SUCCESS || seenActive.contains(key)
+        || (before != null && s.getCount() > before);
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
     return new Observation(halted ? "WAIT_FOR_RESTART" : "LISTENING", version, done ? List.of(campaignId) : List.of(), false,

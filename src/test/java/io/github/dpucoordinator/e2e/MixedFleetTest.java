@@ -144,6 +144,21 @@ class MixedFleetTest {
   }
 
   @Test
+  void aHaltTooQuickToBeSeenBetweenTwoPollsIsStillRecognisedByItsRebootCount(@TempDir Path dir) throws Exception {
+    // 0 ms shutdown and an immediate simulated restart: by the first 1 s poll the DPU is idle again
+    List<AgentServer.Running> quick = Harness.startAgents(kit.system(), "QUICK", 1, 0);
+    Config config = AppConfig.with(config(dir), "dpu-coordinator.npu.gnoi.status-poll-interval", "1s");
+    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("QUICK0", "127.0.0.1", quick.get(0).port(), DpuEndpoint.GNOI));
+    try (Npu npu = new Npu(config, dpus, new PowerCycling(List.of(), quick), "npu-quick")) {
+      long start = java.lang.System.nanoTime();
+      String id = npu.start();
+      JsonNode done = npu.awaitFinished(id);
+      assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+      assertTrue(java.lang.System.nanoTime() - start < Duration.ofSeconds(10).toNanos(), "recognised well before the 15 s halt timeout");
+    }
+  }
+
+  @Test
   void afterAnNpuRestartAHaltedDpuIsPolledNotHaltedAgain(@TempDir Path dir) throws Exception {
     SonicDpuStandIn sonic = SonicDpuStandIn.start(kit.system(), 2000, SonicDpuStandIn.Outcome.SUCCESS);
     List<DpuEndpoint> dpus = List.of(standInEndpoint("SONIC", sonic));
