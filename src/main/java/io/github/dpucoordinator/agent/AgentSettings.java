@@ -59,6 +59,11 @@ public record AgentSettings(
         rebootCommandTimeout, simulatedRebootTime);
   }
 
+  public AgentSettings withRebootCommand(String command) {
+    return new AgentSettings(dpuId, host, port, shutdownSteps, restartAfter, rememberedCampaigns, command,
+        rebootCommandTimeout, simulatedRebootTime);
+  }
+
   public AgentSettings withSimulatedRebootTime(Duration time) {
     return new AgentSettings(dpuId, host, port, shutdownSteps, restartAfter, rememberedCampaigns, rebootCommand,
         rebootCommandTimeout, time);

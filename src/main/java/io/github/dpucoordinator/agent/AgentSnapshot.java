@@ -24,8 +24,9 @@ public record AgentSnapshot(
   /**
    * The reboot scheduled, in progress, or finished since this boot ({@code method} null: none).
    * {@code active}: scheduled, shutting down, or restarting after COLD/WARM; {@code finished}: a HALT or
-   * signal shutdown completed and the DPU is down.
+   * signal shutdown completed and the DPU is down, or a COLD/WARM restart action failed
+   * ({@code failure} says how).
    */
   public record Reboot(DpuAgent.Method method, String reason, long startedAtMillis, long scheduledAtMillis, boolean active,
-      boolean finished) {}
+      boolean finished, String failure) {}
 }

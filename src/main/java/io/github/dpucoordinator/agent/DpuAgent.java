@@ -103,6 +103,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private String reason = "";
   private long startedAt;
   private boolean finished;
+  /** Why the COLD/WARM restart action failed (it returned); empty while none did. */
+  private String restartFailure = "";
   private Signal pending;
   private long pendingAt;
   private long nextWaiterId;
@@ -127,7 +129,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
         .onMessage(StepFinished.class, m -> publishing(() -> onStepFinished(m)))
         .onMessage(WaitExpired.class, this::onWaitExpired)
         .onMessageEquals(DelayElapsed.INSTANCE, () -> publishing(this::onDelayElapsed))
-        .onMessage(RestartActionDone.class, this::onRestartActionDone)
+        .onMessage(RestartActionDone.class, m -> publishing(() -> onRestartActionDone(m)))
         .onMessageEquals(Restarted.INSTANCE, () -> publishing(this::onRestarted))
         .onMessageEquals(SimulatedPowerCycle.INSTANCE, () -> publishing(this::onPowerCycle))
         .build();
@@ -192,6 +194,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     reason = signal.reason();
     startedAt = clock.millis();
     finished = false;
+    restartFailure = "";
     getContext().getLog().info("[campaign={} dpu={}] {} received (kind={}, reason='{}'); starting graceful shutdown",
         campaignId, settings.dpuId(), method == Method.SIGNAL ? "reboot signal" : "gNOI Reboot " + method, signal.kind(), reason);
     if (state.shutDown()) {
@@ -292,9 +295,11 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   }
 
   private Behavior<Command> onRestartActionDone(RestartActionDone done) {
-    // A real reboot ends this process; if it returns, the DPU stays down and says why.
-    getContext().getLog().warn("[campaign={} dpu={}] reboot command returned ({}): staying down until restarted",
-        campaignId, settings.dpuId(), done.result().ok() ? "ok" : done.result().detail());
+    // A real reboot ends this process; if the command returns, the reboot failed: say so, stay down.
+    restartFailure = "reboot command returned without rebooting (" + (done.result().ok() ? "exit 0" : done.result().detail()) + ")";
+    finished = true;
+    version++;
+    getContext().getLog().error("[campaign={} dpu={}] {}; staying down until restarted", campaignId, settings.dpuId(), restartFailure);
     return this;
   }
 
@@ -316,13 +321,14 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     reason = "";
     startedAt = 0;
     finished = false;
+    restartFailure = "";
     getContext().getLog().info("[campaign={} dpu={}] restarted; back to LISTENING", campaignId, settings.dpuId());
     moveTo(AgentState.LISTENING);
     return this;
   }
 
   private boolean restarting() {
-    return state.shutDown() && method != null && method.restarts();
+    return state.shutDown() && method != null && method.restarts() && restartFailure.isEmpty();
   }
 
   private Behavior<Command> onGetState(GetState get) {
@@ -375,7 +381,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private AgentSnapshot snapshot() {
     AgentSnapshot.Reboot reboot = new AgentSnapshot.Reboot(
         pending != null ? pending.method() : method, pending != null ? pending.reason() : reason,
-        startedAt, pending != null ? pendingAt : 0, state.shuttingDown() || pending != null || restarting(), finished);
+        startedAt, pending != null ? pendingAt : 0, state.shuttingDown() || pending != null || restarting(), finished,
+        restartFailure);
     return new AgentSnapshot(settings.dpuId(), state, version, campaignId, List.copyOf(completed), degraded,
         List.copyOf(results), shutdownRuns, bootId, since, reboot);
   }

@@ -100,7 +100,9 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     } else {
       b.setWhen(r.startedAtMillis() * NANOS_PER_MILLI);
     }
-    if (r.finished()) {
+    if (r.finished() && !r.failure().isEmpty()) {
+      b.setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_FAILURE).setMessage(r.failure()));
+    } else if (r.finished()) {
       String failedSteps = s.steps().stream().filter(st -> !st.ok()).map(StepResult::name).collect(Collectors.joining(", "));
       b.setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_SUCCESS)
           .setMessage(failedSteps.isEmpty() ? "Halt reboot completed" : "Halt reboot completed; failed steps: " + failedSteps));

@@ -40,9 +40,13 @@ class GnoiAgentTest {
   }
 
   private SystemClient agent(String id, long shutdownMs) throws Exception {
+    return agent(id, shutdownMs, "");
+  }
+
+  private SystemClient agent(String id, long shutdownMs, String rebootCommand) throws Exception {
     AgentSettings settings = AgentSettings.create(AppConfig.load()).withId(id).withPort(0)
         .withSteps(List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs))))
-        .withSimulatedRebootTime(Duration.ofMillis(300));
+        .withSimulatedRebootTime(Duration.ofMillis(300)).withRebootCommand(rebootCommand);
     AgentServer.Running running = AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
     return SystemClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", running.port(), kit.system()).withTls(false),
         kit.system());
@@ -131,6 +135,16 @@ class GnoiAgentTest {
     RebootStatusResponse after = get(client.rebootStatus(RebootStatusRequest.getDefaultInstance()));
     assertFalse(after.getActive());
     assertEquals(0, after.getCount());
+  }
+
+  @Test
+  void aColdRebootWhoseRebootCommandFailsReportsFailureWithTheReason() throws Exception {
+    SystemClient client = agent("G5", 100, "echo no permission >&2; exit 4");
+    get(client.reboot(RebootRequest.newBuilder().setMethod(RebootMethod.COLD).setMessage("upgrade").build()));
+    RebootStatusResponse failed = awaitStatus(client, s -> !s.getActive());
+    assertEquals(RebootStatus.Status.STATUS_FAILURE, failed.getStatus().getStatus());
+    assertTrue(failed.getStatus().getMessage().contains("exit 4: no permission"), failed.toString());
+    assertEquals(RebootMethod.COLD, failed.getMethod());
   }
 
   @Test
