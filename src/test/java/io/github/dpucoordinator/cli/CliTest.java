@@ -5,35 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.dpucoordinator.common.Json;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /** dpuctl as a user runs it: exit codes, stdout, and what stderr says. */
 class CliTest {
 
-  record Run(int exit, String out, String err) {}
-
-  static synchronized Run dpuctl(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = Main.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 
   @Test
   void simulatePrintsOneJsonObjectAndExitsZeroWhenEveryDpuShutsDown() {
-    Run r = dpuctl("simulate", "--dpus", "3", "--shutdown-ms", "100", "--json");
+    CliRunner.Run r = CliRunner.dpuctl("simulate", "--dpus", "3", "--shutdown-ms", "100", "--json");
     assertEquals(0, r.exit(), r.err());
     JsonNode json = Json.read(r.out().strip());
     assertEquals(3, json.path("dpus").asInt());
@@ -46,7 +26,7 @@ class CliTest {
 
   @Test
   void simulateWithAnUnreachableAndASlowDpuRecordsBothAndExitsOne() {
-    Run r = dpuctl("simulate", "--dpus", "3", "--unreachable", "1", "--slow", "1", "--shutdown-ms", "100",
+    CliRunner.Run r = CliRunner.dpuctl("simulate", "--dpus", "3", "--unreachable", "1", "--slow", "1", "--shutdown-ms", "100",
         "--deadline-ms", "1500", "--boot-wait-ms", "500", "--json");
     assertEquals(1, r.exit(), r.err());
     JsonNode json = Json.read(r.out().strip());
@@ -60,25 +40,25 @@ class CliTest {
   @Test
   void statusAgainstNoServiceSaysWhereItLookedAndExitsFour() throws Exception {
     int port = io.github.dpucoordinator.common.Ports.freeLoopbackPort();
-    Run r = dpuctl("status", "--admin", "127.0.0.1:" + port);
+    CliRunner.Run r = CliRunner.dpuctl("status", "--admin", "127.0.0.1:" + port);
     assertEquals(ExitCodes.UNREACHABLE, r.exit());
     assertTrue(r.err().contains("cannot reach the NPU service's admin API at 127.0.0.1:" + port), r.err());
   }
 
   @Test
   void badInputIsRefusedWithAClearMessage() {
-    Run badDpu = dpuctl("npu", "--dpu", "DPU0:50051");
+    CliRunner.Run badDpu = CliRunner.dpuctl("npu", "--dpu", "DPU0:50051");
     assertEquals(ExitCodes.STARTUP_FAILED, badDpu.exit());
     assertTrue(badDpu.err().contains("is not ID=HOST:PORT"), badDpu.err());
 
-    Run badCount = dpuctl("simulate", "--dpus", "2", "--unreachable", "3");
+    CliRunner.Run badCount = CliRunner.dpuctl("simulate", "--dpus", "2", "--unreachable", "3");
     assertEquals(ExitCodes.USAGE, badCount.exit());
     assertTrue(badCount.err().contains("at most --dpus"), badCount.err());
 
-    Run unknown = dpuctl("reboot", "--no-such-option");
+    CliRunner.Run unknown = CliRunner.dpuctl("reboot", "--no-such-option");
     assertEquals(ExitCodes.USAGE, unknown.exit());
 
-    Run badKind = dpuctl("reboot", "--kind", "sideways", "--admin", "127.0.0.1:1");
+    CliRunner.Run badKind = CliRunner.dpuctl("reboot", "--kind", "sideways", "--admin", "127.0.0.1:1");
     assertEquals(ExitCodes.USAGE, badKind.exit(), "refused before any service is contacted");
     assertTrue(badKind.err().contains("unknown --kind 'sideways'"), badKind.err());
   }

@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.cli.Main;
+import io.github.dpucoordinator.cli.CliRunner;
+import io.github.dpucoordinator.cli.CliRunner.Run;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.npu.NpuService;
 import io.github.dpucoordinator.npu.NpuSettings;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,24 +34,6 @@ class ChassisCliTest {
     kit.shutdownTestKit();
   }
 
-  record Run(int exit, String out, String err) {}
-
-  static synchronized Run dpuctl(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = Main.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
-
   @Test
   void shutdownThenStartupOfOneDpuWithHistoryAndPowerCommandsRunOnce(@TempDir Path dir) throws Exception {
     List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "CH", 2, 300); // they restart by themselves
@@ -67,22 +47,22 @@ class ChassisCliTest {
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
       String admin = "127.0.0.1:" + npu.adminPort();
 
-      Run down = dpuctl("chassis", "module", "shutdown", "CH0", "--reason", "replace fan", "--wait", "--admin", admin);
+      Run down = CliRunner.dpuctl("chassis", "module", "shutdown", "CH0", "--reason", "replace fan", "--wait", "--admin", admin);
       assertEquals(0, down.exit(), down.out() + down.err());
       assertTrue(down.out().contains("CH0: ok: shutdown"), down.out());
 
-      Run status = dpuctl("chassis", "modules", "status", "--json", "--admin", admin);
+      Run status = CliRunner.dpuctl("chassis", "modules", "status", "--json", "--admin", admin);
       JsonNode modules = Json.read(status.out().strip());
       assertEquals("down", modules.get(0).path("adminState").asText(), modules.toString());
       assertEquals("up", modules.get(1).path("adminState").asText());
 
-      Run refused = dpuctl("chassis", "module", "shutdown", "NOPE", "--admin", admin);
+      Run refused = CliRunner.dpuctl("chassis", "module", "shutdown", "NOPE", "--admin", admin);
       assertEquals(3, refused.exit());
       assertTrue(refused.err().contains("unknown DPU 'NOPE'; configured: CH0, CH1"), refused.err());
 
-      Run up = dpuctl("chassis", "module", "startup", "CH0", "--wait", "--admin", admin);
+      Run up = CliRunner.dpuctl("chassis", "module", "startup", "CH0", "--wait", "--admin", admin);
       assertEquals(0, up.exit(), up.out() + up.err());
-      Run text = dpuctl("chassis", "modules", "status", "--admin", admin);
+      Run text = CliRunner.dpuctl("chassis", "modules", "status", "--admin", admin);
       assertTrue(text.out().contains("planned shutdown") && text.out().contains("planned startup"), text.out());
       assertEquals(List.of("off CH0", "on CH0"), Files.readAllLines(power));
     } finally {
