@@ -71,8 +71,8 @@ final class ChassisCommand {
   }
 
   @Command(name = "shutdown", mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
-      description = {"Gracefully shut one DPU down: gNOI Reboot HALT (or the seed's signal), wait for the halt, then its",
-          "power-off command (dpu-coordinator.npu.module.power-off-command; a dry run by default)."})
+      description = {"Gracefully shut one DPU down: gNOI Reboot HALT (or the seed's signal), wait for the halt, then run its "
+          + "power-off command (dpu-coordinator.npu.module.power-off-command; a dry run by default)."})
   static final class Shutdown extends Transition {
     @Override
     String kind() {
@@ -81,8 +81,8 @@ final class ChassisCommand {
   }
 
   @Command(name = "startup", mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
-      description = {"Start one DPU: its power-on command (dpu-coordinator.npu.module.power-on-command; a dry run by default),",
-          "then wait (dpu-coordinator.npu.module.boot-wait) until it answers and is Listening."})
+      description = {"Start one DPU: run its power-on command (dpu-coordinator.npu.module.power-on-command; a dry run by default), "
+          + "then wait (dpu-coordinator.npu.module.boot-wait) until it answers and is Listening."})
   static final class Startup extends Transition {
     @Override
     String kind() {

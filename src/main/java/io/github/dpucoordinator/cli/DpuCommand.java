@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "dpu", mixinStandardHelpOptions = true,
-    description = "Run a DPU agent: a gRPC RebootService server and the DPU's graceful-shutdown state machine.",
+    description = "Run a DPU agent: the DPU's graceful-shutdown state machine, serving gnoi.system.System and the seed's "
+        + "reboot.RebootService on one gRPC port.",
     footer = ExitCodes.HELP)
 final class DpuCommand implements Callable<Integer> {
 

@@ -6,7 +6,10 @@ public final class ExitCodes {
 
   /** Done; for a campaign: every DPU shut down cleanly and came back. */
   public static final int OK = 0;
-  /** The campaign finished degraded: a DPU failed, timed out, had a failed step or did not come back. */
+  /**
+   * The campaign finished degraded (a DPU failed, timed out, had a failed step or did not come back), or
+   * a waited-for chassis module transition did not end ok.
+   */
   public static final int DEGRADED = 1;
   /** Bad command line (picocli's usage error). */
   public static final int USAGE = 2;
@@ -17,6 +20,6 @@ public final class ExitCodes {
   /** The service could not start: port in use, data dir locked or unwritable, invalid configuration. */
   public static final int STARTUP_FAILED = 5;
 
-  public static final String HELP = "%nExit codes: 0 ok, 1 campaign degraded, 2 usage error, 3 refused, "
-      + "4 admin API unreachable, 5 startup failed.";
+  public static final String HELP = "%nExit codes: 0 ok, 1 campaign degraded or module transition not ok, 2 usage error, "
+      + "3 refused, 4 admin API unreachable, 5 startup failed.";
 }

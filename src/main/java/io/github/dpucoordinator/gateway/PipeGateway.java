@@ -139,8 +139,14 @@ public final class PipeGateway implements AutoCloseable {
 
   private void run(PipeRequest r) {
     String reason = r.reason().isEmpty() ? "named-pipe request" : r.reason();
-    log.info("[dpu={}] pipe gateway: {} requested (ip {}, port {}, timestamp {}): {}", r.dpuId(), r.method(), r.ip(), r.port(),
-        r.timestamp(), reason);
+    StringBuilder given = new StringBuilder();
+    if (!r.ip().isEmpty() || !r.port().isEmpty()) {
+      given.append(" for ").append(r.ip()).append(':').append(r.port()).append(" (the configured endpoint is used)");
+    }
+    if (!r.timestamp().isEmpty()) {
+      given.append(", sent ").append(r.timestamp());
+    }
+    log.info("[dpu={}] pipe gateway: {} request{}: {}", r.dpuId(), r.method(), given, reason);
     Duration askTimeout = Duration.ofSeconds(10);
     CompletionStage<Coordinator.StartReply> started = AskPattern.ask(coordinator,
         replyTo -> new Coordinator.ModuleCommand(r.dpuId(), r.method().toLowerCase(), reason, replyTo), askTimeout, system.scheduler());

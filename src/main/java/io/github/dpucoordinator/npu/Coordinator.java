@@ -421,7 +421,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     } else if (report instanceof DpuLink.Completed c && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
       String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
       return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok",
-          what + (c.detail().isEmpty() ? "" : ": " + c.detail()), now)).thenRun(next -> finishedModule(next, r.dpuId()));
+          what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now)).thenRun(next -> finishedModule(next, r.dpuId()));
     } else if (report instanceof DpuLink.GaveUp g && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
       return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "failed", g.reason(), now))
           .thenRun(next -> finishedModule(next, r.dpuId()));
