@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.proto.admin.CancelCampaignRequest;
 import io.github.dpucoordinator.proto.admin.ModuleRequest;
+import io.github.dpucoordinator.proto.admin.PlanRequest;
 import io.github.dpucoordinator.proto.admin.ModuleResponse;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
@@ -52,6 +54,14 @@ final class AdminClient implements AutoCloseable {
   ModuleResponse module(String kind, String dpuId, String reason) throws Unreachable {
     ModuleRequest request = ModuleRequest.newBuilder().setDpuId(dpuId).setReason(reason).build();
     return call(() -> (kind.equals("shutdown") ? client.moduleShutdown(request) : client.moduleStartup(request)).toCompletableFuture().get());
+  }
+
+  StartCampaignResponse cancel(String reason) throws Unreachable {
+    return call(() -> client.cancelCampaign(CancelCampaignRequest.newBuilder().setReason(reason).build()).toCompletableFuture().get());
+  }
+
+  JsonNode plan() throws Unreachable {
+    return Json.read(call(() -> client.plan(PlanRequest.getDefaultInstance()).toCompletableFuture().get()).getJson());
   }
 
   JsonNode status() throws Unreachable {

@@ -25,8 +25,45 @@ final class RebootCommand implements Callable<Integer> {
   @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
   String admin;
 
+  @Option(names = "--cancel", description = "Cancel the campaign in flight, if it has not reached Reboot; halted DPUs are restarted "
+      + "(dpu-coordinator.npu.cancel.restart-halted) and the answer says what became of each DPU.")
+  boolean cancel;
+
+  @Option(names = "--plan", description = "Print, without doing anything, the DPUs a campaign would touch, its worst-case "
+      + "duration from the configured timeouts, retries and caps, and what stands in the way now.")
+  boolean plan;
+
+  @Option(names = "--json", description = "With --plan: print the plan as one JSON object.")
+  boolean json;
+
   @Override
   public Integer call() {
+    if (cancel && plan) {
+      System.err.println("dpuctl reboot: --cancel and --plan do not go together");
+      return ExitCodes.USAGE;
+    }
+    if (cancel) {
+      return AdminClient.run("reboot --cancel", admin, (client, config) -> {
+        StartCampaignResponse r = client.cancel(reason);
+        if (!r.getAccepted()) {
+          System.err.println("dpuctl reboot --cancel: refused: " + r.getMessage());
+          return ExitCodes.REFUSED;
+        }
+        System.out.println(r.getMessage());
+        return ExitCodes.OK;
+      });
+    }
+    if (plan) {
+      return AdminClient.run("reboot --plan", admin, (client, config) -> {
+        JsonNode p = client.plan();
+        if (json) {
+          System.out.println(p);
+        } else {
+          printPlan(p);
+        }
+        return ExitCodes.OK;
+      });
+    }
     if (!java.util.Set.of("cold", "warm", "power-off").contains(kind)) {
       System.err.println("dpuctl reboot: unknown --kind '" + kind + "'; expected one of cold, warm, power-off");
       return ExitCodes.USAGE;
@@ -53,5 +90,29 @@ final class RebootCommand implements Callable<Integer> {
         LockSupport.parkNanos(pollNanos);
       }
     });
+  }
+
+  private static void printPlan(JsonNode p) {
+    JsonNode w = p.path("worstCase");
+    System.out.printf("A campaign now would notify %d DPU(s):%n", p.path("dpus").size());
+    for (JsonNode d : p.path("dpus")) {
+      System.out.printf("  %-10s %-22s %-15s budget %s%n", d.path("id").asText(), d.path("endpoint").asText(),
+          d.path("protocol").asText(), seconds(d.path("budgetMillis").asLong()));
+    }
+    p.path("leftOut").forEach(l -> System.out.println("  left out: " + l.asText()));
+    System.out.printf("Worst case: %s in all = prepare %s + shutdown %s + reboot %s + post-reboot %s%n",
+        seconds(w.path("totalMillis").asLong()), seconds(w.path("prepareMillis").asLong()), seconds(w.path("shutdownMillis").asLong()),
+        seconds(w.path("rebootMillis").asLong()), seconds(w.path("postRebootMillis").asLong()));
+    System.out.println("  (" + w.path("basis").asText() + ")");
+    if (p.path("blockers").isEmpty()) {
+      System.out.println("Blockers: none");
+    } else {
+      System.out.println("Blockers:");
+      p.path("blockers").forEach(b -> System.out.println("  " + b.asText()));
+    }
+  }
+
+  private static String seconds(long millis) {
+    return String.format("%.1f s", millis / 1000.0);
   }
 }

@@ -2,7 +2,9 @@ package io.github.dpucoordinator.npu;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.proto.admin.CancelCampaignRequest;
 import io.github.dpucoordinator.proto.admin.ModuleRequest;
+import io.github.dpucoordinator.proto.admin.PlanRequest;
 import io.github.dpucoordinator.proto.admin.ModuleResponse;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
@@ -33,6 +35,20 @@ public final class AdminServiceImpl implements NpuAdmin {
         replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), replyTo), ASK_TIMEOUT, system.scheduler());
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
+  }
+
+  @Override
+  public CompletionStage<StartCampaignResponse> cancelCampaign(CancelCampaignRequest in) {
+    CompletionStage<Coordinator.StartReply> reply = AskPattern.ask(coordinator,
+        replyTo -> new Coordinator.CancelCampaign(in.getReason(), replyTo), ASK_TIMEOUT, system.scheduler());
+    return reply.thenApply(r -> StartCampaignResponse.newBuilder()
+        .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
+  }
+
+  @Override
+  public CompletionStage<StatusResponse> plan(PlanRequest in) {
+    CompletionStage<PlanView> plan = AskPattern.ask(coordinator, Coordinator.GetPlan::new, ASK_TIMEOUT, system.scheduler());
+    return plan.thenApply(p -> StatusResponse.newBuilder().setJson(Json.write(json, p)).build());
   }
 
   @Override

@@ -58,6 +58,13 @@ public sealed interface CampaignEvent extends CborSerializable {
   record CampaignFinished(String campaignId, String outcome, Map<String, String> notReady, long atMillis)
       implements CampaignEvent {}
 
+  /**
+   * `reboot --cancel` before Reboot: the campaign ends here (Idle), each DPU with what became of it
+   * (not signalled, left to finish, left halted, or restarting through a module transition).
+   */
+  record CampaignCancelled(String campaignId, String reason, Map<String, String> dpuOutcomes, long atMillis)
+      implements CampaignEvent {}
+
   // ---- single-DPU (module) transitions; campaignId is the transition's id ----
 
   /** `chassis module shutdown|startup` (kind): one transition per DPU at a time. */

@@ -89,6 +89,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private record BootWaitDeadlineReached(String campaignId) implements Command {}
 
+  /** `reboot --cancel`: ends a campaign that has not reached Reboot. */
+  public record CancelCampaign(String reason, ActorRef<StartReply> replyTo) implements Command {}
+
+  /** `reboot --plan`: what a campaign would do now, without doing anything. */
+  public record GetPlan(ActorRef<PlanView> replyTo) implements Command {}
+
   /** `chassis module shutdown|startup` of one DPU ({@code kind} is "shutdown" or "startup"). */
   public record ModuleCommand(String dpuId, String kind, String reason, ActorRef<StartReply> replyTo) implements Command {}
 
@@ -167,6 +173,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(RebootSettled.class, this::onRebootSettled)
         .onCommand(BootWaitDeadlineReached.class, this::onBootWaitDeadline)
         .onCommand(ModuleCommand.class, this::onModule)
+        .onCommand(CancelCampaign.class, this::onCancel)
+        .onCommand(GetPlan.class, (s, c) -> {
+          c.replyTo().tell(PlanView.of(s, settings));
+          return Effect().none();
+        })
         .onCommand(WatchTransition.class, this::onWatchTransition)
         .onCommand(ModuleAdvance.class, this::onModuleAdvance)
         .onCommand(ModulePowerDone.class, this::onModulePowerDone)
@@ -340,6 +351,61 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     events.add(new CampaignFinished(c.id(), c.outcomeWith(notReady), notReady, clock.millis()));
     return persistThenEnter(events);
+  }
+
+  // ---- cancel ----
+
+  private static final java.util.Set<Phase> CANCELLABLE =
+      java.util.Set.of(Phase.PREPARE_FOR_REBOOT, Phase.NOTIFY_DPUS, Phase.WAIT_FOR_ACKNOWLEDGMENTS);
+
+  private Effect<CampaignEvent, CoordinatorState> onCancel(CoordinatorState s, CancelCampaign c) {
+    if (s.current() == null) {
+      c.replyTo().tell(new StartReply(false, "", "no campaign is in flight"));
+      return Effect().none();
+    }
+    if (!CANCELLABLE.contains(s.phase())) {
+      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " has reached phase "
+          + s.phase().display() + "; it can only be cancelled before Reboot"));
+      return Effect().none();
+    }
+    // Reports already queued count: they arrived before the cancel.
+    List<CampaignEvent> events = drainPending(s);
+    Campaign camp = applyAll(s, events).current();
+    long now = clock.millis();
+    String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
+    Map<String, String> outcomes = new LinkedHashMap<>();
+    List<CampaignEvent> restarts = new ArrayList<>();
+    for (DpuProgress d : camp.dpus().values()) {
+      outcomes.put(d.id(), switch (d.status()) {
+        case PENDING -> "not signalled" + (d.attempts() > 0 ? " (no acknowledgment yet)" : "");
+        case FAILED -> "no graceful shutdown: " + d.error();
+        case ACKNOWLEDGED -> "was shutting down; left to finish (it stays halted until restarted)";
+        case SHUTDOWN_COMPLETE -> {
+          if (!settings.restartHaltedOnCancel()) {
+            yield "left halted (dpu-coordinator.npu.cancel.restart-halted = false)";
+          }
+          if (!d.protocol().equals(DpuEndpoint.GNOI)) {
+            yield "left halted: the seed's protocol cannot restart a DPU; use `chassis module startup`";
+          }
+          String id = newId("m", now);
+          restarts.add(new CampaignEvent.ModuleTransitionStarted(id, d.endpoint(), "cold",
+              "restart after cancelled campaign " + camp.id(), now));
+          yield "halted; restarting with a gNOI COLD reboot (module transition " + id + ")";
+        }
+      });
+    }
+    events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now));
+    events.addAll(restarts);
+    return Effect().persist(events).thenRun(next -> {
+      ctx.getLog().warn("[campaign={} dpu=all] campaign cancelled ({}): {}", camp.id(), reason, outcomes);
+      long restarting = restarts.size();
+      StringBuilder perDpu = new StringBuilder();
+      outcomes.forEach((dpu, outcome) -> perDpu.append("\n  ").append(dpu).append(": ").append(outcome));
+      c.replyTo().tell(new StartReply(true, camp.id(), "campaign " + camp.id() + " cancelled; " + restarting
+          + " halted DPU(s) restarting" + perDpu));
+      enter(next, false);
+      restarts.forEach(e -> enterModule(next, ((CampaignEvent.ModuleTransitionStarted) e).dpu().id(), false));
+    });
   }
 
   // ---- module transitions (`chassis module shutdown|startup`) ----

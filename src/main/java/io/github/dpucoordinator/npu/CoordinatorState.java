@@ -237,26 +237,33 @@ public record CoordinatorState(
     } else if (event instanceof DpuReady e) {
       return with(phase, c.withDpu(e.dpuId(), DpuProgress::readyAgain));
     } else if (event instanceof CampaignFinished e) {
-      return finish(c, e, historyPerDpu, recentCampaigns);
+      return finish(c, e.outcome(), e.notReady(), Map.of(), e.atMillis(), historyPerDpu, recentCampaigns);
+    } else if (event instanceof CampaignEvent.CampaignCancelled e) {
+      return finish(c, "cancelled", Map.of(), e.dpuOutcomes(), e.atMillis(), historyPerDpu, recentCampaigns);
     }
     throw new IllegalStateException("unhandled event " + event);
   }
 
-  private CoordinatorState finish(Campaign c, CampaignFinished e, int historyPerDpu, int recentCampaigns) {
+  /** Ends the campaign; {@code cancelled} holds each DPU's outcome when it was cancelled (empty otherwise). */
+  private CoordinatorState finish(Campaign c, String outcome, Map<String, String> notReady, Map<String, String> cancelled,
+      long at, int historyPerDpu, int recentCampaigns) {
     Campaign done = c;
-    for (Map.Entry<String, String> m : e.notReady().entrySet()) {
+    for (Map.Entry<String, String> m : notReady.entrySet()) {
       done = done.withDpu(m.getKey(), d -> d.notReadyAfterReboot(m.getValue()));
     }
-    done = done.finished(e.outcome(), e.atMillis());
+    done = done.finished(outcome, at);
 
     Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
     for (DpuProgress d : done.dpus().values()) {
       List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(d.id(), List.of()));
-      entries.add(new HistoryEntry(done.id(), e.atMillis(), "npu-reboot (" + done.kind() + ")", done.reason(), d.outcome(), d.reason()));
+      entries.add(cancelled.isEmpty()
+          ? new HistoryEntry(done.id(), at, "npu-reboot (" + done.kind() + ")", done.reason(), d.outcome(), d.reason())
+          : new HistoryEntry(done.id(), at, "npu-reboot (" + done.kind() + ") cancelled", done.reason(), "cancelled",
+              cancelled.getOrDefault(d.id(), "")));
       nextHistory.put(d.id(), tail(entries, historyPerDpu));
     }
     List<CampaignSummary> nextRecent = new ArrayList<>(recent);
-    nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind(), done.startedAt(), e.atMillis(), e.outcome(),
+    nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind(), done.startedAt(), at, outcome,
         done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
         done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
     return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory, modules);

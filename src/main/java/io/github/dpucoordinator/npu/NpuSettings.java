@@ -31,7 +31,8 @@ public record NpuSettings(
     Duration haltTimeout,
     GnoiSettings gnoi,
     ModuleSettings module,
-    GatewaySettings gateway) {
+    GatewaySettings gateway,
+    boolean restartHaltedOnCancel) {
 
   /**
    * Seed 001's named-pipe IPC. Empty pipe paths mean {@code <data-dir>/run/gnoi_reboot.pipe} and
@@ -101,7 +102,8 @@ public record NpuSettings(
             c.getDuration("module.command-timeout"), c.getDuration("module.boot-wait")),
         new GatewaySettings(c.getBoolean("gateway.enabled"), c.getString("gateway.request-pipe"), c.getString("gateway.response-pipe"),
             c.getString("gateway.mode"), c.getInt("gateway.max-request-bytes"), c.getDuration("gateway.check-interval"),
-            c.getDuration("gateway.response-timeout")));
+            c.getDuration("gateway.response-timeout")),
+        c.getBoolean("cancel.restart-halted"));
     settings.validate();
     return settings;
   }
@@ -111,7 +113,7 @@ public record NpuSettings(
     all.addAll(more);
     NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway);
+        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel);
     s.validate();
     return s;
   }

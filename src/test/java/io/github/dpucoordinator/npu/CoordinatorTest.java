@@ -115,7 +115,7 @@ class CoordinatorTest {
           Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
           new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
           new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
-          new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)));
+          new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)), true);
       es = EventSourcedBehaviorTestKit.create(kit.system(),
           Coordinator.create(pid, settings, transport, host, clock),
           EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
@@ -425,6 +425,89 @@ class CoordinatorTest {
     f.expect(CampaignEvent.ModulePowerIssued.class);
     assertEquals("degraded", f.expect(CampaignEvent.ModuleTransitionFinished.class).outcome());
     assertEquals(List.of("DPU0"), f.host.powerOffs, "SONiC's rule: after the halt timeout, the power action proceeds");
+  }
+
+  @Test
+  void cancellingBeforeRebootRestartsHaltedDpusAndSaysWhatBecameOfEach() {
+    Fixture f = new Fixture(3, false);
+    String id = f.start();
+    Map<String, ProbeTransport.SignalCall> signals = f.transport.signals(3);
+    signals.get("DPU0").reply().complete(ProbeTransport.started(id));
+    signals.get("DPU1").reply().complete(ProbeTransport.started(id));
+    signals.get("DPU2").reply().completeExceptionally(unavailable());
+    Map<String, ProbeTransport.ObserveCall> polls = f.transport.observes(2);
+    polls.get("DPU0").reply().complete(ProbeTransport.shutDown(id)); // DPU0 has halted, DPU1 is still shutting down
+    f.transport.observes(1); // DPU0's link keeps watching
+    f.expectPreamble();
+    f.expectAnyOrder(4);
+
+    Coordinator.StartReply cancelled = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.CancelCampaign("plans changed", r)).reply();
+    assertTrue(cancelled.accepted(), cancelled.message());
+    assertTrue(cancelled.message().contains("1 halted DPU(s) restarting"), cancelled.message());
+    CampaignEvent.CampaignCancelled event = f.expect(CampaignEvent.CampaignCancelled.class);
+    assertTrue(event.dpuOutcomes().get("DPU0").startsWith("halted; restarting with a gNOI COLD reboot"), event.toString());
+    assertTrue(event.dpuOutcomes().get("DPU1").startsWith("was shutting down; left to finish"), event.toString());
+    assertEquals("not signalled (no acknowledgment yet)", event.dpuOutcomes().get("DPU2"));
+    CampaignEvent.ModuleTransitionStarted restart = f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    assertEquals("cold", restart.kind());
+    assertEquals("DPU0", restart.dpu().id());
+
+    ProbeTransport.SignalCall cold = f.transport.calls.expectMessageClass(ProbeTransport.SignalCall.class);
+    assertEquals("DPU0", cold.dpu().id());
+    assertEquals("COLD", cold.request().method());
+    CoordinatorState s = f.state();
+    assertEquals(Phase.IDLE, s.phase());
+    assertEquals("cancelled", s.last().outcome());
+    assertEquals("cancelled", s.history().get("DPU1").get(0).outcome());
+    assertFalse(f.journal.persistedInStorage(f.pid).stream().anyMatch(RebootIssued.class::isInstance), "no reboot was issued");
+    assertEquals(0, f.host.reboots.get());
+  }
+
+  @Test
+  void cancelIsRefusedWithNothingInFlightAndOnceTheRebootIsReached() {
+    Fixture f = new Fixture(1, true);
+    Coordinator.StartReply idle = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.CancelCampaign("", r)).reply();
+    assertFalse(idle.accepted());
+    assertEquals("no campaign is in flight", idle.message());
+    String id = f.start();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.expectPreamble();
+    f.expect(DpuAcknowledged.class);
+    f.expect(DpuShutdownCompleted.class);
+    f.expect(AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+    Coordinator.StartReply late = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.CancelCampaign("", r)).reply();
+    assertFalse(late.accepted());
+    assertTrue(late.message().contains("has reached phase Reboot; it can only be cancelled before Reboot"), late.message());
+  }
+
+  @Test
+  void thePlanShowsTheDpusTheWorstCaseAndWhatIsInTheWay() {
+    Fixture f = new Fixture(2, false);
+    PlanView idle = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
+    assertEquals(List.of("DPU0", "DPU1"), idle.dpus().stream().map(PlanView.PlannedDpu::id).toList());
+    // signals: 3 attempts x 1 s + pauses 1 s + 2 s = 6 s; plus the 60 s halt timeout = 66 s per DPU
+    assertEquals(66_000, idle.dpus().get(0).budgetMillis());
+    assertEquals(30_000, idle.worstCase().shutdownMillis(), "capped by the 30 s ack deadline");
+    assertEquals(0, idle.worstCase().rebootMillis(), "dry run, returning at once");
+    assertEquals(60_000, idle.worstCase().postRebootMillis());
+    assertEquals(90_000, idle.worstCase().totalMillis());
+    assertTrue(idle.blockers().isEmpty());
+
+    String id = f.module("DPU0", "shutdown").campaignId();
+    PlanView busy = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
+    assertEquals(List.of("DPU0 is in a module shutdown (" + id + ", HALTING)"), busy.blockers());
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
+    f.expect(CampaignEvent.ModuleHalted.class);
+    f.expect(CampaignEvent.ModulePowerIssued.class);
+    f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    PlanView after = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
+    assertEquals(List.of("DPU1"), after.dpus().stream().map(PlanView.PlannedDpu::id).toList());
+    assertEquals(List.of("DPU0 (administratively down)"), after.leftOut());
   }
 
   @Test

@@ -1,0 +1,53 @@
+package io.github.dpucoordinator.npu;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What `reboot --plan` shows, without doing anything: the DPUs a campaign would touch (and those left
+ * out), the worst case each phase can take under the configured timeouts, retries and caps, and what
+ * stands in the way right now.
+ */
+public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase worstCase, List<String> blockers) {
+
+  /** {@code budgetMillis}: every signal attempt and pause, then the halt timeout. */
+  public record PlannedDpu(String id, String endpoint, String protocol, long budgetMillis) {}
+
+  public record WorstCase(long prepareMillis, long shutdownMillis, long rebootMillis, long postRebootMillis, long totalMillis,
+      String basis) {}
+
+  /** Every signal attempt timing out, with the longest (jittered) pause after each but the last. */
+  static long signalBudgetMillis(NpuSettings s) {
+    NpuSettings.RetrySettings r = s.signal();
+    long total = r.maxAttempts() * r.rpcTimeout().toMillis();
+    for (int attempt = 1; attempt < r.maxAttempts(); attempt++) {
+      total += Math.round(r.backoff(attempt).toMillis() * (1 + r.jitter()));
+    }
+    return total;
+  }
+
+  static PlanView of(CoordinatorState s, NpuSettings settings) {
+    long perDpu = signalBudgetMillis(settings) + settings.haltTimeout().toMillis();
+    List<PlannedDpu> dpus = settings.dpus().stream().filter(d -> !s.down(d.id()))
+        .map(d -> new PlannedDpu(d.id(), d.host() + ":" + d.port(), d.protocol(), perDpu)).toList();
+    List<String> leftOut = settings.dpus().stream().filter(d -> s.down(d.id()))
+        .map(d -> d.id() + " (administratively down)").toList();
+    long prepare = settings.preRebootTasks().stream()
+        .mapToLong(t -> t.isSimulated() ? t.simulated().toMillis() : t.timeout().toMillis()).sum();
+    long shutdown = dpus.isEmpty() ? 0 : Math.min(perDpu, settings.ackDeadline().toMillis());
+    long reboot = (settings.dryRun() ? 0 : settings.rebootTimeout().toMillis()) + settings.rebootReturnAfter().toMillis();
+    long post = dpus.isEmpty() ? 0 : settings.bootWait().toMillis();
+    String basis = "prepare = the pre-reboot tasks' timeouts; shutdown = min(per-DPU budget "
+        + Duration.ofMillis(perDpu).toSeconds() + " s, ack-deadline " + settings.ackDeadline().toSeconds()
+        + " s); reboot = " + (settings.dryRun() ? "dry run" : "reboot.timeout") + " + reboot.return-after; post-reboot = boot-wait";
+    List<String> blockers = new java.util.ArrayList<>();
+    if (s.current() != null) {
+      blockers.add("campaign " + s.current().id() + " is in progress (phase " + s.phase().display() + ")");
+    }
+    s.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> blockers.add(
+        m.dpuId() + " is in a module " + m.transition().kind() + " (" + m.transition().id() + ", " + m.transition().phase() + ")"));
+    return new PlanView(dpus, leftOut, new WorstCase(prepare, shutdown, reboot, post, prepare + shutdown + reboot + post, basis),
+        List.copyOf(blockers));
+  }
+
+}
