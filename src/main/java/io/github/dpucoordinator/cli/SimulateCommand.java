@@ -32,7 +32,8 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--slow", paramLabel = "K", defaultValue = "0", description = "How many DPUs shut down slower than the deadline.")
   int slow;
 
-  @Option(names = "--deadline-ms", paramLabel = "D", defaultValue = "3000", description = "Ack/completion deadline of the campaign (default ${DEFAULT-VALUE}).")
+  @Option(names = "--deadline-ms", paramLabel = "D", defaultValue = "3000",
+      description = "How long each DPU has to complete its shutdown once it acknowledged (the halt timeout; default ${DEFAULT-VALUE}).")
   long deadlineMs;
 
   @Option(names = "--boot-wait-ms", paramLabel = "B", defaultValue = "3000", description = "Post-reboot wait for DPUs to be Listening (default ${DEFAULT-VALUE}).")

@@ -666,7 +666,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
    */
   private void enter(CoordinatorState s, boolean recovered) {
     Campaign c = s.current();
-    if (s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
+    if (s.phase() == Phase.IDLE) {
+      stopLinks(); // the campaign is over: its links end here
+    } else if (s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
       timers.cancel("ack-deadline");
       links.values().forEach(link -> link.tell(DpuLink.StopSignalling.INSTANCE));
     }
@@ -675,7 +677,6 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     switch (s.phase()) {
       case IDLE:
-        stopLinks();
         timers.cancelAll();
         if (s.last() != null && !recovered) {
           ctx.getLog().info("[campaign={} dpu=all] campaign finished: {}", s.last().id(), s.last().outcome());

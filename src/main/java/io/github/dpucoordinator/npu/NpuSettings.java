@@ -67,6 +67,15 @@ public record NpuSettings(
       return Duration.ofMillis((long) Math.min(millis, backoffMax.toMillis()));
     }
 
+    /** Every attempt timing out, with the longest (jittered) pause after each but the last. */
+    public Duration budget() {
+      long total = maxAttempts * rpcTimeout.toMillis();
+      for (int attempt = 1; attempt < maxAttempts; attempt++) {
+        total += Math.round(backoff(attempt).toMillis() * (1 + jitter));
+      }
+      return Duration.ofMillis(total);
+    }
+
     /** {@link #backoff} spread by +/- jitter, with {@code random} in [0, 1). */
     public Duration backoff(int attempt, double random) {
       long base = backoff(attempt).toMillis();
@@ -155,9 +164,27 @@ public record NpuSettings(
     if (gateway.maxRequestBytes() < 256) {
       throw new IllegalArgumentException("dpu-coordinator.npu.gateway.max-request-bytes must be at least 256");
     }
+    // Budgets must fit inside the limits that enclose them, or a DPU can be cut off before its own time is up.
+    Duration perDpu = perDpuBudget();
+    if (perDpu.compareTo(ackDeadline) > 0) {
+      throw new IllegalArgumentException("one DPU's budget (dpu-coordinator.npu.signal: " + signal.maxAttempts() + " attempts x rpc-timeout "
+          + signal.rpcTimeout().toMillis() + " ms + pauses = " + signal.budget().toMillis() + " ms, plus dpu-coordinator.npu.halt-timeout "
+          + haltTimeout.toMillis() + " ms = " + perDpu.toMillis() + " ms) exceeds dpu-coordinator.npu.ack-deadline (" + ackDeadline.toMillis()
+          + " ms): raise the deadline or lower the attempts, rpc-timeout or halt-timeout");
+    }
+    if (gateway.enabled() && gateway.responseTimeout().compareTo(perDpu) < 0) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.gateway.response-timeout (" + gateway.responseTimeout().toMillis()
+          + " ms) is shorter than one DPU's budget (" + perDpu.toMillis() + " ms, from dpu-coordinator.npu.signal and halt-timeout): "
+          + "pipe requests would be answered FAILURE while their DPU is still within its time");
+    }
     if (historyPerDpu < 1 || recentCampaigns < 1 || snapshotEvery < 1) {
       throw new IllegalArgumentException("dpu-coordinator.npu.history-per-dpu, recent-campaigns and snapshot-every must be at least 1");
     }
+  }
+
+  /** What one DPU may take in a campaign: every signal attempt and pause, then the halt timeout. */
+  public Duration perDpuBudget() {
+    return signal.budget().plus(haltTimeout);
   }
 
   private static boolean positive(Duration d) {

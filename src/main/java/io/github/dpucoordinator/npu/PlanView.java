@@ -16,18 +16,8 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
   public record WorstCase(long prepareMillis, long shutdownMillis, long rebootMillis, long postRebootMillis, long totalMillis,
       String basis) {}
 
-  /** Every signal attempt timing out, with the longest (jittered) pause after each but the last. */
-  static long signalBudgetMillis(NpuSettings s) {
-    NpuSettings.RetrySettings r = s.signal();
-    long total = r.maxAttempts() * r.rpcTimeout().toMillis();
-    for (int attempt = 1; attempt < r.maxAttempts(); attempt++) {
-      total += Math.round(r.backoff(attempt).toMillis() * (1 + r.jitter()));
-    }
-    return total;
-  }
-
   static PlanView of(CoordinatorState s, NpuSettings settings) {
-    long perDpu = signalBudgetMillis(settings) + settings.haltTimeout().toMillis();
+    long perDpu = settings.perDpuBudget().toMillis();
     List<PlannedDpu> dpus = settings.dpus().stream().filter(d -> !s.down(d.id()))
         .map(d -> new PlannedDpu(d.id(), d.host() + ":" + d.port(), d.protocol(), perDpu)).toList();
     List<String> leftOut = settings.dpus().stream().filter(d -> s.down(d.id()))

@@ -110,11 +110,16 @@ public final class Simulation {
     c = AppConfig.with(c, "dpu-coordinator.npu.signal.max-attempts", sim.getInt("max-attempts"));
     c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-min", sim.getString("backoff-min"));
     c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-max", sim.getString("backoff-max"));
-    c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", o.deadlineMs() + "ms");
+
     c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", sim.getString("watch-retry"));
     c = AppConfig.with(c, "dpu-coordinator.npu.state-wait", sim.getString("state-wait"));
     c = AppConfig.with(c, "dpu-coordinator.npu.gnoi.status-poll-interval", sim.getString("gnoi-status-poll-interval"));
     c = AppConfig.with(c, "dpu-coordinator.npu.halt-timeout", o.deadlineMs() + "ms");
+    // The campaign deadline holds one DPU's whole budget: its signal attempts, then the halt timeout.
+    long signalBudget = new NpuSettings.RetrySettings(sim.getDuration("signal-timeout"), sim.getInt("max-attempts"),
+        sim.getDuration("backoff-min"), sim.getDuration("backoff-max"), 2.0, c.getDouble("dpu-coordinator.npu.signal.jitter"))
+        .budget().toMillis();
+    c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", (signalBudget + o.deadlineMs()) + "ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.boot-wait", o.bootWaitMs() + "ms");

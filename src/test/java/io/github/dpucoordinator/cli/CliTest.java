@@ -34,7 +34,7 @@ class CliTest {
     assertEquals(2, json.path("acked").asInt(), "the slow DPU acknowledged but did not finish in time");
     String reasons = json.path("perDpu").toString();
     assertTrue(reasons.contains("no acknowledgment after 3 attempt(s)"), reasons);
-    assertTrue(reasons.contains("acknowledged but did not report shutdown complete before the deadline"), reasons);
+    assertTrue(reasons.contains("shutdown not complete within the halt timeout (1500 ms)"), reasons);
   }
 
   @Test

@@ -45,7 +45,10 @@ final class Harness {
   static Config npuConfig(Path dataDir) {
     Config c = AppConfig.withDataDir(AppConfig.load(), dataDir);
     c = AppConfig.with(c, "dpu-coordinator.npu.admin.port", 0);
-    c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", "20s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", "30s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.halt-timeout", "15s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.max-attempts", 3);
+    c = AppConfig.with(c, "dpu-coordinator.npu.signal.rpc-timeout", "2s");
     c = AppConfig.with(c, "dpu-coordinator.npu.state-wait", "2s");
     c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", "200ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-min", "100ms");

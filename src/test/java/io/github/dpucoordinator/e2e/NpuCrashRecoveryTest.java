@@ -52,6 +52,9 @@ class NpuCrashRecoveryTest {
     dpus.forEach(d -> cmd.addAll(List.of("--dpu", d.id() + "=127.0.0.1:" + d.port())));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
     pb.environment().put("DPUCOORD_ACK_DEADLINE", "30s");
+    pb.environment().put("DPUCOORD_HALT_TIMEOUT", "10s");
+    pb.environment().put("DPUCOORD_SIGNAL_ATTEMPTS", "3");
+    pb.environment().put("DPUCOORD_SIGNAL_TIMEOUT", "2s");
     pb.environment().put("DPUCTL_TEST_LOG_LEVEL", "INFO");
     pb.environment().put("DPUCOORD_REBOOT_RETURN_AFTER", "200ms");
     pb.environment().put("DPUCOORD_BOOT_WAIT", "20s");

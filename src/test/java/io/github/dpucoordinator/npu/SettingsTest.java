@@ -26,7 +26,8 @@ class SettingsTest {
   void theDefaultConfigurationIsValidAndADryRun() {
     NpuSettings s = NpuSettings.create(AppConfig.load());
     assertTrue(s.dryRun(), "the default reboot action must be harmless");
-    assertEquals(Duration.ofSeconds(60), s.ackDeadline());
+    assertEquals(Duration.ofSeconds(120), s.ackDeadline());
+    assertTrue(s.perDpuBudget().compareTo(s.ackDeadline()) <= 0, "the defaults fit together");
     assertEquals("127.0.0.1", s.adminHost());
   }
 
@@ -41,9 +42,20 @@ class SettingsTest {
 
   @Test
   void refusesSettingsThatCannotWorkTogetherNamingTheKeys() {
-    Config tooSlow = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.signal.rpc-timeout", "2m");
+    Config tooSlow = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.signal.rpc-timeout", "3m");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(tooSlow));
     assertTrue(e.getMessage().contains("signal.rpc-timeout") && e.getMessage().contains("ack-deadline"), e.getMessage());
+
+    Config tooLongHalt = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.halt-timeout", "100s");
+    IllegalArgumentException budget = assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(tooLongHalt));
+    assertTrue(budget.getMessage().startsWith("one DPU's budget (dpu-coordinator.npu.signal: 5 attempts x rpc-timeout 5000 ms"), budget.getMessage());
+    assertTrue(budget.getMessage().contains("dpu-coordinator.npu.halt-timeout 100000 ms")
+        && budget.getMessage().contains("exceeds dpu-coordinator.npu.ack-deadline (120000 ms)"), budget.getMessage());
+
+    Config shortPipe = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.gateway.response-timeout", "30s");
+    IllegalArgumentException pipe = assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(shortPipe));
+    assertTrue(pipe.getMessage().startsWith("dpu-coordinator.npu.gateway.response-timeout (30000 ms) is shorter than one DPU's budget"),
+        pipe.getMessage());
 
     NpuSettings base = NpuSettings.create(AppConfig.load());
     IllegalArgumentException dup = assertThrows(IllegalArgumentException.class, () -> base.withDpus(List.of(
