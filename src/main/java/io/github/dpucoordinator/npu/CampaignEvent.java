@@ -48,9 +48,15 @@ public sealed interface CampaignEvent extends CborSerializable {
   /** -> Reboot. Journaled before the command runs, so it runs at most once per campaign. */
   record RebootIssued(String campaignId, String action, long atMillis) implements CampaignEvent {}
 
-  /** Reboot -> PostReboot: the NPU is back (or the dry run returned); DPUs get until bootWaitDeadlineMillis. */
-  record RebootReturned(String campaignId, boolean ok, String detail, long bootWaitDeadlineMillis, long atMillis)
-      implements CampaignEvent {}
+  /**
+   * Reboot -> PostReboot: the NPU is back (or the dry run returned). Each DPU has until its own deadline
+   * in dpuBootDeadlines (its boot-wait); bootWaitDeadlineMillis is the latest of them.
+   */
+  record RebootReturned(String campaignId, boolean ok, String detail, long bootWaitDeadlineMillis, long atMillis,
+      Map<String, Long> dpuBootDeadlines) implements CampaignEvent {}
+
+  /** A DPU not Listening by its own boot deadline: recorded unavailable, with the reason; the NPU goes on. */
+  record DpuNotReady(String campaignId, String dpuId, String reason, long atMillis) implements CampaignEvent {}
 
   record DpuReady(String campaignId, String dpuId, long atMillis) implements CampaignEvent {}
 

@@ -87,7 +87,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private record RebootSettled(String campaignId, StepResult result) implements Command {}
 
-  private record BootWaitDeadlineReached(String campaignId) implements Command {}
+  private record DpuBootDeadline(String campaignId, String dpuId) implements Command {}
 
   /** `reboot --cancel`: ends a campaign that has not reached Reboot. */
   public record CancelCampaign(String reason, ActorRef<StartReply> replyTo) implements Command {}
@@ -171,7 +171,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(AckDeadlineReached.class, this::onAckDeadline)
         .onCommand(RebootActionFinished.class, this::onRebootActionFinished)
         .onCommand(RebootSettled.class, this::onRebootSettled)
-        .onCommand(BootWaitDeadlineReached.class, this::onBootWaitDeadline)
+        .onCommand(DpuBootDeadline.class, this::onDpuBootDeadline)
         .onCommand(ModuleCommand.class, this::onModule)
         .onCommand(CancelCampaign.class, this::onCancel)
         .onCommand(GetPlan.class, (s, c) -> {
@@ -280,7 +280,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       case ERROR_LOGGING:
         return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(), now)));
       case POST_REBOOT:
-        return c.allReady() ? persistThenEnter(List.of(new CampaignFinished(c.id(), c.outcomeWith(Map.of()), Map.of(), now)))
+        return c.allBack() ? persistThenEnter(List.of(new CampaignFinished(c.id(), c.outcomeWith(notReady(c)), notReady(c), now)))
             : Effect().none();
       default:
         return Effect().none();
@@ -332,25 +332,43 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       return Effect().none();
     }
     long now = clock.millis();
-    return persistThenEnter(List.of(new RebootReturned(r.campaignId(), r.result().ok(), r.result().detail(),
-        now + settings.bootWait().toMillis(), now)));
+    Map<String, Long> deadlines = new LinkedHashMap<>();
+    s.current().dpus().keySet().forEach(id -> deadlines.put(id, now + settings.policy(id).bootWait().toMillis()));
+    long latest = deadlines.values().stream().mapToLong(Long::longValue).max().orElse(now);
+    return persistThenEnter(List.of(new RebootReturned(r.campaignId(), r.result().ok(), r.result().detail(), latest, now, deadlines)));
   }
 
-  private Effect<CampaignEvent, CoordinatorState> onBootWaitDeadline(CoordinatorState s, BootWaitDeadlineReached d) {
+  /** One DPU's own boot deadline: if it is not back, it is recorded unavailable and the campaign goes on. */
+  private Effect<CampaignEvent, CoordinatorState> onDpuBootDeadline(CoordinatorState s, DpuBootDeadline d) {
     if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.POST_REBOOT) {
       return Effect().none();
     }
     List<CampaignEvent> events = drainPending(s);
-    Campaign c = applyAll(s, events).current();
-    Map<String, String> notReady = new LinkedHashMap<>();
-    for (DpuProgress dpu : c.dpus().values()) {
-      if (!dpu.ready()) {
-        String seen = lastSeen.get(dpu.id());
-        notReady.put(dpu.id(), "not Listening within the boot wait" + (seen == null ? "" : "; last seen: " + seen));
-      }
+    DpuProgress dpu = applyAll(s, events).current().dpus().get(d.dpuId());
+    if (dpu == null || dpu.ready() || !dpu.notReady().isEmpty()) {
+      return persistThenAdvance(events);
     }
-    events.add(new CampaignFinished(c.id(), c.outcomeWith(notReady), notReady, clock.millis()));
-    return persistThenEnter(events);
+    NpuSettings.DpuPolicy policy = settings.policy(d.dpuId());
+    String seen = lastSeen.get(d.dpuId());
+    String reason = "not Listening within its boot wait (" + policy.bootWait().toSeconds() + " s)"
+        + (policy.required() ? "; a required DPU" : "") + (seen == null ? "" : "; last seen: " + seen);
+    if (policy.required()) {
+      ctx.getLog().error("[campaign={} dpu={}] {}", d.campaignId(), d.dpuId(), reason);
+    } else {
+      ctx.getLog().warn("[campaign={} dpu={}] {}; marked unavailable, going on", d.campaignId(), d.dpuId(), reason);
+    }
+    ActorRef<DpuLink.Command> link = links.remove(d.dpuId());
+    if (link != null) {
+      ctx.stop(link);
+    }
+    events.add(new CampaignEvent.DpuNotReady(d.campaignId(), d.dpuId(), reason, clock.millis()));
+    return persistThenAdvance(events);
+  }
+
+  private static Map<String, String> notReady(Campaign c) {
+    Map<String, String> notReady = new LinkedHashMap<>();
+    c.dpus().values().stream().filter(d -> !d.notReady().isEmpty()).forEach(d -> notReady.put(d.id(), d.notReady()));
+    return notReady;
   }
 
   // ---- cancel ----
@@ -717,12 +735,13 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         }
         break;
       case POST_REBOOT:
-        armAt("boot-wait", new BootWaitDeadlineReached(c.id()), c.bootWaitDeadline());
         for (DpuProgress d : c.dpus().values()) {
           ActorRef<DpuLink.Command> link = links.get(d.id());
-          if (d.ready()) {
+          if (d.ready() || !d.notReady().isEmpty()) {
             continue;
-          } else if (link != null) {
+          }
+          armAt("boot-wait-" + d.id(), new DpuBootDeadline(c.id(), d.id()), c.bootDeadline(d.id()));
+          if (link != null) {
             link.tell(DpuLink.AwaitReady.INSTANCE);
           } else {
             startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.READY, null, true, d.attempts()));

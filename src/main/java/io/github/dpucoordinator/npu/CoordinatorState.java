@@ -131,7 +131,17 @@ public record CoordinatorState(
 
   public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
       Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
-      long finishedAt) implements CborSerializable {
+      long finishedAt, Map<String, Long> bootDeadlines) implements CborSerializable {
+
+    /** This DPU's boot deadline after the reboot (journaled per DPU; older journals: the campaign's). */
+    public long bootDeadline(String dpuId) {
+      return bootDeadlines == null ? bootWaitDeadline : bootDeadlines.getOrDefault(dpuId, bootWaitDeadline);
+    }
+
+    /** Every DPU is Listening again or recorded as not ready. */
+    public boolean allBack() {
+      return dpus.values().stream().allMatch(d -> d.ready() || !d.notReady().isEmpty());
+    }
 
     public boolean allResolved() {
       return dpus.values().stream().allMatch(DpuProgress::resolved);
@@ -159,23 +169,24 @@ public record CoordinatorState(
     Campaign withDpu(String dpuId, UnaryOperator<DpuProgress> f) {
       Map<String, DpuProgress> copy = new LinkedHashMap<>(dpus);
       copy.computeIfPresent(dpuId, (k, v) -> f.apply(v));
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, copy, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt);
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, copy, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines);
     }
 
     Campaign withPreTasks(List<StepResult> results) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, results, reboot, rebootOk, rebootAt, outcome, finishedAt);
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, results, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines);
     }
 
     Campaign withAckDeadline(long deadline) {
-      return new Campaign(id, reason, kind, startedAt, deadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt);
+      return new Campaign(id, reason, kind, startedAt, deadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines);
     }
 
-    Campaign withReboot(String action, boolean ok, long at, long bootDeadline) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt);
+    Campaign withReboot(String action, boolean ok, long at, long bootDeadline, Map<String, Long> deadlines) {
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt,
+          deadlines);
     }
 
     Campaign finished(String result, long at) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, result, at);
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, result, at, bootDeadlines);
     }
   }
 
@@ -202,7 +213,7 @@ public record CoordinatorState(
     if (event instanceof CampaignStarted e) {
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
-      Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0);
+      Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of());
       return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules);
     }
     if (!isCurrent(event.campaignId())) {
@@ -230,10 +241,13 @@ public record CoordinatorState(
       }
       return with(Phase.ERROR_LOGGING, next);
     } else if (event instanceof RebootIssued e) {
-      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0));
+      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0, Map.of()));
     } else if (event instanceof RebootReturned e) {
       String action = c.reboot() + " -> " + (e.ok() ? "ok" : "FAILED") + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")");
-      return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), c.rebootAt(), e.bootWaitDeadlineMillis()));
+      return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), c.rebootAt(), e.bootWaitDeadlineMillis(),
+          e.dpuBootDeadlines() == null ? Map.of() : e.dpuBootDeadlines()));
+    } else if (event instanceof CampaignEvent.DpuNotReady e) {
+      return with(phase, c.withDpu(e.dpuId(), d -> d.notReadyAfterReboot(e.reason())));
     } else if (event instanceof DpuReady e) {
       return with(phase, c.withDpu(e.dpuId(), DpuProgress::readyAgain));
     } else if (event instanceof CampaignFinished e) {

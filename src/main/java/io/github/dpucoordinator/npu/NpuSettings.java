@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** The {@code dpu-coordinator.npu} section, validated once at start. */
@@ -32,7 +33,19 @@ public record NpuSettings(
     GnoiSettings gnoi,
     ModuleSettings module,
     GatewaySettings gateway,
-    boolean restartHaltedOnCancel) {
+    boolean restartHaltedOnCancel,
+    Map<String, DpuPolicy> policies) {
+
+  /**
+   * Per-DPU boot wait after the reboot, and whether the DPU is required: a required DPU that is not back
+   * in time is flagged as such (its longer boot-wait is what keeps the post-reboot phase open for it).
+   */
+  public record DpuPolicy(Duration bootWait, boolean required) {}
+
+  /** The DPU's policy: from its `dpus` entry, else boot-wait and not required. */
+  public DpuPolicy policy(String dpuId) {
+    return policies.getOrDefault(dpuId, new DpuPolicy(bootWait, false));
+  }
 
   /**
    * Seed 001's named-pipe IPC. Empty pipe paths mean {@code <data-dir>/run/gnoi_reboot.pipe} and
@@ -112,7 +125,8 @@ public record NpuSettings(
         new GatewaySettings(c.getBoolean("gateway.enabled"), c.getString("gateway.request-pipe"), c.getString("gateway.response-pipe"),
             c.getString("gateway.mode"), c.getInt("gateway.max-request-bytes"), c.getDuration("gateway.check-interval"),
             c.getDuration("gateway.response-timeout")),
-        c.getBoolean("cancel.restart-halted"));
+        c.getBoolean("cancel.restart-halted"),
+        policies(c));
     settings.validate();
     return settings;
   }
@@ -122,7 +136,7 @@ public record NpuSettings(
     all.addAll(more);
     NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel);
+        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies);
     s.validate();
     return s;
   }
@@ -180,6 +194,17 @@ public record NpuSettings(
     if (historyPerDpu < 1 || recentCampaigns < 1 || snapshotEvery < 1) {
       throw new IllegalArgumentException("dpu-coordinator.npu.history-per-dpu, recent-campaigns and snapshot-every must be at least 1");
     }
+  }
+
+  private static Map<String, DpuPolicy> policies(Config c) {
+    Map<String, DpuPolicy> policies = new java.util.LinkedHashMap<>();
+    for (Config d : c.getConfigList("dpus")) {
+      if (d.hasPath("boot-wait") || d.hasPath("required")) {
+        policies.put(d.getString("id"), new DpuPolicy(d.hasPath("boot-wait") ? d.getDuration("boot-wait") : c.getDuration("boot-wait"),
+            d.hasPath("required") && d.getBoolean("required")));
+      }
+    }
+    return Map.copyOf(policies);
   }
 
   /** What one DPU may take in a campaign: every signal attempt and pause, then the halt timeout. */

@@ -67,7 +67,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
       return "FAILED";
     }
     if (afterReboot && d.status() == DpuStatus.SHUTDOWN_COMPLETE) {
-      return d.ready() ? "READY" : inFlight ? "WAITING_FOR_BOOT" : "NOT_READY";
+      return d.ready() ? "READY" : inFlight && d.notReady().isEmpty() ? "WAITING_FOR_BOOT" : "NOT_READY";
     }
     if (d.status() == DpuStatus.PENDING && d.attempts() > 0) {
       return "NOTIFYING";

@@ -107,6 +107,10 @@ class CoordinatorTest {
     final PersistenceTestKit journal;
 
     Fixture(int dpus, boolean rebootHangs) {
+      this(dpus, rebootHangs, Map.of());
+    }
+
+    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies) {
       host = new RecordingHost(rebootHangs);
       List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
       NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), "127.0.0.1", 0,
@@ -115,7 +119,8 @@ class CoordinatorTest {
           Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
           new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
           new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
-          new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)), true);
+          new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)), true,
+          policies);
       es = EventSourcedBehaviorTestKit.create(kit.system(),
           Coordinator.create(pid, settings, transport, host, clock),
           EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
@@ -508,6 +513,56 @@ class CoordinatorTest {
     PlanView after = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
     assertEquals(List.of("DPU1"), after.dpus().stream().map(PlanView.PlannedDpu::id).toList());
     assertEquals(List.of("DPU0 (administratively down)"), after.leftOut());
+  }
+
+  /** Runs a campaign up to PostReboot, every DPU halted; returns the post-reboot long polls by DPU. */
+  private static Map<String, ProbeTransport.ObserveCall> toPostReboot(Fixture f, int dpus) {
+    String id = f.start();
+    f.transport.signals(dpus).values().forEach(c -> c.reply().complete(ProbeTransport.started(id)));
+    f.transport.observes(dpus).values().forEach(c -> c.reply().complete(ProbeTransport.shutDown(id)));
+    Map<String, ProbeTransport.ObserveCall> watches = f.transport.observes(dpus);
+    f.expectPreamble();
+    f.expectAnyOrder(2 * dpus);
+    f.expect(AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+    f.expect(RebootReturned.class);
+    return watches;
+  }
+
+  @Test
+  void eachDpuHasItsOwnBootWaitAndOneNotBackInTimeIsMarkedUnavailableWhileTheCampaignGoesOn() {
+    Fixture f = new Fixture(2, false, Map.of(
+        "DPU0", new NpuSettings.DpuPolicy(Duration.ofSeconds(5), false),
+        "DPU1", new NpuSettings.DpuPolicy(Duration.ofSeconds(40), false)));
+    Map<String, ProbeTransport.ObserveCall> watches = toPostReboot(f, 2);
+    f.advance(Duration.ofSeconds(5)); // DPU0's own limit
+    CampaignEvent.DpuNotReady late = f.expect(CampaignEvent.DpuNotReady.class);
+    assertEquals("DPU0", late.dpuId());
+    assertEquals("not Listening within its boot wait (5 s); last seen: WAIT_FOR_RESTART", late.reason());
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100)); // DPU1 still has time
+    f.advance(Duration.ofSeconds(5));
+    watches.get("DPU1").reply().complete(ProbeTransport.listening());
+    f.expect(DpuReady.class);
+    CampaignFinished done = f.expect(CampaignFinished.class);
+    assertEquals("degraded", done.outcome());
+    assertEquals(java.util.Set.of("DPU0"), done.notReady().keySet());
+  }
+
+  @Test
+  void aRequiredDpuHoldsThePostRebootPhaseUntilItsOwnLongerLimit() {
+    Fixture f = new Fixture(2, false, Map.of(
+        "DPU0", new NpuSettings.DpuPolicy(Duration.ofSeconds(5), false),
+        "DPU1", new NpuSettings.DpuPolicy(Duration.ofSeconds(40), true)));
+    Map<String, ProbeTransport.ObserveCall> watches = toPostReboot(f, 2);
+    watches.get("DPU0").reply().complete(ProbeTransport.listening());
+    f.expect(DpuReady.class);
+    f.advance(Duration.ofSeconds(39));
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    assertEquals(Phase.POST_REBOOT, f.state().phase(), "the required DPU keeps the phase open");
+    f.advance(Duration.ofSeconds(1));
+    CampaignEvent.DpuNotReady required = f.expect(CampaignEvent.DpuNotReady.class);
+    assertTrue(required.reason().contains("a required DPU"), required.reason());
+    assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
   }
 
   @Test
