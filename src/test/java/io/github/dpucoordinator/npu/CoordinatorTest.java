@@ -566,6 +566,22 @@ class CoordinatorTest {
   }
 
   @Test
+  void afterARestartDuringPostRebootEachDpusBootDeadlineIsKeptNotRestarted() {
+    Fixture f = new Fixture(1, false, Map.of("DPU0", new NpuSettings.DpuPolicy(Duration.ofSeconds(20), false)));
+    toPostReboot(f, 1);
+    f.advance(Duration.ofSeconds(12)); // 8 s of its 20 s boot wait left
+
+    f.es.restart();
+
+    f.transport.calls.expectMessageClass(ProbeTransport.ObserveCall.class); // the resumed check, never answered Listening
+    f.advance(Duration.ofMillis(7_999));
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.advance(Duration.ofMillis(1));
+    assertEquals("DPU0", f.expect(CampaignEvent.DpuNotReady.class).dpuId());
+    f.expect(CampaignFinished.class);
+  }
+
+  @Test
   void aDuplicateAcknowledgmentIsJournaledOnce() {
     Fixture f = new Fixture(1, false);
     String id = f.start();
