@@ -42,12 +42,15 @@ final class Fifo {
     }
   }
 
-  /** The inode now at the path, or -1 if nothing is there: tells a recreated pipe from the one held open. */
-  long inode() {
+  /**
+   * The identity of the file now at the path (device and inode on Linux), or null if nothing is
+   * there: tells a recreated pipe from the one held open.
+   */
+  Object key() {
     try {
-      return ((Number) Files.getAttribute(path, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
-    } catch (IOException | UnsupportedOperationException e) {
-      return -1;
+      return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+    } catch (IOException e) {
+      return null;
     }
   }
 

@@ -44,9 +44,9 @@ public final class PipeGateway implements AutoCloseable {
   private final Cancellable watchdog;
   private volatile boolean running = true;
   private volatile RandomAccessFile requestHandle;
-  private volatile long requestInode = -1;
+  private volatile Object requestKey;
   private RandomAccessFile responseHandle;
-  private long responseInode = -1;
+  private Object responseKey;
 
   private PipeGateway(ActorSystem<?> system, ActorRef<Coordinator.Command> coordinator, NpuSettings npu) throws IOException {
     this.system = system;
@@ -75,7 +75,7 @@ public final class PipeGateway implements AutoCloseable {
     while (running) {
       try {
         requests.ensure();
-        requestInode = requests.inode();
+        requestKey = requests.key();
         try (RandomAccessFile raf = requests.open()) {
           requestHandle = raf;
           readRequests(new FileInputStream(raf.getFD()));
@@ -107,7 +107,7 @@ public final class PipeGateway implements AutoCloseable {
       framer.accept(line.toString(StandardCharsets.UTF_8), overlong).forEach(this::handle);
       line.reset();
       overlong = false;
-      if (requests.inode() != requestInode) {
+      if (!java.util.Objects.equals(requests.key(), requestKey)) {
         return;
       }
     }
@@ -195,11 +195,11 @@ public final class PipeGateway implements AutoCloseable {
   /** The response FIFO held open read-write, reopened when it was removed and recreated. */
   private RandomAccessFile responseHandle() throws IOException {
     responses.ensure();
-    long inode = responses.inode();
-    if (responseHandle == null || inode != responseInode) {
+    Object key = responses.key();
+    if (responseHandle == null || !java.util.Objects.equals(key, responseKey)) {
       closeResponseHandle();
       responseHandle = responses.open();
-      responseInode = inode;
+      responseKey = key;
     }
     return responseHandle;
   }
@@ -220,7 +220,7 @@ public final class PipeGateway implements AutoCloseable {
   /** Recreates a removed FIFO; a reader blocked on the removed one is woken with an empty line. */
   private void check() {
     try {
-      if (requests.inode() != requestInode) {
+      if (!java.util.Objects.equals(requests.key(), requestKey)) {
         log.warn("[dpu=all] pipe gateway: {} was removed; recreating it", requests.path());
         requests.ensure();
         RandomAccessFile old = requestHandle;
@@ -228,7 +228,7 @@ public final class PipeGateway implements AutoCloseable {
           old.write('\n');
         }
       }
-      if (responses.inode() == -1) {
+      if (responses.key() == null) {
         log.warn("[dpu=all] pipe gateway: {} was removed; recreating it", responses.path());
         writer.execute(() -> {
           try {

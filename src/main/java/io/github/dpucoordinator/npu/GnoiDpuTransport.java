@@ -11,7 +11,6 @@ import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -39,10 +38,14 @@ public final class GnoiDpuTransport implements DpuTransport {
   private final RebootMethod method;
   private final Duration pollInterval;
   private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
-  /** DPU id + campaign id of the reboots seen active, so a status that resets on restart still reads as done. */
-  private final Set<String> seenActive = ConcurrentHashMap.newKeySet();
-  /** DPU id + campaign id -> the DPU's reboot count just before this campaign's Reboot. */
-  private final Map<String, Integer> countBefore = new ConcurrentHashMap<>();
+  /**
+   * Per DPU, what is known of its latest campaign's reboot: its reboot count just before the Reboot
+   * (-1: not read, e.g. after an NPU restart) and whether it was seen active, so a status that resets
+   * on restart still reads as done. One entry per DPU, replaced by the next campaign.
+   */
+  private record Tracking(String campaignId, int countBefore, boolean seenActive) {}
+
+  private final Map<String, Tracking> tracking = new ConcurrentHashMap<>();
   private final AtomicLong versions = new AtomicLong();
 
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
@@ -59,11 +62,12 @@ public final class GnoiDpuTransport implements DpuTransport {
         .setMethod(m)
         .setMessage("campaign " + r.campaignId() + ": " + r.reason())
         .build();
-    String key = dpu.id() + "/" + r.campaignId();
     // The count before, unless an earlier attempt already read it; a DPU that cannot answer this will not take the Reboot either.
-    CompletableFuture<Void> baseline = countBefore.containsKey(key) ? CompletableFuture.completedFuture(null)
+    Tracking known = tracking.get(dpu.id());
+    CompletableFuture<Void> baseline = known != null && known.campaignId().equals(r.campaignId()) && known.countBefore() >= 0
+        ? CompletableFuture.completedFuture(null)
         : client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
-            .thenAccept(s -> countBefore.putIfAbsent(key, s.getCount()));
+            .thenAccept(s -> tracking.put(dpu.id(), new Tracking(r.campaignId(), s.getCount(), false)));
     return baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture())
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .handle((ok, failure) -> {
@@ -94,11 +98,14 @@ public final class GnoiDpuTransport implements DpuTransport {
   }
 
   private Observation observation(DpuEndpoint dpu, String campaignId, RebootStatusResponse s) {
-    String key = dpu.id() + "/" + campaignId;
     RebootStatus.Status status = s.getStatus().getStatus();
     long version = versions.incrementAndGet();
+    Tracking t = tracking.get(dpu.id());
+    Tracking mine = t != null && t.campaignId().equals(campaignId) ? t : null;
     if (s.getActive()) {
-      seenActive.add(key);
+      if (!campaignId.isEmpty()) {
+        tracking.put(dpu.id(), new Tracking(campaignId, mine == null ? -1 : mine.countBefore(), true));
+      }
       return new Observation("SHUTDOWN", version, List.of(), false, "", "", "", false);
     }
     String message = s.getStatus().getMessage().isEmpty() ? s.getReason() : s.getStatus().getMessage();
@@ -108,9 +115,8 @@ public final class GnoiDpuTransport implements DpuTransport {
     if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
       return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
-    Integer before = countBefore.get(key);
-    boolean done = status == RebootStatus.Status.STATUS_SUCCESS || seenActive.contains(key)
-        || (before != null && s.getCount() > before);
+    boolean done = status == RebootStatus.Status.STATUS_SUCCESS
+        || (mine != null && (mine.seenActive() || (mine.countBefore() >= 0 && s.getCount() > mine.countBefore())));
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
     return new Observation(halted ? "WAIT_FOR_RESTART" : "LISTENING", version, done ? List.of(campaignId) : List.of(), false,

@@ -28,7 +28,9 @@ public final class NpuService {
 
   private NpuService() {}
 
-  public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, DpuTransport transport) {
+  /** {@code probed} completes when every DPU has answered the start-up probe or failed to. */
+  public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, DpuTransport transport,
+      CompletionStage<Void> probed) {
     public int adminPort() {
       return admin.localAddress().getPort();
     }
@@ -38,16 +40,19 @@ public final class NpuService {
    * Asks every configured DPU for its state once, in the background: the log says up front who is
    * reachable, and the connections are open before the first campaign needs them.
    */
-  private static void probe(NpuSettings settings, DpuTransport transport) {
+  private static CompletionStage<Void> probe(NpuSettings settings, DpuTransport transport) {
+    List<java.util.concurrent.CompletableFuture<?>> probes = new java.util.ArrayList<>();
     for (DpuEndpoint d : settings.dpus()) {
-      transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).whenComplete((o, failure) -> {
+      probes.add(transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).toCompletableFuture().whenComplete((o, failure) -> {
         if (failure == null) {
           log.info("[dpu={}] reachable at {}:{} over {}, state {}", d.id(), d.host(), d.port(), d.protocol(), o.state());
         } else {
           log.warn("[dpu={}] not reachable at {}:{} over {}: {}", d.id(), d.host(), d.port(), d.protocol(), DpuLink.describe(failure));
         }
-      });
+      }));
     }
+    return java.util.concurrent.CompletableFuture.allOf(probes.toArray(new java.util.concurrent.CompletableFuture[0]))
+        .handle((ok, failure) -> null);
   }
 
   public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings) {
@@ -86,12 +91,12 @@ public final class NpuService {
       AdminServiceImpl admin = new AdminServiceImpl(coordinator, system);
       List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
           NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
-      probe(settings, transport);
+      CompletionStage<Void> probed = probe(settings, transport);
       return GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
           .thenApply(binding -> {
             log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, reboot action: {}", settings.dpus().size(),
                 settings.dataDir().toAbsolutePath(), binding.localAddress(), settings.dryRun() ? "dry run" : settings.rebootCommand());
-            return new Running(coordinator, binding, transport);
+            return new Running(coordinator, binding, transport, probed);
           });
     });
   }

@@ -80,6 +80,12 @@ public record NpuSettings(
       return Duration.ofMillis((long) Math.min(millis, backoffMax.toMillis()));
     }
 
+    /** Reads a {@code signal} section: rpc-timeout, max-attempts, backoff-min/max/factor, jitter. */
+    public static RetrySettings from(Config s) {
+      return new RetrySettings(s.getDuration("rpc-timeout"), s.getInt("max-attempts"), s.getDuration("backoff-min"),
+          s.getDuration("backoff-max"), s.getDouble("backoff-factor"), s.getDouble("jitter"));
+    }
+
     /** Every attempt timing out, with the longest (jittered) pause after each but the last. */
     public Duration budget() {
       long total = maxAttempts * rpcTimeout.toMillis();
@@ -104,8 +110,7 @@ public record NpuSettings(
         Path.of(c.getString("data-dir")),
         c.getString("admin.host"),
         c.getInt("admin.port"),
-        new RetrySettings(s.getDuration("rpc-timeout"), s.getInt("max-attempts"), s.getDuration("backoff-min"),
-            s.getDuration("backoff-max"), s.getDouble("backoff-factor"), s.getDouble("jitter")),
+        RetrySettings.from(s),
         c.getDuration("ack-deadline"),
         c.getDuration("state-wait"),
         c.getDuration("watch-retry"),

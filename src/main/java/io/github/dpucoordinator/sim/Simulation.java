@@ -84,7 +84,8 @@ public final class Simulation {
       HostActions host = new PowerCyclingHost(NpuService.hostActions(system, settings), agents);
       NpuService.Running npu = NpuService.start(system, settings, NpuService.transport(system, settings), host)
           .toCompletableFuture().get(60, TimeUnit.SECONDS);
-      warmUp(npu, endpoints, o);
+      // connections open before the clock starts, as a long-running NPU service would have them
+      npu.probed().toCompletableFuture().get(60, TimeUnit.SECONDS);
       List<Long> walls = new ArrayList<>();
       List<Long> untilReboot = new ArrayList<>();
       Result last = null;
@@ -116,9 +117,7 @@ public final class Simulation {
     c = AppConfig.with(c, "dpu-coordinator.npu.gnoi.status-poll-interval", sim.getString("gnoi-status-poll-interval"));
     c = AppConfig.with(c, "dpu-coordinator.npu.halt-timeout", o.deadlineMs() + "ms");
     // The campaign deadline holds one DPU's whole budget: its signal attempts, then the halt timeout.
-    long signalBudget = new NpuSettings.RetrySettings(sim.getDuration("signal-timeout"), sim.getInt("max-attempts"),
-        sim.getDuration("backoff-min"), sim.getDuration("backoff-max"), 2.0, c.getDouble("dpu-coordinator.npu.signal.jitter"))
-        .budget().toMillis();
+    long signalBudget = NpuSettings.RetrySettings.from(c.getConfig("dpu-coordinator.npu.signal")).budget().toMillis();
     c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", (signalBudget + o.deadlineMs()) + "ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");
@@ -177,15 +176,6 @@ public final class Simulation {
     public String describeReboot() {
       return delegate.describeReboot() + " (simulated DPUs power-cycled)";
     }
-  }
-
-  /** Waits for each reachable DPU's connection before the clock starts, as a long-running NPU service would have it. */
-  private static void warmUp(NpuService.Running npu, List<DpuEndpoint> endpoints, Options o) {
-    List<CompletableFuture<?>> probes = new ArrayList<>();
-    for (DpuEndpoint d : endpoints.subList(0, o.dpus() - o.unreachable())) {
-      probes.add(npu.transport().observe(d, "", -1, Duration.ZERO, Duration.ofSeconds(10)).toCompletableFuture());
-    }
-    CompletableFuture.allOf(probes.toArray(new CompletableFuture[0])).exceptionally(e -> null).join();
   }
 
   private static Result campaign(ActorSystem<Void> system, NpuService.Running npu, Options o, Consumer<StatusView> onProgress,
