@@ -103,11 +103,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   public record TransitionOutcome(String transitionId, String dpuId, String outcome, String detail) {}
 
-  private record ModuleAdvance(String dpuId, String transitionId) implements Command {}
+  record ModuleAdvance(String dpuId, String transitionId) implements Command {}
 
-  private record ModulePowerDone(String dpuId, String transitionId, StepResult result) implements Command {}
+  record ModulePowerDone(String dpuId, String transitionId, StepResult result) implements Command {}
 
-  private record ModuleBootTimeout(String dpuId, String transitionId) implements Command {}
+  record ModuleBootTimeout(String dpuId, String transitionId) implements Command {}
 
   public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
     return create(PERSISTENCE_ID, settings, transport, host, clock);
@@ -128,10 +128,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final Random random = new Random();
   // Transient, rebuilt after a restart: running links, buffered reports, what each DPU last said.
   private final Map<String, ActorRef<DpuLink.Command>> links = new HashMap<>();
-  private final Map<String, ActorRef<DpuLink.Command>> moduleLinks = new HashMap<>();
-  private final Map<String, List<ActorRef<TransitionOutcome>>> transitionWatchers = new HashMap<>();
   private final List<FromLink> pending = new ArrayList<>();
   private final Map<String, String> lastSeen = new HashMap<>();
+  private final ModuleTransitions modules;
   private long linkSeq;
 
   private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
@@ -144,6 +143,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.transport = transport;
     this.host = host;
     this.clock = clock;
+    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, Effect());
   }
 
   @Override
@@ -172,16 +172,16 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(RebootActionFinished.class, this::onRebootActionFinished)
         .onCommand(RebootSettled.class, this::onRebootSettled)
         .onCommand(DpuBootDeadline.class, this::onDpuBootDeadline)
-        .onCommand(ModuleCommand.class, this::onModule)
+        .onCommand(ModuleCommand.class, modules::onModule)
         .onCommand(CancelCampaign.class, this::onCancel)
         .onCommand(GetPlan.class, (s, c) -> {
           c.replyTo().tell(PlanView.of(s, settings));
           return Effect().none();
         })
-        .onCommand(WatchTransition.class, this::onWatchTransition)
-        .onCommand(ModuleAdvance.class, this::onModuleAdvance)
-        .onCommand(ModulePowerDone.class, this::onModulePowerDone)
-        .onCommand(ModuleBootTimeout.class, this::onModuleBootTimeout)
+        .onCommand(WatchTransition.class, modules::onWatchTransition)
+        .onCommand(ModuleAdvance.class, modules::onModuleAdvance)
+        .onCommand(ModulePowerDone.class, modules::onModulePowerDone)
+        .onCommand(ModuleBootTimeout.class, modules::onModuleBootTimeout)
         .build();
   }
 
@@ -202,7 +202,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           state.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> {
             ctx.getLog().info("[campaign={} dpu={}] recovered module {} in phase {}; resuming", m.transition().id(), m.dpuId(),
                 m.transition().kind(), m.transition().phase());
-            enterModule(state, m.dpuId(), true);
+            modules.enter(state, m.dpuId(), true);
           });
         })
         .build();
@@ -230,7 +230,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     long now = clock.millis();
-    String id = newId("c", now);
+    String id = newId(random, "c", now);
     // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
     List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !s.down(d.id())).toList();
     int leftOut = settings.dpus().size() - dpus.size();
@@ -246,7 +246,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private Effect<CampaignEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
     CoordinatorState.Transition t = s.transition(r.dpuId(), r.campaignId());
     if (t != null) {
-      return onModuleReport(s, t, r);
+      return modules.onReport(s, t, r);
     }
     if (!s.isCurrent(r.campaignId())) {
       ctx.getLog().info("[campaign={} dpu={}] ignoring a report for a campaign that is not in flight", r.campaignId(), r.dpuId());
@@ -405,7 +405,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           if (!d.protocol().equals(DpuEndpoint.GNOI)) {
             yield "left halted: the seed's protocol cannot restart a DPU; use `chassis module startup`";
           }
-          String id = newId("m", now);
+          String id = newId(random, "m", now);
           restarts.add(new CampaignEvent.ModuleTransitionStarted(id, d.endpoint(), "cold",
               "restart after cancelled campaign " + camp.id(), now));
           yield "halted; restarting with a gNOI COLD reboot (module transition " + id + ")";
@@ -422,215 +422,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       c.replyTo().tell(new StartReply(true, camp.id(), "campaign " + camp.id() + " cancelled; " + restarting
           + " halted DPU(s) restarting" + perDpu));
       enter(next, false);
-      restarts.forEach(e -> enterModule(next, ((CampaignEvent.ModuleTransitionStarted) e).dpu().id(), false));
+      restarts.forEach(e -> modules.enter(next, ((CampaignEvent.ModuleTransitionStarted) e).dpu().id(), false));
     });
   }
 
-  // ---- module transitions (`chassis module shutdown|startup`) ----
-
-  private Effect<CampaignEvent, CoordinatorState> onModule(CoordinatorState s, ModuleCommand c) {
-    DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(c.dpuId())).findFirst().orElse(null);
-    if (dpu == null) {
-      c.replyTo().tell(new StartReply(false, "", "unknown DPU '" + c.dpuId() + "'; configured: "
-          + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));
-      return Effect().none();
-    }
-    if (!c.kind().equals(CoordinatorState.SHUTDOWN) && !c.kind().equals(CoordinatorState.STARTUP)
-        && !CoordinatorState.REBOOT_KINDS.contains(c.kind())) {
-      c.replyTo().tell(new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown, startup, halt, cold or warm"));
-      return Effect().none();
-    }
-    if ((c.kind().equals("cold") || c.kind().equals("warm")) && !dpu.protocol().equals(DpuEndpoint.GNOI)) {
-      c.replyTo().tell(new StartReply(false, "", "method " + c.kind().toUpperCase() + " needs gNOI; " + dpu.id() + " speaks "
-          + dpu.protocol() + ", which only halts"));
-      return Effect().none();
-    }
-    if (s.phase() != Phase.IDLE) {
-      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " is in progress (phase "
-          + s.phase().display() + ") and involves " + dpu.id() + "; try again when it has finished"));
-      return Effect().none();
-    }
-    CoordinatorState.Module m = s.modules().get(dpu.id());
-    if (m != null && m.transition() != null) {
-      CoordinatorState.Transition t = m.transition();
-      c.replyTo().tell(new StartReply(false, t.id(), dpu.id() + " is already in a " + t.kind() + " (" + t.id() + ", phase "
-          + t.phase() + ", since " + Instant.ofEpochMilli(t.startedAt()) + "); one transition per DPU at a time"));
-      return Effect().none();
-    }
-    long now = clock.millis();
-    String id = newId("m", now);
-    String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
-    return Effect().persist(new CampaignEvent.ModuleTransitionStarted(id, dpu, c.kind(), reason, now))
-        .thenRun(next -> {
-          ctx.getLog().info("[campaign={} dpu={}] module {} started: reason='{}'", id, dpu.id(), c.kind(), reason);
-          c.replyTo().tell(new StartReply(true, id, "module " + c.kind() + " " + id + " of " + dpu.id() + " started"));
-          enterModule(next, dpu.id(), false);
-        });
-  }
-
-  /** The side effects of a module transition's phase; after a restart {@code recovered} is true. */
-  private void enterModule(CoordinatorState s, String dpuId, boolean recovered) {
-    CoordinatorState.Module m = s.modules().get(dpuId);
-    CoordinatorState.Transition t = m == null ? null : m.transition();
-    if (t == null) {
-      stopModuleLink(dpuId);
-      return;
-    }
-    switch (t.phase()) {
-      case "HALTING" -> startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.SHUTDOWN,
-          new SignalRequest(t.id(), "cold", t.reason(), 0, CoordinatorState.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
-          t.acknowledged(), 0));
-      case "WAITING_FOR_BOOT" -> {
-        armAt("module-boot-" + dpuId, new ModuleBootTimeout(dpuId, t.id()), t.bootDeadline());
-        startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.READY, null, true, 0));
-      }
-      default -> {
-        stopModuleLink(dpuId);
-        // The power command: issue it, or (after a restart) settle what an issued one left behind.
-        if (!t.powerIssued() || recovered) {
-          ctx.getSelf().tell(new ModuleAdvance(dpuId, t.id()));
-        }
-      }
-    }
-  }
-
-  private Effect<CampaignEvent, CoordinatorState> onModuleReport(CoordinatorState s, CoordinatorState.Transition t, FromLink r) {
-    long now = clock.millis();
-    DpuLink.Report report = r.report();
-    boolean halting = t.phase().equals("HALTING");
-    if (report instanceof DpuLink.Seen seen) {
-      lastSeen.put(r.dpuId(), seen.summary());
-    } else if (report instanceof DpuLink.Acknowledged a && halting && !t.acknowledged()) {
-      return Effect().persist(new CampaignEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now));
-    } else if (report instanceof DpuLink.Completed c && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
-      String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
-      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok",
-          what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now)).thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof DpuLink.GaveUp g && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
-      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "failed", g.reason(), now))
-          .thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof DpuLink.Completed c && halting) {
-      return Effect().persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), true, c.detail(), now))
-          .thenRun(next -> enterModule(next, r.dpuId(), false));
-    } else if (report instanceof DpuLink.GaveUp g && halting) {
-      ctx.getLog().error("[campaign={} dpu={}] module halt failed: {}; powering off anyway", t.id(), r.dpuId(), g.reason());
-      return Effect().persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), false, g.reason(), now))
-          .thenRun(next -> enterModule(next, r.dpuId(), false));
-    } else if (report instanceof DpuLink.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
-      timers.cancel("module-boot-" + r.dpuId());
-      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok", "answering and Listening", now))
-          .thenRun(next -> finishedModule(next, r.dpuId()));
-    }
-    return Effect().none();
-  }
-
-  private Effect<CampaignEvent, CoordinatorState> onModuleAdvance(CoordinatorState s, ModuleAdvance a) {
-    CoordinatorState.Transition t = s.transition(a.dpuId(), a.transitionId());
-    if (t == null || t.phase().equals("HALTING") || t.phase().equals("WAITING_FOR_BOOT")) {
-      return Effect().none();
-    }
-    long now = clock.millis();
-    boolean shutdown = t.kind().equals(CoordinatorState.SHUTDOWN);
-    if (!t.powerIssued()) {
-      String action = shutdown ? "power-off" : "power-on";
-      return Effect().persist(new CampaignEvent.ModulePowerIssued(t.id(), a.dpuId(), action, now)).thenRun(next ->
-          ctx.pipeToSelf(shutdown ? host.powerOff(t.id(), a.dpuId()) : host.powerOn(t.id(), a.dpuId()), (result, failure) ->
-              new ModulePowerDone(a.dpuId(), t.id(), result != null ? result : new StepResult(action, false, DpuLink.describe(failure), 0))));
-    }
-    // Recovered after the power command was issued: never run it twice.
-    if (shutdown) {
-      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), a.dpuId(), haltOutcome(t),
-          t.detail() + "; power-off was issued before an NPU service restart, its result is unknown", now))
-          .thenRun(next -> finishedModule(next, a.dpuId()));
-    }
-    return Effect().persist(new CampaignEvent.ModulePoweredOn(t.id(), a.dpuId(), "power-on was issued before an NPU service restart",
-        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enterModule(next, a.dpuId(), false));
-  }
-
-  private Effect<CampaignEvent, CoordinatorState> onModulePowerDone(CoordinatorState s, ModulePowerDone d) {
-    CoordinatorState.Transition t = s.transition(d.dpuId(), d.transitionId());
-    if (t == null || !t.powerIssued() || t.phase().equals("WAITING_FOR_BOOT")) {
-      return Effect().none();
-    }
-    long now = clock.millis();
-    StepResult r = d.result();
-    if (t.kind().equals(CoordinatorState.SHUTDOWN)) {
-      String outcome = r.ok() ? haltOutcome(t) : "failed";
-      String detail = t.detail() + "; power-off " + (r.ok() ? "done" : "failed: " + r.detail())
-          + (r.ok() && !r.detail().isEmpty() ? " (" + r.detail() + ")" : "");
-      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), d.dpuId(), outcome, detail, now))
-          .thenRun(next -> finishedModule(next, d.dpuId()));
-    }
-    if (!r.ok()) {
-      return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), d.dpuId(), "failed", "power-on failed: " + r.detail(), now))
-          .thenRun(next -> finishedModule(next, d.dpuId()));
-    }
-    return Effect().persist(new CampaignEvent.ModulePoweredOn(t.id(), d.dpuId(), "powered on" + (r.detail().isEmpty() ? "" : " (" + r.detail() + ")"),
-        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enterModule(next, d.dpuId(), false));
-  }
-
-  private Effect<CampaignEvent, CoordinatorState> onModuleBootTimeout(CoordinatorState s, ModuleBootTimeout b) {
-    CoordinatorState.Transition t = s.transition(b.dpuId(), b.transitionId());
-    if (t == null || !t.phase().equals("WAITING_FOR_BOOT")) {
-      return Effect().none();
-    }
-    String seen = lastSeen.get(b.dpuId());
-    return Effect().persist(new CampaignEvent.ModuleTransitionFinished(t.id(), b.dpuId(), "failed", "not Listening within the boot wait ("
-        + settings.module().bootWait().toSeconds() + " s)" + (seen == null ? "" : "; last seen: " + seen), clock.millis()))
-        .thenRun(next -> finishedModule(next, b.dpuId()));
-  }
-
-  private void finishedModule(CoordinatorState s, String dpuId) {
-    stopModuleLink(dpuId);
-    String id = lastTransitionId(s, dpuId);
-    ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", id, dpuId, s.modules().get(dpuId).lastOutcome());
-    List<ActorRef<TransitionOutcome>> watchers = transitionWatchers.remove(id);
-    if (watchers != null) {
-      TransitionOutcome outcome = outcomeOf(s, dpuId, id);
-      watchers.forEach(w -> w.tell(outcome));
-    }
-  }
-
-  private Effect<CampaignEvent, CoordinatorState> onWatchTransition(CoordinatorState s, WatchTransition w) {
-    if (s.transition(w.dpuId(), w.transitionId()) != null) {
-      transitionWatchers.computeIfAbsent(w.transitionId(), k -> new ArrayList<>()).add(w.replyTo());
-    } else {
-      w.replyTo().tell(outcomeOf(s, w.dpuId(), w.transitionId()));
-    }
-    return Effect().none();
-  }
-
-  /** How a finished transition ended, from the DPU's history. */
-  private static TransitionOutcome outcomeOf(CoordinatorState s, String dpuId, String id) {
-    return s.history().getOrDefault(dpuId, List.of()).stream().filter(h -> h.campaignId().equals(id))
-        .map(h -> new TransitionOutcome(id, dpuId, h.outcome(), h.detail())).findFirst()
-        .orElse(new TransitionOutcome(id, dpuId, "unknown", "no such transition in the DPU's history"));
-  }
-
-  private static String lastTransitionId(CoordinatorState s, String dpuId) {
-    List<CoordinatorState.HistoryEntry> h = s.history().getOrDefault(dpuId, List.of());
-    return h.isEmpty() ? "" : h.get(h.size() - 1).campaignId();
-  }
-
-  private static String haltOutcome(CoordinatorState.Transition t) {
-    return t.detail().startsWith("halt failed") ? "degraded" : "ok";
-  }
-
-  private void startModuleLink(CoordinatorState.Transition t, DpuLink.Start start) {
-    stopModuleLink(t.dpu().id());
-    Behavior<DpuLink.Command> link = Behaviors.supervise(
-        DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random)).onFailure(SupervisorStrategy.restart());
-    moduleLinks.put(t.dpu().id(), ctx.spawn(link, "module-" + t.dpu().id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (linkSeq++)));
-  }
-
-  private void stopModuleLink(String dpuId) {
-    ActorRef<DpuLink.Command> link = moduleLinks.remove(dpuId);
-    if (link != null) {
-      ctx.stop(link);
-    }
-  }
-
-  private String newId(String prefix, long now) {
+  /** A campaign ("c...") or transition ("m...") id: UTC time and a random suffix. */
+  static String newId(Random random, String prefix, long now) {
     return prefix + ID_TIME.format(Instant.ofEpochMilli(now)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
   }
 
@@ -768,6 +565,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   }
 
   private void armAt(String key, Command message, long deadlineMillis) {
+    armAt(timers, clock, key, message, deadlineMillis);
+  }
+
+  /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
+  static void armAt(TimerScheduler<Command> timers, Clock clock, String key, Command message, long deadlineMillis) {
     long left = Math.max(0, deadlineMillis - clock.millis());
     timers.startSingleTimer(key, message, Duration.ofMillis(left));
   }

@@ -1,0 +1,267 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.Coordinator.Command;
+import io.github.dpucoordinator.npu.Coordinator.FromLink;
+import io.github.dpucoordinator.npu.Coordinator.ModuleAdvance;
+import io.github.dpucoordinator.npu.Coordinator.ModuleBootTimeout;
+import io.github.dpucoordinator.npu.Coordinator.ModuleCommand;
+import io.github.dpucoordinator.npu.Coordinator.ModulePowerDone;
+import io.github.dpucoordinator.npu.Coordinator.StartReply;
+import io.github.dpucoordinator.npu.Coordinator.TransitionOutcome;
+import io.github.dpucoordinator.npu.Coordinator.WatchTransition;
+import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
+
+/**
+ * The coordinator's single-DPU (module) transitions: `chassis module shutdown|startup` and named-pipe
+ * halt/cold/warm requests. One transition per DPU; each phase (HALTING, POWERING_OFF, POWERING_ON,
+ * WAITING_FOR_BOOT) is journaled by the {@link Coordinator}, whose command handlers delegate here, and
+ * {@link #enter} runs the phase's side effects again after a restart.
+ */
+final class ModuleTransitions {
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final NpuSettings settings;
+  private final DpuTransport transport;
+  private final HostActions host;
+  private final Clock clock;
+  private final Random random;
+  /** The coordinator's map of what each DPU last said, shared: the reasons of both use it. */
+  private final Map<String, String> lastSeen;
+  private final EffectFactories<CampaignEvent, CoordinatorState> effects;
+  // Transient, rebuilt after a restart: each DPU's transition link, and who waits for a transition's end.
+  private final Map<String, ActorRef<DpuLink.Command>> moduleLinks = new HashMap<>();
+  private final Map<String, List<ActorRef<TransitionOutcome>>> transitionWatchers = new HashMap<>();
+  private long seq;
+
+  ModuleTransitions(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
+      HostActions host, Clock clock, Random random, Map<String, String> lastSeen,
+      EffectFactories<CampaignEvent, CoordinatorState> effects) {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.settings = settings;
+    this.transport = transport;
+    this.host = host;
+    this.clock = clock;
+    this.random = random;
+    this.lastSeen = lastSeen;
+    this.effects = effects;
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onModule(CoordinatorState s, ModuleCommand c) {
+    DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(c.dpuId())).findFirst().orElse(null);
+    if (dpu == null) {
+      c.replyTo().tell(new StartReply(false, "", "unknown DPU '" + c.dpuId() + "'; configured: "
+          + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));
+      return effects.none();
+    }
+    if (!c.kind().equals(CoordinatorState.SHUTDOWN) && !c.kind().equals(CoordinatorState.STARTUP)
+        && !CoordinatorState.REBOOT_KINDS.contains(c.kind())) {
+      c.replyTo().tell(new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown, startup, halt, cold or warm"));
+      return effects.none();
+    }
+    if ((c.kind().equals("cold") || c.kind().equals("warm")) && !dpu.protocol().equals(DpuEndpoint.GNOI)) {
+      c.replyTo().tell(new StartReply(false, "", "method " + c.kind().toUpperCase() + " needs gNOI; " + dpu.id() + " speaks "
+          + dpu.protocol() + ", which only halts"));
+      return effects.none();
+    }
+    if (s.phase() != Phase.IDLE) {
+      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " is in progress (phase "
+          + s.phase().display() + ") and involves " + dpu.id() + "; try again when it has finished"));
+      return effects.none();
+    }
+    CoordinatorState.Module m = s.modules().get(dpu.id());
+    if (m != null && m.transition() != null) {
+      CoordinatorState.Transition t = m.transition();
+      c.replyTo().tell(new StartReply(false, t.id(), dpu.id() + " is already in a " + t.kind() + " (" + t.id() + ", phase "
+          + t.phase() + ", since " + Instant.ofEpochMilli(t.startedAt()) + "); one transition per DPU at a time"));
+      return effects.none();
+    }
+    long now = clock.millis();
+    String id = Coordinator.newId(random, "m", now);
+    String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
+    return effects.persist(new CampaignEvent.ModuleTransitionStarted(id, dpu, c.kind(), reason, now))
+        .thenRun(next -> {
+          ctx.getLog().info("[campaign={} dpu={}] module {} started: reason='{}'", id, dpu.id(), c.kind(), reason);
+          c.replyTo().tell(new StartReply(true, id, "module " + c.kind() + " " + id + " of " + dpu.id() + " started"));
+          enter(next, dpu.id(), false);
+        });
+  }
+
+  /** The side effects of a module transition's phase; after a restart {@code recovered} is true. */
+  void enter(CoordinatorState s, String dpuId, boolean recovered) {
+    CoordinatorState.Module m = s.modules().get(dpuId);
+    CoordinatorState.Transition t = m == null ? null : m.transition();
+    if (t == null) {
+      stopModuleLink(dpuId);
+      return;
+    }
+    switch (t.phase()) {
+      case "HALTING" -> startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.SHUTDOWN,
+          new SignalRequest(t.id(), "cold", t.reason(), 0, CoordinatorState.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
+          t.acknowledged(), 0));
+      case "WAITING_FOR_BOOT" -> {
+        Coordinator.armAt(timers, clock, "module-boot-" + dpuId, new ModuleBootTimeout(dpuId, t.id()), t.bootDeadline());
+        startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.READY, null, true, 0));
+      }
+      default -> {
+        stopModuleLink(dpuId);
+        // The power command: issue it, or (after a restart) settle what an issued one left behind.
+        if (!t.powerIssued() || recovered) {
+          ctx.getSelf().tell(new ModuleAdvance(dpuId, t.id()));
+        }
+      }
+    }
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onReport(CoordinatorState s, CoordinatorState.Transition t, FromLink r) {
+    long now = clock.millis();
+    DpuLink.Report report = r.report();
+    boolean halting = t.phase().equals("HALTING");
+    if (report instanceof DpuLink.Seen seen) {
+      lastSeen.put(r.dpuId(), seen.summary());
+    } else if (report instanceof DpuLink.Acknowledged a && halting && !t.acknowledged()) {
+      return effects.persist(new CampaignEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now));
+    } else if (report instanceof DpuLink.Completed c && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
+      String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
+      return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok",
+          what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now)).thenRun(next -> finishedModule(next, r.dpuId()));
+    } else if (report instanceof DpuLink.GaveUp g && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
+      return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "failed", g.reason(), now))
+          .thenRun(next -> finishedModule(next, r.dpuId()));
+    } else if (report instanceof DpuLink.Completed c && halting) {
+      return effects.persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), true, c.detail(), now))
+          .thenRun(next -> enter(next, r.dpuId(), false));
+    } else if (report instanceof DpuLink.GaveUp g && halting) {
+      ctx.getLog().error("[campaign={} dpu={}] module halt failed: {}; powering off anyway", t.id(), r.dpuId(), g.reason());
+      return effects.persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), false, g.reason(), now))
+          .thenRun(next -> enter(next, r.dpuId(), false));
+    } else if (report instanceof DpuLink.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
+      timers.cancel("module-boot-" + r.dpuId());
+      return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok", "answering and Listening", now))
+          .thenRun(next -> finishedModule(next, r.dpuId()));
+    }
+    return effects.none();
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onModuleAdvance(CoordinatorState s, ModuleAdvance a) {
+    CoordinatorState.Transition t = s.transition(a.dpuId(), a.transitionId());
+    if (t == null || t.phase().equals("HALTING") || t.phase().equals("WAITING_FOR_BOOT")) {
+      return effects.none();
+    }
+    long now = clock.millis();
+    boolean shutdown = t.kind().equals(CoordinatorState.SHUTDOWN);
+    if (!t.powerIssued()) {
+      String action = shutdown ? "power-off" : "power-on";
+      return effects.persist(new CampaignEvent.ModulePowerIssued(t.id(), a.dpuId(), action, now)).thenRun(next ->
+          ctx.pipeToSelf(shutdown ? host.powerOff(t.id(), a.dpuId()) : host.powerOn(t.id(), a.dpuId()), (result, failure) ->
+              new ModulePowerDone(a.dpuId(), t.id(), result != null ? result : new StepResult(action, false, DpuLink.describe(failure), 0))));
+    }
+    // Recovered after the power command was issued: never run it twice.
+    if (shutdown) {
+      return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), a.dpuId(), haltOutcome(t),
+          t.detail() + "; power-off was issued before an NPU service restart, its result is unknown", now))
+          .thenRun(next -> finishedModule(next, a.dpuId()));
+    }
+    return effects.persist(new CampaignEvent.ModulePoweredOn(t.id(), a.dpuId(), "power-on was issued before an NPU service restart",
+        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enter(next, a.dpuId(), false));
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onModulePowerDone(CoordinatorState s, ModulePowerDone d) {
+    CoordinatorState.Transition t = s.transition(d.dpuId(), d.transitionId());
+    if (t == null || !t.powerIssued() || t.phase().equals("WAITING_FOR_BOOT")) {
+      return effects.none();
+    }
+    long now = clock.millis();
+    StepResult r = d.result();
+    if (t.kind().equals(CoordinatorState.SHUTDOWN)) {
+      String outcome = r.ok() ? haltOutcome(t) : "failed";
+      String detail = t.detail() + "; power-off " + (r.ok() ? "done" : "failed: " + r.detail())
+          + (r.ok() && !r.detail().isEmpty() ? " (" + r.detail() + ")" : "");
+      return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), d.dpuId(), outcome, detail, now))
+          .thenRun(next -> finishedModule(next, d.dpuId()));
+    }
+    if (!r.ok()) {
+      return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), d.dpuId(), "failed", "power-on failed: " + r.detail(), now))
+          .thenRun(next -> finishedModule(next, d.dpuId()));
+    }
+    return effects.persist(new CampaignEvent.ModulePoweredOn(t.id(), d.dpuId(), "powered on" + (r.detail().isEmpty() ? "" : " (" + r.detail() + ")"),
+        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enter(next, d.dpuId(), false));
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onModuleBootTimeout(CoordinatorState s, ModuleBootTimeout b) {
+    CoordinatorState.Transition t = s.transition(b.dpuId(), b.transitionId());
+    if (t == null || !t.phase().equals("WAITING_FOR_BOOT")) {
+      return effects.none();
+    }
+    String seen = lastSeen.get(b.dpuId());
+    return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), b.dpuId(), "failed", "not Listening within the boot wait ("
+        + settings.module().bootWait().toSeconds() + " s)" + (seen == null ? "" : "; last seen: " + seen), clock.millis()))
+        .thenRun(next -> finishedModule(next, b.dpuId()));
+  }
+
+  private void finishedModule(CoordinatorState s, String dpuId) {
+    stopModuleLink(dpuId);
+    String id = lastTransitionId(s, dpuId);
+    ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", id, dpuId, s.modules().get(dpuId).lastOutcome());
+    List<ActorRef<TransitionOutcome>> watchers = transitionWatchers.remove(id);
+    if (watchers != null) {
+      TransitionOutcome outcome = outcomeOf(s, dpuId, id);
+      watchers.forEach(w -> w.tell(outcome));
+    }
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onWatchTransition(CoordinatorState s, WatchTransition w) {
+    if (s.transition(w.dpuId(), w.transitionId()) != null) {
+      transitionWatchers.computeIfAbsent(w.transitionId(), k -> new ArrayList<>()).add(w.replyTo());
+    } else {
+      w.replyTo().tell(outcomeOf(s, w.dpuId(), w.transitionId()));
+    }
+    return effects.none();
+  }
+
+  /** How a finished transition ended, from the DPU's history. */
+  private static TransitionOutcome outcomeOf(CoordinatorState s, String dpuId, String id) {
+    return s.history().getOrDefault(dpuId, List.of()).stream().filter(h -> h.campaignId().equals(id))
+        .map(h -> new TransitionOutcome(id, dpuId, h.outcome(), h.detail())).findFirst()
+        .orElse(new TransitionOutcome(id, dpuId, "unknown", "no such transition in the DPU's history"));
+  }
+
+  private static String lastTransitionId(CoordinatorState s, String dpuId) {
+    List<CoordinatorState.HistoryEntry> h = s.history().getOrDefault(dpuId, List.of());
+    return h.isEmpty() ? "" : h.get(h.size() - 1).campaignId();
+  }
+
+  private static String haltOutcome(CoordinatorState.Transition t) {
+    return t.detail().startsWith("halt failed") ? "degraded" : "ok";
+  }
+
+  private void startModuleLink(CoordinatorState.Transition t, DpuLink.Start start) {
+    stopModuleLink(t.dpu().id());
+    Behavior<DpuLink.Command> link = Behaviors.supervise(
+        DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random)).onFailure(SupervisorStrategy.restart());
+    moduleLinks.put(t.dpu().id(), ctx.spawn(link, "module-" + t.dpu().id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (seq++)));
+  }
+
+  private void stopModuleLink(String dpuId) {
+    ActorRef<DpuLink.Command> link = moduleLinks.remove(dpuId);
+    if (link != null) {
+      ctx.stop(link);
+    }
+  }
+}
