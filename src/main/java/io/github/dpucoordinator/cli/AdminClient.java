@@ -46,8 +46,8 @@ final class AdminClient implements AutoCloseable {
         .withTls(false).withDeadline(timeout).withConnectionAttempts(2), system);
   }
 
-  StartCampaignResponse start(String reason, String kind) throws Unreachable {
-    return call(() -> client.startCampaign(StartCampaignRequest.newBuilder().setReason(reason).setKind(kind).build())
+  StartCampaignResponse start(String reason, String kind, boolean force) throws Unreachable {
+    return call(() -> client.startCampaign(StartCampaignRequest.newBuilder().setReason(reason).setKind(kind).setForce(force).build())
         .toCompletableFuture().get());
   }
 

@@ -36,6 +36,9 @@ final class RebootCommand implements Callable<Integer> {
   @Option(names = "--json", description = "With --plan: print the plan as one JSON object.")
   boolean json;
 
+  @Option(names = "--force", description = "Do not honour DPU deferrals (DEFER answers); protective states are still honoured.")
+  boolean force;
+
   @Override
   public Integer call() {
     if (cancel && plan) {
@@ -69,7 +72,7 @@ final class RebootCommand implements Callable<Integer> {
       return ExitCodes.USAGE;
     }
     return AdminClient.run("reboot", admin, (client, config) -> {
-      StartCampaignResponse started = client.start(reason, kind);
+      StartCampaignResponse started = client.start(reason, kind, force);
       if (!started.getAccepted()) {
         System.err.println("dpuctl reboot: refused: " + started.getMessage());
         return ExitCodes.REFUSED;
@@ -100,8 +103,10 @@ final class RebootCommand implements Callable<Integer> {
           d.path("protocol").asText(), seconds(d.path("budgetMillis").asLong()));
     }
     p.path("leftOut").forEach(l -> System.out.println("  left out: " + l.asText()));
-    System.out.printf("Worst case: %s in all = prepare %s + shutdown %s + reboot %s + post-reboot %s%n",
+    System.out.printf("Worst case: %s in all = prepare %s + shutdown %s + deferrals %s + protective states %s + escalation %s"
+        + " + reboot %s + post-reboot %s%n",
         seconds(w.path("totalMillis").asLong()), seconds(w.path("prepareMillis").asLong()), seconds(w.path("shutdownMillis").asLong()),
+        seconds(w.path("deferralMillis").asLong()), seconds(w.path("protectiveMillis").asLong()), seconds(w.path("escalationMillis").asLong()),
         seconds(w.path("rebootMillis").asLong()), seconds(w.path("postRebootMillis").asLong()));
     System.out.println("  (" + w.path("basis").asText() + ")");
     if (p.path("blockers").isEmpty()) {

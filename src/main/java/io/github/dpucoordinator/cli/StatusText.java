@@ -32,6 +32,18 @@ final class StatusText {
       }
       dpuTable(c, out);
     }
+    JsonNode reboots = status.path("dpuReboots");
+    if (reboots.size() > 0) {
+      out.println("DPUs rebooting on their own:");
+      for (JsonNode n : reboots) {
+        out.printf("  %-8s notice %s, round %d, %s; hard deadline %s; reason '%s'%n", n.path("dpuId").asText(), n.path("id").asText(),
+            n.path("round").asInt(), n.path("going").asBoolean() ? "went (" + n.path("why").asText() + "), expected back by "
+                + time(n.path("expectBackBy").asLong())
+                : "answered " + (n.path("decision").asText().isEmpty() ? "-" : n.path("decision").asText())
+                    + (n.path("postponedUntil").asLong() > 0 ? " until " + time(n.path("postponedUntil").asLong()) : ""),
+            time(n.path("hardDeadline").asLong()), n.path("reason").asText());
+      }
+    }
     JsonNode recent = status.path("recent");
     if (recent.size() > 0) {
       out.println("Recent campaigns:");
@@ -60,6 +72,12 @@ final class StatusText {
     out.printf("  %-10s %-22s %-18s %-8s %-9s %s%n", "DPU", "ENDPOINT", "STATE", "ATTEMPTS", "OUTCOME", "DETAIL");
     for (JsonNode d : campaign.path("dpus")) {
       String detail = d.path("reason").asText();
+      if (detail.isEmpty() && !d.path("protective").asText().isEmpty()) {
+        detail = "protective: " + d.path("protective").asText();
+      }
+      if (detail.isEmpty() && !d.path("hold").asText().isEmpty()) {
+        detail = d.path("hold").asText();
+      }
       if (detail.isEmpty()) {
         detail = d.path("lastSeen").asText();
       }

@@ -24,15 +24,20 @@ public final class AdminServiceImpl implements NpuAdmin {
   private final ActorSystem<?> system;
   private final ObjectMapper json = Json.mapper();
 
-  public AdminServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system) {
+  private final DpuTransport transport;
+  private final NpuSettings settings;
+
+  public AdminServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, DpuTransport transport, NpuSettings settings) {
     this.coordinator = coordinator;
     this.system = system;
+    this.transport = transport;
+    this.settings = settings;
   }
 
   @Override
   public CompletionStage<StartCampaignResponse> startCampaign(StartCampaignRequest in) {
     CompletionStage<Coordinator.StartReply> reply = AskPattern.ask(coordinator,
-        replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), replyTo), ASK_TIMEOUT, system.scheduler());
+        replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo), ASK_TIMEOUT, system.scheduler());
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
   }
@@ -48,7 +53,27 @@ public final class AdminServiceImpl implements NpuAdmin {
   @Override
   public CompletionStage<StatusResponse> plan(PlanRequest in) {
     CompletionStage<PlanView> plan = AskPattern.ask(coordinator, Coordinator.GetPlan::new, ASK_TIMEOUT, system.scheduler());
-    return plan.thenApply(p -> StatusResponse.newBuilder().setJson(Json.write(json, p)).build());
+    return plan.thenCompose(p -> askDpus(p).thenApply(more -> p.withBlockers(more)))
+        .thenApply(p -> StatusResponse.newBuilder().setJson(Json.write(json, p)).build());
+  }
+
+  /** Each planned DPU asked once, read-only: protective states and deferrals it reports now, or that it cannot be reached. */
+  private CompletionStage<java.util.List<String>> askDpus(PlanView p) {
+    java.util.List<java.util.concurrent.CompletableFuture<String>> asks = new java.util.ArrayList<>();
+    for (DpuEndpoint d : settings.dpus()) {
+      if (p.dpus().stream().noneMatch(planned -> planned.id().equals(d.id()))) {
+        continue;
+      }
+      asks.add(transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).toCompletableFuture()
+          .handle((o, failure) -> failure != null ? d.id() + " is unreachable now (" + DpuLink.describe(failure) + ")"
+              : o.isProtective() ? d.id() + " reports protective state " + o.protective() + ": it will not be powered off or reset"
+                  + " while it lasts (up to protective.max-wait " + settings.negotiation().protectiveMaxWait().toSeconds() + " s)"
+              : !o.deferring().isEmpty() ? d.id() + " is " + o.deferring() + " (honoured up to defer.max-total "
+                  + settings.negotiation().deferMaxTotal().toSeconds() + " s; --force skips it)"
+              : null));
+    }
+    return java.util.concurrent.CompletableFuture.allOf(asks.toArray(new java.util.concurrent.CompletableFuture[0]))
+        .thenApply(x -> asks.stream().map(java.util.concurrent.CompletableFuture::join).filter(java.util.Objects::nonNull).toList());
   }
 
   @Override

@@ -14,8 +14,8 @@ public sealed interface CampaignEvent extends CborSerializable {
 
   long atMillis();
 
-  /** Idle -> PrepareForReboot. */
-  record CampaignStarted(String campaignId, String reason, String kind, long atMillis, List<DpuEndpoint> dpus)
+  /** Idle -> PrepareForReboot. {@code force}: `reboot --force`, deferrals are not honoured. */
+  record CampaignStarted(String campaignId, String reason, String kind, long atMillis, List<DpuEndpoint> dpus, boolean force)
       implements CampaignEvent {}
 
   /** PrepareForReboot -> NotifyDPUs. */
@@ -25,7 +25,31 @@ public sealed interface CampaignEvent extends CborSerializable {
    * NotifyDPUs -> WaitForAcknowledgments: signals go out now and every DPU has until ackDeadlineMillis
    * to complete its shutdown. Deadlines are absolute so a restart never extends them.
    */
-  record SignalsDispatched(String campaignId, long ackDeadlineMillis, long atMillis) implements CampaignEvent {}
+  record SignalsDispatched(String campaignId, long ackDeadlineMillis, long atMillis, long deferCapMillis) implements CampaignEvent {}
+
+  /**
+   * The DPU answered DEFER: honoured until {@code honouredUntil} (its wish within the campaign's cap), and the
+   * campaign's deadline moves to {@code ackDeadlineMillis} so the DPU keeps its whole budget after it.
+   */
+  record DpuDeferred(String campaignId, String dpuId, String reason, long requestedUntil, long honouredUntil,
+      long ackDeadlineMillis, long atMillis) implements CampaignEvent {}
+
+  /** The DPU reports a protective state ({@code protective} names it; empty: it ended). */
+  record DpuProtective(String campaignId, String dpuId, String protective, long atMillis) implements CampaignEvent {}
+
+  /**
+   * The ack deadline passed while these DPUs were in a protective state: the campaign waits for them until
+   * {@code holdUntilMillis} (protective.max-wait), touching nothing.
+   */
+  record ProtectiveHold(String campaignId, Map<String, String> dpus, long holdUntilMillis, long atMillis) implements CampaignEvent {}
+
+  /** The protective cap passed with these DPUs still protective; {@code policy} (proceed | abort) says what followed. */
+  record ProtectiveCapReached(String campaignId, Map<String, String> dpus, String policy, long atMillis) implements CampaignEvent {}
+
+  /** No graceful shutdown in time: the DPU's force action is issued (journaled first, so it runs at most once). */
+  record DpuEscalated(String campaignId, String dpuId, String reason, String action, long atMillis) implements CampaignEvent {}
+
+  record DpuForced(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
 
   record SignalAttemptFailed(String campaignId, String dpuId, int attempt, String reason, long atMillis) implements CampaignEvent {}
 
@@ -68,8 +92,27 @@ public sealed interface CampaignEvent extends CborSerializable {
    * `reboot --cancel` before Reboot: the campaign ends here (Idle), each DPU with what became of it
    * (not signalled, left to finish, left halted, or restarting through a module transition).
    */
-  record CampaignCancelled(String campaignId, String reason, Map<String, String> dpuOutcomes, long atMillis)
+  record CampaignCancelled(String campaignId, String reason, Map<String, String> dpuOutcomes, long atMillis, boolean aborted)
       implements CampaignEvent {}
+
+  // ---- DPU-initiated reboots; campaignId is the DPU's notice id ----
+
+  /** A DPU announced (round 1) or re-announced (after a postponement) a reboot of its own. */
+  record DpuRebootNoticed(String campaignId, String dpuId, String reason, long plannedMillis, long hardDeadlineMillis, int round,
+      long atMillis) implements CampaignEvent {}
+
+  /** What the NPU answered: ACK, or POSTPONE until {@code untilMillis}; {@code detail}: why (hooks, caps). */
+  record DpuRebootAnswered(String campaignId, String dpuId, String decision, long untilMillis, String detail, long atMillis)
+      implements CampaignEvent {}
+
+  /** The DPU went down (it said so, or its hard deadline passed); it is expected back by {@code expectBackByMillis}. */
+  record DpuRebootGoing(String campaignId, String dpuId, String why, long expectBackByMillis, long atMillis) implements CampaignEvent {}
+
+  /** The DPU-initiated reboot is over: back (ok), not back in time, or superseded by a new notice. */
+  record DpuRebootFinished(String campaignId, String dpuId, String outcome, String detail, long atMillis) implements CampaignEvent {}
+
+  /** Outside anything planned, a DPU went away or came back ({@code what}); recorded apart from planned reboots. */
+  record UnplannedEvent(String campaignId, String dpuId, String what, String detail, long atMillis) implements CampaignEvent {}
 
   // ---- single-DPU (module) transitions; campaignId is the transition's id ----
 

@@ -66,7 +66,45 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   public sealed interface Command {}
 
-  public record StartCampaign(String reason, String kind, ActorRef<StartReply> replyTo) implements Command {}
+  /** {@code force}: `reboot --force`, DPU deferrals are not honoured. */
+  public record StartCampaign(String reason, String kind, boolean force, ActorRef<StartReply> replyTo) implements Command {
+    public StartCampaign(String reason, String kind, ActorRef<StartReply> replyTo) {
+      this(reason, kind, false, replyTo);
+    }
+  }
+
+  /** A DPU announces (or re-announces, {@code round} > 1) a reboot of its own; answered with a {@link NoticeReply}. */
+  public record NoticeReceived(String dpuId, String noticeId, String reason, long planned, long hardDeadline, int round,
+      ActorRef<NoticeReply> replyTo) implements Command {}
+
+  /** {@code error} non-empty: the notice was refused (unknown DPU, malformed); else ACK or POSTPONE until {@code until}. */
+  public record NoticeReply(String error, String decision, long until, String reason, String responder) {
+    static NoticeReply error(String message) {
+      return new NoticeReply(message, "", 0, "", "");
+    }
+  }
+
+  /** The DPU is rebooting now ({@code why}: acknowledged, hard deadline, ...). */
+  public record GoingReceived(String dpuId, String noticeId, String why, ActorRef<GoingReply> replyTo) implements Command {}
+
+  public record GoingReply(boolean ok, String message, long expectBackBy) {}
+
+  /** A DPU that rebooted on its own is Listening again. */
+  public record NoticeBack(String dpuId, String noticeId, String detail) implements Command {}
+
+  /** The watcher saw a DPU go away, come back or restart ({@code what}). */
+  public record WatchReport(String dpuId, String what, String detail) implements Command {}
+
+  /** The hooks of one round finished. */
+  record HooksDone(String dpuId, String noticeId, int round, List<StepResult> results) implements Command {}
+
+  /** A notice's hard deadline (plus slack) passed: if the DPU has not said it went, it went. */
+  record HardDeadline(String dpuId, String noticeId) implements Command {}
+
+  /** The DPU was expected back by now. */
+  record BackBy(String dpuId, String noticeId) implements Command {}
+
+  private record ForceDone(String campaignId, String dpuId, StepResult result) implements Command {}
 
   public record StartReply(boolean accepted, String campaignId, String message) {}
 
@@ -131,6 +169,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final List<FromLink> pending = new ArrayList<>();
   private final Map<String, String> lastSeen = new HashMap<>();
   private final ModuleTransitions modules;
+  private final OwnReboots own;
   private long linkSeq;
 
   private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
@@ -144,6 +183,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.host = host;
     this.clock = clock;
     this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, Effect());
+    this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, Effect());
   }
 
   @Override
@@ -182,6 +222,14 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(ModuleAdvance.class, modules::onModuleAdvance)
         .onCommand(ModulePowerDone.class, modules::onModulePowerDone)
         .onCommand(ModuleBootTimeout.class, modules::onModuleBootTimeout)
+        .onCommand(ForceDone.class, this::onForceDone)
+        .onCommand(NoticeReceived.class, own::onNotice)
+        .onCommand(HooksDone.class, own::onHooksDone)
+        .onCommand(GoingReceived.class, own::onGoing)
+        .onCommand(HardDeadline.class, own::onHardDeadline)
+        .onCommand(NoticeBack.class, own::onBack)
+        .onCommand(BackBy.class, own::onBackBy)
+        .onCommand(WatchReport.class, own::onWatchReport)
         .build();
   }
 
@@ -204,6 +252,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
                 m.transition().kind(), m.transition().phase());
             modules.enter(state, m.dpuId(), true);
           });
+          own.recover(state);
+          if (settings.negotiation().watchEnabled() && !settings.dpus().isEmpty()) {
+            ctx.spawn(FleetWatcher.create(settings.dpus(), transport, settings.negotiation().watchInterval(), settings.signal().rpcTimeout(),
+                settings.negotiation().watchGoneAfter(), ctx.getSelf()), "watcher");
+          }
         })
         .build();
   }
@@ -228,15 +281,24 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           + "; the campaign would touch them, try again when they have finished"));
       return Effect().none();
     }
+    List<String> rebooting = s.notices().values().stream().filter(n -> !s.down(n.dpuId()))
+        .map(n -> n.dpuId() + " (notice " + n.id() + (n.going() ? ", went, expected back by " + Instant.ofEpochMilli(n.expectBackBy())
+            : ", hard deadline " + Instant.ofEpochMilli(n.hardDeadline())) + ")").toList();
+    if (!rebooting.isEmpty()) {
+      c.replyTo().tell(new StartReply(false, "", "DPUs rebooting on their own: " + String.join(", ", rebooting)
+          + "; try again when they are back (their wait is bounded by their hard deadline and boot wait)"));
+      return Effect().none();
+    }
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     long now = clock.millis();
     String id = newId(random, "c", now);
     // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
     List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !s.down(d.id())).toList();
     int leftOut = settings.dpus().size() - dpus.size();
-    return Effect().persist(new CampaignStarted(id, reason, kind, now, dpus))
+    return Effect().persist(new CampaignStarted(id, reason, kind, now, dpus, c.force()))
         .thenRun(next -> {
-          ctx.getLog().info("[campaign={} dpu=all] campaign started: kind={} reason='{}' dpus={}", id, kind, reason, dpus.size());
+          ctx.getLog().info("[campaign={} dpu=all] campaign started: kind={} reason='{}' dpus={}{}", id, kind, reason, dpus.size(),
+              c.force() ? " (force: deferrals not honoured)" : "");
           c.replyTo().tell(new StartReply(true, id, "campaign " + id + " started for " + dpus.size() + " DPU(s)"
               + (leftOut > 0 ? " (" + leftOut + " administratively down, left out)" : "")));
           enter(next, false);
@@ -267,8 +329,21 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     Campaign c = s.current();
     long now = clock.millis();
     switch (s.phase()) {
-      case NOTIFY_DPUS:
-        return persistThenEnter(List.of(new SignalsDispatched(c.id(), now + settings.ackDeadline().toMillis(), now)));
+      case NOTIFY_DPUS: {
+        List<CampaignEvent> events = new ArrayList<>();
+        events.add(new SignalsDispatched(c.id(), now + settings.ackDeadline().toMillis(), now,
+            c.force() ? now : now + settings.negotiation().deferMaxTotal().toMillis()));
+        if (c.kind().equals("warm")) {
+          // Warm: the DPUs keep power. gNOI has no verb for "the host warm-reboots, clean up and stay up", so
+          // gNOI DPUs are not halted; DPUs on the reboot-service protocol are told and run their tenant cleanup.
+          c.dpus().values().stream().filter(d -> d.protocol().equals(DpuEndpoint.GNOI)).forEach(d -> {
+            events.add(new DpuAcknowledged(c.id(), d.id(), 0, "NOT_SIGNALLED",
+                "warm reboot: keeps power and keeps running (gNOI has no notice for a warm host reboot)", now));
+            events.add(new DpuShutdownCompleted(c.id(), d.id(), false, "", now));
+          });
+        }
+        return persistThenEnter(events);
+      }
       case WAIT_FOR_ACKNOWLEDGMENTS:
         if (!c.allResolved()) {
           return Effect().none();
@@ -276,9 +351,18 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         return persistThenEnter(List.of(c.allCompleted()
             ? new AcknowledgmentsCollected(c.id(), now)
             : new AcknowledgmentsMissing(c.id(), failures(c), false, now)));
+      case ERROR_LOGGING: {
+        List<CampaignEvent> escalations = escalations(c, now);
+        if (!escalations.isEmpty()) {
+          return Effect().persist(escalations).thenRun(next -> escalations.forEach(e -> runForce((CampaignEvent.DpuEscalated) e)));
+        }
+        if (c.dpus().values().stream().anyMatch(d -> d.isEscalated() && (d.forced() == null || d.forced().isEmpty()))) {
+          return Effect().none(); // force actions still running
+        }
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now)));
+      }
       case PROCEED_WITH_REBOOT:
-      case ERROR_LOGGING:
-        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(), now)));
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now)));
       case POST_REBOOT:
         return c.allBack() ? persistThenEnter(List.of(new CampaignFinished(c.id(), c.outcomeWith(notReady(c)), notReady(c), now)))
             : Effect().none();
@@ -301,14 +385,108 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     // Reports already queued count: they arrived before the deadline was handled.
     List<CampaignEvent> events = drainPending(s);
     CoordinatorState latest = applyAll(s, events);
-    Map<String, String> missing = new LinkedHashMap<>(failures(latest.current()));
-    for (DpuProgress dpu : latest.current().dpus().values()) {
+    Campaign c = latest.current();
+    long now = clock.millis();
+    if (c.ackDeadline() > now) {
+      // A deferral moved the deadline while this timer was on its way.
+      armAt("ack-deadline", new AckDeadlineReached(c.id()), c.ackDeadline());
+      return persistThenAdvance(events);
+    }
+    Map<String, String> protective = new LinkedHashMap<>();
+    c.dpus().values().stream().filter(p -> !p.resolved() && p.isProtective()).forEach(p -> protective.put(p.id(), p.protective()));
+    if (!protective.isEmpty() && !c.protectiveHold() && settings.negotiation().protectiveMaxWait().toMillis() > 0) {
+      return holdForProtective(events, c, protective, now);
+    }
+    Map<String, String> missing = new LinkedHashMap<>(failures(c));
+    for (DpuProgress dpu : c.dpus().values()) {
       if (!dpu.resolved()) {
-        missing.put(dpu.id(), unfinishedReason(dpu));
+        missing.put(dpu.id(), protective.containsKey(dpu.id())
+            ? "still in protective state " + dpu.protective() + " at the cap (dpu-coordinator.npu.protective.max-wait "
+                + settings.negotiation().protectiveMaxWait().toSeconds() + " s); policy: " + settings.negotiation().protectiveAtCap()
+            : unfinishedReason(dpu));
       }
     }
-    events.add(new AcknowledgmentsMissing(d.campaignId(), missing, true, clock.millis()));
+    if (!protective.isEmpty()) {
+      events.add(new CampaignEvent.ProtectiveCapReached(c.id(), protective, settings.negotiation().protectiveAtCap(), now));
+      if (settings.negotiation().abortAtProtectiveCap()) {
+        ctx.getLog().error("[campaign={} dpu={}] still in a protective state at the cap ({}); ABORTING the campaign "
+            + "(dpu-coordinator.npu.protective.at-cap = abort): nothing is rebooted", c.id(), String.join(",", protective.keySet()), protective);
+        return endEarly(events, c, "aborted: DPU(s) " + String.join(", ", protective.keySet()) + " still in a protective state at the cap",
+            true, null);
+      }
+      ctx.getLog().error("[campaign={} dpu={}] still in a protective state at the cap ({}); PROCEEDING with the reboot anyway "
+          + "(dpu-coordinator.npu.protective.at-cap = proceed)", c.id(), String.join(",", protective.keySet()), protective);
+    }
+    events.add(new AcknowledgmentsMissing(d.campaignId(), missing, true, now));
     return persistThenEnter(events);
+  }
+
+  /**
+   * The deadline passed with DPUs in a protective state: those that are not protective and unfinished are
+   * given up on now; the protective ones are waited for until protective.max-wait, touching nothing.
+   */
+  private Effect<CampaignEvent, CoordinatorState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
+      long now) {
+    long holdUntil = now + settings.negotiation().protectiveMaxWait().toMillis();
+    for (DpuProgress dpu : c.dpus().values()) {
+      if (!dpu.resolved() && !protective.containsKey(dpu.id())) {
+        events.add(new DpuGaveUp(c.id(), dpu.id(), unfinishedReason(dpu), now));
+      }
+    }
+    events.add(new CampaignEvent.ProtectiveHold(c.id(), protective, holdUntil, now));
+    return Effect().persist(events).thenRun(next -> {
+      ctx.getLog().warn("[campaign={} dpu={}] in a protective state at the ack deadline ({}); holding the campaign until {} "
+          + "(dpu-coordinator.npu.protective.max-wait), nothing is powered off or reset meanwhile", c.id(),
+          String.join(",", protective.keySet()), protective, Instant.ofEpochMilli(holdUntil));
+      next.current().dpus().values().stream().filter(p -> p.status() == DpuStatus.FAILED && links.containsKey(p.id()))
+          .forEach(p -> links.get(p.id()).tell(DpuLink.StopSignalling.INSTANCE));
+      armAt("ack-deadline", new AckDeadlineReached(c.id()), holdUntil);
+      ctx.getSelf().tell(Advance.INSTANCE);
+    });
+  }
+
+  // ---- escalation ----
+
+  /** Cold and power-off campaigns: each DPU without a graceful shutdown gets its force action, unless it is protective. */
+  private List<CampaignEvent> escalations(Campaign c, long now) {
+    List<CampaignEvent> events = new ArrayList<>();
+    if (c.kind().equals("warm")) {
+      return events;
+    }
+    for (DpuProgress d : c.dpus().values()) {
+      if (d.status() != DpuStatus.FAILED || d.isEscalated()) {
+        continue;
+      }
+      if (d.isProtective()) {
+        ctx.getLog().error("[campaign={} dpu={}] not forcing: it reports protective state {}", c.id(), d.id(), d.protective());
+        continue;
+      }
+      String command = settings.negotiation().forceCommandFor(d.id());
+      events.add(new CampaignEvent.DpuEscalated(c.id(), d.id(), d.error(), command.isBlank() ? "dry run" : command, now));
+    }
+    return events;
+  }
+
+  private void runForce(CampaignEvent.DpuEscalated e) {
+    ctx.getLog().warn("[campaign={} dpu={}] ESCALATION: graceful shutdown did not finish ({}); running the force action: {}",
+        e.campaignId(), e.dpuId(), e.reason(), e.action());
+    ctx.pipeToSelf(host.force(e.campaignId(), e.dpuId()), (result, failure) -> new ForceDone(e.campaignId(), e.dpuId(),
+        result != null ? result : new StepResult("force", false, DpuLink.describe(failure), 0)));
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onForceDone(CoordinatorState s, ForceDone f) {
+    if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.ERROR_LOGGING) {
+      return Effect().none();
+    }
+    DpuProgress d = s.current().dpus().get(f.dpuId());
+    if (d == null || !d.isEscalated() || (d.forced() != null && !d.forced().isEmpty())) {
+      return Effect().none();
+    }
+    if (!f.result().ok()) {
+      ctx.getLog().error("[campaign={} dpu={}] force action failed: {}", f.campaignId(), f.dpuId(), f.result().detail());
+    }
+    return persistThenAdvance(List.of(new CampaignEvent.DpuForced(f.campaignId(), f.dpuId(), f.result().ok(), f.result().detail(),
+        clock.millis())));
   }
 
   private Effect<CampaignEvent, CoordinatorState> onRebootActionFinished(CoordinatorState s, RebootActionFinished f) {
@@ -389,8 +567,16 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     // Reports already queued count: they arrived before the cancel.
     List<CampaignEvent> events = drainPending(s);
     Campaign camp = applyAll(s, events).current();
+    return endEarly(events, camp, c.reason().isBlank() ? "operator request" : c.reason().trim(), false, c.replyTo());
+  }
+
+  /**
+   * Ends a campaign before Reboot (cancelled by the operator, or aborted at the protective cap): each DPU
+   * with what became of it; halted DPUs are restarted through module transitions if so configured.
+   */
+  private Effect<CampaignEvent, CoordinatorState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
+      ActorRef<StartReply> replyTo) {
     long now = clock.millis();
-    String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     Map<String, String> outcomes = new LinkedHashMap<>();
     List<CampaignEvent> restarts = new ArrayList<>();
     for (DpuProgress d : camp.dpus().values()) {
@@ -412,15 +598,17 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         }
       });
     }
-    events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now));
+    events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now, aborted));
     events.addAll(restarts);
     return Effect().persist(events).thenRun(next -> {
-      ctx.getLog().warn("[campaign={} dpu=all] campaign cancelled ({}): {}", camp.id(), reason, outcomes);
+      ctx.getLog().warn("[campaign={} dpu=all] campaign {} ({}): {}", camp.id(), aborted ? "aborted" : "cancelled", reason, outcomes);
       long restarting = restarts.size();
       StringBuilder perDpu = new StringBuilder();
       outcomes.forEach((dpu, outcome) -> perDpu.append("\n  ").append(dpu).append(": ").append(outcome));
-      c.replyTo().tell(new StartReply(true, camp.id(), "campaign " + camp.id() + " cancelled; " + restarting
-          + " halted DPU(s) restarting" + perDpu));
+      if (replyTo != null) {
+        replyTo.tell(new StartReply(true, camp.id(), "campaign " + camp.id() + " cancelled; " + restarting
+            + " halted DPU(s) restarting" + perDpu));
+      }
       enter(next, false);
       restarts.forEach(e -> modules.enter(next, ((CampaignEvent.ModuleTransitionStarted) e).dpu().id(), false));
     });
@@ -469,6 +657,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       return new DpuShutdownCompleted(r.campaignId(), r.dpuId(), c.degraded(), c.detail(), now);
     } else if (report instanceof DpuLink.Ready && s.phase() == Phase.POST_REBOOT && !d.ready()) {
       return new DpuReady(r.campaignId(), r.dpuId(), now);
+    } else if (report instanceof DpuLink.Deferred df && waiting && d.status() == DpuStatus.PENDING) {
+      long deadline = df.honouredUntil() + settings.perDpuBudget().toMillis();
+      return new CampaignEvent.DpuDeferred(r.campaignId(), r.dpuId(), df.reason(), df.requestedUntil(), df.honouredUntil(), deadline, now);
+    } else if (report instanceof DpuLink.ProtectiveChanged p && waiting && !d.resolved()
+        && !p.state().equals(d.protective() == null ? "" : d.protective())) {
+      return new CampaignEvent.DpuProtective(r.campaignId(), r.dpuId(), p.state(), now);
     }
     return null;
   }
@@ -492,7 +686,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     switch (s.phase()) {
       case IDLE:
-        timers.cancelAll();
+        timers.cancel("ack-deadline");
+        timers.cancel("reboot");
+        if (s.last() != null) {
+          s.last().dpus().keySet().forEach(own::quiet);
+          s.last().dpus().keySet().forEach(id -> timers.cancel("boot-wait-" + id));
+        }
         if (s.last() != null && !recovered) {
           ctx.getLog().info("[campaign={} dpu=all] campaign finished: {}", s.last().id(), s.last().outcome());
         }
@@ -507,16 +706,24 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         ctx.getSelf().tell(Advance.INSTANCE);
         break;
       case ERROR_LOGGING:
-        c.dpus().values().stream().filter(d -> d.status() == DpuStatus.FAILED).forEach(d ->
-            ctx.getLog().error("[campaign={} dpu={}] no graceful shutdown: {}; proceeding with reboot", c.id(), d.id(), d.error()));
+        if (recovered) {
+          // A force action journaled as issued already ran (or was cut off with the service): never run it twice.
+          c.dpus().values().stream().filter(d -> d.isEscalated() && (d.forced() == null || d.forced().isEmpty())).forEach(d ->
+              ctx.getSelf().tell(new ForceDone(c.id(), d.id(),
+                  new StepResult("force", true, "service restarted after the force action was issued; not run again", 0))));
+        } else {
+          c.dpus().values().stream().filter(d -> d.status() == DpuStatus.FAILED).forEach(d ->
+              ctx.getLog().error("[campaign={} dpu={}] no graceful shutdown: {}; proceeding with reboot", c.id(), d.id(), d.error()));
+        }
         ctx.getSelf().tell(Advance.INSTANCE);
         break;
       case WAIT_FOR_ACKNOWLEDGMENTS:
         armAt("ack-deadline", new AckDeadlineReached(c.id()), c.ackDeadline());
-        SignalRequest request = new SignalRequest(c.id(), c.kind(), c.reason(), c.ackDeadline());
+        SignalRequest request = new SignalRequest(c.id(), c.kind(), c.reason(), c.ackDeadline(), "", c.force());
         for (DpuProgress d : c.dpus().values()) {
-          if (!d.resolved()) {
-            startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts()));
+          if (!d.resolved() && (recovered || !links.containsKey(d.id()))) {
+            startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts(),
+                c.deferCapAt()));
           }
         }
         ctx.getSelf().tell(Advance.INSTANCE);
@@ -555,7 +762,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       ctx.stop(old);
     }
     Behavior<DpuLink.Command> link = Behaviors.supervise(
-        DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random)).onFailure(SupervisorStrategy.restart());
+        DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random, clock)).onFailure(SupervisorStrategy.restart());
     links.put(d.id(), ctx.spawn(link, "link-" + d.id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (linkSeq++)));
   }
 

@@ -37,7 +37,35 @@ public record CoordinatorState(
     Campaign last,
     List<CampaignSummary> recent,
     Map<String, List<HistoryEntry>> history,
-    Map<String, Module> modules) implements CborSerializable {
+    Map<String, Module> modules,
+    Map<String, Notice> notices) implements CborSerializable {
+
+  /**
+   * A DPU-initiated reboot the NPU knows of, per DPU: the notice (reason, planned time, hard deadline), the
+   * latest round and what the NPU answered, and once the DPU went, when it is expected back. Deadlines are
+   * absolute, so a restarted service keeps them.
+   */
+  public record Notice(String id, String dpuId, String reason, long plannedAt, long hardDeadline, int round, String decision,
+      long postponedUntil, String answer, boolean going, String why, long wentAt, long expectBackBy) implements CborSerializable {
+
+    Notice answered(String d, long until, String detail) {
+      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, d, until, detail, going, why, wentAt, expectBackBy);
+    }
+
+    Notice round(int r) {
+      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, r, decision, postponedUntil, answer, going, why, wentAt, expectBackBy);
+    }
+
+    Notice went(String w, long at, long backBy) {
+      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, decision, postponedUntil, answer, true, w, at, backBy);
+    }
+  }
+
+  /** The DPU-initiated reboot of {@code dpuId} with id {@code id}, if that is the one in flight. */
+  public Notice notice(String dpuId, String id) {
+    Notice n = notices.get(dpuId);
+    return n != null && n.id().equals(id) ? n : null;
+  }
 
   public static final String SHUTDOWN = "shutdown";
   public static final String STARTUP = "startup";
@@ -65,12 +93,17 @@ public record CoordinatorState(
 
   public enum DpuStatus { PENDING, ACKNOWLEDGED, SHUTDOWN_COMPLETE, FAILED }
 
-  /** One DPU as the NPU sees it within a campaign. */
+  /**
+   * One DPU as the NPU sees it within a campaign. {@code hold}: a deferral being honoured ("" none);
+   * {@code protective}: the protective state it reports ("" none); {@code escalation}: the force action
+   * issued for it ("" none) and {@code forced} how that went.
+   */
   public record DpuProgress(String id, String host, int port, String protocol, DpuStatus status, int attempts, String ack,
-      String error, boolean degraded, boolean ready, String notReady) implements CborSerializable {
+      String error, boolean degraded, boolean ready, String notReady, String hold, String protective, String escalation,
+      String forced) implements CborSerializable {
 
     static DpuProgress pending(DpuEndpoint d) {
-      return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "");
+      return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "", "", "", "", "");
     }
 
     public DpuEndpoint endpoint() {
@@ -80,6 +113,14 @@ public record CoordinatorState(
     /** Completed or failed: nothing more to wait for before the reboot. */
     public boolean resolved() {
       return status == DpuStatus.SHUTDOWN_COMPLETE || status == DpuStatus.FAILED;
+    }
+
+    public boolean isProtective() {
+      return protective != null && !protective.isEmpty();
+    }
+
+    public boolean isEscalated() {
+      return escalation != null && !escalation.isEmpty();
     }
 
     /** "ok", "degraded" (a shutdown step failed, or it did not come back in time) or "failed". */
@@ -95,43 +136,73 @@ public record CoordinatorState(
       if (!error.isEmpty()) {
         parts.add(error);
       }
+      if (isEscalated()) {
+        parts.add("escalated: " + escalation + (forced == null || forced.isEmpty() ? "" : " -> " + forced));
+      }
       if (!notReady.isEmpty()) {
         parts.add("not ready after reboot: " + notReady);
       }
       return String.join("; ", parts);
     }
 
+    private DpuProgress with(DpuStatus st, int att, String a, String err, boolean deg, boolean rdy, String nr, String h, String p,
+        String esc, String f) {
+      return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f);
+    }
+
     DpuProgress attemptFailed(int attempt, String reason) {
-      return new DpuProgress(id, host, port, protocol, status, Math.max(attempts, attempt), ack, reason, degraded, ready, notReady);
+      return with(status, Math.max(attempts, attempt), ack, reason, degraded, ready, notReady, hold, protective, escalation, forced);
     }
 
     DpuProgress acknowledged(int attempt, String text) {
-      return new DpuProgress(id, host, port, protocol, DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready, notReady);
+      return with(DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready, notReady, "", protective, escalation,
+          forced);
     }
 
     /** A degraded completion keeps which step failed, and how, as its error. */
     DpuProgress completed(boolean stepFailed, String detail) {
       String why = stepFailed ? "shutdown step failed" + (detail.isEmpty() ? "" : ": " + detail) : "";
-      return new DpuProgress(id, host, port, protocol, DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady);
+      return with(DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady, "", "", escalation, forced);
     }
 
     DpuProgress failed(String reason) {
       return status == DpuStatus.FAILED ? this
-          : new DpuProgress(id, host, port, protocol, DpuStatus.FAILED, attempts, ack, reason, degraded, ready, notReady);
+          : with(DpuStatus.FAILED, attempts, ack, reason, degraded, ready, notReady, hold, protective, escalation, forced);
     }
 
     DpuProgress readyAgain() {
-      return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, true, "");
+      return with(status, attempts, ack, error, degraded, true, "", hold, protective, escalation, forced);
     }
 
     DpuProgress notReadyAfterReboot(String reason) {
-      return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, false, reason);
+      return with(status, attempts, ack, error, degraded, false, reason, hold, protective, escalation, forced);
+    }
+
+    DpuProgress deferred(String text) {
+      return with(status, attempts, ack, error, degraded, ready, notReady, text, protective, escalation, forced);
+    }
+
+    DpuProgress protectiveState(String state) {
+      return with(status, attempts, ack, error, degraded, ready, notReady, hold, state, escalation, forced);
+    }
+
+    DpuProgress escalated(String action) {
+      return with(status, attempts, ack, error, degraded, ready, notReady, hold, protective, action, forced);
+    }
+
+    DpuProgress forcedResult(String result) {
+      return with(status, attempts, ack, error, degraded, ready, notReady, hold, protective, escalation, result);
     }
   }
 
+  /**
+   * A campaign. {@code force}: deferrals are not honoured; {@code deferCapAt}: no deferral is honoured past
+   * it; {@code protectiveHold}: the ack deadline has already been extended once for DPUs in a protective state.
+   */
   public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
       Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
-      long finishedAt, Map<String, Long> bootDeadlines) implements CborSerializable {
+      long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold)
+      implements CborSerializable {
 
     /** This DPU's boot deadline after the reboot (journaled per DPU; older journals: the campaign's). */
     public long bootDeadline(String dpuId) {
@@ -166,27 +237,40 @@ public record CoordinatorState(
       return clean ? "success" : "degraded";
     }
 
+    private Campaign copy(long ack, long bootWait, Map<String, DpuProgress> d, List<StepResult> pre, String rb, boolean ok, long at,
+        String out, long fin, Map<String, Long> bd, long deferCap, boolean hold) {
+      return new Campaign(id, reason, kind, startedAt, ack, bootWait, d, pre, rb, ok, at, out, fin, bd, force, deferCap, hold);
+    }
+
     Campaign withDpu(String dpuId, UnaryOperator<DpuProgress> f) {
       Map<String, DpuProgress> copy = new LinkedHashMap<>(dpus);
       copy.computeIfPresent(dpuId, (k, v) -> f.apply(v));
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, copy, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines);
+      return copy(ackDeadline, bootWaitDeadline, copy, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines,
+          deferCapAt, protectiveHold);
     }
 
     Campaign withPreTasks(List<StepResult> results) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, results, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines);
+      return copy(ackDeadline, bootWaitDeadline, dpus, results, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines,
+          deferCapAt, protectiveHold);
     }
 
-    Campaign withAckDeadline(long deadline) {
-      return new Campaign(id, reason, kind, startedAt, deadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines);
+    Campaign withAckDeadline(long deadline, long deferCap) {
+      return copy(deadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines, deferCap,
+          protectiveHold);
+    }
+
+    Campaign withProtectiveHold(long holdUntil) {
+      return copy(holdUntil, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome, finishedAt, bootDeadlines,
+          deferCapAt, true);
     }
 
     Campaign withReboot(String action, boolean ok, long at, long bootDeadline, Map<String, Long> deadlines) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt,
-          deadlines);
+      return copy(ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt, deadlines, deferCapAt, protectiveHold);
     }
 
     Campaign finished(String result, long at) {
-      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, result, at, bootDeadlines);
+      return copy(ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, result, at, bootDeadlines, deferCapAt,
+          protectiveHold);
     }
   }
 
@@ -199,7 +283,7 @@ public record CoordinatorState(
       implements CborSerializable {}
 
   public static CoordinatorState empty() {
-    return new CoordinatorState(Phase.IDLE, null, null, List.of(), Map.of(), Map.of());
+    return new CoordinatorState(Phase.IDLE, null, null, List.of(), Map.of(), Map.of(), Map.of());
   }
 
   public boolean isCurrent(String campaignId) {
@@ -210,11 +294,15 @@ public record CoordinatorState(
     if (isModuleEvent(event)) {
       return applyModule(event, historyPerDpu);
     }
+    if (isNoticeEvent(event)) {
+      return applyNotice(event, historyPerDpu);
+    }
     if (event instanceof CampaignStarted e) {
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
-      Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of());
-      return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules);
+      Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of(),
+          e.force(), 0, false);
+      return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules, notices);
     }
     if (!isCurrent(event.campaignId())) {
       return this; // only events of the current campaign are ever persisted
@@ -223,7 +311,22 @@ public record CoordinatorState(
     if (event instanceof PreRebootTasksDone e) {
       return with(Phase.NOTIFY_DPUS, c.withPreTasks(e.results()));
     } else if (event instanceof SignalsDispatched e) {
-      return with(Phase.WAIT_FOR_ACKNOWLEDGMENTS, c.withAckDeadline(e.ackDeadlineMillis()));
+      return with(Phase.WAIT_FOR_ACKNOWLEDGMENTS, c.withAckDeadline(e.ackDeadlineMillis(), e.deferCapMillis()));
+    } else if (event instanceof CampaignEvent.DpuDeferred e) {
+      String text = "deferred until " + java.time.Instant.ofEpochMilli(e.honouredUntil()) + ": " + e.reason();
+      return with(phase, c.withDpu(e.dpuId(), d -> d.deferred(text)).withAckDeadline(Math.max(c.ackDeadline(), e.ackDeadlineMillis()),
+          c.deferCapAt()));
+    } else if (event instanceof CampaignEvent.DpuProtective e) {
+      return with(phase, c.withDpu(e.dpuId(), d -> d.protectiveState(e.protective())));
+    } else if (event instanceof CampaignEvent.ProtectiveHold e) {
+      return with(phase, c.withProtectiveHold(e.holdUntilMillis()));
+    } else if (event instanceof CampaignEvent.ProtectiveCapReached) {
+      return this;
+    } else if (event instanceof CampaignEvent.DpuEscalated e) {
+      return with(phase, c.withDpu(e.dpuId(), d -> d.escalated(e.action() + " (" + e.reason() + ")")));
+    } else if (event instanceof CampaignEvent.DpuForced e) {
+      return with(phase, c.withDpu(e.dpuId(), d -> d.forcedResult(e.ok() ? "ok" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")")
+          : "FAILED: " + e.detail())));
     } else if (event instanceof SignalAttemptFailed e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.attemptFailed(e.attempt(), e.reason())));
     } else if (event instanceof DpuAcknowledged e) {
@@ -253,7 +356,7 @@ public record CoordinatorState(
     } else if (event instanceof CampaignFinished e) {
       return finish(c, e.outcome(), e.notReady(), Map.of(), e.atMillis(), historyPerDpu, recentCampaigns);
     } else if (event instanceof CampaignEvent.CampaignCancelled e) {
-      return finish(c, "cancelled", Map.of(), e.dpuOutcomes(), e.atMillis(), historyPerDpu, recentCampaigns);
+      return finish(c, e.aborted() ? "aborted" : "cancelled", Map.of(), e.dpuOutcomes(), e.atMillis(), historyPerDpu, recentCampaigns);
     }
     throw new IllegalStateException("unhandled event " + event);
   }
@@ -272,7 +375,7 @@ public record CoordinatorState(
       List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(d.id(), List.of()));
       entries.add(cancelled.isEmpty()
           ? new HistoryEntry(done.id(), at, "npu-reboot (" + done.kind() + ")", done.reason(), d.outcome(), d.reason())
-          : new HistoryEntry(done.id(), at, "npu-reboot (" + done.kind() + ") cancelled", done.reason(), "cancelled",
+          : new HistoryEntry(done.id(), at, "npu-reboot (" + done.kind() + ") " + outcome, done.reason(), outcome,
               cancelled.getOrDefault(d.id(), "")));
       nextHistory.put(d.id(), tail(entries, historyPerDpu));
     }
@@ -280,11 +383,11 @@ public record CoordinatorState(
     nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind(), done.startedAt(), at, outcome,
         done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
         done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
-    return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory, modules);
+    return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory, modules, notices);
   }
 
   private CoordinatorState with(Phase nextPhase, Campaign c) {
-    return new CoordinatorState(nextPhase, c, last, recent, history, modules);
+    return new CoordinatorState(nextPhase, c, last, recent, history, modules, notices);
   }
 
   /** The module transition {@code id} of {@code dpuId}, if that is the one in flight. */
@@ -330,9 +433,56 @@ public record CoordinatorState(
       Map<String, Module> next = new LinkedHashMap<>(modules);
       next.put(dpuId, new Module(dpuId, down, null, e.outcome() + ": " + t.kind() + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")"),
           e.atMillis()));
-      return new CoordinatorState(phase, current, last, recent, nextHistory, next);
+      return new CoordinatorState(phase, current, last, recent, nextHistory, next, notices);
     }
     throw new IllegalStateException("unhandled module event " + event);
+  }
+
+  static boolean isNoticeEvent(CampaignEvent event) {
+    return event instanceof CampaignEvent.DpuRebootNoticed || event instanceof CampaignEvent.DpuRebootAnswered
+        || event instanceof CampaignEvent.DpuRebootGoing || event instanceof CampaignEvent.DpuRebootFinished
+        || event instanceof CampaignEvent.UnplannedEvent;
+  }
+
+  /** DPU-initiated reboots and unplanned events: each goes into the DPU's history apart from NPU campaigns. */
+  private CoordinatorState applyNotice(CampaignEvent event, int historyPerDpu) {
+    if (event instanceof CampaignEvent.UnplannedEvent e) {
+      return withHistory(e.dpuId(), new HistoryEntry(e.campaignId(), e.atMillis(), "unplanned: " + e.what(), "", "unplanned", e.detail()),
+          historyPerDpu, notices);
+    }
+    Map<String, Notice> next = new LinkedHashMap<>(notices);
+    if (event instanceof CampaignEvent.DpuRebootNoticed e) {
+      Notice old = notice(e.dpuId(), e.campaignId());
+      next.put(e.dpuId(), old != null ? old.round(Math.max(old.round(), e.round()))
+          : new Notice(e.campaignId(), e.dpuId(), e.reason(), e.plannedMillis(), e.hardDeadlineMillis(), e.round(), "", 0, "", false, "",
+              0, 0));
+      return new CoordinatorState(phase, current, last, recent, history, modules, next);
+    }
+    if (event instanceof CampaignEvent.DpuRebootAnswered e && notice(e.dpuId(), e.campaignId()) != null) {
+      next.put(e.dpuId(), notices.get(e.dpuId()).answered(e.decision(), e.untilMillis(), e.detail()));
+      return new CoordinatorState(phase, current, last, recent, history, modules, next);
+    }
+    if (event instanceof CampaignEvent.DpuRebootGoing e && notice(e.dpuId(), e.campaignId()) != null) {
+      next.put(e.dpuId(), notices.get(e.dpuId()).went(e.why(), e.atMillis(), e.expectBackByMillis()));
+      return new CoordinatorState(phase, current, last, recent, history, modules, next);
+    }
+    if (event instanceof CampaignEvent.DpuRebootFinished e && notice(e.dpuId(), e.campaignId()) != null) {
+      Notice n = next.remove(e.dpuId());
+      String detail = "hard deadline " + java.time.Instant.ofEpochMilli(n.hardDeadline()) + ", " + n.round() + " round(s)"
+          + (n.postponedUntil() > 0 ? ", postponed until " + java.time.Instant.ofEpochMilli(n.postponedUntil()) : "")
+          + (n.going() ? ", went (" + n.why() + ")" : "") + (e.detail().isEmpty() ? "" : "; " + e.detail());
+      return withHistory(e.dpuId(), new HistoryEntry(n.id(), e.atMillis(), "planned dpu-reboot (DPU-initiated)", n.reason(), e.outcome(),
+          detail), historyPerDpu, next);
+    }
+    return this;
+  }
+
+  private CoordinatorState withHistory(String dpuId, HistoryEntry entry, int historyPerDpu, Map<String, Notice> nextNotices) {
+    Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
+    List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(dpuId, List.of()));
+    entries.add(entry);
+    nextHistory.put(dpuId, tail(entries, historyPerDpu));
+    return new CoordinatorState(phase, current, last, recent, nextHistory, modules, nextNotices);
   }
 
   private static String moduleDpu(CampaignEvent event) {
@@ -358,7 +508,7 @@ public record CoordinatorState(
   private CoordinatorState withModule(Module m) {
     Map<String, Module> next = new LinkedHashMap<>(modules);
     next.put(m.dpuId(), m);
-    return new CoordinatorState(phase, current, last, recent, history, next);
+    return new CoordinatorState(phase, current, last, recent, history, next, notices);
   }
 
   private static <T> List<T> tail(List<T> list, int max) {

@@ -33,7 +33,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   public enum Mode { SHUTDOWN, READY }
 
   /** Where a link starts: the campaign, and what the journal already knows of this DPU. */
-  public record Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar) {}
+  public record Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar, long deferCapAt) {
+    public Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar) {
+      this(campaignId, mode, request, acknowledged, attemptsSoFar, 0);
+    }
+  }
 
   /** What a link tells the coordinator. */
   public sealed interface Report {}
@@ -47,6 +51,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   public record Completed(boolean degraded, String detail) implements Report {}
 
   public record Ready() implements Report {}
+
+  /** The DPU answered DEFER; the link asks again at {@code honouredUntil} (its wish within the campaign's cap). */
+  public record Deferred(String reason, long requestedUntil, long honouredUntil) implements Report {}
+
+  /** The DPU's protective state changed ({@code state} empty: none any more). */
+  public record ProtectiveChanged(String state) implements Report {}
 
   /** The DPU's latest reported state or the latest error reaching it; informational, not journaled. */
   public record Seen(String summary) implements Report {}
@@ -70,9 +80,9 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private enum HaltTimeout implements Command { INSTANCE }
 
   public static Behavior<Command> create(DpuEndpoint dpu, Start start, DpuTransport transport, NpuSettings settings,
-      ActorRef<Coordinator.Command> coordinator, Random random) {
+      ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random)));
+        new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random, clock)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -82,6 +92,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private final NpuSettings settings;
   private final ActorRef<Coordinator.Command> coordinator;
   private final Random random;
+  private final java.time.Clock clock;
   private long knownVersion = -1;
   private String lastSeen = "";
   private boolean signalling;
@@ -92,10 +103,15 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private boolean resolved;
   /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
   private Observation current;
+  /** The protective state last reported to the coordinator. */
+  private String protective = "";
+  /** The signal to send: the campaign's, then forced once the deferral cap is reached. */
+  private SignalRequest request;
 
   private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, Start start,
-      DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random) {
+      DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
     super(ctx);
+    this.clock = clock;
     this.timers = timers;
     this.dpu = dpu;
     this.start = start;
@@ -105,6 +121,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     this.random = random;
     readyWanted = start.mode() == Mode.READY;
     attempts = start.attemptsSoFar();
+    request = start.request();
     if (start.mode() == Mode.SHUTDOWN && !start.acknowledged()) {
       signalling = true;
       sendSignal(attempts + 1);
@@ -144,7 +161,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     attempts = attempt;
     getContext().getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
         attempt, settings.signal().maxAttempts());
-    getContext().pipeToSelf(transport.signal(dpu, start.request(), settings.signal().rpcTimeout()),
+    if (!request.force() && start.deferCapAt() > 0 && clock.millis() >= start.deferCapAt()) {
+      getContext().getLog().warn("[campaign={} dpu={}] deferral cap reached; signalling with force", start.campaignId(), dpu.id());
+      request = request.forced();
+    }
+    SignalRequest sent = request;
+    getContext().pipeToSelf(transport.signal(dpu, sent, settings.signal().rpcTimeout()),
         (reply, failure) -> new SignalAnswered(attempt, reply, failure));
   }
 
@@ -153,8 +175,18 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     if (!signalling) {
       return this; // the deadline passed while this attempt was on the wire
     }
+    if (answer.failure() == null && DpuTransport.DEFERRED.equals(answer.reply().disposition())) {
+      return onDeferred(attempt, answer.reply());
+    }
+    if (answer.failure() == null && DpuTransport.PROTECTIVE.equals(answer.reply().disposition())) {
+      // Nothing started: the DPU must not be halted now. Ask again later; this is not a failed attempt.
+      protective(answer.reply().ack());
+      timers.startSingleTimer(new SendSignal(attempt), settings.negotiation().protectiveRecheck());
+      return this;
+    }
     if (answer.failure() == null) {
       signalling = false;
+      protective(current != null ? current.protective() : "");
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
       report(new Acknowledged(attempt, answer.reply()));
@@ -183,6 +215,32 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     return this;
   }
 
+  /** DEFER: honoured until the DPU's time or the campaign's cap, whichever is first; then asked again. */
+  private Behavior<Command> onDeferred(int attempt, SignalReply reply) {
+    long now = clock.millis();
+    long cap = start.deferCapAt() > 0 ? start.deferCapAt() : now;
+    long until = Math.min(Math.max(reply.deferUntil(), now), cap);
+    getContext().getLog().info("[campaign={} dpu={}] deferred until {} ({}); asking again at {}{}", start.campaignId(), dpu.id(),
+        java.time.Instant.ofEpochMilli(reply.deferUntil()), reply.deferReason(), java.time.Instant.ofEpochMilli(until),
+        until < reply.deferUntil() ? " (the campaign's deferral cap)" : "");
+    report(new Deferred(reply.deferReason(), reply.deferUntil(), until));
+    timers.startSingleTimer(new SendSignal(attempt), Duration.ofMillis(Math.max(0, until - now)));
+    return this;
+  }
+
+  private void protective(String state) {
+    if (!state.equals(protective)) {
+      protective = state;
+      if (state.isEmpty()) {
+        getContext().getLog().info("[campaign={} dpu={}] protective state ended", start.campaignId(), dpu.id());
+      } else {
+        getContext().getLog().warn("[campaign={} dpu={}] in a protective state: {}; it will not be powered off or reset while it lasts",
+            start.campaignId(), dpu.id(), state);
+      }
+      report(new ProtectiveChanged(state));
+    }
+  }
+
   private void poll() {
     watching = true;
     Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
@@ -202,6 +260,14 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     current = o;
     knownVersion = o.version();
     seen(o.state());
+    if (start.mode() == Mode.SHUTDOWN && !resolved) {
+      protective(o.protective());
+      if (o.isProtective()) {
+        timers.cancel(HaltTimeout.INSTANCE); // the halt waits for the protective state; the campaign caps it
+      } else if (!signalling && !timers.isTimerActive(HaltTimeout.INSTANCE)) {
+        timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
+      }
+    }
     if (start.mode() == Mode.SHUTDOWN && !resolved && !o.failure().isEmpty() && !signalling) {
       return onReportedFailure(o);
     }

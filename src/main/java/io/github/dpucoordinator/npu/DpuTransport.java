@@ -18,24 +18,57 @@ public interface DpuTransport {
     }
   }
 
-  /** {@code method}: the gNOI Reboot method for this request (HALT, COLD, WARM), or "" for the configured one. */
-  record SignalRequest(String campaignId, String kind, String reason, long deadlineMillis, String method) {
+  /**
+   * {@code method}: the gNOI Reboot method for this request (HALT, COLD, WARM), or "" for the configured one;
+   * {@code force}: the DPU must not defer (`reboot --force`, or the deferral cap was reached).
+   */
+  record SignalRequest(String campaignId, String kind, String reason, long deadlineMillis, String method, boolean force) {
     public SignalRequest(String campaignId, String kind, String reason, long deadlineMillis) {
-      this(campaignId, kind, reason, deadlineMillis, "");
+      this(campaignId, kind, reason, deadlineMillis, "", false);
+    }
+
+    public SignalRequest(String campaignId, String kind, String reason, long deadlineMillis, String method) {
+      this(campaignId, kind, reason, deadlineMillis, method, false);
+    }
+
+    SignalRequest forced() {
+      return new SignalRequest(campaignId, kind, reason, deadlineMillis, method, true);
     }
   }
 
-  /** The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown). */
-  record SignalReply(String disposition, String campaignId, String state, long version, String ack) {}
+  /** Dispositions beyond the seed's: the DPU asks to wait, or is in a protective state and took nothing. */
+  String DEFERRED = "DEFERRED";
+  String PROTECTIVE = "PROTECTIVE";
+
+  /**
+   * The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown).
+   * With {@link #DEFERRED}: until when, and why; with {@link #PROTECTIVE}: {@code ack} names the state.
+   */
+  record SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
+      String deferReason) {
+    public SignalReply(String disposition, String campaignId, String state, long version, String ack) {
+      this(disposition, campaignId, state, version, ack, 0, "");
+    }
+  }
 
   /**
    * What the DPU reports about itself. {@code failure} is non-empty when the DPU says the shutdown
    * failed; {@code retriable} when it says it failed but may succeed if asked again.
    */
   record Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
-      String failure, boolean retriable) {
+      String failure, boolean retriable, String protective, String deferring) {
     public Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId) {
-      this(state, version, completedCampaigns, degraded, detail, bootId, "", false);
+      this(state, version, completedCampaigns, degraded, detail, bootId, "", false, "", "");
+    }
+
+    public Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
+        String failure, boolean retriable) {
+      this(state, version, completedCampaigns, degraded, detail, bootId, failure, retriable, "", "");
+    }
+
+    /** The DPU reports a protective state (firmware update, crash dump): never power it off or reset it now. */
+    public boolean isProtective() {
+      return !protective.isEmpty();
     }
 
     public boolean completed(String campaignId) {

@@ -79,6 +79,11 @@ public final class GnoiDpuTransport implements DpuTransport {
               && String.valueOf(status.getDescription()).toLowerCase().contains("in progress")) {
             return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")");
           }
+          String description = status == null ? "" : String.valueOf(status.getDescription());
+          if (status != null && status.getCode() == Status.Code.UNAVAILABLE && description.startsWith("protective state")) {
+            // Our agent refuses a Reboot during a firmware update or crash dump: nothing started, ask again later.
+            return new SignalReply(PROTECTIVE, r.campaignId(), "LISTENING", -1, description.substring("protective state".length()).trim());
+          }
           if (status != null && (status.getCode() == Status.Code.INVALID_ARGUMENT || status.getCode() == Status.Code.UNIMPLEMENTED)) {
             throw new Permanent("gNOI Reboot " + m + " refused: " + status.getCode() + ": " + status.getDescription());
           }

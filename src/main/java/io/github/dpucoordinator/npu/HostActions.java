@@ -26,6 +26,11 @@ public interface HostActions {
   /** How the reboot action reads in the journal and the logs. */
   String describeReboot();
 
+  /** How the action of a campaign of this kind reads. */
+  default String describeReboot(String kind) {
+    return describeReboot();
+  }
+
   /** Powers one DPU off (`chassis module shutdown`, after its HALT). The default is a dry run. */
   default CompletionStage<StepResult> powerOff(String transitionId, String dpuId) {
     return CompletableFuture.completedFuture(new StepResult("power-off", true, "dry run", 0));
@@ -34,6 +39,16 @@ public interface HostActions {
   /** Powers one DPU on (`chassis module startup`). The default is a dry run. */
   default CompletionStage<StepResult> powerOn(String transitionId, String dpuId) {
     return CompletableFuture.completedFuture(new StepResult("power-on", true, "dry run", 0));
+  }
+
+  /** Escalation: the DPU's force action (its own, or the shared one with {dpu}). The default is a dry run. */
+  default CompletionStage<StepResult> force(String campaignId, String dpuId) {
+    return CompletableFuture.completedFuture(new StepResult("force", true, "dry run", 0));
+  }
+
+  /** The pre-DPU-reboot hooks, in order, for a DPU that announced its own reboot. None by default. */
+  default CompletionStage<List<StepResult>> dpuRebootHooks(String noticeId, String dpuId) {
+    return CompletableFuture.completedFuture(List.of());
   }
 
   static HostActions fromSettings(NpuSettings settings, StepRunner runner) {
@@ -64,6 +79,32 @@ public interface HostActions {
       return chain.thenApply(List::copyOf);
     }
 
+    @Override
+    public CompletionStage<StepResult> force(String campaignId, String dpuId) {
+      String command = settings.negotiation().forceCommandFor(dpuId);
+      if (command.isBlank()) {
+        log.warn("[campaign={} dpu={}] DRY RUN: would run the DPU's force action now; none is configured "
+            + "(dpu-coordinator.npu.escalation.force-command or dpus[].force-command)", campaignId, dpuId);
+        return CompletableFuture.completedFuture(new StepResult("force", true, "dry run", 0));
+      }
+      log.warn("[campaign={} dpu={}] running force action: {}", campaignId, dpuId, command);
+      return runner.run(StepSpec.command("force", command, settings.negotiation().forceTimeout()), settings.negotiation().forceTimeout());
+    }
+
+    @Override
+    public CompletionStage<List<StepResult>> dpuRebootHooks(String noticeId, String dpuId) {
+      CompletionStage<List<StepResult>> chain = CompletableFuture.completedFuture(new ArrayList<>());
+      for (StepSpec hook : settings.negotiation().dpuRebootHooks()) {
+        StepSpec mine = hook.isSimulated() ? hook : StepSpec.command(hook.name(), hook.command().replace("{dpu}", dpuId), hook.timeout());
+        chain = chain.thenCompose(done -> run(mine).thenApply(r -> {
+          log.info("[campaign={} dpu={}] pre-DPU-reboot hook '{}': {} {}", noticeId, dpuId, r.name(), r.ok() ? "ok" : "FAILED", r.detail());
+          done.add(r);
+          return done;
+        }));
+      }
+      return chain.thenApply(List::copyOf);
+    }
+
     private CompletionStage<StepResult> run(StepSpec task) {
       if (task.isSimulated()) {
         return CompletableFuture.supplyAsync(() -> new StepResult(task.name(), true, "simulated", task.simulated().toMillis()),
@@ -74,18 +115,42 @@ public interface HostActions {
 
     @Override
     public CompletionStage<StepResult> reboot(String campaignId, String kind) {
-      if (settings.dryRun()) {
-        log.warn("[campaign={} dpu=all] DRY RUN: the NPU would reboot now ({}); no command is configured "
-            + "(dpu-coordinator.npu.reboot.command / --reboot-cmd)", campaignId, kind);
+      String command = command(kind);
+      if (command.isBlank()) {
+        log.warn("[campaign={} dpu=all] DRY RUN: the NPU would {} now; no command is configured "
+            + "(dpu-coordinator.npu.reboot.{})", campaignId, kind.equals("power-off") ? "power off" : "reboot (" + kind + ")", key(kind));
         return CompletableFuture.completedFuture(new StepResult("reboot", true, "", 0));
       }
-      log.warn("[campaign={} dpu=all] running reboot command: {}", campaignId, settings.rebootCommand());
-      return runner.run(StepSpec.command("reboot", settings.rebootCommand(), settings.rebootTimeout()), settings.rebootTimeout());
+      log.warn("[campaign={} dpu=all] running {} command: {}", campaignId, kind, command);
+      return runner.run(StepSpec.command("reboot", command, settings.rebootTimeout()), settings.rebootTimeout());
+    }
+
+    /** The NPU's action for a campaign kind: warm and power-off have their own commands (empty = dry run). */
+    private String command(String kind) {
+      return switch (kind) {
+        case "warm" -> settings.negotiation().warmCommand();
+        case "power-off" -> settings.negotiation().powerOffCommand();
+        default -> settings.rebootCommand();
+      };
+    }
+
+    private static String key(String kind) {
+      return switch (kind) {
+        case "warm" -> "warm-command";
+        case "power-off" -> "power-off-command";
+        default -> "command";
+      };
     }
 
     @Override
     public String describeReboot() {
       return settings.dryRun() ? "dry run" : "command: " + settings.rebootCommand();
+    }
+
+    @Override
+    public String describeReboot(String kind) {
+      String command = command(kind);
+      return command.isBlank() ? "dry run (" + kind + ")" : kind + " command: " + command;
     }
 
     @Override

@@ -254,7 +254,7 @@ final class ModuleTransitions {
   private void startModuleLink(CoordinatorState.Transition t, DpuLink.Start start) {
     stopModuleLink(t.dpu().id());
     Behavior<DpuLink.Command> link = Behaviors.supervise(
-        DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random)).onFailure(SupervisorStrategy.restart());
+        DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random, clock)).onFailure(SupervisorStrategy.restart());
     moduleLinks.put(t.dpu().id(), ctx.spawn(link, "module-" + t.dpu().id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (seq++)));
   }
 

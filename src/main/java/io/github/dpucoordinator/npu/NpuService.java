@@ -4,6 +4,8 @@ import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
+import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
+import io.github.dpucoordinator.proto.notice.DpuRebootNoticesHandlerFactory;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -30,9 +32,14 @@ public final class NpuService {
 
   /** {@code probed} completes when every DPU has answered the start-up probe or failed to. */
   public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, DpuTransport transport,
-      CompletionStage<Void> probed) {
+      CompletionStage<Void> probed, ServerBinding dpuApi) {
     public int adminPort() {
       return admin.localAddress().getPort();
+    }
+
+    /** The port DPUs announce their own reboots on. */
+    public int dpuApiPort() {
+      return dpuApi.localAddress().getPort();
     }
   }
 
@@ -88,16 +95,21 @@ public final class NpuService {
           throw new java.util.concurrent.CompletionException(new IllegalStateException("pipe gateway: " + e.getMessage(), e));
         }
       }
-      AdminServiceImpl admin = new AdminServiceImpl(coordinator, system);
+      AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, transport, settings);
       List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
           NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
       CompletionStage<Void> probed = probe(settings, transport);
+      DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings);
+      List<GrpcServers.Service> dpuServices = List.of(new GrpcServers.Service(DpuRebootNotices.description,
+          DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system)));
       return GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
-          .thenApply(binding -> {
-            log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, reboot action: {}", settings.dpus().size(),
-                settings.dataDir().toAbsolutePath(), binding.localAddress(), settings.dryRun() ? "dry run" : settings.rebootCommand());
-            return new Running(coordinator, binding, transport, probed);
-          });
+          .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices)
+              .thenApply(dpuApi -> {
+                log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, DPU API on {}, reboot action: {}", settings.dpus().size(),
+                    settings.dataDir().toAbsolutePath(), binding.localAddress(), dpuApi.localAddress(),
+                    settings.dryRun() ? "dry run" : settings.rebootCommand());
+                return new Running(coordinator, binding, transport, probed, dpuApi);
+              }));
     });
   }
 }

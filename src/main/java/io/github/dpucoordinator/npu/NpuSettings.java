@@ -34,7 +34,85 @@ public record NpuSettings(
     ModuleSettings module,
     GatewaySettings gateway,
     boolean restartHaltedOnCancel,
-    Map<String, DpuPolicy> policies) {
+    Map<String, DpuPolicy> policies,
+    Negotiation negotiation) {
+
+  /**
+   * What the NPU negotiates with its DPUs beyond the seed's signal: DPU-initiated reboots (hooks and
+   * postponement), DEFER and protective-state caps, escalation to a force action, the watcher of
+   * unplanned events, and the reboot command per campaign kind.
+   *
+   * @param postponeExitCode a pre-DPU-reboot hook exiting with this code asks the DPU to wait
+   * @param forceCommands per-DPU force actions ({@code dpus[].force-command}); the rest use {@code forceCommand}
+   */
+  public record Negotiation(String identity, String dpuApiHost, int dpuApiPort, List<StepSpec> dpuRebootHooks,
+      int postponeExitCode, Duration postponeFor, Duration maxPostponeTotal, Duration answerWithin, Duration deferMaxTotal,
+      Duration protectiveMaxWait, String protectiveAtCap, Duration protectiveRecheck, String forceCommand,
+      Duration forceTimeout, Map<String, String> forceCommands, boolean watchEnabled, Duration watchInterval, int watchGoneAfter,
+      String warmCommand, String powerOffCommand) {
+
+    static Negotiation from(Config c) {
+      Map<String, String> force = new java.util.LinkedHashMap<>();
+      for (Config d : c.getConfigList("dpus")) {
+        if (d.hasPath("force-command")) {
+          force.put(d.getString("id"), d.getString("force-command"));
+        }
+      }
+      return new Negotiation(c.getString("identity"), c.getString("dpu-api.host"), c.getInt("dpu-api.port"),
+          StepSpec.listFrom(c, "dpu-reboot.hooks"), c.getInt("dpu-reboot.postpone-exit-code"),
+          c.getDuration("dpu-reboot.postpone-for"), c.getDuration("dpu-reboot.max-postpone-total"),
+          c.getDuration("dpu-reboot.answer-within"), c.getDuration("defer.max-total"), c.getDuration("protective.max-wait"),
+          c.getString("protective.at-cap"), c.getDuration("protective.recheck-interval"), c.getString("escalation.force-command"),
+          c.getDuration("escalation.command-timeout"), Map.copyOf(force), c.getBoolean("watch.enabled"),
+          c.getDuration("watch.interval"), c.getInt("watch.gone-after"), c.getString("reboot.warm-command"),
+          c.getString("reboot.power-off-command"));
+    }
+
+    /** The force action of one DPU ({dpu} replaced by its id); empty = dry run. */
+    public String forceCommandFor(String dpuId) {
+      return forceCommands.getOrDefault(dpuId, forceCommand).replace("{dpu}", dpuId);
+    }
+
+    public boolean abortAtProtectiveCap() {
+      return protectiveAtCap.equals("abort");
+    }
+
+    public Negotiation withWatch(boolean enabled, Duration interval) {
+      return new Negotiation(identity, dpuApiHost, dpuApiPort, dpuRebootHooks, postponeExitCode, postponeFor, maxPostponeTotal,
+          answerWithin, deferMaxTotal, protectiveMaxWait, protectiveAtCap, protectiveRecheck, forceCommand, forceTimeout,
+          forceCommands, enabled, interval, watchGoneAfter, warmCommand, powerOffCommand);
+    }
+
+    public Negotiation withDpuRebootHooks(List<StepSpec> hooks) {
+      return new Negotiation(identity, dpuApiHost, dpuApiPort, List.copyOf(hooks), postponeExitCode, postponeFor, maxPostponeTotal,
+          answerWithin, deferMaxTotal, protectiveMaxWait, protectiveAtCap, protectiveRecheck, forceCommand, forceTimeout,
+          forceCommands, watchEnabled, watchInterval, watchGoneAfter, warmCommand, powerOffCommand);
+    }
+
+    void validate() {
+      String k = "dpu-coordinator.npu.";
+      if (!positive(postponeFor) || !positive(maxPostponeTotal) || !positive(answerWithin) || deferMaxTotal.isNegative()
+          || protectiveMaxWait.isNegative() || !positive(protectiveRecheck) || !positive(forceTimeout) || !positive(watchInterval)) {
+        throw new IllegalArgumentException(k + "dpu-reboot.postpone-for, max-postpone-total, answer-within, protective.recheck-interval, "
+            + "escalation.command-timeout and watch.interval must be positive; defer.max-total and protective.max-wait not negative");
+      }
+      if (postponeFor.compareTo(maxPostponeTotal) > 0) {
+        throw new IllegalArgumentException(k + "dpu-reboot.postpone-for (" + postponeFor.toMillis() + " ms) exceeds " + k
+            + "dpu-reboot.max-postpone-total (" + maxPostponeTotal.toMillis() + " ms): one postponement would break the cap");
+      }
+      long hooks = dpuRebootHooks.stream().mapToLong(t -> t.isSimulated() ? t.simulated().toMillis() : t.timeout().toMillis()).sum();
+      if (hooks > answerWithin.toMillis()) {
+        throw new IllegalArgumentException("the pre-DPU-reboot hooks (" + k + "dpu-reboot.hooks) may take " + hooks + " ms, more than "
+            + k + "dpu-reboot.answer-within (" + answerWithin.toMillis() + " ms): a DPU would stop waiting for the answer first");
+      }
+      if (!protectiveAtCap.equals("proceed") && !protectiveAtCap.equals("abort")) {
+        throw new IllegalArgumentException(k + "protective.at-cap must be proceed or abort, not '" + protectiveAtCap + "'");
+      }
+      if (watchGoneAfter < 1) {
+        throw new IllegalArgumentException(k + "watch.gone-after must be at least 1");
+      }
+    }
+  }
 
   /**
    * Per-DPU boot wait after the reboot, and whether the DPU is required: a required DPU that is not back
@@ -131,7 +209,8 @@ public record NpuSettings(
             c.getString("gateway.mode"), c.getInt("gateway.max-request-bytes"), c.getDuration("gateway.check-interval"),
             c.getDuration("gateway.response-timeout")),
         c.getBoolean("cancel.restart-halted"),
-        policies(c));
+        policies(c),
+        Negotiation.from(c));
     settings.validate();
     return settings;
   }
@@ -141,7 +220,16 @@ public record NpuSettings(
     all.addAll(more);
     NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies);
+        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies,
+        negotiation);
+    s.validate();
+    return s;
+  }
+
+  public NpuSettings withNegotiation(Negotiation n) {
+    NpuSettings s = new NpuSettings(dpus, dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
+        watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
+        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies, n);
     s.validate();
     return s;
   }
@@ -196,6 +284,7 @@ public record NpuSettings(
           + " ms) is shorter than one DPU's budget (" + perDpu.toMillis() + " ms, from dpu-coordinator.npu.signal and halt-timeout): "
           + "pipe requests would be answered FAILURE while their DPU is still within its time");
     }
+    negotiation.validate();
     if (historyPerDpu < 1 || recentCampaigns < 1 || snapshotEvery < 1) {
       throw new IllegalArgumentException("dpu-coordinator.npu.history-per-dpu, recent-campaigns and snapshot-every must be at least 1");
     }

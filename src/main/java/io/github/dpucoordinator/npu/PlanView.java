@@ -13,8 +13,19 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
   /** {@code budgetMillis}: every signal attempt and pause, then the halt timeout. */
   public record PlannedDpu(String id, String endpoint, String protocol, long budgetMillis) {}
 
-  public record WorstCase(long prepareMillis, long shutdownMillis, long rebootMillis, long postRebootMillis, long totalMillis,
-      String basis) {}
+  /**
+   * {@code deferralMillis}: the most DPU deferrals can add (0 with `reboot --force`); {@code protectiveMillis}: the
+   * most a DPU in a protective state can hold the campaign past its deadline; {@code escalationMillis}: force actions.
+   */
+  public record WorstCase(long prepareMillis, long shutdownMillis, long deferralMillis, long protectiveMillis, long escalationMillis,
+      long rebootMillis, long postRebootMillis, long totalMillis, String basis) {}
+
+  /** The same plan with more blockers (what the DPUs themselves report, asked just now). */
+  public PlanView withBlockers(List<String> more) {
+    List<String> all = new java.util.ArrayList<>(blockers);
+    all.addAll(more);
+    return new PlanView(dpus, leftOut, worstCase, List.copyOf(all));
+  }
 
   static PlanView of(CoordinatorState s, NpuSettings settings) {
     long perDpu = settings.perDpuBudget().toMillis();
@@ -26,17 +37,27 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
         .mapToLong(t -> t.isSimulated() ? t.simulated().toMillis() : t.timeout().toMillis()).sum();
     long shutdown = dpus.isEmpty() ? 0 : Math.min(perDpu, settings.ackDeadline().toMillis());
     long reboot = (settings.dryRun() ? 0 : settings.rebootTimeout().toMillis()) + settings.rebootReturnAfter().toMillis();
-    long post = dpus.isEmpty() ? 0 : settings.bootWait().toMillis();
+    long post = dpus.isEmpty() ? 0 : dpus.stream().mapToLong(d -> settings.policy(d.id()).bootWait().toMillis()).max().orElse(0);
+    NpuSettings.Negotiation n = settings.negotiation();
+    long deferral = dpus.isEmpty() ? 0 : n.deferMaxTotal().toMillis();
+    long protective = dpus.isEmpty() ? 0 : n.protectiveMaxWait().toMillis();
+    long escalation = dpus.isEmpty() ? 0 : n.forceTimeout().toMillis();
     String basis = "prepare = the pre-reboot tasks' timeouts; shutdown = min(per-DPU budget "
         + Duration.ofMillis(perDpu).toSeconds() + " s, ack-deadline " + settings.ackDeadline().toSeconds()
-        + " s); reboot = " + (settings.dryRun() ? "dry run" : "reboot.timeout") + " + reboot.return-after; post-reboot = boot-wait";
+        + " s); deferrals = defer.max-total (0 with --force); protective = protective.max-wait, then " + n.protectiveAtCap()
+        + "; escalation = escalation.command-timeout; reboot = " + (settings.dryRun() ? "dry run" : "reboot.timeout")
+        + " + reboot.return-after; post-reboot = the longest boot-wait";
     List<String> blockers = new java.util.ArrayList<>();
     if (s.current() != null) {
       blockers.add("campaign " + s.current().id() + " is in progress (phase " + s.phase().display() + ")");
     }
     s.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> blockers.add(
         m.dpuId() + " is in a module " + m.transition().kind() + " (" + m.transition().id() + ", " + m.transition().phase() + ")"));
-    return new PlanView(dpus, leftOut, new WorstCase(prepare, shutdown, reboot, post, prepare + shutdown + reboot + post, basis),
+    s.notices().values().forEach(notice -> blockers.add(notice.dpuId() + " is rebooting on its own (notice " + notice.id() + ", "
+        + (notice.going() ? "went, expected back by " + java.time.Instant.ofEpochMilli(notice.expectBackBy())
+            : "hard deadline " + java.time.Instant.ofEpochMilli(notice.hardDeadline())) + ")"));
+    long total = prepare + shutdown + deferral + protective + escalation + reboot + post;
+    return new PlanView(dpus, leftOut, new WorstCase(prepare, shutdown, deferral, protective, escalation, reboot, post, total, basis),
         List.copyOf(blockers));
   }
 

@@ -42,11 +42,12 @@ public final class RebootServiceTransport implements DpuTransport {
         })
         .setReason(r.reason())
         .setDeadlineUnixMs(r.deadlineMillis())
+        .setForce(r.force())
         .build();
     return client(dpu).sendRebootSignal(request).toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .thenApply(resp -> new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
-            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck()));
+            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason()));
   }
 
   @Override
@@ -60,7 +61,11 @@ public final class RebootServiceTransport implements DpuTransport {
   private static Observation toObservation(GetStateResponse s) {
     String failed = s.getStepsList().stream().filter(st -> !st.getOk())
         .map(st -> st.getName() + ": " + st.getDetail()).collect(Collectors.joining("; "));
-    return new Observation(s.getState().name(), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId());
+    String protective = s.getProtective().isEmpty() ? ""
+        : s.getProtective() + (s.getProtectiveReason().isEmpty() ? "" : " (" + s.getProtectiveReason() + ")");
+    return new Observation(s.getState().name(), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId(),
+        "", false, protective, s.getDeferUntilUnixMs() > System.currentTimeMillis()
+            ? "deferring host reboots until " + java.time.Instant.ofEpochMilli(s.getDeferUntilUnixMs()) + ": " + s.getDeferReason() : "");
   }
 
   private RebootServiceClient client(DpuEndpoint dpu) {

@@ -15,7 +15,7 @@ import java.util.Map;
  * DPU's reboot history.
  */
 public record StatusView(String phase, long nowMillis, long journalEvents, CampaignView lastCampaign, List<CampaignSummary> recent,
-    List<ModuleView> modules, Map<String, List<HistoryEntry>> history) {
+    List<ModuleView> modules, Map<String, List<HistoryEntry>> history, List<CoordinatorState.Notice> dpuReboots) {
 
   /**
    * A configured DPU as a chassis module: {@code adminState} "up" or "down" (after `chassis module
@@ -37,7 +37,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
    * {@code lastSeen} is the DPU's own latest reported state or the latest error reaching it.
    */
   public record DpuView(String id, String endpoint, String state, int attempts, String outcome, String reason, String ack,
-      String lastSeen) {}
+      String lastSeen, String hold, String protective) {}
 
   static StatusView of(CoordinatorState s, List<DpuEndpoint> dpus, Map<String, String> lastSeen, long now, long journalEvents) {
     Campaign c = s.current() != null ? s.current() : s.last();
@@ -49,14 +49,16 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
           t == null ? null : new TransitionView(t.id(), t.kind(), t.phase(), t.reason(), t.startedAt()),
           m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange());
     }).toList();
-    return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules, s.history());
+    return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules, s.history(),
+        List.copyOf(s.notices().values()));
   }
 
   private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {
     boolean afterReboot = !inFlight || phase == Phase.POST_REBOOT;
     List<DpuView> dpus = c.dpus().values().stream()
         .map(d -> new DpuView(d.id(), d.host() + ":" + d.port(), state(d, inFlight, afterReboot), d.attempts(),
-            inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : ""))
+            inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : "",
+            inFlight && d.hold() != null ? d.hold() : "", inFlight && d.protective() != null ? d.protective() : ""))
         .toList();
     return new CampaignView(c.id(), c.reason(), c.kind(), inFlight, inFlight ? "in-flight (" + phase.display() + ")" : c.outcome(),
         c.startedAt(), c.rebootAt(), c.finishedAt(), c.ackDeadline(), c.bootWaitDeadline(), c.reboot(), c.preTasks(), dpus);
@@ -68,6 +70,12 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
     }
     if (afterReboot && d.status() == DpuStatus.SHUTDOWN_COMPLETE) {
       return d.ready() ? "READY" : inFlight && d.notReady().isEmpty() ? "WAITING_FOR_BOOT" : "NOT_READY";
+    }
+    if (inFlight && d.isProtective()) {
+      return "PROTECTIVE";
+    }
+    if (inFlight && d.status() == DpuStatus.PENDING && d.hold() != null && !d.hold().isEmpty()) {
+      return "DEFERRED";
     }
     if (d.status() == DpuStatus.PENDING && d.attempts() > 0) {
       return "NOTIFYING";

@@ -43,7 +43,7 @@ import org.junit.jupiter.api.TestInstance;
 
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CoordinatorTest {
-  private static final Duration ACK_DEADLINE = Duration.ofSeconds(30);
+  private static final Duration ACK_DEADLINE = CoordinatorFixture.ACK_DEADLINE;
 
   private final ActorTestKit kit = ActorTestKit.create(ManualTime.config()
       .withFallback(EventSourcedBehaviorTestKit.config())
@@ -56,114 +56,18 @@ class CoordinatorTest {
     kit.shutdownTestKit();
   }
 
-  /** A recording host: counts reboots and power actions; its reboot and power actions can be made to hang. */
-  static final class RecordingHost implements HostActions {
-    final AtomicInteger reboots = new AtomicInteger();
-    final List<String> powerOffs = java.util.Collections.synchronizedList(new ArrayList<>());
-    final List<String> powerOns = java.util.Collections.synchronizedList(new ArrayList<>());
-    final boolean rebootHangs;
-    boolean powerHangs;
-
-    RecordingHost(boolean rebootHangs) {
-      this.rebootHangs = rebootHangs;
-    }
-
-    @Override
-    public CompletionStage<StepResult> powerOff(String transitionId, String dpuId) {
-      powerOffs.add(dpuId);
-      return powerHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("power-off", true, "", 0));
-    }
-
-    @Override
-    public CompletionStage<StepResult> powerOn(String transitionId, String dpuId) {
-      powerOns.add(dpuId);
-      return powerHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("power-on", true, "", 0));
-    }
-
-    @Override
-    public CompletionStage<List<StepResult>> prepare(String campaignId) {
-      return CompletableFuture.completedFuture(List.of());
-    }
-
-    @Override
-    public CompletionStage<StepResult> reboot(String campaignId, String kind) {
-      reboots.incrementAndGet();
-      return rebootHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("reboot", true, "test", 0));
-    }
-
-    @Override
-    public String describeReboot() {
-      return "test reboot";
-    }
-  }
-
-  /** One coordinator under test, with its own persistence id, clock, transport and host. */
-  final class Fixture {
-    final String pid = "coordinator-test-" + ids.incrementAndGet();
-    final TestClock clock = new TestClock();
-    final ProbeTransport transport = new ProbeTransport(kit.createTestProbe());
-    final RecordingHost host;
-    final EventSourcedBehaviorTestKit<Coordinator.Command, CampaignEvent, CoordinatorState> es;
-    final PersistenceTestKit journal;
-
+  /** A {@link CoordinatorFixture} on this class's test kit. */
+  final class Fixture extends CoordinatorFixture {
     Fixture(int dpus, boolean rebootHangs) {
       this(dpus, rebootHangs, Map.of());
     }
 
     Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies) {
-      host = new RecordingHost(rebootHangs);
-      List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
-      NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), "127.0.0.1", 0,
-          new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
-          ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), "", Duration.ofSeconds(10), Duration.ZERO,
-          Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
-          new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
-          new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
-          new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)), true,
-          policies);
-      es = EventSourcedBehaviorTestKit.create(kit.system(),
-          Coordinator.create(pid, settings, transport, host, clock),
-          EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
-      journal = es.persistenceTestKit();
+      this(dpus, rebootHangs, policies, CoordinatorFixture.negotiation());
     }
 
-    String start() {
-      Coordinator.StartReply reply = es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("test", "cold", r)).reply();
-      assertTrue(reply.accepted(), reply.message());
-      return reply.campaignId();
-    }
-
-    Coordinator.StartReply module(String dpu, String kind) {
-      return es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand(dpu, kind, "replace a fan", r)).reply();
-    }
-
-    void advance(Duration d) {
-      clock.advance(d);
-      manualTime.timePasses(d);
-    }
-
-    void expectNoCallFor(Duration d) {
-      clock.advance(d);
-      manualTime.expectNoMessageFor(d, transport.calls);
-    }
-
-    <E> E expect(Class<E> type) {
-      return journal.expectNextPersistedClass(pid, type);
-    }
-
-    /** The next n events, whatever their order among themselves. */
-    List<Object> expectAnyOrder(int n) {
-      return journal.receivePersisted(pid, n, Object.class);
-    }
-
-    void expectPreamble() {
-      expect(CampaignStarted.class);
-      expect(PreRebootTasksDone.class);
-      expect(SignalsDispatched.class);
-    }
-
-    CoordinatorState state() {
-      return es.getState();
+    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation) {
+      super(kit, CoordinatorTest.this.manualTime, "coordinator-test-" + ids.incrementAndGet(), dpus, rebootHangs, policies, negotiation);
     }
   }
 
@@ -246,6 +150,12 @@ class CoordinatorTest {
     AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
     assertEquals(List.of("DPU1"), List.copyOf(missing.missing().keySet()));
     assertFalse(missing.deadlineExpired());
+    // escalation: the DPU without a graceful shutdown gets its force action before the reboot, once
+    CampaignEvent.DpuEscalated escalated = f.expect(CampaignEvent.DpuEscalated.class);
+    assertEquals("DPU1", escalated.dpuId());
+    assertTrue(escalated.reason().contains("no acknowledgment after 3 attempt(s)"), escalated.reason());
+    assertTrue(f.expect(CampaignEvent.DpuForced.class).ok());
+    assertEquals(List.of("DPU1"), f.host.forced);
     f.expect(RebootIssued.class);
     f.expect(RebootReturned.class);
     dpu0Watch.reply().complete(ProbeTransport.listening());
@@ -277,6 +187,8 @@ class CoordinatorTest {
     AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
     assertTrue(missing.deadlineExpired());
     assertTrue(missing.missing().get("DPU0").startsWith("acknowledged but did not report shutdown complete"), missing.missing().toString());
+    f.expect(CampaignEvent.DpuEscalated.class);
+    f.expect(CampaignEvent.DpuForced.class);
     f.expect(RebootIssued.class);
     f.expect(RebootReturned.class);
 
@@ -296,6 +208,8 @@ class CoordinatorTest {
     f.expectPreamble();
     f.advance(ACK_DEADLINE);
     f.expect(AcknowledgmentsMissing.class);
+    f.expect(CampaignEvent.DpuEscalated.class);
+    f.expect(CampaignEvent.DpuForced.class);
     f.expect(RebootIssued.class);
     f.expect(RebootReturned.class);
     hanging.reply().completeExceptionally(unavailable()); // it fails only now
@@ -497,7 +411,11 @@ class CoordinatorTest {
     assertEquals(30_000, idle.worstCase().shutdownMillis(), "capped by the 30 s ack deadline");
     assertEquals(0, idle.worstCase().rebootMillis(), "dry run, returning at once");
     assertEquals(60_000, idle.worstCase().postRebootMillis());
-    assertEquals(90_000, idle.worstCase().totalMillis());
+    // + deferrals 2 min + protective states 10 min + escalation 10 s
+    assertEquals(120_000, idle.worstCase().deferralMillis());
+    assertEquals(600_000, idle.worstCase().protectiveMillis());
+    assertEquals(10_000, idle.worstCase().escalationMillis());
+    assertEquals(820_000, idle.worstCase().totalMillis());
     assertTrue(idle.blockers().isEmpty());
 
     String id = f.module("DPU0", "shutdown").campaignId();

@@ -1,0 +1,329 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootAnswered;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootFinished;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootGoing;
+import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootNoticed;
+import io.github.dpucoordinator.npu.Coordinator.Command;
+import io.github.dpucoordinator.npu.Coordinator.GoingReceived;
+import io.github.dpucoordinator.npu.Coordinator.GoingReply;
+import io.github.dpucoordinator.npu.Coordinator.NoticeBack;
+import io.github.dpucoordinator.npu.Coordinator.NoticeReceived;
+import io.github.dpucoordinator.npu.Coordinator.NoticeReply;
+import io.github.dpucoordinator.npu.Coordinator.WatchReport;
+import io.github.dpucoordinator.npu.CoordinatorState.Notice;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
+
+/**
+ * What DPUs do on their own: reboots they announce (R1-R4) and events nobody planned (R14).
+ *
+ * <p>A DPU announces a reboot with a notice (reason, planned time, hard deadline). The NPU runs its
+ * pre-DPU-reboot hooks and answers ACK, or POSTPONE until a time when a hook says "not yet" (exit code
+ * {@code dpu-reboot.postpone-exit-code}) or the DPU is busy in an NPU campaign or module transition.
+ * Postponements stop at {@code dpu-reboot.max-postpone-total} from the planned time and never pass the
+ * hard deadline; a hook that fails otherwise never holds the DPU. Every notice and answer is journaled
+ * before the DPU hears it, so a restarted service answers the next round from the same deadlines. When
+ * the DPU goes (it says so, or its hard deadline passes) it is expected back within its boot wait, and
+ * the reboot goes into its history as planned.
+ */
+final class OwnReboots {
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final NpuSettings settings;
+  private final DpuTransport transport;
+  private final HostActions host;
+  private final Clock clock;
+  private final Random random;
+  private final EffectFactories<CampaignEvent, CoordinatorState> effects;
+  // Transient: who waits for the answer of a round whose hooks are running, and each DPU's return watch.
+  private final Map<String, List<ActorRef<NoticeReply>>> waiting = new HashMap<>();
+  private final Map<String, ActorRef<ReturnWatch.Command>> watches = new HashMap<>();
+  /** Until when a DPU's own comings and goings count as planned (just after a campaign, transition or notice). */
+  private final Map<String, Long> quietUntil = new HashMap<>();
+  private long seq;
+
+  OwnReboots(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
+      HostActions host, Clock clock, Random random, EffectFactories<CampaignEvent, CoordinatorState> effects) {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.settings = settings;
+    this.transport = transport;
+    this.host = host;
+    this.clock = clock;
+    this.random = random;
+    this.effects = effects;
+  }
+
+  private NpuSettings.Negotiation n() {
+    return settings.negotiation();
+  }
+
+  // ---- notices ----
+
+  Effect<CampaignEvent, CoordinatorState> onNotice(CoordinatorState s, NoticeReceived c) {
+    if (settings.dpus().stream().noneMatch(d -> d.id().equals(c.dpuId()))) {
+      c.replyTo().tell(NoticeReply.error("unknown DPU '" + c.dpuId() + "'; configured: "
+          + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));
+      return effects.none();
+    }
+    if (c.noticeId().isBlank() || c.hardDeadline() <= 0) {
+      c.replyTo().tell(NoticeReply.error("a notice needs a notice_id and a hard deadline"));
+      return effects.none();
+    }
+    long now = clock.millis();
+    List<CampaignEvent> events = new ArrayList<>();
+    Notice old = s.notices().get(c.dpuId());
+    if (old != null && !old.id().equals(c.noticeId())) {
+      events.add(new DpuRebootFinished(old.id(), c.dpuId(), "superseded", "notice " + c.noticeId() + " arrived before this one ended", now));
+    } else if (old != null && old.going()) {
+      c.replyTo().tell(new NoticeReply("", "ACK", 0, "already recorded as going (" + old.why() + ")", n().identity()));
+      return effects.none();
+    } else if (old != null && c.round() <= old.round() && !old.decision().isEmpty()) {
+      // The same round again (the DPU did not get our answer): the same answer.
+      c.replyTo().tell(new NoticeReply("", old.decision(), old.postponedUntil(), old.answer(), n().identity()));
+      return effects.none();
+    }
+    String key = c.dpuId() + "/" + c.noticeId() + "/" + c.round();
+    if (waiting.containsKey(key)) {
+      waiting.get(key).add(c.replyTo());
+      return effects.none();
+    }
+    waiting.put(key, new ArrayList<>(List.of(c.replyTo())));
+    events.add(new DpuRebootNoticed(c.noticeId(), c.dpuId(), c.reason(), c.planned(), c.hardDeadline(), c.round(), now));
+    String busy = busy(s, c.dpuId());
+    return effects.persist(events).thenRun(next -> {
+      ctx.getLog().info("[campaign={} dpu={}] DPU announces its own reboot, round {}: reason '{}', planned {}, hard deadline {}",
+          c.noticeId(), c.dpuId(), c.round(), c.reason(), Instant.ofEpochMilli(c.planned()), Instant.ofEpochMilli(c.hardDeadline()));
+      if (old == null || !old.id().equals(c.noticeId())) {
+        armHardDeadline(next.notices().get(c.dpuId()));
+      }
+      if (busy != null) {
+        ctx.getSelf().tell(new Coordinator.HooksDone(c.dpuId(), c.noticeId(), c.round(),
+            List.of(new StepResult("busy", false, "exit " + n().postponeExitCode() + ": " + busy, 0))));
+      } else {
+        ctx.pipeToSelf(host.dpuRebootHooks(c.noticeId(), c.dpuId()), (results, failure) -> new Coordinator.HooksDone(c.dpuId(), c.noticeId(), c.round(),
+            results != null ? results : List.of(new StepResult("hooks", false, DpuLink.describe(failure), 0))));
+      }
+    });
+  }
+
+  /** Why the DPU should wait because the NPU itself is working on it; null if it is not. */
+  private static String busy(CoordinatorState s, String dpuId) {
+    if (s.current() != null && s.current().dpus().containsKey(dpuId)) {
+      return "NPU campaign " + s.current().id() + " is in progress (phase " + s.phase().display() + ")";
+    }
+    CoordinatorState.Module m = s.modules().get(dpuId);
+    if (m != null && m.transition() != null) {
+      return "module " + m.transition().kind() + " " + m.transition().id() + " is in progress";
+    }
+    return null;
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onHooksDone(CoordinatorState s, Coordinator.HooksDone h) {
+    List<ActorRef<NoticeReply>> repliers = waiting.remove(h.dpuId() + "/" + h.noticeId() + "/" + h.round());
+    Notice notice = s.notice(h.dpuId(), h.noticeId());
+    if (notice == null || repliers == null) {
+      return effects.none();
+    }
+    long now = clock.millis();
+    String postponeCode = "exit " + n().postponeExitCode();
+    List<String> wait = h.results().stream().filter(r -> !r.ok() && r.detail().startsWith(postponeCode))
+        .map(r -> r.name() + ": " + r.detail()).toList();
+    List<String> broken = h.results().stream().filter(r -> !r.ok() && !r.detail().startsWith(postponeCode))
+        .map(r -> r.name() + " failed (" + r.detail() + "), not holding the DPU for it").toList();
+    long cap = Math.min(notice.plannedAt() + n().maxPostponeTotal().toMillis(), notice.hardDeadline());
+    long until = Math.min(now + n().postponeFor().toMillis(), cap);
+    String decision;
+    String detail;
+    if (wait.isEmpty()) {
+      decision = "ACK";
+      detail = h.results().isEmpty() ? "no hooks configured" : h.results().size() + " hook(s) done";
+      until = 0;
+    } else if (until - now < 1000) {
+      decision = "ACK";
+      detail = "would postpone (" + String.join("; ", wait) + ") but the postponement cap is reached (dpu-coordinator.npu.dpu-reboot."
+          + "max-postpone-total " + n().maxPostponeTotal().toSeconds() + " s, or the hard deadline)";
+      until = 0;
+    } else {
+      decision = "POSTPONE";
+      detail = String.join("; ", wait);
+    }
+    if (!broken.isEmpty()) {
+      detail += "; " + String.join("; ", broken);
+    }
+    String answer = detail;
+    long untilMillis = until;
+    return effects.persist(new DpuRebootAnswered(h.noticeId(), h.dpuId(), decision, untilMillis, answer, now)).thenRun(next -> {
+      if (decision.equals("ACK")) {
+        ctx.getLog().info("[campaign={} dpu={}] answered ACK: {}", h.noticeId(), h.dpuId(), answer);
+      } else {
+        ctx.getLog().info("[campaign={} dpu={}] answered POSTPONE until {}: {}", h.noticeId(), h.dpuId(), Instant.ofEpochMilli(untilMillis),
+            answer);
+      }
+      broken.forEach(b -> ctx.getLog().warn("[campaign={} dpu={}] pre-DPU-reboot hook {}", h.noticeId(), h.dpuId(), b));
+      repliers.forEach(r -> r.tell(new NoticeReply("", decision, untilMillis, answer, n().identity())));
+    });
+  }
+
+  // ---- the DPU goes, and comes back ----
+
+  Effect<CampaignEvent, CoordinatorState> onGoing(CoordinatorState s, GoingReceived g) {
+    if (settings.dpus().stream().noneMatch(d -> d.id().equals(g.dpuId()))) {
+      g.replyTo().tell(new GoingReply(false, "unknown DPU '" + g.dpuId() + "'", 0));
+      return effects.none();
+    }
+    long now = clock.millis();
+    Notice notice = s.notice(g.dpuId(), g.noticeId());
+    if (notice != null && notice.going()) {
+      g.replyTo().tell(new GoingReply(true, "already recorded", notice.expectBackBy()));
+      return effects.none();
+    }
+    List<CampaignEvent> events = new ArrayList<>();
+    Notice other = s.notices().get(g.dpuId());
+    if (notice == null && other != null) {
+      events.add(new DpuRebootFinished(other.id(), g.dpuId(), "superseded", "the DPU went with notice " + g.noticeId(), now));
+    }
+    if (notice == null) {
+      // It went without this NPU having heard its notice (unreachable then): record it all the same.
+      events.add(new DpuRebootNoticed(g.noticeId(), g.dpuId(), "(notice not received by this NPU)", now, now, 0, now));
+    }
+    long backBy = now + settings.policy(g.dpuId()).bootWait().toMillis();
+    events.add(new DpuRebootGoing(g.noticeId(), g.dpuId(), g.why().isBlank() ? "the DPU said so" : g.why(), backBy, now));
+    return effects.persist(events).thenRun(next -> {
+      ctx.getLog().warn("[campaign={} dpu={}] DPU is rebooting now ({}); expected back by {}", g.noticeId(), g.dpuId(), g.why(),
+          Instant.ofEpochMilli(backBy));
+      g.replyTo().tell(new GoingReply(true, "recorded; expected back by " + Instant.ofEpochMilli(backBy), backBy));
+      watchReturn(next.notices().get(g.dpuId()));
+    });
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onHardDeadline(CoordinatorState s, Coordinator.HardDeadline d) {
+    Notice notice = s.notice(d.dpuId(), d.noticeId());
+    if (notice == null || notice.going()) {
+      return effects.none();
+    }
+    long backBy = notice.hardDeadline() + settings.policy(d.dpuId()).bootWait().toMillis();
+    return effects.persist(new DpuRebootGoing(d.noticeId(), d.dpuId(), "hard deadline passed with no word from the DPU", backBy,
+        clock.millis())).thenRun(next -> {
+          ctx.getLog().warn("[campaign={} dpu={}] hard deadline {} passed; counting the DPU as rebooting, expected back by {}", d.noticeId(),
+              d.dpuId(), Instant.ofEpochMilli(notice.hardDeadline()), Instant.ofEpochMilli(backBy));
+          watchReturn(next.notices().get(d.dpuId()));
+        });
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onBack(CoordinatorState s, NoticeBack b) {
+    Notice notice = s.notice(b.dpuId(), b.noticeId());
+    if (notice == null || !notice.going()) {
+      return effects.none();
+    }
+    long took = (clock.millis() - notice.wentAt()) / 1000;
+    return finish(notice, "ok", "back: " + b.detail() + " after " + took + " s");
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onBackBy(CoordinatorState s, Coordinator.BackBy b) {
+    Notice notice = s.notice(b.dpuId(), b.noticeId());
+    if (notice == null || !notice.going()) {
+      return effects.none();
+    }
+    ctx.getLog().warn("[campaign={} dpu={}] not back by {} after its own reboot; marked unavailable", b.noticeId(), b.dpuId(),
+        Instant.ofEpochMilli(notice.expectBackBy()));
+    return finish(notice, "not back", "not Listening within its boot wait (" + settings.policy(b.dpuId()).bootWait().toSeconds() + " s)");
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> finish(Notice notice, String outcome, String detail) {
+    return effects.persist(new DpuRebootFinished(notice.id(), notice.dpuId(), outcome, detail, clock.millis())).thenRun(next -> {
+      ctx.getLog().info("[campaign={} dpu={}] DPU-initiated reboot finished: {} ({})", notice.id(), notice.dpuId(), outcome, detail);
+      stopWatch(notice.dpuId());
+      timers.cancel("notice-" + notice.dpuId());
+      quiet(notice.dpuId());
+    });
+  }
+
+  /** After a restart: every notice in flight gets its timers (from the journaled deadlines) and watch again. */
+  void recover(CoordinatorState s) {
+    for (Notice notice : s.notices().values()) {
+      ctx.getLog().info("[campaign={} dpu={}] recovered DPU-initiated reboot (round {}, {}); resuming", notice.id(), notice.dpuId(),
+          notice.round(), notice.going() ? "went, expected back by " + Instant.ofEpochMilli(notice.expectBackBy())
+              : "hard deadline " + Instant.ofEpochMilli(notice.hardDeadline()));
+      if (notice.going()) {
+        watchReturn(notice);
+      } else {
+        armHardDeadline(notice);
+      }
+    }
+  }
+
+  private void armHardDeadline(Notice notice) {
+    // Slack for the DPU's own word that it went, which says more than our timer.
+    long slack = n().answerWithin().toMillis() + settings.signal().rpcTimeout().toMillis();
+    Coordinator.armAt(timers, clock, "notice-" + notice.dpuId(), new Coordinator.HardDeadline(notice.dpuId(), notice.id()), notice.hardDeadline() + slack);
+  }
+
+  private void watchReturn(Notice notice) {
+    Coordinator.armAt(timers, clock, "notice-" + notice.dpuId(), new Coordinator.BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
+    stopWatch(notice.dpuId());
+    DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(notice.dpuId())).findFirst().orElseThrow();
+    watches.put(notice.dpuId(), ctx.spawn(ReturnWatch.create(dpu, notice.id(), transport, settings.watchRetry(),
+        settings.signal().rpcTimeout(), ctx.getSelf()), "return-" + dpu.id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (seq++)));
+  }
+
+  private void stopWatch(String dpuId) {
+    ActorRef<ReturnWatch.Command> w = watches.remove(dpuId);
+    if (w != null) {
+      ctx.stop(w);
+    }
+  }
+
+  // ---- unplanned events ----
+
+  /** From now until a little after the watcher's next look, this DPU's comings and goings are planned ones. */
+  void quiet(String dpuId) {
+    long window = n().watchInterval().multipliedBy(2).plus(settings.signal().rpcTimeout()).toMillis();
+    quietUntil.put(dpuId, clock.millis() + window);
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onWatchReport(CoordinatorState s, WatchReport w) {
+    String planned = planned(s, w.dpuId());
+    if (planned != null) {
+      ctx.getLog().debug("[campaign=none dpu={}] {} ({}): planned, {}", w.dpuId(), w.what(), w.detail(), planned);
+      return effects.none();
+    }
+    String id = Coordinator.newId(random, "u", clock.millis());
+    return effects.persist(new CampaignEvent.UnplannedEvent(id, w.dpuId(), w.what(), w.detail(), clock.millis())).thenRun(next ->
+        ctx.getLog().warn("[campaign={} dpu={}] unplanned: the DPU {} ({}); recorded in its history", id, w.dpuId(), w.what(), w.detail()));
+  }
+
+  /** Why this DPU's change is part of something planned, or null when nothing planned explains it. */
+  private String planned(CoordinatorState s, String dpuId) {
+    if (s.current() != null && s.current().dpus().containsKey(dpuId)) {
+      return "campaign " + s.current().id();
+    }
+    CoordinatorState.Module m = s.modules().get(dpuId);
+    long now = clock.millis();
+    long window = n().watchInterval().multipliedBy(2).plus(settings.signal().rpcTimeout()).toMillis();
+    if (m != null && (m.transition() != null || m.down() || now - m.lastChange() < window)) {
+      return "module transition or administratively down";
+    }
+    if (s.notices().containsKey(dpuId)) {
+      return "DPU-initiated reboot " + s.notices().get(dpuId).id();
+    }
+    if (quietUntil.getOrDefault(dpuId, 0L) > now) {
+      return "just after a planned reboot";
+    }
+    return null;
+  }
+
+}

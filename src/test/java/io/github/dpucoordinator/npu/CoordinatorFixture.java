@@ -1,0 +1,162 @@
+package io.github.dpucoordinator.npu;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.CampaignEvent.CampaignStarted;
+import io.github.dpucoordinator.npu.CampaignEvent.PreRebootTasksDone;
+import io.github.dpucoordinator.npu.CampaignEvent.SignalsDispatched;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+
+/** One coordinator under test, with its own persistence id, clock, transport and host (ManualTime moves its timers). */
+class CoordinatorFixture {
+  static final Duration ACK_DEADLINE = Duration.ofSeconds(30);
+  final ManualTime manualTime;
+  final String pid;
+  final TestClock clock = new TestClock();
+  final ProbeTransport transport;
+  final RecordingHost host;
+  final EventSourcedBehaviorTestKit<Coordinator.Command, CampaignEvent, CoordinatorState> es;
+  final PersistenceTestKit journal;
+
+  CoordinatorFixture(ActorTestKit kit, ManualTime manualTime, String pid, int dpus, boolean rebootHangs,
+      Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation) {
+    this.manualTime = manualTime;
+    this.pid = pid;
+    this.transport = new ProbeTransport(kit.createTestProbe());
+    host = new RecordingHost(rebootHangs);
+    List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
+    NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), "127.0.0.1", 0,
+        new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
+        ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), "", Duration.ofSeconds(10), Duration.ZERO,
+        Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
+        new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
+        new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
+        new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)), true,
+        policies, negotiation);
+    es = EventSourcedBehaviorTestKit.create(kit.system(),
+        Coordinator.create(pid, settings, transport, host, clock),
+        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
+    journal = es.persistenceTestKit();
+  }
+
+  String start() {
+    Coordinator.StartReply reply = es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("test", "cold", r)).reply();
+    assertTrue(reply.accepted(), reply.message());
+    return reply.campaignId();
+  }
+
+  Coordinator.StartReply module(String dpu, String kind) {
+    return es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand(dpu, kind, "replace a fan", r)).reply();
+  }
+
+  void advance(Duration d) {
+    clock.advance(d);
+    manualTime.timePasses(d);
+  }
+
+  void expectNoCallFor(Duration d) {
+    clock.advance(d);
+    manualTime.expectNoMessageFor(d, transport.calls);
+  }
+
+  <E> E expect(Class<E> type) {
+    return journal.expectNextPersistedClass(pid, type);
+  }
+
+  /** The next n events, whatever their order among themselves. */
+  List<Object> expectAnyOrder(int n) {
+    return journal.receivePersisted(pid, n, Object.class);
+  }
+
+  void expectPreamble() {
+    expect(CampaignStarted.class);
+    expect(PreRebootTasksDone.class);
+    expect(SignalsDispatched.class);
+  }
+
+  CoordinatorState state() {
+    return es.getState();
+  }
+
+  /** A recording host: counts reboots and power actions; its reboot and power actions can be made to hang. */
+  static final class RecordingHost implements HostActions {
+    final AtomicInteger reboots = new AtomicInteger();
+    final List<String> powerOffs = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<String> powerOns = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<String> forced = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<String> hookCalls = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** What the pre-DPU-reboot hooks report, round after round (the last one repeats). */
+    final java.util.Deque<List<StepResult>> hookResults = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    final boolean rebootHangs;
+    boolean powerHangs;
+
+    RecordingHost(boolean rebootHangs) {
+      this.rebootHangs = rebootHangs;
+    }
+
+    @Override
+    public CompletionStage<StepResult> powerOff(String transitionId, String dpuId) {
+      powerOffs.add(dpuId);
+      return powerHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("power-off", true, "", 0));
+    }
+
+    @Override
+    public CompletionStage<StepResult> powerOn(String transitionId, String dpuId) {
+      powerOns.add(dpuId);
+      return powerHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("power-on", true, "", 0));
+    }
+
+    @Override
+    public CompletionStage<StepResult> force(String campaignId, String dpuId) {
+      forced.add(dpuId);
+      return CompletableFuture.completedFuture(new StepResult("force", true, "test", 0));
+    }
+
+    @Override
+    public CompletionStage<List<StepResult>> dpuRebootHooks(String noticeId, String dpuId) {
+      hookCalls.add(dpuId);
+      List<StepResult> results = hookResults.size() > 1 ? hookResults.poll() : hookResults.peek();
+      return CompletableFuture.completedFuture(results == null ? List.of() : results);
+    }
+
+    @Override
+    public CompletionStage<List<StepResult>> prepare(String campaignId) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+
+    @Override
+    public CompletionStage<StepResult> reboot(String campaignId, String kind) {
+      reboots.incrementAndGet();
+      return rebootHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("reboot", true, "test", 0));
+    }
+
+    @Override
+    public String describeReboot() {
+      return "test reboot";
+    }
+  }
+
+  /**
+   * Test negotiation settings: postpone 60 s at a time up to 5 min, deferrals up to 2 min, protective
+   * states held up to 10 min then proceed, force actions from the recording host, no watcher.
+   */
+  static NpuSettings.Negotiation negotiation() {
+    return new NpuSettings.Negotiation("npu", "127.0.0.1", 0, List.of(), 75, Duration.ofSeconds(60), Duration.ofMinutes(5),
+        Duration.ofSeconds(20), Duration.ofMinutes(2), Duration.ofMinutes(10), "proceed", Duration.ofSeconds(5), "",
+        Duration.ofSeconds(10), Map.of(), false, Duration.ofSeconds(5), 2, "", "");
+  }
+
+}
