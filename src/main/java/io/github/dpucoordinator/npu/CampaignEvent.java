@@ -106,7 +106,8 @@ public sealed interface CampaignEvent extends CborSerializable {
       implements CampaignEvent {}
 
   /** The DPU went down (it said so, or its hard deadline passed); it is expected back by {@code expectBackByMillis}. */
-  record DpuRebootGoing(String campaignId, String dpuId, String why, long expectBackByMillis, long atMillis) implements CampaignEvent {}
+  record DpuRebootGoing(String campaignId, String dpuId, String why, long expectBackByMillis, long atMillis, String leavingBootId)
+      implements CampaignEvent {}
 
   /** The DPU-initiated reboot is over: back (ok), not back in time, or superseded by a new notice. */
   record DpuRebootFinished(String campaignId, String dpuId, String outcome, String detail, long atMillis) implements CampaignEvent {}

@@ -85,7 +85,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   }
 
   /** The DPU is rebooting now ({@code why}: acknowledged, hard deadline, ...). */
-  public record GoingReceived(String dpuId, String noticeId, String why, ActorRef<GoingReply> replyTo) implements Command {}
+  public record GoingReceived(String dpuId, String noticeId, String why, String bootId, ActorRef<GoingReply> replyTo) implements Command {}
 
   public record GoingReply(boolean ok, String message, long expectBackBy) {}
 

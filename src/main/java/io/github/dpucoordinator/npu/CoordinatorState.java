@@ -46,18 +46,21 @@ public record CoordinatorState(
    * absolute, so a restarted service keeps them.
    */
   public record Notice(String id, String dpuId, String reason, long plannedAt, long hardDeadline, int round, String decision,
-      long postponedUntil, String answer, boolean going, String why, long wentAt, long expectBackBy) implements CborSerializable {
+      long postponedUntil, String answer, boolean going, String why, long wentAt, long expectBackBy, String leavingBootId)
+      implements CborSerializable {
 
     Notice answered(String d, long until, String detail) {
-      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, d, until, detail, going, why, wentAt, expectBackBy);
+      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, d, until, detail, going, why, wentAt, expectBackBy, leavingBootId);
     }
 
     Notice round(int r) {
-      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, r, decision, postponedUntil, answer, going, why, wentAt, expectBackBy);
+      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, r, decision, postponedUntil, answer, going, why, wentAt, expectBackBy,
+          leavingBootId);
     }
 
-    Notice went(String w, long at, long backBy) {
-      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, decision, postponedUntil, answer, true, w, at, backBy);
+    Notice went(String w, long at, long backBy, String bootId) {
+      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, decision, postponedUntil, answer, true, w, at, backBy,
+          bootId == null ? "" : bootId);
     }
   }
 
@@ -455,7 +458,7 @@ public record CoordinatorState(
       Notice old = notice(e.dpuId(), e.campaignId());
       next.put(e.dpuId(), old != null ? old.round(Math.max(old.round(), e.round()))
           : new Notice(e.campaignId(), e.dpuId(), e.reason(), e.plannedMillis(), e.hardDeadlineMillis(), e.round(), "", 0, "", false, "",
-              0, 0));
+              0, 0, ""));
       return new CoordinatorState(phase, current, last, recent, history, modules, next);
     }
     if (event instanceof CampaignEvent.DpuRebootAnswered e && notice(e.dpuId(), e.campaignId()) != null) {
@@ -463,7 +466,7 @@ public record CoordinatorState(
       return new CoordinatorState(phase, current, last, recent, history, modules, next);
     }
     if (event instanceof CampaignEvent.DpuRebootGoing e && notice(e.dpuId(), e.campaignId()) != null) {
-      next.put(e.dpuId(), notices.get(e.dpuId()).went(e.why(), e.atMillis(), e.expectBackByMillis()));
+      next.put(e.dpuId(), notices.get(e.dpuId()).went(e.why(), e.atMillis(), e.expectBackByMillis(), e.leavingBootId()));
       return new CoordinatorState(phase, current, last, recent, history, modules, next);
     }
     if (event instanceof CampaignEvent.DpuRebootFinished e && notice(e.dpuId(), e.campaignId()) != null) {

@@ -52,7 +52,7 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
       return invalid("dpu_id and notice_id are required");
     }
     CompletionStage<Coordinator.GoingReply> reply = AskPattern.ask(coordinator,
-        r -> new Coordinator.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), r), Duration.ofSeconds(10), system.scheduler());
+        r -> new Coordinator.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), in.getBootId(), r), Duration.ofSeconds(10), system.scheduler());
     return reply.thenCompose(r -> r.ok()
         ? CompletableFuture.completedFuture(RebootGoingAck.newBuilder().setMessage(r.message())
             .setExpectedBackByUnixMs(r.expectBackBy()).build())

@@ -201,7 +201,7 @@ final class OwnReboots {
       events.add(new DpuRebootNoticed(g.noticeId(), g.dpuId(), "(notice not received by this NPU)", now, now, 0, now));
     }
     long backBy = now + settings.policy(g.dpuId()).bootWait().toMillis();
-    events.add(new DpuRebootGoing(g.noticeId(), g.dpuId(), g.why().isBlank() ? "the DPU said so" : g.why(), backBy, now));
+    events.add(new DpuRebootGoing(g.noticeId(), g.dpuId(), g.why().isBlank() ? "the DPU said so" : g.why(), backBy, now, g.bootId()));
     return effects.persist(events).thenRun(next -> {
       ctx.getLog().warn("[campaign={} dpu={}] DPU is rebooting now ({}); expected back by {}", g.noticeId(), g.dpuId(), g.why(),
           Instant.ofEpochMilli(backBy));
@@ -217,7 +217,7 @@ final class OwnReboots {
     }
     long backBy = notice.hardDeadline() + settings.policy(d.dpuId()).bootWait().toMillis();
     return effects.persist(new DpuRebootGoing(d.noticeId(), d.dpuId(), "hard deadline passed with no word from the DPU", backBy,
-        clock.millis())).thenRun(next -> {
+        clock.millis(), "")).thenRun(next -> {
           ctx.getLog().warn("[campaign={} dpu={}] hard deadline {} passed; counting the DPU as rebooting, expected back by {}", d.noticeId(),
               d.dpuId(), Instant.ofEpochMilli(notice.hardDeadline()), Instant.ofEpochMilli(backBy));
           watchReturn(next.notices().get(d.dpuId()));
@@ -276,7 +276,7 @@ final class OwnReboots {
     Coordinator.armAt(timers, clock, "notice-" + notice.dpuId(), new Coordinator.BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
     stopWatch(notice.dpuId());
     DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(notice.dpuId())).findFirst().orElseThrow();
-    watches.put(notice.dpuId(), ctx.spawn(ReturnWatch.create(dpu, notice.id(), transport, settings.watchRetry(),
+    watches.put(notice.dpuId(), ctx.spawn(ReturnWatch.create(dpu, notice.id(), notice.leavingBootId(), transport, settings.watchRetry(),
         settings.signal().rpcTimeout(), ctx.getSelf()), "return-" + dpu.id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (seq++)));
   }
 

@@ -7,8 +7,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * Follows one DPU that said it is rebooting on its own until it is back: Listening after having been
- * seen down (unreachable or not Listening), or with a boot id other than the one it first answered
- * with. Then it tells the coordinator and stops; the coordinator bounds the wait with its own timer.
+ * seen down (unreachable or not Listening), or with a boot id other than the one it said it was
+ * leaving (or, if it gave none, the first one it answered with). Then it tells the coordinator and stops; the coordinator bounds the wait with its own timer.
  */
 final class ReturnWatch {
   private ReturnWatch() {}
@@ -19,10 +19,11 @@ final class ReturnWatch {
 
   private record Observed(DpuTransport.Observation observation, Throwable failure) implements Command {}
 
-  static Behavior<Command> create(DpuEndpoint dpu, String noticeId, DpuTransport transport, Duration interval, Duration callTimeout,
-      ActorRef<Coordinator.Command> coordinator) {
+  static Behavior<Command> create(DpuEndpoint dpu, String noticeId, String leavingBootId, DpuTransport transport, Duration interval,
+      Duration callTimeout, ActorRef<Coordinator.Command> coordinator) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      String[] baseline = {null};
+      // The boot id the DPU said it is leaving; else the first one it answers with.
+      String[] baseline = {leavingBootId == null || leavingBootId.isEmpty() ? null : leavingBootId};
       boolean[] sawDown = {false};
       ctx.getSelf().tell(Poll.INSTANCE);
       return Behaviors.receive(Command.class)

@@ -28,10 +28,16 @@ final class Harness {
   private Harness() {}
 
   static List<AgentServer.Running> startAgents(ActorSystem<?> system, String prefix, int n, long shutdownMs) throws Exception {
+    return startAgents(system, prefix, n, shutdownMs, Optional.of(Duration.ZERO));
+  }
+
+  /** {@code restartAfter} empty: a halted agent stays down until power-cycled. */
+  static List<AgentServer.Running> startAgents(ActorSystem<?> system, String prefix, int n, long shutdownMs, Optional<Duration> restartAfter)
+      throws Exception {
     List<AgentServer.Running> agents = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       AgentSettings s = AgentSettings.create(AppConfig.load()).withId(prefix + i).withPort(0)
-          .withSteps(List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs)))).withRestartAfter(Optional.of(Duration.ZERO));
+          .withSteps(List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs)))).withRestartAfter(restartAfter);
       agents.add(AgentServer.start(system, s).toCompletableFuture().get(30, TimeUnit.SECONDS));
     }
     return agents;

@@ -10,6 +10,10 @@ import io.github.dpucoordinator.npu.DpuEndpoint;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
+import io.github.dpucoordinator.proto.notice.Decision;
+import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
+import io.github.dpucoordinator.proto.notice.DpuRebootNoticesClient;
+import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,22 +38,35 @@ class NpuCrashRecoveryTest {
   private final ActorTestKit kit = ActorTestKit.create("crash-test", io.github.dpucoordinator.common.AppConfig.load());
   private final List<Process> processes = new ArrayList<>();
 
+  @org.junit.jupiter.api.AfterEach
+  void killServices() {
+    processes.forEach(Process::destroyForcibly);
+    processes.clear();
+  }
+
   @AfterAll
   void shutdown() {
-    processes.forEach(Process::destroyForcibly);
     kit.shutdownTestKit();
   }
 
   private Process startNpu(Path dataDir, int adminPort, List<DpuEndpoint> dpus, Path rebootLog, Path output) throws Exception {
+    return startNpu(dataDir, adminPort, dpus, rebootLog, output, List.of(), java.util.Map.of());
+  }
+
+  /** {@code jvmArgs} e.g. -Dconfig.file=...; {@code env} overrides the test defaults below. */
+  private Process startNpu(Path dataDir, int adminPort, List<DpuEndpoint> dpus, Path rebootLog, Path output, List<String> jvmArgs,
+      java.util.Map<String, String> env) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(
         ProcessHandle.current().info().command().orElse("java"),
-        "-XX:+UseSerialGC", "-Xmx256m",
+        "-XX:+UseSerialGC", "-Xmx256m"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of(
         "-cp", System.getProperty("java.class.path"),
         "io.github.dpucoordinator.cli.Main", "npu",
         "--data-dir", dataDir.toString(),
         "--admin-port", String.valueOf(adminPort),
         "--reboot-cmd", "echo reboot >> '" + rebootLog + "'"));
-    dpus.forEach(d -> cmd.addAll(List.of("--dpu", d.id() + "=127.0.0.1:" + d.port())));
+    dpus.forEach(d -> cmd.addAll(List.of("--dpu", d.id() + "=127.0.0.1:" + d.port() + (d.protocol().equals(DpuEndpoint.GNOI) ? "" : "/" + d.protocol()))));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
     pb.environment().put("DPUCOORD_ACK_DEADLINE", "30s");
     pb.environment().put("DPUCOORD_HALT_TIMEOUT", "10s");
@@ -58,6 +75,9 @@ class NpuCrashRecoveryTest {
     pb.environment().put("DPUCTL_TEST_LOG_LEVEL", "INFO");
     pb.environment().put("DPUCOORD_REBOOT_RETURN_AFTER", "200ms");
     pb.environment().put("DPUCOORD_BOOT_WAIT", "20s");
+    pb.environment().put("DPUCOORD_DPU_API_PORT", "0");
+    pb.environment().put("DPUCOORD_WATCH", "false");
+    pb.environment().putAll(env);
     Process p = pb.start();
     processes.add(p);
     return p;
@@ -82,7 +102,8 @@ class NpuCrashRecoveryTest {
 
   @Test
   void aSigkilledServiceResumesItsCampaignAndRunsEveryShutdownAndTheRebootOnce(@TempDir Path dir) throws Exception {
-    List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "K", 3, 4000);
+    // halted DPUs stay down until the reboot power-cycles them, as on a switch
+    List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "K", 3, 4000, java.util.Optional.empty());
     List<DpuEndpoint> dpus = Harness.endpoints(agents);
     Path dataDir = dir.resolve("data");
     Path rebootLog = dir.resolve("reboots.log");
@@ -118,6 +139,8 @@ class NpuCrashRecoveryTest {
     assertEquals(137, first.exitValue(), "killed by SIGKILL");
 
     startNpu(dataDir, adminPort, dpus, rebootLog, output);
+    awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("PostReboot"), output);
+    agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.DpuAgent.SimulatedPowerCycle.INSTANCE));
     JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(60), s ->
         s.path("lastCampaign").path("id").asText().equals(started.getCampaignId())
             && !s.path("lastCampaign").path("inFlight").asBoolean(), output);
@@ -129,5 +152,120 @@ class NpuCrashRecoveryTest {
     }
     assertEquals(List.of("reboot"), Files.readAllLines(rebootLog), "the reboot command ran exactly once");
     assertTrue(read(output).contains("recovered in phase WaitForAcknowledgments"), read(output));
+  }
+
+  private static io.github.dpucoordinator.proto.notice.NoticeAnswer notify(DpuRebootNoticesClient dpuApi, String id, long planned,
+      long hardDeadline, int round) throws Exception {
+    return dpuApi.notifyReboot(DpuRebootNotice.newBuilder().setDpuId("P0").setNoticeId(id).setReason("firmware upgrade")
+        .setPlannedUnixMs(planned).setHardDeadlineUnixMs(hardDeadline).setRound(round).build()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  /**
+   * A DPU announces its own reboot; a hook says the workloads are not migrated yet, so the NPU postpones.
+   * Killed with SIGKILL inside that postponement window, the service comes back with the same notice,
+   * round and deadlines, counts the cap from the original planned time, and acknowledges once the hook
+   * is satisfied; the DPU's reboot goes into its history as planned when it is back.
+   */
+  @Test
+  void aSigkilledServiceResumesAPostponementWindowWithItsOriginalDeadlines(@TempDir Path dir) throws Exception {
+    List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "P", 1, 100);
+    Path migrated = dir.resolve("migrated");
+    Path conf = dir.resolve("npu.conf");
+    Files.writeString(conf, "include classpath(\"application.conf\")\n"
+        + "dpu-coordinator.npu.dpu-reboot.hooks = [{ name = \"migrate-workloads\", command = \"test -f '" + migrated
+        + "' || { echo 'VMs still migrating'; exit 75; }\", timeout = 5s }]\n"
+        + "dpu-coordinator.npu.dpu-reboot.postpone-for = 20s\n"
+        + "dpu-coordinator.npu.dpu-reboot.max-postpone-total = 2m\n");
+    Path dataDir = dir.resolve("data");
+    Path output = dir.resolve("npu.out");
+    int adminPort = Harness.freePort();
+    int dpuApiPort = Harness.freePort();
+    List<String> jvm = List.of("-Dconfig.file=" + conf);
+    java.util.Map<String, String> env = java.util.Map.of("DPUCOORD_DPU_API_PORT", String.valueOf(dpuApiPort), "DPUCOORD_BOOT_WAIT", "60s");
+    NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
+    DpuRebootNoticesClient dpuApi = DpuRebootNoticesClient.create(org.apache.pekko.grpc.GrpcClientSettings
+        .connectToServiceAt("127.0.0.1", dpuApiPort, kit.system()).withTls(false), kit.system());
+    TestProbe<Object> probe = kit.createTestProbe();
+
+    // the seed's protocol carries boot ids, so the NPU can tell the DPU is back even after a reboot quicker than one poll
+    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("P0", "127.0.0.1", agents.get(0).port(), DpuEndpoint.REBOOT_SERVICE));
+    Process first = startNpu(dataDir, adminPort, dpus, dir.resolve("reboots.log"), output, jvm, env);
+    awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("Idle"), output);
+    long planned = System.currentTimeMillis();
+    long hardDeadline = planned + 10 * 60_000;
+    io.github.dpucoordinator.proto.notice.NoticeAnswer postponed = notify(dpuApi, "n-sigkill", planned, hardDeadline, 1);
+    assertEquals(Decision.POSTPONE, postponed.getDecision(), postponed.toString());
+    assertTrue(postponed.getReason().contains("VMs still migrating"), postponed.getReason());
+    JsonNode before = awaitStatus(probe, admin, Duration.ofSeconds(10), s -> s.path("dpuReboots").size() == 1, output).path("dpuReboots").get(0);
+
+    first.destroyForcibly(); // SIGKILL, inside the postponement window
+    assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+    assertEquals(137, first.exitValue());
+
+    startNpu(dataDir, adminPort, dpus, dir.resolve("reboots.log"), output, jvm, env);
+    JsonNode after = awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("dpuReboots").size() == 1, output).path("dpuReboots").get(0);
+    assertEquals(hardDeadline, after.path("hardDeadline").asLong());
+    assertEquals(before.path("postponedUntil").asLong(), after.path("postponedUntil").asLong());
+    assertEquals(postponed.getPostponeUntilUnixMs(), after.path("postponedUntil").asLong());
+    assertEquals(planned, after.path("plannedAt").asLong());
+    assertEquals("POSTPONE", after.path("decision").asText());
+    assertTrue(read(output).contains("recovered DPU-initiated reboot (round 1"), read(output));
+
+    // the DPU's next round: still migrating, postponed again within the cap counted from the original planned time
+    io.github.dpucoordinator.proto.notice.NoticeAnswer again = notify(dpuApi, "n-sigkill", planned, hardDeadline, 2);
+    assertEquals(Decision.POSTPONE, again.getDecision());
+    assertTrue(again.getPostponeUntilUnixMs() <= planned + 2 * 60_000);
+    Files.writeString(migrated, "done");
+    assertEquals(Decision.ACK, notify(dpuApi, "n-sigkill", planned, hardDeadline, 3).getDecision());
+
+    String leaving = Harness.agentState(kit.system(), agents.get(0)).bootId();
+    assertTrue(dpuApi.rebootGoing(RebootGoingNotice.newBuilder().setDpuId("P0").setNoticeId("n-sigkill").setWhy("acknowledged")
+        .setAtUnixMs(System.currentTimeMillis()).setBootId(leaving).build()).toCompletableFuture().get(10, TimeUnit.SECONDS).getExpectedBackByUnixMs() > 0);
+    agents.get(0).agent().tell(io.github.dpucoordinator.agent.DpuAgent.SimulatedPowerCycle.INSTANCE); // it rebooted and is back
+    JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(30), s -> s.path("dpuReboots").size() == 0
+        && s.path("history").path("P0").size() > 0, output);
+    JsonNode entry = done.path("history").path("P0").get(0);
+    assertEquals("planned dpu-reboot (DPU-initiated)", entry.path("cause").asText());
+    assertEquals("ok", entry.path("outcome").asText(), entry.toString());
+    assertTrue(entry.path("detail").asText().contains("3 round(s)"), entry.toString());
+  }
+
+  /**
+   * Killed with SIGKILL while it waits for its DPUs to boot after the reboot, the service resumes the
+   * boot wait with the same per-DPU deadlines, and finishes the campaign when the DPUs come back.
+   */
+  @Test
+  void aSigkilledServiceResumesABootWaitWithItsOriginalDeadlines(@TempDir Path dir) throws Exception {
+    // halted agents stay down until power-cycled: the boot wait has something to wait for
+    List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "B", 2, 100, java.util.Optional.empty());
+    Path dataDir = dir.resolve("data");
+    Path output = dir.resolve("npu.out");
+    Path rebootLog = dir.resolve("reboots.log");
+    int adminPort = Harness.freePort();
+    java.util.Map<String, String> env = java.util.Map.of("DPUCOORD_BOOT_WAIT", "120s");
+    NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
+    TestProbe<Object> probe = kit.createTestProbe();
+
+    Process first = startNpu(dataDir, adminPort, Harness.endpoints(agents), rebootLog, output, List.of(), env);
+    awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("Idle"), output);
+    StartCampaignResponse started = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("boot wait test").build())
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertTrue(started.getAccepted(), started.getMessage());
+    JsonNode waiting = awaitStatus(probe, admin, Duration.ofSeconds(30), s -> s.path("phase").asText().equals("PostReboot"), output);
+    long deadline = waiting.path("lastCampaign").path("bootWaitDeadline").asLong();
+    assertTrue(deadline > System.currentTimeMillis() + 60_000, "about 120 s ahead: " + deadline);
+
+    first.destroyForcibly(); // SIGKILL, inside the boot wait
+    assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+
+    startNpu(dataDir, adminPort, Harness.endpoints(agents), rebootLog, output, List.of(), env);
+    JsonNode resumed = awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("PostReboot"), output);
+    assertEquals(deadline, resumed.path("lastCampaign").path("bootWaitDeadline").asLong(), "the same deadline, not a new one");
+    assertTrue(read(output).contains("recovered in phase PostReboot"), read(output));
+    assertEquals(List.of("reboot"), Files.readAllLines(rebootLog), "the reboot command is not run again");
+
+    agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.DpuAgent.SimulatedPowerCycle.INSTANCE));
+    JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(30), s -> !s.path("lastCampaign").path("inFlight").asBoolean(), output);
+    assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
   }
 }

@@ -57,6 +57,21 @@ class SettingsTest {
     assertTrue(pipe.getMessage().startsWith("dpu-coordinator.npu.gateway.response-timeout (30000 ms) is shorter than one DPU's budget"),
         pipe.getMessage());
 
+    Config longPostpone = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.dpu-reboot.postpone-for", "10m");
+    IllegalArgumentException postpone = assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(longPostpone));
+    assertTrue(postpone.getMessage().startsWith("dpu-coordinator.npu.dpu-reboot.postpone-for (600000 ms) exceeds "
+        + "dpu-coordinator.npu.dpu-reboot.max-postpone-total (300000 ms)"), postpone.getMessage());
+
+    Config slowHooks = AppConfig.load().withValue("dpu-coordinator.npu.dpu-reboot.hooks", com.typesafe.config.ConfigFactory.parseString(
+        "h = [{ name = migrate, command = \"true\", timeout = 30s }]").getValue("h"));
+    IllegalArgumentException hooks = assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(slowHooks));
+    assertTrue(hooks.getMessage().contains("dpu-reboot.hooks) may take 30000 ms, more than dpu-coordinator.npu.dpu-reboot.answer-within"),
+        hooks.getMessage());
+
+    Config badPolicy = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.protective.at-cap", "ignore");
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(badPolicy)).getMessage()
+        .contains("protective.at-cap must be proceed or abort"));
+
     NpuSettings base = NpuSettings.create(AppConfig.load());
     IllegalArgumentException dup = assertThrows(IllegalArgumentException.class, () -> base.withDpus(List.of(
         new DpuEndpoint("X", "127.0.0.1", 1), new DpuEndpoint("X", "127.0.0.1", 2))));
