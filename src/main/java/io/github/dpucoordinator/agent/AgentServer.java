@@ -1,6 +1,8 @@
 package io.github.dpucoordinator.agent;
 
 import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.proto.agentctl.DpuAgentControl;
+import io.github.dpucoordinator.proto.agentctl.DpuAgentControlPowerApiHandlerFactory;
 import io.github.dpucoordinator.proto.gnoi.system.SystemHandlerFactory;
 import io.github.dpucoordinator.proto.reboot.RebootService;
 import io.github.dpucoordinator.proto.reboot.RebootServiceHandlerFactory;
@@ -15,12 +17,16 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.slf4j.LoggerFactory;
 
-/** Starts one DPU agent: its supervised state-machine actor and its gRPC server. */
+/**
+ * Starts one DPU agent: its supervised state-machine actor, the negotiator of its own reboots, and one
+ * gRPC server for RebootService, gNOI System and DpuAgentControl.
+ */
 public final class AgentServer {
   private AgentServer() {}
 
   /** A running agent; {@code port} is the bound port (useful when asked for port 0). */
-  public record Running(String dpuId, ActorRef<DpuAgent.Command> agent, ServerBinding binding) {
+  public record Running(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
+      ServerBinding binding) {
     public int port() {
       return binding.localAddress().getPort();
     }
@@ -30,16 +36,22 @@ public final class AgentServer {
     ActorRef<DpuAgent.Command> agent = system.systemActorOf(
         Behaviors.supervise(DpuAgent.create(settings, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
         "dpu-agent-" + settings.dpuId(), Props.empty());
+    ActorRef<RebootNegotiator.Command> negotiator = system.systemActorOf(
+        Behaviors.supervise(RebootNegotiator.create(settings, agent, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
+        "dpu-reboot-negotiator-" + settings.dpuId(), Props.empty());
     RebootServiceImpl impl = new RebootServiceImpl(agent, system);
     GnoiSystemServiceImpl gnoi = new GnoiSystemServiceImpl(agent, system, Clock.systemUTC());
+    AgentControlServiceImpl control = new AgentControlServiceImpl(settings.dpuId(), agent, negotiator, system);
     List<GrpcServers.Service> services = List.of(
         new GrpcServers.Service(RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, system)),
         new GrpcServers.Service(io.github.dpucoordinator.proto.gnoi.system.System.description,
-            SystemHandlerFactory.partial(gnoi, io.github.dpucoordinator.proto.gnoi.system.System.name, system)));
+            SystemHandlerFactory.partial(gnoi, io.github.dpucoordinator.proto.gnoi.system.System.name, system)),
+        new GrpcServers.Service(DpuAgentControl.description,
+            DpuAgentControlPowerApiHandlerFactory.partial(control, DpuAgentControl.name, system)));
     return GrpcServers.bind(system, settings.host(), settings.port(), services)
         .thenApply(binding -> {
-          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService and gnoi.system.System on {}", settings.dpuId(), binding.localAddress());
-          return new Running(settings.dpuId(), agent, binding);
+          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}", settings.dpuId(), binding.localAddress());
+          return new Running(settings.dpuId(), agent, negotiator, binding);
         });
   }
 }

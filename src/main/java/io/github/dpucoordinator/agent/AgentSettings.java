@@ -10,20 +10,32 @@ import java.util.Optional;
 /**
  * The {@code dpu-coordinator.agent} section.
  *
+ * @param tenantCleanup run first on every host reboot signal, WARM included (the only steps a WARM one runs)
  * @param restartAfter how long after ShutdownComplete the simulated restart brings the agent back to
  *     Listening; empty means it waits for a real restart of its process
+ * @param maxDefer the longest deferral of host reboots one {@code dpu-hold defer} may ask for
  */
 public record AgentSettings(
     String dpuId,
     String host,
     int port,
     List<StepSpec> shutdownSteps,
+    List<StepSpec> tenantCleanup,
     Optional<Duration> restartAfter,
     int rememberedCampaigns,
     String rebootCommand,
     Duration rebootCommandTimeout,
-    Duration simulatedRebootTime) {
+    Duration simulatedRebootTime,
+    Duration maxDefer,
+    RebootNoticeSettings notice) {
 
+  public AgentSettings {
+    if (maxDefer.isZero() || maxDefer.isNegative()) {
+      throw new IllegalArgumentException("dpu-coordinator.agent.max-defer must be a positive duration, not " + maxDefer.toMillis() + " ms");
+    }
+  }
+
+  /** Reads and checks the section; inconsistent settings are an IllegalArgumentException naming the keys. */
   public static AgentSettings create(Config root) {
     Config c = root.getConfig("dpu-coordinator.agent");
     Duration restart = c.getDuration("restart-after");
@@ -32,41 +44,54 @@ public record AgentSettings(
         c.getString("host"),
         c.getInt("port"),
         StepSpec.listFrom(c, "shutdown-steps"),
+        StepSpec.listFrom(c, "tenant-cleanup"),
         restart.isNegative() ? Optional.empty() : Optional.of(restart),
         c.getInt("remembered-campaigns"),
         c.getString("reboot-command"),
         c.getDuration("reboot-command-timeout"),
-        c.getDuration("simulated-reboot-time"));
+        c.getDuration("simulated-reboot-time"),
+        c.getDuration("max-defer"),
+        RebootNoticeSettings.create(c));
   }
 
   public AgentSettings withId(String id) {
-    return new AgentSettings(id, host, port, shutdownSteps, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime);
+    return new AgentSettings(id, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
   }
 
   public AgentSettings withPort(int newPort) {
-    return new AgentSettings(dpuId, host, newPort, shutdownSteps, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime);
+    return new AgentSettings(dpuId, host, newPort, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
   }
 
   public AgentSettings withRestartAfter(Optional<Duration> restart) {
-    return new AgentSettings(dpuId, host, port, shutdownSteps, restart, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime);
+    return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restart, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
   }
 
   public AgentSettings withSteps(List<StepSpec> steps) {
-    return new AgentSettings(dpuId, host, port, List.copyOf(steps), restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime);
+    return new AgentSettings(dpuId, host, port, List.copyOf(steps), tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
+  }
+
+  public AgentSettings withTenantCleanup(List<StepSpec> steps) {
+    return new AgentSettings(dpuId, host, port, shutdownSteps, List.copyOf(steps), restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
   }
 
   public AgentSettings withRebootCommand(String command) {
-    return new AgentSettings(dpuId, host, port, shutdownSteps, restartAfter, rememberedCampaigns, command,
-        rebootCommandTimeout, simulatedRebootTime);
+    return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, command,
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
   }
 
   public AgentSettings withSimulatedRebootTime(Duration time) {
-    return new AgentSettings(dpuId, host, port, shutdownSteps, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, time);
+    return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, time, maxDefer, notice);
+  }
+
+  public AgentSettings withNotice(RebootNoticeSettings newNotice) {
+    return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, newNotice);
   }
 
   public AgentSettings plusSteps(List<StepSpec> more) {

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * What the agent tells about itself. {@code completedCampaigns} lists the recent campaigns whose
  * shutdown has completed (a signal that arrived during a shutdown joins that shutdown);
- * {@code shutdownRuns} counts every graceful shutdown this process ran, whichever protocol asked.
+ * {@code shutdownRuns} counts every graceful shutdown this process ran, whichever protocol asked;
+ * {@code holds} are the protective state and the deferral of host reboots.
  */
 public record AgentSnapshot(
     String dpuId,
@@ -19,7 +20,13 @@ public record AgentSnapshot(
     long shutdownRuns,
     String bootId,
     long sinceMillis,
-    Reboot reboot) {
+    Reboot reboot,
+    Holds holds) {
+
+  /** Shut down (ShutdownComplete or WaitForRestart) and in no protective state: the NPU may cut its power. */
+  public boolean safeToPowerOff() {
+    return state.shutDown() && !holds.protectiveActive();
+  }
 
   /**
    * The reboot scheduled, in progress, or finished since this boot ({@code method} null: none).

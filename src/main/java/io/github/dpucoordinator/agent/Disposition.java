@@ -9,5 +9,9 @@ public enum Disposition {
   /** the shutdown for this campaign already completed, or the DPU is already shut down */
   ALREADY_COMPLETE,
   /** a delayed reboot was scheduled (gNOI Reboot with delay > 0) */
-  SCHEDULED
+  SCHEDULED,
+  /** nothing started: host reboots are deferred (dpu-hold defer) and the signal was not forced */
+  DEFERRED,
+  /** nothing started: a protective state refuses gNOI reboots */
+  REFUSED
 }

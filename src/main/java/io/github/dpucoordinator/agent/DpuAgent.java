@@ -3,6 +3,7 @@ package io.github.dpucoordinator.agent;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.common.UtcTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -31,6 +32,11 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * completion is visible through the state, and {@link GetState} can be held open until the state
  * changes (a long poll). {@link Method#SIGNAL} (the seed's service) and HALT stay down after the
  * shutdown until restarted; COLD and WARM then run the restart action.
+ *
+ * <p>Every reboot runs the tenant cleanup first, then the shutdown steps ({@link ShutdownPlan}); a host
+ * reboot signal of kind warm runs only the cleanup and stays in Listening. {@link SetHold} sets the
+ * {@link Holds}: a protective state holds the shutdown part back (and refuses gNOI reboots), a
+ * deferral answers host reboot signals DEFERRED unless forced. gNOI has no deferral.
  */
 public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
@@ -47,10 +53,41 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   /**
    * Asks for a graceful shutdown by {@code method}; an empty campaign id means "a new request each
-   * time"; {@code delay} > 0 schedules it (see {@link Cancel}).
+   * time"; {@code delay} > 0 schedules it (see {@link Cancel}). {@code kind} is the host reboot's kind
+   * (cold, warm, power-off) for {@link Method#SIGNAL}, "gnoi" for gNOI, "dpu-reboot" for the DPU's own;
+   * {@code force} overrides a deferral.
    */
   public record Signal(String campaignId, Method method, String kind, String reason, long deadlineMillis, Duration delay,
-      ActorRef<SignalOutcome> replyTo) implements Command {}
+      boolean force, ActorRef<SignalOutcome> replyTo) implements Command {
+
+    /** Without force: what every caller but the NPU's RebootService signal sends. */
+    public Signal(String campaignId, Method method, String kind, String reason, long deadlineMillis, Duration delay,
+        ActorRef<SignalOutcome> replyTo) {
+      this(campaignId, method, kind, reason, deadlineMillis, delay, false, replyTo);
+    }
+
+    public static final String GNOI = "gnoi";
+
+    /** The NPU's host reboot, over the seed's RebootService: the only kind of signal a deferral holds off. */
+    boolean hostReboot() {
+      return method == Method.SIGNAL;
+    }
+
+    /** A warm host reboot: the DPU keeps power, so only its tenant cleanup runs. */
+    boolean warm() {
+      return hostReboot() && "warm".equals(kind);
+    }
+
+    boolean fromGnoi() {
+      return GNOI.equals(kind);
+    }
+  }
+
+  /**
+   * Sets a hold: {@code firmware-update} or {@code crash-dump} (protective; {@code durationMs} 0 = until
+   * cleared), {@code defer} (host reboots, for {@code durationMs}, capped by max-defer) or {@code clear}.
+   */
+  public record SetHold(String hold, String reason, long durationMs, ActorRef<Holds.Change> replyTo) implements Command {}
 
   /** Cancels a scheduled (delayed) reboot. */
   public record Cancel(ActorRef<CancelOutcome> replyTo) implements Command {}
@@ -60,7 +97,12 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   /** Current state, or (wait > 0) the state as soon as its version differs from knownVersion. */
   public record GetState(long knownVersion, Duration maxWait, ActorRef<AgentSnapshot> replyTo) implements Command {}
 
-  public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, long version, String ack) {}
+  /**
+   * {@code deferUntilMillis} and {@code detail} (why) go with DEFERRED; {@code detail} with REFUSED names
+   * the protective state.
+   */
+  public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, long version, String ack,
+      long deferUntilMillis, String detail) {}
 
   /**
    * The restart the NPU reboot causes, for simulations: whatever the agent was doing, it comes back
@@ -79,6 +121,11 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   private record RestartActionDone(StepResult result) implements Command {}
 
+  /** {@code until} tells the expiry of the current hold from one that was replaced since. */
+  private record ProtectiveExpired(long until) implements Command {}
+
+  private record DeferralExpired(long until) implements Command {}
+
   public static Behavior<Command> create(AgentSettings settings, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DpuAgent(ctx, timers, settings, clock)));
   }
@@ -93,6 +140,10 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private long since;
   private String bootId = newBootId();
   private String campaignId = "";
+  private ShutdownPlan plan = new ShutdownPlan(List.of(), 0, false);
+  /** The step a protective state holds the shutdown at; -1 while none is held. */
+  private int heldAt = -1;
+  private Holds holds = Holds.NONE;
   private List<String> joinedCampaigns = new ArrayList<>();
   private final Deque<String> completed = new ArrayDeque<>();
   private List<StepResult> results = List.of();
@@ -125,6 +176,9 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     return newReceiveBuilder()
         .onMessage(Signal.class, m -> publishing(() -> onSignal(m)))
         .onMessage(Cancel.class, m -> publishing(() -> onCancel(m)))
+        .onMessage(SetHold.class, m -> publishing(() -> onSetHold(m)))
+        .onMessage(ProtectiveExpired.class, m -> publishing(() -> onProtectiveExpired(m)))
+        .onMessage(DeferralExpired.class, m -> publishing(() -> onDeferralExpired(m)))
         .onMessage(GetState.class, this::onGetState)
         .onMessage(StepFinished.class, m -> publishing(() -> onStepFinished(m)))
         .onMessage(WaitExpired.class, this::onWaitExpired)
@@ -155,6 +209,12 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   private Behavior<Command> onSignal(Signal signal) {
     String requested = signal.campaignId();
+    if (signal.fromGnoi() && holds.protectiveActive()) {
+      // A gNOI DPU must not be halted or reset during a firmware update: nothing starts.
+      getContext().getLog().warn("[campaign={} dpu={}] gNOI Reboot {} refused: {}", campaignId.isEmpty() ? "-" : campaignId,
+          settings.dpuId(), signal.method(), holds.protectiveDescription());
+      return reply(signal, Disposition.REFUSED, campaignId, holds.protectiveDescription(), 0, holds.protectiveDescription());
+    }
     if (!requested.isEmpty() && completed.contains(requested)) {
       return reply(signal, Disposition.ALREADY_COMPLETE, requested, "shutdown for this campaign already completed");
     }
@@ -163,6 +223,18 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
       String what = pending != null ? "a reboot is scheduled" : restarting() ? "a reboot is restarting the DPU"
           : "graceful shutdown already in progress";
       return reply(signal, Disposition.IN_PROGRESS, campaignId, what);
+    }
+    long now = clock.millis();
+    if (signal.hostReboot() && holds.deferring(now)) {
+      String id = requested.isEmpty() ? "-" : requested;
+      if (!signal.force()) {
+        getContext().getLog().info("[campaign={} dpu={}] host reboot signal answered DEFERRED until {} ({})", id, settings.dpuId(),
+            UtcTime.of(holds.deferUntil()), holds.deferReason());
+        return reply(signal, Disposition.DEFERRED, requested, "deferred until " + UtcTime.of(holds.deferUntil()) + ": "
+            + holds.deferReason(), holds.deferUntil(), holds.deferReason());
+      }
+      getContext().getLog().warn("[campaign={} dpu={}] host reboot signal is forced: deferral until {} ({}) ignored", id,
+          settings.dpuId(), UtcTime.of(holds.deferUntil()), holds.deferReason());
     }
     if (state.shutDown() && !signal.method().restarts()) {
       // Already safe to reboot: the new campaign is complete without running the shutdown again.
@@ -185,9 +257,11 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     return reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated");
   }
 
-  /** Starts the shutdown for {@code signal}, now. */
+  /** Starts the shutdown (or, warm, the cleanup) for {@code signal}, now. */
   private void begin(Signal signal) {
     shutdownRuns++;
+    plan = ShutdownPlan.of(settings, signal.warm());
+    heldAt = -1;
     results = new ArrayList<>();
     degraded = false;
     method = signal.method();
@@ -195,8 +269,13 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     startedAt = clock.millis();
     finished = false;
     restartFailure = "";
-    getContext().getLog().info("[campaign={} dpu={}] {} received (kind={}, reason='{}'); starting graceful shutdown",
-        campaignId, settings.dpuId(), method == Method.SIGNAL ? "reboot signal" : "gNOI Reboot " + method, signal.kind(), reason);
+    getContext().getLog().info("[campaign={} dpu={}] {} received (kind={}, reason='{}'); starting {}", campaignId, settings.dpuId(),
+        method == Method.SIGNAL ? "reboot signal" : signal.fromGnoi() ? "gNOI Reboot " + method : method + " reboot", signal.kind(),
+        reason, plan.cleanupOnly() ? "tenant cleanup only (warm: the DPU keeps running)" : "graceful shutdown");
+    if (holds.protectiveActive() && !plan.cleanupOnly()) {
+      getContext().getLog().warn("[campaign={} dpu={}] {} holds: tenant cleanup runs, the shutdown waits until it clears",
+          campaignId, settings.dpuId(), holds.protectiveDescription());
+    }
     if (state.shutDown()) {
       // A COLD or WARM reboot of a DPU that is already down: nothing left to stop, only the restart.
       finishShutdown();
@@ -233,13 +312,26 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   }
 
   private void startStep(int index) {
-    List<StepSpec> steps = settings.shutdownSteps();
+    if (plan.heldByProtectiveState(index) && holds.protectiveActive()) {
+      if (heldAt != index) {
+        heldAt = index;
+        getContext().getLog().warn("[campaign={} dpu={}] shutdown held at {}: {}; it resumes when the protective state clears",
+            campaignId, settings.dpuId(), index < plan.steps().size() ? plan.label(index) : "completion", holds.protectiveDescription());
+      }
+      return;
+    }
+    heldAt = -1;
+    List<StepSpec> steps = plan.steps();
     if (index >= steps.size()) {
-      finishShutdown();
+      if (plan.cleanupOnly()) {
+        finishCleanupOnly();
+      } else {
+        finishShutdown();
+      }
       return;
     }
     StepSpec step = steps.get(index);
-    getContext().getLog().info("[campaign={} dpu={}] shutdown step {}/{} '{}' started", campaignId, settings.dpuId(), index + 1, steps.size(), step.name());
+    getContext().getLog().info("[campaign={} dpu={}] {} '{}' started", campaignId, settings.dpuId(), plan.label(index), step.name());
     long run = shutdownRuns;
     if (step.isSimulated()) {
       timers.startSingleTimer("step",
@@ -257,11 +349,11 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     StepResult r = done.result();
     results.add(r);
     if (r.ok()) {
-      getContext().getLog().info("[campaign={} dpu={}] shutdown step '{}' done in {} ms", campaignId, settings.dpuId(), r.name(), r.millis());
+      getContext().getLog().info("[campaign={} dpu={}] step '{}' done in {} ms", campaignId, settings.dpuId(), r.name(), r.millis());
     } else {
       // A failed step does not stop the shutdown: the NPU reboots anyway, so finish and report it.
       degraded = true;
-      getContext().getLog().warn("[campaign={} dpu={}] shutdown step '{}' failed: {}; continuing", campaignId, settings.dpuId(), r.name(), r.detail());
+      getContext().getLog().warn("[campaign={} dpu={}] step '{}' failed: {}; continuing", campaignId, settings.dpuId(), r.name(), r.detail());
     }
     startStep(done.index() + 1);
     return this;
@@ -281,6 +373,16 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
           degraded ? " (degraded)" : "");
       settings.restartAfter().ifPresent(after -> timers.startSingleTimer("restart", Restarted.INSTANCE, after));
     }
+  }
+
+  /** A warm host reboot: the DPU keeps power and keeps serving, so after its cleanup it is Listening again. */
+  private void finishCleanupOnly() {
+    joinedCampaigns.forEach(this::remember);
+    finished = true;
+    moveTo(AgentState.SHUTDOWN_COMPLETE);
+    moveTo(AgentState.LISTENING);
+    getContext().getLog().info("[campaign={} dpu={}] tenant cleanup complete{}; warm host reboot: the DPU keeps running, back to LISTENING",
+        campaignId, settings.dpuId(), degraded ? " (degraded)" : "");
   }
 
   /** After a COLD or WARM shutdown: the configured reboot command, or a simulated restart. */
@@ -308,6 +410,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     timers.cancel("restart");
     timers.cancel("delayed-reboot");
     pending = null;
+    heldAt = -1;
     if (state.shuttingDown()) {
       getContext().getLog().warn("[campaign={} dpu={}] power-cycled before its shutdown completed", campaignId, settings.dpuId());
     }
@@ -325,6 +428,61 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     getContext().getLog().info("[campaign={} dpu={}] restarted; back to LISTENING", campaignId, settings.dpuId());
     moveTo(AgentState.LISTENING);
     return this;
+  }
+
+  private Behavior<Command> onSetHold(SetHold set) {
+    long now = clock.millis();
+    Holds.Change change = holds.apply(set.hold(), set.reason(), set.durationMs(), now, settings.maxDefer());
+    if (!change.accepted()) {
+      getContext().getLog().warn("[campaign={} dpu={}] hold '{}' refused: {}", logCampaign(), settings.dpuId(), set.hold(), change.message());
+      set.replyTo().tell(change);
+      return this;
+    }
+    getContext().getLog().info("[campaign={} dpu={}] hold: {}", logCampaign(), settings.dpuId(), change.message());
+    changeHolds(change.holds());
+    set.replyTo().tell(change);
+    return this;
+  }
+
+  private Behavior<Command> onProtectiveExpired(ProtectiveExpired expired) {
+    if (holds.protectiveActive() && holds.protectiveUntil() == expired.until()) {
+      getContext().getLog().info("[campaign={} dpu={}] {} ended (its duration passed)", logCampaign(), settings.dpuId(),
+          holds.protectiveDescription());
+      changeHolds(holds.withoutProtective());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDeferralExpired(DeferralExpired expired) {
+    if (holds.deferUntil() == expired.until()) {
+      getContext().getLog().info("[campaign={} dpu={}] deferral of host reboots ended", logCampaign(), settings.dpuId());
+      changeHolds(holds.withoutDeferral());
+    }
+    return this;
+  }
+
+  /** Every hold change is a new state version (held long polls answer); a cleared protective state resumes a held shutdown. */
+  private void changeHolds(Holds next) {
+    holds = next;
+    version++;
+    timers.cancel("protective-expiry");
+    timers.cancel("deferral-expiry");
+    long now = clock.millis();
+    if (holds.protectiveUntil() > 0) {
+      timers.startSingleTimer("protective-expiry", new ProtectiveExpired(holds.protectiveUntil()),
+          Duration.ofMillis(Math.max(0, holds.protectiveUntil() - now)));
+    }
+    if (holds.deferUntil() > 0) {
+      timers.startSingleTimer("deferral-expiry", new DeferralExpired(holds.deferUntil()), Duration.ofMillis(Math.max(0, holds.deferUntil() - now)));
+    }
+    if (heldAt >= 0 && !holds.protectiveActive() && state.shuttingDown()) {
+      getContext().getLog().info("[campaign={} dpu={}] protective state cleared; the shutdown resumes", campaignId, settings.dpuId());
+      startStep(heldAt);
+    }
+  }
+
+  private String logCampaign() {
+    return campaignId.isEmpty() ? "-" : campaignId;
   }
 
   private boolean restarting() {
@@ -373,8 +531,12 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   }
 
   private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text) {
+    return reply(signal, disposition, id, text, 0, "");
+  }
+
+  private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text, long deferUntil, String detail) {
     String ack = "ACK " + disposition + ": " + text + " (dpu " + settings.dpuId() + ", campaign " + id + ", state " + state + ")";
-    signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack));
+    signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack, deferUntil, detail));
     return this;
   }
 
@@ -384,7 +546,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
         startedAt, pending != null ? pendingAt : 0, state.shuttingDown() || pending != null || restarting(), finished,
         restartFailure);
     return new AgentSnapshot(settings.dpuId(), state, version, campaignId, List.copyOf(completed), degraded,
-        List.copyOf(results), shutdownRuns, bootId, since, reboot);
+        List.copyOf(results), shutdownRuns, bootId, since, reboot, holds);
   }
 
   private static String newBootId() {

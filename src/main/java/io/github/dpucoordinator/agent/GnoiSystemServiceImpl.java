@@ -28,6 +28,10 @@ import org.apache.pekko.grpc.GrpcServiceException;
  * the spec leaves room: HALT, COLD and WARM are served (others are INVALID_ARGUMENT), a Reboot while
  * one is active or scheduled is INVALID_ARGUMENT "reboot in progress", an idle RebootStatus is the
  * empty message. Unlike SONiC it also schedules a {@code delay} > 0 and cancels it with CancelReboot.
+ *
+ * <p>A Reboot while a protective state holds (a firmware update, a crash dump) is UNAVAILABLE
+ * "protective state NAME: REASON" and starts nothing. gNOI has no deferral: {@code dpu-hold defer}
+ * only defers the NPU's RebootService signals, so a deferring DPU still answers gNOI Reboot.
  */
 public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.proto.gnoi.system.System {
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
@@ -62,10 +66,13 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     }
     Duration delay = Duration.ofNanos(in.getDelay());
     CompletionStage<DpuAgent.SignalOutcome> outcome = AskPattern.ask(agent,
-        replyTo -> new DpuAgent.Signal("", method, "gnoi", in.getMessage(), 0, delay, replyTo), ASK_TIMEOUT, system.scheduler());
-    return outcome.thenCompose(o -> o.disposition() == Disposition.IN_PROGRESS
-        ? failed(Status.INVALID_ARGUMENT.withDescription("reboot in progress"))
-        : CompletableFuture.completedFuture(RebootResponse.getDefaultInstance()));
+        replyTo -> new DpuAgent.Signal("", method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo), ASK_TIMEOUT,
+        system.scheduler());
+    return outcome.thenCompose(o -> switch (o.disposition()) {
+      case IN_PROGRESS -> failed(Status.INVALID_ARGUMENT.withDescription("reboot in progress"));
+      case REFUSED -> failed(Status.UNAVAILABLE.withDescription(o.detail()));
+      default -> CompletableFuture.completedFuture(RebootResponse.getDefaultInstance());
+    });
   }
 
   @Override

@@ -17,7 +17,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.grpc.GrpcServiceException;
 
-/** Translates the seed's RebootService (plus its extensions) into {@link DpuAgent} messages. */
+/**
+ * Translates the seed's RebootService (plus its extensions) into {@link DpuAgent} messages. A signal
+ * is a host reboot: a deferral answers it DEFERRED unless {@code force} is set.
+ */
 public final class RebootServiceImpl implements RebootService {
   /** Longest long poll a client may ask for; longer ones are refused rather than silently cut. */
   static final long MAX_WAIT_MS = 300_000;
@@ -47,7 +50,7 @@ public final class RebootServiceImpl implements RebootService {
     String reason = in.getReason().isEmpty() ? in.getSignal() : in.getReason();
     CompletionStage<DpuAgent.SignalOutcome> outcome = AskPattern.ask(agent,
         replyTo -> new DpuAgent.Signal(in.getCampaignId(), DpuAgent.Method.SIGNAL, kind, reason, in.getDeadlineUnixMs(),
-            java.time.Duration.ZERO, replyTo),
+            Duration.ZERO, in.getForce(), replyTo),
         ASK_TIMEOUT, system.scheduler());
     return outcome.thenApply(o -> RebootResponse.newBuilder()
         .setAck(o.ack())
@@ -55,6 +58,8 @@ public final class RebootServiceImpl implements RebootService {
         .setCampaignId(o.campaignId())
         .setState(toProto(o.state()))
         .setVersion(o.version())
+        .setDeferUntilUnixMs(o.disposition() == Disposition.DEFERRED ? o.deferUntilMillis() : 0)
+        .setDeferReason(o.disposition() == Disposition.DEFERRED ? o.detail() : "")
         .build());
   }
 
@@ -71,6 +76,7 @@ public final class RebootServiceImpl implements RebootService {
   }
 
   static GetStateResponse toProto(AgentSnapshot s) {
+    Holds h = s.holds();
     GetStateResponse.Builder b = GetStateResponse.newBuilder()
         .setDpuId(s.dpuId())
         .setState(toProto(s.state()))
@@ -81,7 +87,13 @@ public final class RebootServiceImpl implements RebootService {
         .setDegraded(s.degraded())
         .setShutdownRuns(s.shutdownRuns())
         .setBootId(s.bootId())
-        .setSinceUnixMs(s.sinceMillis());
+        .setSinceUnixMs(s.sinceMillis())
+        .setProtective(h.protective())
+        .setProtectiveReason(h.protectiveReason())
+        .setProtectiveSinceUnixMs(h.protectiveSince())
+        .setSafeToPowerOff(s.safeToPowerOff())
+        .setDeferUntilUnixMs(h.deferUntil())
+        .setDeferReason(h.deferReason());
     for (StepResult r : s.steps()) {
       b.addSteps(io.github.dpucoordinator.proto.reboot.StepResult.newBuilder()
           .setName(r.name()).setOk(r.ok()).setDetail(r.detail()).setMillis(r.millis()));

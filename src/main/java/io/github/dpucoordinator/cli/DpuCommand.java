@@ -15,8 +15,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "dpu", mixinStandardHelpOptions = true,
-    description = "Run a DPU agent: the DPU's graceful-shutdown state machine, serving gnoi.system.System and the seed's "
-        + "reboot.RebootService on one gRPC port.",
+    description = "Run a DPU agent: the DPU's graceful-shutdown state machine, serving gnoi.system.System, the seed's "
+        + "reboot.RebootService and its own control API (dpu-reboot, dpu-hold, dpu-postpone) on one gRPC port.",
     footer = ExitCodes.HELP)
 final class DpuCommand implements Callable<Integer> {
 
@@ -44,12 +44,19 @@ final class DpuCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Config config = AppConfig.load();
-    AgentSettings settings = settings(AgentSettings.create(config));
+    AgentSettings settings;
+    try {
+      settings = settings(AgentSettings.create(config));
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      System.err.println("dpuctl dpu: invalid configuration: " + e.getMessage());
+      return ExitCodes.STARTUP_FAILED;
+    }
     ActorSystem<Void> system = Systems.create("dpu-agent", config);
     try {
       AgentServer.Running running = Systems.await(AgentServer.start(system, settings), Duration.ofSeconds(30));
-      System.out.printf("DPU agent %s listening on %s:%d (%d shutdown step(s))%n", settings.dpuId(), settings.host(),
-          running.port(), settings.shutdownSteps().size());
+      System.out.printf("DPU agent %s listening on %s:%d (%d shutdown step(s), %d tenant cleanup step(s), NPU %s)%n", settings.dpuId(),
+          settings.host(), running.port(), settings.shutdownSteps().size(), settings.tenantCleanup().size(),
+          settings.notice().hasNpu() ? settings.notice().npuAddress() : "not configured");
     } catch (Exception e) {
       System.err.printf("dpuctl dpu: cannot start agent %s on %s:%d: %s%n", settings.dpuId(), settings.host(), settings.port(),
           Systems.rootMessage(e));

@@ -13,13 +13,13 @@ public final class ExitCodes {
   public static final int DEGRADED = 1;
   /** Bad command line (picocli's usage error). */
   public static final int USAGE = 2;
-  /** Refused: a campaign is already in flight, or the request was invalid. */
+  /** Refused: a campaign (or a DPU reboot notice) is already in flight, or the request was invalid. */
   public static final int REFUSED = 3;
-  /** The NPU service's admin API could not be reached. */
+  /** The NPU service's admin API (or, for the dpu-* commands, the DPU agent) could not be reached. */
   public static final int UNREACHABLE = 4;
   /** The service could not start: port in use, data dir locked or unwritable, invalid configuration. */
   public static final int STARTUP_FAILED = 5;
 
   public static final String HELP = "%nExit codes: 0 ok, 1 campaign degraded or module transition not ok, 2 usage error, "
-      + "3 refused, 4 admin API unreachable, 5 startup failed.";
+      + "3 refused, 4 admin API (dpu-*: agent) unreachable, 5 startup failed.";
 }

@@ -46,6 +46,27 @@ class DpuAgentTest {
     return probe.receiveMessage();
   }
 
+  private DpuAgent.SignalOutcome hostReboot(ActorRef<DpuAgent.Command> agent, String campaign, String kind, boolean force) {
+    TestProbe<DpuAgent.SignalOutcome> probe = kit.createTestProbe();
+    agent.tell(new DpuAgent.Signal(campaign, DpuAgent.Method.SIGNAL, kind, "test", 0, Duration.ZERO, force, probe.ref()));
+    return probe.receiveMessage();
+  }
+
+  private Holds.Change hold(ActorRef<DpuAgent.Command> agent, String hold, String reason, Duration duration) {
+    TestProbe<Holds.Change> probe = kit.createTestProbe();
+    agent.tell(new DpuAgent.SetHold(hold, reason, duration.toMillis(), probe.ref()));
+    return probe.receiveMessage();
+  }
+
+  private ActorRef<DpuAgent.Command> agentWithCleanup() {
+    return kit.spawn(DpuAgent.create(BASE.withTenantCleanup(List.of(StepSpec.simulated("evict-tenants", Duration.ofSeconds(1))))
+        .withSteps(List.of(StepSpec.simulated("work", Duration.ofSeconds(2)))).withRestartAfter(Optional.empty()), Clock.systemUTC()));
+  }
+
+  private static List<String> stepNames(AgentSnapshot s) {
+    return s.steps().stream().map(io.github.dpucoordinator.common.StepResult::name).toList();
+  }
+
   private AgentSnapshot state(ActorRef<DpuAgent.Command> agent) {
     TestProbe<AgentSnapshot> probe = kit.createTestProbe();
     agent.tell(new DpuAgent.GetState(-1, Duration.ZERO, probe.ref()));
@@ -139,5 +160,133 @@ class DpuAgentTest {
     // a stale version is answered at once
     agent.tell(new DpuAgent.GetState(now.version() - 1, Duration.ofSeconds(5), poll.ref()));
     assertEquals(AgentState.LISTENING, poll.receiveMessage().state());
+  }
+
+  @Test
+  void aWarmHostRebootRunsOnlyTheTenantCleanupAndStaysListening() {
+    ActorRef<DpuAgent.Command> agent = agentWithCleanup();
+    String bootId = state(agent).bootId();
+    DpuAgent.SignalOutcome started = hostReboot(agent, "w1", "warm", false);
+    assertEquals(Disposition.STARTED, started.disposition());
+
+    TestProbe<AgentSnapshot> poll = kit.createTestProbe();
+    agent.tell(new DpuAgent.GetState(started.version(), Duration.ofSeconds(10), poll.ref()));
+    manualTime.expectNoMessageFor(Duration.ofMillis(999), poll);
+    manualTime.timePasses(Duration.ofMillis(1));
+    AgentSnapshot done = poll.receiveMessage();
+    assertEquals(AgentState.LISTENING, done.state(), "the DPU keeps running through a warm NPU reboot");
+    assertEquals(List.of("w1"), done.completedCampaigns());
+    assertEquals(List.of("tenant-cleanup:evict-tenants"), stepNames(done), "no shutdown step ran");
+    assertEquals(bootId, done.bootId(), "no restart");
+    assertFalse(done.safeToPowerOff());
+    assertEquals(Disposition.ALREADY_COMPLETE, hostReboot(agent, "w1", "warm", false).disposition(), "redelivery runs nothing");
+  }
+
+  @Test
+  void aColdHostRebootRunsTheTenantCleanupThenTheShutdownSteps() {
+    ActorRef<DpuAgent.Command> agent = agentWithCleanup();
+    hostReboot(agent, "c1", "cold", false);
+    manualTime.timePasses(Duration.ofSeconds(1));
+    AgentSnapshot cleaned = state(agent);
+    assertEquals(AgentState.SHUTDOWN, cleaned.state());
+    assertEquals(List.of("tenant-cleanup:evict-tenants"), stepNames(cleaned));
+    manualTime.timePasses(Duration.ofSeconds(2));
+    AgentSnapshot done = state(agent);
+    assertEquals(AgentState.WAIT_FOR_RESTART, done.state());
+    assertEquals(List.of("tenant-cleanup:evict-tenants", "work"), stepNames(done));
+    assertEquals(List.of("c1"), done.completedCampaigns());
+    assertTrue(done.safeToPowerOff());
+  }
+
+  @Test
+  void aDeferringDpuAnswersHostRebootsDeferredUnlessForcedAndTheDeferralEnds() {
+    ActorRef<DpuAgent.Command> agent = agentWithCleanup();
+    assertFalse(hold(agent, "sideways", "", Duration.ZERO).accepted(), "unknown hold");
+    assertFalse(hold(agent, "defer", "batch job", Duration.ZERO).accepted(), "defer needs a duration");
+    Holds.Change capped = hold(agent, "defer", "batch job", Duration.ofHours(2));
+    assertTrue(capped.message().contains("capped by dpu-coordinator.agent.max-defer"), capped.message());
+    long before = System.currentTimeMillis();
+    Holds.Change deferred = hold(agent, "defer", "batch job", Duration.ofMinutes(10));
+    assertTrue(deferred.accepted(), deferred.message());
+
+    DpuAgent.SignalOutcome answer = hostReboot(agent, "c1", "cold", false);
+    assertEquals(Disposition.DEFERRED, answer.disposition());
+    assertEquals("batch job", answer.detail());
+    assertTrue(answer.deferUntilMillis() >= before + 600_000 && answer.deferUntilMillis() <= System.currentTimeMillis() + 600_000);
+    AgentSnapshot s = state(agent);
+    assertEquals(AgentState.LISTENING, s.state());
+    assertEquals(0, s.shutdownRuns(), "nothing started");
+
+    assertEquals(Disposition.STARTED, hostReboot(agent, "c2", "cold", true).disposition(), "force ignores the deferral");
+
+    ActorRef<DpuAgent.Command> other = agentWithCleanup();
+    hold(other, "defer", "batch job", Duration.ofMinutes(10));
+    manualTime.timePasses(Duration.ofMinutes(10));
+    assertEquals(0, state(other).holds().deferUntil(), "the deferral ended");
+    assertEquals(Disposition.STARTED, hostReboot(other, "c3", "cold", false).disposition());
+  }
+
+  @Test
+  void aProtectiveStateHoldsTheShutdownAfterTheCleanupUntilItIsCleared() {
+    ActorRef<DpuAgent.Command> agent = agentWithCleanup();
+    long v0 = state(agent).version();
+    TestProbe<AgentSnapshot> poll = kit.createTestProbe();
+    agent.tell(new DpuAgent.GetState(v0, Duration.ofSeconds(30), poll.ref()));
+    assertTrue(hold(agent, "firmware-update", "flashing NIC", Duration.ZERO).accepted());
+    AgentSnapshot protectedState = poll.receiveMessage();
+    assertTrue(protectedState.version() > v0, "a hold change answers held long polls");
+    assertEquals("firmware-update", protectedState.holds().protective());
+
+    assertEquals(Disposition.STARTED, hostReboot(agent, "c1", "cold", false).disposition(), "receipt is acknowledged");
+    manualTime.timePasses(Duration.ofSeconds(1));
+    manualTime.timePasses(Duration.ofSeconds(30));
+    AgentSnapshot held = state(agent);
+    assertEquals(AgentState.SHUTDOWN, held.state(), "the shutdown waits for the protective state");
+    assertEquals(List.of("tenant-cleanup:evict-tenants"), stepNames(held), "the cleanup ran");
+    assertFalse(held.safeToPowerOff());
+
+    assertEquals(Disposition.IN_PROGRESS, signal(agent, "c2").disposition(), "another host reboot joins the held shutdown");
+
+    hold(agent, "clear", "", Duration.ZERO);
+    manualTime.timePasses(Duration.ofSeconds(2));
+    AgentSnapshot done = state(agent);
+    assertEquals(AgentState.WAIT_FOR_RESTART, done.state());
+    assertEquals(List.of("tenant-cleanup:evict-tenants", "work"), stepNames(done));
+    assertEquals(List.of("c1", "c2"), done.completedCampaigns());
+    assertTrue(done.safeToPowerOff());
+
+    hold(agent, "crash-dump", "kdump", Duration.ZERO);
+    assertFalse(state(agent).safeToPowerOff(), "shut down, but a crash dump is being written");
+  }
+
+  @Test
+  void aProtectiveStateWithADurationEndsByItselfAndTheHeldShutdownResumes() {
+    ActorRef<DpuAgent.Command> agent = agentWithCleanup();
+    hold(agent, "crash-dump", "kdump", Duration.ofSeconds(5));
+    hostReboot(agent, "c1", "power-off", false);
+    manualTime.timePasses(Duration.ofSeconds(1));
+    assertEquals(AgentState.SHUTDOWN, state(agent).state());
+    manualTime.timePasses(Duration.ofSeconds(4));
+    assertEquals("", state(agent).holds().protective(), "expired");
+    manualTime.timePasses(Duration.ofSeconds(2));
+    assertEquals(AgentState.WAIT_FOR_RESTART, state(agent).state());
+  }
+
+  @Test
+  void aGnoiRebootIsRefusedWhileProtectiveButNotDeferred() {
+    ActorRef<DpuAgent.Command> agent = agentWithCleanup();
+    hold(agent, "defer", "batch job", Duration.ofMinutes(10));
+    hold(agent, "firmware-update", "flashing NIC", Duration.ZERO);
+    TestProbe<DpuAgent.SignalOutcome> probe = kit.createTestProbe();
+    agent.tell(new DpuAgent.Signal("", DpuAgent.Method.HALT, DpuAgent.Signal.GNOI, "maintenance", 0, Duration.ZERO, probe.ref()));
+    DpuAgent.SignalOutcome refused = probe.receiveMessage();
+    assertEquals(Disposition.REFUSED, refused.disposition());
+    assertEquals("protective state firmware-update: flashing NIC", refused.detail());
+    assertEquals(0, state(agent).shutdownRuns());
+
+    hold(agent, "firmware-update", "", Duration.ofMillis(1));
+    manualTime.timePasses(Duration.ofMillis(1));
+    agent.tell(new DpuAgent.Signal("", DpuAgent.Method.HALT, DpuAgent.Signal.GNOI, "maintenance", 0, Duration.ZERO, probe.ref()));
+    assertEquals(Disposition.STARTED, probe.receiveMessage().disposition(), "gNOI has no deferral");
   }
 }

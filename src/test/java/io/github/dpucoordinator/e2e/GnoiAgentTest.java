@@ -16,6 +16,9 @@ import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;
+import io.github.dpucoordinator.proto.agentctl.HoldStatus;
+import io.github.dpucoordinator.proto.agentctl.SetHoldRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
@@ -44,10 +47,17 @@ class GnoiAgentTest {
   }
 
   private SystemClient agent(String id, long shutdownMs, String rebootCommand) throws Exception {
+    return gnoi(start(id, shutdownMs, rebootCommand));
+  }
+
+  private AgentServer.Running start(String id, long shutdownMs, String rebootCommand) throws Exception {
     AgentSettings settings = AgentSettings.create(AppConfig.load()).withId(id).withPort(0)
         .withSteps(List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs))))
         .withSimulatedRebootTime(Duration.ofMillis(300)).withRebootCommand(rebootCommand);
-    AgentServer.Running running = AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  private SystemClient gnoi(AgentServer.Running running) {
     return SystemClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", running.port(), kit.system()).withTls(false),
         kit.system());
   }
@@ -156,5 +166,32 @@ class GnoiAgentTest {
     RebootStatusResponse back = awaitStatus(client, s -> !s.getActive());
     assertEquals(1, back.getCount());
     assertEquals(RebootMethod.UNKNOWN, back.getMethod(), "a restarted DPU reports no reboot in progress");
+  }
+
+  @Test
+  void aRebootDuringAFirmwareUpdateIsUnavailableAndStartsNothingButADeferralDoesNotApply() throws Exception {
+    AgentServer.Running running = start("G6", 100, "");
+    SystemClient client = gnoi(running);
+    DpuAgentControlClient control = DpuAgentControlClient.create(
+        GrpcClientSettings.connectToServiceAt("127.0.0.1", running.port(), kit.system()).withTls(false), kit.system());
+    HoldStatus hold = get(control.setHold(SetHoldRequest.newBuilder().setHold("firmware-update").setReason("flashing NIC").build()));
+    assertTrue(hold.getAccepted(), hold.getMessage());
+    assertEquals("firmware-update", hold.getProtective());
+    assertFalse(get(control.setHold(SetHoldRequest.newBuilder().setHold("nap").build())).getAccepted());
+
+    try {
+      get(client.reboot(RebootRequest.newBuilder().setMethod(RebootMethod.HALT).build()));
+      throw new AssertionError("expected HALT to be refused during a firmware update");
+    } catch (ExecutionException e) {
+      Status status = ((StatusRuntimeException) e.getCause()).getStatus();
+      assertEquals(Status.Code.UNAVAILABLE, status.getCode());
+      assertEquals("protective state firmware-update: flashing NIC", status.getDescription());
+    }
+    assertEquals(0, get(client.rebootStatus(RebootStatusRequest.getDefaultInstance())).getSerializedSize(), "nothing started");
+
+    get(control.setHold(SetHoldRequest.newBuilder().setHold("clear").build()));
+    get(control.setHold(SetHoldRequest.newBuilder().setHold("defer").setDurationMs(600_000).setReason("batch").build()));
+    get(client.reboot(RebootRequest.newBuilder().setMethod(RebootMethod.HALT).build()));
+    assertTrue(get(client.rebootStatus(RebootStatusRequest.getDefaultInstance())).getActive(), "gNOI has no deferral");
   }
 }

@@ -1,0 +1,84 @@
+package io.github.dpucoordinator.agent;
+
+import io.github.dpucoordinator.proto.agentctl.DpuAgentControlPowerApi;
+import io.github.dpucoordinator.proto.agentctl.GetRebootNoticeRequest;
+import io.github.dpucoordinator.proto.agentctl.HoldStatus;
+import io.github.dpucoordinator.proto.agentctl.PostponeRebootRequest;
+import io.github.dpucoordinator.proto.agentctl.PostponeRebootResponse;
+import io.github.dpucoordinator.proto.agentctl.RebootNoticeStatus;
+import io.github.dpucoordinator.proto.agentctl.RequestRebootRequest;
+import io.github.dpucoordinator.proto.agentctl.SetHoldRequest;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.grpc.javadsl.Metadata;
+
+/**
+ * The agent's own control API ({@code dpuctl dpu-reboot}, {@code dpu-hold}, {@code dpu-postpone}): holds
+ * go to the {@link DpuAgent}, DPU-initiated reboots to the {@link RebootNegotiator}. Implemented as the
+ * "power API" because PostponeReboot needs the caller's identity, the {@value #IDENTITY_HEADER} header.
+ */
+public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
+  /** Who is calling; mutual TLS will carry it later. */
+  public static final String IDENTITY_HEADER = "dpu-coordinator-identity";
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
+
+  private final ActorRef<DpuAgent.Command> agent;
+  private final ActorRef<RebootNegotiator.Command> negotiator;
+  private final ActorSystem<?> system;
+  private final String dpuId;
+
+  public AgentControlServiceImpl(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
+      ActorSystem<?> system) {
+    this.dpuId = dpuId;
+    this.agent = agent;
+    this.negotiator = negotiator;
+    this.system = system;
+  }
+
+  @Override
+  public CompletionStage<RebootNoticeStatus> requestReboot(RequestRebootRequest in, Metadata metadata) {
+    return AskPattern.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(negotiator,
+        replyTo -> new RebootNegotiator.RequestReboot(in.getReason(), in.getDeadlineMs(), replyTo), ASK_TIMEOUT, system.scheduler())
+        .thenApply(this::toProto);
+  }
+
+  @Override
+  public CompletionStage<RebootNoticeStatus> getRebootNotice(GetRebootNoticeRequest in, Metadata metadata) {
+    return AskPattern.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(negotiator, RebootNegotiator.GetNotice::new, ASK_TIMEOUT,
+        system.scheduler()).thenApply(this::toProto);
+  }
+
+  @Override
+  public CompletionStage<PostponeRebootResponse> postponeReboot(PostponeRebootRequest in, Metadata metadata) {
+    String identity = metadata.getText(IDENTITY_HEADER).orElse("");
+    return AskPattern.<RebootNegotiator.Command, RebootNegotiator.PostponeReply>ask(negotiator,
+        replyTo -> new RebootNegotiator.Postpone(in.getNoticeId(), identity, in.getUntilUnixMs(), in.getReason(), replyTo), ASK_TIMEOUT,
+        system.scheduler())
+        .thenApply(r -> PostponeRebootResponse.newBuilder().setAccepted(r.accepted()).setPostponedUntilUnixMs(r.postponedUntilMillis())
+            .setMessage(r.message()).build());
+  }
+
+  @Override
+  public CompletionStage<HoldStatus> setHold(SetHoldRequest in, Metadata metadata) {
+    return AskPattern.<DpuAgent.Command, Holds.Change>ask(agent,
+        replyTo -> new DpuAgent.SetHold(in.getHold().strip(), in.getReason(), in.getDurationMs(), replyTo), ASK_TIMEOUT, system.scheduler())
+        .thenApply(c -> {
+          Holds h = c.holds();
+          return HoldStatus.newBuilder().setAccepted(c.accepted()).setMessage(c.message())
+              .setProtective(h.protective()).setProtectiveReason(h.protectiveReason())
+              .setProtectiveSinceUnixMs(h.protectiveSince()).setProtectiveUntilUnixMs(h.protectiveUntil())
+              .setDeferUntilUnixMs(h.deferUntil()).setDeferReason(h.deferReason()).build();
+        });
+  }
+
+  private RebootNoticeStatus toProto(RebootNegotiator.Reply r) {
+    RebootNoticeStatus.Builder b = RebootNoticeStatus.newBuilder().setAccepted(r.accepted()).setMessage(r.message()).setDpuId(dpuId);
+    r.notice().ifPresent(n -> b.setNoticeId(n.id()).setState(n.phase().name()).setReason(n.reason())
+        .setPlannedUnixMs(n.plannedAt()).setHardDeadlineUnixMs(n.hardDeadline()).setPostponedUntilUnixMs(n.postponedUntil())
+        .setRounds(n.round()).addAllLog(n.log()).setWentWhy(n.wentWhy()));
+    return b.build();
+  }
+}

@@ -1,0 +1,55 @@
+package io.github.dpucoordinator.agent;
+
+import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
+import io.github.dpucoordinator.proto.notice.DpuRebootNoticesClient;
+import io.github.dpucoordinator.proto.notice.NoticeAnswer;
+import io.github.dpucoordinator.proto.notice.RebootGoingAck;
+import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * The agent's client of the NPU's DpuRebootNotices API. Every call is bounded by notice-timeout, and a
+ * client that gave up connecting (pekko-grpc closes it after its connection attempts) is replaced, so
+ * an NPU that comes back during a negotiation is reached on the next retry.
+ */
+final class NpuNoticeClient implements AutoCloseable {
+  private final RebootNoticeSettings settings;
+  private final ActorSystem<?> system;
+  private DpuRebootNoticesClient client;
+
+  NpuNoticeClient(RebootNoticeSettings settings, ActorSystem<?> system) {
+    this.settings = settings;
+    this.system = system;
+  }
+
+  CompletionStage<NoticeAnswer> notifyReboot(DpuRebootNotice notice) {
+    return client().notifyReboot(notice).toCompletableFuture()
+        .orTimeout(settings.noticeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  CompletionStage<RebootGoingAck> rebootGoing(RebootGoingNotice going) {
+    return client().rebootGoing(going).toCompletableFuture()
+        .orTimeout(settings.noticeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private synchronized DpuRebootNoticesClient client() {
+    if (client == null || client.closed().toCompletableFuture().isDone()) {
+      Duration deadline = settings.noticeTimeout();
+      client = DpuRebootNoticesClient.create(GrpcClientSettings.connectToServiceAt(settings.npuHost(), settings.npuPort(), system)
+          .withTls(false).withDeadline(deadline), system);
+    }
+    return client;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (client != null) {
+      client.close();
+      client = null;
+    }
+  }
+}

@@ -1,0 +1,369 @@
+package io.github.dpucoordinator.agent;
+
+import io.github.dpucoordinator.common.UtcTime;
+import io.github.dpucoordinator.proto.notice.Decision;
+import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
+import io.github.dpucoordinator.proto.notice.NoticeAnswer;
+import io.github.dpucoordinator.proto.notice.RebootGoingAck;
+import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * A reboot the DPU asks for itself (R1-R4): tell the NPU first, honour a postponement from an allowed
+ * identity within the caps, and go at the hard deadline whatever happens. Going tells the NPU (best
+ * effort) and then hands the {@link DpuAgent} a COLD reboot under the notice id, so the usual cleanup,
+ * shutdown steps and restart action run; it happens once per notice.
+ *
+ * <p>Rounds: a notice is sent (round 1), answered ACK (go) or POSTPONE (wait, then the next round);
+ * an unanswered round is re-sent after retry-interval. Every postponement is capped at
+ * min(asked, now + max-postpone-per-request, planned + max-postpone-total, hard deadline).
+ */
+public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Command> {
+
+  public sealed interface Command {}
+
+  /** {@code deadlineMs} 0 = reboot-notice.default-deadline. */
+  public record RequestReboot(String reason, long deadlineMs, ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetNotice(ActorRef<Reply> replyTo) implements Command {}
+
+  /** {@code noticeId} empty = the notice in flight; {@code identity} is the caller's, as its request header says. */
+  public record Postpone(String noticeId, String identity, long untilMillis, String reason, ActorRef<PostponeReply> replyTo)
+      implements Command {}
+
+  /** {@code notice} empty: none since the agent started. */
+  public record Reply(boolean accepted, String message, Optional<RebootNotice> notice) {}
+
+  public record PostponeReply(boolean accepted, long postponedUntilMillis, String message) {}
+
+  /** {@code attempt} tells a late answer to an earlier sending of the round from the current one. */
+  private record Answered(String noticeId, int round, int attempt, NoticeAnswer answer, Throwable failure) implements Command {}
+
+  private record RoundDue(String noticeId, boolean nextRound) implements Command {}
+
+  private record HardDeadline(String noticeId) implements Command {}
+
+  private record GoingTold(String noticeId, RebootGoingAck ack, Throwable failure) implements Command {}
+
+  private record AgentAnswered(String noticeId, DpuAgent.SignalOutcome outcome, Throwable failure) implements Command {}
+
+  private record AgentObserved(String noticeId, long sinceVersion, AgentSnapshot snapshot) implements Command {}
+
+  private static final String ROUND = "round";
+  private static final String DEADLINE = "hard-deadline";
+  private static final Duration AGENT_ASK = Duration.ofSeconds(5);
+  private static final Duration AGENT_WATCH = Duration.ofSeconds(60);
+  private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+
+  public static Behavior<Command> create(AgentSettings settings, ActorRef<DpuAgent.Command> agent, Clock clock) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new RebootNegotiator(ctx, timers, settings, agent, clock)));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final AgentSettings settings;
+  private final RebootNoticeSettings caps;
+  private final ActorRef<DpuAgent.Command> agent;
+  private final Clock clock;
+  private final Optional<NpuNoticeClient> npu;
+  private final Random random = new Random();
+  private RebootNotice notice;
+  private int attempt;
+
+  private RebootNegotiator(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings,
+      ActorRef<DpuAgent.Command> agent, Clock clock) {
+    super(ctx);
+    this.timers = timers;
+    this.settings = settings;
+    this.caps = settings.notice();
+    this.agent = agent;
+    this.clock = clock;
+    this.npu = caps.hasNpu() ? Optional.of(new NpuNoticeClient(caps, ctx.getSystem())) : Optional.empty();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(RequestReboot.class, this::onRequest)
+        .onMessage(GetNotice.class, this::onGet)
+        .onMessage(Postpone.class, this::onPostpone)
+        .onMessage(Answered.class, this::onAnswered)
+        .onMessage(RoundDue.class, this::onRoundDue)
+        .onMessage(HardDeadline.class, this::onHardDeadline)
+        .onMessage(GoingTold.class, this::onGoingTold)
+        .onMessage(AgentAnswered.class, this::onAgentAnswered)
+        .onMessage(AgentObserved.class, this::onAgentObserved)
+        .onSignal(PostStop.class, s -> {
+          npu.ifPresent(NpuNoticeClient::close);
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onRequest(RequestReboot r) {
+    if (notice != null && notice.inFlight()) {
+      r.replyTo().tell(new Reply(false, "notice " + notice.id() + " is already in flight (" + notice.phase() + ", round "
+          + notice.round() + "); postpone it or wait for it", Optional.of(notice)));
+      return this;
+    }
+    long deadlineMs = r.deadlineMs() == 0 ? caps.defaultDeadline().toMillis() : r.deadlineMs();
+    if (deadlineMs < 0 || deadlineMs < caps.noticeTimeout().toMillis()) {
+      r.replyTo().tell(new Reply(false, "deadline " + r.deadlineMs() + " ms is " + (deadlineMs < 0 ? "negative" : "shorter than "
+          + "dpu-coordinator.agent.reboot-notice.notice-timeout (" + caps.noticeTimeout().toMillis() + " ms)"), Optional.ofNullable(notice)));
+      return this;
+    }
+    if (notice != null && notice.phase() == RebootNotice.Phase.REBOOTING) {
+      record(notice.done().logged("superseded by a new request", true), "notice superseded by a new request");
+    }
+    long now = clock.millis();
+    String reason = r.reason().isBlank() ? "operator request" : r.reason().strip();
+    notice = RebootNotice.start(newId(now), settings.dpuId(), reason, now, now + deadlineMs);
+    info("DPU-initiated reboot requested ('{}'); hard deadline {}", reason, UtcTime.of(notice.hardDeadline()));
+    timers.startSingleTimer(DEADLINE, new HardDeadline(notice.id()), Duration.ofMillis(deadlineMs));
+    if (npu.isEmpty()) {
+      getContext().getLog().warn("[campaign={} dpu={}] no NPU configured (dpu-coordinator.agent.npu-address): rebooting without notice",
+          notice.id(), settings.dpuId());
+      go("no NPU configured (dpu-coordinator.agent.npu-address)", "no NPU configured (dpu-coordinator.agent.npu-address); rebooting");
+    } else {
+      notice = notice.nextRound();
+      sendRound();
+    }
+    r.replyTo().tell(new Reply(true, "notice " + notice.id() + " started", Optional.of(notice)));
+    return this;
+  }
+
+  private Behavior<Command> onGet(GetNotice g) {
+    g.replyTo().tell(new Reply(true, notice == null ? "no DPU-initiated reboot since the agent started" : "", Optional.ofNullable(notice)));
+    return this;
+  }
+
+  private void sendRound() {
+    attempt++;
+    int round = notice.round();
+    int sent = attempt;
+    String id = notice.id();
+    info("round {}{}: telling the NPU at {}", round, sent > 1 ? " (attempt " + sent + ")" : "", caps.npuAddress());
+    DpuRebootNotice n = DpuRebootNotice.newBuilder().setDpuId(settings.dpuId()).setNoticeId(id).setReason(notice.reason())
+        .setPlannedUnixMs(notice.plannedAt()).setHardDeadlineUnixMs(notice.hardDeadline()).setRound(round).build();
+    getContext().pipeToSelf(npu.orElseThrow().notifyReboot(n), (answer, failure) -> new Answered(id, round, sent, answer, failure));
+  }
+
+  private Behavior<Command> onAnswered(Answered a) {
+    if (!current(a.noticeId()) || notice.phase() != RebootNotice.Phase.NOTIFYING || a.round() != notice.round() || a.attempt() != attempt) {
+      return this; // answers a round that a postponement or the hard deadline overtook
+    }
+    String round = "round " + a.round() + ": ";
+    if (a.failure() != null || a.answer().getDecision() == Decision.DECISION_UNSPECIFIED || a.answer().getDecision() == Decision.UNRECOGNIZED) {
+      String what = a.failure() != null ? "NPU unreachable (" + message(a.failure()) + ")" : "NPU answered without a decision";
+      String line = round + what + "; retrying in " + human(caps.retryInterval());
+      record(notice.logged(line, false), line);
+      timers.startSingleTimer(ROUND, new RoundDue(notice.id(), false), caps.retryInterval());
+      return this;
+    }
+    NoticeAnswer answer = a.answer();
+    String who = "NPU (" + (answer.getResponder().isEmpty() ? "unnamed" : answer.getResponder()) + ")";
+    if (answer.getDecision() == Decision.ACK) {
+      go("acknowledged", round + who + " answered ACK; rebooting");
+      return this;
+    }
+    String asked = round + who + " answered POSTPONE until " + UtcTime.of(answer.getPostponeUntilUnixMs())
+        + (answer.getReason().isEmpty() ? "" : " (" + answer.getReason() + ")");
+    if (!caps.allowedToPostpone(answer.getResponder())) {
+      go("postponement refused", asked + "; refused: '" + answer.getResponder()
+          + "' is not in dpu-coordinator.agent.reboot-notice.allowed-postponers; rebooting");
+      return this;
+    }
+    long now = clock.millis();
+    long granted = capped(answer.getPostponeUntilUnixMs(), now);
+    if (granted <= now) {
+      go("postponement cap reached", asked + "; postponement cap reached; rebooting");
+    } else {
+      postpone(granted, asked + "; granted until " + UtcTime.of(granted));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onPostpone(Postpone p) {
+    String refusal = postponeRefusal(p);
+    if (refusal != null) {
+      getContext().getLog().info("[campaign={} dpu={}] postponement by '{}' refused: {}", notice == null ? "-" : notice.id(),
+          settings.dpuId(), p.identity(), refusal);
+      p.replyTo().tell(new PostponeReply(false, 0, refusal));
+      return this;
+    }
+    long now = clock.millis();
+    long granted = capped(p.untilMillis(), now);
+    if (granted <= now) {
+      p.replyTo().tell(new PostponeReply(false, 0, p.untilMillis() <= now ? "until " + UtcTime.of(p.untilMillis()) + " is not in the future"
+          : "postponement cap reached (planned + max-postpone-total, or the hard deadline); the DPU reboots now or at the next round"));
+      return this;
+    }
+    timers.cancel(ROUND);
+    String line = p.identity() + " postponed until " + UtcTime.of(p.untilMillis())
+        + (p.reason().isBlank() ? "" : " (" + p.reason().strip() + ")") + "; granted until " + UtcTime.of(granted);
+    postpone(granted, line);
+    p.replyTo().tell(new PostponeReply(true, granted, "notice " + notice.id() + " postponed until " + UtcTime.of(granted)
+        + (granted < p.untilMillis() ? " (capped)" : "")));
+    return this;
+  }
+
+  /** Why a PostponeReboot cannot be honoured, or null when it can. */
+  private String postponeRefusal(Postpone p) {
+    if (!caps.allowedToPostpone(p.identity())) {
+      return "identity " + (p.identity().isEmpty() ? "(none)" : p.identity())
+          + " is not allowed to postpone (dpu-coordinator.agent.reboot-notice.allowed-postponers)";
+    }
+    if (notice == null || notice.phase() == RebootNotice.Phase.DONE) {
+      return "no DPU-initiated reboot is in flight";
+    }
+    if (!p.noticeId().isEmpty() && !p.noticeId().equals(notice.id())) {
+      return "notice " + p.noticeId() + " is not the current one (" + notice.id() + ", " + notice.phase() + ")";
+    }
+    if (notice.phase() == RebootNotice.Phase.REBOOTING) {
+      return "notice " + notice.id() + " is already rebooting (" + notice.wentWhy() + ")";
+    }
+    return null;
+  }
+
+  private long capped(long asked, long now) {
+    long cap = Math.min(now + caps.maxPostponePerRequest().toMillis(),
+        Math.min(notice.plannedAt() + caps.maxPostponeTotal().toMillis(), notice.hardDeadline()));
+    return Math.min(asked, cap);
+  }
+
+  private void postpone(long until, String line) {
+    record(notice.postponed(until).logged(line, false), line);
+    timers.startSingleTimer(ROUND, new RoundDue(notice.id(), true), Duration.ofMillis(Math.max(0, until - clock.millis())));
+  }
+
+  private Behavior<Command> onRoundDue(RoundDue due) {
+    if (current(due.noticeId()) && notice.inFlight()) {
+      if (due.nextRound()) {
+        notice = notice.nextRound();
+        attempt = 0;
+      }
+      sendRound();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onHardDeadline(HardDeadline d) {
+    if (current(d.noticeId()) && notice.inFlight()) {
+      go("hard deadline", "hard deadline reached; rebooting");
+    }
+    return this;
+  }
+
+  /** Goes once: tells the NPU (bounded by notice-timeout), then has the agent reboot the DPU. */
+  private void go(String why, String line) {
+    timers.cancel(ROUND);
+    timers.cancel(DEADLINE);
+    notice = notice.going(why).logged(line, true);
+    getContext().getLog().warn("[campaign={} dpu={}] {} (why: {})", notice.id(), settings.dpuId(), line, why);
+    if (npu.isPresent()) {
+      String id = notice.id();
+      RebootGoingNotice going = RebootGoingNotice.newBuilder().setDpuId(settings.dpuId()).setNoticeId(id)
+          .setAtUnixMs(clock.millis()).setWhy(why).build();
+      getContext().pipeToSelf(npu.get().rebootGoing(going), (ack, failure) -> new GoingTold(id, ack, failure));
+    } else {
+      rebootNow();
+    }
+  }
+
+  private Behavior<Command> onGoingTold(GoingTold told) {
+    if (!current(told.noticeId()) || notice.phase() != RebootNotice.Phase.REBOOTING) {
+      return this;
+    }
+    if (told.failure() != null) {
+      getContext().getLog().warn("[campaign={} dpu={}] could not tell the NPU the DPU is going: {}", notice.id(), settings.dpuId(),
+          message(told.failure()));
+    } else {
+      info("NPU told the DPU is going: {}", told.ack().getMessage());
+    }
+    rebootNow();
+    return this;
+  }
+
+  private void rebootNow() {
+    String id = notice.id();
+    String reason = notice.reason();
+    getContext().ask(DpuAgent.SignalOutcome.class, agent, AGENT_ASK,
+        replyTo -> new DpuAgent.Signal(id, DpuAgent.Method.COLD, "dpu-reboot", reason, 0, Duration.ZERO, replyTo),
+        (outcome, failure) -> new AgentAnswered(id, outcome, failure));
+  }
+
+  private Behavior<Command> onAgentAnswered(AgentAnswered a) {
+    if (!current(a.noticeId())) {
+      return this;
+    }
+    if (a.failure() != null) {
+      getContext().getLog().error("[campaign={} dpu={}] the agent did not take the reboot: {}", a.noticeId(), settings.dpuId(),
+          message(a.failure()));
+      return this;
+    }
+    info("agent: {}", a.outcome().ack());
+    watch(a.outcome().version());
+    return this;
+  }
+
+  /** Waits (long polls) for the agent to be Listening again after the reboot: the notice is then done. */
+  private void watch(long sinceVersion) {
+    String id = notice.id();
+    getContext().ask(AgentSnapshot.class, agent, AGENT_WATCH.plus(AGENT_ASK), replyTo -> new DpuAgent.GetState(sinceVersion, AGENT_WATCH, replyTo),
+        (snapshot, failure) -> new AgentObserved(id, sinceVersion, snapshot));
+  }
+
+  private Behavior<Command> onAgentObserved(AgentObserved o) {
+    if (!current(o.noticeId()) || notice.phase() != RebootNotice.Phase.REBOOTING) {
+      return this;
+    }
+    if (o.snapshot() != null && o.snapshot().state() == AgentState.LISTENING && o.snapshot().version() > o.sinceVersion()) {
+      record(notice.done().logged("the DPU is back (LISTENING)", true), "the DPU is back (LISTENING); notice done");
+    } else {
+      watch(o.snapshot() != null ? o.snapshot().version() : o.sinceVersion());
+    }
+    return this;
+  }
+
+  private boolean current(String noticeId) {
+    return notice != null && notice.id().equals(noticeId);
+  }
+
+  private void record(RebootNotice next, String logLine) {
+    notice = next;
+    info("{}", logLine);
+  }
+
+  private void info(String format, Object... args) {
+    if (getContext().getLog().isInfoEnabled()) {
+      getContext().getLog().info("[campaign=" + (notice == null ? "-" : notice.id()) + " dpu=" + settings.dpuId() + "] " + format, args);
+    }
+  }
+
+  private String newId(long now) {
+    return "n" + ID_TIME.format(Instant.ofEpochMilli(now)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
+  }
+
+  private static String human(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+  }
+
+  private static String message(Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+  }
+}
