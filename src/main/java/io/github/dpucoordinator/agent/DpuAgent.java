@@ -102,7 +102,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
    * the protective state.
    */
   public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, long version, String ack,
-      long deferUntilMillis, String detail) {}
+      long deferUntilMillis, String detail, String protective) {}
 
   /**
    * The restart the NPU reboot causes, for simulations: whatever the agent was doing, it comes back
@@ -536,7 +536,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text, long deferUntil, String detail) {
     String ack = "ACK " + disposition + ": " + text + " (dpu " + settings.dpuId() + ", campaign " + id + ", state " + state + ")";
-    signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack, deferUntil, detail));
+    signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack, deferUntil, detail,
+        holds.protectiveActive() ? holds.protective() : ""));
     return this;
   }
 

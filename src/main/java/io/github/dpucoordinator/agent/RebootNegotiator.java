@@ -58,6 +58,9 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
 
   private record HardDeadline(String noticeId) implements Command {}
 
+  /** The boot id the DPU is leaving, read from the agent just before telling the NPU it goes. */
+  private record LeavingBootId(String noticeId, String bootId) implements Command {}
+
   private record GoingTold(String noticeId, RebootGoingAck ack, Throwable failure) implements Command {}
 
   private record AgentAnswered(String noticeId, DpuAgent.SignalOutcome outcome, Throwable failure) implements Command {}
@@ -104,6 +107,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(RoundDue.class, this::onRoundDue)
         .onMessage(HardDeadline.class, this::onHardDeadline)
+        .onMessage(LeavingBootId.class, this::onLeavingBootId)
         .onMessage(GoingTold.class, this::onGoingTold)
         .onMessage(AgentAnswered.class, this::onAgentAnswered)
         .onMessage(AgentObserved.class, this::onAgentObserved)
@@ -275,13 +279,23 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     notice = notice.going(why).logged(line, true);
     getContext().getLog().warn("[campaign={} dpu={}] {} (why: {})", notice.id(), settings.dpuId(), line, why);
     if (npu.isPresent()) {
+      // The NPU knows the DPU is back when its boot id changes, however quick the reboot.
       String id = notice.id();
-      RebootGoingNotice going = RebootGoingNotice.newBuilder().setDpuId(settings.dpuId()).setNoticeId(id)
-          .setAtUnixMs(clock.millis()).setWhy(why).build();
-      getContext().pipeToSelf(npu.get().rebootGoing(going), (ack, failure) -> new GoingTold(id, ack, failure));
+      getContext().ask(AgentSnapshot.class, agent, java.time.Duration.ofSeconds(2), r -> new DpuAgent.GetState(-1, java.time.Duration.ZERO, r),
+          (snapshot, failure) -> new LeavingBootId(id, snapshot == null ? "" : snapshot.bootId()));
     } else {
       rebootNow();
     }
+  }
+
+  private Behavior<Command> onLeavingBootId(LeavingBootId leaving) {
+    if (!current(leaving.noticeId()) || notice.phase() != RebootNotice.Phase.REBOOTING) {
+      return this;
+    }
+    RebootGoingNotice going = RebootGoingNotice.newBuilder().setDpuId(settings.dpuId()).setNoticeId(leaving.noticeId())
+        .setAtUnixMs(clock.millis()).setWhy(notice.wentWhy()).setBootId(leaving.bootId()).build();
+    getContext().pipeToSelf(npu.get().rebootGoing(going), (ack, failure) -> new GoingTold(leaving.noticeId(), ack, failure));
+    return this;
   }
 
   private Behavior<Command> onGoingTold(GoingTold told) {

@@ -428,7 +428,8 @@ public record CoordinatorState(
       return withModule(new Module(dpuId, m.down(), t.with("WAITING_FOR_BOOT", t.acknowledged(), true, e.detail(), e.bootDeadlineMillis()),
           m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModuleTransitionFinished e) {
-      boolean down = t.kind().equals(SHUTDOWN) || t.kind().equals("halt");
+      // A refused transition changed nothing: the DPU stays as it was.
+      boolean down = e.outcome().equals("refused") ? m.down() : t.kind().equals(SHUTDOWN) || t.kind().equals("halt");
       Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
       List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(dpuId, List.of()));
       entries.add(new HistoryEntry(t.id(), e.atMillis(), "planned " + t.kind(), t.reason(), e.outcome(), e.detail()));

@@ -161,8 +161,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     attempts = attempt;
     getContext().getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
         attempt, settings.signal().maxAttempts());
-    if (!request.force() && start.deferCapAt() > 0 && clock.millis() >= start.deferCapAt()) {
-      getContext().getLog().warn("[campaign={} dpu={}] deferral cap reached; signalling with force", start.campaignId(), dpu.id());
+    // No cap (a module transition: an operator's explicit request) or the cap reached: the DPU may not defer.
+    if (!request.force() && clock.millis() >= start.deferCapAt()) {
+      if (start.deferCapAt() > 0) {
+        getContext().getLog().warn("[campaign={} dpu={}] deferral cap reached; signalling with force", start.campaignId(), dpu.id());
+      }
       request = request.forced();
     }
     SignalRequest sent = request;
@@ -186,11 +189,14 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
     if (answer.failure() == null) {
       signalling = false;
-      protective(current != null ? current.protective() : "");
+      // Acknowledged, but the shutdown waits for a protective state to end: no halt timeout meanwhile.
+      protective(answer.reply().protective());
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
       report(new Acknowledged(attempt, answer.reply()));
-      timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
+      if (answer.reply().protective().isEmpty()) {
+        timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
+      }
       knownVersion = answer.reply().version();
       if (!watching) {
         poll();

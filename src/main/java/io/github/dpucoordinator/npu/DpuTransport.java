@@ -45,9 +45,14 @@ public interface DpuTransport {
    * With {@link #DEFERRED}: until when, and why; with {@link #PROTECTIVE}: {@code ack} names the state.
    */
   record SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
-      String deferReason) {
+      String deferReason, String protective) {
     public SignalReply(String disposition, String campaignId, String state, long version, String ack) {
-      this(disposition, campaignId, state, version, ack, 0, "");
+      this(disposition, campaignId, state, version, ack, 0, "", "");
+    }
+
+    public SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
+        String deferReason) {
+      this(disposition, campaignId, state, version, ack, deferUntil, deferReason, "");
     }
   }
 

@@ -151,6 +151,12 @@ final class ModuleTransitions {
       ctx.getLog().error("[campaign={} dpu={}] module halt failed: {}; powering off anyway", t.id(), r.dpuId(), g.reason());
       return effects.persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), false, g.reason(), now))
           .thenRun(next -> enter(next, r.dpuId(), false));
+    } else if (report instanceof DpuLink.ProtectiveChanged p && halting && !p.state().isEmpty()) {
+      // Never halt or power off a DPU during a firmware update or crash dump: refuse, and say why.
+      ctx.getLog().warn("[campaign={} dpu={}] module {} refused: the DPU reports protective state {}", t.id(), r.dpuId(), t.kind(), p.state());
+      return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "refused",
+          "the DPU reports protective state " + p.state() + "; nothing was halted or powered off, try again when it has ended", now))
+          .thenRun(next -> finishedModule(next, r.dpuId()));
     } else if (report instanceof DpuLink.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
       timers.cancel("module-boot-" + r.dpuId());
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok", "answering and Listening", now))

@@ -47,7 +47,8 @@ public final class RebootServiceTransport implements DpuTransport {
     return client(dpu).sendRebootSignal(request).toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .thenApply(resp -> new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
-            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason()));
+            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason(),
+            resp.getProtective()));
   }
 
   @Override

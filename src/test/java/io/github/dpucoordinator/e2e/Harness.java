@@ -59,6 +59,8 @@ final class Harness {
     c = AppConfig.with(c, "dpu-coordinator.npu.watch-retry", "200ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.signal.backoff-min", "100ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");
+    c = AppConfig.with(c, "dpu-coordinator.npu.dpu-api.port", 0);
+    c = AppConfig.with(c, "dpu-coordinator.npu.watch.enabled", false);
     return AppConfig.with(c, "dpu-coordinator.npu.boot-wait", "10s");
   }
 

@@ -260,6 +260,22 @@ class NegotiationTest {
   }
 
   @Test
+  void aModuleShutdownOfADpuInAProtectiveStateIsRefusedAndNothingIsPoweredOff() {
+    CoordinatorFixture f = fixture(1);
+    Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand("DPU0", "shutdown",
+        "replace a fan", r)).reply();
+    assertTrue(started.accepted());
+    f.transport.signals(1).get("DPU0").reply().complete(new SignalReply("PROTECTIVE", started.campaignId(), "LISTENING", -1,
+        "firmware-update: bios 2.1"));
+    f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    CampaignEvent.ModuleTransitionFinished finished = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    assertEquals("refused", finished.outcome());
+    assertTrue(finished.detail().contains("protective state firmware-update: bios 2.1"), finished.detail());
+    assertTrue(f.host.powerOffs.isEmpty());
+    assertFalse(f.state().down("DPU0"), "still up: nothing happened to it");
+  }
+
+  @Test
   void theWatcherRecordsADpuThatRestartsOrGoesAwayOutsideAnyCampaignAsUnplanned() {
     NpuSettings.Negotiation n = CoordinatorFixture.negotiation().withWatch(true, Duration.ofSeconds(5));
     CoordinatorFixture f = fixture(1, n);
