@@ -280,6 +280,7 @@ final class Benchmark {
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
       pb.environment().put("DPUCOORD_REBOOT_RETURN_AFTER", "0ms");
       pb.environment().put("DPUCOORD_BOOT_WAIT", "30s");
+      pb.environment().put("DPUCOORD_DPU_API_PORT", "0");
       pb.environment().put("DPUCTL_LOG_LEVEL", "INFO");
       return new Npu(pb.start(), output, port);
     }

@@ -170,6 +170,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final Map<String, String> lastSeen = new HashMap<>();
   private final ModuleTransitions modules;
   private final OwnReboots own;
+  private ActorRef<FleetWatcher.Command> watcher;
   private long linkSeq;
 
   private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
@@ -254,8 +255,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           });
           own.recover(state);
           if (settings.negotiation().watchEnabled() && !settings.dpus().isEmpty()) {
-            ctx.spawn(FleetWatcher.create(settings.dpus(), transport, settings.negotiation().watchInterval(), settings.signal().rpcTimeout(),
-                settings.negotiation().watchGoneAfter(), ctx.getSelf()), "watcher");
+            watcher = ctx.spawn(FleetWatcher.create(settings.dpus(), transport, settings.negotiation().watchInterval(),
+                settings.signal().rpcTimeout(), settings.negotiation().watchGoneAfter(), ctx.getSelf()), "watcher");
+            watcher.tell(state.phase() == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
           }
         })
         .build();
@@ -683,6 +685,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     if (c != null && !recovered) {
       ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());
+    }
+    if (watcher != null) {
+      watcher.tell(s.phase() == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
     }
     switch (s.phase()) {
       case IDLE:

@@ -24,6 +24,12 @@ final class FleetWatcher {
 
   private enum Tick implements Command { INSTANCE }
 
+  /**
+   * A campaign is in flight: stop asking (its links watch the DPUs, and their comings and goings are
+   * planned). {@link #RESUME} starts afresh: what the DPUs look like afterwards is the new baseline.
+   */
+  enum Pause implements Command { PAUSE, RESUME }
+
   private record Observed(String dpuId, Observation observation, Throwable failure) implements Command {}
 
   /** What one DPU looked like last: reachable or not (null: not known yet), its boot id, failed asks in a row. */
@@ -39,9 +45,19 @@ final class FleetWatcher {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, interval);
       Map<String, Seen> seen = new HashMap<>();
       Set<String> asking = new HashSet<>();
+      boolean[] paused = {false};
       return Behaviors.receive(Command.class)
+          .onMessageEquals(Pause.PAUSE, () -> {
+            paused[0] = true;
+            return Behaviors.same();
+          })
+          .onMessageEquals(Pause.RESUME, () -> {
+            paused[0] = false;
+            seen.clear();
+            return Behaviors.same();
+          })
           .onMessageEquals(Tick.INSTANCE, () -> {
-            for (DpuEndpoint d : dpus) {
+            for (DpuEndpoint d : paused[0] ? List.<DpuEndpoint>of() : dpus) {
               if (asking.add(d.id())) {
                 ctx.pipeToSelf(transport.observe(d, "", -1, Duration.ZERO, callTimeout), (o, f) -> new Observed(d.id(), o, f));
               }
@@ -50,6 +66,9 @@ final class FleetWatcher {
           })
           .onMessage(Observed.class, o -> {
             asking.remove(o.dpuId());
+            if (paused[0]) {
+              return Behaviors.same();
+            }
             Seen s = seen.computeIfAbsent(o.dpuId(), k -> new Seen());
             String change = change(s, o, goneAfter);
             if (change != null) {

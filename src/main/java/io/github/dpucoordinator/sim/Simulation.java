@@ -106,6 +106,8 @@ public final class Simulation {
     Config sim = base.getConfig("dpu-coordinator.simulate");
     Config c = AppConfig.withDataDir(base, dataDir);
     c = AppConfig.with(c, "dpu-coordinator.npu.admin.port", 0);
+    // The simulation's own DPU API on an ephemeral port, so it never collides with a service running here.
+    c = AppConfig.with(c, "dpu-coordinator.npu.dpu-api.port", 0);
     c = AppConfig.with(c, "dpu-coordinator.npu.dpus-spec", "");
     c = AppConfig.with(c, "dpu-coordinator.npu.signal.rpc-timeout", sim.getString("signal-timeout"));
     c = AppConfig.with(c, "dpu-coordinator.npu.signal.max-attempts", sim.getInt("max-attempts"));
