@@ -5,6 +5,7 @@ import io.github.dpucoordinator.proto.agentctl.HoldStatus;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,12 +27,8 @@ final class DpuHoldCommand implements Callable<Integer> {
   @Option(names = "--for", paramLabel = "D", description = "How long: 90s, 10m, or milliseconds.")
   String duration;
 
-  @Option(names = "--id", paramLabel = "DPU", description = "Refuse unless the agent is this DPU.")
-  String id;
-
-  @Option(names = "--agent", paramLabel = "HOST:PORT",
-      description = "The agent's address (default: dpu-coordinator.agent.host and port).")
-  String agent;
+  @Mixin
+  AgentTarget target = new AgentTarget();
 
   @Override
   public Integer call() {
@@ -50,7 +47,7 @@ final class DpuHoldCommand implements Callable<Integer> {
       System.err.println("dpuctl dpu-hold: " + e.getMessage());
       return ExitCodes.USAGE;
     }
-    return AgentControlClient.run("dpu-hold", agent, id, (client, config) -> {
+    return AgentControlClient.run("dpu-hold", target.agent, target.id, (client, config) -> {
       HoldStatus s = client.setHold(hold, reason, durationMs);
       if (!s.getAccepted()) {
         System.err.println("dpuctl dpu-hold: refused: " + s.getMessage());

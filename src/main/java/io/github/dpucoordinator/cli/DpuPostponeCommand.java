@@ -3,6 +3,7 @@ package io.github.dpucoordinator.cli;
 import io.github.dpucoordinator.proto.agentctl.PostponeRebootResponse;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "dpu-postpone", mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
@@ -24,12 +25,8 @@ final class DpuPostponeCommand implements Callable<Integer> {
   @Option(names = "--notice", paramLabel = "ID", defaultValue = "", description = "The notice to postpone (default: the one in flight).")
   String notice;
 
-  @Option(names = "--id", paramLabel = "DPU", description = "Refuse unless the agent is this DPU.")
-  String id;
-
-  @Option(names = "--agent", paramLabel = "HOST:PORT",
-      description = "The agent's address (default: dpu-coordinator.agent.host and port).")
-  String agent;
+  @Mixin
+  AgentTarget target = new AgentTarget();
 
   @Override
   public Integer call() {
@@ -40,7 +37,7 @@ final class DpuPostponeCommand implements Callable<Integer> {
       System.err.println("dpuctl dpu-postpone: " + e.getMessage());
       return ExitCodes.USAGE;
     }
-    return AgentControlClient.run("dpu-postpone", agent, id, (client, config) -> {
+    return AgentControlClient.run("dpu-postpone", target.agent, target.id, (client, config) -> {
       PostponeRebootResponse r = client.postpone(notice, System.currentTimeMillis() + forMs, reason, identity);
       if (!r.getAccepted()) {
         System.err.println("dpuctl dpu-postpone: refused: " + r.getMessage());

@@ -5,6 +5,7 @@ import io.github.dpucoordinator.proto.agentctl.RebootNoticeStatus;
 import java.util.concurrent.Callable;
 import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "dpu-reboot", mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
@@ -12,9 +13,6 @@ import picocli.CommandLine.Option;
         "The NPU may acknowledge or postpone (within dpu-coordinator.agent.reboot-notice's caps); at the hard deadline "
             + "the DPU reboots whatever the answer. Prints the negotiation as it goes."})
 final class DpuRebootCommand implements Callable<Integer> {
-
-  @Option(names = "--id", paramLabel = "DPU", description = "Refuse unless the agent is this DPU.")
-  String id;
 
   @Option(names = "--reason", paramLabel = "R", defaultValue = "operator request", description = "Why (told to the NPU).")
   String reason;
@@ -26,9 +24,8 @@ final class DpuRebootCommand implements Callable<Integer> {
   @Option(names = "--no-wait", description = "Print the notice and return; do not follow the negotiation.")
   boolean noWait;
 
-  @Option(names = "--agent", paramLabel = "HOST:PORT",
-      description = "The agent's address (default: dpu-coordinator.agent.host and port).")
-  String agent;
+  @Mixin
+  AgentTarget target = new AgentTarget();
 
   @Override
   public Integer call() {
@@ -39,7 +36,7 @@ final class DpuRebootCommand implements Callable<Integer> {
       System.err.println("dpuctl dpu-reboot: " + e.getMessage());
       return ExitCodes.USAGE;
     }
-    return AgentControlClient.run("dpu-reboot", agent, id, (client, config) -> {
+    return AgentControlClient.run("dpu-reboot", target.agent, target.id, (client, config) -> {
       RebootNoticeStatus s = client.requestReboot(reason, deadlineMs);
       if (!s.getAccepted()) {
         System.err.println("dpuctl dpu-reboot: refused: " + s.getMessage());
