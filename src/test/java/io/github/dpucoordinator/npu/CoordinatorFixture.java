@@ -97,6 +97,7 @@ class CoordinatorFixture {
     final List<String> powerOffs = java.util.Collections.synchronizedList(new ArrayList<>());
     final List<String> powerOns = java.util.Collections.synchronizedList(new ArrayList<>());
     final List<String> forced = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<String> kinds = java.util.Collections.synchronizedList(new ArrayList<>());
     final List<String> hookCalls = java.util.Collections.synchronizedList(new ArrayList<>());
     /** What the pre-DPU-reboot hooks report, round after round (the last one repeats). */
     final java.util.Deque<List<StepResult>> hookResults = new java.util.concurrent.ConcurrentLinkedDeque<>();
@@ -140,6 +141,7 @@ class CoordinatorFixture {
     @Override
     public CompletionStage<StepResult> reboot(String campaignId, String kind) {
       reboots.incrementAndGet();
+      kinds.add(kind);
       return rebootHangs ? new CompletableFuture<>() : CompletableFuture.completedFuture(new StepResult("reboot", true, "test", 0));
     }
 

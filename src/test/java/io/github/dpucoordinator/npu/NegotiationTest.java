@@ -260,6 +260,50 @@ class NegotiationTest {
   }
 
   @Test
+  void aWarmCampaignLeavesGnoiDpusRunningRunsTheWarmActionAndNeverEscalates() {
+    CoordinatorFixture f = fixture(2); // gNOI DPUs
+    Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "warm", r)).reply();
+    assertTrue(started.accepted());
+    f.expectPreamble();
+    List<Object> events = f.expectAnyOrder(4);
+    assertEquals(2, events.stream().filter(e -> e instanceof CampaignEvent.DpuAcknowledged a && a.disposition().equals("NOT_SIGNALLED")
+        && a.ack().contains("keeps power")).count());
+    assertEquals(2, events.stream().filter(CampaignEvent.DpuShutdownCompleted.class::isInstance).count());
+    f.expect(CampaignEvent.AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+    assertEquals(List.of("warm"), f.host.kinds);
+    // no DPU was asked to halt: the only calls are the post-reboot watches
+    f.expect(CampaignEvent.RebootReturned.class);
+    f.transport.observes(2).values().forEach(c -> c.reply().complete(ProbeTransport.listening()));
+    assertEquals(Map.of(CampaignEvent.DpuReady.class, 2L), events(f.expectAnyOrder(2)));
+    assertEquals("success", f.expect(CampaignEvent.CampaignFinished.class).outcome());
+    assertTrue(f.host.forced.isEmpty());
+  }
+
+  @Test
+  void aPowerOffCampaignRunsThePowerOffActionOnlyOnceEveryDpuIsSafeToPowerOff() {
+    CoordinatorFixture f = fixture(1);
+    String id = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "power-off", r)).reply().campaignId();
+    ProbeTransport.SignalCall signal = f.transport.signals(1).get("DPU0");
+    assertEquals("power-off", signal.request().kind());
+    signal.reply().complete(ProbeTransport.started(id));
+    f.expectPreamble();
+    f.expect(CampaignEvent.DpuAcknowledged.class);
+    ProbeTransport.ObserveCall poll = f.transport.observes(1).get("DPU0");
+    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(200));
+    assertEquals(0, f.host.reboots.get(), "the DPU has not reported its shutdown complete: not safe to power off yet");
+    poll.reply().complete(ProbeTransport.shutDown(id));
+    f.expect(CampaignEvent.DpuShutdownCompleted.class);
+    f.expect(CampaignEvent.AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+    assertEquals(List.of("power-off"), f.host.kinds);
+  }
+
+  private static Map<Class<?>, Long> events(List<Object> events) {
+    return events.stream().collect(java.util.stream.Collectors.groupingBy(Object::getClass, java.util.stream.Collectors.counting()));
+  }
+
+  @Test
   void aModuleShutdownOfADpuInAProtectiveStateIsRefusedAndNothingIsPoweredOff() {
     CoordinatorFixture f = fixture(1);
     Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand("DPU0", "shutdown",

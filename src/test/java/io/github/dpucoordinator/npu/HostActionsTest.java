@@ -1,0 +1,50 @@
+package io.github.dpucoordinator.npu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.common.StepRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The NPU's configured actions run as real processes: one per campaign kind, force actions, pre-DPU-reboot hooks. */
+class HostActionsTest {
+
+  @Test
+  void eachCampaignKindRunsItsOwnCommandAndForceActionsAndHooksNameTheDpu(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("actions.log");
+    Config c = AppConfig.load();
+    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "echo cold >> '" + log + "'");
+    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.power-off-command", "echo power-off >> '" + log + "'");
+    c = AppConfig.with(c, "dpu-coordinator.npu.escalation.force-command", "echo forced {dpu} >> '" + log + "'");
+    c = c.withValue("dpu-coordinator.npu.dpu-reboot.hooks", ConfigFactory.parseString(
+        "h = [{ name = migrate, command = \"echo migrating {dpu}; exit 75\", timeout = 5s }]").getValue("h"));
+    NpuSettings settings = NpuSettings.create(c);
+    var executor = Executors.newFixedThreadPool(2);
+    try {
+      HostActions host = HostActions.fromSettings(settings, new StepRunner(executor));
+      assertTrue(host.reboot("c1", "power-off").toCompletableFuture().get(10, TimeUnit.SECONDS).ok());
+      assertTrue(host.reboot("c2", "cold").toCompletableFuture().get(10, TimeUnit.SECONDS).ok());
+      StepResult warm = host.reboot("c3", "warm").toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertTrue(warm.ok(), "no warm command configured: a dry run");
+      assertEquals("dry run (warm)", host.describeReboot("warm"));
+      assertTrue(host.force("c4", "DPU3").toCompletableFuture().get(10, TimeUnit.SECONDS).ok());
+      assertEquals(List.of("power-off", "cold", "forced DPU3"), Files.readAllLines(log));
+
+      List<StepResult> hooks = host.dpuRebootHooks("n1", "DPU5").toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertEquals(1, hooks.size());
+      assertEquals("exit 75: migrating DPU5", hooks.get(0).detail());
+    } finally {
+      executor.shutdownNow();
+    }
+  }
+}
