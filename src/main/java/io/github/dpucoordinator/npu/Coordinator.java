@@ -104,7 +104,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   /** The DPU was expected back by now. */
   record BackBy(String dpuId, String noticeId) implements Command {}
 
-  private record ForceDone(String campaignId, String dpuId, StepResult result) implements Command {}
+  record ForceDone(String campaignId, String dpuId, StepResult result) implements Command {}
 
   public record StartReply(boolean accepted, String campaignId, String message) {}
 
@@ -170,6 +170,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final Map<String, String> lastSeen = new HashMap<>();
   private final ModuleTransitions modules;
   private final OwnReboots own;
+  private final Escalations escalations;
   private ActorRef<FleetWatcher.Command> watcher;
   private long linkSeq;
 
@@ -185,6 +186,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.clock = clock;
     this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, Effect());
     this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, Effect());
+    this.escalations = new Escalations(ctx, settings, host, clock);
   }
 
   @Override
@@ -223,7 +225,10 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(ModuleAdvance.class, modules::onModuleAdvance)
         .onCommand(ModulePowerDone.class, modules::onModulePowerDone)
         .onCommand(ModuleBootTimeout.class, modules::onModuleBootTimeout)
-        .onCommand(ForceDone.class, this::onForceDone)
+        .onCommand(ForceDone.class, (s, f) -> {
+          CampaignEvent.DpuForced forced = escalations.onDone(s, f);
+          return forced == null ? Effect().none() : persistThenAdvance(List.of(forced));
+        })
         .onCommand(NoticeReceived.class, own::onNotice)
         .onCommand(HooksDone.class, own::onHooksDone)
         .onCommand(GoingReceived.class, own::onGoing)
@@ -354,11 +359,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
             ? new AcknowledgmentsCollected(c.id(), now)
             : new AcknowledgmentsMissing(c.id(), failures(c), false, now)));
       case ERROR_LOGGING: {
-        List<CampaignEvent> escalations = escalations(c, now);
-        if (!escalations.isEmpty()) {
-          return Effect().persist(escalations).thenRun(next -> escalations.forEach(e -> runForce((CampaignEvent.DpuEscalated) e)));
+        List<CampaignEvent> issue = escalations.toIssue(c, now);
+        if (!issue.isEmpty()) {
+          return Effect().persist(issue).thenRun(next -> issue.forEach(e -> escalations.run((CampaignEvent.DpuEscalated) e)));
         }
-        if (c.dpus().values().stream().anyMatch(d -> d.isEscalated() && (d.forced() == null || d.forced().isEmpty()))) {
+        if (Escalations.running(c)) {
           return Effect().none(); // force actions still running
         }
         return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now)));
@@ -447,49 +452,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     });
   }
 
-  // ---- escalation ----
 
-  /** Cold and power-off campaigns: each DPU without a graceful shutdown gets its force action, unless it is protective. */
-  private List<CampaignEvent> escalations(Campaign c, long now) {
-    List<CampaignEvent> events = new ArrayList<>();
-    if (c.kind().equals("warm")) {
-      return events;
-    }
-    for (DpuProgress d : c.dpus().values()) {
-      if (d.status() != DpuStatus.FAILED || d.isEscalated()) {
-        continue;
-      }
-      if (d.isProtective()) {
-        ctx.getLog().error("[campaign={} dpu={}] not forcing: it reports protective state {}", c.id(), d.id(), d.protective());
-        continue;
-      }
-      String command = settings.negotiation().forceCommandFor(d.id());
-      events.add(new CampaignEvent.DpuEscalated(c.id(), d.id(), d.error(), command.isBlank() ? "dry run" : command, now));
-    }
-    return events;
-  }
-
-  private void runForce(CampaignEvent.DpuEscalated e) {
-    ctx.getLog().warn("[campaign={} dpu={}] ESCALATION: graceful shutdown did not finish ({}); running the force action: {}",
-        e.campaignId(), e.dpuId(), e.reason(), e.action());
-    ctx.pipeToSelf(host.force(e.campaignId(), e.dpuId()), (result, failure) -> new ForceDone(e.campaignId(), e.dpuId(),
-        result != null ? result : new StepResult("force", false, DpuLink.describe(failure), 0)));
-  }
-
-  private Effect<CampaignEvent, CoordinatorState> onForceDone(CoordinatorState s, ForceDone f) {
-    if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.ERROR_LOGGING) {
-      return Effect().none();
-    }
-    DpuProgress d = s.current().dpus().get(f.dpuId());
-    if (d == null || !d.isEscalated() || (d.forced() != null && !d.forced().isEmpty())) {
-      return Effect().none();
-    }
-    if (!f.result().ok()) {
-      ctx.getLog().error("[campaign={} dpu={}] force action failed: {}", f.campaignId(), f.dpuId(), f.result().detail());
-    }
-    return persistThenAdvance(List.of(new CampaignEvent.DpuForced(f.campaignId(), f.dpuId(), f.result().ok(), f.result().detail(),
-        clock.millis())));
-  }
 
   private Effect<CampaignEvent, CoordinatorState> onRebootActionFinished(CoordinatorState s, RebootActionFinished f) {
     if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.REBOOT) {
@@ -712,10 +675,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         break;
       case ERROR_LOGGING:
         if (recovered) {
-          // A force action journaled as issued already ran (or was cut off with the service): never run it twice.
-          c.dpus().values().stream().filter(d -> d.isEscalated() && (d.forced() == null || d.forced().isEmpty())).forEach(d ->
-              ctx.getSelf().tell(new ForceDone(c.id(), d.id(),
-                  new StepResult("force", true, "service restarted after the force action was issued; not run again", 0))));
+          escalations.recover(c);
         } else {
           c.dpus().values().stream().filter(d -> d.status() == DpuStatus.FAILED).forEach(d ->
               ctx.getLog().error("[campaign={} dpu={}] no graceful shutdown: {}; proceeding with reboot", c.id(), d.id(), d.error()));
