@@ -12,6 +12,6 @@ public enum Disposition {
   SCHEDULED,
   /** nothing started: host reboots are deferred (dpu-hold defer) and the signal was not forced */
   DEFERRED,
-  /** nothing started: a protective state refuses gNOI reboots */
+  /** nothing started: a protective state refuses every reboot (gNOI and the seed's signal) */
   REFUSED
 }

@@ -209,10 +209,10 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   private Behavior<Command> onSignal(Signal signal) {
     String requested = signal.campaignId();
-    if (signal.fromGnoi() && holds.protectiveActive()) {
-      // A gNOI DPU must not be halted or reset during a firmware update: nothing starts.
-      getContext().getLog().warn("[campaign={} dpu={}] gNOI Reboot {} refused: {}", campaignId.isEmpty() ? "-" : campaignId,
-          settings.dpuId(), signal.method(), holds.protectiveDescription());
+    if (holds.protectiveActive()) {
+      // A DPU must not be halted or reset during a firmware update or crash dump: nothing starts, the NPU asks again.
+      getContext().getLog().warn("[campaign={} dpu={}] {} refused: {}", requested.isEmpty() ? "-" : requested, settings.dpuId(),
+          signal.fromGnoi() ? "gNOI Reboot " + signal.method() : "reboot signal", holds.protectiveDescription());
       return reply(signal, Disposition.REFUSED, campaignId, holds.protectiveDescription(), 0, holds.protectiveDescription());
     }
     if (!requested.isEmpty() && completed.contains(requested)) {
@@ -537,7 +537,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text, long deferUntil, String detail) {
     String ack = "ACK " + disposition + ": " + text + " (dpu " + settings.dpuId() + ", campaign " + id + ", state " + state + ")";
     signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack, deferUntil, detail,
-        holds.protectiveActive() ? holds.protective() : ""));
+        holds.protectiveActive() ? holds.protectiveDescription() : ""));
     return this;
   }
 

@@ -60,7 +60,7 @@ public final class RebootServiceImpl implements RebootService {
         .setVersion(o.version())
         .setDeferUntilUnixMs(o.disposition() == Disposition.DEFERRED ? o.deferUntilMillis() : 0)
         .setDeferReason(o.disposition() == Disposition.DEFERRED ? o.detail() : "")
-        .setProtective(o.protective())
+        .setProtective(o.disposition() == Disposition.REFUSED ? o.protective() : "")
         .build());
   }
 

@@ -155,8 +155,7 @@ final class ModuleTransitions {
       // Never halt or power off a DPU during a firmware update or crash dump: refuse, and say why.
       ctx.getLog().warn("[campaign={} dpu={}] module {} refused: the DPU reports protective state {}", t.id(), r.dpuId(), t.kind(), p.state());
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "refused",
-          "the DPU reports protective state " + p.state() + "; not powered off (over gNOI it refused the halt; over reboot-service it "
-              + "finishes a halt it accepted only when the state ends), try again when it has ended", now))
+          "the DPU reports protective state " + p.state() + "; nothing was halted or powered off, try again when it has ended", now))
           .thenRun(next -> finishedModule(next, r.dpuId()));
     } else if (report instanceof DpuLink.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
       timers.cancel("module-boot-" + r.dpuId());

@@ -46,7 +46,11 @@ public final class RebootServiceTransport implements DpuTransport {
         .build();
     return client(dpu).sendRebootSignal(request).toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .thenApply(resp -> new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
+        .thenApply(resp -> resp.getDisposition() == io.github.dpucoordinator.proto.reboot.Disposition.REFUSED
+            // nothing started: the DPU is in a protective state; the link asks again later
+            ? new SignalReply(PROTECTIVE, r.campaignId(), resp.getState().name(), -1,
+                resp.getProtective().replaceFirst("^protective state ", ""))
+            : new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
             resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason(),
             resp.getProtective()));
   }

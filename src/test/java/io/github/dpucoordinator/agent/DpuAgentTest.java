@@ -227,17 +227,23 @@ class DpuAgentTest {
   }
 
   @Test
-  void aProtectiveStateHoldsTheShutdownAfterTheCleanupUntilItIsCleared() {
+  void aProtectiveStateRefusesRebootsAndHoldsAShutdownAlreadyRunningAfterTheCleanupUntilItIsCleared() {
     ActorRef<DpuAgent.Command> agent = agentWithCleanup();
+    assertTrue(hold(agent, "firmware-update", "flashing NIC", Duration.ZERO).accepted());
+    DpuAgent.SignalOutcome refused = hostReboot(agent, "c0", "cold", true);
+    assertEquals(Disposition.REFUSED, refused.disposition(), "nothing starts during a firmware update, even forced");
+    assertEquals("protective state firmware-update: flashing NIC", refused.protective());
+    assertEquals(0, state(agent).shutdownRuns());
+    hold(agent, "clear", "", Duration.ZERO);
+
+    assertEquals(Disposition.STARTED, hostReboot(agent, "c1", "cold", false).disposition());
     long v0 = state(agent).version();
     TestProbe<AgentSnapshot> poll = kit.createTestProbe();
     agent.tell(new DpuAgent.GetState(v0, Duration.ofSeconds(30), poll.ref()));
-    assertTrue(hold(agent, "firmware-update", "flashing NIC", Duration.ZERO).accepted());
+    assertTrue(hold(agent, "firmware-update", "flashing NIC", Duration.ZERO).accepted(), "set while the cleanup runs");
     AgentSnapshot protectedState = poll.receiveMessage();
     assertTrue(protectedState.version() > v0, "a hold change answers held long polls");
     assertEquals("firmware-update", protectedState.holds().protective());
-
-    assertEquals(Disposition.STARTED, hostReboot(agent, "c1", "cold", false).disposition(), "receipt is acknowledged");
     manualTime.timePasses(Duration.ofSeconds(1));
     manualTime.timePasses(Duration.ofSeconds(30));
     AgentSnapshot held = state(agent);
@@ -245,9 +251,10 @@ class DpuAgentTest {
     assertEquals(List.of("tenant-cleanup:evict-tenants"), stepNames(held), "the cleanup ran");
     assertFalse(held.safeToPowerOff());
 
-    assertEquals(Disposition.IN_PROGRESS, signal(agent, "c2").disposition(), "another host reboot joins the held shutdown");
+    assertEquals(Disposition.REFUSED, signal(agent, "c2").disposition(), "still protective: refused, asked again later");
 
     hold(agent, "clear", "", Duration.ZERO);
+    assertEquals(Disposition.IN_PROGRESS, signal(agent, "c2").disposition(), "another host reboot joins the shutdown");
     manualTime.timePasses(Duration.ofSeconds(2));
     AgentSnapshot done = state(agent);
     assertEquals(AgentState.WAIT_FOR_RESTART, done.state());
@@ -262,8 +269,8 @@ class DpuAgentTest {
   @Test
   void aProtectiveStateWithADurationEndsByItselfAndTheHeldShutdownResumes() {
     ActorRef<DpuAgent.Command> agent = agentWithCleanup();
-    hold(agent, "crash-dump", "kdump", Duration.ofSeconds(5));
     hostReboot(agent, "c1", "power-off", false);
+    hold(agent, "crash-dump", "kdump", Duration.ofSeconds(5));
     manualTime.timePasses(Duration.ofSeconds(1));
     assertEquals(AgentState.SHUTDOWN, state(agent).state());
     manualTime.timePasses(Duration.ofSeconds(4));

@@ -61,9 +61,17 @@ class HoldsOverGrpcTest {
     assertEquals(0, s.getShutdownRuns());
 
     get(control.setHold(SetHoldRequest.newBuilder().setHold("crash-dump").setReason("kdump").build()));
+    RebootResponse refused = get(npu.sendRebootSignal(RebootRequest.newBuilder().setCampaignId("c0").setKind(RebootKind.COLD)
+        .setForce(true).build()));
+    assertEquals(Disposition.REFUSED, refused.getDisposition(), "nothing starts during a crash dump, even forced");
+    assertEquals("protective state crash-dump: kdump", refused.getProtective());
+    get(control.setHold(SetHoldRequest.newBuilder().setHold("clear").build()));
+    get(control.setHold(SetHoldRequest.newBuilder().setHold("defer").setReason("tenant batch job").setDurationMs(600_000).build()));
+
     RebootResponse forced = get(npu.sendRebootSignal(RebootRequest.newBuilder().setCampaignId("c1").setKind(RebootKind.COLD)
         .setForce(true).build()));
     assertEquals(Disposition.STARTED, forced.getDisposition(), "force ignores the deferral");
+    get(control.setHold(SetHoldRequest.newBuilder().setHold("crash-dump").setReason("kdump").build()));
 
     GetStateResponse held = get(npu.getState(GetStateRequest.newBuilder().setKnownVersion(forced.getVersion()).setWaitMs(500).build()));
     assertEquals(DpuState.SHUTDOWN, held.getState(), "the crash dump holds the shutdown");

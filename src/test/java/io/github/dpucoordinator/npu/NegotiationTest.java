@@ -314,7 +314,7 @@ class NegotiationTest {
     f.expect(CampaignEvent.ModuleTransitionStarted.class);
     CampaignEvent.ModuleTransitionFinished finished = f.expect(CampaignEvent.ModuleTransitionFinished.class);
     assertEquals("refused", finished.outcome());
-    assertTrue(finished.detail().startsWith("the DPU reports protective state firmware-update: bios 2.1; not powered off"), finished.detail());
+    assertTrue(finished.detail().startsWith("the DPU reports protective state firmware-update: bios 2.1; nothing was halted"), finished.detail());
     assertTrue(f.host.powerOffs.isEmpty());
     assertFalse(f.state().down("DPU0"), "still up: nothing happened to it");
   }
