@@ -110,7 +110,8 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     if (r.finished() && !r.failure().isEmpty()) {
       b.setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_FAILURE).setMessage(r.failure()));
     } else if (r.finished()) {
-      String failedSteps = s.steps().stream().filter(st -> !st.ok()).map(StepResult::name).collect(Collectors.joining(", "));
+      String failedSteps = s.steps().stream().filter(st -> !st.ok())
+          .map(st -> st.name() + (st.detail().isEmpty() ? "" : " (" + st.detail() + ")")).collect(Collectors.joining(", "));
       b.setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_SUCCESS)
           .setMessage(failedSteps.isEmpty() ? "Halt reboot completed" : "Halt reboot completed; failed steps: " + failedSteps));
     }

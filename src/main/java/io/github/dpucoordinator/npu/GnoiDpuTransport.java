@@ -47,6 +47,7 @@ public final class GnoiDpuTransport implements DpuTransport {
 
   private final Map<String, Tracking> tracking = new ConcurrentHashMap<>();
   private final AtomicLong versions = new AtomicLong();
+  private static final String FAILED_STEPS = "failed steps:";
 
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
     this.system = system;
@@ -124,8 +125,11 @@ public final class GnoiDpuTransport implements DpuTransport {
         || (mine != null && (mine.seenActive() || (mine.countBefore() >= 0 && s.getCount() > mine.countBefore())));
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
-    return new Observation(halted ? "WAIT_FOR_RESTART" : "LISTENING", version, done ? List.of(campaignId) : List.of(), false,
-        message, "", "", false);
+    // A completion whose message names failed steps (our agent's "...; failed steps: a, b") is a degraded one.
+    int failed = message.indexOf(FAILED_STEPS);
+    boolean degraded = done && failed >= 0;
+    return new Observation(halted ? "WAIT_FOR_RESTART" : "LISTENING", version, done ? List.of(campaignId) : List.of(), degraded,
+        degraded ? message.substring(failed + FAILED_STEPS.length()).trim() : message, "", "", false);
   }
 
   private static Status status(Throwable failure) {

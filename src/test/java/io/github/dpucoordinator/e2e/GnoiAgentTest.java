@@ -120,6 +120,26 @@ class GnoiAgentTest {
   }
 
   @Test
+  void aHaltWithAFailedStepReachesTheNpusGnoiClientAsADegradedCompletionWithTheStepAndItsError() throws Exception {
+    AgentSettings settings = AgentSettings.create(AppConfig.load()).withId("G9").withPort(0)
+        .withSteps(List.of(StepSpec.command("flush-disk", "echo disk busy >&2; exit 4", Duration.ofSeconds(5))));
+    AgentServer.Running running = AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    io.github.dpucoordinator.npu.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.GnoiDpuTransport(kit.system(),
+        Duration.ofSeconds(10), "HALT", Duration.ofMillis(100));
+    io.github.dpucoordinator.npu.DpuEndpoint dpu = new io.github.dpucoordinator.npu.DpuEndpoint("G9", "127.0.0.1", running.port());
+    get(npu.signal(dpu, new io.github.dpucoordinator.npu.DpuTransport.SignalRequest("c9", "cold", "test", 0), Duration.ofSeconds(5)));
+    io.github.dpucoordinator.npu.DpuTransport.Observation done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(10),
+        Duration.ofMillis(100), () -> {
+          var o = get(npu.observe(dpu, "c9", -1, Duration.ZERO, Duration.ofSeconds(5)));
+          assertTrue(o.completed("c9"), o.toString());
+          return o;
+        });
+    assertTrue(done.degraded(), done.toString());
+    assertEquals("flush-disk (exit 4: disk busy)", done.detail());
+    npu.close();
+  }
+
+  @Test
   void unknownAndUnsupportedMethodsAreInvalidArguments() throws Exception {
     SystemClient client = agent("G2", 100);
     for (RebootMethod m : List.of(RebootMethod.UNKNOWN, RebootMethod.POWERDOWN, RebootMethod.NSF, RebootMethod.POWERUP)) {
