@@ -86,6 +86,8 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   private final Random random = new Random();
   private RebootNotice notice;
   private int attempt;
+  /** Why the NPU rejected the notice in flight (it does not know this DPU, or the notice is malformed); empty: it did not. */
+  private String rejection = "";
 
   private RebootNegotiator(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings,
       ActorRef<DpuAgent.Command> agent, Clock clock) {
@@ -136,6 +138,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     long now = clock.millis();
     String reason = r.reason().isBlank() ? "operator request" : r.reason().strip();
     notice = RebootNotice.start(newId(now), settings.dpuId(), reason, now, now + deadlineMs);
+    rejection = "";
     info("DPU-initiated reboot requested ('{}'); hard deadline {}", reason, UtcTime.of(notice.hardDeadline()));
     timers.startSingleTimer(DEADLINE, new HardDeadline(notice.id()), Duration.ofMillis(deadlineMs));
     if (npu.isEmpty()) {
@@ -171,6 +174,15 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
       return this; // answers a round that a postponement or the hard deadline overtook
     }
     String round = "round " + a.round() + ": ";
+    if (rejected(a.failure())) {
+      // The NPU is there and says no: asking again cannot help. The DPU keeps its word and waits for its hard deadline.
+      rejection = message(a.failure());
+      String line = round + "NPU rejected the notice (" + rejection + "); no more rounds, rebooting at the hard deadline "
+          + UtcTime.of(notice.hardDeadline()) + " (check the DPU ids in dpu-coordinator.npu.dpus and dpu-coordinator.agent.id)";
+      getContext().getLog().error("[campaign={} dpu={}] {}", notice.id(), settings.dpuId(), line);
+      notice = notice.logged(line, false);
+      return this;
+    }
     if (a.failure() != null || a.answer().getDecision() == Decision.DECISION_UNSPECIFIED || a.answer().getDecision() == Decision.UNRECOGNIZED) {
       String what = a.failure() != null ? "NPU unreachable (" + message(a.failure()) + ")" : "NPU answered without a decision";
       String line = round + what + "; retrying in " + human(caps.retryInterval());
@@ -267,7 +279,8 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
 
   private Behavior<Command> onHardDeadline(HardDeadline d) {
     if (current(d.noticeId()) && notice.inFlight()) {
-      go("hard deadline", "hard deadline reached; rebooting");
+      go(rejection.isEmpty() ? "hard deadline" : "hard deadline (the NPU rejected the notice: " + rejection + ")",
+          "hard deadline reached; rebooting");
     }
     return this;
   }
@@ -374,6 +387,12 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
 
   private static String human(Duration d) {
     return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+  }
+
+  /** INVALID_ARGUMENT from the NPU: it rejected this notice (e.g. an unknown DPU id), which a retry cannot change. */
+  private static boolean rejected(Throwable failure) {
+    Throwable c = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return c instanceof io.grpc.StatusRuntimeException sre && sre.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT;
   }
 
   private static String message(Throwable t) {

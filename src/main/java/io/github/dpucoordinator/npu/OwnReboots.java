@@ -75,8 +75,9 @@ final class OwnReboots {
 
   Effect<CampaignEvent, CoordinatorState> onNotice(CoordinatorState s, NoticeReceived c) {
     if (settings.dpus().stream().noneMatch(d -> d.id().equals(c.dpuId()))) {
-      c.replyTo().tell(NoticeReply.error("unknown DPU '" + c.dpuId() + "'; configured: "
-          + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));
+      String error = "unknown DPU '" + c.dpuId() + "'; configured: " + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList());
+      ctx.getLog().warn("[campaign={} dpu={}] reboot notice rejected: {}", c.noticeId(), c.dpuId(), error);
+      c.replyTo().tell(NoticeReply.error(error));
       return effects.none();
     }
     if (c.noticeId().isBlank() || c.hardDeadline() <= 0) {

@@ -57,7 +57,11 @@ final class NpuNoticeStub implements DpuRebootNotices {
   @Override
   public CompletionStage<NoticeAnswer> notifyReboot(DpuRebootNotice in) {
     notices.add(new Received(in, System.currentTimeMillis()));
-    return CompletableFuture.completedFuture(script.apply(in));
+    NoticeAnswer answer = script.apply(in);
+    // no answer: rejected, as the NPU rejects a DPU it does not know
+    return answer != null ? CompletableFuture.completedFuture(answer) : CompletableFuture.failedFuture(
+        new org.apache.pekko.grpc.GrpcServiceException(io.grpc.Status.INVALID_ARGUMENT.withDescription(
+            "unknown DPU '" + in.getDpuId() + "'; configured: DPU0")));
   }
 
   @Override

@@ -136,6 +136,21 @@ class RebootNegotiationTest {
   }
 
   @Test
+  void aNoticeTheNpuRejectsIsNotSentAgainAndTheDpuGoesAtItsHardDeadlineSayingWhy() throws Exception {
+    NpuNoticeStub npu = NpuNoticeStub.start(kit.system(), n -> null);
+    AgentServer.Running agent = NpuNoticeStub.agent(kit.system(), "N-UNKNOWN", NpuNoticeStub.caps(npu.address(), 300, 800, 5000), 100);
+    DpuAgentControlClient client = NpuNoticeStub.control(kit.system(), agent);
+    RebootNoticeStatus started = request(client, 1200);
+    RebootGoingNotice going = npu.nextGoing();
+    assertEquals("hard deadline (the NPU rejected the notice: INVALID_ARGUMENT: unknown DPU 'N-UNKNOWN'; configured: DPU0)",
+        going.getWhy());
+    assertTrue(going.getAtUnixMs() >= started.getHardDeadlineUnixMs(), "it waited for its hard deadline");
+    assertEquals(1, npu.notices.size(), "a rejected notice is not sent again");
+    RebootNoticeStatus s = awaitNotice(client, n -> !n.getWentWhy().isEmpty());
+    assertTrue(s.getLog(0).contains("NPU rejected the notice"), s.getLogList().toString());
+  }
+
+  @Test
   void anUnreachableNpuIsRetriedAndTheDpuGoesAtTheHardDeadline() throws Exception {
     String nobody = "127.0.0.1:" + Ports.freeLoopbackPort();
     AgentServer.Running agent = NpuNoticeStub.agent(kit.system(), "N-UNREACHABLE", NpuNoticeStub.caps(nobody, 300, 800, 5000), 100);
