@@ -60,8 +60,8 @@ final class AdminClient implements AutoCloseable {
     return call(() -> client.cancelCampaign(CancelCampaignRequest.newBuilder().setReason(reason).build()).toCompletableFuture().get());
   }
 
-  JsonNode plan() throws Unreachable {
-    return Json.read(call(() -> client.plan(PlanRequest.getDefaultInstance()).toCompletableFuture().get()).getJson());
+  JsonNode plan(boolean force) throws Unreachable {
+    return Json.read(call(() -> client.plan(PlanRequest.newBuilder().setForce(force).build()).toCompletableFuture().get()).getJson());
   }
 
   JsonNode status() throws Unreachable {

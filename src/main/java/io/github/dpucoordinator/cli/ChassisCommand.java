@@ -58,7 +58,9 @@ final class ChassisCommand {
           JsonNode t = m.path("transition");
           if (t.isMissingNode() || t.isNull() || !t.path("id").asText().equals(r.getTransitionId())) {
             System.out.println(dpu + ": " + m.path("lastOutcome").asText());
-            return m.path("lastOutcome").asText().startsWith("ok") ? ExitCodes.OK : ExitCodes.DEGRADED;
+            String outcome = m.path("lastOutcome").asText();
+            // refused: the DPU was left as it was (a protective state); otherwise not ok means degraded
+            return outcome.startsWith("ok") ? ExitCodes.OK : outcome.startsWith("refused") ? ExitCodes.REFUSED : ExitCodes.DEGRADED;
           }
           if (!t.path("phase").asText().equals(phase)) {
             phase = t.path("phase").asText();

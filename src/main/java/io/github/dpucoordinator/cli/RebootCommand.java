@@ -58,7 +58,7 @@ final class RebootCommand implements Callable<Integer> {
     }
     if (plan) {
       return AdminClient.run("reboot --plan", admin, (client, config) -> {
-        JsonNode p = client.plan();
+        JsonNode p = client.plan(force);
         if (json) {
           System.out.println(p);
         } else {

@@ -52,7 +52,8 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   @Override
   public CompletionStage<StatusResponse> plan(PlanRequest in) {
-    CompletionStage<PlanView> plan = AskPattern.ask(coordinator, Coordinator.GetPlan::new, ASK_TIMEOUT, system.scheduler());
+    CompletionStage<PlanView> plan = AskPattern.ask(coordinator, r -> new Coordinator.GetPlan(in.getForce(), r), ASK_TIMEOUT,
+        system.scheduler());
     return plan.thenCompose(p -> askDpus(p).thenApply(more -> p.withBlockers(more)))
         .thenApply(p -> StatusResponse.newBuilder().setJson(Json.write(json, p)).build());
   }

@@ -131,7 +131,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   public record CancelCampaign(String reason, ActorRef<StartReply> replyTo) implements Command {}
 
   /** `reboot --plan`: what a campaign would do now, without doing anything. */
-  public record GetPlan(ActorRef<PlanView> replyTo) implements Command {}
+  public record GetPlan(boolean force, ActorRef<PlanView> replyTo) implements Command {
+    public GetPlan(ActorRef<PlanView> replyTo) {
+      this(false, replyTo);
+    }
+  }
 
   /** `chassis module shutdown|startup` of one DPU ({@code kind} is "shutdown" or "startup"). */
   public record ModuleCommand(String dpuId, String kind, String reason, ActorRef<StartReply> replyTo) implements Command {}
@@ -218,7 +222,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(ModuleCommand.class, modules::onModule)
         .onCommand(CancelCampaign.class, this::onCancel)
         .onCommand(GetPlan.class, (s, c) -> {
-          c.replyTo().tell(PlanView.of(s, settings));
+          c.replyTo().tell(PlanView.of(s, settings, c.force()));
           return Effect().none();
         })
         .onCommand(WatchTransition.class, modules::onWatchTransition)

@@ -81,8 +81,10 @@ final class ModuleTransitions {
       return effects.none();
     }
     if (s.phase() != Phase.IDLE) {
+      // The NPU itself is about to reboot (or just did): no single-DPU transition meanwhile, in the campaign or not.
       c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " is in progress (phase "
-          + s.phase().display() + ") and involves " + dpu.id() + "; try again when it has finished"));
+          + s.phase().display() + ")" + (s.current().dpus().containsKey(dpu.id()) ? " and involves " + dpu.id() : "")
+          + "; module transitions wait until it has finished"));
       return effects.none();
     }
     CoordinatorState.Module m = s.modules().get(dpu.id());

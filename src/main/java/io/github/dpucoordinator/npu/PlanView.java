@@ -27,7 +27,8 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
     return new PlanView(dpus, leftOut, worstCase, List.copyOf(all));
   }
 
-  static PlanView of(CoordinatorState s, NpuSettings settings) {
+  /** {@code force}: the campaign would not honour deferrals (`reboot --force`). */
+  static PlanView of(CoordinatorState s, NpuSettings settings, boolean force) {
     long perDpu = settings.perDpuBudget().toMillis();
     List<PlannedDpu> dpus = settings.dpus().stream().filter(d -> !s.down(d.id()))
         .map(d -> new PlannedDpu(d.id(), d.host() + ":" + d.port(), d.protocol(), perDpu)).toList();
@@ -39,7 +40,7 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
     long reboot = (settings.dryRun() ? 0 : settings.rebootTimeout().toMillis()) + settings.rebootReturnAfter().toMillis();
     long post = dpus.isEmpty() ? 0 : dpus.stream().mapToLong(d -> settings.policy(d.id()).bootWait().toMillis()).max().orElse(0);
     NpuSettings.Negotiation n = settings.negotiation();
-    long deferral = dpus.isEmpty() ? 0 : n.deferMaxTotal().toMillis();
+    long deferral = dpus.isEmpty() || force ? 0 : n.deferMaxTotal().toMillis();
     long protective = dpus.isEmpty() ? 0 : n.protectiveMaxWait().toMillis();
     long escalation = dpus.isEmpty() ? 0 : n.forceTimeout().toMillis();
     String basis = "prepare = the pre-reboot tasks' timeouts; shutdown = min(per-DPU budget "

@@ -203,6 +203,9 @@ class NegotiationTest {
   @Test
   void rebootForceSkipsDeferrals() {
     CoordinatorFixture f = fixture(1);
+    assertEquals(120_000, f.es.<PlanView>runCommand(r -> new Coordinator.GetPlan(false, r)).reply().worstCase().deferralMillis());
+    assertEquals(0, f.es.<PlanView>runCommand(r -> new Coordinator.GetPlan(true, r)).reply().worstCase().deferralMillis(),
+        "the plan of `reboot --force` counts no deferrals");
     Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "cold", true, r)).reply();
     assertTrue(started.accepted());
     assertTrue(f.transport.signals(1).get("DPU0").request().force());
