@@ -326,10 +326,10 @@ public record CoordinatorState(
     } else if (event instanceof CampaignEvent.ProtectiveCapReached) {
       return this;
     } else if (event instanceof CampaignEvent.DpuEscalated e) {
-      return with(phase, c.withDpu(e.dpuId(), d -> d.escalated(e.action() + " (" + e.reason() + ")")));
+      String action = e.action().equals("dry run") ? "force action (dry run)" : "force action `" + e.action() + "`";
+      return with(phase, c.withDpu(e.dpuId(), d -> d.escalated(action)));
     } else if (event instanceof CampaignEvent.DpuForced e) {
-      return with(phase, c.withDpu(e.dpuId(), d -> d.forcedResult(e.ok() ? "ok" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")")
-          : "FAILED: " + e.detail())));
+      return with(phase, c.withDpu(e.dpuId(), d -> d.forcedResult(e.ok() ? "ok" : "FAILED: " + e.detail())));
     } else if (event instanceof SignalAttemptFailed e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.attemptFailed(e.attempt(), e.reason())));
     } else if (event instanceof DpuAcknowledged e) {
