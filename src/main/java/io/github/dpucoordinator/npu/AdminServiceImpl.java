@@ -67,7 +67,7 @@ public final class AdminServiceImpl implements NpuAdmin {
       }
       asks.add(transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).toCompletableFuture()
           .handle((o, failure) -> failure != null ? d.id() + " is unreachable now (" + DpuLink.describe(failure) + ")"
-              : o.isProtective() ? d.id() + " reports protective state " + o.protective() + ": it will not be powered off or reset"
+              : o.isProtective() ? d.id() + " reports protective state " + o.protective() + "; it will not be powered off or reset"
                   + " while it lasts (up to protective.max-wait " + settings.negotiation().protectiveMaxWait().toSeconds() + " s)"
               : !o.deferring().isEmpty() ? d.id() + " is " + o.deferring() + " (honoured up to defer.max-total "
                   + settings.negotiation().deferMaxTotal().toSeconds() + " s; --force skips it)"

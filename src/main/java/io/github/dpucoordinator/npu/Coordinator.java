@@ -175,7 +175,6 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final ModuleTransitions modules;
   private final OwnReboots own;
   private final Escalations escalations;
-  private ActorRef<FleetWatcher.Command> watcher;
   private long linkSeq;
 
   private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
@@ -188,8 +187,8 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.transport = transport;
     this.host = host;
     this.clock = clock;
-    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, Effect());
     this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, Effect());
+    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, Effect(), own::settled);
     this.escalations = new Escalations(ctx, settings, host, clock);
   }
 
@@ -263,11 +262,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
             modules.enter(state, m.dpuId(), true);
           });
           own.recover(state);
-          if (settings.negotiation().watchEnabled() && !settings.dpus().isEmpty()) {
-            watcher = ctx.spawn(FleetWatcher.create(settings.dpus(), transport, settings.negotiation().watchInterval(),
-                settings.signal().rpcTimeout(), settings.negotiation().watchGoneAfter(), ctx.getSelf()), "watcher");
-            watcher.tell(state.phase() == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
-          }
+          own.startWatching(state);
         })
         .build();
   }
@@ -293,8 +288,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       return Effect().none();
     }
     List<String> rebooting = s.notices().values().stream().filter(n -> !s.down(n.dpuId()))
-        .map(n -> n.dpuId() + " (notice " + n.id() + (n.going() ? ", went, expected back by " + Instant.ofEpochMilli(n.expectBackBy())
-            : ", hard deadline " + Instant.ofEpochMilli(n.hardDeadline())) + ")").toList();
+        .map(n -> n.dpuId() + " (" + n.describe() + ")").toList();
     if (!rebooting.isEmpty()) {
       c.replyTo().tell(new StartReply(false, "", "DPUs rebooting on their own: " + String.join(", ", rebooting)
           + "; try again when they are back (their wait is bounded by their hard deadline and boot wait)"));
@@ -630,7 +624,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       long deadline = df.honouredUntil() + settings.perDpuBudget().toMillis();
       return new CampaignEvent.DpuDeferred(r.campaignId(), r.dpuId(), df.reason(), df.requestedUntil(), df.honouredUntil(), deadline, now);
     } else if (report instanceof DpuLink.ProtectiveChanged p && waiting && !d.resolved()
-        && !p.state().equals(d.protective() == null ? "" : d.protective())) {
+        && !p.state().equals(d.protective())) {
       return new CampaignEvent.DpuProtective(r.campaignId(), r.dpuId(), p.state(), now);
     }
     return null;
@@ -653,15 +647,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     if (c != null && !recovered) {
       ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());
     }
-    if (watcher != null) {
-      watcher.tell(s.phase() == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
-    }
+    own.campaignPhase(s.phase());
     switch (s.phase()) {
       case IDLE:
         timers.cancel("ack-deadline");
         timers.cancel("reboot");
         if (s.last() != null) {
-          s.last().dpus().keySet().forEach(own::quiet);
           s.last().dpus().keySet().forEach(id -> timers.cancel("boot-wait-" + id));
         }
         if (s.last() != null && !recovered) {

@@ -49,6 +49,16 @@ public record CoordinatorState(
       long postponedUntil, String answer, boolean going, String why, long wentAt, long expectBackBy, String leavingBootId)
       implements CborSerializable {
 
+    public Notice {
+      leavingBootId = leavingBootId == null ? "" : leavingBootId;
+    }
+
+    /** "notice n…, went, expected back by …" or "notice n…, hard deadline …": how blockers and refusals name it. */
+    public String describe() {
+      return "notice " + id + ", " + (going ? "went, expected back by " + java.time.Instant.ofEpochMilli(expectBackBy)
+          : "hard deadline " + java.time.Instant.ofEpochMilli(hardDeadline));
+    }
+
     Notice answered(String d, long until, String detail) {
       return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, d, until, detail, going, why, wentAt, expectBackBy, leavingBootId);
     }
@@ -59,8 +69,7 @@ public record CoordinatorState(
     }
 
     Notice went(String w, long at, long backBy, String bootId) {
-      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, decision, postponedUntil, answer, true, w, at, backBy,
-          bootId == null ? "" : bootId);
+      return new Notice(id, dpuId, reason, plannedAt, hardDeadline, round, decision, postponedUntil, answer, true, w, at, backBy, bootId);
     }
   }
 
@@ -105,6 +114,14 @@ public record CoordinatorState(
       String error, boolean degraded, boolean ready, String notReady, String hold, String protective, String escalation,
       String forced) implements CborSerializable {
 
+    /** Journals written before these fields existed read them as null: they mean "none". */
+    public DpuProgress {
+      hold = hold == null ? "" : hold;
+      protective = protective == null ? "" : protective;
+      escalation = escalation == null ? "" : escalation;
+      forced = forced == null ? "" : forced;
+    }
+
     static DpuProgress pending(DpuEndpoint d) {
       return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "", "", "", "", "");
     }
@@ -119,11 +136,16 @@ public record CoordinatorState(
     }
 
     public boolean isProtective() {
-      return protective != null && !protective.isEmpty();
+      return !protective.isEmpty();
     }
 
     public boolean isEscalated() {
-      return escalation != null && !escalation.isEmpty();
+      return !escalation.isEmpty();
+    }
+
+    /** Its force action was issued and has not reported yet. */
+    public boolean isForcing() {
+      return isEscalated() && forced.isEmpty();
     }
 
     /** "ok", "degraded" (a shutdown step failed, or it did not come back in time) or "failed". */
@@ -140,7 +162,7 @@ public record CoordinatorState(
         parts.add(error);
       }
       if (isEscalated()) {
-        parts.add("escalated: " + escalation + (forced == null || forced.isEmpty() ? "" : " -> " + forced));
+        parts.add("escalated: " + escalation + (forced.isEmpty() ? "" : " -> " + forced));
       }
       if (!notReady.isEmpty()) {
         parts.add("not ready after reboot: " + notReady);

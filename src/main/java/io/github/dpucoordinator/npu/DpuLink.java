@@ -105,6 +105,8 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private Observation current;
   /** The protective state last reported to the coordinator. */
   private String protective = "";
+  /** The halt timeout was stopped for a protective state; it starts afresh when the state ends. */
+  private boolean haltHeld;
   /** The signal to send: the campaign's, then forced once the deferral cap is reached. */
   private SignalRequest request;
 
@@ -189,14 +191,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
     if (answer.failure() == null) {
       signalling = false;
-      // Acknowledged, but the shutdown waits for a protective state to end: no halt timeout meanwhile.
-      protective(answer.reply().protective());
+      protective(""); // a DPU in a protective state refuses; one that accepts is in none
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
       report(new Acknowledged(attempt, answer.reply()));
-      if (answer.reply().protective().isEmpty()) {
-        timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
-      }
+      timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
       knownVersion = answer.reply().version();
       if (!watching) {
         poll();
@@ -268,9 +267,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     seen(o.state());
     if (start.mode() == Mode.SHUTDOWN && !resolved) {
       protective(o.protective());
-      if (o.isProtective()) {
-        timers.cancel(HaltTimeout.INSTANCE); // the halt waits for the protective state; the campaign caps it
-      } else if (!signalling && !timers.isTimerActive(HaltTimeout.INSTANCE)) {
+      // A protective state set during the shutdown holds it: the halt timeout waits too (the campaign caps it).
+      if (o.isProtective() && timers.isTimerActive(HaltTimeout.INSTANCE)) {
+        timers.cancel(HaltTimeout.INSTANCE);
+        haltHeld = true;
+      } else if (!o.isProtective() && haltHeld) {
+        haltHeld = false;
         timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
       }
     }

@@ -40,19 +40,24 @@ public interface DpuTransport {
   String DEFERRED = "DEFERRED";
   String PROTECTIVE = "PROTECTIVE";
 
+  /** How a protective state reads, whichever way it arrived: {@code firmware-update: bios 2.1}. */
+  static String protective(String name, String reason) {
+    return name.isEmpty() ? "" : name + (reason.isEmpty() ? "" : ": " + reason);
+  }
+
+  /** The protective state in an agent's refusal ("protective state firmware-update: bios 2.1"). */
+  static String protectiveFromRefusal(String description) {
+    return description.replaceFirst("^protective state ", "").trim();
+  }
+
   /**
    * The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown).
    * With {@link #DEFERRED}: until when, and why; with {@link #PROTECTIVE}: {@code ack} names the state.
    */
   record SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
-      String deferReason, String protective) {
+      String deferReason) {
     public SignalReply(String disposition, String campaignId, String state, long version, String ack) {
-      this(disposition, campaignId, state, version, ack, 0, "", "");
-    }
-
-    public SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
-        String deferReason) {
-      this(disposition, campaignId, state, version, ack, deferUntil, deferReason, "");
+      this(disposition, campaignId, state, version, ack, 0, "");
     }
   }
 

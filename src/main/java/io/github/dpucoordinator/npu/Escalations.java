@@ -52,7 +52,7 @@ final class Escalations {
 
   /** Escalations issued whose force action has not reported yet. */
   static boolean running(Campaign c) {
-    return c.dpus().values().stream().anyMatch(d -> d.isEscalated() && (d.forced() == null || d.forced().isEmpty()));
+    return c.dpus().values().stream().anyMatch(DpuProgress::isForcing);
   }
 
   void run(CampaignEvent.DpuEscalated e) {
@@ -64,7 +64,7 @@ final class Escalations {
 
   /** After a restart: an issued force action already ran, or was cut off with the service; never run it twice. */
   void recover(Campaign c) {
-    c.dpus().values().stream().filter(d -> d.isEscalated() && (d.forced() == null || d.forced().isEmpty())).forEach(d ->
+    c.dpus().values().stream().filter(DpuProgress::isForcing).forEach(d ->
         ctx.getSelf().tell(new ForceDone(c.id(), d.id(),
             new StepResult("force", true, "service restarted after the force action was issued; not run again", 0))));
   }
@@ -75,7 +75,7 @@ final class Escalations {
       return null;
     }
     DpuProgress d = s.current().dpus().get(f.dpuId());
-    if (d == null || !d.isEscalated() || (d.forced() != null && !d.forced().isEmpty())) {
+    if (d == null || !d.isForcing()) {
       return null;
     }
     if (!f.result().ok()) {

@@ -30,6 +30,9 @@ final class FleetWatcher {
    */
   enum Pause implements Command { PAUSE, RESUME }
 
+  /** Something planned for this DPU just ended: what it looks like next is its new baseline, not a change. */
+  record Settled(String dpuId) implements Command {}
+
   private record Observed(String dpuId, Observation observation, Throwable failure) implements Command {}
 
   /** What one DPU looked like last: reachable or not (null: not known yet), its boot id, failed asks in a row. */
@@ -54,6 +57,10 @@ final class FleetWatcher {
           .onMessageEquals(Pause.RESUME, () -> {
             paused[0] = false;
             seen.clear();
+            return Behaviors.same();
+          })
+          .onMessage(Settled.class, m -> {
+            seen.remove(m.dpuId());
             return Behaviors.same();
           })
           .onMessageEquals(Tick.INSTANCE, () -> {

@@ -83,7 +83,7 @@ public final class GnoiDpuTransport implements DpuTransport {
           String description = status == null ? "" : String.valueOf(status.getDescription());
           if (status != null && status.getCode() == Status.Code.UNAVAILABLE && description.startsWith("protective state")) {
             // Our agent refuses a Reboot during a firmware update or crash dump: nothing started, ask again later.
-            return new SignalReply(PROTECTIVE, r.campaignId(), "LISTENING", -1, description.substring("protective state".length()).trim());
+            return new SignalReply(PROTECTIVE, r.campaignId(), "LISTENING", -1, DpuTransport.protectiveFromRefusal(description));
           }
           if (status != null && (status.getCode() == Status.Code.INVALID_ARGUMENT || status.getCode() == Status.Code.UNIMPLEMENTED)) {
             throw new Permanent("gNOI Reboot " + m + " refused: " + status.getCode() + ": " + status.getDescription());

@@ -68,10 +68,16 @@ public interface HostActions {
 
     @Override
     public CompletionStage<List<StepResult>> prepare(String campaignId) {
+      return inOrder(settings.preRebootTasks(), r ->
+          log.info("[campaign={} dpu=all] pre-reboot task '{}': {} {}", campaignId, r.name(), r.ok() ? "ok" : "FAILED", r.detail()));
+    }
+
+    /** Runs {@code steps} one after the other, each logged as it ends; a failed one does not stop the rest. */
+    private CompletionStage<List<StepResult>> inOrder(List<StepSpec> steps, java.util.function.Consumer<StepResult> logged) {
       CompletionStage<List<StepResult>> chain = CompletableFuture.completedFuture(new ArrayList<>());
-      for (StepSpec task : settings.preRebootTasks()) {
-        chain = chain.thenCompose(done -> run(task).thenApply(r -> {
-          log.info("[campaign={} dpu=all] pre-reboot task '{}': {} {}", campaignId, r.name(), r.ok() ? "ok" : "FAILED", r.detail());
+      for (StepSpec step : steps) {
+        chain = chain.thenCompose(done -> run(step).thenApply(r -> {
+          logged.accept(r);
           done.add(r);
           return done;
         }));
@@ -93,16 +99,10 @@ public interface HostActions {
 
     @Override
     public CompletionStage<List<StepResult>> dpuRebootHooks(String noticeId, String dpuId) {
-      CompletionStage<List<StepResult>> chain = CompletableFuture.completedFuture(new ArrayList<>());
-      for (StepSpec hook : settings.negotiation().dpuRebootHooks()) {
-        StepSpec mine = hook.isSimulated() ? hook : StepSpec.command(hook.name(), hook.command().replace("{dpu}", dpuId), hook.timeout());
-        chain = chain.thenCompose(done -> run(mine).thenApply(r -> {
-          log.info("[campaign={} dpu={}] pre-DPU-reboot hook '{}': {} {}", noticeId, dpuId, r.name(), r.ok() ? "ok" : "FAILED", r.detail());
-          done.add(r);
-          return done;
-        }));
-      }
-      return chain.thenApply(List::copyOf);
+      List<StepSpec> hooks = settings.negotiation().dpuRebootHooks().stream().map(hook -> hook.isSimulated() ? hook
+          : StepSpec.command(hook.name(), hook.command().replace("{dpu}", dpuId), hook.timeout())).toList();
+      return inOrder(hooks, r ->
+          log.info("[campaign={} dpu={}] pre-DPU-reboot hook '{}': {} {}", noticeId, dpuId, r.name(), r.ok() ? "ok" : "FAILED", r.detail()));
     }
 
     private CompletionStage<StepResult> run(StepSpec task) {

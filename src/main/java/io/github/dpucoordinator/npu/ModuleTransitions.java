@@ -44,6 +44,8 @@ final class ModuleTransitions {
   /** The coordinator's map of what each DPU last said, shared: the reasons of both use it. */
   private final Map<String, String> lastSeen;
   private final EffectFactories<CampaignEvent, CoordinatorState> effects;
+  /** Told when a DPU's transition is over, so its comings and goings meanwhile are not taken for unplanned ones. */
+  private final java.util.function.Consumer<String> settled;
   // Transient, rebuilt after a restart: each DPU's transition link, and who waits for a transition's end.
   private final Map<String, ActorRef<DpuLink.Command>> moduleLinks = new HashMap<>();
   private final Map<String, List<ActorRef<TransitionOutcome>>> transitionWatchers = new HashMap<>();
@@ -51,8 +53,9 @@ final class ModuleTransitions {
 
   ModuleTransitions(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
       HostActions host, Clock clock, Random random, Map<String, String> lastSeen,
-      EffectFactories<CampaignEvent, CoordinatorState> effects) {
+      EffectFactories<CampaignEvent, CoordinatorState> effects, java.util.function.Consumer<String> settled) {
     this.ctx = ctx;
+    this.settled = settled;
     this.timers = timers;
     this.settings = settings;
     this.transport = transport;
@@ -225,6 +228,7 @@ final class ModuleTransitions {
 
   private void finishedModule(CoordinatorState s, String dpuId) {
     stopModuleLink(dpuId);
+    settled.accept(dpuId);
     String id = lastTransitionId(s, dpuId);
     ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", id, dpuId, s.modules().get(dpuId).lastOutcome());
     List<ActorRef<TransitionOutcome>> watchers = transitionWatchers.remove(id);

@@ -51,8 +51,8 @@ final class OwnReboots {
   // Transient: who waits for the answer of a round whose hooks are running, and each DPU's return watch.
   private final Map<String, List<ActorRef<NoticeReply>>> waiting = new HashMap<>();
   private final Map<String, ActorRef<ReturnWatch.Command>> watches = new HashMap<>();
-  /** Until when a DPU's own comings and goings count as planned (just after a campaign, transition or notice). */
-  private final Map<String, Long> quietUntil = new HashMap<>();
+  /** Notices changes outside anything planned; null when `watch.enabled` is off. */
+  private ActorRef<FleetWatcher.Command> watcher;
   private long seq;
 
   OwnReboots(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
@@ -249,7 +249,7 @@ final class OwnReboots {
       ctx.getLog().info("[campaign={} dpu={}] DPU-initiated reboot finished: {} ({})", notice.id(), notice.dpuId(), outcome, detail);
       stopWatch(notice.dpuId());
       timers.cancel("notice-" + notice.dpuId());
-      quiet(notice.dpuId());
+      settled(notice.dpuId());
     });
   }
 
@@ -290,10 +290,27 @@ final class OwnReboots {
 
   // ---- unplanned events ----
 
-  /** From now until a little after the watcher's next look, this DPU's comings and goings are planned ones. */
-  void quiet(String dpuId) {
-    long window = n().watchInterval().multipliedBy(2).plus(settings.signal().rpcTimeout()).toMillis();
-    quietUntil.put(dpuId, clock.millis() + window);
+  /** Starts the watcher (after recovery), paused if a campaign is in flight. */
+  void startWatching(CoordinatorState s) {
+    if (n().watchEnabled() && !settings.dpus().isEmpty()) {
+      watcher = ctx.spawn(FleetWatcher.create(settings.dpus(), transport, n().watchInterval(), settings.signal().rpcTimeout(),
+          n().watchGoneAfter(), ctx.getSelf()), "watcher");
+      campaignPhase(s.phase());
+    }
+  }
+
+  /** A campaign's links watch its DPUs: the watcher rests meanwhile and starts afresh when it is over. */
+  void campaignPhase(Phase phase) {
+    if (watcher != null) {
+      watcher.tell(phase == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
+    }
+  }
+
+  /** Something planned for this DPU (a module transition, its own reboot) ended: its next state is no news. */
+  void settled(String dpuId) {
+    if (watcher != null) {
+      watcher.tell(new FleetWatcher.Settled(dpuId));
+    }
   }
 
   Effect<CampaignEvent, CoordinatorState> onWatchReport(CoordinatorState s, WatchReport w) {
@@ -313,16 +330,11 @@ final class OwnReboots {
       return "campaign " + s.current().id();
     }
     CoordinatorState.Module m = s.modules().get(dpuId);
-    long now = clock.millis();
-    long window = n().watchInterval().multipliedBy(2).plus(settings.signal().rpcTimeout()).toMillis();
-    if (m != null && (m.transition() != null || m.down() || now - m.lastChange() < window)) {
+    if (m != null && (m.transition() != null || m.down())) {
       return "module transition or administratively down";
     }
     if (s.notices().containsKey(dpuId)) {
       return "DPU-initiated reboot " + s.notices().get(dpuId).id();
-    }
-    if (quietUntil.getOrDefault(dpuId, 0L) > now) {
-      return "just after a planned reboot";
     }
     return null;
   }

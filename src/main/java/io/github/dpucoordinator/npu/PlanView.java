@@ -54,9 +54,7 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
     }
     s.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> blockers.add(
         m.dpuId() + " is in a module " + m.transition().kind() + " (" + m.transition().id() + ", " + m.transition().phase() + ")"));
-    s.notices().values().forEach(notice -> blockers.add(notice.dpuId() + " is rebooting on its own (notice " + notice.id() + ", "
-        + (notice.going() ? "went, expected back by " + java.time.Instant.ofEpochMilli(notice.expectBackBy())
-            : "hard deadline " + java.time.Instant.ofEpochMilli(notice.hardDeadline())) + ")"));
+    s.notices().values().forEach(notice -> blockers.add(notice.dpuId() + " is rebooting on its own (" + notice.describe() + ")"));
     long total = prepare + shutdown + deferral + protective + escalation + reboot + post;
     return new PlanView(dpus, leftOut, new WorstCase(prepare, shutdown, deferral, protective, escalation, reboot, post, total, basis),
         List.copyOf(blockers));

@@ -48,11 +48,9 @@ public final class RebootServiceTransport implements DpuTransport {
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .thenApply(resp -> resp.getDisposition() == io.github.dpucoordinator.proto.reboot.Disposition.REFUSED
             // nothing started: the DPU is in a protective state; the link asks again later
-            ? new SignalReply(PROTECTIVE, r.campaignId(), resp.getState().name(), -1,
-                resp.getProtective().replaceFirst("^protective state ", ""))
+            ? new SignalReply(PROTECTIVE, r.campaignId(), resp.getState().name(), -1, DpuTransport.protectiveFromRefusal(resp.getProtective()))
             : new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
-            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason(),
-            resp.getProtective()));
+            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason()));
   }
 
   @Override
@@ -66,8 +64,7 @@ public final class RebootServiceTransport implements DpuTransport {
   private static Observation toObservation(GetStateResponse s) {
     String failed = s.getStepsList().stream().filter(st -> !st.getOk())
         .map(st -> st.getName() + ": " + st.getDetail()).collect(Collectors.joining("; "));
-    String protective = s.getProtective().isEmpty() ? ""
-        : s.getProtective() + (s.getProtectiveReason().isEmpty() ? "" : " (" + s.getProtectiveReason() + ")");
+    String protective = DpuTransport.protective(s.getProtective(), s.getProtectiveReason());
     return new Observation(s.getState().name(), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId(),
         "", false, protective, s.getDeferUntilUnixMs() > System.currentTimeMillis()
             ? "deferring host reboots until " + java.time.Instant.ofEpochMilli(s.getDeferUntilUnixMs()) + ": " + s.getDeferReason() : "");

@@ -23,7 +23,7 @@ final class ReturnWatch {
       Duration callTimeout, ActorRef<Coordinator.Command> coordinator) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       // The boot id the DPU said it is leaving; else the first one it answers with.
-      String[] baseline = {leavingBootId == null || leavingBootId.isEmpty() ? null : leavingBootId};
+      String[] baseline = {leavingBootId.isEmpty() ? null : leavingBootId};
       boolean[] sawDown = {false};
       ctx.getSelf().tell(Poll.INSTANCE);
       return Behaviors.receive(Command.class)

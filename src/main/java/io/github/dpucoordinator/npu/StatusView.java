@@ -58,7 +58,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
     List<DpuView> dpus = c.dpus().values().stream()
         .map(d -> new DpuView(d.id(), d.host() + ":" + d.port(), state(d, inFlight, afterReboot), d.attempts(),
             inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : "",
-            inFlight && d.hold() != null ? d.hold() : "", inFlight && d.protective() != null ? d.protective() : ""))
+            inFlight ? d.hold() : "", inFlight ? d.protective() : ""))
         .toList();
     return new CampaignView(c.id(), c.reason(), c.kind(), inFlight, inFlight ? "in-flight (" + phase.display() + ")" : c.outcome(),
         c.startedAt(), c.rebootAt(), c.finishedAt(), c.ackDeadline(), c.bootWaitDeadline(), c.reboot(), c.preTasks(), dpus);
@@ -74,7 +74,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
     if (inFlight && d.isProtective()) {
       return "PROTECTIVE";
     }
-    if (inFlight && d.status() == DpuStatus.PENDING && d.hold() != null && !d.hold().isEmpty()) {
+    if (inFlight && d.status() == DpuStatus.PENDING && !d.hold().isEmpty()) {
       return "DEFERRED";
     }
     if (d.status() == DpuStatus.PENDING && d.attempts() > 0) {

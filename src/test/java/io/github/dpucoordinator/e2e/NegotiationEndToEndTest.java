@@ -99,7 +99,7 @@ class NegotiationEndToEndTest {
       assertEquals("kernel upgrade", entry.path("reason").asText());
       assertEquals(1, Harness.agentState(kit.system(), running).shutdownRuns(), "the DPU rebooted once, after the ACK");
 
-      // a restart nobody planned is recorded apart (once the quiet time after the planned one is over)
+      // a restart nobody planned is recorded apart (once the watcher has seen the DPU back from the planned one)
       long finishedAt = entry.path("atMillis").asLong();
       await(admin, Duration.ofSeconds(10), s -> s.path("nowMillis").asLong() > finishedAt + 3_000);
       agent.agent().tell(DpuAgent.SimulatedPowerCycle.INSTANCE);

@@ -23,6 +23,12 @@ import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 /** One coordinator under test, with its own persistence id, clock, transport and host (ManualTime moves its timers). */
 class CoordinatorFixture {
   static final Duration ACK_DEADLINE = Duration.ofSeconds(30);
+
+  /** A test kit whose scheduler is ManualTime, with the in-memory persistence test kit. */
+  static ActorTestKit testKit() {
+    return ActorTestKit.create(ManualTime.config().withFallback(EventSourcedBehaviorTestKit.config())
+        .withFallback(com.typesafe.config.ConfigFactory.load()));
+  }
   final ManualTime manualTime;
   final String pid;
   final TestClock clock = new TestClock();

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsCollected;
 import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsMissing;
@@ -35,7 +34,6 @@ import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -45,9 +43,7 @@ import org.junit.jupiter.api.TestInstance;
 class CoordinatorTest {
   private static final Duration ACK_DEADLINE = CoordinatorFixture.ACK_DEADLINE;
 
-  private final ActorTestKit kit = ActorTestKit.create(ManualTime.config()
-      .withFallback(EventSourcedBehaviorTestKit.config())
-      .withFallback(ConfigFactory.load()));
+  private final ActorTestKit kit = CoordinatorFixture.testKit();
   private final ManualTime manualTime = ManualTime.get(kit.system());
   private final AtomicInteger ids = new AtomicInteger();
 

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsMissing;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootAnswered;
@@ -21,7 +20,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
-import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -35,9 +33,7 @@ import org.junit.jupiter.api.TestInstance;
 class NegotiationTest {
   private static final long MINUTE = 60_000;
 
-  private final ActorTestKit kit = ActorTestKit.create(ManualTime.config()
-      .withFallback(EventSourcedBehaviorTestKit.config())
-      .withFallback(ConfigFactory.load()));
+  private final ActorTestKit kit = CoordinatorFixture.testKit();
   private final ManualTime manualTime = ManualTime.get(kit.system());
   private final AtomicInteger ids = new AtomicInteger();
 
