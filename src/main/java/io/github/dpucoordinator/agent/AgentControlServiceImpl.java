@@ -30,8 +30,11 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
   private final ActorSystem<?> system;
   private final String dpuId;
 
-  public AgentControlServiceImpl(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
-      ActorSystem<?> system) {
+  private final NpuContact contact;
+
+  AgentControlServiceImpl(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
+      ActorSystem<?> system, NpuContact contact) {
+    this.contact = contact;
     this.dpuId = dpuId;
     this.agent = agent;
     this.negotiator = negotiator;
@@ -67,11 +70,30 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
         replyTo -> new DpuAgent.SetHold(in.getHold().strip(), in.getReason(), in.getDurationMs(), replyTo), ASK_TIMEOUT, system.scheduler())
         .thenApply(c -> {
           Holds h = c.holds();
-          return HoldStatus.newBuilder().setAccepted(c.accepted()).setMessage(c.message())
+          return HoldStatus.newBuilder().setAccepted(c.accepted()).setMessage(c.message() + deferNote(h))
               .setProtective(h.protective()).setProtectiveReason(h.protectiveReason())
               .setProtectiveSinceUnixMs(h.protectiveSince()).setProtectiveUntilUnixMs(h.protectiveUntil())
               .setDeferUntilUnixMs(h.deferUntil()).setDeferReason(h.deferReason()).build();
         });
+  }
+
+  /**
+   * gNOI has no deferral: a deferral set while the NPU speaks gNOI to this DPU would be silently ignored by the
+   * next campaign, so the answer says so.
+   */
+  private String deferNote(Holds h) {
+    NpuContact.Seen seen = contact.last();
+    if (h.deferUntil() <= System.currentTimeMillis()) {
+      return "";
+    }
+    if (seen == null) {
+      return "; note: only an NPU speaking the seed's RebootService honours a deferral (gNOI has none); no NPU has called yet";
+    }
+    if (seen.protocol().equals("gnoi")) {
+      return "; WARNING: the NPU speaks gNOI to this DPU (last call " + io.github.dpucoordinator.common.UtcTime.of(seen.atMillis())
+          + "), and gNOI has no deferral: its next campaign halts this DPU anyway";
+    }
+    return "";
   }
 
   private RebootNoticeStatus toProto(RebootNegotiator.Reply r) {

@@ -39,9 +39,10 @@ public final class AgentServer {
     ActorRef<RebootNegotiator.Command> negotiator = system.systemActorOf(
         Behaviors.supervise(RebootNegotiator.create(settings, agent, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
         "dpu-reboot-negotiator-" + settings.dpuId(), Props.empty());
-    RebootServiceImpl impl = new RebootServiceImpl(agent, system);
-    GnoiSystemServiceImpl gnoi = new GnoiSystemServiceImpl(agent, system, Clock.systemUTC());
-    AgentControlServiceImpl control = new AgentControlServiceImpl(settings.dpuId(), agent, negotiator, system);
+    NpuContact contact = new NpuContact(Clock.systemUTC());
+    RebootServiceImpl impl = new RebootServiceImpl(agent, system, contact);
+    GnoiSystemServiceImpl gnoi = new GnoiSystemServiceImpl(agent, system, Clock.systemUTC(), contact);
+    AgentControlServiceImpl control = new AgentControlServiceImpl(settings.dpuId(), agent, negotiator, system, contact);
     List<GrpcServers.Service> services = List.of(
         new GrpcServers.Service(RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, system)),
         new GrpcServers.Service(io.github.dpucoordinator.proto.gnoi.system.System.description,

@@ -481,8 +481,10 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     }
   }
 
+  /** The campaign a hold line is about: the one running now, else none (not the last one, long over). */
   private String logCampaign() {
-    return campaignId.isEmpty() ? "-" : campaignId;
+    boolean running = state.shuttingDown() || pending != null || restarting();
+    return running && !campaignId.isEmpty() ? campaignId : "none";
   }
 
   private boolean restarting() {

@@ -41,14 +41,22 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
   private final ActorSystem<?> system;
   private final Clock clock;
 
+  private final NpuContact contact;
+
   public GnoiSystemServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, Clock clock) {
+    this(agent, system, clock, new NpuContact(clock));
+  }
+
+  GnoiSystemServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, Clock clock, NpuContact contact) {
     this.agent = agent;
     this.system = system;
     this.clock = clock;
+    this.contact = contact;
   }
 
   @Override
   public CompletionStage<RebootResponse> reboot(RebootRequest in) {
+    contact.seen("gnoi");
     DpuAgent.Method method = switch (in.getMethod()) {
       case HALT -> DpuAgent.Method.HALT;
       case COLD -> DpuAgent.Method.COLD;
@@ -77,6 +85,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
 
   @Override
   public CompletionStage<RebootStatusResponse> rebootStatus(RebootStatusRequest in) {
+    contact.seen("gnoi");
     if (in.getSubcomponentsCount() > 0) {
       return failed(Status.INVALID_ARGUMENT.withDescription("subcomponent status is not supported; omit subcomponents"));
     }

@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.agent;
 
+import io.github.dpucoordinator.common.Deadline;
+
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesClient;
 import io.github.dpucoordinator.proto.notice.NoticeAnswer;
@@ -7,7 +9,6 @@ import io.github.dpucoordinator.proto.notice.RebootGoingAck;
 import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 
@@ -27,13 +28,16 @@ final class NpuNoticeClient implements AutoCloseable {
   }
 
   CompletionStage<NoticeAnswer> notifyReboot(DpuRebootNotice notice) {
-    return client().notifyReboot(notice).toCompletableFuture()
-        .orTimeout(settings.noticeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    return Deadline.within(client().notifyReboot(notice), settings.noticeTimeout(), "the NPU's NotifyReboot at " + settings.npuAddress());
   }
 
   CompletionStage<RebootGoingAck> rebootGoing(RebootGoingNotice going) {
-    return client().rebootGoing(going).toCompletableFuture()
-        .orTimeout(settings.noticeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    return Deadline.within(client().rebootGoing(going), settings.noticeTimeout(), "the NPU's RebootGoing at " + settings.npuAddress());
+  }
+
+  CompletionStage<io.github.dpucoordinator.proto.notice.RebootPostponedAck> rebootPostponed(
+      io.github.dpucoordinator.proto.notice.RebootPostponedNotice postponed) {
+    return Deadline.within(client().rebootPostponed(postponed), settings.noticeTimeout(), "the NPU's RebootPostponed at " + settings.npuAddress());
   }
 
   private synchronized DpuRebootNoticesClient client() {

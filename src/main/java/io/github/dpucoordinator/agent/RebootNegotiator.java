@@ -234,23 +234,34 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     postpone(granted, line);
     p.replyTo().tell(new PostponeReply(true, granted, "notice " + notice.id() + " postponed until " + UtcTime.of(granted)
         + (granted < p.untilMillis() ? " (capped)" : "")));
+    // The NPU's view of the notice follows (its own last answer is overtaken); best effort, the next round tells it anyway.
+    String id = notice.id();
+    npu.ifPresent(client -> client.rebootPostponed(io.github.dpucoordinator.proto.notice.RebootPostponedNotice.newBuilder()
+        .setDpuId(settings.dpuId()).setNoticeId(id).setUntilUnixMs(granted).setBy(p.identity()).setReason(p.reason()).build())
+        .whenComplete((ack, failure) -> {
+          if (failure != null) {
+            org.slf4j.LoggerFactory.getLogger(RebootNegotiator.class).warn("[campaign={} dpu={}] could not tell the NPU of the postponement: {}", id,
+                settings.dpuId(), failure.getMessage());
+          }
+        }));
     return this;
   }
 
   /** Why a PostponeReboot cannot be honoured, or null when it can. */
   private String postponeRefusal(Postpone p) {
-    if (!caps.allowedToPostpone(p.identity())) {
-      return "identity " + (p.identity().isEmpty() ? "(none)" : p.identity())
-          + " is not allowed to postpone (dpu-coordinator.agent.reboot-notice.allowed-postponers)";
-    }
+    // what there is to postpone first, then who may: "no notice" is the answer whoever asks
     if (notice == null || notice.phase() == RebootNotice.Phase.DONE) {
-      return "no DPU-initiated reboot is in flight";
+      return "no DPU-initiated reboot is in flight (start one with `dpuctl dpu-reboot`)";
     }
     if (!p.noticeId().isEmpty() && !p.noticeId().equals(notice.id())) {
       return "notice " + p.noticeId() + " is not the current one (" + notice.id() + ", " + notice.phase() + ")";
     }
     if (notice.phase() == RebootNotice.Phase.REBOOTING) {
       return "notice " + notice.id() + " is already rebooting (" + notice.wentWhy() + ")";
+    }
+    if (!caps.allowedToPostpone(p.identity())) {
+      return "identity " + (p.identity().isEmpty() ? "(none)" : p.identity()) + " is not allowed to postpone; allowed: "
+          + String.join(", ", caps.allowedPostponers()) + " (dpu-coordinator.agent.reboot-notice.allowed-postponers)";
     }
     return null;
   }

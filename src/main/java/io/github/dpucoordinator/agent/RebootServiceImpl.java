@@ -29,13 +29,21 @@ public final class RebootServiceImpl implements RebootService {
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorSystem<?> system;
 
+  private final NpuContact contact;
+
   public RebootServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system) {
+    this(agent, system, new NpuContact(java.time.Clock.systemUTC()));
+  }
+
+  RebootServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, NpuContact contact) {
     this.agent = agent;
     this.system = system;
+    this.contact = contact;
   }
 
   @Override
   public CompletionStage<RebootResponse> sendRebootSignal(RebootRequest in) {
+    contact.seen("reboot-service");
     if (in.getKind() == RebootKind.UNRECOGNIZED) {
       return failed(Status.INVALID_ARGUMENT.withDescription("unknown reboot kind " + in.getKindValue()));
     }
@@ -66,6 +74,7 @@ public final class RebootServiceImpl implements RebootService {
 
   @Override
   public CompletionStage<GetStateResponse> getState(GetStateRequest in) {
+    contact.seen("reboot-service");
     if (in.getWaitMs() < 0 || in.getWaitMs() > MAX_WAIT_MS) {
       return failed(Status.INVALID_ARGUMENT.withDescription("wait_ms must be between 0 and " + MAX_WAIT_MS));
     }

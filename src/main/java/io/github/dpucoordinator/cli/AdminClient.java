@@ -3,6 +3,7 @@ package io.github.dpucoordinator.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.github.dpucoordinator.common.HostPort;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.proto.admin.CancelCampaignRequest;
 import io.github.dpucoordinator.proto.admin.ModuleRequest;
@@ -34,13 +35,10 @@ final class AdminClient implements AutoCloseable {
   AdminClient(String address, Config config) {
     this.address = address;
     this.timeout = config.getDuration("dpu-coordinator.cli.call-timeout");
-    int colon = address.lastIndexOf(':');
-    if (colon <= 0 || colon == address.length() - 1) {
-      throw new IllegalArgumentException("admin address '" + address + "' is not HOST:PORT");
-    }
-    String host = address.substring(0, colon).replace("[", "").replace("]", "");
-    int port = Integer.parseInt(address.substring(colon + 1));
-    Config quiet = ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(config);
+    HostPort target = HostPort.parse(address, "the admin address (--admin or dpu-coordinator.cli.admin-address)");
+    String host = target.host();
+    int port = target.port();
+    Config quiet = Systems.clientConfig(config);
     this.system = Systems.create("dpuctl", quiet);
     this.client = NpuAdminClient.create(GrpcClientSettings.connectToServiceAt(host, port, system)
         .withTls(false).withDeadline(timeout).withConnectionAttempts(2), system);
@@ -51,8 +49,8 @@ final class AdminClient implements AutoCloseable {
         .toCompletableFuture().get());
   }
 
-  ModuleResponse module(String kind, String dpuId, String reason) throws Unreachable {
-    ModuleRequest request = ModuleRequest.newBuilder().setDpuId(dpuId).setReason(reason).build();
+  ModuleResponse module(String kind, String dpuId, String reason, boolean force) throws Unreachable {
+    ModuleRequest request = ModuleRequest.newBuilder().setDpuId(dpuId).setReason(reason).setForce(force).build();
     return call(() -> (kind.equals("shutdown") ? client.moduleShutdown(request) : client.moduleStartup(request)).toCompletableFuture().get());
   }
 

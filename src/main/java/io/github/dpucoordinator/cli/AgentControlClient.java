@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.github.dpucoordinator.agent.AgentControlServiceImpl;
 import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.HostPort;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;
 import io.github.dpucoordinator.proto.agentctl.GetRebootNoticeRequest;
 import io.github.dpucoordinator.proto.agentctl.HoldStatus;
@@ -41,18 +42,10 @@ final class AgentControlClient implements AutoCloseable {
 
   private AgentControlClient(String address, Config config) {
     this.address = address;
-    int colon = address.lastIndexOf(':');
-    if (colon <= 0 || colon == address.length() - 1) {
-      throw new IllegalArgumentException("agent address '" + address + "' is not HOST:PORT");
-    }
-    String host = address.substring(0, colon).replace("[", "").replace("]", "");
-    int port;
-    try {
-      port = Integer.parseInt(address.substring(colon + 1));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("agent address '" + address + "' is not HOST:PORT");
-    }
-    Config quiet = ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(config);
+    HostPort target = HostPort.parse(address, "the agent address (--agent)");
+    String host = target.host();
+    int port = target.port();
+    Config quiet = Systems.clientConfig(config);
     this.system = Systems.create("dpuctl", quiet);
     this.client = DpuAgentControlClient.create(GrpcClientSettings.connectToServiceAt(host, port, system)
         .withTls(false).withDeadline(config.getDuration("dpu-coordinator.cli.call-timeout")).withConnectionAttempts(2), system);

@@ -3,10 +3,20 @@ package io.github.dpucoordinator.cli;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
-@Command(name = "benchmark", mixinStandardHelpOptions = true, description = "Measure campaign overhead, resume time and idle RSS.")
+@Command(name = "benchmark", mixinStandardHelpOptions = true, description = "Measure campaign overhead, resume time and idle RSS.",
+    footer = ExitCodes.HELP)
 final class BenchmarkCommand implements Callable<Integer> {
+  @picocli.CommandLine.Option(names = "--journal", description = "Only what durability costs: a persist's latency with and without fsync.")
+  boolean journalOnly;
+
   @Override
   public Integer call() throws Exception {
-    return Benchmark.run(System.out);
+    if (journalOnly) {
+      JournalBenchmark.run(System.out);
+      return ExitCodes.OK;
+    }
+    int exit = Benchmark.run(System.out);
+    JournalBenchmark.run(System.out);
+    return exit;
   }
 }

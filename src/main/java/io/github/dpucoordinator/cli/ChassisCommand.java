@@ -15,11 +15,11 @@ import picocli.CommandLine.Parameters;
 final class ChassisCommand {
 
   @Command(name = "module", mixinStandardHelpOptions = true, description = "Shut one DPU down gracefully, or start it up.",
-      subcommands = {Shutdown.class, Startup.class})
+      subcommands = {Shutdown.class, Startup.class}, footer = ExitCodes.HELP)
   static final class ModuleCmd {}
 
   @Command(name = "modules", mixinStandardHelpOptions = true, description = "Show the DPUs as chassis modules.",
-      subcommands = {Status.class})
+      subcommands = {Status.class}, footer = ExitCodes.HELP)
   static final class ModulesCmd {}
 
   /** What shutdown and startup share. */
@@ -33,6 +33,10 @@ final class ChassisCommand {
     @Option(names = "--wait", description = "Wait until the transition has finished; exit 1 unless it ended ok.")
     boolean waitForEnd;
 
+    @Option(names = "--force", description = "Run it even if the DPU is already administratively there (down, or up); "
+        + "without it that is answered 'already down/up' and nothing is done.")
+    boolean force;
+
     @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
     String admin;
 
@@ -42,33 +46,40 @@ final class ChassisCommand {
     public Integer call() {
       String command = "chassis module " + kind();
       return AdminClient.run(command, admin, (client, config) -> {
-        ModuleResponse r = client.module(kind(), dpu, reason);
+        ModuleResponse r = client.module(kind(), dpu, reason, force);
         if (!r.getAccepted()) {
           System.err.println("dpuctl " + command + ": refused: " + r.getMessage());
           return ExitCodes.REFUSED;
         }
         System.out.println(r.getMessage());
-        if (!waitForEnd) {
-          return ExitCodes.OK;
+        if (!waitForEnd || r.getTransitionId().isEmpty()) {
+          return ExitCodes.OK; // started, or nothing to do: already there
         }
         long pollNanos = config.getDuration("dpu-coordinator.cli.poll-interval").toNanos();
-        String phase = "";
-        while (true) {
-          JsonNode m = module(client.status(), dpu);
-          JsonNode t = m.path("transition");
-          if (t.isMissingNode() || t.isNull() || !t.path("id").asText().equals(r.getTransitionId())) {
-            System.out.println(dpu + ": " + m.path("lastOutcome").asText());
-            String outcome = m.path("lastOutcome").asText();
-            // refused: the DPU was left as it was (a protective state); otherwise not ok means degraded
-            return outcome.startsWith("ok") ? ExitCodes.OK : outcome.startsWith("refused") ? ExitCodes.REFUSED : ExitCodes.DEGRADED;
-          }
-          if (!t.path("phase").asText().equals(phase)) {
-            phase = t.path("phase").asText();
-            System.out.println(dpu + ": " + phase);
-          }
-          LockSupport.parkNanos(pollNanos);
+        try (Systems.Hook interrupted = Systems.onInterrupt("dpuctl " + command + ": stopped watching; transition "
+            + r.getTransitionId() + " of " + dpu + " goes on in the NPU service (`dpuctl chassis modules status` follows it)")) {
+          return watch(client, r, pollNanos);
         }
       });
+    }
+
+    private int watch(AdminClient client, ModuleResponse r, long pollNanos) throws AdminClient.Unreachable {
+      String phase = "";
+      while (true) {
+        JsonNode m = module(client.status(), dpu);
+        JsonNode t = m.path("transition");
+        if (t.isMissingNode() || t.isNull() || !t.path("id").asText().equals(r.getTransitionId())) {
+          System.out.println(dpu + ": " + m.path("lastOutcome").asText());
+          String outcome = m.path("lastOutcome").asText();
+          // refused: the DPU was left as it was (a protective state); otherwise not ok means degraded
+          return outcome.startsWith("ok") ? ExitCodes.OK : outcome.startsWith("refused") ? ExitCodes.REFUSED : ExitCodes.DEGRADED;
+        }
+        if (!t.path("phase").asText().equals(phase)) {
+          phase = t.path("phase").asText();
+          System.out.println(dpu + ": " + phase);
+        }
+        LockSupport.parkNanos(pollNanos);
+      }
     }
   }
 
@@ -132,17 +143,6 @@ final class ChassisCommand {
       out.printf("%-10s %-22s %-15s %-6s %-34s %s%n", m.path("id").asText(), m.path("endpoint").asText(), m.path("protocol").asText(),
           m.path("adminState").asText(), transition, m.path("lastOutcome").asText().isEmpty() ? "-" : m.path("lastOutcome").asText());
     }
-    JsonNode history = status.path("history");
-    if (history.size() > 0) {
-      out.println("Reboot history (latest 3 per DPU):");
-      history.fields().forEachRemaining(e -> {
-        JsonNode entries = e.getValue();
-        for (int i = Math.max(0, entries.size() - 3); i < entries.size(); i++) {
-          JsonNode h = entries.get(i);
-          out.printf("  %-8s %s  %-22s %-8s %s%n", e.getKey(), StatusText.time(h.path("atMillis").asLong()), h.path("cause").asText(),
-              h.path("outcome").asText(), h.path("detail").asText());
-        }
-      });
-    }
+    StatusText.history(status.path("history"), "Reboot history (latest 3 per DPU):", out);
   }
 }

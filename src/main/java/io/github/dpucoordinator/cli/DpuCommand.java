@@ -12,7 +12,9 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "dpu", mixinStandardHelpOptions = true,
     description = "Run a DPU agent: the DPU's graceful-shutdown state machine, serving gnoi.system.System, the seed's "
@@ -41,13 +43,20 @@ final class DpuCommand implements Callable<Integer> {
       description = "Simulate the restart R ms after ShutdownComplete (back to Listening). Default: wait for a real restart.")
   Long restartMs;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    checkOptions();
     Config config = AppConfig.load();
     AgentSettings settings;
     try {
       settings = settings(AgentSettings.create(config));
-    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+    } catch (com.typesafe.config.ConfigException e) {
+      System.err.println("dpuctl dpu: invalid configuration: " + AppConfig.describe(e));
+      return ExitCodes.STARTUP_FAILED;
+    } catch (IllegalArgumentException e) {
       System.err.println("dpuctl dpu: invalid configuration: " + e.getMessage());
       return ExitCodes.STARTUP_FAILED;
     }
@@ -65,6 +74,16 @@ final class DpuCommand implements Callable<Integer> {
     }
     system.getWhenTerminated().toCompletableFuture().join();
     return ExitCodes.OK;
+  }
+
+  /** Bad options are usage errors, found before anything starts. */
+  private void checkOptions() {
+    Options.require(spec, id == null || id.matches("[A-Za-z0-9_.-]+"), "--id '" + id + "': a DPU id is letters, digits, '_', '.' or '-'");
+    Options.require(spec, port == null || (port >= 0 && port <= 65535), "--port " + port + " is out of range 0-65535 (0: any free port)");
+    Options.require(spec, shutdownMs == null || shutdownMs >= 0, "--shutdown-ms " + shutdownMs + " must not be negative");
+    Options.require(spec, restartMs == null || restartMs >= 0, "--restart-ms " + restartMs + " must not be negative");
+    Options.require(spec, shutdownCommandTimeoutMs > 0, "--shutdown-cmd-timeout " + shutdownCommandTimeoutMs + " must be positive (ms)");
+    shutdownCommands.forEach(c -> Options.require(spec, !c.isBlank(), "--shutdown-cmd must not be empty"));
   }
 
   AgentSettings settings(AgentSettings base) {

@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.cli;
 
+import com.typesafe.config.ConfigException;
+import io.github.dpucoordinator.common.AppConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -19,6 +21,27 @@ public final class Main {
   }
 
   public static int run(String... args) {
-    return new CommandLine(new Main()).setUsageHelpAutoWidth(true).execute(args);
+    return new CommandLine(new Main()).setUsageHelpAutoWidth(true).setExecutionExceptionHandler(Main::failed).execute(args);
+  }
+
+  /**
+   * A command that failed with an exception says so in one line, naming the command: a configuration that
+   * cannot be read or used is exit 5 (startup failed), anything else exit 1. DPUCTL_LOG_LEVEL=DEBUG adds the stack.
+   */
+  private static int failed(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+    String name = command.getCommandName();
+    if ("DEBUG".equalsIgnoreCase(System.getenv("DPUCTL_LOG_LEVEL"))) {
+      e.printStackTrace();
+    }
+    if (e instanceof AppConfig.Invalid) {
+      System.err.println("dpuctl " + name + ": " + e.getMessage());
+      return ExitCodes.STARTUP_FAILED;
+    }
+    if (e instanceof ConfigException c) {
+      System.err.println("dpuctl " + name + ": invalid configuration: " + AppConfig.describe(c));
+      return ExitCodes.STARTUP_FAILED;
+    }
+    System.err.println("dpuctl " + name + ": failed: " + Systems.rootMessage(e));
+    return ExitCodes.DEGRADED;
   }
 }

@@ -2,11 +2,11 @@ package io.github.dpucoordinator.cli;
 
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.DataDir;
 import io.github.dpucoordinator.common.JournalLock;
 import io.github.dpucoordinator.npu.DpuEndpoint;
 import io.github.dpucoordinator.npu.NpuService;
 import io.github.dpucoordinator.npu.NpuSettings;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "npu", mixinStandardHelpOptions = true,
     description = {"Run the NPU service: the event-sourced coordinator and its local admin API.",
@@ -35,8 +37,14 @@ final class NpuCommand implements Callable<Integer> {
   @Option(names = "--reboot-cmd", paramLabel = "CMD", description = "The NPU's reboot action (sh -c). Default: dry run.")
   String rebootCommand;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    Options.require(spec, adminPort == null || (adminPort >= 0 && adminPort <= 65535),
+        "--admin-port " + adminPort + " is out of range 0-65535 (0: any free port)");
+    Options.parse(spec, () -> dpus.stream().map(DpuEndpoint::parse).toList());
     Config config = AppConfig.load();
     NpuSettings settings;
     try {
@@ -50,9 +58,9 @@ final class NpuCommand implements Callable<Integer> {
         config = AppConfig.with(config, "dpu-coordinator.npu.reboot.command", rebootCommand);
       }
       NpuSettings configured = NpuSettings.create(config);
-      List<DpuEndpoint> extra = dpus.stream().map(spec -> DpuEndpoint.parse(spec, configured.defaultProtocol())).toList();
+      List<DpuEndpoint> extra = dpus.stream().map(d -> DpuEndpoint.parse(d, configured.defaultProtocol())).toList();
       settings = configured.withDpus(extra);
-      Files.createDirectories(settings.dataDir());
+      DataDir.prepare(settings.dataDir());
       JournalLock.check(config);
     } catch (Exception e) {
       System.err.println("dpuctl npu: " + Systems.rootMessage(e));

@@ -45,6 +45,11 @@ final class RebootCommand implements Callable<Integer> {
       System.err.println("dpuctl reboot: --cancel and --plan do not go together");
       return ExitCodes.USAGE;
     }
+    if (json && !plan) {
+      System.err.println("dpuctl reboot: --json goes with --plan only (it would otherwise start a campaign); "
+          + "use `dpuctl status --json` to follow one");
+      return ExitCodes.USAGE;
+    }
     if (cancel) {
       return AdminClient.run("reboot --cancel", admin, (client, config) -> {
         StartCampaignResponse r = client.cancel(reason);
@@ -84,13 +89,16 @@ final class RebootCommand implements Callable<Integer> {
       long start = System.currentTimeMillis();
       long pollNanos = config.getDuration("dpu-coordinator.cli.poll-interval").toNanos();
       Progress progress = new Progress(System.out, started.getCampaignId(), start);
-      while (true) {
-        JsonNode status = client.status();
-        if (progress.update(status, System.currentTimeMillis())) {
-          StatusText.dpuTable(status.path("lastCampaign"), System.out);
-          return "success".equals(status.path("lastCampaign").path("outcome").asText()) ? ExitCodes.OK : ExitCodes.DEGRADED;
+      try (Systems.Hook interrupted = Systems.onInterrupt("dpuctl reboot: stopped watching; campaign " + started.getCampaignId()
+          + " goes on in the NPU service (`dpuctl status` follows it, `dpuctl reboot --cancel` cancels it before Reboot)")) {
+        while (true) {
+          JsonNode status = client.status();
+          if (progress.update(status, System.currentTimeMillis())) {
+            StatusText.dpuTable(status.path("lastCampaign"), System.out);
+            return "success".equals(status.path("lastCampaign").path("outcome").asText()) ? ExitCodes.OK : ExitCodes.DEGRADED;
+          }
+          LockSupport.parkNanos(pollNanos);
         }
-        LockSupport.parkNanos(pollNanos);
       }
     });
   }

@@ -40,7 +40,8 @@ final class StatusText {
             n.path("round").asInt(), n.path("going").asBoolean() ? "went (" + n.path("why").asText() + "), expected back by "
                 + time(n.path("expectBackBy").asLong())
                 : "answered " + (n.path("decision").asText().isEmpty() ? "-" : n.path("decision").asText())
-                    + (n.path("postponedUntil").asLong() > 0 ? " until " + time(n.path("postponedUntil").asLong()) : ""),
+                    + (n.path("postponedUntil").asLong() > 0 ? " until " + time(n.path("postponedUntil").asLong()) : "")
+                    + (n.path("answer").asText().isEmpty() ? "" : " (" + n.path("answer").asText() + ")"),
             time(n.path("hardDeadline").asLong()), n.path("reason").asText());
       }
     }
@@ -48,24 +49,38 @@ final class StatusText {
     if (recent.size() > 0) {
       out.println("Recent campaigns:");
       for (JsonNode r : recent) {
-        out.printf("  %s  %-8s %-9s %d DPU(s): %d complete, %d failed, %d not ready  (%s)%n", r.path("id").asText(),
+        out.printf("  %s  %-9s %-9s %d DPU(s): %d complete, %d failed, %d not ready  (%s)%n", r.path("id").asText(),
             r.path("outcome").asText(), r.path("kind").asText(), r.path("dpus").asInt(), r.path("completed").asInt(),
             r.path("failed").asInt(), r.path("notReady").asInt(), r.path("reason").asText());
       }
     }
-    JsonNode history = status.path("history");
-    if (history.size() > 0) {
-      out.println("DPU reboot history (latest " + HISTORY_SHOWN + " each):");
-      for (Iterator<Map.Entry<String, JsonNode>> it = history.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
-        JsonNode entries = e.getValue();
-        for (int i = Math.max(0, entries.size() - HISTORY_SHOWN); i < entries.size(); i++) {
-          JsonNode h = entries.get(i);
-          out.printf("  %-8s %s  %-22s %-8s %s%n", e.getKey(), time(h.path("atMillis").asLong()), h.path("cause").asText(),
-              h.path("outcome").asText(), h.path("detail").asText());
-        }
+    history(status.path("history"), "DPU reboot history (latest " + HISTORY_SHOWN + " each):", out);
+  }
+
+  /** The latest entries of each DPU's reboot history, in columns as wide as their longest cell. */
+  static void history(JsonNode history, String title, PrintStream out) {
+    if (history.size() == 0) {
+      return;
+    }
+    java.util.List<String[]> rows = new java.util.ArrayList<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = history.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      JsonNode entries = e.getValue();
+      for (int i = Math.max(0, entries.size() - HISTORY_SHOWN); i < entries.size(); i++) {
+        JsonNode h = entries.get(i);
+        rows.add(new String[] {e.getKey(), time(h.path("atMillis").asLong()), h.path("cause").asText(), h.path("outcome").asText(),
+            h.path("detail").asText()});
       }
     }
+    int[] width = new int[4];
+    rows.forEach(r -> {
+      for (int i = 0; i < width.length; i++) {
+        width[i] = Math.max(width[i], r[i].length());
+      }
+    });
+    out.println(title);
+    String format = "  %-" + width[0] + "s  %-" + width[1] + "s  %-" + width[2] + "s  %-" + width[3] + "s  %s%n";
+    rows.forEach(r -> out.printf(format, (Object[]) r));
   }
 
   static void dpuTable(JsonNode campaign, PrintStream out) {

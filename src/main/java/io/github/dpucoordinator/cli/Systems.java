@@ -13,6 +13,37 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 final class Systems {
   private Systems() {}
 
+  /**
+   * The config of a CLI command's short-lived client system: quiet, and not stopped by a JVM shutdown hook, so
+   * that Ctrl-C ends the command without first failing its calls in flight (the command says what it stopped).
+   */
+  static Config clientConfig(Config config) {
+    return com.typesafe.config.ConfigFactory.parseString(
+        "pekko.loglevel = WARNING\npekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off").withFallback(config);
+  }
+
+  /** Undoes {@link #onInterrupt}. */
+  interface Hook extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * While the returned hook is open, Ctrl-C or SIGTERM prints {@code message} (what goes on without the command)
+   * instead of a failed call; close it before returning normally.
+   */
+  static Hook onInterrupt(String message) {
+    Thread hook = new Thread(() -> System.err.println(message), "dpuctl-interrupted");
+    Runtime.getRuntime().addShutdownHook(hook);
+    return () -> {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // already running: it prints its message
+      }
+    };
+  }
+
   static ActorSystem<Void> create(String name, Config config) {
     return ActorSystem.create(Behaviors.empty(), name, config);
   }
@@ -34,6 +65,9 @@ final class Systems {
 
   /** The failure as one readable line: the outermost message, plus the root cause's if it adds anything. */
   static String rootMessage(Throwable t) {
+    if (t instanceof com.typesafe.config.ConfigException ce) {
+      return "invalid configuration: " + io.github.dpucoordinator.common.AppConfig.describe(ce);
+    }
     Throwable c = t;
     while (c.getCause() != null && c.getCause() != c) {
       c = c.getCause();

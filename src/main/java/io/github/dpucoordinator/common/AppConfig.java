@@ -1,33 +1,107 @@
 package io.github.dpucoordinator.common;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import java.nio.file.Path;
+import java.util.Map;
 
-/** Loads application.conf and applies the command line's overrides to the final keys. */
+/**
+ * Loads application.conf (or the file {@code -Dconfig.file} names) and settles what depends on where the
+ * service runs: the data dir becomes an absolute path, and an empty journal URL becomes the embedded H2
+ * file inside it. Command-line overrides go through {@link #with} and {@link #withDataDir}.
+ */
 public final class AppConfig {
   private AppConfig() {}
 
-  public static final String DB_URL_KEY = "pekko-persistence-jdbc.shared-databases.default.db.url";
+  static {
+    FsyncFilePath.register();
+  }
 
+  public static final String DB_URL_KEY = "pekko-persistence-jdbc.shared-databases.default.db.url";
+  public static final String DATA_DIR_KEY = "dpu-coordinator.npu.data-dir";
+
+  /** A configuration that cannot be read or used, said in one line (the file, the line, the problem). */
+  public static final class Invalid extends RuntimeException {
+    public Invalid(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** Throws {@link Invalid} when the configuration file is missing or is not valid HOCON. */
   public static Config load() {
-    return ConfigFactory.load();
+    String file = System.getProperty("config.file");
+    if (file != null && !java.nio.file.Files.isRegularFile(Path.of(file))) {
+      throw new Invalid("the configuration file " + file + " (DPUCTL_CONFIG or -Dconfig.file) does not exist or is not a file", null);
+    }
+    Config config;
+    try {
+      config = ConfigFactory.load();
+    } catch (ConfigException e) {
+      throw new Invalid("invalid configuration: " + describe(e), e);
+    }
+    KnownKeys.check(config);
+    return settled(config);
   }
 
   /**
-   * Points the NPU's data dir, and the journal's H2 file inside it, at {@code dataDir}. The URL key is
-   * set directly because a resolved config does not re-run the substitution it was built from.
+   * A configuration problem in one line: Typesafe's message (file and line), and for a value that came from an
+   * environment variable, that variable's name, which Typesafe's message does not give.
    */
-  public static Config withDataDir(Config config, Path dataDir) {
-    return config
-        .withValue("dpu-coordinator.npu.data-dir", ConfigValueFactory.fromAnyRef(dataDir.toString()))
-        .withValue(DB_URL_KEY, ConfigValueFactory.fromAnyRef(h2Url(dataDir)));
+  public static String describe(ConfigException e) {
+    String message = String.valueOf(e.getMessage()).replace('\n', ' ');
+    if (message.startsWith("env variables: ")) {
+      String rest = message.substring("env variables: ".length());
+      // Typesafe names the path relative to the section it was read from ('halt-timeout'): the variable is the one
+      // set in this environment whose key ends with that path.
+      java.util.regex.Matcher path = java.util.regex.Pattern.compile("'([\\w.-]+)'|^([\\w.-]+) has type").matcher(rest);
+      String relative = path.find() ? (path.group(1) != null ? path.group(1) : path.group(2)) : "";
+      java.util.Optional<Map.Entry<String, String>> match = KnownKeys.environmentOverrides().entrySet().stream()
+          .filter(o -> !relative.isEmpty() && (o.getKey().equals(relative) || o.getKey().endsWith("." + relative)))
+          .filter(o -> System.getenv(o.getValue()) != null).findFirst();
+      if (match.isPresent()) {
+        return "environment variable " + match.get().getValue() + "=" + System.getenv(match.get().getValue()) + " (for "
+            + match.get().getKey() + "): " + rest;
+      }
+    }
+    if (e instanceof ConfigException.Missing && System.getProperty("config.file") != null) {
+      return message + " (does the file " + System.getProperty("config.file") + " start with include classpath(\"application.conf\")?)";
+    }
+    return message;
   }
 
-  /** WRITE_DELAY=0: a committed event reaches the file at once, so a SIGKILL loses nothing journaled. */
+  /** Absolute data dir; an empty journal URL becomes the embedded one under it. */
+  static Config settled(Config config) {
+    Path dataDir = Path.of(config.getString(DATA_DIR_KEY)).toAbsolutePath().normalize();
+    Config c = config.withValue(DATA_DIR_KEY, ConfigValueFactory.fromAnyRef(dataDir.toString()));
+    if (!c.hasPath(DB_URL_KEY) || c.getString(DB_URL_KEY).isBlank()) {
+      c = c.withValue(DB_URL_KEY, ConfigValueFactory.fromAnyRef(h2Url(dataDir)));
+    }
+    return c;
+  }
+
+  /**
+   * Points the NPU's data dir at {@code dataDir} (made absolute), and the journal with it when the journal is
+   * the embedded one. The URL key is set directly because a resolved config does not re-run the substitution
+   * it was built from.
+   */
+  public static Config withDataDir(Config config, Path dataDir) {
+    Path absolute = dataDir.toAbsolutePath().normalize();
+    boolean embedded = !config.hasPath(DB_URL_KEY) || config.getString(DB_URL_KEY).isBlank()
+        || config.getString(DB_URL_KEY).equals(h2Url(Path.of(config.getString(DATA_DIR_KEY)).toAbsolutePath().normalize()));
+    Config c = config.withValue(DATA_DIR_KEY, ConfigValueFactory.fromAnyRef(absolute.toString()));
+    return embedded ? c.withValue(DB_URL_KEY, ConfigValueFactory.fromAnyRef(h2Url(absolute))) : c;
+  }
+
+  /**
+   * The embedded journal: H2 in file mode through {@link FsyncFilePath}. {@code WRITE_DELAY=0}: each commit is
+   * written by the committing thread before it returns (with H2's default delay a background thread writes
+   * later); {@code fsync:} forces that write to stable storage.
+   */
   public static String h2Url(Path dataDir) {
-    return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("journal") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+    return "jdbc:h2:" + FsyncFilePath.SCHEME + ":" + dataDir.toAbsolutePath().resolve("journal")
+        + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
   }
 
   public static Config with(Config config, String key, Object value) {

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -26,19 +27,24 @@ public final class StepRunner {
   }
 
   public CompletionStage<StepResult> run(StepSpec step, Duration timeout) {
-    return CompletableFuture.supplyAsync(() -> runBlocking(step, timeout), blocking);
+    return run(step, timeout, Map.of());
   }
 
-  private static StepResult runBlocking(StepSpec step, Duration timeout) {
+  /** {@code env}: variables added to the command's environment, e.g. the campaign id it runs for. */
+  public CompletionStage<StepResult> run(StepSpec step, Duration timeout, Map<String, String> env) {
+    return CompletableFuture.supplyAsync(() -> runBlocking(step, timeout, env), blocking);
+  }
+
+  private static StepResult runBlocking(StepSpec step, Duration timeout, Map<String, String> env) {
     long start = System.nanoTime();
     Path out = null;
     try {
       out = Files.createTempFile("dpuctl-step-", ".log");
-      Process process =
-          new ProcessBuilder("sh", "-c", step.command())
-              .redirectErrorStream(true)
-              .redirectOutput(out.toFile())
-              .start();
+      ProcessBuilder builder = new ProcessBuilder("sh", "-c", step.command())
+          .redirectErrorStream(true)
+          .redirectOutput(out.toFile());
+      builder.environment().putAll(env);
+      Process process = builder.start();
       boolean finished = process.waitFor(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
       if (!finished) {
         process.descendants().forEach(ProcessHandle::destroyForcibly);

@@ -89,7 +89,7 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {
     CompletionStage<Coordinator.StartReply> reply = AskPattern.ask(coordinator,
-        replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), replyTo), ASK_TIMEOUT, system.scheduler());
+        replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo), ASK_TIMEOUT, system.scheduler());
     return reply.thenApply(r -> ModuleResponse.newBuilder()
         .setAccepted(r.accepted()).setTransitionId(r.campaignId()).setMessage(r.message()).build());
   }

@@ -105,6 +105,10 @@ public sealed interface CampaignEvent extends CborSerializable {
   record DpuRebootAnswered(String campaignId, String dpuId, String decision, long untilMillis, String detail, long atMillis)
       implements CampaignEvent {}
 
+  /** The DPU's own reboot was postponed on the DPU (dpu-postpone) until {@code untilMillis}, by {@code by}. */
+  record DpuRebootPostponedOnDpu(String campaignId, String dpuId, long untilMillis, String by, String reason, long atMillis)
+      implements CampaignEvent {}
+
   /** The DPU went down (it said so, or its hard deadline passed); it is expected back by {@code expectBackByMillis}. */
   record DpuRebootGoing(String campaignId, String dpuId, String why, long expectBackByMillis, long atMillis, String leavingBootId)
       implements CampaignEvent {}

@@ -89,6 +89,10 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   public record GoingReply(boolean ok, String message, long expectBackBy) {}
 
+  /** The DPU's own reboot was postponed on the DPU itself (dpu-postpone); answered with a {@link GoingReply}. */
+  public record PostponedOnDpu(String dpuId, String noticeId, long untilMillis, String by, String reason, ActorRef<GoingReply> replyTo)
+      implements Command {}
+
   /** A DPU that rebooted on its own is Listening again. */
   public record NoticeBack(String dpuId, String noticeId, String detail) implements Command {}
 
@@ -138,7 +142,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   }
 
   /** `chassis module shutdown|startup` of one DPU ({@code kind} is "shutdown" or "startup"). */
-  public record ModuleCommand(String dpuId, String kind, String reason, ActorRef<StartReply> replyTo) implements Command {}
+  public record ModuleCommand(String dpuId, String kind, String reason, boolean force, ActorRef<StartReply> replyTo) implements Command {
+    public ModuleCommand(String dpuId, String kind, String reason, ActorRef<StartReply> replyTo) {
+      this(dpuId, kind, reason, false, replyTo);
+    }
+  }
 
   /** Tells {@code replyTo} how transition {@code transitionId} of {@code dpuId} ended (at once if it already has). */
   public record WatchTransition(String dpuId, String transitionId, ActorRef<TransitionOutcome> replyTo) implements Command {}
@@ -175,6 +183,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final ModuleTransitions modules;
   private final OwnReboots own;
   private final Escalations escalations;
+  private final JournalWrites journal;
   private long linkSeq;
 
   private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
@@ -187,8 +196,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.transport = transport;
     this.host = host;
     this.clock = clock;
-    this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, Effect());
-    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, Effect(), own::settled);
+    this.journal = new JournalWrites(Effect(), () -> lastSequenceNumber(ctx));
+    this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, journal);
+    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, journal, own::settled);
     this.escalations = new Escalations(ctx, settings, host, clock);
   }
 
@@ -235,6 +245,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(NoticeReceived.class, own::onNotice)
         .onCommand(HooksDone.class, own::onHooksDone)
         .onCommand(GoingReceived.class, own::onGoing)
+        .onCommand(PostponedOnDpu.class, own::onPostponedOnDpu)
         .onCommand(HardDeadline.class, own::onHardDeadline)
         .onCommand(NoticeBack.class, own::onBack)
         .onCommand(BackBy.class, own::onBackBy)
@@ -300,7 +311,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
     List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !s.down(d.id())).toList();
     int leftOut = settings.dpus().size() - dpus.size();
-    return Effect().persist(new CampaignStarted(id, reason, kind, now, dpus, c.force()))
+    return journal.persist(new CampaignStarted(id, reason, kind, now, dpus, c.force()))
         .thenRun(next -> {
           ctx.getLog().info("[campaign={} dpu=all] campaign started: kind={} reason='{}' dpus={}{}", id, kind, reason, dpus.size(),
               c.force() ? " (force: deferrals not honoured)" : "");
@@ -359,7 +370,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       case ERROR_LOGGING: {
         List<CampaignEvent> issue = escalations.toIssue(c, now);
         if (!issue.isEmpty()) {
-          return Effect().persist(issue).thenRun(next -> issue.forEach(e -> escalations.run((CampaignEvent.DpuEscalated) e)));
+          return journal.persist(issue).thenRun(next -> issue.forEach(e -> escalations.run((CampaignEvent.DpuEscalated) e)));
         }
         if (Escalations.running(c)) {
           return Effect().none(); // force actions still running
@@ -439,7 +450,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       }
     }
     events.add(new CampaignEvent.ProtectiveHold(c.id(), protective, holdUntil, now));
-    return Effect().persist(events).thenRun(next -> {
+    return journal.persist(events).thenRun(next -> {
       ctx.getLog().warn("[campaign={} dpu={}] in a protective state at the ack deadline ({}); holding the campaign until {} "
           + "(dpu-coordinator.npu.protective.max-wait), nothing is powered off or reset meanwhile", c.id(),
           String.join(",", protective.keySet()), protective, Instant.ofEpochMilli(holdUntil));
@@ -563,7 +574,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now, aborted));
     events.addAll(restarts);
-    return Effect().persist(events).thenRun(next -> {
+    return journal.persist(events).thenRun(next -> {
       ctx.getLog().warn("[campaign={} dpu=all] campaign {} ({}): {}", camp.id(), aborted ? "aborted" : "cancelled", reason, outcomes);
       long restarting = restarts.size();
       StringBuilder perDpu = new StringBuilder();
@@ -742,14 +753,14 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   }
 
   private Effect<CampaignEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
-    return Effect().persist(events).thenRun(next -> enter(next, false));
+    return journal.persist(events).thenRun(next -> enter(next, false));
   }
 
   private Effect<CampaignEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
     if (events.isEmpty()) {
       return Effect().none();
     }
-    return Effect().persist(events).thenRun(next -> ctx.getSelf().tell(Advance.INSTANCE));
+    return journal.persist(events).thenRun(next -> ctx.getSelf().tell(Advance.INSTANCE));
   }
 
   private CoordinatorState applyAll(CoordinatorState s, List<CampaignEvent> events) {

@@ -108,11 +108,12 @@ public record CoordinatorState(
   /**
    * One DPU as the NPU sees it within a campaign. {@code hold}: a deferral being honoured ("" none);
    * {@code protective}: the protective state it reports ("" none); {@code escalation}: the force action
-   * issued for it ("" none) and {@code forced} how that went.
+   * issued for it ("" none) and {@code forced} how that went; {@code endedAs}: "cancelled" or "aborted" when the
+   * campaign ended before Reboot ("" otherwise), with {@code endedDetail} saying what became of this DPU.
    */
   public record DpuProgress(String id, String host, int port, String protocol, DpuStatus status, int attempts, String ack,
       String error, boolean degraded, boolean ready, String notReady, String hold, String protective, String escalation,
-      String forced) implements CborSerializable {
+      String forced, String endedAs, String endedDetail) implements CborSerializable {
 
     /** Journals written before these fields existed read them as null: they mean "none". */
     public DpuProgress {
@@ -120,10 +121,13 @@ public record CoordinatorState(
       protective = protective == null ? "" : protective;
       escalation = escalation == null ? "" : escalation;
       forced = forced == null ? "" : forced;
+      endedAs = endedAs == null ? "" : endedAs;
+      endedDetail = endedDetail == null ? "" : endedDetail;
     }
 
     static DpuProgress pending(DpuEndpoint d) {
-      return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "", "", "", "", "");
+      return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "", "", "", "", "",
+          "", "");
     }
 
     public DpuEndpoint endpoint() {
@@ -148,8 +152,14 @@ public record CoordinatorState(
       return isEscalated() && forced.isEmpty();
     }
 
-    /** "ok", "degraded" (a shutdown step failed, or it did not come back in time) or "failed". */
+    /**
+     * "ok", "degraded" (a shutdown step failed, or it did not come back in time) or "failed"; "cancelled" or
+     * "aborted" when the campaign ended before Reboot.
+     */
     public String outcome() {
+      if (!endedAs.isEmpty()) {
+        return endedAs;
+      }
       if (status != DpuStatus.SHUTDOWN_COMPLETE) {
         return "failed";
       }
@@ -158,7 +168,10 @@ public record CoordinatorState(
 
     public String reason() {
       List<String> parts = new ArrayList<>();
-      if (!error.isEmpty()) {
+      if (!endedDetail.isEmpty()) {
+        parts.add(endedDetail);
+      }
+      if (!error.isEmpty() && !endedDetail.contains(error)) {
         parts.add(error);
       }
       if (isEscalated()) {
@@ -172,7 +185,13 @@ public record CoordinatorState(
 
     private DpuProgress with(DpuStatus st, int att, String a, String err, boolean deg, boolean rdy, String nr, String h, String p,
         String esc, String f) {
-      return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f);
+      return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f, endedAs, endedDetail);
+    }
+
+    /** The campaign was cancelled or aborted before Reboot: {@code detail} says what became of this DPU. */
+    DpuProgress endedEarly(String as, String detail) {
+      return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, ready, notReady, hold, protective,
+          escalation, forced, as, detail);
     }
 
     DpuProgress attemptFailed(int attempt, String reason) {
@@ -393,6 +412,9 @@ public record CoordinatorState(
     for (Map.Entry<String, String> m : notReady.entrySet()) {
       done = done.withDpu(m.getKey(), d -> d.notReadyAfterReboot(m.getValue()));
     }
+    for (Map.Entry<String, String> m : cancelled.entrySet()) {
+      done = done.withDpu(m.getKey(), d -> d.endedEarly(outcome, m.getValue()));
+    }
     done = done.finished(outcome, at);
 
     Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
@@ -407,7 +429,8 @@ public record CoordinatorState(
     List<CampaignSummary> nextRecent = new ArrayList<>(recent);
     nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind(), done.startedAt(), at, outcome,
         done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
-        done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
+        // "not ready" means not back after the NPU's reboot: none, in a campaign that ended before it
+        done.rebootAt() <= 0 ? 0 : done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
     return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory, modules, notices);
   }
 
@@ -466,6 +489,7 @@ public record CoordinatorState(
 
   static boolean isNoticeEvent(CampaignEvent event) {
     return event instanceof CampaignEvent.DpuRebootNoticed || event instanceof CampaignEvent.DpuRebootAnswered
+        || event instanceof CampaignEvent.DpuRebootPostponedOnDpu
         || event instanceof CampaignEvent.DpuRebootGoing || event instanceof CampaignEvent.DpuRebootFinished
         || event instanceof CampaignEvent.UnplannedEvent;
   }
@@ -486,6 +510,11 @@ public record CoordinatorState(
     }
     if (event instanceof CampaignEvent.DpuRebootAnswered e && notice(e.dpuId(), e.campaignId()) != null) {
       next.put(e.dpuId(), notices.get(e.dpuId()).answered(e.decision(), e.untilMillis(), e.detail()));
+      return new CoordinatorState(phase, current, last, recent, history, modules, next);
+    }
+    if (event instanceof CampaignEvent.DpuRebootPostponedOnDpu e && notice(e.dpuId(), e.campaignId()) != null) {
+      next.put(e.dpuId(), notices.get(e.dpuId()).answered("POSTPONE", e.untilMillis(), "postponed on the DPU by " + e.by()
+          + (e.reason().isBlank() ? "" : " (" + e.reason() + ")")));
       return new CoordinatorState(phase, current, last, recent, history, modules, next);
     }
     if (event instanceof CampaignEvent.DpuRebootGoing e && notice(e.dpuId(), e.campaignId()) != null) {

@@ -196,7 +196,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
           answer.reply().ack());
       report(new Acknowledged(attempt, answer.reply()));
       timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
-      knownVersion = answer.reply().version();
+      // A reply in a state that is still changing is followed by a long poll from its version. In any other state
+      // (a warm signal with no cleanup steps is already over, a halted DPU) waiting for a change would wait out
+      // the whole state-wait: ask at once.
+      String replied = answer.reply().state();
+      knownVersion = replied.equals("SHUTDOWN") || replied.equals("SHUTDOWN_INITIATED") ? answer.reply().version() : -1;
       if (!watching) {
         poll();
       }
@@ -378,7 +382,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       t = t.getCause();
     }
     if (t instanceof TimeoutException) {
-      return "no answer in time (" + t.getMessage() + ")";
+      return t.getMessage() != null ? t.getMessage() : "no answer in time";
     }
     String message = t.getMessage();
     return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;

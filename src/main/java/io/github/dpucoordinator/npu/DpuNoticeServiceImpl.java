@@ -59,6 +59,19 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
         : invalid(r.message()));
   }
 
+  @Override
+  public CompletionStage<io.github.dpucoordinator.proto.notice.RebootPostponedAck> rebootPostponed(
+      io.github.dpucoordinator.proto.notice.RebootPostponedNotice in) {
+    if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
+      return invalid("dpu_id and notice_id are required");
+    }
+    CompletionStage<Coordinator.GoingReply> reply = AskPattern.ask(coordinator, r -> new Coordinator.PostponedOnDpu(in.getDpuId(),
+        in.getNoticeId(), in.getUntilUnixMs(), in.getBy(), in.getReason(), r), Duration.ofSeconds(10), system.scheduler());
+    return reply.thenCompose(r -> r.ok()
+        ? CompletableFuture.completedFuture(io.github.dpucoordinator.proto.notice.RebootPostponedAck.newBuilder().setMessage(r.message()).build())
+        : invalid(r.message()));
+  }
+
   private static <T> CompletionStage<T> invalid(String message) {
     return CompletableFuture.failedFuture(new GrpcServiceException(Status.INVALID_ARGUMENT.withDescription(message)));
   }

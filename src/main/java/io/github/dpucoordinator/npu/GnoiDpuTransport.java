@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Deadline;
+
 import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
 import io.github.dpucoordinator.proto.gnoi.system.RebootRequest;
 import io.github.dpucoordinator.proto.gnoi.system.RebootStatus;
@@ -69,8 +71,8 @@ public final class GnoiDpuTransport implements DpuTransport {
         ? CompletableFuture.completedFuture(null)
         : client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
             .thenAccept(s -> tracking.put(dpu.id(), new Tracking(r.campaignId(), s.getCount(), false)));
-    return baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture())
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+    return Deadline.within(baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture()), timeout,
+            "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .handle((ok, failure) -> {
           if (failure == null) {
             return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted");
@@ -98,8 +100,8 @@ public final class GnoiDpuTransport implements DpuTransport {
     CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
         ? CompletableFuture.completedFuture(null)
         : CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(pollInterval.toMillis(), TimeUnit.MILLISECONDS));
-    return pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture())
-        .orTimeout(timeout.toMillis() + pollInterval.toMillis(), TimeUnit.MILLISECONDS)
+    return Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()),
+            timeout.plus(pollInterval), "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .thenApply(s -> observation(dpu, campaignId, s));
   }
 

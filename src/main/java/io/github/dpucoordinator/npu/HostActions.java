@@ -5,6 +5,7 @@ import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
@@ -55,8 +56,14 @@ public interface HostActions {
     return new Commands(settings, runner);
   }
 
-  /** Runs configured shell commands through {@link StepRunner}. */
+  /**
+   * Runs configured shell commands through {@link StepRunner}; each gets what it runs for in its environment:
+   * DPUCOORD_CAMPAIGN_ID (or DPUCOORD_TRANSITION_ID, DPUCOORD_NOTICE_ID), DPUCOORD_DPU_ID, DPUCOORD_REBOOT_KIND.
+   */
   final class Commands implements HostActions {
+    private static final String CAMPAIGN = "DPUCOORD_CAMPAIGN_ID";
+    private static final String DPU = "DPUCOORD_DPU_ID";
+    private static final String NOTICE = "DPUCOORD_NOTICE_ID";
     private static final Logger log = LoggerFactory.getLogger(HostActions.class);
     private final NpuSettings settings;
     private final StepRunner runner;
@@ -68,15 +75,16 @@ public interface HostActions {
 
     @Override
     public CompletionStage<List<StepResult>> prepare(String campaignId) {
-      return inOrder(settings.preRebootTasks(), r ->
+      return inOrder(settings.preRebootTasks(), Map.of(CAMPAIGN, campaignId), r ->
           log.info("[campaign={} dpu=all] pre-reboot task '{}': {} {}", campaignId, r.name(), r.ok() ? "ok" : "FAILED", r.detail()));
     }
 
     /** Runs {@code steps} one after the other, each logged as it ends; a failed one does not stop the rest. */
-    private CompletionStage<List<StepResult>> inOrder(List<StepSpec> steps, java.util.function.Consumer<StepResult> logged) {
+    private CompletionStage<List<StepResult>> inOrder(List<StepSpec> steps, Map<String, String> env,
+        java.util.function.Consumer<StepResult> logged) {
       CompletionStage<List<StepResult>> chain = CompletableFuture.completedFuture(new ArrayList<>());
       for (StepSpec step : steps) {
-        chain = chain.thenCompose(done -> run(step).thenApply(r -> {
+        chain = chain.thenCompose(done -> run(step, env).thenApply(r -> {
           logged.accept(r);
           done.add(r);
           return done;
@@ -94,23 +102,24 @@ public interface HostActions {
         return CompletableFuture.completedFuture(new StepResult("force", true, "dry run", 0));
       }
       log.warn("[campaign={} dpu={}] running force action: {}", campaignId, dpuId, command);
-      return runner.run(StepSpec.command("force", command, settings.negotiation().forceTimeout()), settings.negotiation().forceTimeout());
+      return runner.run(StepSpec.command("force", command, settings.negotiation().forceTimeout()), settings.negotiation().forceTimeout(),
+          Map.of(CAMPAIGN, campaignId, DPU, dpuId));
     }
 
     @Override
     public CompletionStage<List<StepResult>> dpuRebootHooks(String noticeId, String dpuId) {
       List<StepSpec> hooks = settings.negotiation().dpuRebootHooks().stream().map(hook -> hook.isSimulated() ? hook
           : StepSpec.command(hook.name(), hook.command().replace("{dpu}", dpuId), hook.timeout())).toList();
-      return inOrder(hooks, r ->
+      return inOrder(hooks, Map.of(NOTICE, noticeId, DPU, dpuId), r ->
           log.info("[campaign={} dpu={}] pre-DPU-reboot hook '{}': {} {}", noticeId, dpuId, r.name(), r.ok() ? "ok" : "FAILED", r.detail()));
     }
 
-    private CompletionStage<StepResult> run(StepSpec task) {
+    private CompletionStage<StepResult> run(StepSpec task, Map<String, String> env) {
       if (task.isSimulated()) {
         return CompletableFuture.supplyAsync(() -> new StepResult(task.name(), true, "simulated", task.simulated().toMillis()),
             CompletableFuture.delayedExecutor(task.simulated().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
       }
-      return runner.run(task, task.timeout());
+      return runner.run(task, task.timeout(), env);
     }
 
     @Override
@@ -122,7 +131,8 @@ public interface HostActions {
         return CompletableFuture.completedFuture(new StepResult("reboot", true, "", 0));
       }
       log.warn("[campaign={} dpu=all] running {} command: {}", campaignId, kind, command);
-      return runner.run(StepSpec.command("reboot", command, settings.rebootTimeout()), settings.rebootTimeout());
+      return runner.run(StepSpec.command("reboot", command, settings.rebootTimeout()), settings.rebootTimeout(),
+          Map.of(CAMPAIGN, campaignId, "DPUCOORD_REBOOT_KIND", kind));
     }
 
     /** The NPU's action for a campaign kind: warm and power-off have their own commands (empty = dry run). */
@@ -171,7 +181,8 @@ public interface HostActions {
       }
       String command = template.replace("{dpu}", dpuId);
       log.warn("[campaign={} dpu={}] running {} command: {}", transitionId, dpuId, what, command);
-      return runner.run(StepSpec.command(what, command, settings.module().commandTimeout()), settings.module().commandTimeout());
+      return runner.run(StepSpec.command(what, command, settings.module().commandTimeout()), settings.module().commandTimeout(),
+          Map.of("DPUCOORD_TRANSITION_ID", transitionId, DPU, dpuId));
     }
   }
 }

@@ -25,7 +25,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
-import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
 
 /**
  * The coordinator's single-DPU (module) transitions: `chassis module shutdown|startup` and named-pipe
@@ -43,7 +42,7 @@ final class ModuleTransitions {
   private final Random random;
   /** The coordinator's map of what each DPU last said, shared: the reasons of both use it. */
   private final Map<String, String> lastSeen;
-  private final EffectFactories<CampaignEvent, CoordinatorState> effects;
+  private final JournalWrites effects;
   /** Told when a DPU's transition is over, so its comings and goings meanwhile are not taken for unplanned ones. */
   private final java.util.function.Consumer<String> settled;
   // Transient, rebuilt after a restart: each DPU's transition link, and who waits for a transition's end.
@@ -53,7 +52,7 @@ final class ModuleTransitions {
 
   ModuleTransitions(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
       HostActions host, Clock clock, Random random, Map<String, String> lastSeen,
-      EffectFactories<CampaignEvent, CoordinatorState> effects, java.util.function.Consumer<String> settled) {
+      JournalWrites effects, java.util.function.Consumer<String> settled) {
     this.ctx = ctx;
     this.settled = settled;
     this.timers = timers;
@@ -95,6 +94,17 @@ final class ModuleTransitions {
       CoordinatorState.Transition t = m.transition();
       c.replyTo().tell(new StartReply(false, t.id(), dpu.id() + " is already in a " + t.kind() + " (" + t.id() + ", phase "
           + t.phase() + ", since " + Instant.ofEpochMilli(t.startedAt()) + "); one transition per DPU at a time"));
+      return effects.none();
+    }
+    boolean down = m != null && m.down();
+    boolean startupFailed = m != null && m.lastOutcome().startsWith("failed: " + CoordinatorState.STARTUP);
+    if (!c.force() && (c.kind().equals(CoordinatorState.SHUTDOWN) && down
+        || c.kind().equals(CoordinatorState.STARTUP) && !down && !startupFailed)) {
+      // Already where it was asked to go: nothing is halted, powered or journaled again (`--force` does it anyway).
+      String since = m == null || m.lastChange() <= 0 ? "" : " since " + Instant.ofEpochMilli(m.lastChange())
+          + (m.lastOutcome().isEmpty() ? "" : " (" + m.lastOutcome() + ")");
+      c.replyTo().tell(new StartReply(true, "", dpu.id() + " is already administratively " + (down ? "down" : "up") + since
+          + "; nothing done (--force runs the " + c.kind() + " anyway)"));
       return effects.none();
     }
     long now = clock.millis();

@@ -43,23 +43,39 @@ public final class NpuService {
     }
   }
 
+  private static final int PROBE_TRIES = 3;
+
   /**
-   * Asks every configured DPU for its state once, in the background: the log says up front who is
-   * reachable, and the connections are open before the first campaign needs them.
+   * Asks every configured DPU for its state, in the background: the log says up front who is reachable, and
+   * the connections are open before the first campaign needs them. A DPU (or this JVM) that is slow to answer
+   * while starting is asked again, up to {@value #PROBE_TRIES} times, before it is reported as not answering.
    */
   private static CompletionStage<Void> probe(NpuSettings settings, DpuTransport transport) {
     List<java.util.concurrent.CompletableFuture<?>> probes = new java.util.ArrayList<>();
     for (DpuEndpoint d : settings.dpus()) {
-      probes.add(transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).toCompletableFuture().whenComplete((o, failure) -> {
-        if (failure == null) {
-          log.info("[dpu={}] reachable at {}:{} over {}, state {}", d.id(), d.host(), d.port(), d.protocol(), o.state());
-        } else {
-          log.warn("[dpu={}] not reachable at {}:{} over {}: {}", d.id(), d.host(), d.port(), d.protocol(), DpuLink.describe(failure));
-        }
-      }));
+      probes.add(probe(d, transport, settings.signal().rpcTimeout(), 1).toCompletableFuture());
     }
     return java.util.concurrent.CompletableFuture.allOf(probes.toArray(new java.util.concurrent.CompletableFuture[0]))
         .handle((ok, failure) -> null);
+  }
+
+  private static CompletionStage<Void> probe(DpuEndpoint d, DpuTransport transport, Duration timeout, int attempt) {
+    return transport.observe(d, "", -1, Duration.ZERO, timeout).handle((o, failure) -> {
+      if (failure == null) {
+        log.info("[dpu={}] reachable at {}:{} over {}, state {}", d.id(), d.host(), d.port(), d.protocol(), o.state());
+        return java.util.concurrent.CompletableFuture.<Void>completedFuture(null);
+      }
+      if (attempt < PROBE_TRIES) {
+        log.debug("[dpu={}] start-up probe {} of {}: {}; asking again", d.id(), attempt, PROBE_TRIES, DpuLink.describe(failure));
+        // a pause first: an agent that refused the connection may be a moment from listening
+        return java.util.concurrent.CompletableFuture.runAsync(() -> { },
+                java.util.concurrent.CompletableFuture.delayedExecutor(attempt, java.util.concurrent.TimeUnit.SECONDS))
+            .thenCompose(x -> probe(d, transport, timeout.multipliedBy(2), attempt + 1));
+      }
+      log.warn("[dpu={}] not answering at {}:{} over {} after {} tries: {} (campaigns will keep trying it)", d.id(), d.host(),
+          d.port(), d.protocol(), PROBE_TRIES, DpuLink.describe(failure));
+      return java.util.concurrent.CompletableFuture.<Void>completedFuture(null);
+    }).thenCompose(x -> x);
   }
 
   public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings) {

@@ -25,7 +25,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
-import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
 
 /**
  * What DPUs do on their own: reboots they announce (R1-R4) and events nobody planned (R14).
@@ -47,7 +46,7 @@ final class OwnReboots {
   private final HostActions host;
   private final Clock clock;
   private final Random random;
-  private final EffectFactories<CampaignEvent, CoordinatorState> effects;
+  private final JournalWrites effects;
   // Transient: who waits for the answer of a round whose hooks are running, and each DPU's return watch.
   private final Map<String, List<ActorRef<NoticeReply>>> waiting = new HashMap<>();
   private final Map<String, ActorRef<ReturnWatch.Command>> watches = new HashMap<>();
@@ -56,7 +55,7 @@ final class OwnReboots {
   private long seq;
 
   OwnReboots(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
-      HostActions host, Clock clock, Random random, EffectFactories<CampaignEvent, CoordinatorState> effects) {
+      HostActions host, Clock clock, Random random, JournalWrites effects) {
     this.ctx = ctx;
     this.timers = timers;
     this.settings = settings;
@@ -177,6 +176,22 @@ final class OwnReboots {
       broken.forEach(b -> ctx.getLog().warn("[campaign={} dpu={}] pre-DPU-reboot hook {}", h.noticeId(), h.dpuId(), b));
       repliers.forEach(r -> r.tell(new NoticeReply("", decision, untilMillis, answer, n().identity())));
     });
+  }
+
+  /** Someone on the DPU postponed its reboot: the notice shows until when and by whom. */
+  Effect<CampaignEvent, CoordinatorState> onPostponedOnDpu(CoordinatorState s, Coordinator.PostponedOnDpu p) {
+    Notice notice = s.notice(p.dpuId(), p.noticeId());
+    if (notice == null || notice.going()) {
+      p.replyTo().tell(new GoingReply(false, notice == null ? "no notice " + p.noticeId() + " of " + p.dpuId() + " is open here"
+          : "notice " + p.noticeId() + " is already recorded as going", 0));
+      return effects.none();
+    }
+    return effects.persist(new CampaignEvent.DpuRebootPostponedOnDpu(p.noticeId(), p.dpuId(), p.untilMillis(), p.by(), p.reason(),
+        clock.millis())).thenRun(next -> {
+          ctx.getLog().info("[campaign={} dpu={}] postponed on the DPU by {} until {}", p.noticeId(), p.dpuId(), p.by(),
+              Instant.ofEpochMilli(p.untilMillis()));
+          p.replyTo().tell(new GoingReply(true, "recorded", 0));
+        });
   }
 
   // ---- the DPU goes, and comes back ----

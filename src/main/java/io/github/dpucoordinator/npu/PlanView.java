@@ -1,6 +1,5 @@
 package io.github.dpucoordinator.npu;
 
-import java.time.Duration;
 import java.util.List;
 
 /**
@@ -43,9 +42,11 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
     long deferral = dpus.isEmpty() || force ? 0 : n.deferMaxTotal().toMillis();
     long protective = dpus.isEmpty() ? 0 : n.protectiveMaxWait().toMillis();
     long escalation = dpus.isEmpty() ? 0 : n.forceTimeout().toMillis();
+    boolean gnoi = dpus.stream().anyMatch(d -> d.protocol().equals(DpuEndpoint.GNOI));
     String basis = "prepare = the pre-reboot tasks' timeouts; shutdown = min(per-DPU budget "
-        + Duration.ofMillis(perDpu).toSeconds() + " s, ack-deadline " + settings.ackDeadline().toSeconds()
-        + " s); deferrals = defer.max-total (0 with --force); protective = protective.max-wait, then " + n.protectiveAtCap()
+        + seconds(perDpu) + ", ack-deadline " + seconds(settings.ackDeadline().toMillis())
+        + "); deferrals = defer.max-total (0 with --force" + (gnoi ? "; DPUs spoken to over gNOI cannot defer: gNOI has no deferral" : "")
+        + "); protective = protective.max-wait, then " + n.protectiveAtCap()
         + "; escalation = escalation.command-timeout; reboot = " + (settings.dryRun() ? "dry run" : "reboot.timeout")
         + " + reboot.return-after; post-reboot = the longest boot-wait";
     List<String> blockers = new java.util.ArrayList<>();
@@ -58,6 +59,11 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
     long total = prepare + shutdown + deferral + protective + escalation + reboot + post;
     return new PlanView(dpus, leftOut, new WorstCase(prepare, shutdown, deferral, protective, escalation, reboot, post, total, basis),
         List.copyOf(blockers));
+  }
+
+  /** Seconds as every figure of the plan prints them: one decimal. */
+  static String seconds(long millis) {
+    return String.format(java.util.Locale.ROOT, "%.1f s", millis / 1000.0);
   }
 
 }

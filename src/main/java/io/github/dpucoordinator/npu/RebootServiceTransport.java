@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Deadline;
+
 import io.github.dpucoordinator.proto.reboot.GetStateRequest;
 import io.github.dpucoordinator.proto.reboot.GetStateResponse;
 import io.github.dpucoordinator.proto.reboot.RebootKind;
@@ -10,7 +12,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -44,8 +45,8 @@ public final class RebootServiceTransport implements DpuTransport {
         .setDeadlineUnixMs(r.deadlineMillis())
         .setForce(r.force())
         .build();
-    return client(dpu).sendRebootSignal(request).toCompletableFuture()
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+    return Deadline.within(client(dpu).sendRebootSignal(request), timeout,
+            "SendRebootSignal to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .thenApply(resp -> resp.getDisposition() == io.github.dpucoordinator.proto.reboot.Disposition.REFUSED
             // nothing started: the DPU is in a protective state; the link asks again later
             ? new SignalReply(PROTECTIVE, r.campaignId(), resp.getState().name(), -1, DpuTransport.protectiveFromRefusal(resp.getProtective()))
@@ -56,8 +57,7 @@ public final class RebootServiceTransport implements DpuTransport {
   @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
     GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
-    return client(dpu).getState(request).toCompletableFuture()
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+    return Deadline.within(client(dpu).getState(request), timeout, "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .thenApply(RebootServiceTransport::toObservation);
   }
 

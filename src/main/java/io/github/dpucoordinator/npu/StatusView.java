@@ -54,7 +54,8 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
   }
 
   private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {
-    boolean afterReboot = !inFlight || phase == Phase.POST_REBOOT;
+    // after the NPU's reboot: a campaign cancelled or aborted before it shows where its DPUs were left
+    boolean afterReboot = inFlight ? phase == Phase.POST_REBOOT : c.rebootAt() > 0;
     List<DpuView> dpus = c.dpus().values().stream()
         .map(d -> new DpuView(d.id(), d.host() + ":" + d.port(), state(d, inFlight, afterReboot), d.attempts(),
             inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : "",

@@ -24,7 +24,7 @@ class AgentSettingsTest {
     assertEquals(List.of(), s.tenantCleanup());
     assertEquals(Duration.ofMinutes(30), s.maxDefer());
     assertTrue(!s.notice().hasNpu(), "no NPU unless configured");
-    assertEquals(List.of("npu"), s.notice().allowedPostponers());
+    assertEquals(List.of("npu", "operator"), s.notice().allowedPostponers(), "the NPU and dpu-postpone's default identity");
     assertEquals("", s.rebootCommand(), "the restart action is simulated unless configured");
   }
 

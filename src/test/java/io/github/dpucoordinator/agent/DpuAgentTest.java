@@ -296,4 +296,17 @@ class DpuAgentTest {
     agent.tell(new DpuAgent.Signal("", DpuAgent.Method.HALT, DpuAgent.Signal.GNOI, "maintenance", 0, Duration.ZERO, probe.ref()));
     assertEquals(Disposition.STARTED, probe.receiveMessage().disposition(), "gNOI has no deferral");
   }
+
+  @Test
+  void aHoldSetAfterACampaignIsLoggedWithoutThatCampaignsId() {
+    ActorRef<DpuAgent.Command> agent = agent(List.of(), Optional.of(Duration.ZERO));
+    signal(agent, "c-long-over");
+    kit.createTestProbe().awaitAssert(() -> {
+      manualTime.timePasses(Duration.ofMillis(10));
+      org.junit.jupiter.api.Assertions.assertEquals(AgentState.LISTENING, state(agent).state());
+      return null;
+    });
+    org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.warn("[campaign=none dpu=DPU0] hold 'nap' refused")
+        .expect(kit.system(), () -> hold(agent, "nap", "tenant maintenance", Duration.ofMinutes(5)));
+  }
 }

@@ -58,7 +58,20 @@ class DpuCliTest {
 
     CliRunner.Run postpone = CliRunner.dpuctl("dpu-postpone", "--until", "5m", "--agent", address);
     assertEquals(3, postpone.exit());
-    assertTrue(postpone.err().contains("identity operator is not allowed to postpone"), postpone.err());
+    assertTrue(postpone.err().contains("no DPU-initiated reboot is in flight"), "what there is to postpone comes first: " + postpone.err());
+
+    CliRunner.Run deferNoNpu = CliRunner.dpuctl("dpu-hold", "defer", "--for", "10m", "--agent", address);
+    assertEquals(0, deferNoNpu.exit(), deferNoNpu.err());
+    assertTrue(deferNoNpu.out().contains("only an NPU speaking the seed's RebootService honours a deferral"), deferNoNpu.out());
+    // an NPU that speaks gNOI to this DPU (its RebootStatus polls) cannot be deferred: said when the deferral is set
+    io.github.dpucoordinator.proto.gnoi.system.SystemClient gnoi = io.github.dpucoordinator.proto.gnoi.system.SystemClient.create(
+        org.apache.pekko.grpc.GrpcClientSettings.connectToServiceAt("127.0.0.1", agent.port(), kit.system()).withTls(false), kit.system());
+    gnoi.rebootStatus(io.github.dpucoordinator.proto.gnoi.system.RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    CliRunner.Run deferGnoi = CliRunner.dpuctl("dpu-hold", "defer", "--for", "10m", "--agent", address);
+    assertEquals(0, deferGnoi.exit(), deferGnoi.err());
+    assertTrue(deferGnoi.out().contains("WARNING: the NPU speaks gNOI to this DPU"), deferGnoi.out());
+    assertTrue(deferGnoi.out().contains("its next campaign halts this DPU anyway"), deferGnoi.out());
 
     assertEquals(2, CliRunner.dpuctl("dpu-hold", "defer", "--agent", address).exit(), "defer needs --for");
     assertEquals(2, CliRunner.dpuctl("dpu-hold", "nap", "--agent", address).exit());

@@ -121,4 +121,32 @@ class GrpcEndToEndTest {
       second.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
   }
+
+  /**
+   * An agent with no tenant-cleanup steps has finished a warm signal by the time it answers it: the NPU must
+   * see that at once, not after a long poll that waits for a change that already happened (state-wait 40 s here).
+   */
+  @Test
+  void aWarmSignalThatIsOverWhenAnsweredIsSeenCompleteWithoutWaitingOutTheLongPoll(@TempDir Path dir) throws Exception {
+    List<AgentServer.Running> dpus = Harness.startAgents(agents, "W", 2, 0);
+    Config config = Harness.npuConfig(dir);
+    config = io.github.dpucoordinator.common.AppConfig.with(config, "dpu-coordinator.npu.state-wait", "40s");
+    config = io.github.dpucoordinator.common.AppConfig.with(config, "dpu-coordinator.npu.ack-deadline", "120s");
+    config = io.github.dpucoordinator.common.AppConfig.with(config, "dpu-coordinator.npu.halt-timeout", "60s");
+    List<io.github.dpucoordinator.npu.DpuEndpoint> seed = Harness.endpoints(dpus).stream()
+        .map(d -> d.withProtocol(io.github.dpucoordinator.npu.DpuEndpoint.REBOOT_SERVICE)).toList();
+    ActorSystem<Void> npuSystem = ActorSystem.create(Behaviors.empty(), "npu-warm", config);
+    try {
+      NpuService.Running npu = NpuService.start(npuSystem, NpuSettings.create(config).withDpus(seed)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      NpuAdminClient admin = Harness.admin(npuSystem, npu.adminPort());
+      StartCampaignResponse started = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("warm").setKind("warm").build())
+          .toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertTrue(started.getAccepted(), started.getMessage());
+      JsonNode status = awaitFinished(admin, started.getCampaignId(), Duration.ofSeconds(20));
+      assertEquals("success", status.path("lastCampaign").path("outcome").asText(), status.toString());
+    } finally {
+      npuSystem.terminate();
+      npuSystem.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
 }

@@ -79,6 +79,15 @@ final class Harness {
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
+  /** A service's output so far, for a failure message. */
+  static String read(Path p) {
+    try {
+      return java.nio.file.Files.readString(p);
+    } catch (Exception e) {
+      return "(unreadable: " + e + ")";
+    }
+  }
+
   static int freePort() throws IOException {
     return io.github.dpucoordinator.common.Ports.freeLoopbackPort();
   }

@@ -53,32 +53,10 @@ class NpuCrashRecoveryTest {
     return startNpu(dataDir, adminPort, dpus, rebootLog, output, List.of(), java.util.Map.of());
   }
 
-  /** {@code jvmArgs} e.g. -Dconfig.file=...; {@code env} overrides the test defaults below. */
+  /** {@code jvmArgs} e.g. -Dconfig.file=...; {@code env} overrides the test defaults. */
   private Process startNpu(Path dataDir, int adminPort, List<DpuEndpoint> dpus, Path rebootLog, Path output, List<String> jvmArgs,
       java.util.Map<String, String> env) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"),
-        "-XX:+UseSerialGC", "-Xmx256m"));
-    cmd.addAll(jvmArgs);
-    cmd.addAll(List.of(
-        "-cp", System.getProperty("java.class.path"),
-        "io.github.dpucoordinator.cli.Main", "npu",
-        "--data-dir", dataDir.toString(),
-        "--admin-port", String.valueOf(adminPort),
-        "--reboot-cmd", "echo reboot >> '" + rebootLog + "'"));
-    dpus.forEach(d -> cmd.addAll(List.of("--dpu", d.id() + "=127.0.0.1:" + d.port() + (d.protocol().equals(DpuEndpoint.GNOI) ? "" : "/" + d.protocol()))));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
-    pb.environment().put("DPUCOORD_ACK_DEADLINE", "30s");
-    pb.environment().put("DPUCOORD_HALT_TIMEOUT", "10s");
-    pb.environment().put("DPUCOORD_SIGNAL_ATTEMPTS", "3");
-    pb.environment().put("DPUCOORD_SIGNAL_TIMEOUT", "2s");
-    pb.environment().put("DPUCTL_TEST_LOG_LEVEL", "INFO");
-    pb.environment().put("DPUCOORD_REBOOT_RETURN_AFTER", "200ms");
-    pb.environment().put("DPUCOORD_BOOT_WAIT", "20s");
-    pb.environment().put("DPUCOORD_DPU_API_PORT", "0");
-    pb.environment().put("DPUCOORD_WATCH", "false");
-    pb.environment().putAll(env);
-    Process p = pb.start();
+    Process p = NpuProcess.start(dataDir, adminPort, dpus, "echo reboot >> '" + rebootLog + "'", output, jvmArgs, env);
     processes.add(p);
     return p;
   }
@@ -87,17 +65,9 @@ class NpuCrashRecoveryTest {
       Path output) {
     return probe.awaitAssert(max, Duration.ofMillis(100), () -> {
       JsonNode s = Harness.status(admin);
-      assertTrue(ok.test(s), () -> "status not reached yet: " + s + "\nservice output:\n" + read(output));
+      assertTrue(ok.test(s), () -> "status not reached yet: " + s + "\nservice output:\n" + Harness.read(output));
       return s;
     });
-  }
-
-  private static String read(Path p) {
-    try {
-      return Files.readString(p);
-    } catch (Exception e) {
-      return "(unreadable: " + e + ")";
-    }
   }
 
   @Test
@@ -119,8 +89,8 @@ class NpuCrashRecoveryTest {
     Path secondOutput = dir.resolve("second.out");
     Process second = startNpu(dataDir, Harness.freePort(), dpus, rebootLog, secondOutput);
     assertTrue(second.waitFor(30, TimeUnit.SECONDS));
-    assertEquals(5, second.exitValue(), read(secondOutput));
-    assertTrue(read(secondOutput).contains("is in use by another process"), read(secondOutput));
+    assertEquals(5, second.exitValue(), Harness.read(secondOutput));
+    assertTrue(Harness.read(secondOutput).contains("is in use by another process"), Harness.read(secondOutput));
     assertTrue(first.isAlive());
     StartCampaignResponse started = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("crash test").build())
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -146,12 +116,12 @@ class NpuCrashRecoveryTest {
             && !s.path("lastCampaign").path("inFlight").asBoolean(), output);
 
     assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
-    assertFalse(read(output).contains("Exception"), read(output));
+    assertFalse(Harness.read(output).contains("Exception"), Harness.read(output));
     for (AgentServer.Running a : agents) {
       assertEquals(1, Harness.agentState(kit.system(), a).shutdownRuns(), a.dpuId() + " ran its shutdown exactly once");
     }
     assertEquals(List.of("reboot"), Files.readAllLines(rebootLog), "the reboot command ran exactly once");
-    assertTrue(read(output).contains("recovered in phase WaitForAcknowledgments"), read(output));
+    assertTrue(Harness.read(output).contains("recovered in phase WaitForAcknowledgments"), Harness.read(output));
   }
 
   private static io.github.dpucoordinator.proto.notice.NoticeAnswer notify(DpuRebootNoticesClient dpuApi, String id, long planned,
@@ -209,7 +179,7 @@ class NpuCrashRecoveryTest {
     assertEquals(postponed.getPostponeUntilUnixMs(), after.path("postponedUntil").asLong());
     assertEquals(planned, after.path("plannedAt").asLong());
     assertEquals("POSTPONE", after.path("decision").asText());
-    assertTrue(read(output).contains("recovered DPU-initiated reboot (round 1"), read(output));
+    assertTrue(Harness.read(output).contains("recovered DPU-initiated reboot (round 1"), Harness.read(output));
 
     // the DPU's next round: still migrating, postponed again within the cap counted from the original planned time
     io.github.dpucoordinator.proto.notice.NoticeAnswer again = notify(dpuApi, "n-sigkill", planned, hardDeadline, 2);
@@ -261,7 +231,7 @@ class NpuCrashRecoveryTest {
     startNpu(dataDir, adminPort, Harness.endpoints(agents), rebootLog, output, List.of(), env);
     JsonNode resumed = awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("PostReboot"), output);
     assertEquals(deadline, resumed.path("lastCampaign").path("bootWaitDeadline").asLong(), "the same deadline, not a new one");
-    assertTrue(read(output).contains("recovered in phase PostReboot"), read(output));
+    assertTrue(Harness.read(output).contains("recovered in phase PostReboot"), Harness.read(output));
     assertEquals(List.of("reboot"), Files.readAllLines(rebootLog), "the reboot command is not run again");
 
     agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.DpuAgent.SimulatedPowerCycle.INSTANCE));

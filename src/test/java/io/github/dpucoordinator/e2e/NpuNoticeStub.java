@@ -36,6 +36,7 @@ final class NpuNoticeStub implements DpuRebootNotices {
 
   final BlockingQueue<Received> notices = new LinkedBlockingQueue<>();
   final BlockingQueue<RebootGoingNotice> goings = new LinkedBlockingQueue<>();
+  final BlockingQueue<io.github.dpucoordinator.proto.notice.RebootPostponedNotice> postponements = new LinkedBlockingQueue<>();
   private final Function<DpuRebootNotice, NoticeAnswer> script;
   private ServerBinding binding;
 
@@ -68,6 +69,13 @@ final class NpuNoticeStub implements DpuRebootNotices {
   public CompletionStage<RebootGoingAck> rebootGoing(RebootGoingNotice in) {
     goings.add(in);
     return CompletableFuture.completedFuture(RebootGoingAck.newBuilder().setMessage("noted").build());
+  }
+
+  @Override
+  public CompletionStage<io.github.dpucoordinator.proto.notice.RebootPostponedAck> rebootPostponed(
+      io.github.dpucoordinator.proto.notice.RebootPostponedNotice in) {
+    postponements.add(in);
+    return CompletableFuture.completedFuture(io.github.dpucoordinator.proto.notice.RebootPostponedAck.newBuilder().setMessage("noted").build());
   }
 
   Received nextNotice() throws InterruptedException {

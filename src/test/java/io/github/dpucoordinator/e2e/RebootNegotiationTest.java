@@ -175,12 +175,16 @@ class RebootNegotiationTest {
     NpuNoticeStub npu = NpuNoticeStub.start(kit.system(), n -> NpuNoticeStub.postpone(1500, "draining", "npu"));
     AgentServer.Running agent = NpuNoticeStub.agent(kit.system(), "N-OPERATOR", NpuNoticeStub.caps(npu.address(), 2000, 4000, 6000), 100);
     DpuAgentControlClient client = NpuNoticeStub.control(kit.system(), agent);
+    // with nothing in flight that is the answer, whoever asks
+    PostponeRebootResponse nothing = postpone(client, "intruder", "", System.currentTimeMillis() + 60_000);
+    assertFalse(nothing.getAccepted());
+    assertTrue(nothing.getMessage().startsWith("no DPU-initiated reboot is in flight"), nothing.getMessage());
     RebootNoticeStatus started = request(client, 0);
     awaitNotice(client, s -> s.getState().equals("POSTPONED"));
 
     PostponeRebootResponse intruder = postpone(client, "intruder", "", System.currentTimeMillis() + 60_000);
     assertFalse(intruder.getAccepted());
-    assertEquals("identity intruder is not allowed to postpone (dpu-coordinator.agent.reboot-notice.allowed-postponers)",
+    assertEquals("identity intruder is not allowed to postpone; allowed: npu (dpu-coordinator.agent.reboot-notice.allowed-postponers)",
         intruder.getMessage());
     PostponeRebootResponse wrongNotice = postpone(client, "npu", "n-elsewhere", System.currentTimeMillis() + 60_000);
     assertFalse(wrongNotice.getAccepted());
@@ -192,6 +196,11 @@ class RebootNegotiationTest {
     long granted = allowed.getPostponedUntilUnixMs() - asked;
     assertTrue(granted > 1500 && granted <= 2000 + 1000, "capped by max-postpone-per-request (2 s): " + granted);
     assertTrue(allowed.getMessage().endsWith("(capped)"), allowed.getMessage());
+    // the NPU is told, so its view of the notice does not keep its own, overtaken answer
+    io.github.dpucoordinator.proto.notice.RebootPostponedNotice told = npu.postponements.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertTrue(told != null, "the NPU was told of the postponement");
+    assertEquals(allowed.getPostponedUntilUnixMs(), told.getUntilUnixMs());
+    assertEquals("npu", told.getBy());
     RebootNoticeStatus status = awaitNotice(client, s -> s.getPostponedUntilUnixMs() == allowed.getPostponedUntilUnixMs());
     assertTrue(status.getLog(status.getLogCount() - 1).startsWith("npu postponed until "), status.getLogList().toString());
 

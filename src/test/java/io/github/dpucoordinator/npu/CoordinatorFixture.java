@@ -64,6 +64,10 @@ class CoordinatorFixture {
     return reply.campaignId();
   }
 
+  Coordinator.StartReply module(String dpu, String kind, boolean force) {
+    return es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand(dpu, kind, "replace a fan", force, r)).reply();
+  }
+
   Coordinator.StartReply module(String dpu, String kind) {
     return es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand(dpu, kind, "replace a fan", r)).reply();
   }

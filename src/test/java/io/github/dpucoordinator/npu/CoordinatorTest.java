@@ -252,12 +252,23 @@ class CoordinatorTest {
     assertTrue(s.down("DPU0"));
     assertEquals("planned shutdown", s.history().get("DPU0").get(0).cause());
     assertEquals("replace a fan", s.history().get("DPU0").get(0).reason());
+
+    // shut down again: it already is; nothing is halted or powered off a second time
+    Coordinator.StartReply again = f.module("DPU0", "shutdown");
+    assertTrue(again.accepted() && again.campaignId().isEmpty(), again.message());
+    assertTrue(again.message().startsWith("DPU0 is already administratively down since "), again.message());
+    f.journal.expectNothingPersisted(f.pid);
+    assertEquals(List.of("DPU0"), f.host.powerOffs);
   }
 
   @Test
   void aModuleStartupPowersOnAndWaitsBoundedForTheDpuToAnswer() {
     Fixture f = new Fixture(1, false);
-    String first = f.module("DPU0", "startup").campaignId();
+    Coordinator.StartReply alreadyUp = f.module("DPU0", "startup");
+    assertTrue(alreadyUp.accepted() && alreadyUp.campaignId().isEmpty(), alreadyUp.message());
+    assertTrue(alreadyUp.message().startsWith("DPU0 is already administratively up"), alreadyUp.message());
+    f.journal.expectNothingPersisted(f.pid); // nothing powered on, nothing journaled
+    String first = f.module("DPU0", "startup", true).campaignId(); // --force: power it on all the same
     f.expect(CampaignEvent.ModuleTransitionStarted.class);
     f.expect(CampaignEvent.ModulePowerIssued.class);
     f.expect(CampaignEvent.ModulePoweredOn.class);

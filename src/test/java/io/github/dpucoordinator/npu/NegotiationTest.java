@@ -342,4 +342,38 @@ class NegotiationTest {
         history.stream().map(HistoryEntry::cause).toList());
     assertTrue(history.stream().allMatch(h -> h.outcome().equals("unplanned")));
   }
+
+  @Test
+  void aPostponementMadeOnTheDpuReplacesTheNpusOwnAnswerInItsViewOfTheNotice() {
+    CoordinatorFixture f = fixture(1);
+    f.host.hookResults.add(List.of(notYet()));
+    long now = f.clock.millis();
+    assertEquals("POSTPONE", notice(f, "DPU0", "n-op", now, now + 30 * MINUTE, 1).decision());
+    f.expect(DpuRebootNoticed.class);
+    f.expect(DpuRebootAnswered.class);
+
+    long until = now + 20 * MINUTE;
+    Coordinator.GoingReply told = f.es.<Coordinator.GoingReply>runCommand(r -> new Coordinator.PostponedOnDpu("DPU0", "n-op", until,
+        "operator", "tenant window", r)).reply();
+    assertTrue(told.ok(), told.message());
+    assertEquals(until, f.expect(CampaignEvent.DpuRebootPostponedOnDpu.class).untilMillis());
+    CoordinatorState.Notice n = f.state().notices().get("DPU0");
+    assertEquals(until, n.postponedUntil());
+    assertEquals("postponed on the DPU by operator (tenant window)", n.answer());
+
+    Coordinator.GoingReply unknown = f.es.<Coordinator.GoingReply>runCommand(r -> new Coordinator.PostponedOnDpu("DPU0", "n-other", until,
+        "operator", "", r)).reply();
+    assertFalse(unknown.ok());
+    f.journal.expectNothingPersisted(f.pid);
+  }
+
+  @Test
+  void thePlansBudgetReadsTheSameEverywhereItIsPrinted() {
+    NpuSettings settings = NpuSettings.create(io.github.dpucoordinator.common.AppConfig.load())
+        .withDpus(List.of(new DpuEndpoint("DPU0", "127.0.0.1", 50061)));
+    PlanView plan = PlanView.of(CoordinatorState.empty(), settings, false);
+    String budget = PlanView.seconds(plan.dpus().get(0).budgetMillis());
+    assertTrue(plan.worstCase().basis().contains("per-DPU budget " + budget + ","), budget + " in " + plan.worstCase().basis());
+    assertTrue(plan.worstCase().basis().contains("gNOI has no deferral"), "gNOI DPUs cannot defer: " + plan.worstCase().basis());
+  }
 }

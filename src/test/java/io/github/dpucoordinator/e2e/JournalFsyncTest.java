@@ -1,0 +1,137 @@
+package io.github.dpucoordinator.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.proto.admin.NpuAdminClient;
+import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Durability against power loss, seen from the kernel: `dpuctl npu` runs a campaign under strace. Every write
+ * to the journal file is followed by an fdatasync of that file on the same thread before that thread does
+ * anything else, and the journal's last write before the reboot command's exec is on disk before the exec.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class JournalFsyncTest {
+  private static final Pattern LINE = Pattern.compile("^(\\d+)\\s+(?:<\\.\\.\\. (\\w+) resumed>|(\\w+)\\()(.*)$");
+  private final ActorTestKit kit = ActorTestKit.create("fsync", AppConfig.load());
+
+  @AfterAll
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void everyJournalWriteIsSyncedAndTheLastOneBeforeTheRebootCommandIsOnDiskFirst(@TempDir Path dir) throws Exception {
+    assertTrue(new ProcessBuilder("strace", "-V").start().waitFor(10, TimeUnit.SECONDS),
+        "strace is needed for this test (apt-get install strace; .ci/run installs it)");
+    List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "S", 2, 100, Optional.of(Duration.ofMillis(100)));
+    List<DpuEndpoint> dpus = agents.stream().map(a -> new DpuEndpoint(a.dpuId(), "127.0.0.1", a.port(), DpuEndpoint.REBOOT_SERVICE)).toList();
+    Path trace = dir.resolve("strace.txt");
+    Path output = dir.resolve("npu.out");
+    int adminPort = Harness.freePort();
+    List<String> cmd = new ArrayList<>(List.of("strace", "-f", "--seccomp-bpf", "-T", "-qq", "-e", "trace=openat,pwrite64,write,fdatasync,fsync,execve",
+        "-e", "signal=none", "-o", trace.toString(), ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1",
+        "-Xmx256m", "-cp", System.getProperty("java.class.path"), "io.github.dpucoordinator.cli.Main", "npu",
+        "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(adminPort), "--reboot-cmd", "echo REBOOT-MARK"));
+    dpus.forEach(d -> cmd.addAll(List.of("--dpu", d.id() + "=127.0.0.1:" + d.port() + "/reboot-service")));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
+    pb.environment().putAll(Map.of("DPUCOORD_DPU_API_PORT", "0", "DPUCOORD_WATCH", "false", "DPUCOORD_REBOOT_RETURN_AFTER", "100ms",
+        "DPUCOORD_PIPE_GATEWAY", "false"));
+    Process npu = pb.start();
+    try {
+      NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
+      JsonNode idle = kit.createTestProbe().awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(200), () -> Harness.status(admin));
+      assertEquals("Idle", idle.path("phase").asText());
+      String id = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("fsync").build()).toCompletableFuture()
+          .get(30, TimeUnit.SECONDS).getCampaignId();
+      JsonNode done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
+        JsonNode s = Harness.status(admin);
+        assertTrue(s.path("lastCampaign").path("id").asText().equals(id) && !s.path("lastCampaign").path("inFlight").asBoolean());
+        return s;
+      });
+      assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+    } finally {
+      npu.destroy();
+      npu.waitFor(30, TimeUnit.SECONDS);
+      npu.destroyForcibly();
+    }
+
+    List<String> lines = Files.readAllLines(trace);
+    String journalFd = null;
+    Map<String, String> unfinished = new HashMap<>(); // thread -> the start of a call strace split in two
+    Map<String, String> pendingWrite = new HashMap<>(); // thread -> the journal write it has not synced yet
+    int writes = 0;
+    int syncs = 0;
+    double syncSeconds = 0;
+    boolean execSeen = false;
+    for (String raw : lines) {
+      Matcher m = LINE.matcher(raw);
+      if (!m.matches()) {
+        continue;
+      }
+      String thread = m.group(1);
+      String call = m.group(2) != null ? m.group(2) : m.group(3);
+      String rest = m.group(4);
+      if (rest.endsWith("<unfinished ...>")) {
+        unfinished.put(thread, rest.substring(0, rest.length() - "<unfinished ...>".length()).stripTrailing());
+        continue;
+      }
+      if (m.group(2) != null) {
+        rest = unfinished.getOrDefault(thread, "") + rest; // "<... call resumed>) = 0" completes the call's start
+        unfinished.remove(thread);
+      }
+      if (call.equals("openat") && rest.contains("journal.mv.db\"") && rest.matches(".*\\) += \\d+.*")) {
+        journalFd = rest.replaceAll(".*\\) += (\\d+).*", "$1");
+        continue;
+      }
+      if (journalFd == null) {
+        continue;
+      }
+      boolean onJournal = rest.startsWith(journalFd + ",") || rest.startsWith(journalFd + ")");
+      if (call.equals("execve") && rest.contains("REBOOT-MARK") && rest.matches(".*\\) += 0.*")) {
+        assertTrue(pendingWrite.isEmpty(), "a journal write not yet on disk when the reboot command was exec'd: " + pendingWrite);
+        execSeen = true;
+      } else if (call.equals("pwrite64") && onJournal) {
+        assertTrue(!pendingWrite.containsKey(thread), "two journal writes without a sync between them on thread " + thread);
+        pendingWrite.put(thread, raw);
+        writes++;
+      } else if ((call.equals("fdatasync") || call.equals("fsync")) && onJournal) {
+        if (pendingWrite.remove(thread) != null) {
+          syncs++;
+          Matcher t = Pattern.compile("<(\\d+\\.\\d+)>$").matcher(rest);
+          syncSeconds += t.find() ? Double.parseDouble(t.group(1)) : 0;
+        }
+      } else if (pendingWrite.containsKey(thread) && !call.equals("write")) {
+        throw new AssertionError("thread " + thread + " went on (" + raw + ") before syncing its journal write " + pendingWrite.get(thread));
+      }
+    }
+    assertTrue(journalFd != null, "the journal file was opened: " + lines.size() + " lines traced");
+    assertTrue(execSeen, "the reboot command ran under the trace");
+    assertTrue(writes >= 8 && syncs == writes, "every journal write synced: " + writes + " writes, " + syncs + " syncs");
+    System.err.printf("journal under strace: %d writes, %d fdatasyncs, %.2f ms per fdatasync (strace -T)%n", writes, syncs,
+        syncs == 0 ? 0 : 1000 * syncSeconds / syncs);
+  }
+}
