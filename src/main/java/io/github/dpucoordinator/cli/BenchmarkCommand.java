@@ -9,14 +9,18 @@ final class BenchmarkCommand implements Callable<Integer> {
   @picocli.CommandLine.Option(names = "--journal", description = "Only what durability costs: a persist's latency with and without fsync.")
   boolean journalOnly;
 
+  @picocli.CommandLine.Option(names = "--dir", paramLabel = "DIR",
+      description = "Where the journal benchmark writes (default: a temporary directory); its filesystem is what is measured.")
+  java.nio.file.Path dir;
+
   @Override
   public Integer call() throws Exception {
     if (journalOnly) {
-      JournalBenchmark.run(System.out);
+      JournalBenchmark.run(System.out, dir);
       return ExitCodes.OK;
     }
     int exit = Benchmark.run(System.out);
-    JournalBenchmark.run(System.out);
+    JournalBenchmark.run(System.out, dir);
     return exit;
   }
 }

@@ -59,10 +59,12 @@ final class JournalBenchmark {
     }
   }
 
-  static void run(PrintStream out) throws Exception {
+  /** {@code under}: where the temporary journals go (null: the system's temporary directory). */
+  static void run(PrintStream out, Path under) throws Exception {
     out.println("Journal durability: " + EVENTS + " events persisted one at a time (after " + WARMUP + " unmeasured), per event:");
     for (boolean fsync : List.of(true, false)) {
-      Path dir = Files.createTempDirectory("dpuctl-journal-bench-");
+      Path dir = under == null ? Files.createTempDirectory("dpuctl-journal-bench-")
+          : Files.createTempDirectory(Files.createDirectories(under), "dpuctl-journal-bench-");
       try {
         Config config = AppConfig.withDataDir(AppConfig.load(), dir);
         if (!fsync) {

@@ -57,12 +57,19 @@ public final class AppConfig {
       // set in this environment whose key ends with that path.
       java.util.regex.Matcher path = java.util.regex.Pattern.compile("'([\\w.-]+)'|^([\\w.-]+) has type").matcher(rest);
       String relative = path.find() ? (path.group(1) != null ? path.group(1) : path.group(2)) : "";
-      java.util.Optional<Map.Entry<String, String>> match = KnownKeys.environmentOverrides().entrySet().stream()
+      java.util.List<Map.Entry<String, String>> set = KnownKeys.environmentOverrides().entrySet().stream()
           .filter(o -> !relative.isEmpty() && (o.getKey().equals(relative) || o.getKey().endsWith("." + relative)))
-          .filter(o -> System.getenv(o.getValue()) != null).findFirst();
-      if (match.isPresent()) {
-        return "environment variable " + match.get().getValue() + "=" + System.getenv(match.get().getValue()) + " (for "
-            + match.get().getKey() + "): " + rest;
+          .filter(o -> System.getenv(o.getValue()) != null).toList();
+      // several set variables end in that path (…port): the one whose value the message quotes, else all of them
+      java.util.List<Map.Entry<String, String>> quoted = set.stream().filter(o -> rest.contains("'" + System.getenv(o.getValue()) + "'")).toList();
+      java.util.List<Map.Entry<String, String>> named = quoted.size() == 1 ? quoted : set;
+      if (named.size() == 1) {
+        return "environment variable " + named.get(0).getValue() + "=" + System.getenv(named.get(0).getValue()) + " (for "
+            + named.get(0).getKey() + "): " + rest;
+      }
+      if (!named.isEmpty()) {
+        return "one of the environment variables " + String.join(", ", named.stream().map(o -> o.getValue() + "="
+            + System.getenv(o.getValue())).toList()) + ": " + rest;
       }
     }
     if (e instanceof ConfigException.Missing && System.getProperty("config.file") != null) {

@@ -25,6 +25,14 @@ final class KnownKeys {
   private static final String ROOT = "dpu-coordinator";
   private static final Pattern SECTION = Pattern.compile("^\\s*([\\w.-]+)\\s*\\{\\s*$");
   private static final Pattern ENV = Pattern.compile("^\\s*([\\w.-]+)\\s*=\\s*\\$\\{\\?(\\w+)\\}\\s*$");
+  private static final Set<String> STEP = Set.of("name", "command", "timeout", "simulate");
+  /** Lists of objects in application.conf, and the fields their entries may have. */
+  private static final Map<String, Set<String>> LIST_FIELDS = Map.of(
+      ROOT + ".npu.dpus", Set.of("id", "host", "port", "protocol", "boot-wait", "required", "force-command"),
+      ROOT + ".agent.shutdown-steps", STEP,
+      ROOT + ".agent.tenant-cleanup", STEP,
+      ROOT + ".npu.pre-reboot-tasks", STEP,
+      ROOT + ".npu.dpu-reboot.hooks", STEP);
   private static volatile Map<String, String> overrides;
 
   private KnownKeys() {}
@@ -38,6 +46,23 @@ final class KnownKeys {
     List<String> problems = new ArrayList<>();
     config.getConfig(ROOT).entrySet().stream().map(e -> ROOT + "." + e.getKey()).filter(k -> !known.contains(k)).sorted()
         .forEach(k -> problems.add(k + closest(k, known) + origin(config, k)));
+    LIST_FIELDS.forEach((list, fields) -> {
+      if (!config.hasPath(list) || config.getValue(list).valueType() != com.typesafe.config.ConfigValueType.LIST) {
+        return;
+      }
+      com.typesafe.config.ConfigList entries = config.getList(list);
+      for (int i = 0; i < entries.size(); i++) {
+        if (entries.get(i) instanceof com.typesafe.config.ConfigObject entry) {
+          for (String field : new TreeSet<>(entry.keySet())) {
+            if (!fields.contains(field)) {
+              String suggestion = closest(field, fields);
+              problems.add(list + "[" + i + "]." + field + (suggestion.isEmpty() ? " (its fields: " + String.join(", ", new TreeSet<>(fields)) + ")"
+                  : suggestion) + (entry.origin().filename() != null ? " (" + entry.origin().filename() + ":" + entry.get(field).origin().lineNumber() + ")" : ""));
+            }
+          }
+        }
+      }
+    });
     if (!problems.isEmpty()) {
       throw new AppConfig.Invalid("unknown configuration key" + (problems.size() > 1 ? "s" : "") + ": " + String.join("; ", problems), null);
     }

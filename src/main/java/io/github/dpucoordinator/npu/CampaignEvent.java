@@ -70,7 +70,12 @@ public sealed interface CampaignEvent extends CborSerializable {
       implements CampaignEvent {}
 
   /** -> Reboot. Journaled before the command runs, so it runs at most once per campaign. */
-  record RebootIssued(String campaignId, String action, long atMillis) implements CampaignEvent {}
+  /** {@code hostBootId}: this host's boot id as the action is issued, so a restarted service can tell whether the host rebooted. */
+  record RebootIssued(String campaignId, String action, long atMillis, String hostBootId) implements CampaignEvent {
+    public RebootIssued {
+      hostBootId = hostBootId == null ? "" : hostBootId; // journals written before the field existed
+    }
+  }
 
   /**
    * Reboot -> PostReboot: the NPU is back (or the dry run returned). Each DPU has until its own deadline

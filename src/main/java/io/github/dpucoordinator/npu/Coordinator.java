@@ -159,6 +159,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   record ModuleBootTimeout(String dpuId, String transitionId) implements Command {}
 
+  /** A startup of a DPU that is administratively up asked it first: {@code listening} says whether it answered Listening. */
+  record StartupChecked(ModuleCommand command, boolean listening, String seen) implements Command {}
+
   public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
     return create(PERSISTENCE_ID, settings, transport, host, clock);
   }
@@ -238,6 +241,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(ModuleAdvance.class, modules::onModuleAdvance)
         .onCommand(ModulePowerDone.class, modules::onModulePowerDone)
         .onCommand(ModuleBootTimeout.class, modules::onModuleBootTimeout)
+        .onCommand(StartupChecked.class, modules::onStartupChecked)
         .onCommand(ForceDone.class, (s, f) -> {
           CampaignEvent.DpuForced forced = escalations.onDone(s, f);
           return forced == null ? Effect().none() : persistThenAdvance(List.of(forced));
@@ -375,10 +379,10 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         if (Escalations.running(c)) {
           return Effect().none(); // force actions still running
         }
-        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now)));
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, HostBootId.read())));
       }
       case PROCEED_WITH_REBOOT:
-        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now)));
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, HostBootId.read())));
       case POST_REBOOT:
         return c.allBack() ? persistThenEnter(List.of(new CampaignFinished(c.id(), c.outcomeWith(notReady(c)), notReady(c), now)))
             : Effect().none();
@@ -701,9 +705,16 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         break;
       case REBOOT:
         if (recovered) {
-          // The reboot action already ran (or this is the boot after it): never run it twice.
-          ctx.getSelf().tell(new RebootSettled(c.id(),
-              new StepResult("reboot", true, "service restarted after the reboot action was issued", 0)));
+          // The reboot action was issued before this restart: never run it twice. Whether it rebooted this host says
+          // the boot id; on the same boot the action may not have run at all (killed between journal and action).
+          String now = HostBootId.read();
+          boolean sameBoot = !c.hostBootId().isEmpty() && c.hostBootId().equals(now);
+          ctx.getSelf().tell(new RebootSettled(c.id(), sameBoot
+              ? new StepResult("reboot", false, "the service restarted after the reboot action was journaled, but this host did "
+                  + "not reboot (same boot id " + now + "): the action may not have run; it is not run twice", 0)
+              : new StepResult("reboot", true, c.hostBootId().isEmpty() || now.isEmpty()
+                  ? "service restarted after the reboot action was issued"
+                  : "this host rebooted (boot id " + c.hostBootId() + " -> " + now + ")", 0)));
         } else {
           ctx.pipeToSelf(host.reboot(c.id(), c.kind()), (result, failure) -> new RebootActionFinished(c.id(),
               result != null ? result : new StepResult("reboot", false, DpuLink.describe(failure), 0)));

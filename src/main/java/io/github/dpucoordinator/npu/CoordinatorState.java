@@ -245,8 +245,13 @@ public record CoordinatorState(
    */
   public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
       Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
-      long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold)
+      long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold, String hostBootId)
       implements CborSerializable {
+
+    /** {@code hostBootId}: this host's boot id when the reboot action was issued ("" before, or where unknown). */
+    public Campaign {
+      hostBootId = hostBootId == null ? "" : hostBootId;
+    }
 
     /** This DPU's boot deadline after the reboot (journaled per DPU; older journals: the campaign's). */
     public long bootDeadline(String dpuId) {
@@ -283,7 +288,7 @@ public record CoordinatorState(
 
     private Campaign copy(long ack, long bootWait, Map<String, DpuProgress> d, List<StepResult> pre, String rb, boolean ok, long at,
         String out, long fin, Map<String, Long> bd, long deferCap, boolean hold) {
-      return new Campaign(id, reason, kind, startedAt, ack, bootWait, d, pre, rb, ok, at, out, fin, bd, force, deferCap, hold);
+      return new Campaign(id, reason, kind, startedAt, ack, bootWait, d, pre, rb, ok, at, out, fin, bd, force, deferCap, hold, hostBootId);
     }
 
     Campaign withDpu(String dpuId, UnaryOperator<DpuProgress> f) {
@@ -310,6 +315,11 @@ public record CoordinatorState(
 
     Campaign withReboot(String action, boolean ok, long at, long bootDeadline, Map<String, Long> deadlines) {
       return copy(ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt, deadlines, deferCapAt, protectiveHold);
+    }
+
+    Campaign withHostBootId(String bootId) {
+      return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome,
+          finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, bootId);
     }
 
     Campaign finished(String result, long at) {
@@ -345,7 +355,7 @@ public record CoordinatorState(
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
       Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of(),
-          e.force(), 0, false);
+          e.force(), 0, false, "");
       return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules, notices);
     }
     if (!isCurrent(event.campaignId())) {
@@ -388,7 +398,7 @@ public record CoordinatorState(
       }
       return with(Phase.ERROR_LOGGING, next);
     } else if (event instanceof RebootIssued e) {
-      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0, Map.of()));
+      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0, Map.of()).withHostBootId(e.hostBootId()));
     } else if (event instanceof RebootReturned e) {
       String action = c.reboot() + " -> " + (e.ok() ? "ok" : "FAILED") + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")");
       return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), c.rebootAt(), e.bootWaitDeadlineMillis(),

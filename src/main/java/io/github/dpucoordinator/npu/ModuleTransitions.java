@@ -97,14 +97,19 @@ final class ModuleTransitions {
       return effects.none();
     }
     boolean down = m != null && m.down();
-    boolean startupFailed = m != null && m.lastOutcome().startsWith("failed: " + CoordinatorState.STARTUP);
-    if (!c.force() && (c.kind().equals(CoordinatorState.SHUTDOWN) && down
-        || c.kind().equals(CoordinatorState.STARTUP) && !down && !startupFailed)) {
+    if (!c.force() && c.kind().equals(CoordinatorState.SHUTDOWN) && down) {
       // Already where it was asked to go: nothing is halted, powered or journaled again (`--force` does it anyway).
-      String since = m == null || m.lastChange() <= 0 ? "" : " since " + Instant.ofEpochMilli(m.lastChange())
+      String since = m.lastChange() <= 0 ? "" : " since " + Instant.ofEpochMilli(m.lastChange())
           + (m.lastOutcome().isEmpty() ? "" : " (" + m.lastOutcome() + ")");
-      c.replyTo().tell(new StartReply(true, "", dpu.id() + " is already administratively " + (down ? "down" : "up") + since
-          + "; nothing done (--force runs the " + c.kind() + " anyway)"));
+      c.replyTo().tell(new StartReply(true, "", dpu.id() + " is already administratively down" + since
+          + "; nothing done (--force runs the shutdown anyway)"));
+      return effects.none();
+    }
+    if (!c.force() && c.kind().equals(CoordinatorState.STARTUP) && !down) {
+      // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first.
+      ctx.pipeToSelf(transport.observe(dpu, "", -1, java.time.Duration.ZERO, settings.signal().rpcTimeout()),
+          (o, failure) -> new Coordinator.StartupChecked(c, o != null && o.listening(),
+              o != null ? o.state() : "not answering: " + DpuLink.describe(failure)));
       return effects.none();
     }
     long now = clock.millis();
@@ -116,6 +121,18 @@ final class ModuleTransitions {
           c.replyTo().tell(new StartReply(true, id, "module " + c.kind() + " " + id + " of " + dpu.id() + " started"));
           enter(next, dpu.id(), false);
         });
+  }
+
+  /** A startup of an administratively up DPU: nothing to do if it answers Listening, else the startup runs. */
+  Effect<CampaignEvent, CoordinatorState> onStartupChecked(CoordinatorState s, Coordinator.StartupChecked checked) {
+    ModuleCommand c = checked.command();
+    if (checked.listening()) {
+      c.replyTo().tell(new StartReply(true, "", c.dpuId() + " is already up (administratively up, and answering: Listening); "
+          + "nothing done (--force runs the startup anyway)"));
+      return effects.none();
+    }
+    ctx.getLog().info("[campaign=none dpu={}] administratively up but {}: starting it up", c.dpuId(), checked.seen());
+    return onModule(s, new ModuleCommand(c.dpuId(), c.kind(), c.reason(), true, c.replyTo()));
   }
 
   /** The side effects of a module transition's phase; after a restart {@code recovered} is true. */

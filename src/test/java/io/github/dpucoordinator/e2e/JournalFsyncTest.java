@@ -28,12 +28,20 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Durability against power loss, seen from the kernel: `dpuctl npu` runs a campaign under strace. Every write
- * to the journal file is followed by an fdatasync of that file on the same thread before that thread does
- * anything else, and the journal's last write before the reboot command's exec is on disk before the exec.
+ * Durability against power loss, seen from the kernel: `dpuctl npu` runs a campaign (with a DPU that never
+ * answers, so it gets its force action) and a module shutdown under strace. Every write to the journal file
+ * is followed by an fdatasync of that file on the same thread before that thread does anything else; and
+ * before each external action the journal records (the force command, the reboot command, the power-off
+ * command) is exec'd, the write holding its event has been made and synced. Needs strace: tag
+ * {@value #TAG}, run by {@code mvn verify -Psystem-tools} (what .ci/run does, installing strace).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@org.junit.jupiter.api.Tag(JournalFsyncTest.TAG)
 class JournalFsyncTest {
+  static final String TAG = "needs-strace";
+  /** Each action's marker in its command line, and the event that must be on disk before it runs. */
+  private static final Map<String, String> ACTIONS = Map.of("FORCE-MARK", "DpuEscalated", "REBOOT-MARK", "RebootIssued",
+      "POWER-MARK", "ModulePowerIssued");
   private static final Pattern LINE = Pattern.compile("^(\\d+)\\s+(?:<\\.\\.\\. (\\w+) resumed>|(\\w+)\\()(.*)$");
   private final ActorTestKit kit = ActorTestKit.create("fsync", AppConfig.load());
 
@@ -48,18 +56,21 @@ class JournalFsyncTest {
     assertTrue(new ProcessBuilder("strace", "-V").start().waitFor(10, TimeUnit.SECONDS),
         "strace is needed for this test (apt-get install strace; .ci/run installs it)");
     List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "S", 2, 100, Optional.of(Duration.ofMillis(100)));
-    List<DpuEndpoint> dpus = agents.stream().map(a -> new DpuEndpoint(a.dpuId(), "127.0.0.1", a.port(), DpuEndpoint.REBOOT_SERVICE)).toList();
+    List<DpuEndpoint> dpus = new ArrayList<>(agents.stream()
+        .map(a -> new DpuEndpoint(a.dpuId(), "127.0.0.1", a.port(), DpuEndpoint.REBOOT_SERVICE)).toList());
+    dpus.add(new DpuEndpoint("GONE", "127.0.0.1", Harness.freePort(), DpuEndpoint.REBOOT_SERVICE)); // nothing listens: escalated
     Path trace = dir.resolve("strace.txt");
     Path output = dir.resolve("npu.out");
     int adminPort = Harness.freePort();
-    List<String> cmd = new ArrayList<>(List.of("strace", "-f", "--seccomp-bpf", "-T", "-qq", "-e", "trace=openat,pwrite64,write,fdatasync,fsync,execve",
+    List<String> cmd = new ArrayList<>(List.of("strace", "-f", "--seccomp-bpf", "-T", "-qq", "-s", "65536", "-e", "trace=openat,pwrite64,write,fdatasync,fsync,execve",
         "-e", "signal=none", "-o", trace.toString(), ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1",
         "-Xmx256m", "-cp", System.getProperty("java.class.path"), "io.github.dpucoordinator.cli.Main", "npu",
         "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(adminPort), "--reboot-cmd", "echo REBOOT-MARK"));
     dpus.forEach(d -> cmd.addAll(List.of("--dpu", d.id() + "=127.0.0.1:" + d.port() + "/reboot-service")));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
     pb.environment().putAll(Map.of("DPUCOORD_DPU_API_PORT", "0", "DPUCOORD_WATCH", "false", "DPUCOORD_REBOOT_RETURN_AFTER", "100ms",
-        "DPUCOORD_PIPE_GATEWAY", "false"));
+        "DPUCOORD_PIPE_GATEWAY", "false", "DPUCOORD_SIGNAL_ATTEMPTS", "2", "DPUCOORD_BOOT_WAIT", "3s",
+        "DPUCOORD_FORCE_CMD", "echo FORCE-MARK {dpu}", "DPUCOORD_MODULE_POWER_OFF_CMD", "echo POWER-MARK {dpu}"));
     Process npu = pb.start();
     try {
       NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
@@ -72,7 +83,14 @@ class JournalFsyncTest {
         assertTrue(s.path("lastCampaign").path("id").asText().equals(id) && !s.path("lastCampaign").path("inFlight").asBoolean());
         return s;
       });
-      assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+      assertEquals("degraded", done.path("lastCampaign").path("outcome").asText(), "GONE never answered: " + done);
+      String transition = admin.moduleShutdown(io.github.dpucoordinator.proto.admin.ModuleRequest.newBuilder().setDpuId("S0")
+          .setReason("fsync").build()).toCompletableFuture().get(30, TimeUnit.SECONDS).getTransitionId();
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
+        JsonNode m = Harness.status(admin).path("modules").get(0);
+        assertTrue(m.path("lastOutcome").asText().startsWith("ok: shutdown"), transition + ": " + m);
+        return null;
+      });
     } finally {
       npu.destroy();
       npu.waitFor(30, TimeUnit.SECONDS);
@@ -86,7 +104,8 @@ class JournalFsyncTest {
     int writes = 0;
     int syncs = 0;
     double syncSeconds = 0;
-    boolean execSeen = false;
+    Map<String, Boolean> written = new HashMap<>(); // event name -> a journal write holding it has been seen
+    List<String> execs = new ArrayList<>();
     for (String raw : lines) {
       Matcher m = LINE.matcher(raw);
       if (!m.matches()) {
@@ -111,12 +130,16 @@ class JournalFsyncTest {
         continue;
       }
       boolean onJournal = rest.startsWith(journalFd + ",") || rest.startsWith(journalFd + ")");
-      if (call.equals("execve") && rest.contains("REBOOT-MARK") && rest.matches(".*\\) += 0.*")) {
-        assertTrue(pendingWrite.isEmpty(), "a journal write not yet on disk when the reboot command was exec'd: " + pendingWrite);
-        execSeen = true;
+      String marker = ACTIONS.keySet().stream().filter(rest::contains).findFirst().orElse(null);
+      if (call.equals("execve") && marker != null && rest.matches(".*\\) += 0.*")) {
+        assertTrue(pendingWrite.isEmpty(), "a journal write not yet on disk when " + marker + " was exec'd: " + pendingWrite);
+        assertTrue(written.getOrDefault(ACTIONS.get(marker), false), ACTIONS.get(marker) + " was not written before " + marker + " ran");
+        execs.add(marker);
       } else if (call.equals("pwrite64") && onJournal) {
         assertTrue(!pendingWrite.containsKey(thread), "two journal writes without a sync between them on thread " + thread);
         pendingWrite.put(thread, raw);
+        String chunk = rest;
+        ACTIONS.values().stream().filter(chunk::contains).forEach(e -> written.put(e, true));
         writes++;
       } else if ((call.equals("fdatasync") || call.equals("fsync")) && onJournal) {
         if (pendingWrite.remove(thread) != null) {
@@ -129,7 +152,7 @@ class JournalFsyncTest {
       }
     }
     assertTrue(journalFd != null, "the journal file was opened: " + lines.size() + " lines traced");
-    assertTrue(execSeen, "the reboot command ran under the trace");
+    assertEquals(java.util.Set.copyOf(ACTIONS.keySet()), java.util.Set.copyOf(execs), "the force, reboot and power-off commands ran under the trace");
     assertTrue(writes >= 8 && syncs == writes, "every journal write synced: " + writes + " writes, " + syncs + " syncs");
     System.err.printf("journal under strace: %d writes, %d fdatasyncs, %.2f ms per fdatasync (strace -T)%n", writes, syncs,
         syncs == 0 ? 0 : 1000 * syncSeconds / syncs);

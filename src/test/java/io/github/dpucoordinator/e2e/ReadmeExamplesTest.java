@@ -17,7 +17,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,8 +38,8 @@ class ReadmeExamplesTest {
 
   record Step(String command, List<String> expected, boolean background) {}
 
+  /** Each session is bounded by {@value #SESSION_SECONDS} s: its shell is killed then, with everything it started. */
   @TestFactory
-  @Timeout(value = 12, unit = TimeUnit.MINUTES)
   Stream<DynamicTest> theReadmesWorkedExamplesWorkAsPrinted(@TempDir Path dir) throws IOException {
     Map<String, List<Step>> sessions = sessions(Files.readAllLines(Path.of("README.md")));
     assertTrue(sessions.size() >= 4, "the README has its worked examples marked: " + sessions.keySet());

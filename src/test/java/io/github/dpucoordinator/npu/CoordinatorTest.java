@@ -264,11 +264,21 @@ class CoordinatorTest {
   @Test
   void aModuleStartupPowersOnAndWaitsBoundedForTheDpuToAnswer() {
     Fixture f = new Fixture(1, false);
-    Coordinator.StartReply alreadyUp = f.module("DPU0", "startup");
+    TestProbe<Coordinator.StartReply> replies = kit.createTestProbe();
+    // administratively up and answering Listening: nothing to do
+    f.es.runCommand(new Coordinator.ModuleCommand("DPU0", "startup", "replace a fan", false, replies.ref()));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
+    Coordinator.StartReply alreadyUp = replies.receiveMessage();
     assertTrue(alreadyUp.accepted() && alreadyUp.campaignId().isEmpty(), alreadyUp.message());
-    assertTrue(alreadyUp.message().startsWith("DPU0 is already administratively up"), alreadyUp.message());
+    assertTrue(alreadyUp.message().startsWith("DPU0 is already up (administratively up, and answering: Listening)"), alreadyUp.message());
     f.journal.expectNothingPersisted(f.pid); // nothing powered on, nothing journaled
-    String first = f.module("DPU0", "startup", true).campaignId(); // --force: power it on all the same
+    assertEquals(List.of(), f.host.powerOns);
+
+    // administratively up but halted (as a cancelled campaign leaves a DPU): the startup runs
+    f.es.runCommand(new Coordinator.ModuleCommand("DPU0", "startup", "replace a fan", false, replies.ref()));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown("c-cancelled"));
+    String first = replies.receiveMessage().campaignId();
+    assertFalse(first.isEmpty());
     f.expect(CampaignEvent.ModuleTransitionStarted.class);
     f.expect(CampaignEvent.ModulePowerIssued.class);
     f.expect(CampaignEvent.ModulePoweredOn.class);
@@ -279,7 +289,7 @@ class CoordinatorTest {
     assertEquals("failed", timedOut.outcome());
     assertTrue(timedOut.detail().startsWith("not Listening within the boot wait (20 s)"), timedOut.detail());
 
-    f.module("DPU0", "startup");
+    f.module("DPU0", "startup", true); // --force: no question first
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
     f.expect(CampaignEvent.ModuleTransitionStarted.class);
     f.expect(CampaignEvent.ModulePowerIssued.class);
@@ -588,9 +598,12 @@ class CoordinatorTest {
 
     RebootReturned returned = f.expect(RebootReturned.class);
     assertTrue(returned.detail().contains("restarted"), returned.detail());
+    // the same boot: this host did not reboot, so the campaign does not claim it did
+    assertFalse(returned.ok(), returned.detail());
+    assertTrue(returned.detail().contains("this host did not reboot (same boot id"), returned.detail());
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
     f.expect(DpuReady.class);
-    f.expect(CampaignFinished.class);
+    assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
     assertEquals(1, f.host.reboots.get(), "the reboot action runs at most once per campaign");
   }
 }
