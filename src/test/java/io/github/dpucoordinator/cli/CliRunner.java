@@ -17,10 +17,7 @@ public final class CliRunner {
   public static Run process(java.nio.file.Path dir, java.util.Map<String, String> env, java.util.List<String> prefix,
       java.util.List<String> jvmArgs, String... args) {
     java.util.List<String> cmd = new java.util.ArrayList<>(prefix);
-    cmd.addAll(java.util.List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-Xmx256m"));
-    cmd.addAll(jvmArgs);
-    cmd.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    cmd.addAll(DpuctlJvm.command(jvmArgs));
     cmd.addAll(java.util.List.of(args));
     try {
       java.nio.file.Path out = java.nio.file.Files.createTempFile("dpuctl-out-", ".txt");

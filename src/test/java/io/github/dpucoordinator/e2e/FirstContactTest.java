@@ -27,8 +27,8 @@ class FirstContactTest {
 
   /** Starts `dpuctl npu` in {@code dir} and waits until it is up (or has exited); returns its output so far. */
   private static String startAndStop(Path dir, Map<String, String> env, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1",
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), "io.github.dpucoordinator.cli.Main", "npu"));
+    List<String> cmd = new ArrayList<>(io.github.dpucoordinator.cli.DpuctlJvm.command());
+    cmd.add("npu");
     cmd.addAll(List.of(args));
     Path output = Files.createTempFile(dir, "npu-", ".out");
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(output.toFile());

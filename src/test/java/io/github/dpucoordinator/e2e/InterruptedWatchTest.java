@@ -46,9 +46,9 @@ class InterruptedWatchTest {
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
       Path out = dir.resolve("out.txt");
       Path err = dir.resolve("err.txt");
-      Process watch = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1", "-cp",
-          System.getProperty("java.class.path"), "io.github.dpucoordinator.cli.Main", "reboot", "--wait", "--reason", "interrupt me",
-          "--admin", "127.0.0.1:" + npu.adminPort()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+      List<String> cmd = new java.util.ArrayList<>(io.github.dpucoordinator.cli.DpuctlJvm.command());
+      cmd.addAll(List.of("reboot", "--wait", "--reason", "interrupt me", "--admin", "127.0.0.1:" + npu.adminPort()));
+      Process watch = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
       try {
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(100), () -> {
           assertTrue(Files.readString(out).contains("ACKNOWLEDGED"), "watching: " + Harness.read(out) + Harness.read(err));

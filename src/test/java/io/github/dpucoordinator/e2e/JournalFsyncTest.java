@@ -63,8 +63,9 @@ class JournalFsyncTest {
     Path output = dir.resolve("npu.out");
     int adminPort = Harness.freePort();
     List<String> cmd = new ArrayList<>(List.of("strace", "-f", "--seccomp-bpf", "-T", "-qq", "-s", "65536", "-e", "trace=openat,pwrite64,write,fdatasync,fsync,execve",
-        "-e", "signal=none", "-o", trace.toString(), ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1",
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), "io.github.dpucoordinator.cli.Main", "npu",
+        "-e", "signal=none", "-o", trace.toString()));
+    cmd.addAll(io.github.dpucoordinator.cli.DpuctlJvm.command());
+    cmd.addAll(List.of("npu",
         "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(adminPort), "--reboot-cmd", "echo REBOOT-MARK"));
     dpus.forEach(d -> cmd.addAll(List.of("--dpu", d.id() + "=127.0.0.1:" + d.port() + "/reboot-service")));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());

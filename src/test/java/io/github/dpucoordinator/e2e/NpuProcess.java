@@ -13,13 +13,8 @@ final class NpuProcess {
   /** {@code jvmArgs} e.g. -Dconfig.file=...; {@code env} overrides the test defaults below; output is appended to {@code output}. */
   static Process start(Path dataDir, int adminPort, List<DpuEndpoint> dpus, String rebootCommand, Path output, List<String> jvmArgs,
       Map<String, String> env) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"),
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m"));
-    cmd.addAll(jvmArgs);
-    cmd.addAll(List.of(
-        "-cp", System.getProperty("java.class.path"),
-        "io.github.dpucoordinator.cli.Main", "npu",
+    List<String> cmd = new ArrayList<>(io.github.dpucoordinator.cli.DpuctlJvm.command(jvmArgs));
+    cmd.addAll(List.of("npu",
         "--data-dir", dataDir.toString(),
         "--admin-port", String.valueOf(adminPort),
         "--reboot-cmd", rebootCommand));

@@ -195,12 +195,13 @@ class ReadmeExamplesTest {
 
   /** {@code ./dpuctl} on this build: the test classpath, with the launcher's DPUCTL_CONFIG handling. */
   private static void writeLauncher(Path dir) throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> java = io.github.dpucoordinator.cli.DpuctlJvm.command();
+    String quoted = String.join(" ", java.subList(0, java.size() - 1).stream().map(a -> "'" + a + "'").toList());
     Path launcher = dir.resolve("dpuctl");
     Files.writeString(launcher, "#!/usr/bin/env bash\n"
-        + "opts=\"-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m\"\n"
-        + "[ -n \"${DPUCTL_CONFIG:-}\" ] && opts=\"$opts -Dconfig.file=$DPUCTL_CONFIG\"\n"
-        + "exec '" + java + "' $opts -cp '" + System.getProperty("java.class.path") + "' io.github.dpucoordinator.cli.Main \"$@\"\n");
+        + "opts=\"\"\n"
+        + "[ -n \"${DPUCTL_CONFIG:-}\" ] && opts=\"-Dconfig.file=$DPUCTL_CONFIG\"\n"
+        + "exec " + quoted.replace("'-cp'", "$opts '-cp'") + " " + java.get(java.size() - 1) + " \"$@\"\n");
     Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
   }
 
