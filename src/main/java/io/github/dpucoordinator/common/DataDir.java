@@ -69,10 +69,13 @@ public final class DataDir {
   }
 
   private static String owner(Path p) {
+    if (!p.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      return "";
+    }
     try {
       return " (owner " + Files.getOwner(p).getName() + ", mode " + java.nio.file.attribute.PosixFilePermissions.toString(
           Files.getPosixFilePermissions(p)) + ", this process runs as " + System.getProperty("user.name") + ")";
-    } catch (IOException | UnsupportedOperationException e) {
+    } catch (IOException e) {
       return "";
     }
   }
