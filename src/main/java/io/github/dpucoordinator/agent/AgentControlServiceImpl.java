@@ -83,7 +83,7 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
    */
   private String deferNote(Holds h) {
     NpuContact.Seen seen = contact.last();
-    if (h.deferUntil() <= System.currentTimeMillis()) {
+    if (h.deferUntil() <= contact.now()) {
       return "";
     }
     if (seen == null) {

@@ -21,6 +21,10 @@ final class NpuContact {
     last.set(new Seen(protocol, clock.millis()));
   }
 
+  long now() {
+    return clock.millis();
+  }
+
   /** The last contact, or null if nobody has called yet. */
   Seen last() {
     return last.get();

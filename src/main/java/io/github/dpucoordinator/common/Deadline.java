@@ -2,6 +2,7 @@ package io.github.dpucoordinator.common;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -10,18 +11,19 @@ import java.util.concurrent.TimeoutException;
 public final class Deadline {
   private Deadline() {}
 
+  /** {@code call} bounded by {@code timeout}; its timer is cancelled as soon as the call completes. */
   public static <T> CompletableFuture<T> within(CompletionStage<T> call, Duration timeout, String what) {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    call.whenComplete((value, failure) -> {
-      if (failure != null) {
-        result.completeExceptionally(failure);
-      } else {
-        result.complete(value);
-      }
-    });
-    CompletableFuture.delayedExecutor(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS).execute(() ->
-        result.completeExceptionally(new TimeoutException(what + ": no answer within " + seconds(timeout))));
-    return result;
+    return call.toCompletableFuture().copy().orTimeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS)
+        .handle((value, failure) -> {
+          if (failure == null) {
+            return value;
+          }
+          Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+          if (cause instanceof TimeoutException && cause.getMessage() == null) {
+            throw new CompletionException(new TimeoutException(what + ": no answer within " + seconds(timeout)));
+          }
+          throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
+        });
   }
 
   static String seconds(Duration d) {

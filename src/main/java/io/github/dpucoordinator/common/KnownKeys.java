@@ -68,10 +68,18 @@ final class KnownKeys {
     }
   }
 
+  private static volatile Set<String> known;
+
+  /** The shipped application.conf's keys, read once. */
   private static Set<String> known() {
-    Config reference = ConfigFactory.parseResources(KnownKeys.class.getClassLoader(), "application.conf");
-    Set<String> keys = new TreeSet<>();
-    reference.getConfig(ROOT).entrySet().forEach(e -> keys.add(ROOT + "." + e.getKey()));
+    Set<String> keys = known;
+    if (keys == null) {
+      Config reference = ConfigFactory.parseResources(KnownKeys.class.getClassLoader(), "application.conf");
+      Set<String> all = new TreeSet<>();
+      reference.getConfig(ROOT).entrySet().forEach(e -> all.add(ROOT + "." + e.getKey()));
+      keys = java.util.Collections.unmodifiableSet(all);
+      known = keys;
+    }
     return keys;
   }
 

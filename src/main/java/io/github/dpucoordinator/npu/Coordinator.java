@@ -185,6 +185,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final Map<String, String> lastSeen = new HashMap<>();
   private final ModuleTransitions modules;
   private final OwnReboots own;
+  private final UnplannedEvents unplanned;
   private final Escalations escalations;
   private final JournalWrites journal;
   private long linkSeq;
@@ -200,8 +201,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.host = host;
     this.clock = clock;
     this.journal = new JournalWrites(Effect(), () -> lastSequenceNumber(ctx));
-    this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, journal);
-    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, journal, own::settled);
+    this.unplanned = new UnplannedEvents(ctx, settings, transport, clock, random, journal);
+    this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, journal, unplanned::settled);
+    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, lastSeen, journal, unplanned::settled);
     this.escalations = new Escalations(ctx, settings, host, clock);
   }
 
@@ -253,7 +255,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(HardDeadline.class, own::onHardDeadline)
         .onCommand(NoticeBack.class, own::onBack)
         .onCommand(BackBy.class, own::onBackBy)
-        .onCommand(WatchReport.class, own::onWatchReport)
+        .onCommand(WatchReport.class, unplanned::onWatchReport)
         .build();
   }
 
@@ -277,7 +279,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
             modules.enter(state, m.dpuId(), true);
           });
           own.recover(state);
-          own.startWatching(state);
+          unplanned.startWatching(state);
         })
         .build();
   }
@@ -662,7 +664,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     if (c != null && !recovered) {
       ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());
     }
-    own.campaignPhase(s.phase());
+    unplanned.campaignPhase(s.phase());
     switch (s.phase()) {
       case IDLE:
         timers.cancel("ack-deadline");

@@ -11,7 +11,6 @@ import io.github.dpucoordinator.npu.Coordinator.GoingReply;
 import io.github.dpucoordinator.npu.Coordinator.NoticeBack;
 import io.github.dpucoordinator.npu.Coordinator.NoticeReceived;
 import io.github.dpucoordinator.npu.Coordinator.NoticeReply;
-import io.github.dpucoordinator.npu.Coordinator.WatchReport;
 import io.github.dpucoordinator.npu.CoordinatorState.Notice;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,7 +26,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 
 /**
- * What DPUs do on their own: reboots they announce (R1-R4) and events nobody planned (R14).
+ * Reboots DPUs announce themselves (R1-R4); events nobody planned (R14) are {@link UnplannedEvents}.
  *
  * <p>A DPU announces a reboot with a notice (reason, planned time, hard deadline). The NPU runs its
  * pre-DPU-reboot hooks and answers ACK, or POSTPONE until a time when a hook says "not yet" (exit code
@@ -50,13 +49,14 @@ final class OwnReboots {
   // Transient: who waits for the answer of a round whose hooks are running, and each DPU's return watch.
   private final Map<String, List<ActorRef<NoticeReply>>> waiting = new HashMap<>();
   private final Map<String, ActorRef<ReturnWatch.Command>> watches = new HashMap<>();
-  /** Notices changes outside anything planned; null when `watch.enabled` is off. */
-  private ActorRef<FleetWatcher.Command> watcher;
+  /** Told when a DPU's own reboot is over, so that its comings and goings meanwhile are not taken for unplanned ones. */
+  private final java.util.function.Consumer<String> settled;
   private long seq;
 
   OwnReboots(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
-      HostActions host, Clock clock, Random random, JournalWrites effects) {
+      HostActions host, Clock clock, Random random, JournalWrites effects, java.util.function.Consumer<String> settled) {
     this.ctx = ctx;
+    this.settled = settled;
     this.timers = timers;
     this.settings = settings;
     this.transport = transport;
@@ -264,7 +264,7 @@ final class OwnReboots {
       ctx.getLog().info("[campaign={} dpu={}] DPU-initiated reboot finished: {} ({})", notice.id(), notice.dpuId(), outcome, detail);
       stopWatch(notice.dpuId());
       timers.cancel("notice-" + notice.dpuId());
-      settled(notice.dpuId());
+      settled.accept(notice.dpuId());
     });
   }
 
@@ -302,56 +302,4 @@ final class OwnReboots {
       ctx.stop(w);
     }
   }
-
-  // ---- unplanned events ----
-
-  /** Starts the watcher (after recovery), paused if a campaign is in flight. */
-  void startWatching(CoordinatorState s) {
-    if (n().watchEnabled() && !settings.dpus().isEmpty()) {
-      watcher = ctx.spawn(FleetWatcher.create(settings.dpus(), transport, n().watchInterval(), settings.signal().rpcTimeout(),
-          n().watchGoneAfter(), ctx.getSelf()), "watcher");
-      campaignPhase(s.phase());
-    }
-  }
-
-  /** A campaign's links watch its DPUs: the watcher rests meanwhile and starts afresh when it is over. */
-  void campaignPhase(Phase phase) {
-    if (watcher != null) {
-      watcher.tell(phase == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
-    }
-  }
-
-  /** Something planned for this DPU (a module transition, its own reboot) ended: its next state is no news. */
-  void settled(String dpuId) {
-    if (watcher != null) {
-      watcher.tell(new FleetWatcher.Settled(dpuId));
-    }
-  }
-
-  Effect<CampaignEvent, CoordinatorState> onWatchReport(CoordinatorState s, WatchReport w) {
-    String planned = planned(s, w.dpuId());
-    if (planned != null) {
-      ctx.getLog().debug("[campaign=none dpu={}] {} ({}): planned, {}", w.dpuId(), w.what(), w.detail(), planned);
-      return effects.none();
-    }
-    String id = Coordinator.newId(random, "u", clock.millis());
-    return effects.persist(new CampaignEvent.UnplannedEvent(id, w.dpuId(), w.what(), w.detail(), clock.millis())).thenRun(next ->
-        ctx.getLog().warn("[campaign={} dpu={}] unplanned: the DPU {} ({}); recorded in its history", id, w.dpuId(), w.what(), w.detail()));
-  }
-
-  /** Why this DPU's change is part of something planned, or null when nothing planned explains it. */
-  private String planned(CoordinatorState s, String dpuId) {
-    if (s.current() != null && s.current().dpus().containsKey(dpuId)) {
-      return "campaign " + s.current().id();
-    }
-    CoordinatorState.Module m = s.modules().get(dpuId);
-    if (m != null && (m.transition() != null || m.down())) {
-      return "module transition or administratively down";
-    }
-    if (s.notices().containsKey(dpuId)) {
-      return "DPU-initiated reboot " + s.notices().get(dpuId).id();
-    }
-    return null;
-  }
-
 }

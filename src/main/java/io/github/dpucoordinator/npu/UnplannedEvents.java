@@ -1,0 +1,87 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.npu.Coordinator.Command;
+import io.github.dpucoordinator.npu.Coordinator.WatchReport;
+import java.time.Clock;
+import java.util.Random;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+
+/**
+ * Events nobody planned (R14): outside campaigns a {@link FleetWatcher} asks each DPU for its state, and a DPU
+ * that goes away, comes back or restarts when nothing planned explains it is recorded in its history.
+ */
+final class UnplannedEvents {
+  private final ActorContext<Command> ctx;
+  private final NpuSettings settings;
+  private final DpuTransport transport;
+  private final Clock clock;
+  private final Random random;
+  private final JournalWrites effects;
+  /** Notices changes outside anything planned; null when `watch.enabled` is off. */
+  private ActorRef<FleetWatcher.Command> watcher;
+
+  UnplannedEvents(ActorContext<Command> ctx, NpuSettings settings, DpuTransport transport, Clock clock, Random random,
+      JournalWrites effects) {
+    this.ctx = ctx;
+    this.settings = settings;
+    this.transport = transport;
+    this.clock = clock;
+    this.random = random;
+    this.effects = effects;
+  }
+
+  private NpuSettings.Negotiation n() {
+    return settings.negotiation();
+  }
+
+  /** Starts the watcher (after recovery), paused if a campaign is in flight. */
+  void startWatching(CoordinatorState s) {
+    if (n().watchEnabled() && !settings.dpus().isEmpty()) {
+      watcher = ctx.spawn(FleetWatcher.create(settings.dpus(), transport, n().watchInterval(), settings.signal().rpcTimeout(),
+          n().watchGoneAfter(), ctx.getSelf()), "watcher");
+      campaignPhase(s.phase());
+    }
+  }
+
+  /** A campaign's links watch its DPUs: the watcher rests meanwhile and starts afresh when it is over. */
+  void campaignPhase(Phase phase) {
+    if (watcher != null) {
+      watcher.tell(phase == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
+    }
+  }
+
+  /** Something planned for this DPU (a module transition, its own reboot) ended: its next state is no news. */
+  void settled(String dpuId) {
+    if (watcher != null) {
+      watcher.tell(new FleetWatcher.Settled(dpuId));
+    }
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onWatchReport(CoordinatorState s, WatchReport w) {
+    String planned = planned(s, w.dpuId());
+    if (planned != null) {
+      ctx.getLog().debug("[campaign=none dpu={}] {} ({}): planned, {}", w.dpuId(), w.what(), w.detail(), planned);
+      return effects.none();
+    }
+    String id = Coordinator.newId(random, "u", clock.millis());
+    return effects.persist(new CampaignEvent.UnplannedEvent(id, w.dpuId(), w.what(), w.detail(), clock.millis())).thenRun(next ->
+        ctx.getLog().warn("[campaign={} dpu={}] unplanned: the DPU {} ({}); recorded in its history", id, w.dpuId(), w.what(), w.detail()));
+  }
+
+  /** Why this DPU's change is part of something planned, or null when nothing planned explains it. */
+  private String planned(CoordinatorState s, String dpuId) {
+    if (s.current() != null && s.current().dpus().containsKey(dpuId)) {
+      return "campaign " + s.current().id();
+    }
+    CoordinatorState.Module m = s.modules().get(dpuId);
+    if (m != null && (m.transition() != null || m.down())) {
+      return "module transition or administratively down";
+    }
+    if (s.notices().containsKey(dpuId)) {
+      return "DPU-initiated reboot " + s.notices().get(dpuId).id();
+    }
+    return null;
+  }
+}
