@@ -78,6 +78,18 @@ public sealed interface CampaignEvent extends CborSerializable {
   }
 
   /**
+   * The reboot action returned (its exit, or its dry run), journaled before anything else happens: a restarted
+   * service that finds it on record never runs the action again.
+   */
+  record RebootActionReturned(String campaignId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
+
+  /**
+   * A restarted service found the reboot action issued on this same boot with no return on record: this service
+   * died before or while running it, so it is run again ({@code why} says so in the campaign's record).
+   */
+  record RebootActionRerun(String campaignId, String why, String hostBootId, long atMillis) implements CampaignEvent {}
+
+  /**
    * Reboot -> PostReboot: the NPU is back (or the dry run returned). Each DPU has until its own deadline
    * in dpuBootDeadlines (its boot-wait); bootWaitDeadlineMillis is the latest of them.
    */

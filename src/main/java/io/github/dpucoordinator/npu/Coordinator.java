@@ -129,6 +129,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private record RebootSettled(String campaignId, StepResult result) implements Command {}
 
+  /** After a restart: the reboot action this service's death interrupted is run again. */
+  private record RunRebootAgain(String campaignId, String why, String bootId) implements Command {}
+
   private record DpuBootDeadline(String campaignId, String dpuId) implements Command {}
 
   /** `reboot --cancel`: ends a campaign that has not reached Reboot. */
@@ -232,6 +235,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(AckDeadlineReached.class, this::onAckDeadline)
         .onCommand(RebootActionFinished.class, this::onRebootActionFinished)
         .onCommand(RebootSettled.class, this::onRebootSettled)
+        .onCommand(RunRebootAgain.class, this::onRunRebootAgain)
         .onCommand(DpuBootDeadline.class, this::onDpuBootDeadline)
         .onCommand(ModuleCommand.class, modules::onModule)
         .onCommand(CancelCampaign.class, this::onCancel)
@@ -381,10 +385,10 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         if (Escalations.running(c)) {
           return Effect().none(); // force actions still running
         }
-        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, HostBootId.read())));
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId())));
       }
       case PROCEED_WITH_REBOOT:
-        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, HostBootId.read())));
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId())));
       case POST_REBOOT:
         return c.allBack() ? persistThenEnter(List.of(new CampaignFinished(c.id(), c.outcomeWith(notReady(c)), notReady(c), now)))
             : Effect().none();
@@ -473,16 +477,34 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.REBOOT) {
       return Effect().none();
     }
-    if (!f.result().ok()) {
-      ctx.getLog().error("[campaign={} dpu=all] reboot action failed: {}", f.campaignId(), f.result().detail());
-      ctx.getSelf().tell(new RebootSettled(f.campaignId(), f.result()));
-    } else if (settings.rebootReturnAfter().isZero()) {
-      ctx.getSelf().tell(new RebootSettled(f.campaignId(), f.result()));
-    } else {
-      // A real reboot takes this process down before the pause ends; if we are still here, we go on.
-      timers.startSingleTimer("reboot", new RebootSettled(f.campaignId(), f.result()), settings.rebootReturnAfter());
+    StepResult r = f.result();
+    return journal.persist(new CampaignEvent.RebootActionReturned(f.campaignId(), r.ok(), r.detail(), clock.millis())).thenRun(next -> {
+      if (!r.ok()) {
+        ctx.getLog().error("[campaign={} dpu=all] reboot action failed: {}", f.campaignId(), r.detail());
+        ctx.getSelf().tell(new RebootSettled(f.campaignId(), r));
+      } else if (settings.reboot().returnAfter().isZero()) {
+        ctx.getSelf().tell(new RebootSettled(f.campaignId(), r));
+      } else {
+        // A real reboot takes this process down before the pause ends; if we are still here, we go on.
+        timers.startSingleTimer("reboot", new RebootSettled(f.campaignId(), r), settings.reboot().returnAfter());
+      }
+    });
+  }
+
+  private Effect<CampaignEvent, CoordinatorState> onRunRebootAgain(CoordinatorState s, RunRebootAgain a) {
+    if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.REBOOT || s.current().rebootReturned()) {
+      return Effect().none();
     }
-    return Effect().none();
+    return journal.persist(new CampaignEvent.RebootActionRerun(a.campaignId(), a.why(), a.bootId(), clock.millis())).thenRun(next -> {
+      ctx.getLog().warn("[campaign={} dpu=all] {}: running the reboot action again ({} = run-again)", a.campaignId(), a.why(),
+          NpuSettings.Reboot.AFTER_INTERRUPTION);
+      runReboot(next.current());
+    });
+  }
+
+  private void runReboot(Campaign c) {
+    ctx.pipeToSelf(host.reboot(c.id(), c.kind()), (result, failure) -> new RebootActionFinished(c.id(),
+        result != null ? result : new StepResult("reboot", false, DpuLink.describe(failure), 0)));
   }
 
   private Effect<CampaignEvent, CoordinatorState> onRebootSettled(CoordinatorState s, RebootSettled r) {
@@ -706,20 +728,17 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         ctx.getSelf().tell(Advance.INSTANCE);
         break;
       case REBOOT:
-        if (recovered) {
-          // The reboot action was issued before this restart: never run it twice. Whether it rebooted this host says
-          // the boot id; on the same boot the action may not have run at all (killed between journal and action).
-          String now = HostBootId.read();
-          boolean sameBoot = !c.hostBootId().isEmpty() && c.hostBootId().equals(now);
-          ctx.getSelf().tell(new RebootSettled(c.id(), sameBoot
-              ? new StepResult("reboot", false, "the service restarted after the reboot action was journaled, but this host did "
-                  + "not reboot (same boot id " + now + "): the action may not have run; it is not run twice", 0)
-              : new StepResult("reboot", true, c.hostBootId().isEmpty() || now.isEmpty()
-                  ? "service restarted after the reboot action was issued"
-                  : "this host rebooted (boot id " + c.hostBootId() + " -> " + now + ")", 0)));
-        } else {
-          ctx.pipeToSelf(host.reboot(c.id(), c.kind()), (result, failure) -> new RebootActionFinished(c.id(),
-              result != null ? result : new StepResult("reboot", false, DpuLink.describe(failure), 0)));
+        if (!recovered) {
+          runReboot(c);
+          break;
+        }
+        RebootRecovery next = RebootRecovery.decide(c, host.bootId(), host.rebootReturnedWhileDown(c.id()),
+            settings.reboot().runInterruptedAgain());
+        if (next instanceof RebootRecovery.RunAgain again) {
+          ctx.getSelf().tell(new RunRebootAgain(c.id(), again.why(), again.bootId()));
+        } else if (next instanceof RebootRecovery.Settle settle) {
+          ctx.getLog().info("[campaign={} dpu=all] recovered in Reboot: {}", c.id(), settle.result().detail());
+          ctx.getSelf().tell(new RebootSettled(c.id(), settle.result()));
         }
         break;
       case POST_REBOOT:

@@ -245,10 +245,13 @@ public record CoordinatorState(
    */
   public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
       Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
-      long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold, String hostBootId)
-      implements CborSerializable {
+      long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold, String hostBootId,
+      StepResult rebootReturn) implements CborSerializable {
 
-    /** {@code hostBootId}: this host's boot id when the reboot action was issued ("" before, or where unknown). */
+    /**
+     * {@code hostBootId}: this host's boot id when the reboot action was issued ("" before, or where unknown);
+     * {@code rebootReturn}: how the reboot action returned, once it did (null until then).
+     */
     public Campaign {
       hostBootId = hostBootId == null ? "" : hostBootId;
     }
@@ -288,7 +291,8 @@ public record CoordinatorState(
 
     private Campaign copy(long ack, long bootWait, Map<String, DpuProgress> d, List<StepResult> pre, String rb, boolean ok, long at,
         String out, long fin, Map<String, Long> bd, long deferCap, boolean hold) {
-      return new Campaign(id, reason, kind, startedAt, ack, bootWait, d, pre, rb, ok, at, out, fin, bd, force, deferCap, hold, hostBootId);
+      return new Campaign(id, reason, kind, startedAt, ack, bootWait, d, pre, rb, ok, at, out, fin, bd, force, deferCap, hold, hostBootId,
+          rebootReturn);
     }
 
     Campaign withDpu(String dpuId, UnaryOperator<DpuProgress> f) {
@@ -317,9 +321,15 @@ public record CoordinatorState(
       return copy(ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt, deadlines, deferCapAt, protectiveHold);
     }
 
-    Campaign withHostBootId(String bootId) {
+    /** The reboot action is issued on the boot {@code bootId}; {@code returned}: how it returned (null: not yet). */
+    Campaign withRebootAction(String bootId, StepResult returned) {
       return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome,
-          finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, bootId);
+          finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, bootId, returned);
+    }
+
+    /** The reboot action returned; a restarted service never runs it again. */
+    public boolean rebootReturned() {
+      return rebootReturn != null;
     }
 
     Campaign finished(String result, long at) {
@@ -355,7 +365,7 @@ public record CoordinatorState(
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
       Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of(),
-          e.force(), 0, false, "");
+          e.force(), 0, false, "", null);
       return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules, notices);
     }
     if (!isCurrent(event.campaignId())) {
@@ -398,7 +408,12 @@ public record CoordinatorState(
       }
       return with(Phase.ERROR_LOGGING, next);
     } else if (event instanceof RebootIssued e) {
-      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0, Map.of()).withHostBootId(e.hostBootId()));
+      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0, Map.of()).withRebootAction(e.hostBootId(), null));
+    } else if (event instanceof CampaignEvent.RebootActionReturned e) {
+      return with(phase, c.withRebootAction(c.hostBootId(), new StepResult("reboot", e.ok(), e.detail(), e.atMillis() - c.rebootAt())));
+    } else if (event instanceof CampaignEvent.RebootActionRerun e) {
+      return with(phase, c.withReboot(c.reboot() + " [run again: " + e.why() + "]", false, c.rebootAt(), 0, Map.of())
+          .withRebootAction(e.hostBootId(), null));
     } else if (event instanceof RebootReturned e) {
       String action = c.reboot() + " -> " + (e.ok() ? "ok" : "FAILED") + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")");
       return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), c.rebootAt(), e.bootWaitDeadlineMillis(),

@@ -3,6 +3,9 @@ package io.github.dpucoordinator.npu;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +26,19 @@ public interface HostActions {
 
   /** Runs the reboot action once. */
   CompletionStage<StepResult> reboot(String campaignId, String kind);
+
+  /** This host's boot id (a new one at every boot), "" where the system gives none. */
+  default String bootId() {
+    return HostBootId.read();
+  }
+
+  /**
+   * How the reboot action of this campaign returned if it returned after this service had died (empty: it did
+   * not return, did not run, or its return is not known this way).
+   */
+  default java.util.Optional<StepResult> rebootReturnedWhileDown(String campaignId) {
+    return java.util.Optional.empty();
+  }
 
   /** How the reboot action reads in the journal and the logs. */
   String describeReboot();
@@ -64,6 +80,7 @@ public interface HostActions {
     private static final String CAMPAIGN = "DPUCOORD_CAMPAIGN_ID";
     private static final String DPU = "DPUCOORD_DPU_ID";
     private static final String NOTICE = "DPUCOORD_NOTICE_ID";
+    private static final String RETURN_FILE = "DPUCOORD_REBOOT_RETURN_FILE";
     private static final Logger log = LoggerFactory.getLogger(HostActions.class);
     private final NpuSettings settings;
     private final StepRunner runner;
@@ -131,8 +148,40 @@ public interface HostActions {
         return CompletableFuture.completedFuture(new StepResult("reboot", true, "", 0));
       }
       log.warn("[campaign={} dpu=all] running {} command: {}", campaignId, kind, command);
-      return runner.run(StepSpec.command("reboot", command, settings.rebootTimeout()), settings.rebootTimeout(),
-          Map.of(CAMPAIGN, campaignId, "DPUCOORD_REBOOT_KIND", kind));
+      Path returned = returnFile(campaignId);
+      try {
+        Files.createDirectories(returned.getParent());
+        Files.deleteIfExists(returned);
+      } catch (IOException e) {
+        return CompletableFuture.completedFuture(new StepResult("reboot", false, "cannot prepare " + returned + ": " + e.getMessage(), 0));
+      }
+      // The command runs in a subshell; the shell around it records its exit in a file even when this service has
+      // died by then (killed, or taken down by the reboot), so a restarted service knows it returned.
+      String wrapped = "(\n" + command + "\n); rc=$?; printf '%s\\n' \"$rc\" > \"$" + RETURN_FILE + ".tmp\" && mv -f \"$" + RETURN_FILE
+          + ".tmp\" \"$" + RETURN_FILE + "\"; exit $rc";
+      return runner.run(StepSpec.command("reboot", wrapped, settings.reboot().timeout()), settings.reboot().timeout(),
+          Map.of(CAMPAIGN, campaignId, "DPUCOORD_REBOOT_KIND", kind, RETURN_FILE, returned.toString()));
+    }
+
+    @Override
+    public java.util.Optional<StepResult> rebootReturnedWhileDown(String campaignId) {
+      Path returned = returnFile(campaignId);
+      try {
+        String exit = Files.readString(returned).strip();
+        int code = Integer.parseInt(exit);
+        return java.util.Optional.of(new StepResult("reboot", code == 0, (code == 0 ? "" : "exit " + code + "; ")
+            + "the action returned after this service had stopped (" + returned + ")", 0));
+      } catch (java.nio.file.NoSuchFileException e) {
+        return java.util.Optional.empty();
+      } catch (IOException | NumberFormatException e) {
+        log.warn("[campaign={} dpu=all] unreadable return file of the reboot action {}: {}", campaignId, returned, e.getMessage());
+        return java.util.Optional.empty();
+      }
+    }
+
+    /** Where the shell around the reboot action records its exit: {@code <data-dir>/run/reboot-<campaign>.returned}. */
+    private Path returnFile(String campaignId) {
+      return settings.dataDir().resolve("run").resolve("reboot-" + campaignId.replaceAll("[^A-Za-z0-9_-]", "_") + ".returned");
     }
 
     /** The NPU's action for a campaign kind: warm and power-off have their own commands (empty = dry run). */
@@ -140,7 +189,7 @@ public interface HostActions {
       return switch (kind) {
         case "warm" -> settings.negotiation().warmCommand();
         case "power-off" -> settings.negotiation().powerOffCommand();
-        default -> settings.rebootCommand();
+        default -> settings.reboot().command();
       };
     }
 
@@ -154,7 +203,7 @@ public interface HostActions {
 
     @Override
     public String describeReboot() {
-      return settings.dryRun() ? "dry run" : "command: " + settings.rebootCommand();
+      return settings.dryRun() ? "dry run" : "command: " + settings.reboot().command();
     }
 
     @Override

@@ -123,7 +123,7 @@ public final class NpuService {
               .thenApply(dpuApi -> {
                 log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, DPU API on {}, reboot action: {}", settings.dpus().size(),
                     settings.dataDir().toAbsolutePath(), binding.localAddress(), dpuApi.localAddress(),
-                    settings.dryRun() ? "dry run" : settings.rebootCommand());
+                    settings.dryRun() ? "dry run" : settings.reboot().command());
                 return new Running(coordinator, binding, transport, probed, dpuApi);
               }));
     });

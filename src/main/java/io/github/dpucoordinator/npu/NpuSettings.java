@@ -21,9 +21,7 @@ public record NpuSettings(
     Duration stateWait,
     Duration watchRetry,
     List<StepSpec> preRebootTasks,
-    String rebootCommand,
-    Duration rebootTimeout,
-    Duration rebootReturnAfter,
+    Reboot reboot,
     Duration bootWait,
     int historyPerDpu,
     int recentCampaigns,
@@ -193,9 +191,7 @@ public record NpuSettings(
         c.getDuration("state-wait"),
         c.getDuration("watch-retry"),
         StepSpec.listFrom(c, "pre-reboot-tasks"),
-        c.getString("reboot.command"),
-        c.getDuration("reboot.timeout"),
-        c.getDuration("reboot.return-after"),
+        Reboot.from(c.getConfig("reboot")),
         c.getDuration("boot-wait"),
         c.getInt("history-per-dpu"),
         c.getInt("recent-campaigns"),
@@ -219,7 +215,7 @@ public record NpuSettings(
     List<DpuEndpoint> all = new ArrayList<>(dpus);
     all.addAll(more);
     NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
-        watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
+        watchRetry, preRebootTasks, reboot, bootWait, historyPerDpu,
         recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies,
         negotiation);
     s.validate();
@@ -228,7 +224,7 @@ public record NpuSettings(
 
   public NpuSettings withNegotiation(Negotiation n) {
     NpuSettings s = new NpuSettings(dpus, dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
-        watchRetry, preRebootTasks, rebootCommand, rebootTimeout, rebootReturnAfter, bootWait, historyPerDpu,
+        watchRetry, preRebootTasks, reboot, bootWait, historyPerDpu,
         recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies, n);
     s.validate();
     return s;
@@ -311,6 +307,23 @@ public record NpuSettings(
   }
 
   public boolean dryRun() {
-    return rebootCommand.isBlank();
+    return reboot.command().isBlank();
+  }
+
+  /**
+   * The {@code reboot} section: the NPU's reboot action (sh -c; empty = dry run), how long it may run, how long
+   * to wait after it returns before concluding the host is still up, and whether an action this service's own
+   * death interrupted (same boot, no return on record) is run again or only reported.
+   */
+  public record Reboot(String command, Duration timeout, Duration returnAfter, boolean runInterruptedAgain) {
+    static final String AFTER_INTERRUPTION = "dpu-coordinator.npu.reboot.after-interruption";
+
+    static Reboot from(Config c) {
+      String after = c.getString("after-interruption");
+      if (!after.equals("run-again") && !after.equals("report")) {
+        throw new IllegalArgumentException(AFTER_INTERRUPTION + " must be run-again or report, not '" + after + "'");
+      }
+      return new Reboot(c.getString("command"), c.getDuration("timeout"), c.getDuration("return-after"), after.equals("run-again"));
+    }
   }
 }

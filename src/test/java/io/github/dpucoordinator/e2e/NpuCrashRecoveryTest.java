@@ -124,6 +124,48 @@ class NpuCrashRecoveryTest {
     assertTrue(Harness.read(output).contains("recovered in phase WaitForAcknowledgments"), Harness.read(output));
   }
 
+  /**
+   * Killed with SIGKILL at the moment the reboot action starts (after `RebootIssued` is journaled, before the action
+   * does anything or returns): on restart the boot id is the same and no return is on record, so the service runs
+   * the action again, once, and the campaign's record says so.
+   */
+  @Test
+  void aServiceSigkilledBetweenJournalingTheRebootActionAndItsReturnRunsItOnceMoreAndSaysSo(@TempDir Path dir) throws Exception {
+    List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "J", 1, 100, java.util.Optional.of(Duration.ofMillis(200)));
+    List<DpuEndpoint> dpus = Harness.endpoints(agents);
+    Path dataDir = dir.resolve("data");
+    Path rebootLog = dir.resolve("reboots.log");
+    Path killed = dir.resolve("killed-once");
+    Path output = dir.resolve("npu.out");
+    int adminPort = Harness.freePort();
+    NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
+    TestProbe<Object> probe = kit.createTestProbe();
+    // The action runs in a subshell of the shell the service starts: $PPID is the service, $$ that shell. The first
+    // time, it kills both before doing anything, so neither the service nor the shell around it sees it return.
+    String command = "if [ ! -e '" + killed + "' ]; then : > '" + killed + "'; kill -9 $PPID $$; exit 1; fi; "
+        + "echo \"reboot $DPUCOORD_CAMPAIGN_ID\" >> '" + rebootLog + "'";
+    Process first = NpuProcess.start(dataDir, adminPort, dpus, command, output, List.of(), java.util.Map.of());
+    processes.add(first);
+    awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("Idle"), output);
+    String id = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("kill at the action").build())
+        .toCompletableFuture().get(10, TimeUnit.SECONDS).getCampaignId();
+    assertTrue(first.waitFor(60, TimeUnit.SECONDS), "the reboot action killed the service");
+    assertEquals(137, first.exitValue(), "killed by SIGKILL");
+    assertTrue(Files.exists(killed));
+    assertFalse(Files.exists(rebootLog), "the first run of the action did nothing");
+
+    processes.add(NpuProcess.start(dataDir, adminPort, dpus, command, output, List.of(), java.util.Map.of()));
+    JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("lastCampaign").path("id").asText().equals(id)
+        && !s.path("lastCampaign").path("inFlight").asBoolean(), output);
+
+    assertEquals(List.of("reboot " + id), Files.readAllLines(rebootLog), "the interrupted action ran once more, and only once");
+    assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+    String reboot = done.path("lastCampaign").path("reboot").asText();
+    assertTrue(reboot.contains("[run again: the service restarted on the same boot"), reboot);
+    assertTrue(Harness.read(output).contains("running the reboot action again (dpu-coordinator.npu.reboot.after-interruption = run-again)"),
+        Harness.read(output));
+  }
+
   private static io.github.dpucoordinator.proto.notice.NoticeAnswer notify(DpuRebootNoticesClient dpuApi, String id, long planned,
       long hardDeadline, int round) throws Exception {
     return dpuApi.notifyReboot(DpuRebootNotice.newBuilder().setDpuId("P0").setNoticeId(id).setReason("firmware upgrade")

@@ -37,8 +37,16 @@ class CoordinatorFixture {
   final EventSourcedBehaviorTestKit<Coordinator.Command, CampaignEvent, CoordinatorState> es;
   final PersistenceTestKit journal;
 
+  /** The reboot section of the fixtures: a dry run that settles at once and runs an interrupted action again. */
+  static final NpuSettings.Reboot REBOOT = new NpuSettings.Reboot("", Duration.ofSeconds(10), Duration.ZERO, true);
+
   CoordinatorFixture(ActorTestKit kit, ManualTime manualTime, String pid, int dpus, boolean rebootHangs,
       Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation) {
+    this(kit, manualTime, pid, dpus, rebootHangs, policies, negotiation, REBOOT);
+  }
+
+  CoordinatorFixture(ActorTestKit kit, ManualTime manualTime, String pid, int dpus, boolean rebootHangs,
+      Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation, NpuSettings.Reboot reboot) {
     this.manualTime = manualTime;
     this.pid = pid;
     this.transport = new ProbeTransport(kit.createTestProbe());
@@ -46,7 +54,7 @@ class CoordinatorFixture {
     List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
     NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), "127.0.0.1", 0,
         new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
-        ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), "", Duration.ofSeconds(10), Duration.ZERO,
+        ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), reboot,
         Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
         new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
         new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
@@ -101,7 +109,11 @@ class CoordinatorFixture {
     return es.getState();
   }
 
-  /** A recording host: counts reboots and power actions; its reboot and power actions can be made to hang. */
+  /**
+   * A recording host: counts reboots and power actions; its reboot and power actions can be made to hang. Its boot
+   * id is {@code bootId} ("boot-1" until a test changes it), and {@code returnedWhileDown} is what the return file of
+   * a reboot action says (null: no such file).
+   */
   static final class RecordingHost implements HostActions {
     final AtomicInteger reboots = new AtomicInteger();
     final List<String> powerOffs = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -111,8 +123,10 @@ class CoordinatorFixture {
     final List<String> hookCalls = java.util.Collections.synchronizedList(new ArrayList<>());
     /** What the pre-DPU-reboot hooks report, round after round (the last one repeats). */
     final java.util.Deque<List<StepResult>> hookResults = new java.util.concurrent.ConcurrentLinkedDeque<>();
-    final boolean rebootHangs;
-    boolean powerHangs;
+    volatile boolean rebootHangs;
+    volatile boolean powerHangs;
+    volatile String bootId = "boot-1";
+    volatile StepResult returnedWhileDown;
 
     RecordingHost(boolean rebootHangs) {
       this.rebootHangs = rebootHangs;
@@ -158,6 +172,16 @@ class CoordinatorFixture {
     @Override
     public String describeReboot() {
       return "test reboot";
+    }
+
+    @Override
+    public String bootId() {
+      return bootId;
+    }
+
+    @Override
+    public java.util.Optional<StepResult> rebootReturnedWhileDown(String campaignId) {
+      return java.util.Optional.ofNullable(returnedWhileDown);
     }
   }
 

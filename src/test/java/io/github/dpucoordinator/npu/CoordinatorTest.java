@@ -14,6 +14,8 @@ import io.github.dpucoordinator.npu.CampaignEvent.DpuGaveUp;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuReady;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuShutdownCompleted;
 import io.github.dpucoordinator.npu.CampaignEvent.PreRebootTasksDone;
+import io.github.dpucoordinator.npu.CampaignEvent.RebootActionReturned;
+import io.github.dpucoordinator.npu.CampaignEvent.RebootActionRerun;
 import io.github.dpucoordinator.npu.CampaignEvent.RebootIssued;
 import io.github.dpucoordinator.npu.CampaignEvent.RebootReturned;
 import io.github.dpucoordinator.npu.CampaignEvent.SignalAttemptFailed;
@@ -63,7 +65,13 @@ class CoordinatorTest {
     }
 
     Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation) {
-      super(kit, CoordinatorTest.this.manualTime, "coordinator-test-" + ids.incrementAndGet(), dpus, rebootHangs, policies, negotiation);
+      this(dpus, rebootHangs, policies, negotiation, CoordinatorFixture.REBOOT);
+    }
+
+    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation,
+        NpuSettings.Reboot reboot) {
+      super(kit, CoordinatorTest.this.manualTime, "coordinator-test-" + ids.incrementAndGet(), dpus, rebootHangs, policies, negotiation,
+          reboot);
     }
   }
 
@@ -101,6 +109,7 @@ class CoordinatorTest {
     assertEquals(Map.of(DpuShutdownCompleted.class, 2L), classes(f.expectAnyOrder(2)));
     f.expect(AcknowledgmentsCollected.class);
     f.expect(RebootIssued.class);
+    f.expect(RebootActionReturned.class);
     f.expect(RebootReturned.class);
     assertEquals(Map.of(DpuReady.class, 2L), classes(f.expectAnyOrder(2)));
     assertEquals("success", f.expect(CampaignFinished.class).outcome());
@@ -153,6 +162,7 @@ class CoordinatorTest {
     assertTrue(f.expect(CampaignEvent.DpuForced.class).ok());
     assertEquals(List.of("DPU1"), f.host.forced);
     f.expect(RebootIssued.class);
+    f.expect(RebootActionReturned.class);
     f.expect(RebootReturned.class);
     dpu0Watch.reply().complete(ProbeTransport.listening());
     dpu1Watch.reply().complete(ProbeTransport.listening()); // the unreachable DPU is back after the reboot
@@ -186,6 +196,7 @@ class CoordinatorTest {
     f.expect(CampaignEvent.DpuEscalated.class);
     f.expect(CampaignEvent.DpuForced.class);
     f.expect(RebootIssued.class);
+    f.expect(RebootActionReturned.class);
     f.expect(RebootReturned.class);
 
     // a completion that arrives after the deadline changes nothing
@@ -207,6 +218,7 @@ class CoordinatorTest {
     f.expect(CampaignEvent.DpuEscalated.class);
     f.expect(CampaignEvent.DpuForced.class);
     f.expect(RebootIssued.class);
+    f.expect(RebootActionReturned.class);
     f.expect(RebootReturned.class);
     hanging.reply().completeExceptionally(unavailable()); // it fails only now
     // no retry follows; the link only watches the DPU for the post-reboot check
@@ -460,6 +472,7 @@ class CoordinatorTest {
     f.expectAnyOrder(2 * dpus);
     f.expect(AcknowledgmentsCollected.class);
     f.expect(RebootIssued.class);
+    f.expect(RebootActionReturned.class);
     f.expect(RebootReturned.class);
     return watches;
   }
@@ -580,9 +593,8 @@ class CoordinatorTest {
         missing.missing().keySet().stream().collect(Collectors.toMap(k -> k, k -> true)));
   }
 
-  @Test
-  void aRestartDuringRebootDoesNotRunTheRebootAgainAndGoesOnWithPostReboot() {
-    Fixture f = new Fixture(1, true);
+  /** A campaign of one DPU that shut down, in phase Reboot with the reboot action issued (and hanging, unless told). */
+  private Fixture inReboot(Fixture f) {
     String id = f.start();
     f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
@@ -591,19 +603,117 @@ class CoordinatorTest {
     f.expect(DpuAcknowledged.class);
     f.expect(DpuShutdownCompleted.class);
     f.expect(AcknowledgmentsCollected.class);
-    f.expect(RebootIssued.class);
+    assertEquals("boot-1", f.expect(RebootIssued.class).hostBootId(), "the boot id is journaled with the action");
     assertEquals(Phase.REBOOT, f.state().phase());
+    return f;
+  }
+
+  /** After the restart: the DPU is back and the campaign ends with {@code outcome}. */
+  private static void finishes(Fixture f, String outcome) {
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
+    f.expect(DpuReady.class);
+    assertEquals(outcome, f.expect(CampaignFinished.class).outcome());
+  }
+
+  @Test
+  void aRestartOnTheSameBootWithNoReturnOnRecordRunsTheRebootActionAgainAndSaysSo() {
+    Fixture f = inReboot(new Fixture(1, true));
+    f.host.rebootHangs = false; // killed between journaling the action and its return: this time it returns
+
+    f.es.restart();
+
+    RebootActionRerun rerun = f.expect(RebootActionRerun.class);
+    assertTrue(rerun.why().contains("same boot (boot id boot-1) with no return of the action on record"), rerun.why());
+    assertTrue(f.expect(RebootActionReturned.class).ok());
+    RebootReturned returned = f.expect(RebootReturned.class);
+    assertTrue(returned.ok(), returned.detail());
+    assertEquals(2, f.host.reboots.get(), "the interrupted action ran again, once");
+    assertTrue(f.state().current().reboot().contains("[run again: the service restarted on the same boot"), f.state().current().reboot());
+    finishes(f, "success");
+  }
+
+  @Test
+  void aRestartAfterTheRebootActionReturnedNeverRunsItAgain() {
+    NpuSettings.Reboot pause = new NpuSettings.Reboot("", Duration.ofSeconds(10), Duration.ofSeconds(5), true);
+    Fixture f = new Fixture(1, false, Map.of(), CoordinatorFixture.negotiation(), pause);
+    inReboot(f);
+    assertTrue(f.expect(RebootActionReturned.class).ok());
+    assertEquals(Phase.REBOOT, f.state().phase(), "waiting return-after for the host to go down");
 
     f.es.restart();
 
     RebootReturned returned = f.expect(RebootReturned.class);
-    assertTrue(returned.detail().contains("restarted"), returned.detail());
-    // the same boot: this host did not reboot, so the campaign does not claim it did
+    assertTrue(returned.ok(), returned.detail());
+    assertTrue(returned.detail().contains("the action returned before this service restarted; it is not run twice (this host did not "
+        + "reboot: same boot id boot-1)"), returned.detail());
+    assertEquals(1, f.host.reboots.get());
+    finishes(f, "success");
+  }
+
+  @Test
+  void aRestartOnANewBootGoesOnWithPostRebootWithoutRunningTheActionAgain() {
+    Fixture f = inReboot(new Fixture(1, true));
+    f.host.bootId = "boot-2"; // the action took the host down before it returned
+
+    f.es.restart();
+
+    RebootReturned returned = f.expect(RebootReturned.class);
+    assertTrue(returned.ok(), returned.detail());
+    assertEquals("this host rebooted (boot id boot-1 -> boot-2)", returned.detail());
+    assertEquals(1, f.host.reboots.get());
+    finishes(f, "success");
+  }
+
+  @Test
+  void anActionThatReturnedWhileTheServiceWasDownIsTakenFromItsReturnFileAndNotRunAgain() {
+    Fixture f = inReboot(new Fixture(1, true));
+    f.host.returnedWhileDown = new StepResult("reboot", false, "exit 3; the action returned after this service had stopped", 0);
+
+    f.es.restart();
+
+    RebootReturned returned = f.expect(RebootReturned.class);
     assertFalse(returned.ok(), returned.detail());
-    assertTrue(returned.detail().contains("this host did not reboot (same boot id"), returned.detail());
-    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
-    f.expect(DpuReady.class);
-    assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
-    assertEquals(1, f.host.reboots.get(), "the reboot action runs at most once per campaign");
+    assertTrue(returned.detail().startsWith("exit 3; the action returned after this service had stopped; it is not run twice"),
+        returned.detail());
+    assertEquals(1, f.host.reboots.get());
+    finishes(f, "degraded");
+  }
+
+  @Test
+  void withAfterInterruptionReportTheInterruptedActionIsRecordedAsNotDoneAndNotRunAgain() {
+    NpuSettings.Reboot report = new NpuSettings.Reboot("", Duration.ofSeconds(10), Duration.ZERO, false);
+    Fixture f = inReboot(new Fixture(1, true, Map.of(), CoordinatorFixture.negotiation(), report));
+
+    f.es.restart();
+
+    RebootReturned returned = f.expect(RebootReturned.class);
+    assertFalse(returned.ok(), returned.detail());
+    assertTrue(returned.detail().contains("this host did not reboot and the action is not run again "
+        + "(dpu-coordinator.npu.reboot.after-interruption = report)"), returned.detail());
+    assertEquals(1, f.host.reboots.get());
+    finishes(f, "degraded");
+  }
+
+  @Test
+  void aHostWithoutABootIdNeverRunsAnIssuedActionAgain() {
+    Fixture f = new Fixture(1, true);
+    f.host.bootId = "";
+    String id = f.start();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.transport.observes(1);
+    f.expectPreamble();
+    f.expect(DpuAcknowledged.class);
+    f.expect(DpuShutdownCompleted.class);
+    f.expect(AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+
+    f.es.restart();
+
+    RebootReturned returned = f.expect(RebootReturned.class);
+    assertFalse(returned.ok(), returned.detail());
+    assertTrue(returned.detail().contains("no boot id to tell whether it rebooted: the action is not run again"), returned.detail());
+    assertEquals(1, f.host.reboots.get());
+    finishes(f, "degraded");
   }
 }

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
@@ -22,7 +23,7 @@ class HostActionsTest {
   @Test
   void eachCampaignKindRunsItsOwnCommandAndForceActionsAndHooksNameTheDpu(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("actions.log");
-    Config c = AppConfig.load();
+    Config c = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.data-dir", dir.resolve("data").toString());
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "echo cold >> '" + log + "'");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.power-off-command", "echo power-off >> '" + log + "'");
     c = AppConfig.with(c, "dpu-coordinator.npu.escalation.force-command", "echo forced {dpu} >> '" + log + "'");
@@ -43,6 +44,29 @@ class HostActionsTest {
       List<StepResult> hooks = host.dpuRebootHooks("n1", "DPU5").toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertEquals(1, hooks.size());
       assertEquals("exit 75: migrating DPU5", hooks.get(0).detail());
+    } finally {
+      executor.shutdownNow();
+    }
+  }
+
+  @Test
+  void theShellAroundTheRebootActionRecordsItsExitEvenWhenTheServiceIsGoneByThen(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Config c = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.data-dir", data.toString());
+    // the action's shell is a subshell of the one the service starts: $PPID is the service (here: this JVM), $$ that shell
+    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "echo \"$DPUCOORD_CAMPAIGN_ID\" > '" + dir.resolve("ran") + "'; exit 3");
+    NpuSettings settings = NpuSettings.create(c);
+    var executor = Executors.newFixedThreadPool(1);
+    try {
+      HostActions host = HostActions.fromSettings(settings, new StepRunner(executor));
+      assertTrue(host.rebootReturnedWhileDown("c1").isEmpty(), "nothing ran yet");
+      StepResult r = host.reboot("c1", "cold").toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertEquals("exit 3", r.detail());
+      assertEquals(List.of("c1"), Files.readAllLines(dir.resolve("ran")));
+      assertEquals(List.of("3"), Files.readAllLines(data.resolve("run").resolve("reboot-c1.returned")));
+      StepResult recorded = host.rebootReturnedWhileDown("c1").orElseThrow();
+      assertFalse(recorded.ok());
+      assertTrue(recorded.detail().startsWith("exit 3; the action returned after this service had stopped"), recorded.detail());
     } finally {
       executor.shutdownNow();
     }

@@ -272,6 +272,7 @@ class NegotiationTest {
     f.expect(RebootIssued.class);
     assertEquals(List.of("warm"), f.host.kinds);
     // no DPU was asked to halt: the only calls are the post-reboot watches
+    f.expect(CampaignEvent.RebootActionReturned.class);
     f.expect(CampaignEvent.RebootReturned.class);
     f.transport.observes(2).values().forEach(c -> c.reply().complete(ProbeTransport.listening()));
     assertEquals(Map.of(CampaignEvent.DpuReady.class, 2L), events(f.expectAnyOrder(2)));
