@@ -53,8 +53,16 @@ public sealed interface CampaignEvent extends CborSerializable {
 
   record SignalAttemptFailed(String campaignId, String dpuId, int attempt, String reason, long atMillis) implements CampaignEvent {}
 
-  record DpuAcknowledged(String campaignId, String dpuId, int attempt, String disposition, String ack, long atMillis)
-      implements CampaignEvent {}
+  /**
+   * {@code countBefore}: gNOI's evidence of completion, the DPU's reboot count just before the Reboot (-1 none;
+   * null in journals written before it existed).
+   */
+  record DpuAcknowledged(String campaignId, String dpuId, int attempt, String disposition, String ack, long atMillis, Long countBefore)
+      implements CampaignEvent {
+    public DpuAcknowledged {
+      countBefore = countBefore == null ? -1L : countBefore;
+    }
+  }
 
   record DpuShutdownCompleted(String campaignId, String dpuId, boolean degraded, String detail, long atMillis)
       implements CampaignEvent {}
@@ -143,7 +151,12 @@ public sealed interface CampaignEvent extends CborSerializable {
       implements CampaignEvent {}
 
   /** The DPU acknowledged the HALT of a module shutdown (after a restart it is only polled). */
-  record ModuleHaltAcknowledged(String campaignId, String dpuId, String ack, long atMillis) implements CampaignEvent {}
+  /** {@code countBefore}: as in {@link DpuAcknowledged}. */
+  record ModuleHaltAcknowledged(String campaignId, String dpuId, String ack, long atMillis, Long countBefore) implements CampaignEvent {
+    public ModuleHaltAcknowledged {
+      countBefore = countBefore == null ? -1L : countBefore;
+    }
+  }
 
   /** The HALT finished, or failed (the power action follows either way). */
   record ModuleHalted(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements CampaignEvent {}

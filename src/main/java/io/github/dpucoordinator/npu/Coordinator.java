@@ -364,7 +364,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           // gNOI DPUs are not halted; DPUs on the reboot-service protocol are told and run their tenant cleanup.
           c.dpus().values().stream().filter(d -> d.protocol().equals(DpuEndpoint.GNOI)).forEach(d -> {
             events.add(new DpuAcknowledged(c.id(), d.id(), 0, "NOT_SIGNALLED",
-                "warm reboot: keeps power and keeps running (gNOI has no notice for a warm host reboot)", now));
+                "warm reboot: keeps power and keeps running (gNOI has no notice for a warm host reboot)", now, -1L));
             events.add(new DpuShutdownCompleted(c.id(), d.id(), false, "", now));
           });
         }
@@ -650,7 +650,8 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     boolean waiting = s.phase() == Phase.WAIT_FOR_ACKNOWLEDGMENTS;
     DpuLink.Report report = r.report();
     if (report instanceof DpuLink.Acknowledged a && waiting && d.status() == DpuStatus.PENDING) {
-      return new DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition(), a.reply().ack(), now);
+      return new DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition(), a.reply().ack(), now,
+          a.reply().countBefore());
     } else if (report instanceof DpuLink.AttemptFailed f && waiting && d.status() == DpuStatus.PENDING) {
       return new SignalAttemptFailed(r.campaignId(), r.dpuId(), f.attempt(), f.reason(), now);
     } else if (report instanceof DpuLink.GaveUp g && waiting && !d.resolved()) {
@@ -722,7 +723,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         for (DpuProgress d : c.dpus().values()) {
           if (!d.resolved() && (recovered || !links.containsKey(d.id()))) {
             startLink(d, new DpuLink.Start(c.id(), DpuLink.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts(),
-                c.deferCapAt()));
+                c.deferCapAt(), d.countBefore()));
           }
         }
         ctx.getSelf().tell(Advance.INSTANCE);

@@ -96,10 +96,19 @@ public record CoordinatorState(
    * WAITING_FOR_BOOT for a startup.
    */
   public record Transition(String id, String kind, String reason, DpuEndpoint dpu, String phase, boolean acknowledged,
-      boolean powerIssued, String detail, long startedAt, long bootDeadline) implements CborSerializable {
+      boolean powerIssued, String detail, long startedAt, long bootDeadline, Long countBefore) implements CborSerializable {
+
+    /** {@code countBefore}: the gNOI evidence journaled with the HALT's acknowledgment (-1: none). */
+    public Transition {
+      countBefore = countBefore == null ? -1L : countBefore;
+    }
 
     Transition with(String nextPhase, boolean ack, boolean issued, String d, long deadline) {
-      return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline);
+      return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline, countBefore);
+    }
+
+    Transition haltAcknowledged(long count) {
+      return new Transition(id, kind, reason, dpu, phase, true, powerIssued, detail, startedAt, bootDeadline, count);
     }
   }
 
@@ -113,10 +122,14 @@ public record CoordinatorState(
    */
   public record DpuProgress(String id, String host, int port, String protocol, DpuStatus status, int attempts, String ack,
       String error, boolean degraded, boolean ready, String notReady, String hold, String protective, String escalation,
-      String forced, String endedAs, String endedDetail) implements CborSerializable {
+      String forced, String endedAs, String endedDetail, Long countBefore) implements CborSerializable {
 
-    /** Journals written before these fields existed read them as null: they mean "none". */
+    /**
+     * Journals written before these fields existed read them as null: they mean "none". {@code countBefore}: the
+     * gNOI evidence of completion journaled with the acknowledgment (-1: none).
+     */
     public DpuProgress {
+      countBefore = countBefore == null ? -1L : countBefore;
       hold = hold == null ? "" : hold;
       protective = protective == null ? "" : protective;
       escalation = escalation == null ? "" : escalation;
@@ -127,7 +140,7 @@ public record CoordinatorState(
 
     static DpuProgress pending(DpuEndpoint d) {
       return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "", "", "", "", "",
-          "", "");
+          "", "", -1L);
     }
 
     public DpuEndpoint endpoint() {
@@ -185,22 +198,22 @@ public record CoordinatorState(
 
     private DpuProgress with(DpuStatus st, int att, String a, String err, boolean deg, boolean rdy, String nr, String h, String p,
         String esc, String f) {
-      return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f, endedAs, endedDetail);
+      return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f, endedAs, endedDetail, countBefore);
     }
 
     /** The campaign was cancelled or aborted before Reboot: {@code detail} says what became of this DPU. */
     DpuProgress endedEarly(String as, String detail) {
       return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, ready, notReady, hold, protective,
-          escalation, forced, as, detail);
+          escalation, forced, as, detail, countBefore);
     }
 
     DpuProgress attemptFailed(int attempt, String reason) {
       return with(status, Math.max(attempts, attempt), ack, reason, degraded, ready, notReady, hold, protective, escalation, forced);
     }
 
-    DpuProgress acknowledged(int attempt, String text) {
-      return with(DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready, notReady, "", protective, escalation,
-          forced);
+    DpuProgress acknowledged(int attempt, String text, long count) {
+      return new DpuProgress(id, host, port, protocol, DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready,
+          notReady, "", protective, escalation, forced, endedAs, endedDetail, count);
     }
 
     /** A degraded completion keeps which step failed, and how, as its error. */
@@ -394,7 +407,7 @@ public record CoordinatorState(
     } else if (event instanceof SignalAttemptFailed e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.attemptFailed(e.attempt(), e.reason())));
     } else if (event instanceof DpuAcknowledged e) {
-      return with(phase, c.withDpu(e.dpuId(), d -> d.acknowledged(e.attempt(), e.ack())));
+      return with(phase, c.withDpu(e.dpuId(), d -> d.acknowledged(e.attempt(), e.ack(), e.countBefore())));
     } else if (event instanceof DpuShutdownCompleted e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.completed(e.degraded(), e.detail())));
     } else if (event instanceof DpuGaveUp e) {
@@ -478,7 +491,7 @@ public record CoordinatorState(
     if (event instanceof ModuleTransitionStarted e) {
       Module old = modules.get(e.dpu().id());
       String phase = e.kind().equals(STARTUP) ? "POWERING_ON" : "HALTING";
-      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0);
+      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L);
       return withModule(new Module(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
     }
     String dpuId = moduleDpu(event);
@@ -487,8 +500,8 @@ public record CoordinatorState(
     if (t == null) {
       return this; // only events of the transition in flight are ever persisted
     }
-    if (event instanceof ModuleHaltAcknowledged) {
-      return withModule(new Module(dpuId, m.down(), t.with(t.phase(), true, t.powerIssued(), t.detail(), 0), m.lastOutcome(), m.lastChange()));
+    if (event instanceof ModuleHaltAcknowledged e) {
+      return withModule(new Module(dpuId, m.down(), t.haltAcknowledged(e.countBefore()), m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModuleHalted e) {
       String detail = e.ok() ? "halted" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")") : "halt failed: " + e.detail();
       return withModule(new Module(dpuId, m.down(), t.with("POWERING_OFF", t.acknowledged(), false, detail, 0), m.lastOutcome(), m.lastChange()));

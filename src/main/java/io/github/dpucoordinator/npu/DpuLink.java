@@ -32,10 +32,14 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   public enum Mode { SHUTDOWN, READY }
 
-  /** Where a link starts: the campaign, and what the journal already knows of this DPU. */
-  public record Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar, long deferCapAt) {
+  /**
+   * Where a link starts: the campaign, and what the journal already knows of this DPU ({@code countBefore}: the
+   * evidence of completion journaled with its acknowledgment, -1 none).
+   */
+  public record Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar, long deferCapAt,
+      long countBefore) {
     public Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar) {
-      this(campaignId, mode, request, acknowledged, attemptsSoFar, 0);
+      this(campaignId, mode, request, acknowledged, attemptsSoFar, 0, -1);
     }
   }
 
@@ -109,6 +113,8 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private boolean haltHeld;
   /** The signal to send: the campaign's, then forced once the deferral cap is reached. */
   private SignalRequest request;
+  /** The evidence of completion from the acknowledgment (journaled, or this link's own). */
+  private long countBefore;
 
   private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, Start start,
       DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
@@ -124,6 +130,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     readyWanted = start.mode() == Mode.READY;
     attempts = start.attemptsSoFar();
     request = start.request();
+    countBefore = start.countBefore();
     if (start.mode() == Mode.SHUTDOWN && !start.acknowledged()) {
       signalling = true;
       sendSignal(attempts + 1);
@@ -194,6 +201,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       protective(""); // a DPU in a protective state refuses; one that accepts is in none
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
+      countBefore = answer.reply().countBefore();
       report(new Acknowledged(attempt, answer.reply()));
       timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
       // A reply in a state that is still changing is followed by a long poll from its version. In any other state
@@ -253,8 +261,8 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private void poll() {
     watching = true;
     Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
-    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), knownVersion, wait, wait.plus(settings.signal().rpcTimeout())),
-        Observed::new);
+    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), countBefore, knownVersion, wait,
+        wait.plus(settings.signal().rpcTimeout())), Observed::new);
   }
 
   private Behavior<Command> onObserved(Observed observed) {

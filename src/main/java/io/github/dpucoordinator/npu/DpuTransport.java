@@ -53,11 +53,18 @@ public interface DpuTransport {
   /**
    * The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown).
    * With {@link #DEFERRED}: until when, and why; with {@link #PROTECTIVE}: {@code ack} names the state.
+   * {@code countBefore}: for a protocol without campaign ids (gNOI), the DPU's reboot count read just before the
+   * signal (-1: none), the evidence of completion that is journaled with the acknowledgment.
    */
   record SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
-      String deferReason) {
+      String deferReason, long countBefore) {
     public SignalReply(String disposition, String campaignId, String state, long version, String ack) {
-      this(disposition, campaignId, state, version, ack, 0, "");
+      this(disposition, campaignId, state, version, ack, 0, "", -1);
+    }
+
+    public SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
+        String deferReason) {
+      this(disposition, campaignId, state, version, ack, deferUntil, deferReason, -1);
     }
   }
 
@@ -97,6 +104,16 @@ public interface DpuTransport {
    * version still equals {@code knownVersion} (protocols without a long poll wait their poll interval).
    */
   CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout);
+
+  /**
+   * The same, with the evidence of completion journaled with the acknowledgment ({@link SignalReply#countBefore()},
+   * -1: none), so that a service restarted since the signal still recognises a completion. Protocols that report
+   * completed campaigns by id need none.
+   */
+  default CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long countBefore, long knownVersion, Duration wait,
+      Duration timeout) {
+    return observe(dpu, campaignId, knownVersion, wait, timeout);
+  }
 
   /** Releases connections. */
   void close();

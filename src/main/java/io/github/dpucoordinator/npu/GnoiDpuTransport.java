@@ -30,7 +30,10 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  * <p>gNOI has no campaign ids: a reboot counts as complete for a campaign once the DPU, after accepting
  * it, reports not active with a final status (SUCCESS), or not active after having been seen active, or
  * not active with a reboot {@code count} above the one read just before the Reboot was sent (a reboot
- * quick enough to finish between two polls, on a DPU whose status resets when it restarts).
+ * quick enough to finish between two polls, on a DPU whose status resets when it restarts). That count
+ * goes back with the acknowledgment ({@link SignalReply#countBefore()}) to be journaled, and a restarted
+ * service hands it back to {@link #observe(DpuEndpoint, String, long, long, Duration, Duration)}: a DPU that
+ * halted and restarted while the NPU service was down is still recognised as done.
  * INVALID_ARGUMENT "reboot in progress" means one is already running: that is an acknowledgment.
  */
 public final class GnoiDpuTransport implements DpuTransport {
@@ -74,13 +77,16 @@ public final class GnoiDpuTransport implements DpuTransport {
     return Deadline.within(baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture()), timeout,
             "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .handle((ok, failure) -> {
+          Tracking read = tracking.get(dpu.id());
+          long before = read != null && read.campaignId().equals(r.campaignId()) ? read.countBefore() : -1;
           if (failure == null) {
-            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted");
+            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted", 0, "", before);
           }
           Status status = status(failure);
           if (status != null && status.getCode() == Status.Code.INVALID_ARGUMENT
               && String.valueOf(status.getDescription()).toLowerCase().contains("in progress")) {
-            return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")");
+            return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")",
+                0, "", before);
           }
           String description = status == null ? "" : String.valueOf(status.getDescription());
           if (status != null && status.getCode() == Status.Code.UNAVAILABLE && description.startsWith("protective state")) {
@@ -96,6 +102,17 @@ public final class GnoiDpuTransport implements DpuTransport {
 
   @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    return observe(dpu, campaignId, -1, knownVersion, wait, timeout);
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long countBefore, long knownVersion, Duration wait,
+      Duration timeout) {
+    if (!campaignId.isEmpty() && countBefore >= 0) {
+      // the journaled baseline, for a campaign this transport did not signal (the service restarted since)
+      tracking.compute(dpu.id(), (k, t) -> t != null && t.campaignId().equals(campaignId) && t.countBefore() >= 0 ? t
+          : new Tracking(campaignId, (int) countBefore, t != null && t.campaignId().equals(campaignId) && t.seenActive()));
+    }
     // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
     CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
         ? CompletableFuture.completedFuture(null)

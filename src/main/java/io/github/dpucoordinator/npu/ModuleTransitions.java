@@ -146,7 +146,7 @@ final class ModuleTransitions {
     switch (t.phase()) {
       case "HALTING" -> startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.SHUTDOWN,
           new SignalRequest(t.id(), "cold", t.reason(), 0, CoordinatorState.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
-          t.acknowledged(), 0));
+          t.acknowledged(), 0, 0, t.countBefore()));
       case "WAITING_FOR_BOOT" -> {
         Coordinator.armAt(timers, clock, "module-boot-" + dpuId, new ModuleBootTimeout(dpuId, t.id()), t.bootDeadline());
         startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.READY, null, true, 0));
@@ -168,7 +168,7 @@ final class ModuleTransitions {
     if (report instanceof DpuLink.Seen seen) {
       lastSeen.put(r.dpuId(), seen.summary());
     } else if (report instanceof DpuLink.Acknowledged a && halting && !t.acknowledged()) {
-      return effects.persist(new CampaignEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now));
+      return effects.persist(new CampaignEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now, a.reply().countBefore()));
     } else if (report instanceof DpuLink.Completed c && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
       String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok",

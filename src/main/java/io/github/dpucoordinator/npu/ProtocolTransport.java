@@ -31,6 +31,12 @@ public final class ProtocolTransport implements DpuTransport {
   }
 
   @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long countBefore, long knownVersion, Duration wait,
+      Duration timeout) {
+    return of(dpu).observe(dpu, campaignId, countBefore, knownVersion, wait, timeout);
+  }
+
+  @Override
   public void close() {
     byProtocol.values().forEach(DpuTransport::close);
   }

@@ -166,6 +166,46 @@ class NpuCrashRecoveryTest {
         Harness.read(output));
   }
 
+  /**
+   * A gNOI DPU acknowledges its HALT, the NPU service is killed with SIGKILL, and while it is down the DPU finishes
+   * its shutdown and restarts (its RebootStatus back to not active, with a higher reboot count). The restarted
+   * service recognises the completion from the count journaled with the acknowledgment: no halt timeout, no failure.
+   */
+  @Test
+  void aGnoiDpuThatFinishedItsHaltWhileTheServiceWasDownIsRecognisedAsComplete(@TempDir Path dir) throws Exception {
+    List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "H", 1, 1500, java.util.Optional.of(Duration.ofMillis(200)));
+    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("H0", "127.0.0.1", agents.get(0).port(), DpuEndpoint.GNOI));
+    Path dataDir = dir.resolve("data");
+    Path rebootLog = dir.resolve("reboots.log");
+    Path output = dir.resolve("npu.out");
+    int adminPort = Harness.freePort();
+    NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
+    TestProbe<Object> probe = kit.createTestProbe();
+    Process first = startNpu(dataDir, adminPort, dpus, rebootLog, output);
+    awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("Idle"), output);
+    String id = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("halt while down").build())
+        .toCompletableFuture().get(10, TimeUnit.SECONDS).getCampaignId();
+    awaitStatus(probe, admin, Duration.ofSeconds(10),
+        s -> s.path("lastCampaign").path("dpus").get(0).path("state").asText().equals("ACKNOWLEDGED"), output);
+    first.destroyForcibly(); // SIGKILL, with the DPU still halting
+    assertTrue(first.waitFor(10, TimeUnit.SECONDS));
+    probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(50), () -> {
+      io.github.dpucoordinator.agent.AgentSnapshot a = Harness.agentState(kit.system(), agents.get(0));
+      assertTrue(a.shutdownRuns() == 1 && a.state() == io.github.dpucoordinator.agent.AgentState.LISTENING, a.toString());
+      return null;
+    });
+
+    startNpu(dataDir, adminPort, dpus, rebootLog, output);
+    JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("lastCampaign").path("id").asText().equals(id)
+        && !s.path("lastCampaign").path("inFlight").asBoolean(), output);
+
+    JsonNode dpu = done.path("lastCampaign").path("dpus").get(0);
+    assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+    assertEquals("ok", dpu.path("outcome").asText(), dpu.toString());
+    assertFalse(Harness.read(output).contains("halt timeout"), Harness.read(output));
+    assertEquals(List.of("reboot"), Files.readAllLines(rebootLog));
+  }
+
   private static io.github.dpucoordinator.proto.notice.NoticeAnswer notify(DpuRebootNoticesClient dpuApi, String id, long planned,
       long hardDeadline, int round) throws Exception {
     return dpuApi.notifyReboot(DpuRebootNotice.newBuilder().setDpuId("P0").setNoticeId(id).setReason("firmware upgrade")
