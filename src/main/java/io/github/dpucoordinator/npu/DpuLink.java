@@ -113,8 +113,8 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private boolean haltHeld;
   /** The signal to send: the campaign's, then forced once the deferral cap is reached. */
   private SignalRequest request;
-  /** The evidence of completion from the acknowledgment (journaled, or this link's own). */
-  private long countBefore;
+  /** What tells this DPU's completion apart on gNOI: from the acknowledgment (journaled, or this link's own) and the polls since. */
+  private DpuTransport.Evidence evidence;
 
   private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, Start start,
       DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
@@ -130,7 +130,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     readyWanted = start.mode() == Mode.READY;
     attempts = start.attemptsSoFar();
     request = start.request();
-    countBefore = start.countBefore();
+    evidence = new DpuTransport.Evidence(start.countBefore(), false);
     if (start.mode() == Mode.SHUTDOWN && !start.acknowledged()) {
       signalling = true;
       sendSignal(attempts + 1);
@@ -201,7 +201,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       protective(""); // a DPU in a protective state refuses; one that accepts is in none
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
-      countBefore = answer.reply().countBefore();
+      evidence = new DpuTransport.Evidence(answer.reply().countBefore(), false);
       report(new Acknowledged(attempt, answer.reply()));
       timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
       // A reply in a state that is still changing is followed by a long poll from its version. In any other state
@@ -261,7 +261,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private void poll() {
     watching = true;
     Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
-    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), countBefore, knownVersion, wait,
+    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), evidence, knownVersion, wait,
         wait.plus(settings.signal().rpcTimeout())), Observed::new);
   }
 
@@ -275,6 +275,9 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
     Observation o = observed.observation();
     current = o;
+    if (!signalling && o.state().equals("SHUTDOWN")) {
+      evidence = evidence.seen(); // busy with the reboot since it was accepted
+    }
     knownVersion = o.version();
     seen(o.state());
     if (start.mode() == Mode.SHUTDOWN && !resolved) {

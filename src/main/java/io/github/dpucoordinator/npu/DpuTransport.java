@@ -106,11 +106,21 @@ public interface DpuTransport {
   CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout);
 
   /**
-   * The same, with the evidence of completion journaled with the acknowledgment ({@link SignalReply#countBefore()},
-   * -1: none), so that a service restarted since the signal still recognises a completion. Protocols that report
-   * completed campaigns by id need none.
+   * What the caller knows that tells a completion apart on a protocol without campaign ids (gNOI), kept by the
+   * caller (the transport keeps nothing per DPU): {@code countBefore}, the reboot count read just before the signal
+   * ({@link SignalReply#countBefore()}, journaled with the acknowledgment; -1: none), and whether the DPU has been
+   * seen busy with the reboot since the signal.
    */
-  default CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long countBefore, long knownVersion, Duration wait,
+  record Evidence(long countBefore, boolean seenActive) {
+    public static final Evidence NONE = new Evidence(-1, false);
+
+    public Evidence seen() {
+      return seenActive ? this : new Evidence(countBefore, true);
+    }
+  }
+
+  /** The same, with the caller's {@link Evidence}; protocols that report completed campaigns by id need none. */
+  default CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
     return observe(dpu, campaignId, knownVersion, wait, timeout);
   }

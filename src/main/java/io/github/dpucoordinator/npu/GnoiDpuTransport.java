@@ -31,9 +31,9 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  * it, reports not active with a final status (SUCCESS), or not active after having been seen active, or
  * not active with a reboot {@code count} above the one read just before the Reboot was sent (a reboot
  * quick enough to finish between two polls, on a DPU whose status resets when it restarts). That count
- * goes back with the acknowledgment ({@link SignalReply#countBefore()}) to be journaled, and a restarted
- * service hands it back to {@link #observe(DpuEndpoint, String, long, long, Duration, Duration)}: a DPU that
- * halted and restarted while the NPU service was down is still recognised as done.
+ * goes back with the acknowledgment ({@link SignalReply#countBefore()}) to be journaled, and the caller hands
+ * it back with what it has seen since ({@link Evidence}) on every poll: this transport keeps nothing per DPU,
+ * and a DPU that halted and restarted while the NPU service was down is still recognised as done.
  * INVALID_ARGUMENT "reboot in progress" means one is already running: that is an acknowledgment.
  */
 public final class GnoiDpuTransport implements DpuTransport {
@@ -43,14 +43,6 @@ public final class GnoiDpuTransport implements DpuTransport {
   private final RebootMethod method;
   private final Duration pollInterval;
   private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
-  /**
-   * Per DPU, what is known of its latest campaign's reboot: its reboot count just before the Reboot
-   * (-1: not read, e.g. after an NPU restart) and whether it was seen active, so a status that resets
-   * on restart still reads as done. One entry per DPU, replaced by the next campaign.
-   */
-  private record Tracking(String campaignId, int countBefore, boolean seenActive) {}
-
-  private final Map<String, Tracking> tracking = new ConcurrentHashMap<>();
   private final AtomicLong versions = new AtomicLong();
   private static final String FAILED_STEPS = "failed steps:";
 
@@ -68,25 +60,21 @@ public final class GnoiDpuTransport implements DpuTransport {
         .setMethod(m)
         .setMessage("campaign " + r.campaignId() + ": " + r.reason())
         .build();
-    // The count before, unless an earlier attempt already read it; a DPU that cannot answer this will not take the Reboot either.
-    Tracking known = tracking.get(dpu.id());
-    CompletableFuture<Void> baseline = known != null && known.campaignId().equals(r.campaignId()) && known.countBefore() >= 0
-        ? CompletableFuture.completedFuture(null)
-        : client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
-            .thenAccept(s -> tracking.put(dpu.id(), new Tracking(r.campaignId(), s.getCount(), false)));
+    // The count before, the evidence the caller keeps; a DPU that cannot answer this will not take the Reboot either.
+    long[] before = {-1};
+    CompletableFuture<Void> baseline = client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
+        .thenAccept(st -> before[0] = st.getCount());
     return Deadline.within(baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture()), timeout,
             "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .handle((ok, failure) -> {
-          Tracking read = tracking.get(dpu.id());
-          long before = read != null && read.campaignId().equals(r.campaignId()) ? read.countBefore() : -1;
           if (failure == null) {
-            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted", 0, "", before);
+            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted", 0, "", before[0]);
           }
           Status status = status(failure);
           if (status != null && status.getCode() == Status.Code.INVALID_ARGUMENT
               && String.valueOf(status.getDescription()).toLowerCase().contains("in progress")) {
             return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")",
-                0, "", before);
+                0, "", before[0]);
           }
           String description = status == null ? "" : String.valueOf(status.getDescription());
           if (status != null && status.getCode() == Status.Code.UNAVAILABLE && description.startsWith("protective state")) {
@@ -102,35 +90,25 @@ public final class GnoiDpuTransport implements DpuTransport {
 
   @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
-    return observe(dpu, campaignId, -1, knownVersion, wait, timeout);
+    return observe(dpu, campaignId, Evidence.NONE, knownVersion, wait, timeout);
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long countBefore, long knownVersion, Duration wait,
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
-    if (!campaignId.isEmpty() && countBefore >= 0) {
-      // the journaled baseline, for a campaign this transport did not signal (the service restarted since)
-      tracking.compute(dpu.id(), (k, t) -> t != null && t.campaignId().equals(campaignId) && t.countBefore() >= 0 ? t
-          : new Tracking(campaignId, (int) countBefore, t != null && t.campaignId().equals(campaignId) && t.seenActive()));
-    }
     // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
     CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
         ? CompletableFuture.completedFuture(null)
         : CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(pollInterval.toMillis(), TimeUnit.MILLISECONDS));
     return Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()),
             timeout.plus(pollInterval), "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
-        .thenApply(s -> observation(dpu, campaignId, s));
+        .thenApply(s -> observation(campaignId, evidence, s));
   }
 
-  private Observation observation(DpuEndpoint dpu, String campaignId, RebootStatusResponse s) {
+  private Observation observation(String campaignId, Evidence evidence, RebootStatusResponse s) {
     RebootStatus.Status status = s.getStatus().getStatus();
     long version = versions.incrementAndGet();
-    Tracking t = tracking.get(dpu.id());
-    Tracking mine = t != null && t.campaignId().equals(campaignId) ? t : null;
     if (s.getActive()) {
-      if (!campaignId.isEmpty()) {
-        tracking.put(dpu.id(), new Tracking(campaignId, mine == null ? -1 : mine.countBefore(), true));
-      }
       return new Observation("SHUTDOWN", version, List.of(), false, "", "", "", false);
     }
     String message = s.getStatus().getMessage().isEmpty() ? s.getReason() : s.getStatus().getMessage();
@@ -140,8 +118,8 @@ public final class GnoiDpuTransport implements DpuTransport {
     if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
       return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
-    boolean done = status == RebootStatus.Status.STATUS_SUCCESS
-        || (mine != null && (mine.seenActive() || (mine.countBefore() >= 0 && s.getCount() > mine.countBefore())));
+    boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || evidence.seenActive()
+        || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore()));
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
     // A completion whose message names failed steps (our agent's "...; failed steps: a, b") is a degraded one.

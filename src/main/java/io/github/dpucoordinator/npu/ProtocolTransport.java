@@ -31,9 +31,9 @@ public final class ProtocolTransport implements DpuTransport {
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long countBefore, long knownVersion, Duration wait,
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
-    return of(dpu).observe(dpu, campaignId, countBefore, knownVersion, wait, timeout);
+    return of(dpu).observe(dpu, campaignId, evidence, knownVersion, wait, timeout);
   }
 
   @Override

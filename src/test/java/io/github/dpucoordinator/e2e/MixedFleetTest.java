@@ -197,4 +197,36 @@ class MixedFleetTest {
       assertFalse(done.path("lastCampaign").path("outcome").asText().equals("success"));
     }
   }
+
+  /**
+   * `reboot --cancel` after a gNOI DPU has halted: the DPU is restarted with COLD (a module transition) and is
+   * Listening again about a second later; the transition ends then, as ok, not at the halt timeout as failed.
+   */
+  @Test
+  void aCancelledCampaignsHaltedGnoiDpuIsRestartedAndItsTransitionEndsWhenItIsListening(@TempDir Path dir) throws Exception {
+    List<AgentServer.Running> agents = new ArrayList<>(Harness.startAgents(kit.system(), "C", 1, 100, java.util.Optional.empty()));
+    agents.addAll(Harness.startAgents(kit.system(), "W", 1, 60_000, java.util.Optional.empty())); // keeps the campaign waiting
+    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("C0", "127.0.0.1", agents.get(0).port(), DpuEndpoint.GNOI),
+        new DpuEndpoint("W0", "127.0.0.1", agents.get(1).port(), DpuEndpoint.REBOOT_SERVICE));
+    Config c = AppConfig.with(config(dir), "dpu-coordinator.npu.gnoi.status-poll-interval", "1s");
+    c = AppConfig.with(c, "dpu-coordinator.npu.halt-timeout", "20s");
+    try (Npu npu = new Npu(c, dpus, new PowerCycling(List.of(), agents), "cancel-cold")) {
+      String id = npu.start();
+      npu.await(s -> dpu(s, "C0").path("state").asText().equals("SHUTDOWN_COMPLETE"));
+      var cancelled = npu.admin.cancelCampaign(io.github.dpucoordinator.proto.admin.CancelCampaignRequest.newBuilder()
+          .setReason("changed my mind").build()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertTrue(cancelled.getAccepted(), cancelled.getMessage());
+      assertTrue(cancelled.getMessage().contains("C0: halted; restarting with a gNOI COLD reboot"), cancelled.getMessage());
+      JsonNode done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(100), () -> {
+        JsonNode s = Harness.status(npu.admin);
+        JsonNode m = s.path("modules").get(0);
+        assertEquals("C0", m.path("id").asText());
+        assertTrue(m.path("transition").isNull() && !m.path("lastOutcome").asText().isEmpty(), s::toString);
+        return m;
+      });
+      assertTrue(done.path("lastOutcome").asText().startsWith("ok: cold"), done.toString());
+      assertEquals(io.github.dpucoordinator.agent.AgentState.LISTENING, Harness.agentState(kit.system(), agents.get(0)).state());
+      assertEquals(id, npu.await(s -> !s.path("lastCampaign").path("inFlight").asBoolean()).path("lastCampaign").path("id").asText());
+    }
+  }
 }
