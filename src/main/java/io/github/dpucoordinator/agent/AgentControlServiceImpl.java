@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import io.github.dpucoordinator.common.Asks;
 import org.apache.pekko.grpc.javadsl.Metadata;
 
 /**
@@ -23,11 +23,11 @@ import org.apache.pekko.grpc.javadsl.Metadata;
 public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
   /** Who is calling; mutual TLS will carry it later. */
   public static final String IDENTITY_HEADER = "dpu-coordinator-identity";
-  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
 
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorRef<RebootNegotiator.Command> negotiator;
   private final ActorSystem<?> system;
+  private final Duration askTimeout;
   private final String dpuId;
 
   private final NpuContact contact;
@@ -39,35 +39,34 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
     this.agent = agent;
     this.negotiator = negotiator;
     this.system = system;
+    this.askTimeout = system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT);
   }
 
   @Override
   public CompletionStage<RebootNoticeStatus> requestReboot(RequestRebootRequest in, Metadata metadata) {
-    return AskPattern.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(negotiator,
-        replyTo -> new RebootNegotiator.RequestReboot(in.getReason(), in.getDeadlineMs(), replyTo), ASK_TIMEOUT, system.scheduler())
+    return Asks.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(system, negotiator,
+        replyTo -> new RebootNegotiator.RequestReboot(in.getReason(), in.getDeadlineMs(), replyTo), askTimeout, AgentSettings.ASK_TIMEOUT)
         .thenApply(this::toProto);
   }
 
   @Override
   public CompletionStage<RebootNoticeStatus> getRebootNotice(GetRebootNoticeRequest in, Metadata metadata) {
-    return AskPattern.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(negotiator, RebootNegotiator.GetNotice::new, ASK_TIMEOUT,
-        system.scheduler()).thenApply(this::toProto);
+    return Asks.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(system, negotiator, RebootNegotiator.GetNotice::new, askTimeout, AgentSettings.ASK_TIMEOUT).thenApply(this::toProto);
   }
 
   @Override
   public CompletionStage<PostponeRebootResponse> postponeReboot(PostponeRebootRequest in, Metadata metadata) {
     String identity = metadata.getText(IDENTITY_HEADER).orElse("");
-    return AskPattern.<RebootNegotiator.Command, RebootNegotiator.PostponeReply>ask(negotiator,
-        replyTo -> new RebootNegotiator.Postpone(in.getNoticeId(), identity, in.getUntilUnixMs(), in.getReason(), replyTo), ASK_TIMEOUT,
-        system.scheduler())
+    return Asks.<RebootNegotiator.Command, RebootNegotiator.PostponeReply>ask(system, negotiator,
+        replyTo -> new RebootNegotiator.Postpone(in.getNoticeId(), identity, in.getUntilUnixMs(), in.getReason(), replyTo), askTimeout, AgentSettings.ASK_TIMEOUT)
         .thenApply(r -> PostponeRebootResponse.newBuilder().setAccepted(r.accepted()).setPostponedUntilUnixMs(r.postponedUntilMillis())
             .setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<HoldStatus> setHold(SetHoldRequest in, Metadata metadata) {
-    return AskPattern.<DpuAgent.Command, Holds.Change>ask(agent,
-        replyTo -> new DpuAgent.SetHold(in.getHold().strip(), in.getReason(), in.getDurationMs(), replyTo), ASK_TIMEOUT, system.scheduler())
+    return Asks.<DpuAgent.Command, Holds.Change>ask(system, agent,
+        replyTo -> new DpuAgent.SetHold(in.getHold().strip(), in.getReason(), in.getDurationMs(), replyTo), askTimeout, AgentSettings.ASK_TIMEOUT)
         .thenApply(c -> {
           Holds h = c.holds();
           return HoldStatus.newBuilder().setAccepted(c.accepted()).setMessage(c.message() + deferNote(h))

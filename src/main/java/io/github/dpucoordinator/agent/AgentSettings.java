@@ -27,13 +27,20 @@ public record AgentSettings(
     Duration rebootCommandTimeout,
     Duration simulatedRebootTime,
     Duration maxDefer,
-    RebootNoticeSettings notice) {
+    RebootNoticeSettings notice,
+    Duration askTimeout) {
 
   public AgentSettings {
     if (maxDefer.isZero() || maxDefer.isNegative()) {
       throw new IllegalArgumentException("dpu-coordinator.agent.max-defer must be a positive duration, not " + maxDefer.toMillis() + " ms");
     }
+    if (askTimeout.isZero() || askTimeout.isNegative()) {
+      throw new IllegalArgumentException(ASK_TIMEOUT + " must be a positive duration, not " + askTimeout.toMillis() + " ms");
+    }
   }
+
+  /** How long a call of the agent's gRPC APIs waits for its actors. */
+  public static final String ASK_TIMEOUT = "dpu-coordinator.agent.ask-timeout";
 
   /** Reads and checks the section; inconsistent settings are an IllegalArgumentException naming the keys. */
   public static AgentSettings create(Config root) {
@@ -51,47 +58,48 @@ public record AgentSettings(
         c.getDuration("reboot-command-timeout"),
         c.getDuration("simulated-reboot-time"),
         c.getDuration("max-defer"),
-        RebootNoticeSettings.create(c));
+        RebootNoticeSettings.create(c),
+        c.getDuration("ask-timeout"));
   }
 
   public AgentSettings withId(String id) {
     return new AgentSettings(id, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice, askTimeout);
   }
 
   public AgentSettings withPort(int newPort) {
     return new AgentSettings(dpuId, host, newPort, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice, askTimeout);
   }
 
   public AgentSettings withRestartAfter(Optional<Duration> restart) {
     return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restart, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice, askTimeout);
   }
 
   public AgentSettings withSteps(List<StepSpec> steps) {
     return new AgentSettings(dpuId, host, port, List.copyOf(steps), tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice, askTimeout);
   }
 
   public AgentSettings withTenantCleanup(List<StepSpec> steps) {
     return new AgentSettings(dpuId, host, port, shutdownSteps, List.copyOf(steps), restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice, askTimeout);
   }
 
   public AgentSettings withRebootCommand(String command) {
     return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, command,
-        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice);
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, notice, askTimeout);
   }
 
   public AgentSettings withSimulatedRebootTime(Duration time) {
     return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, time, maxDefer, notice);
+        rebootCommandTimeout, time, maxDefer, notice, askTimeout);
   }
 
   public AgentSettings withNotice(RebootNoticeSettings newNotice) {
     return new AgentSettings(dpuId, host, port, shutdownSteps, tenantCleanup, restartAfter, rememberedCampaigns, rebootCommand,
-        rebootCommandTimeout, simulatedRebootTime, maxDefer, newNotice);
+        rebootCommandTimeout, simulatedRebootTime, maxDefer, newNotice, askTimeout);
   }
 
   public AgentSettings plusSteps(List<StepSpec> more) {

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import io.github.dpucoordinator.common.Asks;
 import org.apache.pekko.grpc.GrpcServiceException;
 
 /**
@@ -34,11 +34,11 @@ import org.apache.pekko.grpc.GrpcServiceException;
  * only defers the NPU's RebootService signals, so a deferring DPU still answers gNOI Reboot.
  */
 public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.proto.gnoi.system.System {
-  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
   private static final long NANOS_PER_MILLI = 1_000_000L;
 
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorSystem<?> system;
+  private final Duration askTimeout;
   private final Clock clock;
 
   private final NpuContact contact;
@@ -50,6 +50,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
   GnoiSystemServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, Clock clock, NpuContact contact) {
     this.agent = agent;
     this.system = system;
+    this.askTimeout = system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT);
     this.clock = clock;
     this.contact = contact;
   }
@@ -73,9 +74,8 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
       return failed(Status.INVALID_ARGUMENT.withDescription("delay is out of range"));
     }
     Duration delay = Duration.ofNanos(in.getDelay());
-    CompletionStage<DpuAgent.SignalOutcome> outcome = AskPattern.ask(agent,
-        replyTo -> new DpuAgent.Signal("", method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo), ASK_TIMEOUT,
-        system.scheduler());
+    CompletionStage<DpuAgent.SignalOutcome> outcome = Asks.ask(system, agent,
+        replyTo -> new DpuAgent.Signal("", method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo), askTimeout, AgentSettings.ASK_TIMEOUT);
     return outcome.thenCompose(o -> switch (o.disposition()) {
       case IN_PROGRESS -> failed(Status.INVALID_ARGUMENT.withDescription("reboot in progress"));
       case REFUSED -> failed(Status.UNAVAILABLE.withDescription(o.detail()));
@@ -89,8 +89,8 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     if (in.getSubcomponentsCount() > 0) {
       return failed(Status.INVALID_ARGUMENT.withDescription("subcomponent status is not supported; omit subcomponents"));
     }
-    CompletionStage<AgentSnapshot> snapshot = AskPattern.ask(agent,
-        replyTo -> new DpuAgent.GetState(-1, Duration.ZERO, replyTo), ASK_TIMEOUT, system.scheduler());
+    CompletionStage<AgentSnapshot> snapshot = Asks.ask(system, agent,
+        replyTo -> new DpuAgent.GetState(-1, Duration.ZERO, replyTo), askTimeout, AgentSettings.ASK_TIMEOUT);
     return snapshot.thenApply(this::status);
   }
 
@@ -129,7 +129,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
 
   @Override
   public CompletionStage<CancelRebootResponse> cancelReboot(CancelRebootRequest in) {
-    CompletionStage<DpuAgent.CancelOutcome> outcome = AskPattern.ask(agent, DpuAgent.Cancel::new, ASK_TIMEOUT, system.scheduler());
+    CompletionStage<DpuAgent.CancelOutcome> outcome = Asks.ask(system, agent, DpuAgent.Cancel::new, askTimeout, AgentSettings.ASK_TIMEOUT);
     return outcome.thenCompose(o -> o == DpuAgent.CancelOutcome.ALREADY_RUNNING
         ? failed(Status.FAILED_PRECONDITION.withDescription("the reboot is already running and cannot be cancelled"))
         : CompletableFuture.completedFuture(CancelRebootResponse.getDefaultInstance()));

@@ -69,7 +69,6 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
 
   private static final String ROUND = "round";
   private static final String DEADLINE = "hard-deadline";
-  private static final Duration AGENT_ASK = Duration.ofSeconds(5);
   private static final Duration AGENT_WATCH = Duration.ofSeconds(60);
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
 
@@ -305,7 +304,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     if (npu.isPresent()) {
       // The NPU knows the DPU is back when its boot id changes, however quick the reboot.
       String id = notice.id();
-      getContext().ask(AgentSnapshot.class, agent, java.time.Duration.ofSeconds(2), r -> new DpuAgent.GetState(-1, java.time.Duration.ZERO, r),
+      getContext().ask(AgentSnapshot.class, agent, settings.askTimeout(), r -> new DpuAgent.GetState(-1, java.time.Duration.ZERO, r),
           (snapshot, failure) -> new LeavingBootId(id, snapshot == null ? "" : snapshot.bootId()));
     } else {
       rebootNow();
@@ -339,7 +338,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   private void rebootNow() {
     String id = notice.id();
     String reason = notice.reason();
-    getContext().ask(DpuAgent.SignalOutcome.class, agent, AGENT_ASK,
+    getContext().ask(DpuAgent.SignalOutcome.class, agent, settings.askTimeout(),
         replyTo -> new DpuAgent.Signal(id, DpuAgent.Method.COLD, "dpu-reboot", reason, 0, Duration.ZERO, replyTo),
         (outcome, failure) -> new AgentAnswered(id, outcome, failure));
   }
@@ -361,7 +360,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   /** Waits (long polls) for the agent to be Listening again after the reboot: the notice is then done. */
   private void watch(long sinceVersion) {
     String id = notice.id();
-    getContext().ask(AgentSnapshot.class, agent, AGENT_WATCH.plus(AGENT_ASK), replyTo -> new DpuAgent.GetState(sinceVersion, AGENT_WATCH, replyTo),
+    getContext().ask(AgentSnapshot.class, agent, AGENT_WATCH.plus(settings.askTimeout()), replyTo -> new DpuAgent.GetState(sinceVersion, AGENT_WATCH, replyTo),
         (snapshot, failure) -> new AgentObserved(id, sinceVersion, snapshot));
   }
 

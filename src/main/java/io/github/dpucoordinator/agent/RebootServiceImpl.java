@@ -14,7 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import io.github.dpucoordinator.common.Asks;
 import org.apache.pekko.grpc.GrpcServiceException;
 
 /**
@@ -24,10 +24,10 @@ import org.apache.pekko.grpc.GrpcServiceException;
 public final class RebootServiceImpl implements RebootService {
   /** Longest long poll a client may ask for; longer ones are refused rather than silently cut. */
   static final long MAX_WAIT_MS = 300_000;
-  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
 
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorSystem<?> system;
+  private final Duration askTimeout;
 
   private final NpuContact contact;
 
@@ -38,6 +38,7 @@ public final class RebootServiceImpl implements RebootService {
   RebootServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, NpuContact contact) {
     this.agent = agent;
     this.system = system;
+    this.askTimeout = system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT);
     this.contact = contact;
   }
 
@@ -56,10 +57,10 @@ public final class RebootServiceImpl implements RebootService {
       default -> "cold";
     };
     String reason = in.getReason().isEmpty() ? in.getSignal() : in.getReason();
-    CompletionStage<DpuAgent.SignalOutcome> outcome = AskPattern.ask(agent,
+    CompletionStage<DpuAgent.SignalOutcome> outcome = Asks.ask(system, agent,
         replyTo -> new DpuAgent.Signal(in.getCampaignId(), DpuAgent.Method.SIGNAL, kind, reason, in.getDeadlineUnixMs(),
             Duration.ZERO, in.getForce(), replyTo),
-        ASK_TIMEOUT, system.scheduler());
+        askTimeout, AgentSettings.ASK_TIMEOUT);
     return outcome.thenApply(o -> RebootResponse.newBuilder()
         .setAck(o.ack())
         .setDisposition(io.github.dpucoordinator.proto.reboot.Disposition.valueOf(o.disposition().name()))
@@ -79,9 +80,9 @@ public final class RebootServiceImpl implements RebootService {
       return failed(Status.INVALID_ARGUMENT.withDescription("wait_ms must be between 0 and " + MAX_WAIT_MS));
     }
     Duration wait = Duration.ofMillis(in.getWaitMs());
-    CompletionStage<AgentSnapshot> snapshot = AskPattern.ask(agent,
+    CompletionStage<AgentSnapshot> snapshot = Asks.ask(system, agent,
         replyTo -> new DpuAgent.GetState(in.getKnownVersion(), wait, replyTo),
-        wait.plus(ASK_TIMEOUT), system.scheduler());
+        wait.plus(askTimeout), AgentSettings.ASK_TIMEOUT + " (+ the long poll's wait)");
     return snapshot.thenApply(RebootServiceImpl::toProto);
   }
 

@@ -36,6 +36,7 @@ public final class PipeGateway implements AutoCloseable {
   private final ActorSystem<?> system;
   private final ActorRef<Coordinator.Command> coordinator;
   private final NpuSettings.GatewaySettings settings;
+  private final Duration askTimeout;
   private final Fifo requests;
   private final Fifo responses;
   private final ObjectMapper json = new ObjectMapper();
@@ -52,6 +53,7 @@ public final class PipeGateway implements AutoCloseable {
     this.system = system;
     this.coordinator = coordinator;
     this.settings = npu.gateway();
+    this.askTimeout = npu.admin().askTimeout();
     String mode = settings.mode().length() == 3 ? "0" + settings.mode() : settings.mode();
     this.requests = new Fifo(npu.requestPipe(), mode);
     this.responses = new Fifo(npu.responsePipe(), mode);
@@ -147,12 +149,12 @@ public final class PipeGateway implements AutoCloseable {
       given.append(", sent ").append(r.timestamp());
     }
     log.info("[dpu={}] pipe gateway: {} request{}: {}", r.dpuId(), r.method(), given, reason);
-    Duration askTimeout = Duration.ofSeconds(10);
     CompletionStage<Coordinator.StartReply> started = AskPattern.ask(coordinator,
         replyTo -> new Coordinator.ModuleCommand(r.dpuId(), r.method().toLowerCase(), reason, replyTo), askTimeout, system.scheduler());
     started.whenComplete((reply, failure) -> {
       if (failure != null) {
-        respond(r.dpuId(), false, "the coordinator did not answer: " + failure.getMessage());
+        respond(r.dpuId(), false, "the coordinator did not answer within " + NpuSettings.Admin.ASK_TIMEOUT + " (" + askTimeout.toMillis()
+            + " ms): " + io.github.dpucoordinator.common.Asks.unwrap(failure).getMessage());
       } else if (!reply.accepted()) {
         respond(r.dpuId(), false, reply.message());
       } else {

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.proto.admin.CancelCampaignRequest;
 import io.github.dpucoordinator.proto.admin.ModuleRequest;
@@ -15,11 +16,10 @@ import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
 
 /** The local admin API: start a campaign, read the status document. */
 public final class AdminServiceImpl implements NpuAdmin {
-  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
   private final ActorRef<Coordinator.Command> coordinator;
   private final ActorSystem<?> system;
   private final ObjectMapper json = Json.mapper();
@@ -34,26 +34,28 @@ public final class AdminServiceImpl implements NpuAdmin {
     this.settings = settings;
   }
 
+  /** Asks the coordinator, within {@code admin.ask-timeout}. */
+  private <R> CompletionStage<R> ask(org.apache.pekko.japi.function.Function<ActorRef<R>, Coordinator.Command> message) {
+    return Asks.ask(system, coordinator, message, settings.admin().askTimeout(), NpuSettings.Admin.ASK_TIMEOUT);
+  }
+
   @Override
   public CompletionStage<StartCampaignResponse> startCampaign(StartCampaignRequest in) {
-    CompletionStage<Coordinator.StartReply> reply = AskPattern.ask(coordinator,
-        replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo), ASK_TIMEOUT, system.scheduler());
+    CompletionStage<Coordinator.StartReply> reply = ask(replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo));
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<StartCampaignResponse> cancelCampaign(CancelCampaignRequest in) {
-    CompletionStage<Coordinator.StartReply> reply = AskPattern.ask(coordinator,
-        replyTo -> new Coordinator.CancelCampaign(in.getReason(), replyTo), ASK_TIMEOUT, system.scheduler());
+    CompletionStage<Coordinator.StartReply> reply = ask(replyTo -> new Coordinator.CancelCampaign(in.getReason(), replyTo));
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<StatusResponse> plan(PlanRequest in) {
-    CompletionStage<PlanView> plan = AskPattern.ask(coordinator, r -> new Coordinator.GetPlan(in.getForce(), r), ASK_TIMEOUT,
-        system.scheduler());
+    CompletionStage<PlanView> plan = ask(r -> new Coordinator.GetPlan(in.getForce(), r));
     return plan.thenCompose(p -> askDpus(p).thenApply(more -> p.withBlockers(more)))
         .thenApply(p -> StatusResponse.newBuilder().setJson(Json.write(json, p)).build());
   }
@@ -88,15 +90,14 @@ public final class AdminServiceImpl implements NpuAdmin {
   }
 
   private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {
-    CompletionStage<Coordinator.StartReply> reply = AskPattern.ask(coordinator,
-        replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo), ASK_TIMEOUT, system.scheduler());
+    CompletionStage<Coordinator.StartReply> reply = ask(replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo));
     return reply.thenApply(r -> ModuleResponse.newBuilder()
         .setAccepted(r.accepted()).setTransitionId(r.campaignId()).setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<StatusResponse> status(StatusRequest in) {
-    CompletionStage<StatusView> view = AskPattern.ask(coordinator, Coordinator.GetStatus::new, ASK_TIMEOUT, system.scheduler());
+    CompletionStage<StatusView> view = ask(Coordinator.GetStatus::new);
     return view.thenApply(v -> StatusResponse.newBuilder().setJson(Json.write(json, v)).build());
   }
 }

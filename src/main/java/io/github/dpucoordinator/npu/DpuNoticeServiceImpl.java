@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import io.github.dpucoordinator.common.Asks;
 import org.apache.pekko.grpc.GrpcServiceException;
 
 /**
@@ -23,12 +23,14 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
   private final ActorRef<Coordinator.Command> coordinator;
   private final ActorSystem<?> system;
   private final Duration answerWithin;
+  private final Duration askTimeout;
 
   public DpuNoticeServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
     this.coordinator = coordinator;
     this.system = system;
     // The hooks fit in answer-within (checked at start); the journal writes get a little more.
     this.answerWithin = settings.negotiation().answerWithin().plusSeconds(5);
+    this.askTimeout = settings.admin().askTimeout();
   }
 
   @Override
@@ -36,9 +38,9 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
     if (in.getDpuId().isBlank()) {
       return invalid("dpu_id is required");
     }
-    CompletionStage<Coordinator.NoticeReply> reply = AskPattern.ask(coordinator, r -> new Coordinator.NoticeReceived(in.getDpuId(),
+    CompletionStage<Coordinator.NoticeReply> reply = Asks.ask(system, coordinator, r -> new Coordinator.NoticeReceived(in.getDpuId(),
         in.getNoticeId(), in.getReason(), in.getPlannedUnixMs(), in.getHardDeadlineUnixMs(), Math.max(1, in.getRound()), r),
-        answerWithin, system.scheduler());
+        answerWithin, "dpu-coordinator.npu.dpu-reboot.answer-within (+ 5 s)");
     return reply.thenCompose(r -> r.error().isEmpty()
         ? CompletableFuture.completedFuture(NoticeAnswer.newBuilder()
             .setDecision(r.decision().equals("POSTPONE") ? Decision.POSTPONE : Decision.ACK)
@@ -51,8 +53,9 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
     }
-    CompletionStage<Coordinator.GoingReply> reply = AskPattern.ask(coordinator,
-        r -> new Coordinator.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), in.getBootId(), r), Duration.ofSeconds(10), system.scheduler());
+    CompletionStage<Coordinator.GoingReply> reply = Asks.ask(system, coordinator,
+        r -> new Coordinator.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), in.getBootId(), r), askTimeout,
+        NpuSettings.Admin.ASK_TIMEOUT);
     return reply.thenCompose(r -> r.ok()
         ? CompletableFuture.completedFuture(RebootGoingAck.newBuilder().setMessage(r.message())
             .setExpectedBackByUnixMs(r.expectBackBy()).build())
@@ -65,8 +68,8 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
     }
-    CompletionStage<Coordinator.GoingReply> reply = AskPattern.ask(coordinator, r -> new Coordinator.PostponedOnDpu(in.getDpuId(),
-        in.getNoticeId(), in.getUntilUnixMs(), in.getBy(), in.getReason(), r), Duration.ofSeconds(10), system.scheduler());
+    CompletionStage<Coordinator.GoingReply> reply = Asks.ask(system, coordinator, r -> new Coordinator.PostponedOnDpu(in.getDpuId(),
+        in.getNoticeId(), in.getUntilUnixMs(), in.getBy(), in.getReason(), r), askTimeout, NpuSettings.Admin.ASK_TIMEOUT);
     return reply.thenCompose(r -> r.ok()
         ? CompletableFuture.completedFuture(io.github.dpucoordinator.proto.notice.RebootPostponedAck.newBuilder().setMessage(r.message()).build())
         : invalid(r.message()));

@@ -14,8 +14,7 @@ import java.util.Set;
 public record NpuSettings(
     List<DpuEndpoint> dpus,
     Path dataDir,
-    String adminHost,
-    int adminPort,
+    Admin admin,
     RetrySettings signal,
     Duration ackDeadline,
     Duration stateWait,
@@ -184,8 +183,7 @@ public record NpuSettings(
     NpuSettings settings = new NpuSettings(
         DpuEndpoint.listFrom(c),
         Path.of(c.getString("data-dir")),
-        c.getString("admin.host"),
-        c.getInt("admin.port"),
+        new Admin(c.getString("admin.host"), c.getInt("admin.port"), c.getDuration("admin.ask-timeout")),
         RetrySettings.from(s),
         c.getDuration("ack-deadline"),
         c.getDuration("state-wait"),
@@ -214,7 +212,7 @@ public record NpuSettings(
   public NpuSettings withDpus(List<DpuEndpoint> more) {
     List<DpuEndpoint> all = new ArrayList<>(dpus);
     all.addAll(more);
-    NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
+    NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, admin, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, reboot, bootWait, historyPerDpu,
         recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies,
         negotiation);
@@ -223,7 +221,7 @@ public record NpuSettings(
   }
 
   public NpuSettings withNegotiation(Negotiation n) {
-    NpuSettings s = new NpuSettings(dpus, dataDir, adminHost, adminPort, signal, ackDeadline, stateWait,
+    NpuSettings s = new NpuSettings(dpus, dataDir, admin, signal, ackDeadline, stateWait,
         watchRetry, preRebootTasks, reboot, bootWait, historyPerDpu,
         recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies, n);
     s.validate();
@@ -243,6 +241,9 @@ public record NpuSettings(
     }
     if (signal.factor() < 1.0 || signal.jitter() < 0 || signal.jitter() >= 1) {
       throw new IllegalArgumentException("dpu-coordinator.npu.signal.backoff-factor must be >= 1 and jitter in [0, 1)");
+    }
+    if (!positive(admin.askTimeout())) {
+      throw new IllegalArgumentException(Admin.ASK_TIMEOUT + " must be positive");
     }
     if (!positive(ackDeadline) || !positive(bootWait) || !positive(stateWait) || !positive(signal.rpcTimeout())) {
       throw new IllegalArgumentException(
@@ -304,6 +305,22 @@ public record NpuSettings(
 
   private static boolean positive(Duration d) {
     return !d.isNegative() && !d.isZero();
+  }
+
+  /**
+   * The {@code admin} section: where the admin API binds, and how long a call of the admin API, the DPU API or the
+   * named pipe waits for the coordinator before it answers DEADLINE_EXCEEDED.
+   */
+  public record Admin(String host, int port, Duration askTimeout) {
+    public static final String ASK_TIMEOUT = "dpu-coordinator.npu.admin.ask-timeout";
+  }
+
+  public String adminHost() {
+    return admin.host();
+  }
+
+  public int adminPort() {
+    return admin.port();
   }
 
   public boolean dryRun() {

@@ -52,7 +52,7 @@ class CoordinatorFixture {
     this.transport = new ProbeTransport(kit.createTestProbe());
     host = new RecordingHost(rebootHangs);
     List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
-    NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), "127.0.0.1", 0,
+    NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), new NpuSettings.Admin("127.0.0.1", 0, Duration.ofSeconds(10)),
         new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
         ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), reboot,
         Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
