@@ -126,8 +126,21 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   private record DeferralExpired(long until) implements Command {}
 
+  /**
+   * {@code boot}: facts of this boot of the DPU, made here so that they outlive a supervised restart of the actor (a
+   * restart is not a reboot: the NPU must not see a new boot id, a reset reboot count or forgotten campaigns).
+   */
   public static Behavior<Command> create(AgentSettings settings, Clock clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DpuAgent(ctx, timers, settings, clock)));
+    ThisBoot boot = new ThisBoot();
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DpuAgent(ctx, timers, settings, clock, boot)));
+  }
+
+  /** What belongs to the DPU's current boot rather than to one incarnation of the actor. */
+  private static final class ThisBoot {
+    String id = newBootId();
+    /** Recently completed campaigns, so a redelivered signal never runs the shutdown twice. */
+    final Deque<String> completed = new ArrayDeque<>();
+    long shutdownRuns;
   }
 
   private final TimerScheduler<Command> timers;
@@ -138,17 +151,15 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private AgentState state = AgentState.LISTENING;
   private long version = 1;
   private long since;
-  private String bootId = newBootId();
+  private final ThisBoot boot;
   private String campaignId = "";
   private ShutdownPlan plan = new ShutdownPlan(List.of(), 0, false);
   /** The step a protective state holds the shutdown at; -1 while none is held. */
   private int heldAt = -1;
   private Holds holds = Holds.NONE;
   private List<String> joinedCampaigns = new ArrayList<>();
-  private final Deque<String> completed = new ArrayDeque<>();
   private List<StepResult> results = List.of();
   private boolean degraded;
-  private long shutdownRuns;
   // the reboot in progress or last finished since this boot (what gNOI RebootStatus reports)
   private Method method;
   private String reason = "";
@@ -161,8 +172,9 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   private long nextWaiterId;
   private final Map<Long, ActorRef<AgentSnapshot>> waiters = new HashMap<>();
 
-  private DpuAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings, Clock clock) {
+  private DpuAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings, Clock clock, ThisBoot boot) {
     super(ctx);
+    this.boot = boot;
     this.timers = timers;
     this.settings = settings;
     this.clock = clock;
@@ -215,7 +227,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
           signal.fromGnoi() ? "gNOI Reboot " + signal.method() : "reboot signal", holds.protectiveDescription());
       return reply(signal, Disposition.REFUSED, campaignId, holds.protectiveDescription(), 0, holds.protectiveDescription());
     }
-    if (!requested.isEmpty() && completed.contains(requested)) {
+    if (!requested.isEmpty() && boot.completed.contains(requested)) {
       return reply(signal, Disposition.ALREADY_COMPLETE, requested, "shutdown for this campaign already completed");
     }
     if (state.shuttingDown() || pending != null || restarting()) {
@@ -259,7 +271,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
 
   /** Starts the shutdown (or, warm, the cleanup) for {@code signal}, now. */
   private void begin(Signal signal) {
-    shutdownRuns++;
+    boot.shutdownRuns++;
     plan = ShutdownPlan.of(settings, signal.warm());
     heldAt = -1;
     results = new ArrayList<>();
@@ -332,7 +344,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     }
     StepSpec step = steps.get(index);
     getContext().getLog().info("[campaign={} dpu={}] {} '{}' started", campaignId, settings.dpuId(), plan.label(index), step.name());
-    long run = shutdownRuns;
+    long run = boot.shutdownRuns;
     if (step.isSimulated()) {
       timers.startSingleTimer("step",
           new StepFinished(run, index, new StepResult(step.name(), true, "simulated", step.simulated().toMillis())), step.simulated());
@@ -343,7 +355,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   }
 
   private Behavior<Command> onStepFinished(StepFinished done) {
-    if (done.run() != shutdownRuns || !state.shuttingDown()) {
+    if (done.run() != boot.shutdownRuns || !state.shuttingDown()) {
       return this; // a step of a shutdown that a power cycle cut off
     }
     StepResult r = done.result();
@@ -418,7 +430,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   }
 
   private Behavior<Command> onRestarted() {
-    bootId = newBootId();
+    boot.id = newBootId();
     // A restarted DPU reports no reboot in progress or finished: its status starts afresh, as SONiC's does.
     method = null;
     reason = "";
@@ -523,12 +535,12 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
   }
 
   private void remember(String id) {
-    if (id.isEmpty() || completed.contains(id)) {
+    if (id.isEmpty() || boot.completed.contains(id)) {
       return;
     }
-    completed.addLast(id);
-    while (completed.size() > settings.rememberedCampaigns()) {
-      completed.removeFirst();
+    boot.completed.addLast(id);
+    while (boot.completed.size() > settings.rememberedCampaigns()) {
+      boot.completed.removeFirst();
     }
   }
 
@@ -548,8 +560,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
         pending != null ? pending.method() : method, pending != null ? pending.reason() : reason,
         startedAt, pending != null ? pendingAt : 0, state.shuttingDown() || pending != null || restarting(), finished,
         restartFailure);
-    return new AgentSnapshot(settings.dpuId(), state, version, campaignId, List.copyOf(completed), degraded,
-        List.copyOf(results), shutdownRuns, bootId, since, reboot, holds);
+    return new AgentSnapshot(settings.dpuId(), state, version, campaignId, List.copyOf(boot.completed), degraded,
+        List.copyOf(results), boot.shutdownRuns, boot.id, since, reboot, holds);
   }
 
   private static String newBootId() {

@@ -309,4 +309,59 @@ class DpuAgentTest {
     org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit.warn("[campaign=none dpu=DPU0] hold 'nap' refused")
         .expect(kit.system(), () -> hold(agent, "nap", "tenant maintenance", Duration.ofMinutes(5)));
   }
+
+  /** A clock that fails once when told to: a fault inside the agent's actor, which its supervisor restarts. */
+  private static final class BreakableClock extends Clock {
+    volatile boolean failNext;
+
+    @Override
+    public long millis() {
+      if (failNext) {
+        failNext = false;
+        throw new IllegalStateException("clock broke (test)");
+      }
+      return System.currentTimeMillis();
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return java.time.Instant.ofEpochMilli(millis());
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+
+  @Test
+  void aSupervisedRestartOfTheActorIsNotARebootOfTheDpu() {
+    BreakableClock clock = new BreakableClock();
+    ActorRef<DpuAgent.Command> agent = kit.spawn(org.apache.pekko.actor.typed.javadsl.Behaviors.supervise(
+            DpuAgent.create(BASE.withSteps(List.of(StepSpec.simulated("work", Duration.ofSeconds(1)))).withRestartAfter(Optional.of(Duration.ZERO)),
+                clock))
+        .onFailure(org.apache.pekko.actor.typed.SupervisorStrategy.restart()));
+    assertEquals(Disposition.STARTED, signal(agent, "c1").disposition());
+    manualTime.timePasses(Duration.ofSeconds(1));
+    manualTime.timePasses(Duration.ZERO);
+    AgentSnapshot before = state(agent);
+    assertEquals(List.of("c1"), before.completedCampaigns());
+
+    clock.failNext = true;
+    TestProbe<Holds.Change> noAnswer = kit.createTestProbe();
+    agent.tell(new DpuAgent.SetHold("firmware-update", "test", 60_000, noAnswer.ref())); // the actor fails on it and is restarted
+
+    AgentSnapshot after = state(agent);
+    assertFalse(clock.failNext, "the fault happened");
+    assertEquals("", after.holds().protective(), "the hold whose handling failed was not applied: the actor restarted");
+    assertEquals(before.bootId(), after.bootId(), "the same boot: the NPU must not see a reboot that never happened");
+    assertEquals(before.shutdownRuns(), after.shutdownRuns(), "gNOI's reboot count is not reset");
+    assertEquals(List.of("c1"), after.completedCampaigns());
+    assertEquals(Disposition.ALREADY_COMPLETE, signal(agent, "c1").disposition(), "a redelivered signal still runs nothing");
+  }
 }
