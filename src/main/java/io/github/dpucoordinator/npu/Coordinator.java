@@ -765,8 +765,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     if (old != null) {
       ctx.stop(old);
     }
-    Behavior<DpuLink.Command> link = Behaviors.supervise(
-        DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random, clock)).onFailure(SupervisorStrategy.restart());
+    Behavior<DpuLink.Command> link = DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random, clock);
     links.put(d.id(), ctx.spawn(link, "link-" + d.id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (linkSeq++)));
   }
 

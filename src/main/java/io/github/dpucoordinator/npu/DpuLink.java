@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -83,10 +84,43 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   private enum HaltTimeout implements Command { INSTANCE }
 
+  /** A link that fails this many times gives up on its DPU: a fault in this service must not loop forever. */
+  static final int MAX_RESTARTS = 5;
+
+  /**
+   * What a link has learned that outlives a restart of its actor, so that a restarted link goes on with the same
+   * attempt budget instead of starting it over: attempts used, the acknowledgment and its evidence, restarts.
+   */
+  private static final class Memory {
+    int attempts;
+    boolean acknowledged;
+    DpuTransport.Evidence evidence;
+    int restarts = -1;
+    /** When the halt timeout runs out (0: not armed yet), so a restarted link does not grant it afresh. */
+    long haltDeadline;
+
+    Memory(Start start) {
+      attempts = start.attemptsSoFar();
+      acknowledged = start.acknowledged();
+      evidence = new DpuTransport.Evidence(start.countBefore(), false);
+    }
+  }
+
+  /** The link, supervised: restarted with backoff (200 ms doubling to 5 s, as the coordinator), at most {@value #MAX_RESTARTS} times. */
   public static Behavior<Command> create(DpuEndpoint dpu, Start start, DpuTransport transport, NpuSettings settings,
       ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random, clock)));
+    Memory memory = new Memory(start);
+    Behavior<Command> link = Behaviors.setup(ctx -> {
+      if (++memory.restarts > MAX_RESTARTS) {
+        ctx.getLog().error("[campaign={} dpu={}] the link to this DPU failed {} times; giving up on it", start.campaignId(), dpu.id(),
+            memory.restarts);
+        coordinator.tell(new Coordinator.FromLink(start.campaignId(), dpu.id(), new GaveUp("the NPU service's link to this DPU failed "
+            + memory.restarts + " times (a fault in this service; its log has each failure)")));
+        return Behaviors.stopped();
+      }
+      return Behaviors.withTimers(timers -> new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random, clock, memory));
+    });
+    return Behaviors.supervise(link).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
   }
 
   private final TimerScheduler<Command> timers;
@@ -103,7 +137,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private boolean readyWanted;
   /** A state query is on the wire or scheduled: the watch loop is running. */
   private boolean watching;
-  private int attempts;
+  private final Memory memory;
   private boolean resolved;
   /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
   private Observation current;
@@ -117,8 +151,10 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private DpuTransport.Evidence evidence;
 
   private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, Start start,
-      DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
+      DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock,
+      Memory memory) {
     super(ctx);
+    this.memory = memory;
     this.clock = clock;
     this.timers = timers;
     this.dpu = dpu;
@@ -128,15 +164,17 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     this.coordinator = coordinator;
     this.random = random;
     readyWanted = start.mode() == Mode.READY;
-    attempts = start.attemptsSoFar();
     request = start.request();
-    evidence = new DpuTransport.Evidence(start.countBefore(), false);
-    if (start.mode() == Mode.SHUTDOWN && !start.acknowledged()) {
+    evidence = memory.evidence;
+    if (start.mode() == Mode.SHUTDOWN && !memory.acknowledged && memory.attempts >= settings.signal().maxAttempts()) {
+      // restarted with every attempt used (the last one's answer was lost with the failed actor)
+      giveUp("no acknowledgment after " + memory.attempts + " attempt(s) (the link restarted after a failure)");
+    } else if (start.mode() == Mode.SHUTDOWN && !memory.acknowledged) {
       signalling = true;
-      sendSignal(attempts + 1);
+      sendSignal(memory.attempts + 1);
     } else {
       if (start.mode() == Mode.SHUTDOWN) {
-        timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
+        armHaltTimeout(false);
       }
       poll();
     }
@@ -167,7 +205,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   }
 
   private void sendSignal(int attempt) {
-    attempts = attempt;
+    memory.attempts = attempt;
     getContext().getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
         attempt, settings.signal().maxAttempts());
     // No cap (a module transition: an operator's explicit request) or the cap reached: the DPU may not defer.
@@ -202,8 +240,10 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
       evidence = new DpuTransport.Evidence(answer.reply().countBefore(), false);
+      memory.acknowledged = true;
+      memory.evidence = evidence;
       report(new Acknowledged(attempt, answer.reply()));
-      timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
+      armHaltTimeout(false);
       // A reply in a state that is still changing is followed by a long poll from its version. In any other state
       // (a warm signal with no cleanup steps is already over, a halted DPU) waiting for a change would wait out
       // the whole state-wait: ask at once.
@@ -277,6 +317,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     current = o;
     if (!signalling && o.state().equals("SHUTDOWN")) {
       evidence = evidence.seen(); // busy with the reboot since it was accepted
+      memory.evidence = evidence;
     }
     knownVersion = o.version();
     seen(o.state());
@@ -288,7 +329,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
         haltHeld = true;
       } else if (!o.isProtective() && haltHeld) {
         haltHeld = false;
-        timers.startSingleTimer(HaltTimeout.INSTANCE, settings.haltTimeout());
+        armHaltTimeout(true);
       }
     }
     if (start.mode() == Mode.SHUTDOWN && !resolved && !o.failure().isEmpty() && !signalling) {
@@ -310,18 +351,28 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   /** The DPU says its shutdown failed: ask again if it may help and attempts remain, else record it. */
   private Behavior<Command> onReportedFailure(Observation o) {
-    if (o.retriable() && attempts < settings.signal().maxAttempts()) {
+    if (o.retriable() && memory.attempts < settings.signal().maxAttempts()) {
       getContext().getLog().warn("[campaign={} dpu={}] {}; asking again", start.campaignId(), dpu.id(), o.failure());
-      report(new AttemptFailed(attempts, o.failure()));
+      report(new AttemptFailed(memory.attempts, o.failure()));
       signalling = true;
       watching = false;
-      sendSignal(attempts + 1);
+      memory.acknowledged = false;
+      sendSignal(memory.attempts + 1);
       return this;
     }
     getContext().getLog().error("[campaign={} dpu={}] {}", start.campaignId(), dpu.id(), o.failure());
     giveUp(o.failure());
     poll();
     return this;
+  }
+
+  /** The halt timeout: what is left of it after a restart of this link, or all of it when {@code afresh}. */
+  private void armHaltTimeout(boolean afresh) {
+    long now = clock.millis();
+    if (afresh || memory.haltDeadline == 0) {
+      memory.haltDeadline = now + settings.haltTimeout().toMillis();
+    }
+    timers.startSingleTimer(HaltTimeout.INSTANCE, Duration.ofMillis(Math.max(0, memory.haltDeadline - now)));
   }
 
   private Behavior<Command> onHaltTimeout() {

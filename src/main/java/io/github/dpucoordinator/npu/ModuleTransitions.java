@@ -20,9 +20,7 @@ import java.util.Map;
 import java.util.Random;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 
@@ -292,8 +290,7 @@ final class ModuleTransitions {
 
   private void startModuleLink(CoordinatorState.Transition t, DpuLink.Start start) {
     stopModuleLink(t.dpu().id());
-    Behavior<DpuLink.Command> link = Behaviors.supervise(
-        DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random, clock)).onFailure(SupervisorStrategy.restart());
+    Behavior<DpuLink.Command> link = DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random, clock);
     moduleLinks.put(t.dpu().id(), ctx.spawn(link, "module-" + t.dpu().id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (seq++)));
   }
 

@@ -593,6 +593,65 @@ class CoordinatorTest {
         missing.missing().keySet().stream().collect(Collectors.toMap(k -> k, k -> true)));
   }
 
+  /**
+   * The next transport call of the given type, once the failed link has been restarted: its restart backs off on the
+   * scheduler (ManualTime), from whenever the failure was handled, so time is moved on in steps until the call comes.
+   */
+  private static Object afterRestart(Fixture f, Class<?> call) {
+    for (int step = 0; step < 120; step++) {
+      f.advance(Duration.ofMillis(250));
+      try {
+        return f.transport.calls.expectMessageClass(call, Duration.ofMillis(50));
+      } catch (AssertionError notYet) {
+        // not restarted yet
+      }
+    }
+    throw new AssertionError("no " + call.getSimpleName() + " within 30 s of manual time after the link failed");
+  }
+
+  @Test
+  void aLinkThatFailsGoesOnWithItsAttemptBudgetAfterItsRestart() {
+    Fixture f = new Fixture(1, false);
+    String id = f.start();
+    f.transport.signals(1).get("DPU0").reply().completeExceptionally(unavailable());
+    f.expectPreamble();
+    assertEquals(1, f.expect(SignalAttemptFailed.class).attempt());
+    f.advance(Duration.ofSeconds(1)); // backoff-min
+    f.transport.signals(1).get("DPU0").reply().complete(null); // a malformed answer: the link's actor fails on it
+
+    ProbeTransport.SignalCall third = (ProbeTransport.SignalCall) afterRestart(f, ProbeTransport.SignalCall.class);
+    assertEquals(id, third.request().campaignId());
+    third.reply().completeExceptionally(unavailable());
+    assertEquals(3, f.expect(SignalAttemptFailed.class).attempt(), "the restarted link went on with attempt 3, not 1");
+    assertTrue(f.expect(DpuGaveUp.class).reason().contains("no acknowledgment after 3 attempt(s)"));
+    f.expectNoCallFor(Duration.ofMillis(999)); // the budget is spent: no fourth signal, only a watch after watch-retry
+    f.advance(Duration.ofMillis(1));
+    f.transport.observes(1);
+  }
+
+  @Test
+  void aLinkThatKeepsFailingGivesUpOnItsDpuAfterBoundedRestartsAndTheCampaignGoesOn() {
+    Fixture f = new Fixture(1, false);
+    String id = f.start();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.expectPreamble();
+    f.expect(DpuAcknowledged.class);
+    // every answer to its state query makes the link's actor fail
+    ProbeTransport.ObserveCall watch = f.transport.observes(1).get("DPU0");
+    for (int i = 0; i < DpuLink.MAX_RESTARTS; i++) {
+      watch.reply().complete(new DpuTransport.Observation(null, 1, List.of(), false, "", ""));
+      watch = (ProbeTransport.ObserveCall) afterRestart(f, ProbeTransport.ObserveCall.class);
+    }
+    watch.reply().complete(new DpuTransport.Observation(null, 1, List.of(), false, "", "")); // the last failure
+    for (int step = 0; step < 120 && f.journal.persistedInStorage(f.pid).stream().noneMatch(DpuGaveUp.class::isInstance); step++) {
+      f.advance(Duration.ofMillis(250)); // the last restart backs off too, then gives up
+      f.transport.calls.expectNoMessage(Duration.ofMillis(20));
+    }
+    DpuGaveUp gaveUp = f.expect(DpuGaveUp.class);
+    assertTrue(gaveUp.reason().contains("link to this DPU failed " + (DpuLink.MAX_RESTARTS + 1) + " times"), gaveUp.reason());
+    assertEquals(List.of("DPU0"), List.copyOf(f.expect(AcknowledgmentsMissing.class).missing().keySet()));
+  }
+
   /** A campaign of one DPU that shut down, in phase Reboot with the reboot action issued (and hanging, unless told). */
   private Fixture inReboot(Fixture f) {
     String id = f.start();
