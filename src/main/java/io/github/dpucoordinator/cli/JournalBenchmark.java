@@ -17,7 +17,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -85,7 +84,8 @@ final class JournalBenchmark {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "journal-bench",
         com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(config));
     try {
-      SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      io.github.dpucoordinator.common.JournalSchema.createIfNotExists(system.settings().config(), Runnable::run).toCompletableFuture()
+          .get(60, TimeUnit.SECONDS);
       Behavior<ActorRef<Done>> writer = new Writer();
       ActorRef<ActorRef<Done>> ref = system.systemActorOf(writer, "writer", org.apache.pekko.actor.typed.Props.empty());
       List<Long> micros = new ArrayList<>();

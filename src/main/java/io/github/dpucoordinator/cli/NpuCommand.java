@@ -62,13 +62,15 @@ final class NpuCommand implements Callable<Integer> {
       settings = configured.withDpus(extra);
       DataDir.prepare(settings.dataDir());
       JournalLock.check(config);
+      io.github.dpucoordinator.common.JournalSchema.create(config);
     } catch (Exception e) {
       System.err.println("dpuctl npu: " + Systems.rootMessage(e));
       return ExitCodes.STARTUP_FAILED;
     }
-    ActorSystem<Void> system = Systems.create("npu", config);
+    java.util.concurrent.CompletableFuture<NpuService.Running> started = new java.util.concurrent.CompletableFuture<>();
+    ActorSystem<Void> system = Systems.create(NpuService.guardian(settings, started), "npu", config);
     try {
-      NpuService.Running running = Systems.await(NpuService.start(system, settings), Duration.ofSeconds(60));
+      NpuService.Running running = Systems.await(started, Duration.ofSeconds(60));
       System.out.printf("NPU service up: %d DPU(s), data dir %s, admin API on %s:%d%n", settings.dpus().size(),
           settings.dataDir().toAbsolutePath(), settings.adminHost(), running.adminPort());
       org.apache.pekko.actor.CoordinatedShutdown.get(system).addJvmShutdownHook(() -> System.err.println(

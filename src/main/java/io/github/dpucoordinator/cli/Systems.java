@@ -45,7 +45,12 @@ final class Systems {
   }
 
   static ActorSystem<Void> create(String name, Config config) {
-    return ActorSystem.create(Behaviors.empty(), name, config);
+    return create(Behaviors.empty(), name, config);
+  }
+
+  /** An actor system whose guardian is {@code guardian}. */
+  static ActorSystem<Void> create(org.apache.pekko.actor.typed.Behavior<Void> guardian, String name, Config config) {
+    return ActorSystem.create(guardian, name, config);
   }
 
   /** Waits for a startup step; the cause's message is what the operator needs to see. */

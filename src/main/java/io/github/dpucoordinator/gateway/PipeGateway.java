@@ -61,8 +61,9 @@ public final class PipeGateway implements AutoCloseable {
     responses.ensure();
     this.reader = daemon("pipe-gateway-reader").newThread(this::readLoop);
     reader.start();
+    // the check may create a FIFO again (mkfifo, a process): blocking work, off the default dispatcher
     this.watchdog = system.scheduler().scheduleWithFixedDelay(settings.checkInterval(), settings.checkInterval(), this::check,
-        system.executionContext());
+        system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
     log.info("[dpu=all] pipe gateway: requests on {}, responses on {}", requests.path(), responses.path());
   }
 

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu;
 
 import io.github.dpucoordinator.common.Deadline;
+import io.github.dpucoordinator.common.Delays;
 
 import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
 import io.github.dpucoordinator.proto.gnoi.system.RebootRequest;
@@ -17,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -99,7 +99,7 @@ public final class GnoiDpuTransport implements DpuTransport {
     // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
     CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
         ? CompletableFuture.completedFuture(null)
-        : CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(pollInterval.toMillis(), TimeUnit.MILLISECONDS));
+        : Delays.of(system).after(pollInterval).toCompletableFuture();
     return Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()),
             timeout.plus(pollInterval), "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .thenApply(s -> observation(campaignId, evidence, s));

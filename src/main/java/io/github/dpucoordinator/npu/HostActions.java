@@ -68,8 +68,9 @@ public interface HostActions {
     return CompletableFuture.completedFuture(List.of());
   }
 
-  static HostActions fromSettings(NpuSettings settings, StepRunner runner) {
-    return new Commands(settings, runner);
+  /** {@code delays}: the pause of a simulated task, on the actor system's scheduler. */
+  static HostActions fromSettings(NpuSettings settings, StepRunner runner, io.github.dpucoordinator.common.Delays delays) {
+    return new Commands(settings, runner, delays);
   }
 
   /**
@@ -84,10 +85,12 @@ public interface HostActions {
     private static final Logger log = LoggerFactory.getLogger(HostActions.class);
     private final NpuSettings settings;
     private final StepRunner runner;
+    private final io.github.dpucoordinator.common.Delays delays;
 
-    Commands(NpuSettings settings, StepRunner runner) {
+    Commands(NpuSettings settings, StepRunner runner, io.github.dpucoordinator.common.Delays delays) {
       this.settings = settings;
       this.runner = runner;
+      this.delays = delays;
     }
 
     @Override
@@ -133,8 +136,7 @@ public interface HostActions {
 
     private CompletionStage<StepResult> run(StepSpec task, Map<String, String> env) {
       if (task.isSimulated()) {
-        return CompletableFuture.supplyAsync(() -> new StepResult(task.name(), true, "simulated", task.simulated().toMillis()),
-            CompletableFuture.delayedExecutor(task.simulated().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
+        return delays.after(task.simulated()).thenApply(x -> new StepResult(task.name(), true, "simulated", task.simulated().toMillis()));
       }
       return runner.run(task, task.timeout(), env);
     }

@@ -1,6 +1,8 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Delays;
 import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.common.JournalSchema;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
@@ -9,16 +11,19 @@ import io.github.dpucoordinator.proto.notice.DpuRebootNoticesHandlerFactory;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.time.Duration;
-import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
 
 /**
  * Starts the NPU service in an actor system whose config points the journal at the data dir
@@ -50,16 +55,16 @@ public final class NpuService {
    * the connections are open before the first campaign needs them. A DPU (or this JVM) that is slow to answer
    * while starting is asked again, up to {@value #PROBE_TRIES} times, before it is reported as not answering.
    */
-  private static CompletionStage<Void> probe(NpuSettings settings, DpuTransport transport) {
+  private static CompletionStage<Void> probe(NpuSettings settings, DpuTransport transport, Delays delays) {
     List<java.util.concurrent.CompletableFuture<?>> probes = new java.util.ArrayList<>();
     for (DpuEndpoint d : settings.dpus()) {
-      probes.add(probe(d, transport, settings.signal().rpcTimeout(), 1).toCompletableFuture());
+      probes.add(probe(d, transport, delays, settings.signal().rpcTimeout(), 1).toCompletableFuture());
     }
     return java.util.concurrent.CompletableFuture.allOf(probes.toArray(new java.util.concurrent.CompletableFuture[0]))
         .handle((ok, failure) -> null);
   }
 
-  private static CompletionStage<Void> probe(DpuEndpoint d, DpuTransport transport, Duration timeout, int attempt) {
+  private static CompletionStage<Void> probe(DpuEndpoint d, DpuTransport transport, Delays delays, Duration timeout, int attempt) {
     return transport.observe(d, "", -1, Duration.ZERO, timeout).handle((o, failure) -> {
       if (failure == null) {
         log.info("[dpu={}] reachable at {}:{} over {}, state {}", d.id(), d.host(), d.port(), d.protocol(), o.state());
@@ -68,9 +73,7 @@ public final class NpuService {
       if (attempt < PROBE_TRIES) {
         log.debug("[dpu={}] start-up probe {} of {}: {}; asking again", d.id(), attempt, PROBE_TRIES, DpuLink.describe(failure));
         // a pause first: an agent that refused the connection may be a moment from listening
-        return java.util.concurrent.CompletableFuture.runAsync(() -> { },
-                java.util.concurrent.CompletableFuture.delayedExecutor(attempt, java.util.concurrent.TimeUnit.SECONDS))
-            .thenCompose(x -> probe(d, transport, timeout.multipliedBy(2), attempt + 1));
+        return delays.after(Duration.ofSeconds(attempt)).thenCompose(x -> probe(d, transport, delays, timeout.multipliedBy(2), attempt + 1));
       }
       log.warn("[dpu={}] not answering at {}:{} over {} after {} tries: {} (campaigns will keep trying it)", d.id(), d.host(),
           d.port(), d.protocol(), PROBE_TRIES, DpuLink.describe(failure));
@@ -89,43 +92,77 @@ public final class NpuService {
   public static DpuTransport transport(ActorSystem<?> system, NpuSettings settings) {
     Duration deadline = settings.stateWait().plus(settings.signal().rpcTimeout()).multipliedBy(2);
     return new ProtocolTransport(Map.of(
-        DpuEndpoint.REBOOT_SERVICE, new RebootServiceTransport(system, deadline),
+        DpuEndpoint.REBOOT_SERVICE, new RebootServiceTransport(system, deadline, Clock.systemUTC()),
         DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), settings.gnoi().statusPollInterval())));
   }
 
   /** The configured pre-reboot tasks and reboot command (a dry run when none is configured). */
   public static HostActions hostActions(ActorSystem<?> system, NpuSettings settings) {
-    return HostActions.fromSettings(settings, new StepRunner(system.dispatchers().lookup(DispatcherSelector.blocking())));
+    return HostActions.fromSettings(settings, new StepRunner(system.dispatchers().lookup(DispatcherSelector.blocking())), Delays.of(system));
   }
 
   public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings, DpuTransport transport, HostActions host) {
-    return SchemaUtils.createIfNotExists(system).thenCompose(done -> {
-      ActorRef<Coordinator.Command> coordinator =
-          system.systemActorOf(Coordinator.create(settings, transport, host, Clock.systemUTC()), "npu-coordinator", Props.empty());
-      if (settings.gateway().enabled()) {
-        try {
-          io.github.dpucoordinator.gateway.PipeGateway gateway =
-              io.github.dpucoordinator.gateway.PipeGateway.start(system, coordinator, settings);
-          system.getWhenTerminated().thenRun(gateway::close);
-        } catch (java.io.IOException e) {
-          throw new java.util.concurrent.CompletionException(new IllegalStateException("pipe gateway: " + e.getMessage(), e));
-        }
-      }
-      AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, transport, settings);
-      List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
-          NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
-      CompletionStage<Void> probed = probe(settings, transport);
-      DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings);
-      List<GrpcServers.Service> dpuServices = List.of(new GrpcServers.Service(DpuRebootNotices.description,
-          DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system)));
-      return GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
-          .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices)
-              .thenApply(dpuApi -> {
-                log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, DPU API on {}, reboot action: {}", settings.dpus().size(),
-                    settings.dataDir().toAbsolutePath(), binding.localAddress(), dpuApi.localAddress(),
-                    settings.dryRun() ? "dry run" : settings.reboot().command());
-                return new Running(coordinator, binding, transport, probed, dpuApi);
-              }));
-    });
+    CompletableFuture<Running> started = new CompletableFuture<>();
+    return JournalSchema.createIfNotExists(system.settings().config(), system.dispatchers().lookup(DispatcherSelector.blocking()))
+        .thenCompose(done -> {
+          system.systemActorOf(Behaviors.<Void>setup(ctx -> serve(ctx, settings, transport, host, started)), "npu", Props.empty());
+          return started;
+        });
   }
+
+  /**
+   * The NPU service as the guardian of its own actor system (what `dpuctl npu` runs): it builds the transports and
+   * host actions, spawns the coordinator as its child and binds the APIs; {@code started} completes once they are up,
+   * or fails. The journal's tables must exist first ({@link JournalSchema}).
+   */
+  public static Behavior<Void> guardian(NpuSettings settings, CompletableFuture<Running> started) {
+    return Behaviors.setup(ctx -> serve(ctx, settings, transport(ctx.getSystem(), settings), hostActions(ctx.getSystem(), settings), started));
+  }
+
+  /**
+   * The service's root: the coordinator (which recovers and resumes any campaign in flight) as its child, the pipe
+   * gateway, and the admin and DPU gRPC APIs, whose bindings CoordinatedShutdown unbinds (in-flight calls get 5 s).
+   */
+  private static Behavior<Void> serve(ActorContext<Void> ctx, NpuSettings settings, DpuTransport transport, HostActions host,
+      CompletableFuture<Running> started) {
+    ActorSystem<Void> system = ctx.getSystem();
+    ActorRef<Coordinator.Command> coordinator = ctx.spawn(Coordinator.create(settings, transport, host, Clock.systemUTC()), "coordinator");
+    if (settings.gateway().enabled()) {
+      try {
+        io.github.dpucoordinator.gateway.PipeGateway gateway = io.github.dpucoordinator.gateway.PipeGateway.start(system, coordinator, settings);
+        system.getWhenTerminated().thenRun(gateway::close);
+      } catch (java.io.IOException e) {
+        started.completeExceptionally(new IllegalStateException("pipe gateway: " + e.getMessage(), e));
+        return Behaviors.empty();
+      }
+    }
+    AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, transport, settings);
+    List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
+        NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
+    CompletionStage<Void> probed = probe(settings, transport, Delays.of(system));
+    DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings);
+    List<GrpcServers.Service> dpuServices = List.of(new GrpcServers.Service(DpuRebootNotices.description,
+        DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system)));
+    GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
+        .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices)
+            .thenApply(dpuApi -> {
+              binding.addToCoordinatedShutdown(UNBIND_GRACE, system);
+              dpuApi.addToCoordinatedShutdown(UNBIND_GRACE, system);
+              log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, DPU API on {}, reboot action: {}", settings.dpus().size(),
+                  settings.dataDir().toAbsolutePath(), binding.localAddress(), dpuApi.localAddress(),
+                  settings.dryRun() ? "dry run" : settings.reboot().command());
+              return new Running(coordinator, binding, transport, probed, dpuApi);
+            }))
+        .whenComplete((running, failure) -> {
+          if (failure != null) {
+            started.completeExceptionally(failure);
+          } else {
+            started.complete(running);
+          }
+        });
+    return Behaviors.empty();
+  }
+
+  /** How long in-flight API calls may finish once CoordinatedShutdown unbinds the APIs. */
+  private static final Duration UNBIND_GRACE = Duration.ofSeconds(5);
 }

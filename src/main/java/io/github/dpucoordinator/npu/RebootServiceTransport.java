@@ -23,11 +23,13 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 public final class RebootServiceTransport implements DpuTransport {
   private final ActorSystem<?> system;
   private final Duration callDeadline;
+  private final java.time.Clock clock;
   private final Map<DpuEndpoint, RebootServiceClient> clients = new ConcurrentHashMap<>();
 
   /** {@code callDeadline} bounds every call on the wire, as a safety net behind the per-call timeouts. */
-  public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline) {
+  public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock) {
     this.system = system;
+    this.clock = clock;
     this.callDeadline = callDeadline;
   }
 
@@ -58,15 +60,15 @@ public final class RebootServiceTransport implements DpuTransport {
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
     GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
     return Deadline.within(client(dpu).getState(request), timeout, "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
-        .thenApply(RebootServiceTransport::toObservation);
+        .thenApply(this::toObservation);
   }
 
-  private static Observation toObservation(GetStateResponse s) {
+  private Observation toObservation(GetStateResponse s) {
     String failed = s.getStepsList().stream().filter(st -> !st.getOk())
         .map(st -> st.getName() + ": " + st.getDetail()).collect(Collectors.joining("; "));
     String protective = DpuTransport.protective(s.getProtective(), s.getProtectiveReason());
     return new Observation(s.getState().name(), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId(),
-        "", false, protective, s.getDeferUntilUnixMs() > System.currentTimeMillis()
+        "", false, protective, s.getDeferUntilUnixMs() > clock.millis()
             ? "deferring host reboots until " + java.time.Instant.ofEpochMilli(s.getDeferUntilUnixMs()) + ": " + s.getDeferReason() : "");
   }
 

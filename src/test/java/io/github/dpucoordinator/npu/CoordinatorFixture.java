@@ -42,11 +42,12 @@ class CoordinatorFixture {
 
   CoordinatorFixture(ActorTestKit kit, ManualTime manualTime, String pid, int dpus, boolean rebootHangs,
       Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation) {
-    this(kit, manualTime, pid, dpus, rebootHangs, policies, negotiation, REBOOT);
+    this(kit, manualTime, pid, dpus, rebootHangs, policies, negotiation, REBOOT, 1000);
   }
 
+  /** {@code snapshotEvery}: a snapshot every that many events (1000: none in a test). */
   CoordinatorFixture(ActorTestKit kit, ManualTime manualTime, String pid, int dpus, boolean rebootHangs,
-      Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation, NpuSettings.Reboot reboot) {
+      Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation, NpuSettings.Reboot reboot, int snapshotEvery) {
     this.manualTime = manualTime;
     this.pid = pid;
     this.transport = new ProbeTransport(kit.createTestProbe());
@@ -55,7 +56,7 @@ class CoordinatorFixture {
     NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), new NpuSettings.Admin("127.0.0.1", 0, Duration.ofSeconds(10)),
         new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
         ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), reboot,
-        Duration.ofSeconds(60), 10, 10, 1000, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
+        Duration.ofSeconds(60), 10, 10, snapshotEvery, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
         new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
         new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
         new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)), true,

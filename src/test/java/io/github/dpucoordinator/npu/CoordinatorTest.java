@@ -70,8 +70,13 @@ class CoordinatorTest {
 
     Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation,
         NpuSettings.Reboot reboot) {
+      this(dpus, rebootHangs, policies, negotiation, reboot, 1000);
+    }
+
+    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation,
+        NpuSettings.Reboot reboot, int snapshotEvery) {
       super(kit, CoordinatorTest.this.manualTime, "coordinator-test-" + ids.incrementAndGet(), dpus, rebootHangs, policies, negotiation,
-          reboot);
+          reboot, snapshotEvery);
     }
   }
 
@@ -650,6 +655,50 @@ class CoordinatorTest {
     DpuGaveUp gaveUp = f.expect(DpuGaveUp.class);
     assertTrue(gaveUp.reason().contains("link to this DPU failed " + (DpuLink.MAX_RESTARTS + 1) + " times"), gaveUp.reason());
     assertEquals(List.of("DPU0"), List.copyOf(f.expect(AcknowledgmentsMissing.class).missing().keySet()));
+  }
+
+  @Test
+  void aServiceRecoversFromASnapshotAndTheEventsAfterIt() {
+    Fixture f = new Fixture(1, true, Map.of(), CoordinatorFixture.negotiation(), CoordinatorFixture.REBOOT, 3);
+    inReboot(f); // 7 events: snapshots after the 3rd and the 6th
+    CoordinatorState before = f.state();
+    org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit snapshots = f.es.snapshotTestKit().orElseThrow();
+    assertEquals(2, snapshots.persistedInStorage(f.pid).size(), "snapshots were taken");
+    assertEquals(Phase.PROCEED_WITH_REBOOT, ((CoordinatorState) snapshots.persistedInStorage(f.pid).get(1).second()).phase(),
+        "the latest snapshot is of the 6th event's state");
+    f.host.rebootHangs = false;
+
+    f.es.restart();
+
+    // recovered from the snapshot plus the event after it: the same state, and the campaign goes on
+    assertEquals(before.current().dpus(), f.state().current().dpus());
+    assertTrue(f.expect(RebootActionRerun.class).why().contains("same boot"));
+    f.expect(RebootActionReturned.class);
+    f.expect(RebootReturned.class);
+    finishes(f, "success");
+  }
+
+  @Test
+  void aJournalWriteThatFailsRestartsTheCoordinatorWhichResumesFromWhatWasWritten() {
+    Fixture f = new Fixture(1, false);
+    String id = f.start();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    f.expectPreamble();
+    f.expect(DpuAcknowledged.class);
+    f.journal.failNextPersisted(f.pid); // the write of the completion fails (a full disk, a lost database)
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
+    f.transport.observes(1); // that link's next poll: it is stopped with the coordinator's restart and never answered
+
+    // the coordinator restarts (backing off 200 ms), recovers up to the acknowledgment and watches the DPU again
+    ProbeTransport.ObserveCall again = (ProbeTransport.ObserveCall) afterRestart(f, ProbeTransport.ObserveCall.class);
+    assertTrue(f.journal.persistedInStorage(f.pid).stream().noneMatch(DpuShutdownCompleted.class::isInstance), "the failed write is not there");
+    assertEquals(Phase.WAIT_FOR_ACKNOWLEDGMENTS, f.state().phase());
+    assertEquals(DpuStatus.ACKNOWLEDGED, f.state().current().dpus().get("DPU0").status());
+    again.reply().complete(ProbeTransport.shutDown(id));
+    f.expect(DpuShutdownCompleted.class);
+    f.expect(AcknowledgmentsCollected.class);
+    f.expect(RebootIssued.class);
+    assertEquals(1, f.host.reboots.get());
   }
 
   /** A campaign of one DPU that shut down, in phase Reboot with the reboot action issued (and hanging, unless told). */

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The NPU's configured actions run as real processes: one per campaign kind, force actions, pre-DPU-reboot hooks. */
 class HostActionsTest {
+  /** No simulated tasks here: nothing pauses. */
+  private static final io.github.dpucoordinator.common.Delays NO_PAUSE = pause -> java.util.concurrent.CompletableFuture.completedFuture(null);
 
   @Test
   void eachCampaignKindRunsItsOwnCommandAndForceActionsAndHooksNameTheDpu(@TempDir Path dir) throws Exception {
@@ -32,7 +34,7 @@ class HostActionsTest {
     NpuSettings settings = NpuSettings.create(c);
     var executor = Executors.newFixedThreadPool(2);
     try {
-      HostActions host = HostActions.fromSettings(settings, new StepRunner(executor));
+      HostActions host = HostActions.fromSettings(settings, new StepRunner(executor), NO_PAUSE);
       assertTrue(host.reboot("c1", "power-off").toCompletableFuture().get(10, TimeUnit.SECONDS).ok());
       assertTrue(host.reboot("c2", "cold").toCompletableFuture().get(10, TimeUnit.SECONDS).ok());
       StepResult warm = host.reboot("c3", "warm").toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -58,7 +60,7 @@ class HostActionsTest {
     NpuSettings settings = NpuSettings.create(c);
     var executor = Executors.newFixedThreadPool(1);
     try {
-      HostActions host = HostActions.fromSettings(settings, new StepRunner(executor));
+      HostActions host = HostActions.fromSettings(settings, new StepRunner(executor), NO_PAUSE);
       assertTrue(host.rebootReturnedWhileDown("c1").isEmpty(), "nothing ran yet");
       StepResult r = host.reboot("c1", "cold").toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertEquals("exit 3", r.detail());
