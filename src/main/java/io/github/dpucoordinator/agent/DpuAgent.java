@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.agent;
 
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
@@ -350,7 +351,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
           new StepFinished(run, index, new StepResult(step.name(), true, "simulated", step.simulated().toMillis())), step.simulated());
     } else {
       getContext().pipeToSelf(runner.run(step, step.timeout()), (result, failure) ->
-          new StepFinished(run, index, result != null ? result : new StepResult(step.name(), false, String.valueOf(failure), 0)));
+          new StepFinished(run, index, Failures.orFailed(result, failure, step.name())));
     }
   }
 
@@ -404,7 +405,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> {
     } else {
       StepSpec reboot = StepSpec.command("reboot", settings.rebootCommand(), settings.rebootCommandTimeout());
       getContext().pipeToSelf(runner.run(reboot, reboot.timeout()), (result, failure) ->
-          new RestartActionDone(result != null ? result : new StepResult("reboot", false, String.valueOf(failure), 0)));
+          new RestartActionDone(Failures.orFailed(result, failure, "reboot")));
     }
   }
 

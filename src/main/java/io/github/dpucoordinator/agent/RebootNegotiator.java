@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.agent;
 
+import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.UtcTime;
 import io.github.dpucoordinator.proto.notice.Decision;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
@@ -8,12 +10,12 @@ import io.github.dpucoordinator.proto.notice.RebootGoingAck;
 import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
+
+
+
 import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.CompletionException;
+
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -70,7 +72,6 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   private static final String ROUND = "round";
   private static final String DEADLINE = "hard-deadline";
   private static final Duration AGENT_WATCH = Duration.ofSeconds(60);
-  private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
 
   public static Behavior<Command> create(AgentSettings settings, ActorRef<DpuAgent.Command> agent, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new RebootNegotiator(ctx, timers, settings, agent, clock)));
@@ -136,7 +137,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     }
     long now = clock.millis();
     String reason = r.reason().isBlank() ? "operator request" : r.reason().strip();
-    notice = RebootNotice.start(newId(now), settings.dpuId(), reason, now, now + deadlineMs);
+    notice = RebootNotice.start(Ids.newId(random, "n", now), settings.dpuId(), reason, now, now + deadlineMs);
     rejection = "";
     info("DPU-initiated reboot requested ('{}'); hard deadline {}", reason, UtcTime.of(notice.hardDeadline()));
     timers.startSingleTimer(DEADLINE, new HardDeadline(notice.id()), Duration.ofMillis(deadlineMs));
@@ -391,9 +392,6 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     }
   }
 
-  private String newId(long now) {
-    return "n" + ID_TIME.format(Instant.ofEpochMilli(now)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
-  }
 
   private static String human(Duration d) {
     return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
@@ -401,12 +399,11 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
 
   /** INVALID_ARGUMENT from the NPU: it rejected this notice (e.g. an unknown DPU id), which a retry cannot change. */
   private static boolean rejected(Throwable failure) {
-    Throwable c = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable c = Failures.unwrap(failure);
     return c instanceof io.grpc.StatusRuntimeException sre && sre.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT;
   }
 
   private static String message(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+    return Failures.describe(t);
   }
 }

@@ -2,7 +2,6 @@ package io.github.dpucoordinator.common;
 
 import io.grpc.Status;
 import java.time.Duration;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -32,7 +31,7 @@ public final class Asks {
       if (failure == null) {
         return reply;
       }
-      Throwable cause = unwrap(failure);
+      Throwable cause = Failures.unwrap(failure);
       if (cause instanceof TimeoutException) {
         throw new GrpcServiceException(Status.DEADLINE_EXCEEDED.withDescription("no answer from the service within " + key + " ("
             + timeout.toMillis() + " ms): it may be recovering its journal or waiting on a journal write; try again"));
@@ -43,14 +42,5 @@ public final class Asks {
 
   private static GrpcServiceException unavailable(Throwable cause) {
     return new GrpcServiceException(Status.UNAVAILABLE.withDescription("the service cannot answer now: " + cause.getMessage()));
-  }
-
-  /** The failure inside any {@link CompletionException} wrappers. */
-  public static Throwable unwrap(Throwable failure) {
-    Throwable t = failure;
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 }

@@ -18,7 +18,7 @@ public final class Deadline {
           if (failure == null) {
             return value;
           }
-          Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+          Throwable cause = Failures.unwrap(failure);
           if (cause instanceof TimeoutException && cause.getMessage() == null) {
             throw new CompletionException(new TimeoutException(what + ": no answer within " + seconds(timeout)));
           }

@@ -54,7 +54,7 @@ public final class StepRunner {
       int exit = process.exitValue();
       String tail = tail(out);
       String detail = exit == 0 ? tail : "exit " + exit + (tail.isEmpty() ? "" : ": " + tail);
-      return new StepResult(step.name(), exit == 0, detail, elapsed(start));
+      return new StepResult(step.name(), exit == 0, detail, elapsed(start), exit);
     } catch (IOException e) {
       return new StepResult(step.name(), false, "could not run: " + e.getMessage(), elapsed(start));
     } catch (InterruptedException e) {

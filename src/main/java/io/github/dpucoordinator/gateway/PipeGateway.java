@@ -155,7 +155,7 @@ public final class PipeGateway implements AutoCloseable {
     started.whenComplete((reply, failure) -> {
       if (failure != null) {
         respond(r.dpuId(), false, "the coordinator did not answer within " + NpuSettings.Admin.ASK_TIMEOUT + " (" + askTimeout.toMillis()
-            + " ms): " + io.github.dpucoordinator.common.Asks.unwrap(failure).getMessage());
+            + " ms): " + io.github.dpucoordinator.common.Failures.describe(failure));
       } else if (!reply.accepted()) {
         respond(r.dpuId(), false, reply.message());
       } else {

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Failures;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.common.Json;
@@ -68,7 +69,7 @@ public final class AdminServiceImpl implements NpuAdmin {
         continue;
       }
       asks.add(transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).toCompletableFuture()
-          .handle((o, failure) -> failure != null ? d.id() + " is unreachable now (" + DpuLink.describe(failure) + ")"
+          .handle((o, failure) -> failure != null ? d.id() + " is unreachable now (" + Failures.describe(failure) + ")"
               : o.isProtective() ? d.id() + " reports protective state " + o.protective() + "; it will not be powered off or reset"
                   + " while it lasts (up to protective.max-wait " + settings.negotiation().protectiveMaxWait().toSeconds() + " s)"
               : !o.deferring().isEmpty() ? d.id() + " is " + o.deferring() + " (honoured up to defer.max-total "

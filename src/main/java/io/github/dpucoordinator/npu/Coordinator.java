@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Ids;
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsCollected;
 import io.github.dpucoordinator.npu.CampaignEvent.AcknowledgmentsMissing;
@@ -21,8 +23,8 @@ import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
+
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -62,7 +64,6 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   public static final String PERSISTENCE_ID = "npu-coordinator";
   private static final Set<String> KINDS = Set.of("cold", "warm", "power-off");
-  private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
 
   public sealed interface Command {}
 
@@ -317,7 +318,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     }
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     long now = clock.millis();
-    String id = newId(random, "c", now);
+    String id = Ids.newId(random, "c", now);
     // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
     List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !s.down(d.id())).toList();
     int leftOut = settings.dpus().size() - dpus.size();
@@ -504,7 +505,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private void runReboot(Campaign c) {
     ctx.pipeToSelf(host.reboot(c.id(), c.kind()), (result, failure) -> new RebootActionFinished(c.id(),
-        result != null ? result : new StepResult("reboot", false, DpuLink.describe(failure), 0)));
+        Failures.orFailed(result, failure, "reboot")));
   }
 
   private Effect<CampaignEvent, CoordinatorState> onRebootSettled(CoordinatorState s, RebootSettled r) {
@@ -593,7 +594,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           if (!d.protocol().equals(DpuEndpoint.GNOI)) {
             yield "left halted: the seed's protocol cannot restart a DPU; use `chassis module startup`";
           }
-          String id = newId(random, "m", now);
+          String id = Ids.newId(random, "m", now);
           restarts.add(new CampaignEvent.ModuleTransitionStarted(id, d.endpoint(), "cold",
               "restart after cancelled campaign " + camp.id(), now));
           yield "halted; restarting with a gNOI COLD reboot (module transition " + id + ")";
@@ -616,10 +617,6 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     });
   }
 
-  /** A campaign ("c...") or transition ("m...") id: UTC time and a random suffix. */
-  static String newId(Random random, String prefix, long now) {
-    return prefix + ID_TIME.format(Instant.ofEpochMilli(now)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
-  }
 
 
   // ---- link reports ----
@@ -702,7 +699,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         break;
       case PREPARE_FOR_REBOOT:
         ctx.pipeToSelf(host.prepare(c.id()), (results, failure) -> new PrepareFinished(c.id(),
-            results != null ? results : List.of(new StepResult("pre-reboot-tasks", false, DpuLink.describe(failure), 0))));
+            Failures.orFailed(results, failure, "pre-reboot-tasks")));
         break;
       case NOTIFY_DPUS:
       case PROCEED_WITH_REBOOT:
@@ -766,7 +763,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       ctx.stop(old);
     }
     Behavior<DpuLink.Command> link = DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random, clock);
-    links.put(d.id(), ctx.spawn(link, "link-" + d.id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (linkSeq++)));
+    links.put(d.id(), ctx.spawn(link, Ids.actorName("link", d.id(), linkSeq++)));
   }
 
   private void stopLinks() {

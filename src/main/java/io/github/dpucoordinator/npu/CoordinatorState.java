@@ -96,19 +96,28 @@ public record CoordinatorState(
    * WAITING_FOR_BOOT for a startup.
    */
   public record Transition(String id, String kind, String reason, DpuEndpoint dpu, String phase, boolean acknowledged,
-      boolean powerIssued, String detail, long startedAt, long bootDeadline, Long countBefore) implements CborSerializable {
+      boolean powerIssued, String detail, long startedAt, long bootDeadline, Long countBefore, Boolean haltFailed)
+      implements CborSerializable {
 
-    /** {@code countBefore}: the gNOI evidence journaled with the HALT's acknowledgment (-1: none). */
+    /**
+     * {@code countBefore}: the gNOI evidence journaled with the HALT's acknowledgment (-1: none); {@code haltFailed}: the
+     * HALT of a shutdown did not complete (the power-off went ahead). Null in journals written before they existed.
+     */
     public Transition {
       countBefore = countBefore == null ? -1L : countBefore;
+      haltFailed = haltFailed != null && haltFailed;
     }
 
     Transition with(String nextPhase, boolean ack, boolean issued, String d, long deadline) {
-      return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline, countBefore);
+      return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline, countBefore, haltFailed);
     }
 
     Transition haltAcknowledged(long count) {
-      return new Transition(id, kind, reason, dpu, phase, true, powerIssued, detail, startedAt, bootDeadline, count);
+      return new Transition(id, kind, reason, dpu, phase, true, powerIssued, detail, startedAt, bootDeadline, count, haltFailed);
+    }
+
+    Transition halted(boolean ok, String d) {
+      return new Transition(id, kind, reason, dpu, "POWERING_OFF", acknowledged, false, d, startedAt, 0, countBefore, !ok);
     }
   }
 
@@ -491,7 +500,7 @@ public record CoordinatorState(
     if (event instanceof ModuleTransitionStarted e) {
       Module old = modules.get(e.dpu().id());
       String phase = e.kind().equals(STARTUP) ? "POWERING_ON" : "HALTING";
-      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L);
+      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L, false);
       return withModule(new Module(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
     }
     String dpuId = moduleDpu(event);
@@ -504,7 +513,7 @@ public record CoordinatorState(
       return withModule(new Module(dpuId, m.down(), t.haltAcknowledged(e.countBefore()), m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModuleHalted e) {
       String detail = e.ok() ? "halted" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")") : "halt failed: " + e.detail();
-      return withModule(new Module(dpuId, m.down(), t.with("POWERING_OFF", t.acknowledged(), false, detail, 0), m.lastOutcome(), m.lastChange()));
+      return withModule(new Module(dpuId, m.down(), t.halted(e.ok(), detail), m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModulePowerIssued) {
       return withModule(new Module(dpuId, m.down(), t.with(t.phase(), t.acknowledged(), true, t.detail(), 0), m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModulePoweredOn e) {

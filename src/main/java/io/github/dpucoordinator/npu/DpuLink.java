@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.DpuTransport.SignalReply;
 import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
@@ -254,7 +255,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       }
       return this;
     }
-    String reason = describe(answer.failure());
+    String reason = Failures.describe(answer.failure());
     boolean permanent = isPermanent(answer.failure());
     if (attempt >= settings.signal().maxAttempts() || permanent) {
       getContext().getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
@@ -307,7 +308,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   private Behavior<Command> onObserved(Observed observed) {
     if (observed.failure() != null) {
-      seen("unreachable: " + describe(observed.failure()));
+      seen("unreachable: " + Failures.describe(observed.failure()));
       current = null;
       knownVersion = -1;
       timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry());
@@ -435,18 +436,5 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   private void report(Report report) {
     coordinator.tell(new Coordinator.FromLink(start.campaignId(), dpu.id(), report));
-  }
-
-  /** A failure as an operator should read it: the gRPC status or "no answer within ...". */
-  static String describe(Throwable failure) {
-    Throwable t = failure;
-    while ((t instanceof CompletionException || t.getClass() == RuntimeException.class) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (t instanceof TimeoutException) {
-      return t.getMessage() != null ? t.getMessage() : "no answer in time";
-    }
-    String message = t.getMessage();
-    return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
   }
 }

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.Coordinator.Command;
 import io.github.dpucoordinator.npu.Coordinator.ForceDone;
@@ -59,7 +60,7 @@ final class Escalations {
     ctx.getLog().warn("[campaign={} dpu={}] ESCALATION: graceful shutdown did not finish ({}); running the force action: {}",
         e.campaignId(), e.dpuId(), e.reason(), e.action());
     ctx.pipeToSelf(host.force(e.campaignId(), e.dpuId()), (result, failure) -> new ForceDone(e.campaignId(), e.dpuId(),
-        result != null ? result : new StepResult("force", false, DpuLink.describe(failure), 0)));
+        Failures.orFailed(result, failure, "force")));
   }
 
   /** After a restart: an issued force action already ran, or was cut off with the service; never run it twice. */

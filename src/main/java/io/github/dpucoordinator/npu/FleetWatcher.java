@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.DpuTransport.Observation;
 import java.time.Duration;
 import java.util.HashMap;
@@ -80,7 +81,7 @@ final class FleetWatcher {
             String change = change(s, o, goneAfter);
             if (change != null) {
               coordinator.tell(new Coordinator.WatchReport(o.dpuId(), change, o.failure() != null
-                  ? "unreachable " + s.failures + " time(s) in a row: " + DpuLink.describe(o.failure())
+                  ? "unreachable " + s.failures + " time(s) in a row: " + Failures.describe(o.failure())
                   : "state " + o.observation().state() + (s.bootId.isEmpty() ? "" : ", boot id " + s.bootId)));
             }
             return Behaviors.same();

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Deadline;
 import io.github.dpucoordinator.common.Delays;
 
@@ -130,11 +131,7 @@ public final class GnoiDpuTransport implements DpuTransport {
   }
 
   private static Status status(Throwable failure) {
-    Throwable t = failure;
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t instanceof StatusRuntimeException sre ? sre.getStatus() : null;
+    return Failures.unwrap(failure) instanceof StatusRuntimeException sre ? sre.getStatus() : null;
   }
 
   private SystemClient client(DpuEndpoint dpu) {

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
@@ -183,7 +184,7 @@ public interface HostActions {
 
     /** Where the shell around the reboot action records its exit: {@code <data-dir>/run/reboot-<campaign>.returned}. */
     private Path returnFile(String campaignId) {
-      return settings.dataDir().resolve("run").resolve("reboot-" + campaignId.replaceAll("[^A-Za-z0-9_-]", "_") + ".returned");
+      return settings.dataDir().resolve("run").resolve("reboot-" + Ids.safe(campaignId) + ".returned");
     }
 
     /** The NPU's action for a campaign kind: warm and power-off have their own commands (empty = dry run). */

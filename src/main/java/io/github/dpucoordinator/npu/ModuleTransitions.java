@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Ids;
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.Coordinator.Command;
 import io.github.dpucoordinator.npu.Coordinator.FromLink;
@@ -107,11 +109,11 @@ final class ModuleTransitions {
       // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first.
       ctx.pipeToSelf(transport.observe(dpu, "", -1, java.time.Duration.ZERO, settings.signal().rpcTimeout()),
           (o, failure) -> new Coordinator.StartupChecked(c, o != null && o.listening(),
-              o != null ? o.state() : "not answering: " + DpuLink.describe(failure)));
+              o != null ? o.state() : "not answering: " + Failures.describe(failure)));
       return effects.none();
     }
     long now = clock.millis();
-    String id = Coordinator.newId(random, "m", now);
+    String id = Ids.newId(random, "m", now);
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     return effects.persist(new CampaignEvent.ModuleTransitionStarted(id, dpu, c.kind(), reason, now))
         .thenRun(next -> {
@@ -206,7 +208,7 @@ final class ModuleTransitions {
       String action = shutdown ? "power-off" : "power-on";
       return effects.persist(new CampaignEvent.ModulePowerIssued(t.id(), a.dpuId(), action, now)).thenRun(next ->
           ctx.pipeToSelf(shutdown ? host.powerOff(t.id(), a.dpuId()) : host.powerOn(t.id(), a.dpuId()), (result, failure) ->
-              new ModulePowerDone(a.dpuId(), t.id(), result != null ? result : new StepResult(action, false, DpuLink.describe(failure), 0))));
+              new ModulePowerDone(a.dpuId(), t.id(), Failures.orFailed(result, failure, action))));
     }
     // Recovered after the power command was issued: never run it twice.
     if (shutdown) {
@@ -285,13 +287,13 @@ final class ModuleTransitions {
   }
 
   private static String haltOutcome(CoordinatorState.Transition t) {
-    return t.detail().startsWith("halt failed") ? "degraded" : "ok";
+    return t.haltFailed() ? "degraded" : "ok";
   }
 
   private void startModuleLink(CoordinatorState.Transition t, DpuLink.Start start) {
     stopModuleLink(t.dpu().id());
     Behavior<DpuLink.Command> link = DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random, clock);
-    moduleLinks.put(t.dpu().id(), ctx.spawn(link, "module-" + t.dpu().id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (seq++)));
+    moduleLinks.put(t.dpu().id(), ctx.spawn(link, Ids.actorName("module", t.dpu().id(), seq++)));
   }
 
   private void stopModuleLink(String dpuId) {

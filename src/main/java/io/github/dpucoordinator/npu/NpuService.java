@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Delays;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.common.JournalSchema;
@@ -71,12 +72,12 @@ public final class NpuService {
         return java.util.concurrent.CompletableFuture.<Void>completedFuture(null);
       }
       if (attempt < PROBE_TRIES) {
-        log.debug("[dpu={}] start-up probe {} of {}: {}; asking again", d.id(), attempt, PROBE_TRIES, DpuLink.describe(failure));
+        log.debug("[dpu={}] start-up probe {} of {}: {}; asking again", d.id(), attempt, PROBE_TRIES, Failures.describe(failure));
         // a pause first: an agent that refused the connection may be a moment from listening
         return delays.after(Duration.ofSeconds(attempt)).thenCompose(x -> probe(d, transport, delays, timeout.multipliedBy(2), attempt + 1));
       }
       log.warn("[dpu={}] not answering at {}:{} over {} after {} tries: {} (campaigns will keep trying it)", d.id(), d.host(),
-          d.port(), d.protocol(), PROBE_TRIES, DpuLink.describe(failure));
+          d.port(), d.protocol(), PROBE_TRIES, Failures.describe(failure));
       return java.util.concurrent.CompletableFuture.<Void>completedFuture(null);
     }).thenCompose(x -> x);
   }

@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Ids;
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootAnswered;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootFinished;
@@ -112,10 +114,10 @@ final class OwnReboots {
       }
       if (busy != null) {
         ctx.getSelf().tell(new Coordinator.HooksDone(c.dpuId(), c.noticeId(), c.round(),
-            List.of(new StepResult("busy", false, "exit " + n().postponeExitCode() + ": " + busy, 0))));
+            List.of(new StepResult("busy", false, "exit " + n().postponeExitCode() + ": " + busy, 0, n().postponeExitCode()))));
       } else {
         ctx.pipeToSelf(host.dpuRebootHooks(c.noticeId(), c.dpuId()), (results, failure) -> new Coordinator.HooksDone(c.dpuId(), c.noticeId(), c.round(),
-            results != null ? results : List.of(new StepResult("hooks", false, DpuLink.describe(failure), 0))));
+            Failures.orFailed(results, failure, "hooks")));
       }
     });
   }
@@ -139,10 +141,9 @@ final class OwnReboots {
       return effects.none();
     }
     long now = clock.millis();
-    String postponeCode = "exit " + n().postponeExitCode();
-    List<String> wait = h.results().stream().filter(r -> !r.ok() && r.detail().startsWith(postponeCode))
-        .map(r -> r.name() + ": " + r.detail()).toList();
-    List<String> broken = h.results().stream().filter(r -> !r.ok() && !r.detail().startsWith(postponeCode))
+    int postpone = n().postponeExitCode();
+    List<String> wait = h.results().stream().filter(r -> !r.ok() && r.exited(postpone)).map(r -> r.name() + ": " + r.detail()).toList();
+    List<String> broken = h.results().stream().filter(r -> !r.ok() && !r.exited(postpone))
         .map(r -> r.name() + " failed (" + r.detail() + "), not holding the DPU for it").toList();
     long cap = Math.min(notice.plannedAt() + n().maxPostponeTotal().toMillis(), notice.hardDeadline());
     long until = Math.min(now + n().postponeFor().toMillis(), cap);
@@ -293,7 +294,7 @@ final class OwnReboots {
     stopWatch(notice.dpuId());
     DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(notice.dpuId())).findFirst().orElseThrow();
     watches.put(notice.dpuId(), ctx.spawn(ReturnWatch.create(dpu, notice.id(), notice.leavingBootId(), transport, settings.watchRetry(),
-        settings.signal().rpcTimeout(), ctx.getSelf()), "return-" + dpu.id().replaceAll("[^A-Za-z0-9_-]", "_") + "-" + (seq++)));
+        settings.signal().rpcTimeout(), ctx.getSelf()), Ids.actorName("return", dpu.id(), seq++)));
   }
 
   private void stopWatch(String dpuId) {

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.npu.Coordinator.Command;
 import io.github.dpucoordinator.npu.Coordinator.WatchReport;
 import java.time.Clock;
@@ -65,7 +66,7 @@ final class UnplannedEvents {
       ctx.getLog().debug("[campaign=none dpu={}] {} ({}): planned, {}", w.dpuId(), w.what(), w.detail(), planned);
       return effects.none();
     }
-    String id = Coordinator.newId(random, "u", clock.millis());
+    String id = Ids.newId(random, "u", clock.millis());
     return effects.persist(new CampaignEvent.UnplannedEvent(id, w.dpuId(), w.what(), w.detail(), clock.millis())).thenRun(next ->
         ctx.getLog().warn("[campaign={} dpu={}] unplanned: the DPU {} ({}); recorded in its history", id, w.dpuId(), w.what(), w.detail()));
   }

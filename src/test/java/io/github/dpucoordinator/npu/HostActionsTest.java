@@ -46,6 +46,7 @@ class HostActionsTest {
       List<StepResult> hooks = host.dpuRebootHooks("n1", "DPU5").toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertEquals(1, hooks.size());
       assertEquals("exit 75: migrating DPU5", hooks.get(0).detail());
+      assertTrue(hooks.get(0).exited(75), "the exit code is a field, not only words: " + hooks.get(0));
     } finally {
       executor.shutdownNow();
     }

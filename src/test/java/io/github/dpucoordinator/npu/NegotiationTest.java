@@ -56,7 +56,7 @@ class NegotiationTest {
   }
 
   private static StepResult notYet() {
-    return new StepResult("migrate-vms", false, "exit 75: 3 VMs still migrating", 10);
+    return new StepResult("migrate-vms", false, "exit 75: 3 VMs still migrating", 10, 75);
   }
 
   @Test
@@ -122,7 +122,7 @@ class NegotiationTest {
   @Test
   void aBrokenHookNeverHoldsTheDpuAndAnUnknownDpuOrMalformedNoticeIsRefused() {
     CoordinatorFixture f = fixture(1);
-    f.host.hookResults.add(List.of(new StepResult("migrate-vms", false, "exit 2: no such command", 3)));
+    f.host.hookResults.add(List.of(new StepResult("migrate-vms", false, "exit 2: no such command", 3, 2)));
     long now = f.clock.millis();
     Coordinator.NoticeReply answer = notice(f, "DPU0", "n3", now, now + MINUTE, 1);
     assertEquals("ACK", answer.decision());

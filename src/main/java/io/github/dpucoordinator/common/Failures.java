@@ -1,0 +1,39 @@
+package io.github.dpucoordinator.common;
+
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+
+/** Failures of asynchronous work, in one place: unwrapped, described for an operator, and turned into a step's result. */
+public final class Failures {
+  private Failures() {}
+
+  /** The failure inside any {@link CompletionException} (and bare RuntimeException) wrappers. */
+  public static Throwable unwrap(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof CompletionException || t.getClass() == RuntimeException.class) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  /** A failure as an operator should read it: the gRPC status, or "no answer within ...". */
+  public static String describe(Throwable failure) {
+    Throwable t = unwrap(failure);
+    if (t instanceof TimeoutException) {
+      return t.getMessage() != null ? t.getMessage() : "no answer in time";
+    }
+    String message = t.getMessage();
+    return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
+  }
+
+  /** A step's result, or (it could not even report one) a failed step {@code name} saying why. */
+  public static StepResult orFailed(StepResult result, Throwable failure, String name) {
+    return result != null ? result : new StepResult(name, false, describe(failure), 0);
+  }
+
+  /** The same for steps run in order. */
+  public static List<StepResult> orFailed(List<StepResult> results, Throwable failure, String name) {
+    return results != null ? results : List.of(new StepResult(name, false, describe(failure), 0));
+  }
+}

@@ -1,0 +1,28 @@
+package io.github.dpucoordinator.common;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Random;
+
+/** Ids of campaigns ("c…"), transitions ("m…"), notices ("n…") and unplanned events ("u…"), and names made from them. */
+public final class Ids {
+  private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+
+  private Ids() {}
+
+  /** {@code prefix}, the UTC time and a random suffix: c20261203T080000-4f2a. */
+  public static String newId(Random random, String prefix, long nowMillis) {
+    return prefix + TIME.format(Instant.ofEpochMilli(nowMillis)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
+  }
+
+  /** {@code text} with anything but letters, digits, '_' and '-' replaced: fit for an actor or file name. */
+  public static String safe(String text) {
+    return text.replaceAll("[^A-Za-z0-9_-]", "_");
+  }
+
+  /** A child actor's name: {@code kind-<dpu>-<seq>}. */
+  public static String actorName(String kind, String dpuId, long seq) {
+    return kind + "-" + safe(dpuId) + "-" + seq;
+  }
+}
