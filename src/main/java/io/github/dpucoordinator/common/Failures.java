@@ -8,10 +8,10 @@ import java.util.concurrent.TimeoutException;
 public final class Failures {
   private Failures() {}
 
-  /** The failure inside any {@link CompletionException} (and bare RuntimeException) wrappers. */
+  /** The failure inside any {@link CompletionException} (and bare RuntimeException) wrappers; null for none. */
   public static Throwable unwrap(Throwable failure) {
     Throwable t = failure;
-    while ((t instanceof CompletionException || t.getClass() == RuntimeException.class) && t.getCause() != null) {
+    while (t != null && (t instanceof CompletionException || t.getClass() == RuntimeException.class) && t.getCause() != null) {
       t = t.getCause();
     }
     return t;
@@ -20,6 +20,9 @@ public final class Failures {
   /** A failure as an operator should read it: the gRPC status, or "no answer within ...". */
   public static String describe(Throwable failure) {
     Throwable t = unwrap(failure);
+    if (t == null) {
+      return "no failure";
+    }
     if (t instanceof TimeoutException) {
       return t.getMessage() != null ? t.getMessage() : "no answer in time";
     }
