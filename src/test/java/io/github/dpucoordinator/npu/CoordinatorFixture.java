@@ -111,6 +111,16 @@ class CoordinatorFixture {
   }
 
   /**
+   * Nothing was journaled that the test has not taken yet, as of now: the coordinator has handled every message sent
+   * to it so far (timers that ManualTime fired included), because its state is read only after any write it started.
+   * No real-time window is waited for.
+   */
+  void expectNothingNew() {
+    state();
+    journal.expectNothingPersisted(pid, Duration.ofMillis(1));
+  }
+
+  /**
    * A recording host: counts reboots and power actions; its reboot and power actions can be made to hang. Its boot
    * id is {@code bootId} ("boot-1" until a test changes it), and {@code returnedWhileDown} is what the return file of
    * a reboot action says (null: no such file).

@@ -192,7 +192,7 @@ class CoordinatorTest {
 
     // a completion for another campaign is not this campaign's completion
     f.es.runCommand(new Coordinator.FromLink("c-older", "DPU0", new DpuLink.Completed(false, "")));
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(200));
+    f.expectNothingNew();
 
     f.advance(ACK_DEADLINE);
     AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
@@ -274,7 +274,7 @@ class CoordinatorTest {
     Coordinator.StartReply again = f.module("DPU0", "shutdown");
     assertTrue(again.accepted() && again.campaignId().isEmpty(), again.message());
     assertTrue(again.message().startsWith("DPU0 is already administratively down since "), again.message());
-    f.journal.expectNothingPersisted(f.pid);
+    f.expectNothingNew();
     assertEquals(List.of("DPU0"), f.host.powerOffs);
   }
 
@@ -288,7 +288,7 @@ class CoordinatorTest {
     Coordinator.StartReply alreadyUp = replies.receiveMessage();
     assertTrue(alreadyUp.accepted() && alreadyUp.campaignId().isEmpty(), alreadyUp.message());
     assertTrue(alreadyUp.message().startsWith("DPU0 is already up (administratively up, and answering: Listening)"), alreadyUp.message());
-    f.journal.expectNothingPersisted(f.pid); // nothing powered on, nothing journaled
+    f.expectNothingNew(); // nothing powered on, nothing journaled
     assertEquals(List.of(), f.host.powerOns);
 
     // administratively up but halted (as a cancelled campaign leaves a DPU): the startup runs
@@ -370,7 +370,7 @@ class CoordinatorTest {
     f.expect(CampaignEvent.ModuleTransitionStarted.class);
     f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
     f.advance(Duration.ofSeconds(59));
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.expectNothingNew();
     f.advance(Duration.ofSeconds(1)); // the per-DPU halt timeout (60 s)
     CampaignEvent.ModuleHalted halted = f.expect(CampaignEvent.ModuleHalted.class);
     assertFalse(halted.ok());
@@ -492,7 +492,7 @@ class CoordinatorTest {
     CampaignEvent.DpuNotReady late = f.expect(CampaignEvent.DpuNotReady.class);
     assertEquals("DPU0", late.dpuId());
     assertEquals("not Listening within its boot wait (5 s); last seen: WAIT_FOR_RESTART", late.reason());
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100)); // DPU1 still has time
+    f.expectNothingNew(); // DPU1 still has time
     f.advance(Duration.ofSeconds(5));
     watches.get("DPU1").reply().complete(ProbeTransport.listening());
     f.expect(DpuReady.class);
@@ -510,7 +510,7 @@ class CoordinatorTest {
     watches.get("DPU0").reply().complete(ProbeTransport.listening());
     f.expect(DpuReady.class);
     f.advance(Duration.ofSeconds(39));
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.expectNothingNew();
     assertEquals(Phase.POST_REBOOT, f.state().phase(), "the required DPU keeps the phase open");
     f.advance(Duration.ofSeconds(1));
     CampaignEvent.DpuNotReady required = f.expect(CampaignEvent.DpuNotReady.class);
@@ -528,7 +528,7 @@ class CoordinatorTest {
 
     f.transport.calls.expectMessageClass(ProbeTransport.ObserveCall.class); // the resumed check, never answered Listening
     f.advance(Duration.ofMillis(7_999));
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.expectNothingNew();
     f.advance(Duration.ofMillis(1));
     assertEquals("DPU0", f.expect(CampaignEvent.DpuNotReady.class).dpuId());
     f.expect(CampaignFinished.class);
@@ -546,7 +546,7 @@ class CoordinatorTest {
     call.reply().complete(ProbeTransport.started(id)); // and the link's own report of the same ack
     f.expect(DpuAcknowledged.class);
     f.transport.observes(1);
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(300));
+    f.expectNothingNew();
     assertEquals(DpuStatus.ACKNOWLEDGED, f.state().current().dpus().get("DPU0").status());
   }
 
@@ -589,9 +589,9 @@ class CoordinatorTest {
     assertEquals("DPU1", resend.dpu().id());
     assertEquals(id, resend.request().campaignId(), "a redelivered signal carries the same campaign id");
 
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.expectNothingNew();
     f.advance(Duration.ofMillis(19_999));
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.expectNothingNew();
     f.advance(Duration.ofMillis(1));
     AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
     assertEquals(Map.of("DPU0", true, "DPU1", true),

@@ -109,7 +109,7 @@ class NegotiationTest {
     // the same round again (our answer was lost): the same answer, the hooks do not run again
     assertEquals(first, notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 1));
     assertEquals(1, f.host.hookCalls.size());
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(100));
+    f.expectNothingNew();
 
     f.advance(Duration.ofSeconds(30));
     Coordinator.NoticeReply second = notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 2);
@@ -290,7 +290,7 @@ class NegotiationTest {
     f.expectPreamble();
     f.expect(CampaignEvent.DpuAcknowledged.class);
     ProbeTransport.ObserveCall poll = f.transport.observes(1).get("DPU0");
-    f.journal.expectNothingPersisted(f.pid, Duration.ofMillis(200));
+    f.expectNothingNew();
     assertEquals(0, f.host.reboots.get(), "the DPU has not reported its shutdown complete: not safe to power off yet");
     poll.reply().complete(ProbeTransport.shutDown(id));
     f.expect(CampaignEvent.DpuShutdownCompleted.class);
@@ -365,7 +365,7 @@ class NegotiationTest {
     Coordinator.GoingReply unknown = f.es.<Coordinator.GoingReply>runCommand(r -> new Coordinator.PostponedOnDpu("DPU0", "n-other", until,
         "operator", "", r)).reply();
     assertFalse(unknown.ok());
-    f.journal.expectNothingPersisted(f.pid);
+    f.expectNothingNew();
   }
 
   @Test
