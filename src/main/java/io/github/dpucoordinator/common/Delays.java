@@ -19,7 +19,11 @@ public interface Delays {
         return CompletableFuture.completedFuture(null);
       }
       CompletableFuture<Void> done = new CompletableFuture<>();
-      system.scheduler().scheduleOnce(pause, () -> done.complete(null), system.executionContext());
+      try {
+        system.scheduler().scheduleOnce(pause, () -> done.complete(null), system.executionContext());
+      } catch (IllegalStateException e) { // the scheduler is shutting down with the system
+        done.completeExceptionally(e);
+      }
       return done;
     };
   }

@@ -19,6 +19,8 @@ import java.util.concurrent.Executor;
  */
 public final class JournalSchema {
   private static final String DB = "pekko-persistence-jdbc.shared-databases.default.db.";
+  /** SQLSTATEs of an object that exists already: H2's table and index, PostgreSQL's duplicate table (or index) and object. */
+  private static final java.util.Set<String> ALREADY_THERE = java.util.Set.of("42S01", "42S11", "42P07", "42710");
 
   private JournalSchema() {}
 
@@ -45,7 +47,7 @@ public final class JournalSchema {
         try {
           st.execute(sql);
         } catch (SQLException e) {
-          if (!String.valueOf(e.getMessage()).toLowerCase().contains("already exists")) {
+          if (!ALREADY_THERE.contains(String.valueOf(e.getSQLState()))) {
             throw e;
           }
         }

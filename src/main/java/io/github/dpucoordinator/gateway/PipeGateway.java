@@ -154,8 +154,9 @@ public final class PipeGateway implements AutoCloseable {
         replyTo -> new Coordinator.ModuleCommand(r.dpuId(), r.method().toLowerCase(), reason, replyTo), askTimeout, system.scheduler());
     started.whenComplete((reply, failure) -> {
       if (failure != null) {
-        respond(r.dpuId(), false, "the coordinator did not answer within " + NpuSettings.Admin.ASK_TIMEOUT + " (" + askTimeout.toMillis()
-            + " ms): " + io.github.dpucoordinator.common.Failures.describe(failure));
+        respond(r.dpuId(), false, io.github.dpucoordinator.common.Failures.unwrap(failure) instanceof java.util.concurrent.TimeoutException
+            ? "the coordinator did not answer within " + NpuSettings.Admin.ASK_TIMEOUT + " (" + askTimeout.toMillis() + " ms)"
+            : "the coordinator could not be asked: " + io.github.dpucoordinator.common.Failures.describe(failure));
       } else if (!reply.accepted()) {
         respond(r.dpuId(), false, reply.message());
       } else {

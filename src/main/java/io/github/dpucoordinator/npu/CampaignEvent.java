@@ -79,9 +79,11 @@ public sealed interface CampaignEvent extends CborSerializable {
 
   /** -> Reboot. Journaled before the command runs, so it runs at most once per campaign. */
   /** {@code hostBootId}: this host's boot id as the action is issued, so a restarted service can tell whether the host rebooted. */
-  record RebootIssued(String campaignId, String action, long atMillis, String hostBootId) implements CampaignEvent {
+  /** {@code returnJournaled}: the action's return is journaled ({@link RebootActionReturned}); null in older journals, where it was not. */
+  record RebootIssued(String campaignId, String action, long atMillis, String hostBootId, Boolean returnJournaled) implements CampaignEvent {
     public RebootIssued {
       hostBootId = hostBootId == null ? "" : hostBootId; // journals written before the field existed
+      returnJournaled = returnJournaled != null && returnJournaled;
     }
   }
 

@@ -386,10 +386,10 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         if (Escalations.running(c)) {
           return Effect().none(); // force actions still running
         }
-        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId())));
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId(), true)));
       }
       case PROCEED_WITH_REBOOT:
-        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId())));
+        return persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId(), true)));
       case POST_REBOOT:
         return c.allBack() ? persistThenEnter(List.of(new CampaignFinished(c.id(), c.outcomeWith(notReady(c)), notReady(c), now)))
             : Effect().none();
@@ -493,7 +493,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   }
 
   private Effect<CampaignEvent, CoordinatorState> onRunRebootAgain(CoordinatorState s, RunRebootAgain a) {
-    if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.REBOOT || s.current().rebootReturned()) {
+    if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.REBOOT || s.current().rebootAction().returned() != null) {
       return Effect().none();
     }
     return journal.persist(new CampaignEvent.RebootActionRerun(a.campaignId(), a.why(), a.bootId(), clock.millis())).thenRun(next -> {
@@ -516,7 +516,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     Map<String, Long> deadlines = new LinkedHashMap<>();
     s.current().dpus().keySet().forEach(id -> deadlines.put(id, now + settings.policy(id).bootWait().toMillis()));
     long latest = deadlines.values().stream().mapToLong(Long::longValue).max().orElse(now);
-    return persistThenEnter(List.of(new RebootReturned(r.campaignId(), r.result().ok(), r.result().detail(), latest, now, deadlines)));
+    return journal.persist(List.of(new RebootReturned(r.campaignId(), r.result().ok(), r.result().detail(), latest, now, deadlines)))
+        .thenRun(next -> {
+          host.rebootSettled(r.campaignId());
+          enter(next, false);
+        });
   }
 
   /** One DPU's own boot deadline: if it is not back, it is recorded unavailable and the campaign goes on. */

@@ -105,7 +105,8 @@ public record CoordinatorState(
      */
     public Transition {
       countBefore = countBefore == null ? -1L : countBefore;
-      haltFailed = haltFailed != null && haltFailed;
+      // snapshots written before the flag existed said so only in the detail
+      haltFailed = haltFailed != null ? haltFailed : detail != null && detail.startsWith("halt failed");
     }
 
     Transition with(String nextPhase, boolean ack, boolean issued, String d, long deadline) {
@@ -268,14 +269,15 @@ public record CoordinatorState(
   public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
       Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
       long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold, String hostBootId,
-      StepResult rebootReturn) implements CborSerializable {
+      RebootAction rebootAction) implements CborSerializable {
 
     /**
      * {@code hostBootId}: this host's boot id when the reboot action was issued ("" before, or where unknown);
-     * {@code rebootReturn}: how the reboot action returned, once it did (null until then).
+     * {@code rebootAction}: what is on record about the reboot action (see {@link RebootAction}).
      */
     public Campaign {
       hostBootId = hostBootId == null ? "" : hostBootId;
+      rebootAction = rebootAction == null ? RebootAction.UNTRACKED : rebootAction; // journals and snapshots from before it
     }
 
     /** This DPU's boot deadline after the reboot (journaled per DPU; older journals: the campaign's). */
@@ -314,7 +316,7 @@ public record CoordinatorState(
     private Campaign copy(long ack, long bootWait, Map<String, DpuProgress> d, List<StepResult> pre, String rb, boolean ok, long at,
         String out, long fin, Map<String, Long> bd, long deferCap, boolean hold) {
       return new Campaign(id, reason, kind, startedAt, ack, bootWait, d, pre, rb, ok, at, out, fin, bd, force, deferCap, hold, hostBootId,
-          rebootReturn);
+          rebootAction);
     }
 
     Campaign withDpu(String dpuId, UnaryOperator<DpuProgress> f) {
@@ -343,20 +345,36 @@ public record CoordinatorState(
       return copy(ackDeadline, bootDeadline, dpus, preTasks, action, ok, at, outcome, finishedAt, deadlines, deferCapAt, protectiveHold);
     }
 
-    /** The reboot action is issued on the boot {@code bootId}; {@code returned}: how it returned (null: not yet). */
-    Campaign withRebootAction(String bootId, StepResult returned) {
+    /** The reboot action is issued on the boot {@code bootId}, with what is on record about it. */
+    Campaign withRebootAction(String bootId, RebootAction action) {
       return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome,
-          finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, bootId, returned);
-    }
-
-    /** The reboot action returned; a restarted service never runs it again. */
-    public boolean rebootReturned() {
-      return rebootReturn != null;
+          finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, bootId, action);
     }
 
     Campaign finished(String result, long at) {
       return copy(ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, result, at, bootDeadlines, deferCapAt,
           protectiveHold);
+    }
+  }
+
+  /**
+   * What is on record about a campaign's reboot action: how it returned ({@code returned}, null: not yet), whether its
+   * return is journaled at all ({@code tracked}; false for a campaign from a journal written before it was), and the
+   * boot on which a restarted service ran it again ({@code rerunOnBoot}, "" none), so that it is run again at most once.
+   */
+  public record RebootAction(StepResult returned, boolean tracked, String rerunOnBoot) implements CborSerializable {
+    static final RebootAction UNTRACKED = new RebootAction(null, false, "");
+
+    public RebootAction {
+      rerunOnBoot = rerunOnBoot == null ? "" : rerunOnBoot;
+    }
+
+    RebootAction returned(StepResult result) {
+      return new RebootAction(result, tracked, rerunOnBoot);
+    }
+
+    RebootAction rerunOn(String bootId) {
+      return new RebootAction(returned, tracked, bootId);
     }
   }
 
@@ -387,7 +405,7 @@ public record CoordinatorState(
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
       Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of(),
-          e.force(), 0, false, "", null);
+          e.force(), 0, false, "", RebootAction.UNTRACKED);
       return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules, notices);
     }
     if (!isCurrent(event.campaignId())) {
@@ -430,12 +448,14 @@ public record CoordinatorState(
       }
       return with(Phase.ERROR_LOGGING, next);
     } else if (event instanceof RebootIssued e) {
-      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0, Map.of()).withRebootAction(e.hostBootId(), null));
+      return with(Phase.REBOOT, c.withReboot(e.action(), false, e.atMillis(), 0, Map.of())
+          .withRebootAction(e.hostBootId(), new RebootAction(null, e.returnJournaled(), "")));
     } else if (event instanceof CampaignEvent.RebootActionReturned e) {
-      return with(phase, c.withRebootAction(c.hostBootId(), new StepResult("reboot", e.ok(), e.detail(), e.atMillis() - c.rebootAt())));
+      return with(phase, c.withRebootAction(c.hostBootId(),
+          c.rebootAction().returned(new StepResult("reboot", e.ok(), e.detail(), e.atMillis() - c.rebootAt()))));
     } else if (event instanceof CampaignEvent.RebootActionRerun e) {
       return with(phase, c.withReboot(c.reboot() + " [run again: " + e.why() + "]", false, c.rebootAt(), 0, Map.of())
-          .withRebootAction(e.hostBootId(), null));
+          .withRebootAction(e.hostBootId(), c.rebootAction().rerunOn(e.hostBootId())));
     } else if (event instanceof RebootReturned e) {
       String action = c.reboot() + " -> " + (e.ok() ? "ok" : "FAILED") + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")");
       return with(Phase.POST_REBOOT, c.withReboot(action, e.ok(), c.rebootAt(), e.bootWaitDeadlineMillis(),

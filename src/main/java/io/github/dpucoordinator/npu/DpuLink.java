@@ -85,18 +85,24 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   private enum HaltTimeout implements Command { INSTANCE }
 
-  /** A link that fails this many times gives up on its DPU: a fault in this service must not loop forever. */
+  /** A link that fails this many times within {@link #RESTART_WINDOW} gives up on its DPU: a fault here must not loop forever. */
   static final int MAX_RESTARTS = 5;
+  static final Duration RESTART_WINDOW = Duration.ofMinutes(1);
 
   /**
    * What a link has learned that outlives a restart of its actor, so that a restarted link goes on with the same
-   * attempt budget instead of starting it over: attempts used, the acknowledgment and its evidence, restarts.
+   * attempt budget instead of starting it over: attempts used, the acknowledgment and its evidence, whether it was told
+   * to stop signalling or to report readiness, whether it has reported its outcome, and when it was restarted.
    */
   private static final class Memory {
     int attempts;
     boolean acknowledged;
     DpuTransport.Evidence evidence;
-    int restarts = -1;
+    boolean signallingStopped;
+    boolean readyWanted;
+    boolean resolved;
+    boolean started;
+    final java.util.Deque<Long> restarts = new java.util.ArrayDeque<>();
     /** When the halt timeout runs out (0: not armed yet), so a restarted link does not grant it afresh. */
     long haltDeadline;
 
@@ -112,11 +118,19 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
     Memory memory = new Memory(start);
     Behavior<Command> link = Behaviors.setup(ctx -> {
-      if (++memory.restarts > MAX_RESTARTS) {
-        ctx.getLog().error("[campaign={} dpu={}] the link to this DPU failed {} times; giving up on it", start.campaignId(), dpu.id(),
-            memory.restarts);
+      long now = clock.millis();
+      if (memory.started) {
+        memory.restarts.addLast(now);
+        while (memory.restarts.peekFirst() < now - RESTART_WINDOW.toMillis()) {
+          memory.restarts.removeFirst();
+        }
+      }
+      memory.started = true;
+      if (memory.restarts.size() > MAX_RESTARTS) {
+        ctx.getLog().error("[campaign={} dpu={}] the link to this DPU failed {} times within {} s; giving up on it", start.campaignId(),
+            dpu.id(), memory.restarts.size(), RESTART_WINDOW.toSeconds());
         coordinator.tell(new Coordinator.FromLink(start.campaignId(), dpu.id(), new GaveUp("the NPU service's link to this DPU failed "
-            + memory.restarts + " times (a fault in this service; its log has each failure)")));
+            + memory.restarts.size() + " times within " + RESTART_WINDOW.toSeconds() + " s (a fault in this service; its log has each failure)")));
         return Behaviors.stopped();
       }
       return Behaviors.withTimers(timers -> new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random, clock, memory));
@@ -164,17 +178,19 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     this.settings = settings;
     this.coordinator = coordinator;
     this.random = random;
-    readyWanted = start.mode() == Mode.READY;
+    readyWanted = start.mode() == Mode.READY || memory.readyWanted;
+    resolved = memory.resolved;
     request = start.request();
     evidence = memory.evidence;
-    if (start.mode() == Mode.SHUTDOWN && !memory.acknowledged && memory.attempts >= settings.signal().maxAttempts()) {
+    boolean mayAsk = start.mode() == Mode.SHUTDOWN && !memory.acknowledged && !memory.signallingStopped && !resolved;
+    if (mayAsk && memory.attempts >= settings.signal().maxAttempts()) {
       // restarted with every attempt used (the last one's answer was lost with the failed actor)
       giveUp("no acknowledgment after " + memory.attempts + " attempt(s) (the link restarted after a failure)");
-    } else if (start.mode() == Mode.SHUTDOWN && !memory.acknowledged) {
+    } else if (mayAsk) {
       signalling = true;
       sendSignal(memory.attempts + 1);
     } else {
-      if (start.mode() == Mode.SHUTDOWN) {
+      if (start.mode() == Mode.SHUTDOWN && !resolved && !memory.signallingStopped) {
         armHaltTimeout(false);
       }
       poll();
@@ -240,7 +256,9 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       protective(""); // a DPU in a protective state refuses; one that accepts is in none
       getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
           answer.reply().ack());
-      evidence = new DpuTransport.Evidence(answer.reply().countBefore(), false);
+      // the earliest count known: a later attempt may read one a lost earlier attempt has already raised
+      long before = memory.evidence.countBefore() >= 0 ? memory.evidence.countBefore() : answer.reply().countBefore();
+      evidence = new DpuTransport.Evidence(before, false);
       memory.acknowledged = true;
       memory.evidence = evidence;
       report(new Acknowledged(attempt, answer.reply()));
@@ -338,6 +356,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
     if (start.mode() == Mode.SHUTDOWN && !resolved && o.completed(start.campaignId())) {
       resolved = true;
+      memory.resolved = true;
       timers.cancel(HaltTimeout.INSTANCE);
       getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
@@ -358,6 +377,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       signalling = true;
       watching = false;
       memory.acknowledged = false;
+      memory.haltDeadline = 0; // the next acknowledgment gets the whole halt timeout, as the first one did
       sendSignal(memory.attempts + 1);
       return this;
     }
@@ -389,6 +409,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   /** Records that this DPU will not shut down gracefully, and keeps watching it: it may come back. */
   private void giveUp(String reason) {
     resolved = true;
+    memory.resolved = true;
     signalling = false;
     timers.cancel(HaltTimeout.INSTANCE);
     report(new GaveUp(reason));
@@ -410,6 +431,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   /** No more attempts; watch the DPU from now on, even while an attempt is still on the wire. */
   private void stopSignalling() {
     signalling = false;
+    memory.signallingStopped = true;
     if (!watching) {
       poll();
     }
@@ -418,6 +440,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private Behavior<Command> onAwaitReady() {
     stopSignalling();
     readyWanted = true;
+    memory.readyWanted = true;
     return current != null && current.listening() ? ready() : this;
   }
 

@@ -41,6 +41,9 @@ public interface HostActions {
     return java.util.Optional.empty();
   }
 
+  /** The campaign's reboot is settled and journaled: what was kept to answer {@link #rebootReturnedWhileDown} can go. */
+  default void rebootSettled(String campaignId) {}
+
   /** How the reboot action reads in the journal and the logs. */
   String describeReboot();
 
@@ -158,10 +161,12 @@ public interface HostActions {
       } catch (IOException e) {
         return CompletableFuture.completedFuture(new StepResult("reboot", false, "cannot prepare " + returned + ": " + e.getMessage(), 0));
       }
-      // The command runs in a subshell; the shell around it records its exit in a file even when this service has
-      // died by then (killed, or taken down by the reboot), so a restarted service knows it returned.
-      String wrapped = "(\n" + command + "\n); rc=$?; printf '%s\\n' \"$rc\" > \"$" + RETURN_FILE + ".tmp\" && mv -f \"$" + RETURN_FILE
-          + ".tmp\" \"$" + RETURN_FILE + "\"; exit $rc";
+      // The command runs in a subshell; the shell around it notes its pid while it runs and records its exit in a file
+      // even when this service has died by then (killed, or taken down by the reboot), so a restarted service knows
+      // whether it still runs or has returned.
+      String f = "\"$" + RETURN_FILE;
+      String wrapped = "printf '%s\\n' $$ > " + f + ".running\"; (\n" + command + "\n); rc=$?; printf '%s\\n' \"$rc\" > " + f
+          + ".tmp\" && mv -f " + f + ".tmp\" " + f + "\"; rm -f " + f + ".running\"; exit $rc";
       return runner.run(StepSpec.command("reboot", wrapped, settings.reboot().timeout()), settings.reboot().timeout(),
           Map.of(CAMPAIGN, campaignId, "DPUCOORD_REBOOT_KIND", kind, RETURN_FILE, returned.toString()));
     }
@@ -170,15 +175,50 @@ public interface HostActions {
     public java.util.Optional<StepResult> rebootReturnedWhileDown(String campaignId) {
       Path returned = returnFile(campaignId);
       try {
+        if (!Files.exists(returned)) {
+          return stillRunning(campaignId, returned.resolveSibling(returned.getFileName() + ".running"));
+        }
         String exit = Files.readString(returned).strip();
         int code = Integer.parseInt(exit);
         return java.util.Optional.of(new StepResult("reboot", code == 0, (code == 0 ? "" : "exit " + code + "; ")
-            + "the action returned after this service had stopped (" + returned + ")", 0));
+            + "the action returned after this service had stopped (" + returned + ")", 0, code));
       } catch (java.nio.file.NoSuchFileException e) {
         return java.util.Optional.empty();
       } catch (IOException | NumberFormatException e) {
         log.warn("[campaign={} dpu=all] unreadable return file of the reboot action {}: {}", campaignId, returned, e.getMessage());
         return java.util.Optional.empty();
+      }
+    }
+
+    /**
+     * The shell around the action that outlived this service and still runs it (its pid, noted as it started, is a
+     * live process started no later than the note): it is left to finish and not run a second time.
+     */
+    private java.util.Optional<StepResult> stillRunning(String campaignId, Path running) throws IOException {
+      if (!Files.exists(running)) {
+        return java.util.Optional.empty();
+      }
+      long pid = Long.parseLong(Files.readString(running).strip());
+      java.time.Instant noted = Files.getLastModifiedTime(running).toInstant();
+      boolean alive = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+          .flatMap(p -> p.info().startInstant()).map(started -> !started.isAfter(noted.plusSeconds(1))).orElse(false);
+      if (!alive) {
+        return java.util.Optional.empty();
+      }
+      log.warn("[campaign={} dpu=all] the reboot action started before this service restarted is still running (pid {}); "
+          + "it is left to finish, not run again", campaignId, pid);
+      return java.util.Optional.of(new StepResult("reboot", true, "the action is still running (pid " + pid + ", started before this "
+          + "service restarted)", 0));
+    }
+
+    @Override
+    public void rebootSettled(String campaignId) {
+      Path returned = returnFile(campaignId);
+      try {
+        Files.deleteIfExists(returned);
+        Files.deleteIfExists(returned.resolveSibling(returned.getFileName() + ".running"));
+      } catch (IOException e) {
+        log.warn("[campaign={} dpu=all] could not remove {}: {}", campaignId, returned, e.getMessage());
       }
     }
 

@@ -126,6 +126,16 @@ public final class NpuService {
    */
   private static Behavior<Void> serve(ActorContext<Void> ctx, NpuSettings settings, DpuTransport transport, HostActions host,
       CompletableFuture<Running> started) {
+    try {
+      return serveOrThrow(ctx, settings, transport, host, started);
+    } catch (RuntimeException e) { // start-up fails now, with its reason, instead of timing out
+      started.completeExceptionally(e);
+      return Behaviors.empty();
+    }
+  }
+
+  private static Behavior<Void> serveOrThrow(ActorContext<Void> ctx, NpuSettings settings, DpuTransport transport, HostActions host,
+      CompletableFuture<Running> started) {
     ActorSystem<Void> system = ctx.getSystem();
     ActorRef<Coordinator.Command> coordinator = ctx.spawn(Coordinator.create(settings, transport, host, Clock.systemUTC()), "coordinator");
     if (settings.gateway().enabled()) {
@@ -146,8 +156,13 @@ public final class NpuService {
         DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system)));
     GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
         .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices)
-            .thenApply(dpuApi -> {
+            .whenComplete((dpuApi, failure) -> {
               binding.addToCoordinatedShutdown(UNBIND_GRACE, system);
+              if (failure != null) {
+                binding.unbind(); // the service does not start: its admin port is free again at once
+              }
+            })
+            .thenApply(dpuApi -> {
               dpuApi.addToCoordinatedShutdown(UNBIND_GRACE, system);
               log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, DPU API on {}, reboot action: {}", settings.dpus().size(),
                   settings.dataDir().toAbsolutePath(), binding.localAddress(), dpuApi.localAddress(),

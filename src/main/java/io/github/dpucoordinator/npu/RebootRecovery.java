@@ -12,8 +12,9 @@ import java.util.Optional;
  * <ul>
  *   <li>It returned: never run again; the campaign goes on with how it returned.
  *   <li>The boot id changed: the host rebooted; the campaign goes on to PostReboot.
- *   <li>Same boot, no return: this service died before or while running it. It is run again
- *       ({@code reboot.after-interruption = run-again}) or recorded as not done ({@code report}).
+ *   <li>Same boot, no return: this service died before or while running it. It is run again, once per boot
+ *       ({@code reboot.after-interruption = run-again}), or recorded as not done ({@code report}). A campaign from a
+ *       journal written before returns were journaled is never run again: its action may have returned.
  *   <li>No boot id to compare: nothing tells whether the host rebooted, so the action is not run again.
  * </ul>
  */
@@ -28,24 +29,32 @@ sealed interface RebootRecovery {
   static RebootRecovery decide(Campaign c, String bootIdNow, Optional<StepResult> returnedWhileDown, boolean runInterruptedAgain) {
     boolean known = !c.hostBootId().isEmpty() && !bootIdNow.isEmpty();
     boolean rebooted = known && !c.hostBootId().equals(bootIdNow);
+    String sameBoot = known ? " (this host did not reboot: same boot id " + bootIdNow + ")" : "";
     if (rebooted) {
       return new Settle(new StepResult("reboot", true, "this host rebooted (boot id " + c.hostBootId() + " -> " + bootIdNow + ")", 0));
     }
-    if (c.rebootReturned()) {
-      StepResult r = c.rebootReturn();
-      return new Settle(new StepResult("reboot", r.ok(), join(r.detail(), "the action returned before this service restarted; it "
-          + "is not run twice" + (known ? " (this host did not reboot: same boot id " + bootIdNow + ")" : "")), r.millis()));
+    StepResult returned = c.rebootAction().returned();
+    if (returned != null) {
+      return new Settle(new StepResult("reboot", returned.ok(), join(returned.detail(), "the action returned before this service "
+          + "restarted; it is not run twice" + sameBoot), returned.millis()));
     }
     if (returnedWhileDown.isPresent()) {
       StepResult r = returnedWhileDown.get();
-      return new Settle(new StepResult("reboot", r.ok(), join(r.detail(), "it is not run twice"
-          + (known ? " (this host did not reboot: same boot id " + bootIdNow + ")" : "")), r.millis()));
+      return new Settle(new StepResult("reboot", r.ok(), join(r.detail(), "it is not run twice" + sameBoot), r.millis()));
     }
     if (!known) {
       return new Settle(new StepResult("reboot", false, "the service restarted after the reboot action was issued and this host gives "
           + "no boot id to tell whether it rebooted: the action is not run again", 0));
     }
+    if (!c.rebootAction().tracked()) {
+      return new Settle(new StepResult("reboot", false, "the service restarted on the same boot (boot id " + bootIdNow + ") after the "
+          + "reboot action was issued by a version that did not journal its return: it may have run, so it is not run again", 0));
+    }
     String interrupted = "the service restarted on the same boot (boot id " + bootIdNow + ") with no return of the action on record";
+    if (c.rebootAction().rerunOnBoot().equals(bootIdNow)) {
+      return new Settle(new StepResult("reboot", false, interrupted + " after running it once more on this boot: it is not run a "
+          + "third time", 0));
+    }
     if (runInterruptedAgain) {
       return new RunAgain(interrupted, bootIdNow);
     }

@@ -121,6 +121,15 @@ class CoordinatorFixture {
   }
 
   /**
+   * The same where what would be journaled comes from a link (its own timer fired, its report on the way): the link's
+   * mailbox cannot be synchronised with from here, so its report is also given {@code linkLatency} of real time.
+   */
+  void expectNothingNewFromLinks(Duration linkLatency) {
+    state();
+    journal.expectNothingPersisted(pid, linkLatency);
+  }
+
+  /**
    * A recording host: counts reboots and power actions; its reboot and power actions can be made to hang. Its boot
    * id is {@code bootId} ("boot-1" until a test changes it), and {@code returnedWhileDown} is what the return file of
    * a reboot action says (null: no such file).

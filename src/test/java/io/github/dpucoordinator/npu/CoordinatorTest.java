@@ -370,7 +370,7 @@ class CoordinatorTest {
     f.expect(CampaignEvent.ModuleTransitionStarted.class);
     f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
     f.advance(Duration.ofSeconds(59));
-    f.expectNothingNew();
+    f.expectNothingNewFromLinks(Duration.ofMillis(200));
     f.advance(Duration.ofSeconds(1)); // the per-DPU halt timeout (60 s)
     CampaignEvent.ModuleHalted halted = f.expect(CampaignEvent.ModuleHalted.class);
     assertFalse(halted.ok());
@@ -546,7 +546,7 @@ class CoordinatorTest {
     call.reply().complete(ProbeTransport.started(id)); // and the link's own report of the same ack
     f.expect(DpuAcknowledged.class);
     f.transport.observes(1);
-    f.expectNothingNew();
+    f.expectNothingNewFromLinks(Duration.ofMillis(200));
     assertEquals(DpuStatus.ACKNOWLEDGED, f.state().current().dpus().get("DPU0").status());
   }
 
@@ -632,6 +632,19 @@ class CoordinatorTest {
     f.expectNoCallFor(Duration.ofMillis(999)); // the budget is spent: no fourth signal, only a watch after watch-retry
     f.advance(Duration.ofMillis(1));
     f.transport.observes(1);
+  }
+
+  @Test
+  void aLinkRestartedAfterTheRebootStillReportsItsDpuReadyAndSignalsNothing() {
+    Fixture f = new Fixture(1, false);
+    ProbeTransport.ObserveCall watch = toPostReboot(f, 1).get("DPU0"); // the link was told to await readiness
+    watch.reply().complete(new DpuTransport.Observation(null, 1, List.of(), false, "", "")); // its actor fails on this
+
+    ProbeTransport.ObserveCall again = (ProbeTransport.ObserveCall) afterRestart(f, ProbeTransport.ObserveCall.class);
+    again.reply().complete(ProbeTransport.listening());
+    f.expect(DpuReady.class);
+    assertEquals("success", f.expect(CampaignFinished.class).outcome());
+    f.transport.calls.expectNoMessage(Duration.ofMillis(50)); // no signal after the reboot, no more polls
   }
 
   @Test
@@ -738,6 +751,42 @@ class CoordinatorTest {
     assertEquals(2, f.host.reboots.get(), "the interrupted action ran again, once");
     assertTrue(f.state().current().reboot().contains("[run again: the service restarted on the same boot"), f.state().current().reboot());
     finishes(f, "success");
+  }
+
+  @Test
+  void anInterruptedActionIsRunAgainAtMostOncePerBoot() {
+    Fixture f = inReboot(new Fixture(1, true)); // the action never returns, this time either
+
+    f.es.restart();
+    f.expect(RebootActionRerun.class);
+    assertEquals(2, f.host.reboots.get());
+
+    f.es.restart(); // interrupted again, on the same boot
+    RebootReturned returned = f.expect(RebootReturned.class);
+    assertFalse(returned.ok(), returned.detail());
+    assertTrue(returned.detail().contains("after running it once more on this boot: it is not run a third time"), returned.detail());
+    assertEquals(2, f.host.reboots.get());
+    finishes(f, "degraded");
+  }
+
+  @Test
+  void aCampaignFromAJournalThatDidNotRecordReturnsIsNeverRunAgain() {
+    Fixture f = new Fixture(1, false);
+    DpuEndpoint dpu = new DpuEndpoint("DPU0", "127.0.0.1", 50051);
+    long at = f.clock.millis();
+    // what the previous version journaled up to the reboot: RebootIssued without returnJournaled, no return event
+    f.journal.persistForRecovery(f.pid, List.of(new CampaignStarted("c-old", "test", "cold", at, List.of(dpu), false),
+        new PreRebootTasksDone("c-old", List.of(), at), new SignalsDispatched("c-old", at + 30_000, at, 0),
+        new DpuAcknowledged("c-old", "DPU0", 1, "STARTED", "ACK STARTED", at, null), new DpuShutdownCompleted("c-old", "DPU0", false, "", at),
+        new AcknowledgmentsCollected("c-old", at), new RebootIssued("c-old", "test reboot", at, "boot-1", null)));
+
+    f.es.restart();
+
+    RebootReturned returned = f.expect(RebootReturned.class);
+    assertFalse(returned.ok(), returned.detail());
+    assertTrue(returned.detail().contains("issued by a version that did not journal its return: it may have run, so it is not run again"),
+        returned.detail());
+    assertEquals(0, f.host.reboots.get());
   }
 
   @Test

@@ -53,7 +53,7 @@ class HostActionsTest {
   }
 
   @Test
-  void theShellAroundTheRebootActionRecordsItsExitEvenWhenTheServiceIsGoneByThen(@TempDir Path dir) throws Exception {
+  void theShellAroundTheRebootActionRecordsItsExitCodeInAFileARestartedServiceReads(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
     Config c = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.data-dir", data.toString());
     // the action's shell is a subshell of the one the service starts: $PPID is the service (here: this JVM), $$ that shell
@@ -67,10 +67,42 @@ class HostActionsTest {
       assertEquals("exit 3", r.detail());
       assertEquals(List.of("c1"), Files.readAllLines(dir.resolve("ran")));
       assertEquals(List.of("3"), Files.readAllLines(data.resolve("run").resolve("reboot-c1.returned")));
+      assertFalse(Files.exists(data.resolve("run").resolve("reboot-c1.returned.running")), "the shell noted its end");
       StepResult recorded = host.rebootReturnedWhileDown("c1").orElseThrow();
       assertFalse(recorded.ok());
       assertTrue(recorded.detail().startsWith("exit 3; the action returned after this service had stopped"), recorded.detail());
     } finally {
+      executor.shutdownNow();
+    }
+  }
+
+  @Test
+  void anActionStillRunningFromBeforeARestartIsLeftToFinishNotRunAgainAndItsFilesGoOnceSettled(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    Config c = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.data-dir", data.toString());
+    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "sleep 60");
+    NpuSettings settings = NpuSettings.create(c);
+    Path running = data.resolve("run").resolve("reboot-c1.returned.running");
+    var executor = Executors.newFixedThreadPool(1);
+    long pid = -1;
+    try {
+      HostActions.fromSettings(settings, new StepRunner(executor), NO_PAUSE).reboot("c1", "cold"); // left running
+      for (int i = 0; i < 200 && !(Files.exists(running) && !Files.readString(running).isBlank()); i++) {
+        TimeUnit.MILLISECONDS.sleep(25); // bounded: until the shell has noted its pid (at most 5 s)
+      }
+      pid = Long.parseLong(Files.readString(running).strip());
+      // as a restarted service sees it: another instance, the same data dir
+      HostActions restarted = HostActions.fromSettings(settings, new StepRunner(executor), NO_PAUSE);
+      StepResult seen = restarted.rebootReturnedWhileDown("c1").orElseThrow();
+      assertTrue(seen.ok() && seen.detail().startsWith("the action is still running (pid " + pid), seen.toString());
+      restarted.rebootSettled("c1");
+      assertFalse(Files.exists(running));
+      assertTrue(restarted.rebootReturnedWhileDown("c1").isEmpty());
+    } finally {
+      ProcessHandle.of(pid).ifPresent(p -> {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+      });
       executor.shutdownNow();
     }
   }
