@@ -16,23 +16,85 @@ public record NpuSettings(
     Path dataDir,
     Admin admin,
     RetrySettings signal,
-    Duration ackDeadline,
-    Duration stateWait,
-    Duration watchRetry,
-    List<StepSpec> preRebootTasks,
+    Campaigns campaigns,
     Reboot reboot,
-    Duration bootWait,
-    int historyPerDpu,
-    int recentCampaigns,
-    int snapshotEvery,
-    String defaultProtocol,
-    Duration haltTimeout,
+    Retention retention,
+    Fleet fleet,
     GnoiSettings gnoi,
     ModuleSettings module,
     GatewaySettings gateway,
-    boolean restartHaltedOnCancel,
-    Map<String, DpuPolicy> policies,
     Negotiation negotiation) {
+
+  /**
+   * How campaigns run (the top-level keys of the section): {@code ack-deadline}, {@code halt-timeout},
+   * {@code state-wait}, {@code watch-retry}, {@code boot-wait}, {@code pre-reboot-tasks} and {@code cancel.restart-halted}.
+   */
+  public record Campaigns(Duration ackDeadline, Duration haltTimeout, Duration stateWait, Duration watchRetry, Duration bootWait,
+      List<StepSpec> preRebootTasks, boolean restartHaltedOnCancel) {
+    static Campaigns from(Config c) {
+      return new Campaigns(c.getDuration("ack-deadline"), c.getDuration("halt-timeout"), c.getDuration("state-wait"),
+          c.getDuration("watch-retry"), c.getDuration("boot-wait"), StepSpec.listFrom(c, "pre-reboot-tasks"),
+          c.getBoolean("cancel.restart-halted"));
+    }
+  }
+
+  /** What is kept: {@code history-per-dpu}, {@code recent-campaigns}, and a snapshot every {@code snapshot-every} events. */
+  public record Retention(int historyPerDpu, int recentCampaigns, int snapshotEvery) {
+    static Retention from(Config c) {
+      return new Retention(c.getInt("history-per-dpu"), c.getInt("recent-campaigns"), c.getInt("snapshot-every"));
+    }
+  }
+
+  /** The DPUs' protocol when none is given ({@code default-protocol}) and their own policies ({@code dpus[]}). */
+  public record Fleet(String defaultProtocol, Map<String, DpuPolicy> policies) {}
+
+  public Duration ackDeadline() {
+    return campaigns.ackDeadline();
+  }
+
+  public Duration haltTimeout() {
+    return campaigns.haltTimeout();
+  }
+
+  public Duration stateWait() {
+    return campaigns.stateWait();
+  }
+
+  public Duration watchRetry() {
+    return campaigns.watchRetry();
+  }
+
+  public Duration bootWait() {
+    return campaigns.bootWait();
+  }
+
+  public List<StepSpec> preRebootTasks() {
+    return campaigns.preRebootTasks();
+  }
+
+  public boolean restartHaltedOnCancel() {
+    return campaigns.restartHaltedOnCancel();
+  }
+
+  public int historyPerDpu() {
+    return retention.historyPerDpu();
+  }
+
+  public int recentCampaigns() {
+    return retention.recentCampaigns();
+  }
+
+  public int snapshotEvery() {
+    return retention.snapshotEvery();
+  }
+
+  public String defaultProtocol() {
+    return fleet.defaultProtocol();
+  }
+
+  public Map<String, DpuPolicy> policies() {
+    return fleet.policies();
+  }
 
   /**
    * What the NPU negotiates with its DPUs beyond the seed's signal: DPU-initiated reboots (hooks and
@@ -119,7 +181,7 @@ public record NpuSettings(
 
   /** The DPU's policy: from its `dpus` entry, else boot-wait and not required. */
   public DpuPolicy policy(String dpuId) {
-    return policies.getOrDefault(dpuId, new DpuPolicy(bootWait, false));
+    return policies().getOrDefault(dpuId, new DpuPolicy(bootWait(), false));
   }
 
   /**
@@ -185,25 +247,16 @@ public record NpuSettings(
         Path.of(c.getString("data-dir")),
         new Admin(c.getString("admin.host"), c.getInt("admin.port"), c.getDuration("admin.ask-timeout")),
         RetrySettings.from(s),
-        c.getDuration("ack-deadline"),
-        c.getDuration("state-wait"),
-        c.getDuration("watch-retry"),
-        StepSpec.listFrom(c, "pre-reboot-tasks"),
+        Campaigns.from(c),
         Reboot.from(c.getConfig("reboot")),
-        c.getDuration("boot-wait"),
-        c.getInt("history-per-dpu"),
-        c.getInt("recent-campaigns"),
-        c.getInt("snapshot-every"),
-        c.getString("default-protocol"),
-        c.getDuration("halt-timeout"),
+        Retention.from(c),
+        new Fleet(c.getString("default-protocol"), policies(c)),
         new GnoiSettings(c.getString("gnoi.method"), c.getDuration("gnoi.status-poll-interval")),
         new ModuleSettings(c.getString("module.power-off-command"), c.getString("module.power-on-command"),
             c.getDuration("module.command-timeout"), c.getDuration("module.boot-wait")),
         new GatewaySettings(c.getBoolean("gateway.enabled"), c.getString("gateway.request-pipe"), c.getString("gateway.response-pipe"),
             c.getString("gateway.mode"), c.getInt("gateway.max-request-bytes"), c.getDuration("gateway.check-interval"),
             c.getDuration("gateway.response-timeout")),
-        c.getBoolean("cancel.restart-halted"),
-        policies(c),
         Negotiation.from(c));
     settings.validate();
     return settings;
@@ -212,18 +265,14 @@ public record NpuSettings(
   public NpuSettings withDpus(List<DpuEndpoint> more) {
     List<DpuEndpoint> all = new ArrayList<>(dpus);
     all.addAll(more);
-    NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, admin, signal, ackDeadline, stateWait,
-        watchRetry, preRebootTasks, reboot, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies,
+    NpuSettings s = new NpuSettings(List.copyOf(all), dataDir, admin, signal, campaigns, reboot, retention, fleet, gnoi, module, gateway,
         negotiation);
     s.validate();
     return s;
   }
 
   public NpuSettings withNegotiation(Negotiation n) {
-    NpuSettings s = new NpuSettings(dpus, dataDir, admin, signal, ackDeadline, stateWait,
-        watchRetry, preRebootTasks, reboot, bootWait, historyPerDpu,
-        recentCampaigns, snapshotEvery, defaultProtocol, haltTimeout, gnoi, module, gateway, restartHaltedOnCancel, policies, n);
+    NpuSettings s = new NpuSettings(dpus, dataDir, admin, signal, campaigns, reboot, retention, fleet, gnoi, module, gateway, n);
     s.validate();
     return s;
   }
@@ -245,21 +294,21 @@ public record NpuSettings(
     if (!positive(admin.askTimeout())) {
       throw new IllegalArgumentException(Admin.ASK_TIMEOUT + " must be positive");
     }
-    if (!positive(ackDeadline) || !positive(bootWait) || !positive(stateWait) || !positive(signal.rpcTimeout())) {
+    if (!positive(ackDeadline()) || !positive(bootWait()) || !positive(stateWait()) || !positive(signal.rpcTimeout())) {
       throw new IllegalArgumentException(
           "dpu-coordinator.npu.ack-deadline, boot-wait, state-wait and signal.rpc-timeout must be positive");
     }
-    if (signal.rpcTimeout().compareTo(ackDeadline) > 0) {
+    if (signal.rpcTimeout().compareTo(ackDeadline()) > 0) {
       throw new IllegalArgumentException("dpu-coordinator.npu.signal.rpc-timeout (" + signal.rpcTimeout()
-          + ") exceeds dpu-coordinator.npu.ack-deadline (" + ackDeadline + "): no attempt could finish in time");
+          + ") exceeds dpu-coordinator.npu.ack-deadline (" + ackDeadline() + "): no attempt could finish in time");
     }
-    if (!defaultProtocol.equals(DpuEndpoint.GNOI) && !defaultProtocol.equals(DpuEndpoint.REBOOT_SERVICE)) {
-      throw new IllegalArgumentException("dpu-coordinator.npu.default-protocol must be gnoi or reboot-service, not '" + defaultProtocol + "'");
+    if (!defaultProtocol().equals(DpuEndpoint.GNOI) && !defaultProtocol().equals(DpuEndpoint.REBOOT_SERVICE)) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.default-protocol must be gnoi or reboot-service, not '" + defaultProtocol() + "'");
     }
     if (!java.util.Set.of("HALT", "COLD", "WARM").contains(gnoi.method())) {
       throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.method must be HALT, COLD or WARM, not '" + gnoi.method() + "'");
     }
-    if (!positive(haltTimeout) || !positive(gnoi.statusPollInterval())) {
+    if (!positive(haltTimeout()) || !positive(gnoi.statusPollInterval())) {
       throw new IllegalArgumentException("dpu-coordinator.npu.halt-timeout and gnoi.status-poll-interval must be positive");
     }
     if (!gateway.mode().matches("0?[0-7]{3}")) {
@@ -270,10 +319,10 @@ public record NpuSettings(
     }
     // Budgets must fit inside the limits that enclose them, or a DPU can be cut off before its own time is up.
     Duration perDpu = perDpuBudget();
-    if (perDpu.compareTo(ackDeadline) > 0) {
+    if (perDpu.compareTo(ackDeadline()) > 0) {
       throw new IllegalArgumentException("one DPU's budget (dpu-coordinator.npu.signal: " + signal.maxAttempts() + " attempts x rpc-timeout "
           + signal.rpcTimeout().toMillis() + " ms + pauses = " + signal.budget().toMillis() + " ms, plus dpu-coordinator.npu.halt-timeout "
-          + haltTimeout.toMillis() + " ms = " + perDpu.toMillis() + " ms) exceeds dpu-coordinator.npu.ack-deadline (" + ackDeadline.toMillis()
+          + haltTimeout().toMillis() + " ms = " + perDpu.toMillis() + " ms) exceeds dpu-coordinator.npu.ack-deadline (" + ackDeadline().toMillis()
           + " ms): raise the deadline or lower the attempts, rpc-timeout or halt-timeout");
     }
     if (gateway.enabled() && gateway.responseTimeout().compareTo(perDpu) < 0) {
@@ -282,7 +331,7 @@ public record NpuSettings(
           + "pipe requests would be answered FAILURE while their DPU is still within its time");
     }
     negotiation.validate();
-    if (historyPerDpu < 1 || recentCampaigns < 1 || snapshotEvery < 1) {
+    if (historyPerDpu() < 1 || recentCampaigns() < 1 || snapshotEvery() < 1) {
       throw new IllegalArgumentException("dpu-coordinator.npu.history-per-dpu, recent-campaigns and snapshot-every must be at least 1");
     }
   }
@@ -300,7 +349,7 @@ public record NpuSettings(
 
   /** What one DPU may take in a campaign: every signal attempt and pause, then the halt timeout. */
   public Duration perDpuBudget() {
-    return signal.budget().plus(haltTimeout);
+    return signal.budget().plus(haltTimeout());
   }
 
   private static boolean positive(Duration d) {

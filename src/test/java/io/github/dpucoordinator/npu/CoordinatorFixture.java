@@ -55,12 +55,14 @@ class CoordinatorFixture {
     List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
     NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), new NpuSettings.Admin("127.0.0.1", 0, Duration.ofSeconds(10)),
         new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
-        ACK_DEADLINE, Duration.ofSeconds(10), Duration.ofSeconds(1), List.of(), reboot,
-        Duration.ofSeconds(60), 10, 10, snapshotEvery, DpuEndpoint.REBOOT_SERVICE, Duration.ofSeconds(60),
+        // ack deadline, halt timeout, state wait, watch retry, boot wait, pre-reboot tasks, restart halted DPUs on cancel
+        new NpuSettings.Campaigns(ACK_DEADLINE, Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(1),
+            Duration.ofSeconds(60), List.of(), true),
+        reboot, new NpuSettings.Retention(10, 10, snapshotEvery), new NpuSettings.Fleet(DpuEndpoint.REBOOT_SERVICE, policies),
         new NpuSettings.GnoiSettings("HALT", Duration.ofSeconds(1)),
         new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
-        new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)), true,
-        policies, negotiation);
+        new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)),
+        negotiation);
     es = EventSourcedBehaviorTestKit.create(kit.system(),
         Coordinator.create(pid, settings, transport, host, clock),
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
