@@ -1,6 +1,5 @@
 package io.github.dpucoordinator.agent;
 
-import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.proto.gnoi.system.CancelRebootRequest;
 import io.github.dpucoordinator.proto.gnoi.system.CancelRebootResponse;
 import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;

@@ -6,11 +6,8 @@ import io.github.dpucoordinator.npu.DpuTransport.SignalReply;
 import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
 import java.time.Duration;
 import java.util.Random;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -18,129 +15,44 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One DPU as seen from the NPU for the rest of a campaign. In {@link Mode#SHUTDOWN} it delivers the
- * reboot signal (per-attempt deadline, exponential backoff with jitter, a bounded number of
- * attempts) and reports when the DPU says this campaign's shutdown is complete. Either way it keeps
- * following the DPU's state with long polls until the campaign ends, so that after the reboot it
- * can tell at once whether the DPU is Listening ({@link AwaitReady}): an open long poll that has not
- * returned means the state it last reported still holds. {@link Mode#READY} starts there (after a
- * restart of the NPU service, when nothing is known yet).
+ * One DPU as seen from the NPU for the rest of a campaign. In {@link LinkStart.Mode#SHUTDOWN} it delivers the reboot
+ * signal (per-attempt deadline, exponential backoff with jitter, a bounded number of attempts) and reports when the DPU
+ * says this campaign's shutdown is complete. Either way it keeps following the DPU's state with long polls until the
+ * campaign ends, so that after the reboot it can tell at once whether the DPU is Listening ({@link AwaitReady}): an open
+ * long poll that has not returned means the state it last reported still holds. {@link LinkStart.Mode#READY} starts
+ * there (after a restart of the NPU service, when nothing is known yet).
  *
- * <p>It keeps nothing durable: everything worth keeping goes to the coordinator as a {@link Report},
- * and a restarted link starts again from what the coordinator journaled ({@code acknowledged},
- * {@code attemptsSoFar}). Redelivering a signal is safe because the DPU deduplicates by campaign id.
+ * <p>It keeps nothing durable: what is worth keeping goes to the coordinator as a {@link LinkReport}; what it learns
+ * meanwhile outlives a restart of its actor ({@link LinkMemory}). Redelivering a signal is safe because the DPU
+ * deduplicates by campaign id.
  */
 public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
-
-  public enum Mode { SHUTDOWN, READY }
-
-  /**
-   * Where a link starts: the campaign, and what the journal already knows of this DPU ({@code countBefore}: the
-   * evidence of completion journaled with its acknowledgment, -1 none).
-   */
-  public record Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar, long deferCapAt,
-      long countBefore) {
-    public Start(String campaignId, Mode mode, SignalRequest request, boolean acknowledged, int attemptsSoFar) {
-      this(campaignId, mode, request, acknowledged, attemptsSoFar, 0, -1);
-    }
-  }
-
-  /** What a link tells the coordinator. */
-  public sealed interface Report {}
-
-  public record Acknowledged(int attempt, SignalReply reply) implements Report {}
-
-  public record AttemptFailed(int attempt, String reason) implements Report {}
-
-  public record GaveUp(String reason) implements Report {}
-
-  public record Completed(boolean degraded, String detail) implements Report {}
-
-  public record Ready() implements Report {}
-
-  /** The DPU answered DEFER; the link asks again at {@code honouredUntil} (its wish within the campaign's cap). */
-  public record Deferred(String reason, long requestedUntil, long honouredUntil) implements Report {}
-
-  /** The DPU's protective state changed ({@code state} empty: none any more). */
-  public record ProtectiveChanged(String state) implements Report {}
-
-  /** The DPU's latest reported state or the latest error reaching it; informational, not journaled. */
-  public record Seen(String summary) implements Report {}
 
   public sealed interface Command {}
 
   /** The deadline has passed: no more signal attempts (a late signal must not shut a DPU down now). */
   public enum StopSignalling implements Command { INSTANCE }
 
-  /** The reboot is over: report {@link Ready} as soon as the DPU is known to be Listening, then stop. */
+  /** The reboot is over: report {@link LinkReport.Ready} as soon as the DPU is known to be Listening, then stop. */
   public enum AwaitReady implements Command { INSTANCE }
 
   private record SignalAnswered(int attempt, SignalReply reply, Throwable failure) implements Command {}
-
   private record Observed(Observation observation, Throwable failure) implements Command {}
-
   private record SendSignal(int attempt) implements Command {}
-
   private enum Poll implements Command { INSTANCE }
-
   private enum HaltTimeout implements Command { INSTANCE }
 
-  /** A link that fails this many times within {@link #RESTART_WINDOW} gives up on its DPU: a fault here must not loop forever. */
-  static final int MAX_RESTARTS = 5;
-  static final Duration RESTART_WINDOW = Duration.ofMinutes(1);
-
-  /**
-   * What a link has learned that outlives a restart of its actor, so that a restarted link goes on with the same
-   * attempt budget instead of starting it over: attempts used, the acknowledgment and its evidence, whether it was told
-   * to stop signalling or to report readiness, whether it has reported its outcome, and when it was restarted.
-   */
-  private static final class Memory {
-    int attempts;
-    boolean acknowledged;
-    DpuTransport.Evidence evidence;
-    boolean signallingStopped;
-    boolean readyWanted;
-    boolean resolved;
-    boolean started;
-    final java.util.Deque<Long> restarts = new java.util.ArrayDeque<>();
-    /** When the halt timeout runs out (0: not armed yet), so a restarted link does not grant it afresh. */
-    long haltDeadline;
-
-    Memory(Start start) {
-      attempts = start.attemptsSoFar();
-      acknowledged = start.acknowledged();
-      evidence = new DpuTransport.Evidence(start.countBefore(), false);
-    }
-  }
-
-  /** The link, supervised: restarted with backoff (200 ms doubling to 5 s, as the coordinator), at most {@value #MAX_RESTARTS} times. */
-  public static Behavior<Command> create(DpuEndpoint dpu, Start start, DpuTransport transport, NpuSettings settings,
+  /** The link, supervised, with what it learns kept across restarts of its actor ({@link LinkMemory#supervised}). */
+  public static Behavior<Command> create(DpuEndpoint dpu, LinkStart start, DpuTransport transport, NpuSettings settings,
       ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
-    Memory memory = new Memory(start);
-    Behavior<Command> link = Behaviors.setup(ctx -> {
-      long now = clock.millis();
-      if (memory.started) {
-        memory.restarts.addLast(now);
-        while (memory.restarts.peekFirst() < now - RESTART_WINDOW.toMillis()) {
-          memory.restarts.removeFirst();
-        }
-      }
-      memory.started = true;
-      if (memory.restarts.size() > MAX_RESTARTS) {
-        ctx.getLog().error("[campaign={} dpu={}] the link to this DPU failed {} times within {} s; giving up on it", start.campaignId(),
-            dpu.id(), memory.restarts.size(), RESTART_WINDOW.toSeconds());
-        coordinator.tell(new Coordinator.FromLink(start.campaignId(), dpu.id(), new GaveUp("the NPU service's link to this DPU failed "
-            + memory.restarts.size() + " times within " + RESTART_WINDOW.toSeconds() + " s (a fault in this service; its log has each failure)")));
-        return Behaviors.stopped();
-      }
-      return Behaviors.withTimers(timers -> new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random, clock, memory));
-    });
-    return Behaviors.supervise(link).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    LinkMemory memory = new LinkMemory(start);
+    return memory.supervised(dpu, start, coordinator, clock, (ctx, timers) ->
+        new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random, clock, memory));
   }
 
   private final TimerScheduler<Command> timers;
   private final DpuEndpoint dpu;
-  private final Start start;
+  private final LinkStart start;
   private final DpuTransport transport;
   private final NpuSettings settings;
   private final ActorRef<Coordinator.Command> coordinator;
@@ -149,11 +61,9 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private long knownVersion = -1;
   private String lastSeen = "";
   private boolean signalling;
-  private boolean readyWanted;
   /** A state query is on the wire or scheduled: the watch loop is running. */
   private boolean watching;
-  private final Memory memory;
-  private boolean resolved;
+  private final LinkMemory memory;
   /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
   private Observation current;
   /** The protective state last reported to the coordinator. */
@@ -162,12 +72,10 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private boolean haltHeld;
   /** The signal to send: the campaign's, then forced once the deferral cap is reached. */
   private SignalRequest request;
-  /** What tells this DPU's completion apart on gNOI: from the acknowledgment (journaled, or this link's own) and the polls since. */
-  private DpuTransport.Evidence evidence;
 
-  private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, Start start,
+  private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, LinkStart start,
       DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock,
-      Memory memory) {
+      LinkMemory memory) {
     super(ctx);
     this.memory = memory;
     this.clock = clock;
@@ -178,11 +86,9 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     this.settings = settings;
     this.coordinator = coordinator;
     this.random = random;
-    readyWanted = start.mode() == Mode.READY || memory.readyWanted;
-    resolved = memory.resolved;
+    memory.readyWanted |= start.mode() == LinkStart.Mode.READY;
     request = start.request();
-    evidence = memory.evidence;
-    boolean mayAsk = start.mode() == Mode.SHUTDOWN && !memory.acknowledged && !memory.signallingStopped && !resolved;
+    boolean mayAsk = start.mode() == LinkStart.Mode.SHUTDOWN && !memory.acknowledged && !memory.signallingStopped && !memory.resolved;
     if (mayAsk && memory.attempts >= settings.signal().maxAttempts()) {
       // restarted with every attempt used (the last one's answer was lost with the failed actor)
       giveUp("no acknowledgment after " + memory.attempts + " attempt(s) (the link restarted after a failure)");
@@ -190,7 +96,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       signalling = true;
       sendSignal(memory.attempts + 1);
     } else {
-      if (start.mode() == Mode.SHUTDOWN && !resolved && !memory.signallingStopped) {
+      if (start.mode() == LinkStart.Mode.SHUTDOWN && !memory.resolved && !memory.signallingStopped) {
         armHaltTimeout(false);
       }
       poll();
@@ -258,10 +164,9 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
           answer.reply().ack());
       // the earliest count known: a later attempt may read one a lost earlier attempt has already raised
       long before = memory.evidence.countBefore() >= 0 ? memory.evidence.countBefore() : answer.reply().countBefore();
-      evidence = new DpuTransport.Evidence(before, false);
+      memory.evidence = new DpuTransport.Evidence(before, false);
       memory.acknowledged = true;
-      memory.evidence = evidence;
-      report(new Acknowledged(attempt, answer.reply()));
+      report(new LinkReport.Acknowledged(attempt, answer.reply()));
       armHaltTimeout(false);
       // A reply in a state that is still changing is followed by a long poll from its version. In any other state
       // (a warm signal with no cleanup steps is already over, a halted DPU) waiting for a change would wait out
@@ -274,11 +179,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       return this;
     }
     String reason = Failures.describe(answer.failure());
-    boolean permanent = isPermanent(answer.failure());
+    boolean permanent = DpuTransport.Permanent.in(answer.failure());
     if (attempt >= settings.signal().maxAttempts() || permanent) {
       getContext().getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
           dpu.id(), attempt, reason);
-      report(new AttemptFailed(attempt, reason));
+      report(new LinkReport.AttemptFailed(attempt, reason));
       giveUp((permanent ? "refused: " : "no acknowledgment after " + attempt + " attempt(s): ") + reason);
       return this;
     }
@@ -287,7 +192,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
         attempt, reason, pause.toMillis());
     // Armed before reporting: once the failure is journaled, the retry is already scheduled.
     timers.startSingleTimer(new SendSignal(attempt + 1), pause);
-    report(new AttemptFailed(attempt, reason));
+    report(new LinkReport.AttemptFailed(attempt, reason));
     return this;
   }
 
@@ -299,7 +204,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     getContext().getLog().info("[campaign={} dpu={}] deferred until {} ({}); asking again at {}{}", start.campaignId(), dpu.id(),
         java.time.Instant.ofEpochMilli(reply.deferUntil()), reply.deferReason(), java.time.Instant.ofEpochMilli(until),
         until < reply.deferUntil() ? " (the campaign's deferral cap)" : "");
-    report(new Deferred(reply.deferReason(), reply.deferUntil(), until));
+    report(new LinkReport.Deferred(reply.deferReason(), reply.deferUntil(), until));
     timers.startSingleTimer(new SendSignal(attempt), Duration.ofMillis(Math.max(0, until - now)));
     return this;
   }
@@ -313,14 +218,14 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
         getContext().getLog().warn("[campaign={} dpu={}] in a protective state: {}; it will not be powered off or reset while it lasts",
             start.campaignId(), dpu.id(), state);
       }
-      report(new ProtectiveChanged(state));
+      report(new LinkReport.ProtectiveChanged(state));
     }
   }
 
   private void poll() {
     watching = true;
     Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
-    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), evidence, knownVersion, wait,
+    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), memory.evidence, knownVersion, wait,
         wait.plus(settings.signal().rpcTimeout())), Observed::new);
   }
 
@@ -335,12 +240,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     Observation o = observed.observation();
     current = o;
     if (!signalling && o.state().equals("SHUTDOWN")) {
-      evidence = evidence.seen(); // busy with the reboot since it was accepted
-      memory.evidence = evidence;
+      memory.evidence = memory.evidence.seen(); // busy with the reboot since it was accepted
     }
     knownVersion = o.version();
     seen(o.state());
-    if (start.mode() == Mode.SHUTDOWN && !resolved) {
+    boolean shuttingDown = start.mode() == LinkStart.Mode.SHUTDOWN && !memory.resolved;
+    if (shuttingDown) {
       protective(o.protective());
       // A protective state set during the shutdown holds it: the halt timeout waits too (the campaign caps it).
       if (o.isProtective() && timers.isTimerActive(HaltTimeout.INSTANCE)) {
@@ -351,18 +256,17 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
         armHaltTimeout(true);
       }
     }
-    if (start.mode() == Mode.SHUTDOWN && !resolved && !o.failure().isEmpty() && !signalling) {
+    if (shuttingDown && !o.failure().isEmpty() && !signalling) {
       return onReportedFailure(o);
     }
-    if (start.mode() == Mode.SHUTDOWN && !resolved && o.completed(start.campaignId())) {
-      resolved = true;
+    if (shuttingDown && o.completed(start.campaignId())) {
       memory.resolved = true;
       timers.cancel(HaltTimeout.INSTANCE);
       getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
-      report(new Completed(o.degraded(), o.detail()));
+      report(new LinkReport.Completed(o.degraded(), o.detail()));
     }
-    if (readyWanted && o.listening()) {
+    if (memory.readyWanted && o.listening()) {
       return ready();
     }
     poll();
@@ -373,11 +277,10 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private Behavior<Command> onReportedFailure(Observation o) {
     if (o.retriable() && memory.attempts < settings.signal().maxAttempts()) {
       getContext().getLog().warn("[campaign={} dpu={}] {}; asking again", start.campaignId(), dpu.id(), o.failure());
-      report(new AttemptFailed(memory.attempts, o.failure()));
+      report(new LinkReport.AttemptFailed(memory.attempts, o.failure()));
       signalling = true;
       watching = false;
-      memory.acknowledged = false;
-      memory.haltDeadline = 0; // the next acknowledgment gets the whole halt timeout, as the first one did
+      memory.signalAgain();
       sendSignal(memory.attempts + 1);
       return this;
     }
@@ -387,17 +290,12 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     return this;
   }
 
-  /** The halt timeout: what is left of it after a restart of this link, or all of it when {@code afresh}. */
   private void armHaltTimeout(boolean afresh) {
-    long now = clock.millis();
-    if (afresh || memory.haltDeadline == 0) {
-      memory.haltDeadline = now + settings.haltTimeout().toMillis();
-    }
-    timers.startSingleTimer(HaltTimeout.INSTANCE, Duration.ofMillis(Math.max(0, memory.haltDeadline - now)));
+    timers.startSingleTimer(HaltTimeout.INSTANCE, memory.haltLeft(clock.millis(), settings.haltTimeout(), afresh));
   }
 
   private Behavior<Command> onHaltTimeout() {
-    if (!resolved && start.mode() == Mode.SHUTDOWN) {
+    if (!memory.resolved && start.mode() == LinkStart.Mode.SHUTDOWN) {
       String last = current != null ? current.state() : lastSeen;
       getContext().getLog().error("[campaign={} dpu={}] shutdown not complete within the halt timeout ({} ms); last seen: {}",
           start.campaignId(), dpu.id(), settings.haltTimeout().toMillis(), last);
@@ -408,24 +306,14 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   /** Records that this DPU will not shut down gracefully, and keeps watching it: it may come back. */
   private void giveUp(String reason) {
-    resolved = true;
     memory.resolved = true;
     signalling = false;
     timers.cancel(HaltTimeout.INSTANCE);
-    report(new GaveUp(reason));
+    report(new LinkReport.GaveUp(reason));
     if (!watching) {
       watching = true;
       timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry());
     }
-  }
-
-  private static boolean isPermanent(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof DpuTransport.Permanent) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** No more attempts; watch the DPU from now on, even while an attempt is still on the wire. */
@@ -439,25 +327,24 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
 
   private Behavior<Command> onAwaitReady() {
     stopSignalling();
-    readyWanted = true;
     memory.readyWanted = true;
     return current != null && current.listening() ? ready() : this;
   }
 
   private Behavior<Command> ready() {
     getContext().getLog().info("[campaign={} dpu={}] ready (Listening) after reboot", start.campaignId(), dpu.id());
-    report(new Ready());
+    report(new LinkReport.Ready());
     return Behaviors.stopped();
   }
 
   private void seen(String summary) {
     if (!summary.equals(lastSeen)) {
       lastSeen = summary;
-      report(new Seen(summary));
+      report(new LinkReport.Seen(summary));
     }
   }
 
-  private void report(Report report) {
+  private void report(LinkReport report) {
     coordinator.tell(new Coordinator.FromLink(start.campaignId(), dpu.id(), report));
   }
 }

@@ -16,6 +16,16 @@ public interface DpuTransport {
     public Permanent(String message) {
       super(message);
     }
+
+    /** {@code failure} is, or was caused by, a permanent one. */
+    static boolean in(Throwable failure) {
+      for (Throwable t = failure; t != null; t = t.getCause()) {
+        if (t instanceof Permanent) {
+          return true;
+        }
+      }
+      return false;
+    }
   }
 
   /**

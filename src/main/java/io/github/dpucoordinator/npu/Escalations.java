@@ -2,11 +2,8 @@ package io.github.dpucoordinator.npu;
 
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
-import io.github.dpucoordinator.npu.Coordinator.Command;
-import io.github.dpucoordinator.npu.Coordinator.ForceDone;
-import io.github.dpucoordinator.npu.CoordinatorState.Campaign;
-import io.github.dpucoordinator.npu.CoordinatorState.DpuProgress;
-import io.github.dpucoordinator.npu.CoordinatorState.DpuStatus;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.ForceDone;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;

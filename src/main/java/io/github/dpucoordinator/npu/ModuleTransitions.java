@@ -3,15 +3,15 @@ package io.github.dpucoordinator.npu;
 import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
-import io.github.dpucoordinator.npu.Coordinator.Command;
-import io.github.dpucoordinator.npu.Coordinator.FromLink;
-import io.github.dpucoordinator.npu.Coordinator.ModuleAdvance;
-import io.github.dpucoordinator.npu.Coordinator.ModuleBootTimeout;
-import io.github.dpucoordinator.npu.Coordinator.ModuleCommand;
-import io.github.dpucoordinator.npu.Coordinator.ModulePowerDone;
-import io.github.dpucoordinator.npu.Coordinator.StartReply;
-import io.github.dpucoordinator.npu.Coordinator.TransitionOutcome;
-import io.github.dpucoordinator.npu.Coordinator.WatchTransition;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.FromLink;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.ModuleAdvance;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.ModuleBootTimeout;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.ModuleCommand;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.ModulePowerDone;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.StartReply;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.TransitionOutcome;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.WatchTransition;
 import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
 import java.time.Clock;
 import java.time.Instant;
@@ -89,9 +89,9 @@ final class ModuleTransitions {
           + "; module transitions wait until it has finished"));
       return effects.none();
     }
-    CoordinatorState.Module m = s.modules().get(dpu.id());
+    ModuleState m = s.modules().get(dpu.id());
     if (m != null && m.transition() != null) {
-      CoordinatorState.Transition t = m.transition();
+      Transition t = m.transition();
       c.replyTo().tell(new StartReply(false, t.id(), dpu.id() + " is already in a " + t.kind() + " (" + t.id() + ", phase "
           + t.phase() + ", since " + Instant.ofEpochMilli(t.startedAt()) + "); one transition per DPU at a time"));
       return effects.none();
@@ -137,19 +137,19 @@ final class ModuleTransitions {
 
   /** The side effects of a module transition's phase; after a restart {@code recovered} is true. */
   void enter(CoordinatorState s, String dpuId, boolean recovered) {
-    CoordinatorState.Module m = s.modules().get(dpuId);
-    CoordinatorState.Transition t = m == null ? null : m.transition();
+    ModuleState m = s.modules().get(dpuId);
+    Transition t = m == null ? null : m.transition();
     if (t == null) {
       stopModuleLink(dpuId);
       return;
     }
     switch (t.phase()) {
-      case "HALTING" -> startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.SHUTDOWN,
+      case "HALTING" -> startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.SHUTDOWN,
           new SignalRequest(t.id(), "cold", t.reason(), 0, CoordinatorState.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
           t.acknowledged(), 0, 0, t.countBefore()));
       case "WAITING_FOR_BOOT" -> {
         Coordinator.armAt(timers, clock, "module-boot-" + dpuId, new ModuleBootTimeout(dpuId, t.id()), t.bootDeadline());
-        startModuleLink(t, new DpuLink.Start(t.id(), DpuLink.Mode.READY, null, true, 0));
+        startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.READY, null, true, 0));
       }
       default -> {
         stopModuleLink(dpuId);
@@ -161,35 +161,35 @@ final class ModuleTransitions {
     }
   }
 
-  Effect<CampaignEvent, CoordinatorState> onReport(CoordinatorState s, CoordinatorState.Transition t, FromLink r) {
+  Effect<CampaignEvent, CoordinatorState> onReport(CoordinatorState s, Transition t, FromLink r) {
     long now = clock.millis();
-    DpuLink.Report report = r.report();
+    LinkReport report = r.report();
     boolean halting = t.phase().equals("HALTING");
-    if (report instanceof DpuLink.Seen seen) {
+    if (report instanceof LinkReport.Seen seen) {
       lastSeen.put(r.dpuId(), seen.summary());
-    } else if (report instanceof DpuLink.Acknowledged a && halting && !t.acknowledged()) {
+    } else if (report instanceof LinkReport.Acknowledged a && halting && !t.acknowledged()) {
       return effects.persist(new CampaignEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now, a.reply().countBefore()));
-    } else if (report instanceof DpuLink.Completed c && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
+    } else if (report instanceof LinkReport.Completed c && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
       String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok",
           what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now)).thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof DpuLink.GaveUp g && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
+    } else if (report instanceof LinkReport.GaveUp g && halting && CoordinatorState.REBOOT_KINDS.contains(t.kind())) {
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "failed", g.reason(), now))
           .thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof DpuLink.Completed c && halting) {
+    } else if (report instanceof LinkReport.Completed c && halting) {
       return effects.persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), true, c.detail(), now))
           .thenRun(next -> enter(next, r.dpuId(), false));
-    } else if (report instanceof DpuLink.GaveUp g && halting) {
+    } else if (report instanceof LinkReport.GaveUp g && halting) {
       ctx.getLog().error("[campaign={} dpu={}] module halt failed: {}; powering off anyway", t.id(), r.dpuId(), g.reason());
       return effects.persist(new CampaignEvent.ModuleHalted(t.id(), r.dpuId(), false, g.reason(), now))
           .thenRun(next -> enter(next, r.dpuId(), false));
-    } else if (report instanceof DpuLink.ProtectiveChanged p && halting && !p.state().isEmpty()) {
+    } else if (report instanceof LinkReport.ProtectiveChanged p && halting && !p.state().isEmpty()) {
       // Never halt or power off a DPU during a firmware update or crash dump: refuse, and say why.
       ctx.getLog().warn("[campaign={} dpu={}] module {} refused: the DPU reports protective state {}", t.id(), r.dpuId(), t.kind(), p.state());
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "refused",
           "the DPU reports protective state " + p.state() + "; nothing was halted or powered off, try again when it has ended", now))
           .thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof DpuLink.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
+    } else if (report instanceof LinkReport.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
       timers.cancel("module-boot-" + r.dpuId());
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok", "answering and Listening", now))
           .thenRun(next -> finishedModule(next, r.dpuId()));
@@ -198,7 +198,7 @@ final class ModuleTransitions {
   }
 
   Effect<CampaignEvent, CoordinatorState> onModuleAdvance(CoordinatorState s, ModuleAdvance a) {
-    CoordinatorState.Transition t = s.transition(a.dpuId(), a.transitionId());
+    Transition t = s.transition(a.dpuId(), a.transitionId());
     if (t == null || t.phase().equals("HALTING") || t.phase().equals("WAITING_FOR_BOOT")) {
       return effects.none();
     }
@@ -221,7 +221,7 @@ final class ModuleTransitions {
   }
 
   Effect<CampaignEvent, CoordinatorState> onModulePowerDone(CoordinatorState s, ModulePowerDone d) {
-    CoordinatorState.Transition t = s.transition(d.dpuId(), d.transitionId());
+    Transition t = s.transition(d.dpuId(), d.transitionId());
     if (t == null || !t.powerIssued() || t.phase().equals("WAITING_FOR_BOOT")) {
       return effects.none();
     }
@@ -243,7 +243,7 @@ final class ModuleTransitions {
   }
 
   Effect<CampaignEvent, CoordinatorState> onModuleBootTimeout(CoordinatorState s, ModuleBootTimeout b) {
-    CoordinatorState.Transition t = s.transition(b.dpuId(), b.transitionId());
+    Transition t = s.transition(b.dpuId(), b.transitionId());
     if (t == null || !t.phase().equals("WAITING_FOR_BOOT")) {
       return effects.none();
     }
@@ -282,15 +282,15 @@ final class ModuleTransitions {
   }
 
   private static String lastTransitionId(CoordinatorState s, String dpuId) {
-    List<CoordinatorState.HistoryEntry> h = s.history().getOrDefault(dpuId, List.of());
+    List<HistoryEntry> h = s.history().getOrDefault(dpuId, List.of());
     return h.isEmpty() ? "" : h.get(h.size() - 1).campaignId();
   }
 
-  private static String haltOutcome(CoordinatorState.Transition t) {
+  private static String haltOutcome(Transition t) {
     return t.haltFailed() ? "degraded" : "ok";
   }
 
-  private void startModuleLink(CoordinatorState.Transition t, DpuLink.Start start) {
+  private void startModuleLink(Transition t, LinkStart start) {
     stopModuleLink(t.dpu().id());
     Behavior<DpuLink.Command> link = DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random, clock);
     moduleLinks.put(t.dpu().id(), ctx.spawn(link, Ids.actorName("module", t.dpu().id(), seq++)));

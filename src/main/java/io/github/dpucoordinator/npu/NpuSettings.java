@@ -23,7 +23,7 @@ public record NpuSettings(
     GnoiSettings gnoi,
     ModuleSettings module,
     GatewaySettings gateway,
-    Negotiation negotiation) {
+    NegotiationSettings negotiation) {
 
   /**
    * How campaigns run (the top-level keys of the section): {@code ack-deadline}, {@code halt-timeout},
@@ -97,83 +97,6 @@ public record NpuSettings(
   }
 
   /**
-   * What the NPU negotiates with its DPUs beyond the seed's signal: DPU-initiated reboots (hooks and
-   * postponement), DEFER and protective-state caps, escalation to a force action, the watcher of
-   * unplanned events, and the reboot command per campaign kind.
-   *
-   * @param postponeExitCode a pre-DPU-reboot hook exiting with this code asks the DPU to wait
-   * @param forceCommands per-DPU force actions ({@code dpus[].force-command}); the rest use {@code forceCommand}
-   */
-  public record Negotiation(String identity, String dpuApiHost, int dpuApiPort, List<StepSpec> dpuRebootHooks,
-      int postponeExitCode, Duration postponeFor, Duration maxPostponeTotal, Duration answerWithin, Duration deferMaxTotal,
-      Duration protectiveMaxWait, String protectiveAtCap, Duration protectiveRecheck, String forceCommand,
-      Duration forceTimeout, Map<String, String> forceCommands, boolean watchEnabled, Duration watchInterval, int watchGoneAfter,
-      String warmCommand, String powerOffCommand) {
-
-    static Negotiation from(Config c) {
-      Map<String, String> force = new java.util.LinkedHashMap<>();
-      for (Config d : c.getConfigList("dpus")) {
-        if (d.hasPath("force-command")) {
-          force.put(d.getString("id"), d.getString("force-command"));
-        }
-      }
-      return new Negotiation(c.getString("identity"), c.getString("dpu-api.host"), c.getInt("dpu-api.port"),
-          StepSpec.listFrom(c, "dpu-reboot.hooks"), c.getInt("dpu-reboot.postpone-exit-code"),
-          c.getDuration("dpu-reboot.postpone-for"), c.getDuration("dpu-reboot.max-postpone-total"),
-          c.getDuration("dpu-reboot.answer-within"), c.getDuration("defer.max-total"), c.getDuration("protective.max-wait"),
-          c.getString("protective.at-cap"), c.getDuration("protective.recheck-interval"), c.getString("escalation.force-command"),
-          c.getDuration("escalation.command-timeout"), Map.copyOf(force), c.getBoolean("watch.enabled"),
-          c.getDuration("watch.interval"), c.getInt("watch.gone-after"), c.getString("reboot.warm-command"),
-          c.getString("reboot.power-off-command"));
-    }
-
-    /** The force action of one DPU ({dpu} replaced by its id); empty = dry run. */
-    public String forceCommandFor(String dpuId) {
-      return forceCommands.getOrDefault(dpuId, forceCommand).replace("{dpu}", dpuId);
-    }
-
-    public boolean abortAtProtectiveCap() {
-      return protectiveAtCap.equals("abort");
-    }
-
-    public Negotiation withWatch(boolean enabled, Duration interval) {
-      return new Negotiation(identity, dpuApiHost, dpuApiPort, dpuRebootHooks, postponeExitCode, postponeFor, maxPostponeTotal,
-          answerWithin, deferMaxTotal, protectiveMaxWait, protectiveAtCap, protectiveRecheck, forceCommand, forceTimeout,
-          forceCommands, enabled, interval, watchGoneAfter, warmCommand, powerOffCommand);
-    }
-
-    public Negotiation withDpuRebootHooks(List<StepSpec> hooks) {
-      return new Negotiation(identity, dpuApiHost, dpuApiPort, List.copyOf(hooks), postponeExitCode, postponeFor, maxPostponeTotal,
-          answerWithin, deferMaxTotal, protectiveMaxWait, protectiveAtCap, protectiveRecheck, forceCommand, forceTimeout,
-          forceCommands, watchEnabled, watchInterval, watchGoneAfter, warmCommand, powerOffCommand);
-    }
-
-    void validate() {
-      String k = "dpu-coordinator.npu.";
-      if (!positive(postponeFor) || !positive(maxPostponeTotal) || !positive(answerWithin) || deferMaxTotal.isNegative()
-          || protectiveMaxWait.isNegative() || !positive(protectiveRecheck) || !positive(forceTimeout) || !positive(watchInterval)) {
-        throw new IllegalArgumentException(k + "dpu-reboot.postpone-for, max-postpone-total, answer-within, protective.recheck-interval, "
-            + "escalation.command-timeout and watch.interval must be positive; defer.max-total and protective.max-wait not negative");
-      }
-      if (postponeFor.compareTo(maxPostponeTotal) > 0) {
-        throw new IllegalArgumentException(k + "dpu-reboot.postpone-for (" + postponeFor.toMillis() + " ms) exceeds " + k
-            + "dpu-reboot.max-postpone-total (" + maxPostponeTotal.toMillis() + " ms): one postponement would break the cap");
-      }
-      long hooks = dpuRebootHooks.stream().mapToLong(t -> t.isSimulated() ? t.simulated().toMillis() : t.timeout().toMillis()).sum();
-      if (hooks > answerWithin.toMillis()) {
-        throw new IllegalArgumentException("the pre-DPU-reboot hooks (" + k + "dpu-reboot.hooks) may take " + hooks + " ms, more than "
-            + k + "dpu-reboot.answer-within (" + answerWithin.toMillis() + " ms): a DPU would stop waiting for the answer first");
-      }
-      if (!protectiveAtCap.equals("proceed") && !protectiveAtCap.equals("abort")) {
-        throw new IllegalArgumentException(k + "protective.at-cap must be proceed or abort, not '" + protectiveAtCap + "'");
-      }
-      if (watchGoneAfter < 1) {
-        throw new IllegalArgumentException(k + "watch.gone-after must be at least 1");
-      }
-    }
-  }
-
-  /**
    * Per-DPU boot wait after the reboot, and whether the DPU is required: a required DPU that is not back
    * in time is flagged as such (its longer boot-wait is what keeps the post-reboot phase open for it).
    */
@@ -209,36 +132,6 @@ public record NpuSettings(
   /** How the gNOI path drives a DPU: the Reboot method of a pre-reboot shutdown, and the RebootStatus poll interval. */
   public record GnoiSettings(String method, Duration statusPollInterval) {}
 
-  /** Retries of the reboot signal: attempts in all, exponential backoff between them, with jitter. */
-  public record RetrySettings(Duration rpcTimeout, int maxAttempts, Duration backoffMin, Duration backoffMax, double factor, double jitter) {
-    /** The pause after failed attempt {@code attempt} (1-based), before jitter. */
-    public Duration backoff(int attempt) {
-      double millis = backoffMin.toMillis() * Math.pow(factor, Math.max(0, attempt - 1));
-      return Duration.ofMillis((long) Math.min(millis, backoffMax.toMillis()));
-    }
-
-    /** Reads a {@code signal} section: rpc-timeout, max-attempts, backoff-min/max/factor, jitter. */
-    public static RetrySettings from(Config s) {
-      return new RetrySettings(s.getDuration("rpc-timeout"), s.getInt("max-attempts"), s.getDuration("backoff-min"),
-          s.getDuration("backoff-max"), s.getDouble("backoff-factor"), s.getDouble("jitter"));
-    }
-
-    /** Every attempt timing out, with the longest (jittered) pause after each but the last. */
-    public Duration budget() {
-      long total = maxAttempts * rpcTimeout.toMillis();
-      for (int attempt = 1; attempt < maxAttempts; attempt++) {
-        total += Math.round(backoff(attempt).toMillis() * (1 + jitter));
-      }
-      return Duration.ofMillis(total);
-    }
-
-    /** {@link #backoff} spread by +/- jitter, with {@code random} in [0, 1). */
-    public Duration backoff(int attempt, double random) {
-      long base = backoff(attempt).toMillis();
-      return Duration.ofMillis(Math.max(0, Math.round(base * (1 + jitter * (2 * random - 1)))));
-    }
-  }
-
   public static NpuSettings create(Config root) {
     Config c = root.getConfig("dpu-coordinator.npu");
     Config s = c.getConfig("signal");
@@ -257,7 +150,7 @@ public record NpuSettings(
         new GatewaySettings(c.getBoolean("gateway.enabled"), c.getString("gateway.request-pipe"), c.getString("gateway.response-pipe"),
             c.getString("gateway.mode"), c.getInt("gateway.max-request-bytes"), c.getDuration("gateway.check-interval"),
             c.getDuration("gateway.response-timeout")),
-        Negotiation.from(c));
+        NegotiationSettings.from(c));
     settings.validate();
     return settings;
   }
@@ -271,7 +164,7 @@ public record NpuSettings(
     return s;
   }
 
-  public NpuSettings withNegotiation(Negotiation n) {
+  public NpuSettings withNegotiation(NegotiationSettings n) {
     NpuSettings s = new NpuSettings(dpus, dataDir, admin, signal, campaigns, reboot, retention, fleet, gnoi, module, gateway, n);
     s.validate();
     return s;
@@ -352,7 +245,7 @@ public record NpuSettings(
     return signal.budget().plus(haltTimeout());
   }
 
-  private static boolean positive(Duration d) {
+  static boolean positive(Duration d) {
     return !d.isNegative() && !d.isZero();
   }
 

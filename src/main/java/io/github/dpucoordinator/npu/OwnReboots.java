@@ -7,15 +7,13 @@ import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootAnswered;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootFinished;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootGoing;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootNoticed;
-import io.github.dpucoordinator.npu.Coordinator.Command;
-import io.github.dpucoordinator.npu.Coordinator.GoingReceived;
-import io.github.dpucoordinator.npu.Coordinator.GoingReply;
-import io.github.dpucoordinator.npu.Coordinator.NoticeBack;
-import io.github.dpucoordinator.npu.Coordinator.NoticeReceived;
-import io.github.dpucoordinator.npu.Coordinator.NoticeReply;
-import io.github.dpucoordinator.npu.CoordinatorState.Notice;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.GoingReceived;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.GoingReply;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.NoticeBack;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.NoticeReceived;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.NoticeReply;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,7 +66,7 @@ final class OwnReboots {
     this.effects = effects;
   }
 
-  private NpuSettings.Negotiation n() {
+  private NegotiationSettings n() {
     return settings.negotiation();
   }
 
@@ -127,7 +125,7 @@ final class OwnReboots {
     if (s.current() != null && s.current().dpus().containsKey(dpuId)) {
       return "NPU campaign " + s.current().id() + " is in progress (phase " + s.phase().display() + ")";
     }
-    CoordinatorState.Module m = s.modules().get(dpuId);
+    ModuleState m = s.modules().get(dpuId);
     if (m != null && m.transition() != null) {
       return "module " + m.transition().kind() + " " + m.transition().id() + " is in progress";
     }

@@ -38,7 +38,7 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
     long shutdown = dpus.isEmpty() ? 0 : Math.min(perDpu, settings.ackDeadline().toMillis());
     long reboot = (settings.dryRun() ? 0 : settings.reboot().timeout().toMillis()) + settings.reboot().returnAfter().toMillis();
     long post = dpus.isEmpty() ? 0 : dpus.stream().mapToLong(d -> settings.policy(d.id()).bootWait().toMillis()).max().orElse(0);
-    NpuSettings.Negotiation n = settings.negotiation();
+    NegotiationSettings n = settings.negotiation();
     long deferral = dpus.isEmpty() || force ? 0 : n.deferMaxTotal().toMillis();
     long protective = dpus.isEmpty() ? 0 : n.protectiveMaxWait().toMillis();
     long escalation = dpus.isEmpty() ? 0 : n.forceTimeout().toMillis();

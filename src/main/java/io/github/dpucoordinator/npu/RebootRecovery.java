@@ -1,7 +1,6 @@
 package io.github.dpucoordinator.npu;
 
 import io.github.dpucoordinator.common.StepResult;
-import io.github.dpucoordinator.npu.CoordinatorState.Campaign;
 import java.util.Optional;
 
 /**

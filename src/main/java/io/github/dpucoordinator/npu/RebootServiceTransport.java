@@ -7,7 +7,6 @@ import io.github.dpucoordinator.proto.reboot.GetStateResponse;
 import io.github.dpucoordinator.proto.reboot.RebootKind;
 import io.github.dpucoordinator.proto.reboot.RebootRequest;
 import io.github.dpucoordinator.proto.reboot.RebootServiceClient;
-import io.github.dpucoordinator.proto.reboot.StepResult;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;

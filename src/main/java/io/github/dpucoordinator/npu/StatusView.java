@@ -1,11 +1,6 @@
 package io.github.dpucoordinator.npu;
 
 import io.github.dpucoordinator.common.StepResult;
-import io.github.dpucoordinator.npu.CoordinatorState.Campaign;
-import io.github.dpucoordinator.npu.CoordinatorState.CampaignSummary;
-import io.github.dpucoordinator.npu.CoordinatorState.DpuProgress;
-import io.github.dpucoordinator.npu.CoordinatorState.DpuStatus;
-import io.github.dpucoordinator.npu.CoordinatorState.HistoryEntry;
 import java.util.List;
 import java.util.Map;
 
@@ -15,7 +10,7 @@ import java.util.Map;
  * DPU's reboot history.
  */
 public record StatusView(String phase, long nowMillis, long journalEvents, CampaignView lastCampaign, List<CampaignSummary> recent,
-    List<ModuleView> modules, Map<String, List<HistoryEntry>> history, List<CoordinatorState.Notice> dpuReboots) {
+    List<ModuleView> modules, Map<String, List<HistoryEntry>> history, List<Notice> dpuReboots) {
 
   /**
    * A configured DPU as a chassis module: {@code adminState} "up" or "down" (after `chassis module
@@ -43,8 +38,8 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
     Campaign c = s.current() != null ? s.current() : s.last();
     CampaignView view = c == null ? null : view(c, s.current() != null, s.phase(), lastSeen);
     List<ModuleView> modules = dpus.stream().map(d -> {
-      CoordinatorState.Module m = s.modules().get(d.id());
-      CoordinatorState.Transition t = m == null ? null : m.transition();
+      ModuleState m = s.modules().get(d.id());
+      Transition t = m == null ? null : m.transition();
       return new ModuleView(d.id(), d.host() + ":" + d.port(), d.protocol(), m != null && m.down() ? "down" : "up",
           t == null ? null : new TransitionView(t.id(), t.kind(), t.phase(), t.reason(), t.startedAt()),
           m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange());

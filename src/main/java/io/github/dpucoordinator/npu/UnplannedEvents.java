@@ -1,8 +1,8 @@
 package io.github.dpucoordinator.npu;
 
 import io.github.dpucoordinator.common.Ids;
-import io.github.dpucoordinator.npu.Coordinator.Command;
-import io.github.dpucoordinator.npu.Coordinator.WatchReport;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.CoordinatorProtocol.WatchReport;
 import java.time.Clock;
 import java.util.Random;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -33,7 +33,7 @@ final class UnplannedEvents {
     this.effects = effects;
   }
 
-  private NpuSettings.Negotiation n() {
+  private NegotiationSettings n() {
     return settings.negotiation();
   }
 
@@ -76,7 +76,7 @@ final class UnplannedEvents {
     if (s.current() != null && s.current().dpus().containsKey(dpuId)) {
       return "campaign " + s.current().id();
     }
-    CoordinatorState.Module m = s.modules().get(dpuId);
+    ModuleState m = s.modules().get(dpuId);
     if (m != null && (m.transition() != null || m.down())) {
       return "module transition or administratively down";
     }

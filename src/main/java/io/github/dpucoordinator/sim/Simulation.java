@@ -13,6 +13,7 @@ import io.github.dpucoordinator.npu.Coordinator;
 import io.github.dpucoordinator.npu.DpuEndpoint;
 import io.github.dpucoordinator.npu.NpuService;
 import io.github.dpucoordinator.npu.NpuSettings;
+import io.github.dpucoordinator.npu.RetrySettings;
 import io.github.dpucoordinator.npu.StatusView;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -119,7 +120,7 @@ public final class Simulation {
     c = AppConfig.with(c, "dpu-coordinator.npu.gnoi.status-poll-interval", sim.getString("gnoi-status-poll-interval"));
     c = AppConfig.with(c, "dpu-coordinator.npu.halt-timeout", o.deadlineMs() + "ms");
     // The campaign deadline holds one DPU's whole budget: its signal attempts, then the halt timeout.
-    long signalBudget = NpuSettings.RetrySettings.from(c.getConfig("dpu-coordinator.npu.signal")).budget().toMillis();
+    long signalBudget = RetrySettings.from(c.getConfig("dpu-coordinator.npu.signal")).budget().toMillis();
     c = AppConfig.with(c, "dpu-coordinator.npu.ack-deadline", (signalBudget + o.deadlineMs()) + "ms");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.return-after", "0ms");

@@ -14,7 +14,6 @@ import io.github.dpucoordinator.proto.notice.Decision;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesClient;
 import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -41,20 +41,20 @@ class CoordinatorFixture {
   static final NpuSettings.Reboot REBOOT = new NpuSettings.Reboot("", Duration.ofSeconds(10), Duration.ZERO, true);
 
   CoordinatorFixture(ActorTestKit kit, ManualTime manualTime, String pid, int dpus, boolean rebootHangs,
-      Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation) {
+      Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation) {
     this(kit, manualTime, pid, dpus, rebootHangs, policies, negotiation, REBOOT, 1000);
   }
 
   /** {@code snapshotEvery}: a snapshot every that many events (1000: none in a test). */
   CoordinatorFixture(ActorTestKit kit, ManualTime manualTime, String pid, int dpus, boolean rebootHangs,
-      Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation, NpuSettings.Reboot reboot, int snapshotEvery) {
+      Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation, NpuSettings.Reboot reboot, int snapshotEvery) {
     this.manualTime = manualTime;
     this.pid = pid;
     this.transport = new ProbeTransport(kit.createTestProbe());
     host = new RecordingHost(rebootHangs);
     List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
     NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), new NpuSettings.Admin("127.0.0.1", 0, Duration.ofSeconds(10)),
-        new NpuSettings.RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
+        new RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
         // ack deadline, halt timeout, state wait, watch retry, boot wait, pre-reboot tasks, restart halted DPUs on cancel
         new NpuSettings.Campaigns(ACK_DEADLINE, Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(1),
             Duration.ofSeconds(60), List.of(), true),
@@ -211,8 +211,8 @@ class CoordinatorFixture {
    * Test negotiation settings: postpone 60 s at a time up to 5 min, deferrals up to 2 min, protective
    * states held up to 10 min then proceed, force actions from the recording host, no watcher.
    */
-  static NpuSettings.Negotiation negotiation() {
-    return new NpuSettings.Negotiation("npu", "127.0.0.1", 0, List.of(), 75, Duration.ofSeconds(60), Duration.ofMinutes(5),
+  static NegotiationSettings negotiation() {
+    return new NegotiationSettings("npu", "127.0.0.1", 0, List.of(), 75, Duration.ofSeconds(60), Duration.ofMinutes(5),
         Duration.ofSeconds(20), Duration.ofMinutes(2), Duration.ofMinutes(10), "proceed", Duration.ofSeconds(5), "",
         Duration.ofSeconds(10), Map.of(), false, Duration.ofSeconds(5), 2, "", "");
   }

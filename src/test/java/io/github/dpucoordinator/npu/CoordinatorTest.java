@@ -20,23 +20,17 @@ import io.github.dpucoordinator.npu.CampaignEvent.RebootIssued;
 import io.github.dpucoordinator.npu.CampaignEvent.RebootReturned;
 import io.github.dpucoordinator.npu.CampaignEvent.SignalAttemptFailed;
 import io.github.dpucoordinator.npu.CampaignEvent.SignalsDispatched;
-import io.github.dpucoordinator.npu.CoordinatorState.DpuStatus;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -64,16 +58,16 @@ class CoordinatorTest {
       this(dpus, rebootHangs, policies, CoordinatorFixture.negotiation());
     }
 
-    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation) {
+    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation) {
       this(dpus, rebootHangs, policies, negotiation, CoordinatorFixture.REBOOT);
     }
 
-    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation,
+    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation,
         NpuSettings.Reboot reboot) {
       this(dpus, rebootHangs, policies, negotiation, reboot, 1000);
     }
 
-    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NpuSettings.Negotiation negotiation,
+    Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation,
         NpuSettings.Reboot reboot, int snapshotEvery) {
       super(kit, CoordinatorTest.this.manualTime, "coordinator-test-" + ids.incrementAndGet(), dpus, rebootHangs, policies, negotiation,
           reboot, snapshotEvery);
@@ -175,7 +169,7 @@ class CoordinatorTest {
     assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
     assertEquals(1, f.host.reboots.get());
 
-    CoordinatorState.HistoryEntry dpu1 = f.state().history().get("DPU1").get(0);
+    HistoryEntry dpu1 = f.state().history().get("DPU1").get(0);
     assertEquals("failed", dpu1.outcome());
     assertTrue(dpu1.detail().contains("connection refused"), dpu1.detail());
   }
@@ -191,7 +185,7 @@ class CoordinatorTest {
     f.expect(DpuAcknowledged.class);
 
     // a completion for another campaign is not this campaign's completion
-    f.es.runCommand(new Coordinator.FromLink("c-older", "DPU0", new DpuLink.Completed(false, "")));
+    f.es.runCommand(new Coordinator.FromLink("c-older", "DPU0", new LinkReport.Completed(false, "")));
     f.expectNothingNew();
 
     f.advance(ACK_DEADLINE);
@@ -205,7 +199,7 @@ class CoordinatorTest {
     f.expect(RebootReturned.class);
 
     // a completion that arrives after the deadline changes nothing
-    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", new DpuLink.Completed(false, "")));
+    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", new LinkReport.Completed(false, "")));
     watch.reply().complete(new DpuTransport.Observation("LISTENING", 9, List.of(id), false, "", "boot-2"));
     f.expect(DpuReady.class);
     assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
@@ -540,7 +534,7 @@ class CoordinatorTest {
     String id = f.start();
     ProbeTransport.SignalCall call = f.transport.signals(1).get("DPU0");
     f.expectPreamble();
-    DpuLink.Acknowledged ack = new DpuLink.Acknowledged(1, ProbeTransport.started(id));
+    LinkReport.Acknowledged ack = new LinkReport.Acknowledged(1, ProbeTransport.started(id));
     f.es.runCommand(new Coordinator.FromLink(id, "DPU0", ack));
     f.es.runCommand(new Coordinator.FromLink(id, "DPU0", ack));
     call.reply().complete(ProbeTransport.started(id)); // and the link's own report of the same ack
@@ -656,7 +650,7 @@ class CoordinatorTest {
     f.expect(DpuAcknowledged.class);
     // every answer to its state query makes the link's actor fail
     ProbeTransport.ObserveCall watch = f.transport.observes(1).get("DPU0");
-    for (int i = 0; i < DpuLink.MAX_RESTARTS; i++) {
+    for (int i = 0; i < LinkMemory.MAX_RESTARTS; i++) {
       watch.reply().complete(new DpuTransport.Observation(null, 1, List.of(), false, "", ""));
       watch = (ProbeTransport.ObserveCall) afterRestart(f, ProbeTransport.ObserveCall.class);
     }
@@ -666,7 +660,7 @@ class CoordinatorTest {
       f.transport.calls.expectNoMessage(Duration.ofMillis(20));
     }
     DpuGaveUp gaveUp = f.expect(DpuGaveUp.class);
-    assertTrue(gaveUp.reason().contains("link to this DPU failed " + (DpuLink.MAX_RESTARTS + 1) + " times"), gaveUp.reason());
+    assertTrue(gaveUp.reason().contains("link to this DPU failed " + (LinkMemory.MAX_RESTARTS + 1) + " times"), gaveUp.reason());
     assertEquals(List.of("DPU0"), List.copyOf(f.expect(AcknowledgmentsMissing.class).missing().keySet()));
   }
 

@@ -11,7 +11,6 @@ import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootFinished;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootGoing;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootNoticed;
 import io.github.dpucoordinator.npu.CampaignEvent.RebootIssued;
-import io.github.dpucoordinator.npu.CoordinatorState.HistoryEntry;
 import io.github.dpucoordinator.npu.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.DpuTransport.SignalReply;
 import java.time.Duration;
@@ -42,7 +41,7 @@ class NegotiationTest {
     kit.shutdownTestKit();
   }
 
-  private CoordinatorFixture fixture(int dpus, NpuSettings.Negotiation negotiation) {
+  private CoordinatorFixture fixture(int dpus, NegotiationSettings negotiation) {
     return new CoordinatorFixture(kit, manualTime, "negotiation-test-" + ids.incrementAndGet(), dpus, false, Map.of(), negotiation);
   }
 
@@ -165,7 +164,7 @@ class NegotiationTest {
     assertTrue(plan.blockers().get(0).startsWith("DPU0 is rebooting on its own (notice n6"), plan.blockers().toString());
 
     f.es.restart();
-    CoordinatorState.Notice recovered = f.state().notices().get("DPU0");
+    Notice recovered = f.state().notices().get("DPU0");
     assertEquals(now + 10 * MINUTE, recovered.hardDeadline());
     assertEquals(answer.until(), recovered.postponedUntil());
     // the hard-deadline timer is armed again from the journaled deadline
@@ -193,7 +192,7 @@ class NegotiationTest {
     ProbeTransport.SignalCall forced = f.transport.signals(1).get("DPU0");
     assertTrue(forced.request().force(), "at the cap the signal goes with force");
     // the original 30 s deadline has long passed, but the campaign still waits for this DPU
-    assertEquals(CoordinatorState.DpuStatus.PENDING, f.state().current().dpus().get("DPU0").status());
+    assertEquals(DpuStatus.PENDING, f.state().current().dpus().get("DPU0").status());
   }
 
   @Test
@@ -236,8 +235,8 @@ class NegotiationTest {
 
   @Test
   void withTheAbortPolicyTheCampaignEndsAtTheProtectiveCapAndNothingIsRebooted() {
-    NpuSettings.Negotiation n = CoordinatorFixture.negotiation();
-    CoordinatorFixture f = fixture(1, new NpuSettings.Negotiation(n.identity(), n.dpuApiHost(), n.dpuApiPort(), n.dpuRebootHooks(),
+    NegotiationSettings n = CoordinatorFixture.negotiation();
+    CoordinatorFixture f = fixture(1, new NegotiationSettings(n.identity(), n.dpuApiHost(), n.dpuApiPort(), n.dpuRebootHooks(),
         n.postponeExitCode(), n.postponeFor(), n.maxPostponeTotal(), n.answerWithin(), n.deferMaxTotal(), Duration.ofMinutes(1),
         "abort", n.protectiveRecheck(), "", n.forceTimeout(), Map.of(), false, n.watchInterval(), 2, "", ""));
     String id = f.start();
@@ -321,7 +320,7 @@ class NegotiationTest {
 
   @Test
   void theWatcherRecordsADpuThatRestartsOrGoesAwayOutsideAnyCampaignAsUnplanned() {
-    NpuSettings.Negotiation n = CoordinatorFixture.negotiation().withWatch(true, Duration.ofSeconds(5));
+    NegotiationSettings n = CoordinatorFixture.negotiation().withWatch(true, Duration.ofSeconds(5));
     CoordinatorFixture f = fixture(1, n);
     f.es.restart(); // the watcher starts with the recovered coordinator
     f.advance(Duration.ofSeconds(5));
@@ -358,7 +357,7 @@ class NegotiationTest {
         "operator", "tenant window", r)).reply();
     assertTrue(told.ok(), told.message());
     assertEquals(until, f.expect(CampaignEvent.DpuRebootPostponedOnDpu.class).untilMillis());
-    CoordinatorState.Notice n = f.state().notices().get("DPU0");
+    Notice n = f.state().notices().get("DPU0");
     assertEquals(until, n.postponedUntil());
     assertEquals("postponed on the DPU by operator (tenant window)", n.answer());
 

@@ -80,7 +80,7 @@ class SettingsTest {
 
   @Test
   void backoffGrowsByTheFactorUpToTheCapAndJitterStaysInItsBand() {
-    NpuSettings.RetrySettings r = new NpuSettings.RetrySettings(Duration.ofSeconds(1), 9, Duration.ofMillis(500),
+    RetrySettings r = new RetrySettings(Duration.ofSeconds(1), 9, Duration.ofMillis(500),
         Duration.ofSeconds(3), 2.0, 0.2);
     assertEquals(List.of(500L, 1000L, 2000L, 3000L, 3000L),
         List.of(1, 2, 3, 4, 5).stream().map(a -> r.backoff(a).toMillis()).toList());

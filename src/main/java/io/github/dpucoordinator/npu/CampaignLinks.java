@@ -1,0 +1,149 @@
+package io.github.dpucoordinator.npu;
+
+import io.github.dpucoordinator.common.Ids;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+
+/**
+ * The campaign's {@link DpuLink}s, one child per DPU, and what they report: reports are buffered and journaled
+ * together ({@link #drain}, one write for a burst), and what each DPU last said is kept for the reasons of failures.
+ * Transient: rebuilt after a restart of the coordinator.
+ */
+final class CampaignLinks {
+  private final ActorContext<CoordinatorProtocol.Command> ctx;
+  private final DpuTransport transport;
+  private final NpuSettings settings;
+  private final Random random;
+  private final Clock clock;
+  private final Map<String, ActorRef<DpuLink.Command>> links = new HashMap<>();
+  private final List<CoordinatorProtocol.FromLink> pending = new ArrayList<>();
+  /** What each DPU last said, shared with the module transitions and the status. */
+  private final Map<String, String> lastSeen = new HashMap<>();
+  private long seq;
+
+  CampaignLinks(ActorContext<CoordinatorProtocol.Command> ctx, DpuTransport transport, NpuSettings settings, Random random, Clock clock) {
+    this.ctx = ctx;
+    this.transport = transport;
+    this.settings = settings;
+    this.random = random;
+    this.clock = clock;
+  }
+
+  Map<String, String> lastSeen() {
+    return lastSeen;
+  }
+
+  void start(DpuProgress d, LinkStart start) {
+    stop(d.id());
+    links.put(d.id(), ctx.spawn(DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random, clock),
+        Ids.actorName("link", d.id(), seq++)));
+  }
+
+  boolean has(String dpuId) {
+    return links.containsKey(dpuId);
+  }
+
+  void tell(String dpuId, DpuLink.Command command) {
+    ActorRef<DpuLink.Command> link = links.get(dpuId);
+    if (link != null) {
+      link.tell(command);
+    }
+  }
+
+  void tellAll(DpuLink.Command command) {
+    links.values().forEach(link -> link.tell(command));
+  }
+
+  void stop(String dpuId) {
+    ActorRef<DpuLink.Command> link = links.remove(dpuId);
+    if (link != null) {
+      ctx.stop(link);
+    }
+  }
+
+  /** The campaign is over: its links end here. */
+  void stopAll() {
+    links.values().forEach(ctx::stop);
+    links.clear();
+    lastSeen.clear();
+  }
+
+  /** Keeps a report for the next {@link #drain}; true when it is the first since the last one (a flush is due). */
+  boolean buffer(CoordinatorProtocol.FromLink r) {
+    if (r.report() instanceof LinkReport.Seen seen) {
+      lastSeen.put(r.dpuId(), seen.summary());
+      return false;
+    }
+    pending.add(r);
+    return pending.size() == 1;
+  }
+
+  /** Turns the buffered reports into the events they justify; duplicates and late ones justify none. */
+  List<CampaignEvent> drain(CoordinatorState s) {
+    List<CampaignEvent> events = new ArrayList<>();
+    CoordinatorState latest = s;
+    for (CoordinatorProtocol.FromLink r : pending) {
+      CampaignEvent e = toEvent(latest, r, settings, clock.millis());
+      if (e == null) {
+        ctx.getLog().info("[campaign={} dpu={}] late or duplicate report ignored: {}", r.campaignId(), r.dpuId(), r.report());
+      } else {
+        events.add(e);
+        latest = latest.apply(e, settings.historyPerDpu(), settings.recentCampaigns());
+      }
+    }
+    pending.clear();
+    return events;
+  }
+
+  /** The event a report justifies now, or null (late, duplicate, or for another phase). */
+  private static CampaignEvent toEvent(CoordinatorState s, CoordinatorProtocol.FromLink r, NpuSettings settings, long now) {
+    DpuProgress d = s.isCurrent(r.campaignId()) ? s.current().dpus().get(r.dpuId()) : null;
+    if (d == null) {
+      return null;
+    }
+    boolean waiting = s.phase() == Phase.WAIT_FOR_ACKNOWLEDGMENTS;
+    LinkReport report = r.report();
+    if (report instanceof LinkReport.Acknowledged a && waiting && d.status() == DpuStatus.PENDING) {
+      return new CampaignEvent.DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition(), a.reply().ack(), now,
+          a.reply().countBefore());
+    } else if (report instanceof LinkReport.AttemptFailed f && waiting && d.status() == DpuStatus.PENDING) {
+      return new CampaignEvent.SignalAttemptFailed(r.campaignId(), r.dpuId(), f.attempt(), f.reason(), now);
+    } else if (report instanceof LinkReport.GaveUp g && waiting && !d.resolved()) {
+      return new CampaignEvent.DpuGaveUp(r.campaignId(), r.dpuId(), g.reason(), now);
+    } else if (report instanceof LinkReport.Completed c && waiting && !d.resolved()) {
+      return new CampaignEvent.DpuShutdownCompleted(r.campaignId(), r.dpuId(), c.degraded(), c.detail(), now);
+    } else if (report instanceof LinkReport.Ready && s.phase() == Phase.POST_REBOOT && !d.ready()) {
+      return new CampaignEvent.DpuReady(r.campaignId(), r.dpuId(), now);
+    } else if (report instanceof LinkReport.Deferred df && waiting && d.status() == DpuStatus.PENDING) {
+      long deadline = df.honouredUntil() + settings.perDpuBudget().toMillis();
+      return new CampaignEvent.DpuDeferred(r.campaignId(), r.dpuId(), df.reason(), df.requestedUntil(), df.honouredUntil(), deadline, now);
+    } else if (report instanceof LinkReport.ProtectiveChanged p && waiting && !d.resolved()
+        && !p.state().equals(d.protective())) {
+      return new CampaignEvent.DpuProtective(r.campaignId(), r.dpuId(), p.state(), now);
+    }
+    return null;
+  }
+
+  /** Why a DPU had not finished by the deadline, with what it last said. */
+  String unfinishedReason(DpuProgress d) {
+    String seen = lastSeen.get(d.id());
+    String base = d.status() == DpuStatus.ACKNOWLEDGED
+        ? "acknowledged but did not report shutdown complete before the deadline"
+        : "no acknowledgment before the deadline" + (d.error().isEmpty() ? "" : "; last error: " + d.error());
+    return base + (seen == null ? "" : "; last seen: " + seen);
+  }
+
+  /** The DPUs that failed, with why. */
+  static Map<String, String> failures(Campaign c) {
+    Map<String, String> failed = new LinkedHashMap<>();
+    c.dpus().values().stream().filter(d -> d.status() == DpuStatus.FAILED).forEach(d -> failed.put(d.id(), d.error()));
+    return failed;
+  }
+}
