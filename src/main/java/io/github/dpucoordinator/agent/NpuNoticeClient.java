@@ -56,4 +56,21 @@ final class NpuNoticeClient implements AutoCloseable {
       client = null;
     }
   }
+
+  /** INVALID_ARGUMENT from the NPU: it rejected this notice (e.g. an unknown DPU id), which a retry cannot change. */
+  static boolean rejected(Throwable failure) {
+    Throwable c = io.github.dpucoordinator.common.Failures.unwrap(failure);
+    return c instanceof io.grpc.StatusRuntimeException sre && sre.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT;
+  }
+
+  /** Tells the NPU a postponement granted on the DPU; best effort (the next round tells it anyway), a failure is logged. */
+  void tellPostponed(String dpuId, String noticeId, long until, String by, String reason) {
+    rebootPostponed(io.github.dpucoordinator.proto.notice.RebootPostponedNotice.newBuilder().setDpuId(dpuId).setNoticeId(noticeId)
+        .setUntilUnixMs(until).setBy(by).setReason(reason).build()).whenComplete((ack, failure) -> {
+          if (failure != null) {
+            org.slf4j.LoggerFactory.getLogger(RebootNegotiator.class).warn("[campaign={} dpu={}] could not tell the NPU of the "
+                + "postponement: {}", noticeId, dpuId, failure.getMessage());
+          }
+        });
+  }
 }

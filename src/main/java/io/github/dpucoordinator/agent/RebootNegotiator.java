@@ -10,12 +10,8 @@ import io.github.dpucoordinator.proto.notice.RebootGoingAck;
 import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
 import java.time.Clock;
 import java.time.Duration;
-
-
-
 import java.util.Optional;
 import java.util.Random;
-
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -26,14 +22,13 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * A reboot the DPU asks for itself (R1-R4): tell the NPU first, honour a postponement from an allowed
- * identity within the caps, and go at the hard deadline whatever happens. Going tells the NPU (best
- * effort) and then hands the {@link DpuAgent} a COLD reboot under the notice id, so the usual cleanup,
- * shutdown steps and restart action run; it happens once per notice.
+ * A reboot the DPU asks for itself (R1-R4): tell the NPU first, honour a postponement from an allowed identity within
+ * the caps, and go at the hard deadline whatever happens. Going tells the NPU (best effort) and then hands the
+ * {@link DpuAgent} a COLD reboot under the notice id, so the usual cleanup, shutdown steps and restart action run; it
+ * happens once per notice.
  *
- * <p>Rounds: a notice is sent (round 1), answered ACK (go) or POSTPONE (wait, then the next round);
- * an unanswered round is re-sent after retry-interval. Every postponement is capped at
- * min(asked, now + max-postpone-per-request, planned + max-postpone-total, hard deadline).
+ * <p>Rounds: a notice is sent (round 1), answered ACK (go) or POSTPONE (wait, then the next round); an unanswered round
+ * is re-sent after retry-interval. Every postponement is capped ({@link RebootNoticeSettings#capped}).
  */
 public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Command> {
 
@@ -43,30 +38,22 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   public record RequestReboot(String reason, long deadlineMs, ActorRef<Reply> replyTo) implements Command {}
 
   public record GetNotice(ActorRef<Reply> replyTo) implements Command {}
-
   /** {@code noticeId} empty = the notice in flight; {@code identity} is the caller's, as its request header says. */
   public record Postpone(String noticeId, String identity, long untilMillis, String reason, ActorRef<PostponeReply> replyTo)
       implements Command {}
 
   /** {@code notice} empty: none since the agent started. */
   public record Reply(boolean accepted, String message, Optional<RebootNotice> notice) {}
-
   public record PostponeReply(boolean accepted, long postponedUntilMillis, String message) {}
 
   /** {@code attempt} tells a late answer to an earlier sending of the round from the current one. */
   private record Answered(String noticeId, int round, int attempt, NoticeAnswer answer, Throwable failure) implements Command {}
-
   private record RoundDue(String noticeId, boolean nextRound) implements Command {}
-
   private record HardDeadline(String noticeId) implements Command {}
-
   /** The boot id the DPU is leaving, read from the agent just before telling the NPU it goes. */
   private record LeavingBootId(String noticeId, String bootId) implements Command {}
-
   private record GoingTold(String noticeId, RebootGoingAck ack, Throwable failure) implements Command {}
-
   private record AgentAnswered(String noticeId, DpuAgent.SignalOutcome outcome, Throwable failure) implements Command {}
-
   private record AgentObserved(String noticeId, long sinceVersion, AgentSnapshot snapshot) implements Command {}
 
   private static final String ROUND = "round";
@@ -174,9 +161,9 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
       return this; // answers a round that a postponement or the hard deadline overtook
     }
     String round = "round " + a.round() + ": ";
-    if (rejected(a.failure())) {
+    if (NpuNoticeClient.rejected(a.failure())) {
       // The NPU is there and says no: asking again cannot help. The DPU keeps its word and waits for its hard deadline.
-      rejection = message(a.failure());
+      rejection = Failures.describe(a.failure());
       String line = round + "NPU rejected the notice (" + rejection + "); no more rounds, rebooting at the hard deadline "
           + UtcTime.of(notice.hardDeadline()) + " (check the DPU ids in dpu-coordinator.npu.dpus and dpu-coordinator.agent.id)";
       getContext().getLog().error("[campaign={} dpu={}] {}", notice.id(), settings.dpuId(), line);
@@ -184,8 +171,9 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
       return this;
     }
     if (a.failure() != null || a.answer().getDecision() == Decision.DECISION_UNSPECIFIED || a.answer().getDecision() == Decision.UNRECOGNIZED) {
-      String what = a.failure() != null ? "NPU unreachable (" + message(a.failure()) + ")" : "NPU answered without a decision";
-      String line = round + what + "; retrying in " + human(caps.retryInterval());
+      String what = a.failure() != null ? "NPU unreachable (" + Failures.describe(a.failure()) + ")" : "NPU answered without a decision";
+      long retry = caps.retryInterval().toMillis();
+      String line = round + what + "; retrying in " + (retry % 1000 == 0 ? retry / 1000 + " s" : retry + " ms");
       record(notice.logged(line, false), line);
       timers.startSingleTimer(ROUND, new RoundDue(notice.id(), false), caps.retryInterval());
       return this;
@@ -204,7 +192,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
       return this;
     }
     long now = clock.millis();
-    long granted = capped(answer.getPostponeUntilUnixMs(), now);
+    long granted = caps.capped(notice, answer.getPostponeUntilUnixMs(), now);
     if (granted <= now) {
       go("postponement cap reached", asked + "; postponement cap reached; rebooting");
     } else {
@@ -214,7 +202,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   }
 
   private Behavior<Command> onPostpone(Postpone p) {
-    String refusal = postponeRefusal(p);
+    String refusal = caps.postponeRefusal(notice, p.noticeId(), p.identity());
     if (refusal != null) {
       getContext().getLog().info("[campaign={} dpu={}] postponement by '{}' refused: {}", notice == null ? "-" : notice.id(),
           settings.dpuId(), p.identity(), refusal);
@@ -222,7 +210,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
       return this;
     }
     long now = clock.millis();
-    long granted = capped(p.untilMillis(), now);
+    long granted = caps.capped(notice, p.untilMillis(), now);
     if (granted <= now) {
       p.replyTo().tell(new PostponeReply(false, 0, p.untilMillis() <= now ? "until " + UtcTime.of(p.untilMillis()) + " is not in the future"
           : "postponement cap reached (planned + max-postpone-total, or the hard deadline); the DPU reboots now or at the next round"));
@@ -236,40 +224,8 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
         + (granted < p.untilMillis() ? " (capped)" : "")));
     // The NPU's view of the notice follows (its own last answer is overtaken); best effort, the next round tells it anyway.
     String id = notice.id();
-    npu.ifPresent(client -> client.rebootPostponed(io.github.dpucoordinator.proto.notice.RebootPostponedNotice.newBuilder()
-        .setDpuId(settings.dpuId()).setNoticeId(id).setUntilUnixMs(granted).setBy(p.identity()).setReason(p.reason()).build())
-        .whenComplete((ack, failure) -> {
-          if (failure != null) {
-            org.slf4j.LoggerFactory.getLogger(RebootNegotiator.class).warn("[campaign={} dpu={}] could not tell the NPU of the postponement: {}", id,
-                settings.dpuId(), failure.getMessage());
-          }
-        }));
+    npu.ifPresent(client -> client.tellPostponed(settings.dpuId(), id, granted, p.identity(), p.reason()));
     return this;
-  }
-
-  /** Why a PostponeReboot cannot be honoured, or null when it can. */
-  private String postponeRefusal(Postpone p) {
-    // what there is to postpone first, then who may: "no notice" is the answer whoever asks
-    if (notice == null || notice.phase() == RebootNotice.Phase.DONE) {
-      return "no DPU-initiated reboot is in flight (start one with `dpuctl dpu-reboot`)";
-    }
-    if (!p.noticeId().isEmpty() && !p.noticeId().equals(notice.id())) {
-      return "notice " + p.noticeId() + " is not the current one (" + notice.id() + ", " + notice.phase() + ")";
-    }
-    if (notice.phase() == RebootNotice.Phase.REBOOTING) {
-      return "notice " + notice.id() + " is already rebooting (" + notice.wentWhy() + ")";
-    }
-    if (!caps.allowedToPostpone(p.identity())) {
-      return "identity " + (p.identity().isEmpty() ? "(none)" : p.identity()) + " is not allowed to postpone; allowed: "
-          + String.join(", ", caps.allowedPostponers()) + " (dpu-coordinator.agent.reboot-notice.allowed-postponers)";
-    }
-    return null;
-  }
-
-  private long capped(long asked, long now) {
-    long cap = Math.min(now + caps.maxPostponePerRequest().toMillis(),
-        Math.min(notice.plannedAt() + caps.maxPostponeTotal().toMillis(), notice.hardDeadline()));
-    return Math.min(asked, cap);
   }
 
   private void postpone(long until, String line) {
@@ -328,7 +284,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     }
     if (told.failure() != null) {
       getContext().getLog().warn("[campaign={} dpu={}] could not tell the NPU the DPU is going: {}", notice.id(), settings.dpuId(),
-          message(told.failure()));
+          Failures.describe(told.failure()));
     } else {
       info("NPU told the DPU is going: {}", told.ack().getMessage());
     }
@@ -350,7 +306,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     }
     if (a.failure() != null) {
       getContext().getLog().error("[campaign={} dpu={}] the agent did not take the reboot: {}", a.noticeId(), settings.dpuId(),
-          message(a.failure()));
+          Failures.describe(a.failure()));
       return this;
     }
     info("agent: {}", a.outcome().ack());
@@ -390,20 +346,5 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     if (getContext().getLog().isInfoEnabled()) {
       getContext().getLog().info("[campaign=" + (notice == null ? "-" : notice.id()) + " dpu=" + settings.dpuId() + "] " + format, args);
     }
-  }
-
-
-  private static String human(Duration d) {
-    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
-  }
-
-  /** INVALID_ARGUMENT from the NPU: it rejected this notice (e.g. an unknown DPU id), which a retry cannot change. */
-  private static boolean rejected(Throwable failure) {
-    Throwable c = Failures.unwrap(failure);
-    return c instanceof io.grpc.StatusRuntimeException sre && sre.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT;
-  }
-
-  private static String message(Throwable t) {
-    return Failures.describe(t);
   }
 }

@@ -104,4 +104,30 @@ public record RebootNoticeSettings(
       throw new IllegalArgumentException(SECTION + key + " must be a positive duration, not " + d.toMillis() + " ms");
     }
   }
+
+  /** Why a PostponeReboot cannot be honoured, or null when it can. */
+  String postponeRefusal(RebootNotice notice, String noticeId, String identity) {
+    // what there is to postpone first, then who may: "no notice" is the answer whoever asks
+    if (notice == null || notice.phase() == RebootNotice.Phase.DONE) {
+      return "no DPU-initiated reboot is in flight (start one with `dpuctl dpu-reboot`)";
+    }
+    if (!noticeId.isEmpty() && !noticeId.equals(notice.id())) {
+      return "notice " + noticeId + " is not the current one (" + notice.id() + ", " + notice.phase() + ")";
+    }
+    if (notice.phase() == RebootNotice.Phase.REBOOTING) {
+      return "notice " + notice.id() + " is already rebooting (" + notice.wentWhy() + ")";
+    }
+    if (!allowedToPostpone(identity)) {
+      return "identity " + (identity.isEmpty() ? "(none)" : identity) + " is not allowed to postpone; allowed: "
+          + String.join(", ", allowedPostponers()) + " (dpu-coordinator.agent.reboot-notice.allowed-postponers)";
+    }
+    return null;
+  }
+
+  /** What of a postponement until {@code asked} can be granted at {@code now}: the per-request, total and hard caps. */
+  long capped(RebootNotice notice, long asked, long now) {
+    long cap = Math.min(now + maxPostponePerRequest().toMillis(),
+        Math.min(notice.plannedAt() + maxPostponeTotal().toMillis(), notice.hardDeadline()));
+    return Math.min(asked, cap);
+  }
 }
