@@ -8,7 +8,6 @@ import io.github.dpucoordinator.proto.agentctl.PostponeRebootResponse;
 import io.github.dpucoordinator.proto.agentctl.RebootNoticeStatus;
 import io.github.dpucoordinator.proto.agentctl.RequestRebootRequest;
 import io.github.dpucoordinator.proto.agentctl.SetHoldRequest;
-import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -27,7 +26,7 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorRef<RebootNegotiator.Command> negotiator;
   private final ActorSystem<?> system;
-  private final Duration askTimeout;
+  private final Asks.Bound asks;
   private final String dpuId;
 
   private final NpuContact contact;
@@ -39,34 +38,34 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
     this.agent = agent;
     this.negotiator = negotiator;
     this.system = system;
-    this.askTimeout = system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT);
+    this.asks = new Asks.Bound(system, system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT), AgentSettings.ASK_TIMEOUT);
   }
 
   @Override
   public CompletionStage<RebootNoticeStatus> requestReboot(RequestRebootRequest in, Metadata metadata) {
-    return Asks.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(system, negotiator,
-        replyTo -> new RebootNegotiator.RequestReboot(in.getReason(), in.getDeadlineMs(), replyTo), askTimeout, AgentSettings.ASK_TIMEOUT)
+    return asks.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(negotiator,
+        replyTo -> new RebootNegotiator.RequestReboot(in.getReason(), in.getDeadlineMs(), replyTo))
         .thenApply(this::toProto);
   }
 
   @Override
   public CompletionStage<RebootNoticeStatus> getRebootNotice(GetRebootNoticeRequest in, Metadata metadata) {
-    return Asks.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(system, negotiator, RebootNegotiator.GetNotice::new, askTimeout, AgentSettings.ASK_TIMEOUT).thenApply(this::toProto);
+    return asks.<RebootNegotiator.Command, RebootNegotiator.Reply>ask(negotiator, RebootNegotiator.GetNotice::new).thenApply(this::toProto);
   }
 
   @Override
   public CompletionStage<PostponeRebootResponse> postponeReboot(PostponeRebootRequest in, Metadata metadata) {
     String identity = metadata.getText(IDENTITY_HEADER).orElse("");
-    return Asks.<RebootNegotiator.Command, RebootNegotiator.PostponeReply>ask(system, negotiator,
-        replyTo -> new RebootNegotiator.Postpone(in.getNoticeId(), identity, in.getUntilUnixMs(), in.getReason(), replyTo), askTimeout, AgentSettings.ASK_TIMEOUT)
+    return asks.<RebootNegotiator.Command, RebootNegotiator.PostponeReply>ask(negotiator,
+        replyTo -> new RebootNegotiator.Postpone(in.getNoticeId(), identity, in.getUntilUnixMs(), in.getReason(), replyTo))
         .thenApply(r -> PostponeRebootResponse.newBuilder().setAccepted(r.accepted()).setPostponedUntilUnixMs(r.postponedUntilMillis())
             .setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<HoldStatus> setHold(SetHoldRequest in, Metadata metadata) {
-    return Asks.<DpuAgent.Command, Holds.Change>ask(system, agent,
-        replyTo -> new DpuAgent.SetHold(in.getHold().strip(), in.getReason(), in.getDurationMs(), replyTo), askTimeout, AgentSettings.ASK_TIMEOUT)
+    return asks.<DpuAgent.Command, Holds.Change>ask(agent,
+        replyTo -> new DpuAgent.SetHold(in.getHold().strip(), in.getReason(), in.getDurationMs(), replyTo))
         .thenApply(c -> {
           Holds h = c.holds();
           return HoldStatus.newBuilder().setAccepted(c.accepted()).setMessage(c.message() + deferNote(h))

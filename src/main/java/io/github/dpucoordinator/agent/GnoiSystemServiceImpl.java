@@ -37,7 +37,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
 
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorSystem<?> system;
-  private final Duration askTimeout;
+  private final Asks.Bound asks;
   private final Clock clock;
 
   private final NpuContact contact;
@@ -49,7 +49,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
   GnoiSystemServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, Clock clock, NpuContact contact) {
     this.agent = agent;
     this.system = system;
-    this.askTimeout = system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT);
+    this.asks = new Asks.Bound(system, system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT), AgentSettings.ASK_TIMEOUT);
     this.clock = clock;
     this.contact = contact;
   }
@@ -73,8 +73,8 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
       return failed(Status.INVALID_ARGUMENT.withDescription("delay is out of range"));
     }
     Duration delay = Duration.ofNanos(in.getDelay());
-    CompletionStage<DpuAgent.SignalOutcome> outcome = Asks.ask(system, agent,
-        replyTo -> new DpuAgent.Signal("", method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo), askTimeout, AgentSettings.ASK_TIMEOUT);
+    CompletionStage<DpuAgent.SignalOutcome> outcome = asks.ask(agent,
+        replyTo -> new DpuAgent.Signal("", method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo));
     return outcome.thenCompose(o -> switch (o.disposition()) {
       case IN_PROGRESS -> failed(Status.INVALID_ARGUMENT.withDescription("reboot in progress"));
       case REFUSED -> failed(Status.UNAVAILABLE.withDescription(o.detail()));
@@ -88,8 +88,8 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     if (in.getSubcomponentsCount() > 0) {
       return failed(Status.INVALID_ARGUMENT.withDescription("subcomponent status is not supported; omit subcomponents"));
     }
-    CompletionStage<AgentSnapshot> snapshot = Asks.ask(system, agent,
-        replyTo -> new DpuAgent.GetState(-1, Duration.ZERO, replyTo), askTimeout, AgentSettings.ASK_TIMEOUT);
+    CompletionStage<AgentSnapshot> snapshot = asks.ask(agent,
+        replyTo -> new DpuAgent.GetState(-1, Duration.ZERO, replyTo));
     return snapshot.thenApply(this::status);
   }
 
@@ -128,7 +128,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
 
   @Override
   public CompletionStage<CancelRebootResponse> cancelReboot(CancelRebootRequest in) {
-    CompletionStage<DpuAgent.CancelOutcome> outcome = Asks.ask(system, agent, DpuAgent.Cancel::new, askTimeout, AgentSettings.ASK_TIMEOUT);
+    CompletionStage<DpuAgent.CancelOutcome> outcome = asks.ask(agent, DpuAgent.Cancel::new);
     return outcome.thenCompose(o -> o == DpuAgent.CancelOutcome.ALREADY_RUNNING
         ? failed(Status.FAILED_PRECONDITION.withDescription("the reboot is already running and cannot be cancelled"))
         : CompletableFuture.completedFuture(CancelRebootResponse.getDefaultInstance()));

@@ -27,7 +27,7 @@ public final class RebootServiceImpl implements RebootService {
 
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorSystem<?> system;
-  private final Duration askTimeout;
+  private final Asks.Bound asks;
 
   private final NpuContact contact;
 
@@ -38,7 +38,7 @@ public final class RebootServiceImpl implements RebootService {
   RebootServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, NpuContact contact) {
     this.agent = agent;
     this.system = system;
-    this.askTimeout = system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT);
+    this.asks = new Asks.Bound(system, system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT), AgentSettings.ASK_TIMEOUT);
     this.contact = contact;
   }
 
@@ -57,10 +57,9 @@ public final class RebootServiceImpl implements RebootService {
       default -> "cold";
     };
     String reason = in.getReason().isEmpty() ? in.getSignal() : in.getReason();
-    CompletionStage<DpuAgent.SignalOutcome> outcome = Asks.ask(system, agent,
+    CompletionStage<DpuAgent.SignalOutcome> outcome = asks.ask(agent,
         replyTo -> new DpuAgent.Signal(in.getCampaignId(), DpuAgent.Method.SIGNAL, kind, reason, in.getDeadlineUnixMs(),
-            Duration.ZERO, in.getForce(), replyTo),
-        askTimeout, AgentSettings.ASK_TIMEOUT);
+            Duration.ZERO, in.getForce(), replyTo));
     return outcome.thenApply(o -> RebootResponse.newBuilder()
         .setAck(o.ack())
         .setDisposition(io.github.dpucoordinator.proto.reboot.Disposition.valueOf(o.disposition().name()))
@@ -80,9 +79,8 @@ public final class RebootServiceImpl implements RebootService {
       return failed(Status.INVALID_ARGUMENT.withDescription("wait_ms must be between 0 and " + MAX_WAIT_MS));
     }
     Duration wait = Duration.ofMillis(in.getWaitMs());
-    CompletionStage<AgentSnapshot> snapshot = Asks.ask(system, agent,
-        replyTo -> new DpuAgent.GetState(in.getKnownVersion(), wait, replyTo),
-        wait.plus(askTimeout), AgentSettings.ASK_TIMEOUT + " (+ the long poll's wait)");
+    CompletionStage<AgentSnapshot> snapshot = Asks.ask(system, agent, replyTo -> new DpuAgent.GetState(in.getKnownVersion(), wait, replyTo),
+        wait.plus(asks.timeout()), AgentSettings.ASK_TIMEOUT + " (+ the long poll's wait)");
     return snapshot.thenApply(RebootServiceImpl::toProto);
   }
 

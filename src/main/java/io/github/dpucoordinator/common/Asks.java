@@ -40,6 +40,13 @@ public final class Asks {
     });
   }
 
+  /** Asks made on behalf of one API: its actor system, its time allowed and the key that configures it. */
+  public record Bound(ActorSystem<?> system, Duration timeout, String key) {
+    public <C, R> CompletionStage<R> ask(RecipientRef<C> target, Function<ActorRef<R>, C> message) {
+      return Asks.ask(system, target, message, timeout, key);
+    }
+  }
+
   private static GrpcServiceException unavailable(Throwable cause) {
     return new GrpcServiceException(Status.UNAVAILABLE.withDescription("the service cannot answer now: " + cause.getMessage()));
   }

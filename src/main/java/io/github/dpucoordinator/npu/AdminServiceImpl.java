@@ -27,22 +27,25 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   private final DpuTransport transport;
   private final NpuSettings settings;
+  private final Asks.Bound asks;
 
   public AdminServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, DpuTransport transport, NpuSettings settings) {
     this.coordinator = coordinator;
     this.system = system;
     this.transport = transport;
     this.settings = settings;
+    this.asks = new Asks.Bound(system, settings.admin().askTimeout(), NpuSettings.Admin.ASK_TIMEOUT);
   }
 
   /** Asks the coordinator, within {@code admin.ask-timeout}. */
   private <R> CompletionStage<R> ask(org.apache.pekko.japi.function.Function<ActorRef<R>, Coordinator.Command> message) {
-    return Asks.ask(system, coordinator, message, settings.admin().askTimeout(), NpuSettings.Admin.ASK_TIMEOUT);
+    return asks.ask(coordinator, message);
   }
 
   @Override
   public CompletionStage<StartCampaignResponse> startCampaign(StartCampaignRequest in) {
-    CompletionStage<Coordinator.StartReply> reply = ask(replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo));
+    CompletionStage<Coordinator.StartReply> reply =
+        ask(replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo));
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
   }
@@ -91,7 +94,8 @@ public final class AdminServiceImpl implements NpuAdmin {
   }
 
   private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {
-    CompletionStage<Coordinator.StartReply> reply = ask(replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo));
+    CompletionStage<Coordinator.StartReply> reply =
+        ask(replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo));
     return reply.thenApply(r -> ModuleResponse.newBuilder()
         .setAccepted(r.accepted()).setTransitionId(r.campaignId()).setMessage(r.message()).build());
   }

@@ -43,6 +43,8 @@ public final class GnoiDpuTransport implements DpuTransport {
   private final Duration callDeadline;
   private final RebootMethod method;
   private final Duration pollInterval;
+  /** The pause between polls, on the actor system's scheduler. */
+  private final Delays delays;
   private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
   private final AtomicLong versions = new AtomicLong();
   private static final String FAILED_STEPS = "failed steps:";
@@ -52,6 +54,7 @@ public final class GnoiDpuTransport implements DpuTransport {
     this.callDeadline = callDeadline;
     this.method = RebootMethod.valueOf(method);
     this.pollInterval = pollInterval;
+    this.delays = Delays.of(system);
   }
 
   @Override
@@ -100,7 +103,7 @@ public final class GnoiDpuTransport implements DpuTransport {
     // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
     CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
         ? CompletableFuture.completedFuture(null)
-        : Delays.of(system).after(pollInterval).toCompletableFuture();
+        : delays.after(pollInterval).toCompletableFuture();
     return Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()),
             timeout.plus(pollInterval), "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .thenApply(s -> observation(campaignId, evidence, s));

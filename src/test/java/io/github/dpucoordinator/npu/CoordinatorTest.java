@@ -718,7 +718,7 @@ class CoordinatorTest {
     f.expect(DpuAcknowledged.class);
     f.expect(DpuShutdownCompleted.class);
     f.expect(AcknowledgmentsCollected.class);
-    assertEquals("boot-1", f.expect(RebootIssued.class).hostBootId(), "the boot id is journaled with the action");
+    assertEquals(f.host.bootId, f.expect(RebootIssued.class).hostBootId(), "the boot id is journaled with the action");
     assertEquals(Phase.REBOOT, f.state().phase());
     return f;
   }
@@ -849,15 +849,7 @@ class CoordinatorTest {
   void aHostWithoutABootIdNeverRunsAnIssuedActionAgain() {
     Fixture f = new Fixture(1, true);
     f.host.bootId = "";
-    String id = f.start();
-    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
-    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
-    f.transport.observes(1);
-    f.expectPreamble();
-    f.expect(DpuAcknowledged.class);
-    f.expect(DpuShutdownCompleted.class);
-    f.expect(AcknowledgmentsCollected.class);
-    f.expect(RebootIssued.class);
+    inReboot(f);
 
     f.es.restart();
 

@@ -20,12 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** The NPU's configured actions run as real processes: one per campaign kind, force actions, pre-DPU-reboot hooks. */
 class HostActionsTest {
   /** No simulated tasks here: nothing pauses. */
-  private static final io.github.dpucoordinator.common.Delays NO_PAUSE = pause -> java.util.concurrent.CompletableFuture.completedFuture(null);
+  private static final io.github.dpucoordinator.common.Delays NO_PAUSE =
+      pause -> java.util.concurrent.CompletableFuture.completedFuture(null);
 
   @Test
   void eachCampaignKindRunsItsOwnCommandAndForceActionsAndHooksNameTheDpu(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("actions.log");
-    Config c = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.data-dir", dir.resolve("data").toString());
+    Config c = AppConfig.withDataDir(AppConfig.load(), dir.resolve("data"));
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "echo cold >> '" + log + "'");
     c = AppConfig.with(c, "dpu-coordinator.npu.reboot.power-off-command", "echo power-off >> '" + log + "'");
     c = AppConfig.with(c, "dpu-coordinator.npu.escalation.force-command", "echo forced {dpu} >> '" + log + "'");
@@ -55,9 +56,9 @@ class HostActionsTest {
   @Test
   void theShellAroundTheRebootActionRecordsItsExitCodeInAFileARestartedServiceReads(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
-    Config c = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.data-dir", data.toString());
     // the action's shell is a subshell of the one the service starts: $PPID is the service (here: this JVM), $$ that shell
-    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "echo \"$DPUCOORD_CAMPAIGN_ID\" > '" + dir.resolve("ran") + "'; exit 3");
+    Config c = AppConfig.with(AppConfig.withDataDir(AppConfig.load(), data), "dpu-coordinator.npu.reboot.command",
+        "echo \"$DPUCOORD_CAMPAIGN_ID\" > '" + dir.resolve("ran") + "'; exit 3");
     NpuSettings settings = NpuSettings.create(c);
     var executor = Executors.newFixedThreadPool(1);
     try {
@@ -79,16 +80,24 @@ class HostActionsTest {
   @Test
   void anActionStillRunningFromBeforeARestartIsLeftToFinishNotRunAgainAndItsFilesGoOnceSettled(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
-    Config c = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.data-dir", data.toString());
-    c = AppConfig.with(c, "dpu-coordinator.npu.reboot.command", "sleep 60");
+    Config c = AppConfig.with(AppConfig.withDataDir(AppConfig.load(), data), "dpu-coordinator.npu.reboot.command", "sleep 60");
     NpuSettings settings = NpuSettings.create(c);
     Path running = data.resolve("run").resolve("reboot-c1.returned.running");
     var executor = Executors.newFixedThreadPool(1);
     long pid = -1;
     try {
-      HostActions.fromSettings(settings, new StepRunner(executor), NO_PAUSE).reboot("c1", "cold"); // left running
-      for (int i = 0; i < 200 && !(Files.exists(running) && !Files.readString(running).isBlank()); i++) {
-        TimeUnit.MILLISECONDS.sleep(25); // bounded: until the shell has noted its pid (at most 5 s)
+      try (java.nio.file.WatchService watch = java.nio.file.FileSystems.getDefault().newWatchService()) {
+        HostActions.fromSettings(settings, new StepRunner(executor), NO_PAUSE).reboot("c1", "cold"); // left running
+        running.getParent().register(watch, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE,
+            java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY);
+        // until the shell has noted its pid: woken by the file system, at most 10 events of 5 s each
+        for (int i = 0; i < 10 && !(Files.exists(running) && !Files.readString(running).isBlank()); i++) {
+          java.nio.file.WatchKey key = watch.poll(5, TimeUnit.SECONDS);
+          if (key != null) {
+            key.pollEvents();
+            key.reset();
+          }
+        }
       }
       pid = Long.parseLong(Files.readString(running).strip());
       // as a restarted service sees it: another instance, the same data dir
