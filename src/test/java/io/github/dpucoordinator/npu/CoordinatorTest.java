@@ -753,6 +753,7 @@ class CoordinatorTest {
 
     f.es.restart();
     f.expect(RebootActionRerun.class);
+    f.state(); // answered once the rerun's side effect (running the action) has run
     assertEquals(2, f.host.reboots.get());
 
     f.es.restart(); // interrupted again, on the same boot
