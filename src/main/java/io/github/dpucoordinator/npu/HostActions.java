@@ -200,7 +200,7 @@ public interface HostActions {
       }
       long pid = Long.parseLong(Files.readString(running).strip());
       java.time.Instant noted = Files.getLastModifiedTime(running).toInstant();
-      boolean alive = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+      boolean alive = ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(p -> !exited(p.pid()))
           .flatMap(p -> p.info().startInstant()).map(started -> !started.isAfter(noted.plusSeconds(1))).orElse(false);
       if (!alive) {
         return java.util.Optional.empty();
@@ -209,6 +209,20 @@ public interface HostActions {
           + "it is left to finish, not run again", campaignId, pid);
       return java.util.Optional.of(new StepResult("reboot", true, "the action is still running (pid " + pid + ", started before this "
           + "service restarted)", 0));
+    }
+
+    /**
+     * A process that has exited but is not reaped yet (a zombie: its parent, this service, was killed, and whoever
+     * inherits it has not collected it) still counts as alive for {@link ProcessHandle}; its state in /proc says Z.
+     */
+    private static boolean exited(long pid) {
+      try {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String state = stat.substring(stat.lastIndexOf(')') + 1).strip();
+        return state.startsWith("Z") || state.startsWith("X");
+      } catch (IOException | RuntimeException e) {
+        return false; // no /proc here: ProcessHandle's word stands
+      }
     }
 
     @Override

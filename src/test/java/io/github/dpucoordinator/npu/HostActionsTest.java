@@ -115,4 +115,40 @@ class HostActionsTest {
       executor.shutdownNow();
     }
   }
+
+  @Test
+  void anActionWhoseShellHasExitedButIsNotReapedIsNotTakenForOneStillRunning(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    NpuSettings settings = NpuSettings.create(AppConfig.withDataDir(AppConfig.load(), data));
+    Path pidFile = dir.resolve("zombie.pid");
+    // `true` ends at once and the shell becomes `sleep`, which never reaps it: a zombie, as the shell around an action
+    // is for a moment after a SIGKILL took it and the service that started it
+    Process parent = new ProcessBuilder("sh", "-c", "true & echo $! > '" + pidFile + "'; exec sleep 30").start();
+    try {
+      long pid = -1;
+      for (int i = 0; i < 500 && !zombie(pid); i++) { // bounded: at most 5 s
+        Thread.sleep(10);
+        pid = Files.exists(pidFile) && !Files.readString(pidFile).isBlank() ? Long.parseLong(Files.readString(pidFile).strip()) : -1;
+      }
+      assertTrue(zombie(pid), "a zombie to test with");
+      assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "ProcessHandle calls it alive");
+      Path running = data.resolve("run").resolve("reboot-c1.returned.running");
+      Files.createDirectories(running.getParent());
+      Files.writeString(running, pid + "\n");
+
+      HostActions restarted = HostActions.fromSettings(settings, new StepRunner(Executors.newSingleThreadExecutor()), NO_PAUSE);
+      assertTrue(restarted.rebootReturnedWhileDown("c1").isEmpty(), "an exited action is not still running: it may be run again");
+    } finally {
+      parent.destroyForcibly();
+    }
+  }
+
+  private static boolean zombie(long pid) throws java.io.IOException {
+    Path stat = Path.of("/proc", Long.toString(pid), "stat");
+    if (pid <= 0 || !Files.exists(stat)) {
+      return false;
+    }
+    String s = Files.readString(stat);
+    return s.substring(s.lastIndexOf(')') + 1).strip().startsWith("Z");
+  }
 }
