@@ -2,7 +2,6 @@ package io.github.dpucoordinator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import io.github.dpucoordinator.common.HostPort;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.proto.admin.CancelCampaignRequest;

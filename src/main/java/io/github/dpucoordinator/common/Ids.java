@@ -20,9 +20,4 @@ public final class Ids {
   public static String safe(String text) {
     return text.replaceAll("[^A-Za-z0-9_-]", "_");
   }
-
-  /** A child actor's name: {@code kind-<dpu>-<seq>}. */
-  public static String actorName(String kind, String dpuId, long seq) {
-    return kind + "-" + safe(dpuId) + "-" + seq;
-  }
 }

@@ -109,7 +109,7 @@ final class AckDeadlines {
           + "(dpu-coordinator.npu.protective.max-wait), nothing is powered off or reset meanwhile", c.id(),
           String.join(",", protective.keySet()), protective, Instant.ofEpochMilli(holdUntil));
       next.current().dpus().values().stream().filter(p -> p.status() == DpuStatus.FAILED)
-          .forEach(p -> links.tell(p.id(), DpuLink.StopSignalling.INSTANCE));
+          .forEach(p -> links.stopSignalling(p.id()));
       arm(c.id(), holdUntil);
       phases.advance();
     });

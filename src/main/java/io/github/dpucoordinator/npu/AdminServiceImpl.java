@@ -13,7 +13,6 @@ import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
 import io.github.dpucoordinator.proto.admin.StatusRequest;
 import io.github.dpucoordinator.proto.admin.StatusResponse;
-import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -25,14 +24,12 @@ public final class AdminServiceImpl implements NpuAdmin {
   private final ActorSystem<?> system;
   private final ObjectMapper json = Json.mapper();
 
-  private final DpuTransport transport;
   private final NpuSettings settings;
   private final Asks.Bound asks;
 
-  public AdminServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, DpuTransport transport, NpuSettings settings) {
+  public AdminServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
     this.coordinator = coordinator;
     this.system = system;
-    this.transport = transport;
     this.settings = settings;
     this.asks = new Asks.Bound(system, settings.admin().askTimeout(), NpuSettings.Admin.ASK_TIMEOUT);
   }
@@ -71,13 +68,17 @@ public final class AdminServiceImpl implements NpuAdmin {
       if (p.dpus().stream().noneMatch(planned -> planned.id().equals(d.id()))) {
         continue;
       }
-      asks.add(transport.observe(d, "", -1, Duration.ZERO, settings.signal().rpcTimeout()).toCompletableFuture()
-          .handle((o, failure) -> failure != null ? d.id() + " is unreachable now (" + Failures.describe(failure) + ")"
+      CompletionStage<DpuActor.Answer> answer = ask(r -> new Coordinator.AskDpu(d.id(), r, settings.signal().rpcTimeout()));
+      asks.add(answer.toCompletableFuture().handle((a, failed) -> {
+        Throwable failure = failed != null ? failed : a.failure();
+        DpuTransport.Observation o = failure == null ? a.observation() : null;
+        return failure != null ? d.id() + " is unreachable now (" + Failures.describe(failure) + ")"
               : o.isProtective() ? d.id() + " reports protective state " + o.protective() + "; it will not be powered off or reset"
                   + " while it lasts (up to protective.max-wait " + settings.negotiation().protectiveMaxWait().toSeconds() + " s)"
               : !o.deferring().isEmpty() ? d.id() + " is " + o.deferring() + " (honoured up to defer.max-total "
                   + settings.negotiation().deferMaxTotal().toSeconds() + " s; --force skips it)"
-              : null));
+              : null;
+      }));
     }
     return java.util.concurrent.CompletableFuture.allOf(asks.toArray(new java.util.concurrent.CompletableFuture[0]))
         .thenApply(x -> asks.stream().map(java.util.concurrent.CompletableFuture::join).filter(java.util.Objects::nonNull).toList());

@@ -1,38 +1,33 @@
 package io.github.dpucoordinator.npu;
 
-import io.github.dpucoordinator.common.Ids;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 
 /**
- * The campaign's {@link DpuLink}s, one child per DPU, and what they report: reports are buffered and journaled
- * together ({@link #drain}, one write for a burst), and what each DPU last said is kept for the reasons of failures.
- * Transient: rebuilt after a restart of the coordinator.
+ * The campaign's work on its DPUs, done by their {@link DpuActor}s, and what they report: reports are buffered and
+ * journaled together ({@link #drain}, one write for a burst), and what each DPU last said is kept for the reasons of
+ * failures. Transient: rebuilt after a restart of the coordinator.
  */
 final class CampaignLinks {
   private final ActorContext<CoordinatorProtocol.Command> ctx;
-  private final DpuTransport transport;
+  private final DpuFleet fleet;
   private final NpuSettings settings;
-  private final Random random;
   private final Clock clock;
-  private final Map<String, ActorRef<DpuLink.Command>> links = new HashMap<>();
+  /** The DPUs the campaign has engaged, with the campaign's id (its work id). */
+  private final Map<String, String> engaged = new HashMap<>();
   private final List<CoordinatorProtocol.FromLink> pending = new ArrayList<>();
   /** What each DPU last said, shared with the module transitions and the status. */
   private final Map<String, String> lastSeen = new HashMap<>();
-  private long seq;
 
-  CampaignLinks(ActorContext<CoordinatorProtocol.Command> ctx, DpuTransport transport, NpuSettings settings, Random random, Clock clock) {
+  CampaignLinks(ActorContext<CoordinatorProtocol.Command> ctx, DpuFleet fleet, NpuSettings settings, Clock clock) {
     this.ctx = ctx;
-    this.transport = transport;
+    this.fleet = fleet;
     this.settings = settings;
-    this.random = random;
     this.clock = clock;
   }
 
@@ -41,37 +36,42 @@ final class CampaignLinks {
   }
 
   void start(DpuProgress d, LinkStart start) {
-    stop(d.id());
-    links.put(d.id(), ctx.spawn(DpuLink.create(d.endpoint(), start, transport, settings, ctx.getSelf(), random, clock),
-        Ids.actorName("link", d.id(), seq++)));
+    engaged.put(d.id(), start.campaignId());
+    fleet.engage(d.endpoint(), start);
   }
 
   boolean has(String dpuId) {
-    return links.containsKey(dpuId);
+    return engaged.containsKey(dpuId);
   }
 
-  void tell(String dpuId, DpuLink.Command command) {
-    ActorRef<DpuLink.Command> link = links.get(dpuId);
-    if (link != null) {
-      link.tell(command);
+  /** After the reboot: the DPU's actor reports when it is Listening (starting that work if it is not doing this campaign's). */
+  void awaitReady(DpuProgress d, LinkStart ready) {
+    engaged.put(d.id(), ready.campaignId());
+    fleet.awaitReady(d.endpoint(), ready);
+  }
+
+  void stopSignalling(String dpuId) {
+    String id = engaged.get(dpuId);
+    if (id != null) {
+      fleet.stopSignalling(dpuId, id);
     }
   }
 
-  void tellAll(DpuLink.Command command) {
-    links.values().forEach(link -> link.tell(command));
+  void stopSignallingAll() {
+    engaged.forEach(fleet::stopSignalling);
   }
 
   void stop(String dpuId) {
-    ActorRef<DpuLink.Command> link = links.remove(dpuId);
-    if (link != null) {
-      ctx.stop(link);
+    String id = engaged.remove(dpuId);
+    if (id != null) {
+      fleet.release(dpuId, id);
     }
   }
 
-  /** The campaign is over: its links end here. */
+  /** The campaign is over: its work on every DPU ends here. */
   void stopAll() {
-    links.values().forEach(ctx::stop);
-    links.clear();
+    engaged.forEach(fleet::release);
+    engaged.clear();
     lastSeen.clear();
   }
 

@@ -63,10 +63,10 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final NpuSettings settings;
-  private final DpuTransport transport;
   private final HostActions host;
   private final Clock clock;
   private final Random random = new Random();
+  private final DpuFleet fleet;
   private final CampaignLinks links;
   private final ModuleTransitions modules;
   private final OwnReboots own;
@@ -85,14 +85,14 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.ctx = ctx;
     this.timers = timers;
     this.settings = settings;
-    this.transport = transport;
     this.host = host;
     this.clock = clock;
     this.journal = new JournalWrites(Effect(), () -> lastSequenceNumber(ctx));
-    this.links = new CampaignLinks(ctx, transport, settings, random, clock);
-    this.unplanned = new UnplannedEvents(ctx, settings, transport, clock, random, journal);
-    this.own = new OwnReboots(ctx, timers, settings, transport, host, clock, random, journal, unplanned::settled);
-    this.modules = new ModuleTransitions(ctx, timers, settings, transport, host, clock, random, links.lastSeen(), journal,
+    this.fleet = new DpuFleet(ctx, transport, settings, random, clock);
+    this.links = new CampaignLinks(ctx, fleet, settings, clock);
+    this.unplanned = new UnplannedEvents(ctx, settings, fleet, clock, random, journal);
+    this.own = new OwnReboots(ctx, timers, settings, fleet, host, clock, journal, unplanned::settled);
+    this.modules = new ModuleTransitions(ctx, timers, settings, fleet, host, clock, random, links.lastSeen(), journal,
         unplanned::settled);
     this.escalations = new Escalations(ctx, settings, host, clock);
     Phases phases = new Phases() {
@@ -132,10 +132,8 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   public CommandHandler<Command, CampaignEvent, CoordinatorState> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(StartCampaign.class, start::onStart)
-        .onCommand(GetStatus.class, (s, c) -> {
-          c.replyTo().tell(StatusView.of(s, settings.dpus(), links.lastSeen(), clock.millis(), lastSequenceNumber(ctx)));
-          return Effect().none();
-        })
+        .onCommand(GetStatus.class, (s, c) -> only(() ->
+            c.replyTo().tell(StatusView.of(s, settings.dpus(), links.lastSeen(), clock.millis(), lastSequenceNumber(ctx)))))
         .onCommand(FromLink.class, this::onFromLink)
         .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)))
         .onCommand(Advance.class, this::onAdvance)
@@ -147,10 +145,8 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(NpuReboot.BootDeadline.class, reboot::onBootDeadline)
         .onCommand(ModuleCommand.class, modules::onModule)
         .onCommand(CancelCampaign.class, end::onCancel)
-        .onCommand(GetPlan.class, (s, c) -> {
-          c.replyTo().tell(PlanView.of(s, settings, c.force()));
-          return Effect().none();
-        })
+        .onCommand(GetPlan.class, (s, c) -> only(() -> c.replyTo().tell(PlanView.of(s, settings, c.force()))))
+        .onCommand(AskDpu.class, (s, c) -> only(() -> fleet.ask(c.dpuId(), c.timeout(), c.replyTo())))
         .onCommand(WatchTransition.class, modules::onWatchTransition)
         .onCommand(ModuleAdvance.class, modules::onModuleAdvance)
         .onCommand(ModulePowerDone.class, modules::onModulePowerDone)
@@ -181,6 +177,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   public SignalHandler<CoordinatorState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
+          fleet.renew();
           if (state.current() != null) {
             ctx.getLog().info("[campaign={} dpu=all] recovered in phase {}; resuming", state.current().id(), state.phase().display());
           }
@@ -191,12 +188,17 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
             modules.enter(state, m.dpuId(), true);
           });
           own.recover(state);
-          unplanned.startWatching(state);
         })
         .build();
   }
 
   // ---- commands ----
+
+  /** A command that journals nothing: {@code action} is all it does. */
+  private Effect<CampaignEvent, CoordinatorState> only(Runnable action) {
+    action.run();
+    return Effect().none();
+  }
 
   private Effect<CampaignEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
     Transition t = s.transition(r.dpuId(), r.campaignId());
@@ -277,7 +279,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       links.stopAll(); // the campaign is over: its links end here
     } else if (s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
       ackDeadlines.cancel();
-      links.tellAll(DpuLink.StopSignalling.INSTANCE);
+      links.stopSignallingAll();
     }
     if (c != null && !recovered) {
       ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());

@@ -61,6 +61,9 @@ public interface CoordinatorProtocol {
 
   public record GetStatus(ActorRef<StatusView> replyTo) implements Command {}
 
+  /** Asks one DPU, through its actor, for its state now (read-only: `reboot --plan`). */
+  public record AskDpu(String dpuId, ActorRef<DpuActor.Answer> replyTo, java.time.Duration timeout) implements Command {}
+
   /** A link's report about one DPU of one campaign. */
   public record FromLink(String campaignId, String dpuId, LinkReport report) implements Command {}
 

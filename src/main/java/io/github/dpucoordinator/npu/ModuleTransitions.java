@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
@@ -36,7 +35,7 @@ final class ModuleTransitions {
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final NpuSettings settings;
-  private final DpuTransport transport;
+  private final DpuFleet fleet;
   private final HostActions host;
   private final Clock clock;
   private final Random random;
@@ -46,18 +45,17 @@ final class ModuleTransitions {
   /** Told when a DPU's transition is over, so its comings and goings meanwhile are not taken for unplanned ones. */
   private final java.util.function.Consumer<String> settled;
   // Transient, rebuilt after a restart: each DPU's transition link, and who waits for a transition's end.
-  private final Map<String, ActorRef<DpuLink.Command>> moduleLinks = new HashMap<>();
+  private final Map<String, String> moduleWork = new HashMap<>();
   private final Map<String, List<ActorRef<TransitionOutcome>>> transitionWatchers = new HashMap<>();
-  private long seq;
 
-  ModuleTransitions(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
+  ModuleTransitions(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuFleet fleet,
       HostActions host, Clock clock, Random random, Map<String, String> lastSeen,
       JournalWrites effects, java.util.function.Consumer<String> settled) {
     this.ctx = ctx;
     this.settled = settled;
     this.timers = timers;
     this.settings = settings;
-    this.transport = transport;
+    this.fleet = fleet;
     this.host = host;
     this.clock = clock;
     this.random = random;
@@ -107,9 +105,8 @@ final class ModuleTransitions {
     }
     if (!c.force() && c.kind().equals(CoordinatorState.STARTUP) && !down) {
       // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first.
-      ctx.pipeToSelf(transport.observe(dpu, "", -1, java.time.Duration.ZERO, settings.signal().rpcTimeout()),
-          (o, failure) -> new Coordinator.StartupChecked(c, o != null && o.listening(),
-              o != null ? o.state() : "not answering: " + Failures.describe(failure)));
+      fleet.observe(dpu, a -> new Coordinator.StartupChecked(c, a.observation() != null && a.observation().listening(),
+          a.observation() != null ? a.observation().state() : "not answering: " + Failures.describe(a.failure())));
       return effects.none();
     }
     long now = clock.millis();
@@ -292,14 +289,14 @@ final class ModuleTransitions {
 
   private void startModuleLink(Transition t, LinkStart start) {
     stopModuleLink(t.dpu().id());
-    Behavior<DpuLink.Command> link = DpuLink.create(t.dpu(), start, transport, settings, ctx.getSelf(), random, clock);
-    moduleLinks.put(t.dpu().id(), ctx.spawn(link, Ids.actorName("module", t.dpu().id(), seq++)));
+    moduleWork.put(t.dpu().id(), t.id());
+    fleet.engage(t.dpu(), start);
   }
 
   private void stopModuleLink(String dpuId) {
-    ActorRef<DpuLink.Command> link = moduleLinks.remove(dpuId);
-    if (link != null) {
-      ctx.stop(link);
+    String id = moduleWork.remove(dpuId);
+    if (id != null) {
+      fleet.release(dpuId, id);
     }
   }
 }

@@ -77,11 +77,7 @@ final class NpuReboot {
         continue;
       }
       Coordinator.armAt(timers, clock, "boot-wait-" + d.id(), new BootDeadline(c.id(), d.id()), c.bootDeadline(d.id()));
-      if (links.has(d.id())) {
-        links.tell(d.id(), DpuLink.AwaitReady.INSTANCE);
-      } else {
-        links.start(d, new LinkStart(c.id(), LinkStart.Mode.READY, null, true, d.attempts()));
-      }
+      links.awaitReady(d, new LinkStart(c.id(), LinkStart.Mode.READY, null, true, d.attempts()));
     }
   }
 

@@ -20,6 +20,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.slf4j.Logger;
@@ -52,33 +53,40 @@ public final class NpuService {
   private static final int PROBE_TRIES = 3;
 
   /**
-   * Asks every configured DPU for its state, in the background: the log says up front who is reachable, and
-   * the connections are open before the first campaign needs them. A DPU (or this JVM) that is slow to answer
-   * while starting is asked again, up to {@value #PROBE_TRIES} times, before it is reported as not answering.
+   * Asks every configured DPU for its state, in the background and through its DPU actor (the only thing that talks
+   * to it): the log says up front who is reachable, and the connections are open before the first campaign needs
+   * them. A DPU (or this JVM) that is slow to answer while starting is asked again, up to {@value #PROBE_TRIES}
+   * times, before it is reported as not answering.
    */
-  private static CompletionStage<Void> probe(NpuSettings settings, DpuTransport transport, Delays delays) {
-    List<java.util.concurrent.CompletableFuture<?>> probes = new java.util.ArrayList<>();
+  private static CompletionStage<Void> probe(NpuSettings settings, ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system) {
+    List<CompletableFuture<?>> probes = new java.util.ArrayList<>();
     for (DpuEndpoint d : settings.dpus()) {
-      probes.add(probe(d, transport, delays, settings.signal().rpcTimeout(), 1).toCompletableFuture());
+      probes.add(probe(d, coordinator, system, settings.signal().rpcTimeout(), 1).toCompletableFuture());
     }
-    return java.util.concurrent.CompletableFuture.allOf(probes.toArray(new java.util.concurrent.CompletableFuture[0]))
-        .handle((ok, failure) -> null);
+    return CompletableFuture.allOf(probes.toArray(new CompletableFuture[0])).handle((ok, failure) -> null);
   }
 
-  private static CompletionStage<Void> probe(DpuEndpoint d, DpuTransport transport, Delays delays, Duration timeout, int attempt) {
-    return transport.observe(d, "", -1, Duration.ZERO, timeout).handle((o, failure) -> {
+  private static CompletionStage<Void> probe(DpuEndpoint d, ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system,
+      Duration timeout, int attempt) {
+    // the coordinator answers once it has recovered its journal: that wait is not the DPU's
+    Duration askTimeout = timeout.plus(Duration.ofSeconds(30));
+    CompletionStage<DpuActor.Answer> asked = AskPattern.ask(coordinator, r -> new Coordinator.AskDpu(d.id(), r, timeout), askTimeout,
+        system.scheduler());
+    return asked.handle((answer, askFailure) -> {
+      Throwable failure = askFailure != null ? askFailure : answer.failure();
       if (failure == null) {
-        log.info("[dpu={}] reachable at {}:{} over {}, state {}", d.id(), d.host(), d.port(), d.protocol(), o.state());
-        return java.util.concurrent.CompletableFuture.<Void>completedFuture(null);
+        log.info("[dpu={}] reachable at {}:{} over {}, state {}", d.id(), d.host(), d.port(), d.protocol(), answer.observation().state());
+        return CompletableFuture.<Void>completedFuture(null);
       }
       if (attempt < PROBE_TRIES) {
         log.debug("[dpu={}] start-up probe {} of {}: {}; asking again", d.id(), attempt, PROBE_TRIES, Failures.describe(failure));
         // a pause first: an agent that refused the connection may be a moment from listening
-        return delays.after(Duration.ofSeconds(attempt)).thenCompose(x -> probe(d, transport, delays, timeout.multipliedBy(2), attempt + 1));
+        return Delays.of(system).after(Duration.ofSeconds(attempt))
+            .thenCompose(x -> probe(d, coordinator, system, timeout.multipliedBy(2), attempt + 1));
       }
       log.warn("[dpu={}] not answering at {}:{} over {} after {} tries: {} (campaigns will keep trying it)", d.id(), d.host(),
           d.port(), d.protocol(), PROBE_TRIES, Failures.describe(failure));
-      return java.util.concurrent.CompletableFuture.<Void>completedFuture(null);
+      return CompletableFuture.<Void>completedFuture(null);
     }).thenCompose(x -> x);
   }
 
@@ -147,10 +155,10 @@ public final class NpuService {
         return Behaviors.empty();
       }
     }
-    AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, transport, settings);
+    AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, settings);
     List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
         NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
-    CompletionStage<Void> probed = probe(settings, transport, Delays.of(system));
+    CompletionStage<Void> probed = probe(settings, coordinator, system);
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings);
     List<GrpcServers.Service> dpuServices = List.of(new GrpcServers.Service(DpuRebootNotices.description,
         DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system)));

@@ -1,6 +1,5 @@
 package io.github.dpucoordinator.npu;
 
-import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.CampaignEvent.DpuRebootAnswered;
@@ -19,7 +18,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -41,28 +39,25 @@ final class OwnReboots {
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final NpuSettings settings;
-  private final DpuTransport transport;
+  private final DpuFleet fleet;
   private final HostActions host;
   private final Clock clock;
-  private final Random random;
   private final JournalWrites effects;
   // Transient: who waits for the answer of a round whose hooks are running, and each DPU's return watch.
   private final Map<String, List<ActorRef<NoticeReply>>> waiting = new HashMap<>();
-  private final Map<String, ActorRef<ReturnWatch.Command>> watches = new HashMap<>();
+  private final Map<String, String> watches = new HashMap<>();
   /** Told when a DPU's own reboot is over, so that its comings and goings meanwhile are not taken for unplanned ones. */
   private final java.util.function.Consumer<String> settled;
-  private long seq;
 
-  OwnReboots(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuTransport transport,
-      HostActions host, Clock clock, Random random, JournalWrites effects, java.util.function.Consumer<String> settled) {
+  OwnReboots(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, DpuFleet fleet,
+      HostActions host, Clock clock, JournalWrites effects, java.util.function.Consumer<String> settled) {
     this.ctx = ctx;
     this.settled = settled;
     this.timers = timers;
     this.settings = settings;
-    this.transport = transport;
+    this.fleet = fleet;
     this.host = host;
     this.clock = clock;
-    this.random = random;
     this.effects = effects;
   }
 
@@ -291,14 +286,14 @@ final class OwnReboots {
     Coordinator.armAt(timers, clock, "notice-" + notice.dpuId(), new Coordinator.BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
     stopWatch(notice.dpuId());
     DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(notice.dpuId())).findFirst().orElseThrow();
-    watches.put(notice.dpuId(), ctx.spawn(ReturnWatch.create(dpu, notice.id(), notice.leavingBootId(), transport, settings.watchRetry(),
-        settings.signal().rpcTimeout(), ctx.getSelf()), Ids.actorName("return", dpu.id(), seq++)));
+    watches.put(notice.dpuId(), notice.id());
+    fleet.followReturn(dpu, notice.id(), notice.leavingBootId());
   }
 
   private void stopWatch(String dpuId) {
-    ActorRef<ReturnWatch.Command> w = watches.remove(dpuId);
-    if (w != null) {
-      ctx.stop(w);
+    String noticeId = watches.remove(dpuId);
+    if (noticeId != null) {
+      fleet.release(dpuId, noticeId);
     }
   }
 }

@@ -5,59 +5,36 @@ import io.github.dpucoordinator.npu.CoordinatorProtocol.Command;
 import io.github.dpucoordinator.npu.CoordinatorProtocol.WatchReport;
 import java.time.Clock;
 import java.util.Random;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 
 /**
- * Events nobody planned (R14): outside campaigns a {@link FleetWatcher} asks each DPU for its state, and a DPU
- * that goes away, comes back or restarts when nothing planned explains it is recorded in its history.
+ * Events nobody planned (R14): outside campaigns each {@link DpuActor} with no work watches its DPU, and a DPU that
+ * goes away, comes back or restarts when nothing planned explains it is recorded in its history.
  */
 final class UnplannedEvents {
   private final ActorContext<Command> ctx;
-  private final NpuSettings settings;
-  private final DpuTransport transport;
+  private final DpuFleet fleet;
   private final Clock clock;
   private final Random random;
   private final JournalWrites effects;
-  /** Notices changes outside anything planned; null when `watch.enabled` is off. */
-  private ActorRef<FleetWatcher.Command> watcher;
 
-  UnplannedEvents(ActorContext<Command> ctx, NpuSettings settings, DpuTransport transport, Clock clock, Random random,
-      JournalWrites effects) {
+  UnplannedEvents(ActorContext<Command> ctx, NpuSettings settings, DpuFleet fleet, Clock clock, Random random, JournalWrites effects) {
     this.ctx = ctx;
-    this.settings = settings;
-    this.transport = transport;
+    this.fleet = fleet;
     this.clock = clock;
     this.random = random;
     this.effects = effects;
   }
 
-  private NegotiationSettings n() {
-    return settings.negotiation();
-  }
-
-  /** Starts the watcher (after recovery), paused if a campaign is in flight. */
-  void startWatching(CoordinatorState s) {
-    if (n().watchEnabled() && !settings.dpus().isEmpty()) {
-      watcher = ctx.spawn(FleetWatcher.create(settings.dpus(), transport, n().watchInterval(), settings.signal().rpcTimeout(),
-          n().watchGoneAfter(), ctx.getSelf()), "watcher");
-      campaignPhase(s.phase());
-    }
-  }
-
-  /** A campaign's links watch its DPUs: the watcher rests meanwhile and starts afresh when it is over. */
+  /** A campaign's work follows its DPUs: the watch rests meanwhile and starts afresh when it is over. */
   void campaignPhase(Phase phase) {
-    if (watcher != null) {
-      watcher.tell(phase == Phase.IDLE ? FleetWatcher.Pause.RESUME : FleetWatcher.Pause.PAUSE);
-    }
+    fleet.watch(phase == Phase.IDLE);
   }
 
   /** Something planned for this DPU (a module transition, its own reboot) ended: its next state is no news. */
   void settled(String dpuId) {
-    if (watcher != null) {
-      watcher.tell(new FleetWatcher.Settled(dpuId));
-    }
+    fleet.release(dpuId, "");
   }
 
   Effect<CampaignEvent, CoordinatorState> onWatchReport(CoordinatorState s, WatchReport w) {

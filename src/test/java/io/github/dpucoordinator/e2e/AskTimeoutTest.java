@@ -12,7 +12,6 @@ import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.npu.AdminServiceImpl;
 import io.github.dpucoordinator.npu.Coordinator;
 import io.github.dpucoordinator.npu.DpuNoticeServiceImpl;
-import io.github.dpucoordinator.npu.NpuService;
 import io.github.dpucoordinator.npu.NpuSettings;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
@@ -69,8 +68,7 @@ class AskTimeoutTest {
   void theAdminAndDpuApisAnswerDeadlineExceededWhenTheCoordinatorDoesNotAnswer(@TempDir Path dir) throws Exception {
     NpuSettings settings = NpuSettings.create(AppConfig.withDataDir(config, dir));
     TestProbe<Coordinator.Command> silent = kit.createTestProbe(); // a coordinator that never answers
-    var transport = NpuService.transport(kit.system(), settings);
-    AdminServiceImpl admin = new AdminServiceImpl(silent.ref(), kit.system(), transport, settings);
+    AdminServiceImpl admin = new AdminServiceImpl(silent.ref(), kit.system(), settings);
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(silent.ref(), kit.system(), settings);
     ServerBinding binding = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(
         new GrpcServers.Service(NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, kit.system())),
@@ -89,7 +87,6 @@ class AskTimeoutTest {
       silent.expectMessageClass(Coordinator.GoingReceived.class);
     } finally {
       binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      transport.close();
     }
   }
 

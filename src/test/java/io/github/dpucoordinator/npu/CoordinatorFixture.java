@@ -52,8 +52,17 @@ class CoordinatorFixture {
     this.pid = pid;
     this.transport = new ProbeTransport(kit.createTestProbe());
     host = new RecordingHost(rebootHangs);
+    es = EventSourcedBehaviorTestKit.create(kit.system(),
+        Coordinator.create(pid, settings(dpus, policies, negotiation, reboot, snapshotEvery), transport, host, clock),
+        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
+    journal = es.persistenceTestKit();
+  }
+
+  /** The settings of the fixtures: {@code dpus} DPUs on the seed's protocol, DPU0 at 127.0.0.1:50051, DPU1 on 50052, ... */
+  static NpuSettings settings(int dpus, Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation,
+      NpuSettings.Reboot reboot, int snapshotEvery) {
     List<DpuEndpoint> endpoints = IntStream.range(0, dpus).mapToObj(i -> new DpuEndpoint("DPU" + i, "127.0.0.1", 50051 + i)).toList();
-    NpuSettings settings = new NpuSettings(endpoints, Path.of("unused"), new NpuSettings.Admin("127.0.0.1", 0, Duration.ofSeconds(10)),
+    return new NpuSettings(endpoints, Path.of("unused"), new NpuSettings.Admin("127.0.0.1", 0, Duration.ofSeconds(10)),
         new RetrySettings(Duration.ofSeconds(1), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), 2.0, 0.0),
         // ack deadline, halt timeout, state wait, watch retry, boot wait, pre-reboot tasks, restart halted DPUs on cancel
         new NpuSettings.Campaigns(ACK_DEADLINE, Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(1),
@@ -63,10 +72,6 @@ class CoordinatorFixture {
         new NpuSettings.ModuleSettings("", "", Duration.ofSeconds(10), Duration.ofSeconds(20)),
         new NpuSettings.GatewaySettings(false, "", "", "0600", 16384, Duration.ofSeconds(1), Duration.ofSeconds(60)),
         negotiation);
-    es = EventSourcedBehaviorTestKit.create(kit.system(),
-        Coordinator.create(pid, settings, transport, host, clock),
-        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
-    journal = es.persistenceTestKit();
   }
 
   String start() {

@@ -12,7 +12,8 @@ final class ProbeTransport implements DpuTransport {
 
   record SignalCall(DpuEndpoint dpu, SignalRequest request, CompletableFuture<SignalReply> reply) {}
 
-  record ObserveCall(DpuEndpoint dpu, long knownVersion, Duration maxWait, CompletableFuture<Observation> reply) {}
+  /** {@code evidence}: what the caller passed to tell a completion apart on gNOI ({@link Evidence#NONE} when nothing). */
+  record ObserveCall(DpuEndpoint dpu, long knownVersion, Duration maxWait, CompletableFuture<Observation> reply, Evidence evidence) {}
 
   final TestProbe<Object> calls;
 
@@ -29,8 +30,14 @@ final class ProbeTransport implements DpuTransport {
 
   @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    return observe(dpu, campaignId, Evidence.NONE, knownVersion, wait, timeout);
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
+      Duration timeout) {
     CompletableFuture<Observation> reply = new CompletableFuture<>();
-    calls.ref().tell(new ObserveCall(dpu, knownVersion, wait, reply));
+    calls.ref().tell(new ObserveCall(dpu, knownVersion, wait, reply, evidence));
     return reply;
   }
 

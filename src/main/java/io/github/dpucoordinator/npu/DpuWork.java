@@ -1,92 +1,69 @@
 package io.github.dpucoordinator.npu;
 
 import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.npu.DpuActor.Command;
 import io.github.dpucoordinator.npu.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.DpuTransport.SignalReply;
 import io.github.dpucoordinator.npu.DpuTransport.SignalRequest;
 import java.time.Duration;
 import java.util.Random;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
-import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One DPU as seen from the NPU for the rest of a campaign. In {@link LinkStart.Mode#SHUTDOWN} it delivers the reboot
- * signal (per-attempt deadline, exponential backoff with jitter, a bounded number of attempts) and reports when the DPU
- * says this campaign's shutdown is complete. Either way it keeps following the DPU's state with long polls until the
- * campaign ends, so that after the reboot it can tell at once whether the DPU is Listening ({@link AwaitReady}): an open
- * long poll that has not returned means the state it last reported still holds. {@link LinkStart.Mode#READY} starts
- * there (after a restart of the NPU service, when nothing is known yet).
+ * A {@link DpuActor} doing a campaign's or a module transition's work. In {@link LinkStart.Mode#SHUTDOWN} it delivers
+ * the reboot signal (per-attempt deadline, exponential backoff with jitter, a bounded number of attempts) and reports
+ * when the DPU says this work's shutdown is complete. Either way it keeps following the DPU's state with long polls
+ * until the work is released, so that after the reboot it can tell at once whether the DPU is Listening
+ * ({@link DpuActor.AwaitReady}): an open long poll that has not returned means the state it last reported still holds.
+ * {@link LinkStart.Mode#READY} starts there (after a restart of the NPU service, when nothing is known yet).
  *
- * <p>It keeps nothing durable: what is worth keeping goes to the coordinator as a {@link LinkReport}; what it learns
- * meanwhile outlives a restart of its actor ({@link LinkMemory}). Redelivering a signal is safe because the DPU
- * deduplicates by campaign id.
+ * <p>What is worth keeping goes to the work's owner as a {@link LinkReport}; what it learns meanwhile outlives a
+ * restart of the actor ({@link LinkMemory}). Redelivering a signal is safe because the DPU deduplicates by work id.
  */
-public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
+final class DpuWork extends DpuState {
 
-  public sealed interface Command {}
+  private record SignalAnswered(long gen, int attempt, SignalReply reply, Throwable failure) implements Command {}
+  private record Observed(long gen, Observation observation, Throwable failure) implements Command {}
+  private record SendSignal(long gen, int attempt) implements Command {}
+  private record Poll(long gen) implements Command {}
+  private record HaltTimeout(long gen) implements Command {}
 
-  /** The deadline has passed: no more signal attempts (a late signal must not shut a DPU down now). */
-  public enum StopSignalling implements Command { INSTANCE }
-
-  /** The reboot is over: report {@link LinkReport.Ready} as soon as the DPU is known to be Listening, then stop. */
-  public enum AwaitReady implements Command { INSTANCE }
-
-  private record SignalAnswered(int attempt, SignalReply reply, Throwable failure) implements Command {}
-  private record Observed(Observation observation, Throwable failure) implements Command {}
-  private record SendSignal(int attempt) implements Command {}
-  private enum Poll implements Command { INSTANCE }
-  private enum HaltTimeout implements Command { INSTANCE }
-
-  /** The link, supervised, with what it learns kept across restarts of its actor ({@link LinkMemory#supervised}). */
-  public static Behavior<Command> create(DpuEndpoint dpu, LinkStart start, DpuTransport transport, NpuSettings settings,
-      ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock) {
-    LinkMemory memory = new LinkMemory(start);
-    return memory.supervised(dpu, start, coordinator, clock, (ctx, timers) ->
-        new DpuLink(ctx, timers, dpu, start, transport, settings, coordinator, random, clock, memory));
-  }
+  private static final String HALT_TIMER = "halt";
 
   private final TimerScheduler<Command> timers;
   private final DpuEndpoint dpu;
   private final LinkStart start;
   private final DpuTransport transport;
   private final NpuSettings settings;
-  private final ActorRef<Coordinator.Command> coordinator;
   private final Random random;
   private final java.time.Clock clock;
+  private final LinkMemory memory;
   private long knownVersion = -1;
   private String lastSeen = "";
   private boolean signalling;
   /** A state query is on the wire or scheduled: the watch loop is running. */
   private boolean watching;
-  private final LinkMemory memory;
   /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
   private Observation current;
-  /** The protective state last reported to the coordinator. */
+  /** The protective state last reported to the work's owner. */
   private String protective = "";
   /** The halt timeout was stopped for a protective state; it starts afresh when the state ends. */
   private boolean haltHeld;
-  /** The signal to send: the campaign's, then forced once the deferral cap is reached. */
+  /** The signal to send: the work's, then forced once the deferral cap is reached. */
   private SignalRequest request;
 
-  private DpuLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, DpuEndpoint dpu, LinkStart start,
-      DpuTransport transport, NpuSettings settings, ActorRef<Coordinator.Command> coordinator, Random random, java.time.Clock clock,
-      LinkMemory memory) {
-    super(ctx);
+  DpuWork(DpuCore core, LinkMemory memory) {
+    super(core);
     this.memory = memory;
-    this.clock = clock;
-    this.timers = timers;
-    this.dpu = dpu;
-    this.start = start;
-    this.transport = transport;
-    this.settings = settings;
-    this.coordinator = coordinator;
-    this.random = random;
-    memory.readyWanted |= start.mode() == LinkStart.Mode.READY;
+    this.timers = core.timers;
+    this.dpu = memory.endpoint;
+    this.start = memory.start;
+    this.transport = core.transport;
+    this.settings = core.settings;
+    this.random = core.random;
+    this.clock = core.clock;
     request = start.request();
     boolean mayAsk = start.mode() == LinkStart.Mode.SHUTDOWN && !memory.acknowledged && !memory.signallingStopped && !memory.resolved;
     if (mayAsk && memory.attempts >= settings.signal().maxAttempts()) {
@@ -104,27 +81,35 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   }
 
   @Override
+  String workId() {
+    return start.campaignId();
+  }
+
+  @Override
   public Receive<Command> createReceive() {
-    return newReceiveBuilder()
+    return common()
         .onMessage(SendSignal.class, s -> {
-          if (signalling) {
+          if (s.gen() == generation && signalling) {
             sendSignal(s.attempt());
           }
           return this;
         })
-        .onMessageEquals(StopSignalling.INSTANCE, () -> {
-          stopSignalling();
+        .onMessage(SignalAnswered.class, a -> a.gen() == generation ? onSignalAnswered(a) : this)
+        .onMessage(Poll.class, p -> {
+          if (p.gen() == generation) {
+            poll();
+          }
           return this;
         })
-        .onMessageEquals(AwaitReady.INSTANCE, this::onAwaitReady)
-        .onMessage(SignalAnswered.class, this::onSignalAnswered)
-        .onMessageEquals(Poll.INSTANCE, () -> {
-          poll();
-          return this;
-        })
-        .onMessage(Observed.class, this::onObserved)
-        .onMessageEquals(HaltTimeout.INSTANCE, this::onHaltTimeout)
+        .onMessage(Observed.class, o -> o.gen() == generation ? onObserved(o) : this)
+        .onMessage(HaltTimeout.class, h -> h.gen() == generation ? onHaltTimeout() : this)
         .build();
+  }
+
+  @Override
+  Behavior<Command> onStopSignalling() {
+    stopSignalling();
+    return this;
   }
 
   private void sendSignal(int attempt) {
@@ -140,7 +125,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
     SignalRequest sent = request;
     getContext().pipeToSelf(transport.signal(dpu, sent, settings.signal().rpcTimeout()),
-        (reply, failure) -> new SignalAnswered(attempt, reply, failure));
+        (reply, failure) -> new SignalAnswered(generation, attempt, reply, failure));
   }
 
   private Behavior<Command> onSignalAnswered(SignalAnswered answer) {
@@ -154,7 +139,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     if (answer.failure() == null && DpuTransport.PROTECTIVE.equals(answer.reply().disposition())) {
       // Nothing started: the DPU must not be halted now. Ask again later; this is not a failed attempt.
       protective(answer.reply().ack());
-      timers.startSingleTimer(new SendSignal(attempt), settings.negotiation().protectiveRecheck());
+      timers.startSingleTimer(new SendSignal(generation, attempt), settings.negotiation().protectiveRecheck());
       return this;
     }
     if (answer.failure() == null) {
@@ -191,7 +176,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     getContext().getLog().warn("[campaign={} dpu={}] attempt {} failed ({}); retrying in {} ms", start.campaignId(), dpu.id(),
         attempt, reason, pause.toMillis());
     // Armed before reporting: once the failure is journaled, the retry is already scheduled.
-    timers.startSingleTimer(new SendSignal(attempt + 1), pause);
+    timers.startSingleTimer(new SendSignal(generation, attempt + 1), pause);
     report(new LinkReport.AttemptFailed(attempt, reason));
     return this;
   }
@@ -205,7 +190,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
         java.time.Instant.ofEpochMilli(reply.deferUntil()), reply.deferReason(), java.time.Instant.ofEpochMilli(until),
         until < reply.deferUntil() ? " (the campaign's deferral cap)" : "");
     report(new LinkReport.Deferred(reply.deferReason(), reply.deferUntil(), until));
-    timers.startSingleTimer(new SendSignal(attempt), Duration.ofMillis(Math.max(0, until - now)));
+    timers.startSingleTimer(new SendSignal(generation, attempt), Duration.ofMillis(Math.max(0, until - now)));
     return this;
   }
 
@@ -226,7 +211,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     watching = true;
     Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
     getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), memory.evidence, knownVersion, wait,
-        wait.plus(settings.signal().rpcTimeout())), Observed::new);
+        wait.plus(settings.signal().rpcTimeout())), (o, f) -> new Observed(generation, o, f));
   }
 
   private Behavior<Command> onObserved(Observed observed) {
@@ -234,7 +219,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
       seen("unreachable: " + Failures.describe(observed.failure()));
       current = null;
       knownVersion = -1;
-      timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry());
+      timers.startSingleTimer(new Poll(generation), settings.watchRetry());
       return this;
     }
     Observation o = observed.observation();
@@ -248,8 +233,8 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     if (shuttingDown) {
       protective(o.protective());
       // A protective state set during the shutdown holds it: the halt timeout waits too (the campaign caps it).
-      if (o.isProtective() && timers.isTimerActive(HaltTimeout.INSTANCE)) {
-        timers.cancel(HaltTimeout.INSTANCE);
+      if (o.isProtective() && timers.isTimerActive(HALT_TIMER)) {
+        timers.cancel(HALT_TIMER);
         haltHeld = true;
       } else if (!o.isProtective() && haltHeld) {
         haltHeld = false;
@@ -261,7 +246,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
     if (shuttingDown && o.completed(start.campaignId())) {
       memory.resolved = true;
-      timers.cancel(HaltTimeout.INSTANCE);
+      timers.cancel(HALT_TIMER);
       getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
       report(new LinkReport.Completed(o.degraded(), o.detail()));
@@ -291,7 +276,7 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   }
 
   private void armHaltTimeout(boolean afresh) {
-    timers.startSingleTimer(HaltTimeout.INSTANCE, memory.haltLeft(clock.millis(), settings.haltTimeout(), afresh));
+    timers.startSingleTimer(HALT_TIMER, new HaltTimeout(generation), memory.haltLeft(clock.millis(), settings.haltTimeout(), afresh));
   }
 
   private Behavior<Command> onHaltTimeout() {
@@ -308,11 +293,11 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   private void giveUp(String reason) {
     memory.resolved = true;
     signalling = false;
-    timers.cancel(HaltTimeout.INSTANCE);
+    timers.cancel(HALT_TIMER);
     report(new LinkReport.GaveUp(reason));
     if (!watching) {
       watching = true;
-      timers.startSingleTimer(Poll.INSTANCE, settings.watchRetry());
+      timers.startSingleTimer(new Poll(generation), settings.watchRetry());
     }
   }
 
@@ -325,16 +310,18 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
     }
   }
 
-  private Behavior<Command> onAwaitReady() {
+  @Override
+  Behavior<Command> onAwaitReady(DpuActor.AwaitReady a) {
     stopSignalling();
     memory.readyWanted = true;
     return current != null && current.listening() ? ready() : this;
   }
 
+  /** Listening after the reboot: reported, and this work is done. */
   private Behavior<Command> ready() {
     getContext().getLog().info("[campaign={} dpu={}] ready (Listening) after reboot", start.campaignId(), dpu.id());
     report(new LinkReport.Ready());
-    return Behaviors.stopped();
+    return core.idle();
   }
 
   private void seen(String summary) {
@@ -345,6 +332,6 @@ public final class DpuLink extends AbstractBehavior<DpuLink.Command> {
   }
 
   private void report(LinkReport report) {
-    coordinator.tell(new Coordinator.FromLink(start.campaignId(), dpu.id(), report));
+    memory.report(report);
   }
 }
