@@ -8,7 +8,7 @@ import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepSpec;
-import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StatusRequest;

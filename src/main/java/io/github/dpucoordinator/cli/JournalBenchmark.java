@@ -2,7 +2,7 @@ package io.github.dpucoordinator.cli;
 
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
-import io.github.dpucoordinator.npu.CampaignEvent;
+import io.github.dpucoordinator.npu.coordinator.CampaignEvent;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

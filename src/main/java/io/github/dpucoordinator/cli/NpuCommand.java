@@ -4,9 +4,9 @@ import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.DataDir;
 import io.github.dpucoordinator.common.JournalLock;
-import io.github.dpucoordinator.npu.DpuEndpoint;
 import io.github.dpucoordinator.npu.NpuService;
-import io.github.dpucoordinator.npu.NpuSettings;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,6 +63,7 @@ final class NpuCommand implements Callable<Integer> {
       DataDir.prepare(settings.dataDir());
       JournalLock.check(config);
       io.github.dpucoordinator.common.JournalSchema.create(config);
+      io.github.dpucoordinator.common.JournalSchema.checkReadable(config);
     } catch (Exception e) {
       System.err.println("dpuctl npu: " + Systems.rootMessage(e));
       return ExitCodes.STARTUP_FAILED;

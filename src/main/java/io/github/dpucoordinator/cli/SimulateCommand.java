@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.dpucoordinator.common.Json;
-import io.github.dpucoordinator.npu.StatusView;
+import io.github.dpucoordinator.npu.coordinator.StatusView;
 import io.github.dpucoordinator.sim.Simulation;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;

@@ -57,6 +57,67 @@ public final class JournalSchema {
     }
   }
 
+  /**
+   * Refuses a journal this build cannot read, before anything recovers from it: every class its events and snapshots
+   * name (after the configured Jackson migrations, which read older names) must exist here. Otherwise the start
+   * fails, naming the class and what to do, instead of a coordinator that fails its recovery over and over.
+   */
+  public static CompletionStage<Void> checkReadable(Config config, Executor blocking) {
+    return CompletableFuture.runAsync(() -> checkReadable(config), blocking);
+  }
+
+  /** The same, here and now. */
+  public static void checkReadable(Config config) {
+    String url = config.getString(DB + "url");
+    java.util.Set<String> manifests = new java.util.TreeSet<>();
+    try (Connection c = DriverManager.getConnection(url, config.getString(DB + "user"), config.getString(DB + "password"));
+        Statement st = c.createStatement()) {
+      for (String sql : java.util.List.of("SELECT DISTINCT \"event_ser_manifest\" FROM \"event_journal\"",
+          "SELECT DISTINCT \"snapshot_ser_manifest\" FROM \"snapshot\"")) {
+        try (java.sql.ResultSet rs = st.executeQuery(sql)) {
+          while (rs.next()) {
+            manifests.add(rs.getString(1));
+          }
+        }
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read the journal in " + url + ": " + e.getMessage(), e);
+    }
+    Config migrations = config.getConfig("pekko.serialization.jackson.migrations");
+    for (String manifest : manifests) {
+      String name = manifest.contains("#") ? manifest.substring(0, manifest.indexOf('#')) : manifest;
+      if (!name.startsWith(OURS)) {
+        continue; // not one of this project's classes: its serializer answers for it
+      }
+      String current = migrated(migrations, name);
+      try {
+        Class.forName(current, false, JournalSchema.class.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException("the journal in " + url + " was written by another version of dpu-coordinator: it holds "
+            + name + ", which this version cannot read. Start the version that wrote it, or move the data dir aside to start "
+            + "afresh (its campaigns and history are then not shown here)");
+      }
+    }
+  }
+
+  private static final String OURS = "io.github.dpucoordinator.";
+
+  /** The class a journaled name is read as: the configured migration's answer for it, else the name itself. */
+  private static String migrated(Config migrations, String name) {
+    String key = com.typesafe.config.ConfigUtil.joinPath(name);
+    if (!migrations.hasPath(key)) {
+      return name;
+    }
+    try {
+      org.apache.pekko.serialization.jackson.JacksonMigration m = (org.apache.pekko.serialization.jackson.JacksonMigration)
+          Class.forName(migrations.getString(key)).getDeclaredConstructor().newInstance();
+      return m.transformClassName(1, name);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("pekko.serialization.jackson.migrations: cannot use " + migrations.getString(key) + " for "
+          + name + ": " + e, e);
+    }
+  }
+
   private static String script(String resource) {
     try (InputStream in = JournalSchema.class.getClassLoader().getResourceAsStream(resource)) {
       if (in == null) {

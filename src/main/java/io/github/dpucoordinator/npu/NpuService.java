@@ -1,23 +1,36 @@
 package io.github.dpucoordinator.npu;
 
-import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Delays;
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.common.JournalSchema;
 import io.github.dpucoordinator.common.StepRunner;
+import io.github.dpucoordinator.npu.api.AdminServiceImpl;
+import io.github.dpucoordinator.npu.api.DpuNoticeServiceImpl;
+import io.github.dpucoordinator.npu.coordinator.Coordinator;
+import io.github.dpucoordinator.npu.dpu.DpuActor;
+import io.github.dpucoordinator.npu.gateway.PipeGateway;
+import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
+import io.github.dpucoordinator.npu.transport.GnoiDpuTransport;
+import io.github.dpucoordinator.npu.transport.ProtocolTransport;
+import io.github.dpucoordinator.npu.transport.RebootServiceTransport;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesHandlerFactory;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -25,7 +38,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.time.Duration;
 
 /**
  * Starts the NPU service in an actor system whose config points the journal at the data dir
@@ -112,7 +124,9 @@ public final class NpuService {
 
   public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings, DpuTransport transport, HostActions host) {
     CompletableFuture<Running> started = new CompletableFuture<>();
-    return JournalSchema.createIfNotExists(system.settings().config(), system.dispatchers().lookup(DispatcherSelector.blocking()))
+    java.util.concurrent.Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    return JournalSchema.createIfNotExists(system.settings().config(), blocking)
+        .thenCompose(done -> JournalSchema.checkReadable(system.settings().config(), blocking))
         .thenCompose(done -> {
           system.systemActorOf(Behaviors.<Void>setup(ctx -> serve(ctx, settings, transport, host, started)), "npu", Props.empty());
           return started;
@@ -148,7 +162,7 @@ public final class NpuService {
     ActorRef<Coordinator.Command> coordinator = ctx.spawn(Coordinator.create(settings, transport, host, Clock.systemUTC()), "coordinator");
     if (settings.gateway().enabled()) {
       try {
-        io.github.dpucoordinator.gateway.PipeGateway gateway = io.github.dpucoordinator.gateway.PipeGateway.start(system, coordinator, settings);
+        PipeGateway gateway = PipeGateway.start(system, coordinator, settings);
         system.getWhenTerminated().thenRun(gateway::close);
       } catch (java.io.IOException e) {
         started.completeExceptionally(new IllegalStateException("pipe gateway: " + e.getMessage(), e));

@@ -124,11 +124,11 @@ class GnoiAgentTest {
     AgentSettings settings = AgentSettings.create(AppConfig.load()).withId("G9").withPort(0)
         .withSteps(List.of(StepSpec.command("flush-disk", "echo disk busy >&2; exit 4", Duration.ofSeconds(5))));
     AgentServer.Running running = AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
-    io.github.dpucoordinator.npu.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.GnoiDpuTransport(kit.system(),
+    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
         Duration.ofSeconds(10), "HALT", Duration.ofMillis(100));
-    io.github.dpucoordinator.npu.DpuEndpoint dpu = new io.github.dpucoordinator.npu.DpuEndpoint("G9", "127.0.0.1", running.port());
-    get(npu.signal(dpu, new io.github.dpucoordinator.npu.DpuTransport.SignalRequest("c9", "cold", "test", 0), Duration.ofSeconds(5)));
-    io.github.dpucoordinator.npu.DpuTransport.Observation done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(10),
+    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = new io.github.dpucoordinator.npu.transport.DpuEndpoint("G9", "127.0.0.1", running.port());
+    get(npu.signal(dpu, new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c9", "cold", "test", 0), Duration.ofSeconds(5)));
+    io.github.dpucoordinator.npu.transport.DpuTransport.Observation done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(10),
         Duration.ofMillis(100), () -> {
           var o = get(npu.observe(dpu, "c9", -1, Duration.ZERO, Duration.ofSeconds(5)));
           assertTrue(o.completed("c9"), o.toString());

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.npu.NpuService;
-import io.github.dpucoordinator.npu.NpuSettings;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
@@ -133,8 +133,8 @@ class GrpcEndToEndTest {
     config = io.github.dpucoordinator.common.AppConfig.with(config, "dpu-coordinator.npu.state-wait", "40s");
     config = io.github.dpucoordinator.common.AppConfig.with(config, "dpu-coordinator.npu.ack-deadline", "120s");
     config = io.github.dpucoordinator.common.AppConfig.with(config, "dpu-coordinator.npu.halt-timeout", "60s");
-    List<io.github.dpucoordinator.npu.DpuEndpoint> seed = Harness.endpoints(dpus).stream()
-        .map(d -> d.withProtocol(io.github.dpucoordinator.npu.DpuEndpoint.REBOOT_SERVICE)).toList();
+    List<io.github.dpucoordinator.npu.transport.DpuEndpoint> seed = Harness.endpoints(dpus).stream()
+        .map(d -> d.withProtocol(io.github.dpucoordinator.npu.transport.DpuEndpoint.REBOOT_SERVICE)).toList();
     ActorSystem<Void> npuSystem = ActorSystem.create(Behaviors.empty(), "npu-warm", config);
     try {
       NpuService.Running npu = NpuService.start(npuSystem, NpuSettings.create(config).withDpus(seed)).toCompletableFuture().get(30, TimeUnit.SECONDS);

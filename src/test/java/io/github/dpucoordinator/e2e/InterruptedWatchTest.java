@@ -8,7 +8,7 @@ import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.npu.NpuService;
-import io.github.dpucoordinator.npu.NpuSettings;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import java.nio.file.Files;
 import java.nio.file.Path;

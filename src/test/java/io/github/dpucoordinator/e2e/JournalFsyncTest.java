@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.common.AppConfig;
-import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import java.nio.file.Files;

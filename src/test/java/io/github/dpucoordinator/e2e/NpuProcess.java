@@ -1,6 +1,6 @@
 package io.github.dpucoordinator.e2e;
 
-import io.github.dpucoordinator.npu.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

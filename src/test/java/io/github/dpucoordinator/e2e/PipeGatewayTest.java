@@ -11,9 +11,9 @@ import io.github.dpucoordinator.agent.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.common.StepSpec;
-import io.github.dpucoordinator.npu.DpuEndpoint;
 import io.github.dpucoordinator.npu.NpuService;
-import io.github.dpucoordinator.npu.NpuSettings;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -126,7 +126,7 @@ class PipeGatewayTest {
   void theSeedsExampleRequestByteForByteGetsASuccessResponseInTheSeedsFormat() throws Exception {
     assertTrue(isFifo(requestPipe) && isFifo(responsePipe));
     assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(requestPipe)));
-    write(io.github.dpucoordinator.gateway.RequestFramerTestAccess.SEED_EXAMPLE);
+    write(io.github.dpucoordinator.npu.gateway.RequestFramerTestAccess.SEED_EXAMPLE);
     JsonNode r = responses.next();
     assertEquals("DPU0", r.path("dpu_id").asText());
     assertEquals("SUCCESS", r.path("status").asText(), r.toString());

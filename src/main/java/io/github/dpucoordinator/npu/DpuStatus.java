@@ -1,3 +1,0 @@
-package io.github.dpucoordinator.npu;
-
-public enum DpuStatus { PENDING, ACKNOWLEDGED, SHUTDOWN_COMPLETE, FAILED }

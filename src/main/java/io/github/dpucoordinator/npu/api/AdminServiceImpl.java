@@ -1,0 +1,117 @@
+package io.github.dpucoordinator.npu.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.dpucoordinator.common.Asks;
+import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.npu.coordinator.Coordinator;
+import io.github.dpucoordinator.npu.coordinator.CoordinatorState;
+import io.github.dpucoordinator.npu.coordinator.PlanView;
+import io.github.dpucoordinator.npu.coordinator.StatusView;
+import io.github.dpucoordinator.npu.dpu.DpuActor;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
+import io.github.dpucoordinator.proto.admin.CancelCampaignRequest;
+import io.github.dpucoordinator.proto.admin.ModuleRequest;
+import io.github.dpucoordinator.proto.admin.ModuleResponse;
+import io.github.dpucoordinator.proto.admin.NpuAdmin;
+import io.github.dpucoordinator.proto.admin.PlanRequest;
+import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
+import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
+import io.github.dpucoordinator.proto.admin.StatusRequest;
+import io.github.dpucoordinator.proto.admin.StatusResponse;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+
+/** The local admin API: start a campaign, read the status document. */
+public final class AdminServiceImpl implements NpuAdmin {
+  private final ActorRef<Coordinator.Command> coordinator;
+  private final ActorSystem<?> system;
+  private final ObjectMapper json = Json.mapper();
+
+  private final NpuSettings settings;
+  private final Asks.Bound asks;
+
+  public AdminServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
+    this.coordinator = coordinator;
+    this.system = system;
+    this.settings = settings;
+    this.asks = new Asks.Bound(system, settings.admin().askTimeout(), NpuSettings.Admin.ASK_TIMEOUT);
+  }
+
+  /** Asks the coordinator, within {@code admin.ask-timeout}. */
+  private <R> CompletionStage<R> ask(org.apache.pekko.japi.function.Function<ActorRef<R>, Coordinator.Command> message) {
+    return asks.ask(coordinator, message);
+  }
+
+  @Override
+  public CompletionStage<StartCampaignResponse> startCampaign(StartCampaignRequest in) {
+    CompletionStage<Coordinator.StartReply> reply =
+        ask(replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo));
+    return reply.thenApply(r -> StartCampaignResponse.newBuilder()
+        .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
+  }
+
+  @Override
+  public CompletionStage<StartCampaignResponse> cancelCampaign(CancelCampaignRequest in) {
+    CompletionStage<Coordinator.StartReply> reply = ask(replyTo -> new Coordinator.CancelCampaign(in.getReason(), replyTo));
+    return reply.thenApply(r -> StartCampaignResponse.newBuilder()
+        .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
+  }
+
+  @Override
+  public CompletionStage<StatusResponse> plan(PlanRequest in) {
+    CompletionStage<PlanView> plan = ask(r -> new Coordinator.GetPlan(in.getForce(), r));
+    return plan.thenCompose(p -> askDpus(p).thenApply(more -> p.withBlockers(more)))
+        .thenApply(p -> StatusResponse.newBuilder().setJson(Json.write(json, p)).build());
+  }
+
+  /** Each planned DPU asked once, read-only: protective states and deferrals it reports now, or that it cannot be reached. */
+  private CompletionStage<java.util.List<String>> askDpus(PlanView p) {
+    java.util.List<java.util.concurrent.CompletableFuture<String>> asks = new java.util.ArrayList<>();
+    for (DpuEndpoint d : settings.dpus()) {
+      if (p.dpus().stream().noneMatch(planned -> planned.id().equals(d.id()))) {
+        continue;
+      }
+      CompletionStage<DpuActor.Answer> answer = ask(r -> new Coordinator.AskDpu(d.id(), r, settings.signal().rpcTimeout()));
+      asks.add(answer.toCompletableFuture().handle((a, failed) -> {
+        Throwable failure = failed != null ? failed : a.failure();
+        DpuTransport.Observation o = failure == null ? a.observation() : null;
+        return failure != null ? d.id() + " is unreachable now (" + Failures.describe(failure) + ")"
+              : o.isProtective() ? d.id() + " reports protective state " + o.protective() + "; it will not be powered off or reset"
+                  + " while it lasts (up to protective.max-wait " + settings.negotiation().protectiveMaxWait().toSeconds() + " s)"
+              : !o.deferring().isEmpty() ? d.id() + " is " + o.deferring() + " (honoured up to defer.max-total "
+                  + settings.negotiation().deferMaxTotal().toSeconds() + " s; --force skips it)"
+              : null;
+      }));
+    }
+    return java.util.concurrent.CompletableFuture.allOf(asks.toArray(new java.util.concurrent.CompletableFuture[0]))
+        .thenApply(x -> asks.stream().map(java.util.concurrent.CompletableFuture::join).filter(java.util.Objects::nonNull).toList());
+  }
+
+  @Override
+  public CompletionStage<ModuleResponse> moduleShutdown(ModuleRequest in) {
+    return module(in, CoordinatorState.SHUTDOWN);
+  }
+
+  @Override
+  public CompletionStage<ModuleResponse> moduleStartup(ModuleRequest in) {
+    return module(in, CoordinatorState.STARTUP);
+  }
+
+  private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {
+    CompletionStage<Coordinator.StartReply> reply =
+        ask(replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo));
+    return reply.thenApply(r -> ModuleResponse.newBuilder()
+        .setAccepted(r.accepted()).setTransitionId(r.campaignId()).setMessage(r.message()).build());
+  }
+
+  @Override
+  public CompletionStage<StatusResponse> status(StatusRequest in) {
+    CompletionStage<StatusView> view = ask(Coordinator.GetStatus::new);
+    return view.thenApply(v -> StatusResponse.newBuilder().setJson(Json.write(json, v)).build());
+  }
+}

@@ -1,0 +1,118 @@
+package io.github.dpucoordinator.npu.coordinator;
+
+import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+
+/**
+ * The campaign's acknowledgment deadline: reports already queued count; a deferral may have moved it; DPUs in a
+ * protective state hold the campaign once, up to {@code protective.max-wait}, and at that cap the campaign proceeds or
+ * aborts; every other unfinished DPU is recorded with why.
+ */
+final class AckDeadlines {
+  record Reached(String campaignId) implements Command {}
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final NpuSettings settings;
+  private final Clock clock;
+  private final JournalWrites journal;
+  private final CampaignLinks links;
+  private final CampaignEnd end;
+  private final Phases phases;
+
+  AckDeadlines(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, Clock clock, JournalWrites journal,
+      CampaignLinks links, CampaignEnd end, Phases phases) {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.settings = settings;
+    this.clock = clock;
+    this.journal = journal;
+    this.links = links;
+    this.end = end;
+    this.phases = phases;
+  }
+
+  /** The deadline timer of campaign {@code campaignId}, for the time left until {@code deadlineMillis}. */
+  void arm(String campaignId, long deadlineMillis) {
+    Coordinator.armAt(timers, clock, "ack-deadline", new Reached(campaignId), deadlineMillis);
+  }
+
+  void cancel() {
+    timers.cancel("ack-deadline");
+  }
+
+  Effect<CampaignEvent, CoordinatorState> onDeadline(CoordinatorState s, Reached d) {
+    if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
+      return journal.none();
+    }
+    // Reports already queued count: they arrived before the deadline was handled.
+    List<CampaignEvent> events = links.drain(s);
+    CoordinatorState latest = s.applyAll(events, settings.historyPerDpu(), settings.recentCampaigns());
+    Campaign c = latest.current();
+    long now = clock.millis();
+    if (c.ackDeadline() > now) {
+      // A deferral moved the deadline while this timer was on its way.
+      arm(c.id(), c.ackDeadline());
+      return phases.persistThenAdvance(events);
+    }
+    Map<String, String> protective = new LinkedHashMap<>();
+    c.dpus().values().stream().filter(p -> !p.resolved() && p.isProtective()).forEach(p -> protective.put(p.id(), p.protective()));
+    if (!protective.isEmpty() && !c.protectiveHold() && settings.negotiation().protectiveMaxWait().toMillis() > 0) {
+      return holdForProtective(events, c, protective, now);
+    }
+    Map<String, String> missing = new LinkedHashMap<>(CampaignLinks.failures(c));
+    for (DpuProgress dpu : c.dpus().values()) {
+      if (!dpu.resolved()) {
+        missing.put(dpu.id(), protective.containsKey(dpu.id())
+            ? "still in protective state " + dpu.protective() + " at the cap (dpu-coordinator.npu.protective.max-wait "
+                + settings.negotiation().protectiveMaxWait().toSeconds() + " s); policy: " + settings.negotiation().protectiveAtCap()
+            : links.unfinishedReason(dpu));
+      }
+    }
+    if (!protective.isEmpty()) {
+      events.add(new CampaignEvent.ProtectiveCapReached(c.id(), protective, settings.negotiation().protectiveAtCap(), now));
+      if (settings.negotiation().abortAtProtectiveCap()) {
+        ctx.getLog().error("[campaign={} dpu={}] still in a protective state at the cap ({}); ABORTING the campaign "
+            + "(dpu-coordinator.npu.protective.at-cap = abort): nothing is rebooted", c.id(), String.join(",", protective.keySet()), protective);
+        return end.endEarly(events, c, "aborted: DPU(s) " + String.join(", ", protective.keySet()) + " still in a protective state at the cap",
+            true, null);
+      }
+      ctx.getLog().error("[campaign={} dpu={}] still in a protective state at the cap ({}); PROCEEDING with the reboot anyway "
+          + "(dpu-coordinator.npu.protective.at-cap = proceed)", c.id(), String.join(",", protective.keySet()), protective);
+    }
+    events.add(new CampaignEvent.AcknowledgmentsMissing(d.campaignId(), missing, true, now));
+    return phases.persistThenEnter(events);
+  }
+
+  /**
+   * The deadline passed with DPUs in a protective state: those that are not protective and unfinished are
+   * given up on now; the protective ones are waited for until protective.max-wait, touching nothing.
+   */
+  private Effect<CampaignEvent, CoordinatorState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
+      long now) {
+    long holdUntil = now + settings.negotiation().protectiveMaxWait().toMillis();
+    for (DpuProgress dpu : c.dpus().values()) {
+      if (!dpu.resolved() && !protective.containsKey(dpu.id())) {
+        events.add(new CampaignEvent.DpuGaveUp(c.id(), dpu.id(), links.unfinishedReason(dpu), now));
+      }
+    }
+    events.add(new CampaignEvent.ProtectiveHold(c.id(), protective, holdUntil, now));
+    return journal.persist(events).thenRun(next -> {
+      ctx.getLog().warn("[campaign={} dpu={}] in a protective state at the ack deadline ({}); holding the campaign until {} "
+          + "(dpu-coordinator.npu.protective.max-wait), nothing is powered off or reset meanwhile", c.id(),
+          String.join(",", protective.keySet()), protective, Instant.ofEpochMilli(holdUntil));
+      next.current().dpus().values().stream().filter(p -> p.status() == DpuStatus.FAILED)
+          .forEach(p -> links.stopSignalling(p.id()));
+      arm(c.id(), holdUntil);
+      phases.advance();
+    });
+  }
+}

@@ -1,0 +1,107 @@
+package io.github.dpucoordinator.npu.coordinator;
+
+import io.github.dpucoordinator.common.Ids;
+import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.CancelCampaign;
+import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.StartReply;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+
+/**
+ * A campaign that ends before Reboot: `reboot --cancel`, or an abort at the protective-state cap. Each DPU is left
+ * with what became of it, and halted gNOI DPUs are restarted through module transitions if so configured.
+ */
+final class CampaignEnd {
+  private final ActorContext<Command> ctx;
+  private final NpuSettings settings;
+  private final Clock clock;
+  private final Random random;
+  private final JournalWrites journal;
+  private final CampaignLinks links;
+  private final ModuleTransitions modules;
+  private final Phases phases;
+
+  CampaignEnd(ActorContext<Command> ctx, NpuSettings settings, Clock clock, Random random, JournalWrites journal, CampaignLinks links,
+      ModuleTransitions modules, Phases phases) {
+    this.ctx = ctx;
+    this.settings = settings;
+    this.clock = clock;
+    this.random = random;
+    this.journal = journal;
+    this.links = links;
+    this.modules = modules;
+    this.phases = phases;
+  }
+
+  private static final java.util.Set<Phase> CANCELLABLE =
+      java.util.Set.of(Phase.PREPARE_FOR_REBOOT, Phase.NOTIFY_DPUS, Phase.WAIT_FOR_ACKNOWLEDGMENTS);
+
+  Effect<CampaignEvent, CoordinatorState> onCancel(CoordinatorState s, CancelCampaign c) {
+    if (s.current() == null) {
+      c.replyTo().tell(new StartReply(false, "", "no campaign is in flight"));
+      return journal.none();
+    }
+    if (!CANCELLABLE.contains(s.phase())) {
+      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " has reached phase "
+          + s.phase().display() + "; it can only be cancelled before Reboot"));
+      return journal.none();
+    }
+    // Reports already queued count: they arrived before the cancel.
+    List<CampaignEvent> events = links.drain(s);
+    Campaign camp = s.applyAll(events, settings.historyPerDpu(), settings.recentCampaigns()).current();
+    return endEarly(events, camp, c.reason().isBlank() ? "operator request" : c.reason().trim(), false, c.replyTo());
+  }
+
+  /**
+   * Ends a campaign before Reboot (cancelled by the operator, or aborted at the protective cap): each DPU
+   * with what became of it; halted DPUs are restarted through module transitions if so configured.
+   */
+  Effect<CampaignEvent, CoordinatorState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
+      ActorRef<StartReply> replyTo) {
+    long now = clock.millis();
+    Map<String, String> outcomes = new LinkedHashMap<>();
+    List<CampaignEvent> restarts = new ArrayList<>();
+    for (DpuProgress d : camp.dpus().values()) {
+      outcomes.put(d.id(), switch (d.status()) {
+        case PENDING -> "not signalled" + (d.attempts() > 0 ? " (no acknowledgment yet)" : "");
+        case FAILED -> "no graceful shutdown: " + d.error();
+        case ACKNOWLEDGED -> "was shutting down; left to finish (it stays halted until restarted)";
+        case SHUTDOWN_COMPLETE -> {
+          if (!settings.restartHaltedOnCancel()) {
+            yield "left halted (dpu-coordinator.npu.cancel.restart-halted = false)";
+          }
+          if (!d.protocol().equals(DpuEndpoint.GNOI)) {
+            yield "left halted: the seed's protocol cannot restart a DPU; use `chassis module startup`";
+          }
+          String id = Ids.newId(random, "m", now);
+          restarts.add(new CampaignEvent.ModuleTransitionStarted(id, d.endpoint(), "cold",
+              "restart after cancelled campaign " + camp.id(), now));
+          yield "halted; restarting with a gNOI COLD reboot (module transition " + id + ")";
+        }
+      });
+    }
+    events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now, aborted));
+    events.addAll(restarts);
+    return journal.persist(events).thenRun(next -> {
+      ctx.getLog().warn("[campaign={} dpu=all] campaign {} ({}): {}", camp.id(), aborted ? "aborted" : "cancelled", reason, outcomes);
+      long restarting = restarts.size();
+      StringBuilder perDpu = new StringBuilder();
+      outcomes.forEach((dpu, outcome) -> perDpu.append("\n  ").append(dpu).append(": ").append(outcome));
+      if (replyTo != null) {
+        replyTo.tell(new StartReply(true, camp.id(), "campaign " + camp.id() + " cancelled; " + restarting
+            + " halted DPU(s) restarting" + perDpu));
+      }
+      phases.enter(next, false);
+      restarts.forEach(e -> modules.enter(next, ((CampaignEvent.ModuleTransitionStarted) e).dpu().id(), false));
+    });
+  }
+}

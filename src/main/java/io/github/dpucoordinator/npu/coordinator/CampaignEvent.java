@@ -1,0 +1,176 @@
+package io.github.dpucoordinator.npu.coordinator;
+
+import io.github.dpucoordinator.common.CborSerializable;
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the coordinator journals. Each event names its campaign; together they are the audit
+ * trail `status` reads and the facts a restarted service resumes from.
+ */
+public sealed interface CampaignEvent extends CborSerializable {
+  String campaignId();
+
+  long atMillis();
+
+  /** Idle -> PrepareForReboot. {@code force}: `reboot --force`, deferrals are not honoured. */
+  record CampaignStarted(String campaignId, String reason, String kind, long atMillis, List<DpuEndpoint> dpus, boolean force)
+      implements CampaignEvent {}
+
+  /** PrepareForReboot -> NotifyDPUs. */
+  record PreRebootTasksDone(String campaignId, List<StepResult> results, long atMillis) implements CampaignEvent {}
+
+  /**
+   * NotifyDPUs -> WaitForAcknowledgments: signals go out now and every DPU has until ackDeadlineMillis
+   * to complete its shutdown. Deadlines are absolute so a restart never extends them.
+   */
+  record SignalsDispatched(String campaignId, long ackDeadlineMillis, long atMillis, long deferCapMillis) implements CampaignEvent {}
+
+  /**
+   * The DPU answered DEFER: honoured until {@code honouredUntil} (its wish within the campaign's cap), and the
+   * campaign's deadline moves to {@code ackDeadlineMillis} so the DPU keeps its whole budget after it.
+   */
+  record DpuDeferred(String campaignId, String dpuId, String reason, long requestedUntil, long honouredUntil,
+      long ackDeadlineMillis, long atMillis) implements CampaignEvent {}
+
+  /** The DPU reports a protective state ({@code protective} names it; empty: it ended). */
+  record DpuProtective(String campaignId, String dpuId, String protective, long atMillis) implements CampaignEvent {}
+
+  /**
+   * The ack deadline passed while these DPUs were in a protective state: the campaign waits for them until
+   * {@code holdUntilMillis} (protective.max-wait), touching nothing.
+   */
+  record ProtectiveHold(String campaignId, Map<String, String> dpus, long holdUntilMillis, long atMillis) implements CampaignEvent {}
+
+  /** The protective cap passed with these DPUs still protective; {@code policy} (proceed | abort) says what followed. */
+  record ProtectiveCapReached(String campaignId, Map<String, String> dpus, String policy, long atMillis) implements CampaignEvent {}
+
+  /** No graceful shutdown in time: the DPU's force action is issued (journaled first, so it runs at most once). */
+  record DpuEscalated(String campaignId, String dpuId, String reason, String action, long atMillis) implements CampaignEvent {}
+
+  record DpuForced(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
+
+  record SignalAttemptFailed(String campaignId, String dpuId, int attempt, String reason, long atMillis) implements CampaignEvent {}
+
+  /**
+   * {@code countBefore}: gNOI's evidence of completion, the DPU's reboot count just before the Reboot (-1 none;
+   * null in journals written before it existed).
+   */
+  record DpuAcknowledged(String campaignId, String dpuId, int attempt, String disposition, String ack, long atMillis, Long countBefore)
+      implements CampaignEvent {
+    public DpuAcknowledged {
+      countBefore = countBefore == null ? -1L : countBefore;
+    }
+  }
+
+  record DpuShutdownCompleted(String campaignId, String dpuId, boolean degraded, String detail, long atMillis)
+      implements CampaignEvent {}
+
+  /** The signal was retried up to the limit without an acknowledgment. */
+  record DpuGaveUp(String campaignId, String dpuId, String reason, long atMillis) implements CampaignEvent {}
+
+  /** WaitForAcknowledgments -> ProceedWithReboot: every DPU completed its shutdown. */
+  record AcknowledgmentsCollected(String campaignId, long atMillis) implements CampaignEvent {}
+
+  /** WaitForAcknowledgments -> ErrorLogging: these DPUs failed or did not finish, with the reason. */
+  record AcknowledgmentsMissing(String campaignId, Map<String, String> missing, boolean deadlineExpired, long atMillis)
+      implements CampaignEvent {}
+
+  /** -> Reboot. Journaled before the command runs, so it runs at most once per campaign. */
+  /** {@code hostBootId}: this host's boot id as the action is issued, so a restarted service can tell whether the host rebooted. */
+  /** {@code returnJournaled}: the action's return is journaled ({@link RebootActionReturned}); null in older journals, where it was not. */
+  record RebootIssued(String campaignId, String action, long atMillis, String hostBootId, Boolean returnJournaled) implements CampaignEvent {
+    public RebootIssued {
+      hostBootId = hostBootId == null ? "" : hostBootId; // journals written before the field existed
+      returnJournaled = returnJournaled != null && returnJournaled;
+    }
+  }
+
+  /**
+   * The reboot action returned (its exit, or its dry run), journaled before anything else happens: a restarted
+   * service that finds it on record never runs the action again.
+   */
+  record RebootActionReturned(String campaignId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
+
+  /**
+   * A restarted service found the reboot action issued on this same boot with no return on record: this service
+   * died before or while running it, so it is run again ({@code why} says so in the campaign's record).
+   */
+  record RebootActionRerun(String campaignId, String why, String hostBootId, long atMillis) implements CampaignEvent {}
+
+  /**
+   * Reboot -> PostReboot: the NPU is back (or the dry run returned). Each DPU has until its own deadline
+   * in dpuBootDeadlines (its boot-wait); bootWaitDeadlineMillis is the latest of them.
+   */
+  record RebootReturned(String campaignId, boolean ok, String detail, long bootWaitDeadlineMillis, long atMillis,
+      Map<String, Long> dpuBootDeadlines) implements CampaignEvent {}
+
+  /** A DPU not Listening by its own boot deadline: recorded unavailable, with the reason; the NPU goes on. */
+  record DpuNotReady(String campaignId, String dpuId, String reason, long atMillis) implements CampaignEvent {}
+
+  record DpuReady(String campaignId, String dpuId, long atMillis) implements CampaignEvent {}
+
+  /** PostReboot -> Idle. */
+  record CampaignFinished(String campaignId, String outcome, Map<String, String> notReady, long atMillis)
+      implements CampaignEvent {}
+
+  /**
+   * `reboot --cancel` before Reboot: the campaign ends here (Idle), each DPU with what became of it
+   * (not signalled, left to finish, left halted, or restarting through a module transition).
+   */
+  record CampaignCancelled(String campaignId, String reason, Map<String, String> dpuOutcomes, long atMillis, boolean aborted)
+      implements CampaignEvent {}
+
+  // ---- DPU-initiated reboots; campaignId is the DPU's notice id ----
+
+  /** A DPU announced (round 1) or re-announced (after a postponement) a reboot of its own. */
+  record DpuRebootNoticed(String campaignId, String dpuId, String reason, long plannedMillis, long hardDeadlineMillis, int round,
+      long atMillis) implements CampaignEvent {}
+
+  /** What the NPU answered: ACK, or POSTPONE until {@code untilMillis}; {@code detail}: why (hooks, caps). */
+  record DpuRebootAnswered(String campaignId, String dpuId, String decision, long untilMillis, String detail, long atMillis)
+      implements CampaignEvent {}
+
+  /** The DPU's own reboot was postponed on the DPU (dpu-postpone) until {@code untilMillis}, by {@code by}. */
+  record DpuRebootPostponedOnDpu(String campaignId, String dpuId, long untilMillis, String by, String reason, long atMillis)
+      implements CampaignEvent {}
+
+  /** The DPU went down (it said so, or its hard deadline passed); it is expected back by {@code expectBackByMillis}. */
+  record DpuRebootGoing(String campaignId, String dpuId, String why, long expectBackByMillis, long atMillis, String leavingBootId)
+      implements CampaignEvent {}
+
+  /** The DPU-initiated reboot is over: back (ok), not back in time, or superseded by a new notice. */
+  record DpuRebootFinished(String campaignId, String dpuId, String outcome, String detail, long atMillis) implements CampaignEvent {}
+
+  /** Outside anything planned, a DPU went away or came back ({@code what}); recorded apart from planned reboots. */
+  record UnplannedEvent(String campaignId, String dpuId, String what, String detail, long atMillis) implements CampaignEvent {}
+
+  // ---- single-DPU (module) transitions; campaignId is the transition's id ----
+
+  /** `chassis module shutdown|startup` (kind): one transition per DPU at a time. */
+  record ModuleTransitionStarted(String campaignId, DpuEndpoint dpu, String kind, String reason, long atMillis)
+      implements CampaignEvent {}
+
+  /** The DPU acknowledged the HALT of a module shutdown (after a restart it is only polled). */
+  /** {@code countBefore}: as in {@link DpuAcknowledged}. */
+  record ModuleHaltAcknowledged(String campaignId, String dpuId, String ack, long atMillis, Long countBefore) implements CampaignEvent {
+    public ModuleHaltAcknowledged {
+      countBefore = countBefore == null ? -1L : countBefore;
+    }
+  }
+
+  /** The HALT finished, or failed (the power action follows either way). */
+  record ModuleHalted(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
+
+  /** Journaled before the power command runs, so it runs at most once per transition. */
+  record ModulePowerIssued(String campaignId, String dpuId, String action, long atMillis) implements CampaignEvent {}
+
+  /** The power-on command succeeded; the startup now waits for the DPU until bootDeadlineMillis. */
+  record ModulePoweredOn(String campaignId, String dpuId, String detail, long bootDeadlineMillis, long atMillis)
+      implements CampaignEvent {}
+
+  record ModuleTransitionFinished(String campaignId, String dpuId, String outcome, String detail, long atMillis)
+      implements CampaignEvent {}
+}

@@ -1,0 +1,58 @@
+package io.github.dpucoordinator.npu.dpu;
+
+import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ReceiveBuilder;
+
+/**
+ * A state of a {@link DpuActor}: what every state answers the same way (new work, a release, the watch switch, a
+ * one-off question), with the hooks a state overrides. Replies to an earlier state carry its {@link #generation} and
+ * are dropped by the states after it.
+ */
+abstract class DpuState extends AbstractBehavior<Command> {
+  final DpuCore core;
+  final long generation;
+
+  DpuState(DpuCore core) {
+    super(core.ctx);
+    this.core = core;
+    this.generation = core.nextGeneration();
+  }
+
+  /** The id of the work (or notice) this state does; "" when idle. */
+  abstract String workId();
+
+  /** The messages every state takes, for a state's own {@code createReceive} to add to. */
+  ReceiveBuilder<Command> common() {
+    return newReceiveBuilder()
+        .onMessage(DpuActor.Engage.class, e -> e.start().campaignId().equals(workId()) ? this : core.engage(e))
+        .onMessage(DpuActor.AwaitReady.class, this::onAwaitReady)
+        .onMessage(DpuActor.StopSignalling.class, s -> s.workId().equals(workId()) ? onStopSignalling() : this)
+        .onMessage(DpuActor.Release.class, this::onRelease)
+        .onMessage(DpuActor.FollowReturn.class, core::followReturn)
+        .onMessage(DpuActor.Watch.class, this::onWatch)
+        .onMessage(DpuActor.Observe.class, o -> {
+          core.observeOnce(o);
+          return this;
+        });
+  }
+
+  /** Readiness after a reboot, for work this state is not doing: it is started as new work. */
+  Behavior<Command> onAwaitReady(DpuActor.AwaitReady a) {
+    return core.engage(new DpuActor.Engage(a.endpoint(), a.ready(), a.replyTo()));
+  }
+
+  Behavior<Command> onStopSignalling() {
+    return this;
+  }
+
+  Behavior<Command> onRelease(DpuActor.Release r) {
+    return r.workId().equals(workId()) ? core.idle() : this;
+  }
+
+  Behavior<Command> onWatch(DpuActor.Watch w) {
+    core.memory.watching = w.on();
+    return this;
+  }
+}

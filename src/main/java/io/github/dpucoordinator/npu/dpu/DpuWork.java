@@ -1,0 +1,340 @@
+package io.github.dpucoordinator.npu.dpu;
+
+import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
+import io.github.dpucoordinator.npu.transport.DpuTransport.SignalReply;
+import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
+import java.time.Duration;
+import java.util.Random;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * A {@link DpuActor} doing a campaign's or a module transition's work. In {@link LinkStart.Mode#SHUTDOWN} it delivers
+ * the reboot signal (per-attempt deadline, exponential backoff with jitter, a bounded number of attempts) and reports
+ * when the DPU says this work's shutdown is complete. Either way it keeps following the DPU's state with long polls
+ * until the work is released, so that after the reboot it can tell at once whether the DPU is Listening
+ * ({@link DpuActor.AwaitReady}): an open long poll that has not returned means the state it last reported still holds.
+ * {@link LinkStart.Mode#READY} starts there (after a restart of the NPU service, when nothing is known yet).
+ *
+ * <p>What is worth keeping goes to the work's owner as a {@link LinkReport}; what it learns meanwhile outlives a
+ * restart of the actor ({@link LinkMemory}). Redelivering a signal is safe because the DPU deduplicates by work id.
+ */
+final class DpuWork extends DpuState {
+
+  private record SignalAnswered(long gen, int attempt, SignalReply reply, Throwable failure) implements Command {}
+  private record Observed(long gen, Observation observation, Throwable failure) implements Command {}
+  private record SendSignal(long gen, int attempt) implements Command {}
+  private record Poll(long gen) implements Command {}
+  private record HaltTimeout(long gen) implements Command {}
+
+  private static final String HALT_TIMER = "halt";
+
+  private final TimerScheduler<Command> timers;
+  private final DpuEndpoint dpu;
+  private final LinkStart start;
+  private final DpuTransport transport;
+  private final NpuSettings settings;
+  private final Random random;
+  private final java.time.Clock clock;
+  private final LinkMemory memory;
+  private long knownVersion = -1;
+  private String lastSeen = "";
+  private boolean signalling;
+  /** A state query is on the wire or scheduled: the watch loop is running. */
+  private boolean watching;
+  /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
+  private Observation current;
+  /** The protective state last reported to the work's owner. */
+  private String protective = "";
+  /** The halt timeout was stopped for a protective state; it starts afresh when the state ends. */
+  private boolean haltHeld;
+  /** The signal to send: the work's, then forced once the deferral cap is reached. */
+  private SignalRequest request;
+
+  DpuWork(DpuCore core, LinkMemory memory) {
+    super(core);
+    this.memory = memory;
+    this.timers = core.timers;
+    this.dpu = memory.endpoint;
+    this.start = memory.start;
+    this.transport = core.transport;
+    this.settings = core.settings;
+    this.random = core.random;
+    this.clock = core.clock;
+    request = start.request();
+    boolean mayAsk = start.mode() == LinkStart.Mode.SHUTDOWN && !memory.acknowledged && !memory.signallingStopped && !memory.resolved;
+    if (mayAsk && memory.attempts >= settings.signal().maxAttempts()) {
+      // restarted with every attempt used (the last one's answer was lost with the failed actor)
+      giveUp("no acknowledgment after " + memory.attempts + " attempt(s) (the link restarted after a failure)");
+    } else if (mayAsk) {
+      signalling = true;
+      sendSignal(memory.attempts + 1);
+    } else {
+      if (start.mode() == LinkStart.Mode.SHUTDOWN && !memory.resolved && !memory.signallingStopped) {
+        armHaltTimeout(false);
+      }
+      poll();
+    }
+  }
+
+  @Override
+  String workId() {
+    return start.campaignId();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return common()
+        .onMessage(SendSignal.class, s -> {
+          if (s.gen() == generation && signalling) {
+            sendSignal(s.attempt());
+          }
+          return this;
+        })
+        .onMessage(SignalAnswered.class, a -> a.gen() == generation ? onSignalAnswered(a) : this)
+        .onMessage(Poll.class, p -> {
+          if (p.gen() == generation) {
+            poll();
+          }
+          return this;
+        })
+        .onMessage(Observed.class, o -> o.gen() == generation ? onObserved(o) : this)
+        .onMessage(HaltTimeout.class, h -> h.gen() == generation ? onHaltTimeout() : this)
+        .build();
+  }
+
+  @Override
+  Behavior<Command> onStopSignalling() {
+    stopSignalling();
+    return this;
+  }
+
+  private void sendSignal(int attempt) {
+    memory.attempts = attempt;
+    getContext().getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
+        attempt, settings.signal().maxAttempts());
+    // No cap (a module transition: an operator's explicit request) or the cap reached: the DPU may not defer.
+    if (!request.force() && clock.millis() >= start.deferCapAt()) {
+      if (start.deferCapAt() > 0) {
+        getContext().getLog().warn("[campaign={} dpu={}] deferral cap reached; signalling with force", start.campaignId(), dpu.id());
+      }
+      request = request.forced();
+    }
+    SignalRequest sent = request;
+    getContext().pipeToSelf(transport.signal(dpu, sent, settings.signal().rpcTimeout()),
+        (reply, failure) -> new SignalAnswered(generation, attempt, reply, failure));
+  }
+
+  private Behavior<Command> onSignalAnswered(SignalAnswered answer) {
+    int attempt = answer.attempt();
+    if (!signalling) {
+      return this; // the deadline passed while this attempt was on the wire
+    }
+    if (answer.failure() == null && DpuTransport.DEFERRED.equals(answer.reply().disposition())) {
+      return onDeferred(attempt, answer.reply());
+    }
+    if (answer.failure() == null && DpuTransport.PROTECTIVE.equals(answer.reply().disposition())) {
+      // Nothing started: the DPU must not be halted now. Ask again later; this is not a failed attempt.
+      protective(answer.reply().ack());
+      timers.startSingleTimer(new SendSignal(generation, attempt), settings.negotiation().protectiveRecheck());
+      return this;
+    }
+    if (answer.failure() == null) {
+      signalling = false;
+      protective(""); // a DPU in a protective state refuses; one that accepts is in none
+      getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
+          answer.reply().ack());
+      // the earliest count known: a later attempt may read one a lost earlier attempt has already raised
+      long before = memory.evidence.countBefore() >= 0 ? memory.evidence.countBefore() : answer.reply().countBefore();
+      memory.evidence = new DpuTransport.Evidence(before, false);
+      memory.acknowledged = true;
+      report(new LinkReport.Acknowledged(attempt, answer.reply()));
+      armHaltTimeout(false);
+      // A reply in a state that is still changing is followed by a long poll from its version. In any other state
+      // (a warm signal with no cleanup steps is already over, a halted DPU) waiting for a change would wait out
+      // the whole state-wait: ask at once.
+      String replied = answer.reply().state();
+      knownVersion = replied.equals("SHUTDOWN") || replied.equals("SHUTDOWN_INITIATED") ? answer.reply().version() : -1;
+      if (!watching) {
+        poll();
+      }
+      return this;
+    }
+    String reason = Failures.describe(answer.failure());
+    boolean permanent = DpuTransport.Permanent.in(answer.failure());
+    if (attempt >= settings.signal().maxAttempts() || permanent) {
+      getContext().getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
+          dpu.id(), attempt, reason);
+      report(new LinkReport.AttemptFailed(attempt, reason));
+      giveUp((permanent ? "refused: " : "no acknowledgment after " + attempt + " attempt(s): ") + reason);
+      return this;
+    }
+    Duration pause = settings.signal().backoff(attempt, random.nextDouble());
+    getContext().getLog().warn("[campaign={} dpu={}] attempt {} failed ({}); retrying in {} ms", start.campaignId(), dpu.id(),
+        attempt, reason, pause.toMillis());
+    // Armed before reporting: once the failure is journaled, the retry is already scheduled.
+    timers.startSingleTimer(new SendSignal(generation, attempt + 1), pause);
+    report(new LinkReport.AttemptFailed(attempt, reason));
+    return this;
+  }
+
+  /** DEFER: honoured until the DPU's time or the campaign's cap, whichever is first; then asked again. */
+  private Behavior<Command> onDeferred(int attempt, SignalReply reply) {
+    long now = clock.millis();
+    long cap = start.deferCapAt() > 0 ? start.deferCapAt() : now;
+    long until = Math.min(Math.max(reply.deferUntil(), now), cap);
+    getContext().getLog().info("[campaign={} dpu={}] deferred until {} ({}); asking again at {}{}", start.campaignId(), dpu.id(),
+        java.time.Instant.ofEpochMilli(reply.deferUntil()), reply.deferReason(), java.time.Instant.ofEpochMilli(until),
+        until < reply.deferUntil() ? " (the campaign's deferral cap)" : "");
+    report(new LinkReport.Deferred(reply.deferReason(), reply.deferUntil(), until));
+    timers.startSingleTimer(new SendSignal(generation, attempt), Duration.ofMillis(Math.max(0, until - now)));
+    return this;
+  }
+
+  private void protective(String state) {
+    if (!state.equals(protective)) {
+      protective = state;
+      if (state.isEmpty()) {
+        getContext().getLog().info("[campaign={} dpu={}] protective state ended", start.campaignId(), dpu.id());
+      } else {
+        getContext().getLog().warn("[campaign={} dpu={}] in a protective state: {}; it will not be powered off or reset while it lasts",
+            start.campaignId(), dpu.id(), state);
+      }
+      report(new LinkReport.ProtectiveChanged(state));
+    }
+  }
+
+  private void poll() {
+    watching = true;
+    Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
+    getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), memory.evidence, knownVersion, wait,
+        wait.plus(settings.signal().rpcTimeout())), (o, f) -> new Observed(generation, o, f));
+  }
+
+  private Behavior<Command> onObserved(Observed observed) {
+    if (observed.failure() != null) {
+      seen("unreachable: " + Failures.describe(observed.failure()));
+      current = null;
+      knownVersion = -1;
+      timers.startSingleTimer(new Poll(generation), settings.watchRetry());
+      return this;
+    }
+    Observation o = observed.observation();
+    current = o;
+    if (!signalling && o.state().equals("SHUTDOWN")) {
+      memory.evidence = memory.evidence.seen(); // busy with the reboot since it was accepted
+    }
+    knownVersion = o.version();
+    seen(o.state());
+    boolean shuttingDown = start.mode() == LinkStart.Mode.SHUTDOWN && !memory.resolved;
+    if (shuttingDown) {
+      protective(o.protective());
+      // A protective state set during the shutdown holds it: the halt timeout waits too (the campaign caps it).
+      if (o.isProtective() && timers.isTimerActive(HALT_TIMER)) {
+        timers.cancel(HALT_TIMER);
+        haltHeld = true;
+      } else if (!o.isProtective() && haltHeld) {
+        haltHeld = false;
+        armHaltTimeout(true);
+      }
+    }
+    if (shuttingDown && !o.failure().isEmpty() && !signalling) {
+      return onReportedFailure(o);
+    }
+    if (shuttingDown && o.completed(start.campaignId())) {
+      memory.resolved = true;
+      timers.cancel(HALT_TIMER);
+      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
+          o.degraded() ? " (degraded: " + o.detail() + ")" : "");
+      report(new LinkReport.Completed(o.degraded(), o.detail()));
+    }
+    if (memory.readyWanted && o.listening()) {
+      return ready();
+    }
+    poll();
+    return this;
+  }
+
+  /** The DPU says its shutdown failed: ask again if it may help and attempts remain, else record it. */
+  private Behavior<Command> onReportedFailure(Observation o) {
+    if (o.retriable() && memory.attempts < settings.signal().maxAttempts()) {
+      getContext().getLog().warn("[campaign={} dpu={}] {}; asking again", start.campaignId(), dpu.id(), o.failure());
+      report(new LinkReport.AttemptFailed(memory.attempts, o.failure()));
+      signalling = true;
+      watching = false;
+      memory.signalAgain();
+      sendSignal(memory.attempts + 1);
+      return this;
+    }
+    getContext().getLog().error("[campaign={} dpu={}] {}", start.campaignId(), dpu.id(), o.failure());
+    giveUp(o.failure());
+    poll();
+    return this;
+  }
+
+  private void armHaltTimeout(boolean afresh) {
+    timers.startSingleTimer(HALT_TIMER, new HaltTimeout(generation), memory.haltLeft(clock.millis(), settings.haltTimeout(), afresh));
+  }
+
+  private Behavior<Command> onHaltTimeout() {
+    if (!memory.resolved && start.mode() == LinkStart.Mode.SHUTDOWN) {
+      String last = current != null ? current.state() : lastSeen;
+      getContext().getLog().error("[campaign={} dpu={}] shutdown not complete within the halt timeout ({} ms); last seen: {}",
+          start.campaignId(), dpu.id(), settings.haltTimeout().toMillis(), last);
+      giveUp("shutdown not complete within the halt timeout (" + settings.haltTimeout().toMillis() + " ms); last seen: " + last);
+    }
+    return this;
+  }
+
+  /** Records that this DPU will not shut down gracefully, and keeps watching it: it may come back. */
+  private void giveUp(String reason) {
+    memory.resolved = true;
+    signalling = false;
+    timers.cancel(HALT_TIMER);
+    report(new LinkReport.GaveUp(reason));
+    if (!watching) {
+      watching = true;
+      timers.startSingleTimer(new Poll(generation), settings.watchRetry());
+    }
+  }
+
+  /** No more attempts; watch the DPU from now on, even while an attempt is still on the wire. */
+  private void stopSignalling() {
+    signalling = false;
+    memory.signallingStopped = true;
+    if (!watching) {
+      poll();
+    }
+  }
+
+  @Override
+  Behavior<Command> onAwaitReady(DpuActor.AwaitReady a) {
+    stopSignalling();
+    memory.readyWanted = true;
+    return current != null && current.listening() ? ready() : this;
+  }
+
+  /** Listening after the reboot: reported, and this work is done. */
+  private Behavior<Command> ready() {
+    getContext().getLog().info("[campaign={} dpu={}] ready (Listening) after reboot", start.campaignId(), dpu.id());
+    report(new LinkReport.Ready());
+    return core.idle();
+  }
+
+  private void seen(String summary) {
+    if (!summary.equals(lastSeen)) {
+      lastSeen = summary;
+      report(new LinkReport.Seen(summary));
+    }
+  }
+
+  private void report(LinkReport report) {
+    memory.report(report);
+  }
+}

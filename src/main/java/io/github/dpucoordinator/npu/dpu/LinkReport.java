@@ -1,0 +1,26 @@
+package io.github.dpucoordinator.npu.dpu;
+
+import io.github.dpucoordinator.npu.transport.DpuTransport.SignalReply;
+
+/** What a {@link DpuLink} tells the coordinator about its DPU. */
+public sealed interface LinkReport {
+
+  public record Acknowledged(int attempt, SignalReply reply) implements LinkReport {}
+
+  public record AttemptFailed(int attempt, String reason) implements LinkReport {}
+
+  public record GaveUp(String reason) implements LinkReport {}
+
+  public record Completed(boolean degraded, String detail) implements LinkReport {}
+
+  public record Ready() implements LinkReport {}
+
+  /** The DPU answered DEFER; the link asks again at {@code honouredUntil} (its wish within the campaign's cap). */
+  public record Deferred(String reason, long requestedUntil, long honouredUntil) implements LinkReport {}
+
+  /** The DPU's protective state changed ({@code state} empty: none any more). */
+  public record ProtectiveChanged(String state) implements LinkReport {}
+
+  /** The DPU's latest reported state or the latest error reaching it; informational, not journaled. */
+  public record Seen(String summary) implements LinkReport {}
+}

@@ -1,0 +1,140 @@
+package io.github.dpucoordinator.npu.transport;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * How the NPU talks to a DPU, independent of the wire protocol. Calls never throw: failures come
+ * back as failed stages whose message says what went wrong; a {@link Permanent} failure says that
+ * asking again cannot help.
+ */
+public interface DpuTransport {
+
+  /** The DPU refused in a way a retry cannot change (unsupported method, unimplemented service). */
+  final class Permanent extends RuntimeException {
+    public Permanent(String message) {
+      super(message);
+    }
+
+    /** {@code failure} is, or was caused by, a permanent one. */
+    public static boolean in(Throwable failure) {
+      for (Throwable t = failure; t != null; t = t.getCause()) {
+        if (t instanceof Permanent) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /**
+   * {@code method}: the gNOI Reboot method for this request (HALT, COLD, WARM), or "" for the configured one;
+   * {@code force}: the DPU must not defer (`reboot --force`, or the deferral cap was reached).
+   */
+  record SignalRequest(String campaignId, String kind, String reason, long deadlineMillis, String method, boolean force) {
+    public SignalRequest(String campaignId, String kind, String reason, long deadlineMillis) {
+      this(campaignId, kind, reason, deadlineMillis, "", false);
+    }
+
+    public SignalRequest(String campaignId, String kind, String reason, long deadlineMillis, String method) {
+      this(campaignId, kind, reason, deadlineMillis, method, false);
+    }
+
+    public SignalRequest forced() {
+      return new SignalRequest(campaignId, kind, reason, deadlineMillis, method, true);
+    }
+  }
+
+  /** Dispositions beyond the seed's: the DPU asks to wait, or is in a protective state and took nothing. */
+  String DEFERRED = "DEFERRED";
+  String PROTECTIVE = "PROTECTIVE";
+
+  /** How a protective state reads, whichever way it arrived: {@code firmware-update: bios 2.1}. */
+  static String protective(String name, String reason) {
+    return name.isEmpty() ? "" : name + (reason.isEmpty() ? "" : ": " + reason);
+  }
+
+  /** The protective state in an agent's refusal ("protective state firmware-update: bios 2.1"). */
+  static String protectiveFromRefusal(String description) {
+    return description.replaceFirst("^protective state ", "").trim();
+  }
+
+  /**
+   * The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown).
+   * With {@link #DEFERRED}: until when, and why; with {@link #PROTECTIVE}: {@code ack} names the state.
+   * {@code countBefore}: for a protocol without campaign ids (gNOI), the DPU's reboot count read just before the
+   * signal (-1: none), the evidence of completion that is journaled with the acknowledgment.
+   */
+  record SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
+      String deferReason, long countBefore) {
+    public SignalReply(String disposition, String campaignId, String state, long version, String ack) {
+      this(disposition, campaignId, state, version, ack, 0, "", -1);
+    }
+
+    public SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
+        String deferReason) {
+      this(disposition, campaignId, state, version, ack, deferUntil, deferReason, -1);
+    }
+  }
+
+  /**
+   * What the DPU reports about itself. {@code failure} is non-empty when the DPU says the shutdown
+   * failed; {@code retriable} when it says it failed but may succeed if asked again.
+   */
+  record Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
+      String failure, boolean retriable, String protective, String deferring) {
+    public Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId) {
+      this(state, version, completedCampaigns, degraded, detail, bootId, "", false, "", "");
+    }
+
+    public Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
+        String failure, boolean retriable) {
+      this(state, version, completedCampaigns, degraded, detail, bootId, failure, retriable, "", "");
+    }
+
+    /** The DPU reports a protective state (firmware update, crash dump): never power it off or reset it now. */
+    public boolean isProtective() {
+      return !protective.isEmpty();
+    }
+
+    public boolean completed(String campaignId) {
+      return completedCampaigns.contains(campaignId);
+    }
+
+    public boolean listening() {
+      return "LISTENING".equals(state);
+    }
+  }
+
+  CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest request, Duration timeout);
+
+  /**
+   * The DPU's state as far as {@code campaignId} is concerned; held up to {@code wait} while its
+   * version still equals {@code knownVersion} (protocols without a long poll wait their poll interval).
+   */
+  CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout);
+
+  /**
+   * What the caller knows that tells a completion apart on a protocol without campaign ids (gNOI), kept by the
+   * caller (the transport keeps nothing per DPU): {@code countBefore}, the reboot count read just before the signal
+   * ({@link SignalReply#countBefore()}, journaled with the acknowledgment; -1: none), and whether the DPU has been
+   * seen busy with the reboot since the signal.
+   */
+  record Evidence(long countBefore, boolean seenActive) {
+    public static final Evidence NONE = new Evidence(-1, false);
+
+    public Evidence seen() {
+      return seenActive ? this : new Evidence(countBefore, true);
+    }
+  }
+
+  /** The same, with the caller's {@link Evidence}; protocols that report completed campaigns by id need none. */
+  default CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
+      Duration timeout) {
+    return observe(dpu, campaignId, knownVersion, wait, timeout);
+  }
+
+  /** Releases connections. */
+  void close();
+}

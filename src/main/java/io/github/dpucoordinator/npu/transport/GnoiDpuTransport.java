@@ -1,0 +1,155 @@
+package io.github.dpucoordinator.npu.transport;
+
+import io.github.dpucoordinator.common.Deadline;
+import io.github.dpucoordinator.common.Delays;
+import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
+import io.github.dpucoordinator.proto.gnoi.system.RebootRequest;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatus;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatusRequest;
+import io.github.dpucoordinator.proto.gnoi.system.RebootStatusResponse;
+import io.github.dpucoordinator.proto.gnoi.system.SystemClient;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * gNOI {@code gnoi.system.System} as a {@link DpuTransport}, the way SONiC's NPU drives its DPUs:
+ * Reboot with the configured method (HALT for a pre-reboot shutdown), then RebootStatus polled at an
+ * interval. Read with proto3 defaults: an absent {@code active} is false (SONiC omits it once halted).
+ *
+ * <p>gNOI has no campaign ids: a reboot counts as complete for a campaign once the DPU, after accepting
+ * it, reports not active with a final status (SUCCESS), or not active after having been seen active, or
+ * not active with a reboot {@code count} above the one read just before the Reboot was sent (a reboot
+ * quick enough to finish between two polls, on a DPU whose status resets when it restarts). That count
+ * goes back with the acknowledgment ({@link SignalReply#countBefore()}) to be journaled, and the caller hands
+ * it back with what it has seen since ({@link Evidence}) on every poll: this transport keeps nothing per DPU,
+ * and a DPU that halted and restarted while the NPU service was down is still recognised as done.
+ * INVALID_ARGUMENT "reboot in progress" means one is already running: that is an acknowledgment.
+ */
+public final class GnoiDpuTransport implements DpuTransport {
+
+  private final ActorSystem<?> system;
+  private final Duration callDeadline;
+  private final RebootMethod method;
+  private final Duration pollInterval;
+  /** The pause between polls, on the actor system's scheduler. */
+  private final Delays delays;
+  private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
+  private final AtomicLong versions = new AtomicLong();
+  private static final String FAILED_STEPS = "failed steps:";
+
+  public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
+    this.system = system;
+    this.callDeadline = callDeadline;
+    this.method = RebootMethod.valueOf(method);
+    this.pollInterval = pollInterval;
+    this.delays = Delays.of(system);
+  }
+
+  @Override
+  public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest r, Duration timeout) {
+    RebootMethod m = r.method().isEmpty() ? method : RebootMethod.valueOf(r.method());
+    RebootRequest request = RebootRequest.newBuilder()
+        .setMethod(m)
+        .setMessage("campaign " + r.campaignId() + ": " + r.reason())
+        .build();
+    // The count before, the evidence the caller keeps; a DPU that cannot answer this will not take the Reboot either.
+    long[] before = {-1};
+    CompletableFuture<Void> baseline = client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
+        .thenAccept(st -> before[0] = st.getCount());
+    return Deadline.within(baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture()), timeout,
+            "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+        .handle((ok, failure) -> {
+          if (failure == null) {
+            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted", 0, "", before[0]);
+          }
+          Status status = status(failure);
+          if (status != null && status.getCode() == Status.Code.INVALID_ARGUMENT
+              && String.valueOf(status.getDescription()).toLowerCase().contains("in progress")) {
+            return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")",
+                0, "", before[0]);
+          }
+          String description = status == null ? "" : String.valueOf(status.getDescription());
+          if (status != null && status.getCode() == Status.Code.UNAVAILABLE && description.startsWith("protective state")) {
+            // Our agent refuses a Reboot during a firmware update or crash dump: nothing started, ask again later.
+            return new SignalReply(PROTECTIVE, r.campaignId(), "LISTENING", -1, DpuTransport.protectiveFromRefusal(description));
+          }
+          if (status != null && (status.getCode() == Status.Code.INVALID_ARGUMENT || status.getCode() == Status.Code.UNIMPLEMENTED)) {
+            throw new Permanent("gNOI Reboot " + m + " refused: " + status.getCode() + ": " + status.getDescription());
+          }
+          throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
+        });
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    return observe(dpu, campaignId, Evidence.NONE, knownVersion, wait, timeout);
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
+      Duration timeout) {
+    // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
+    CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
+        ? CompletableFuture.completedFuture(null)
+        : delays.after(pollInterval).toCompletableFuture();
+    return Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()),
+            timeout.plus(pollInterval), "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+        .thenApply(s -> observation(campaignId, evidence, s));
+  }
+
+  private Observation observation(String campaignId, Evidence evidence, RebootStatusResponse s) {
+    RebootStatus.Status status = s.getStatus().getStatus();
+    long version = versions.incrementAndGet();
+    if (s.getActive()) {
+      return new Observation("SHUTDOWN", version, List.of(), false, "", "", "", false);
+    }
+    String message = s.getStatus().getMessage().isEmpty() ? s.getReason() : s.getStatus().getMessage();
+    if (status == RebootStatus.Status.STATUS_FAILURE) {
+      return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported FAILURE: " + message, false);
+    }
+    if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
+      return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
+    }
+    boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || evidence.seenActive()
+        || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore()));
+    // Halted and still down: not Listening. Anything else not active is a DPU that is up.
+    boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
+    // A completion whose message names failed steps (our agent's "...; failed steps: a, b") is a degraded one.
+    int failed = message.indexOf(FAILED_STEPS);
+    boolean degraded = done && failed >= 0;
+    return new Observation(halted ? "WAIT_FOR_RESTART" : "LISTENING", version, done ? List.of(campaignId) : List.of(), degraded,
+        degraded ? message.substring(failed + FAILED_STEPS.length()).trim() : message, "", "", false);
+  }
+
+  private static Status status(Throwable failure) {
+    return Failures.unwrap(failure) instanceof StatusRuntimeException sre ? sre.getStatus() : null;
+  }
+
+  private SystemClient client(DpuEndpoint dpu) {
+    return clients.compute(dpu, (k, existing) -> {
+      if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
+        return existing;
+      }
+      return SystemClient.create(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
+          .withTls(false).withDeadline(callDeadline), system);
+    });
+  }
+
+  @Override
+  public void close() {
+    clients.values().forEach(SystemClient::close);
+    clients.clear();
+  }
+
+}

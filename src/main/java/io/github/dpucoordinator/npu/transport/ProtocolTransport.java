@@ -1,0 +1,43 @@
+package io.github.dpucoordinator.npu.transport;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+/** Routes each call to the transport of the DPU's configured protocol. */
+public final class ProtocolTransport implements DpuTransport {
+  private final Map<String, DpuTransport> byProtocol;
+
+  public ProtocolTransport(Map<String, DpuTransport> byProtocol) {
+    this.byProtocol = Map.copyOf(byProtocol);
+  }
+
+  private DpuTransport of(DpuEndpoint dpu) {
+    DpuTransport t = byProtocol.get(dpu.protocol());
+    if (t == null) {
+      throw new IllegalArgumentException("DPU " + dpu.id() + ": no transport for protocol " + dpu.protocol());
+    }
+    return t;
+  }
+
+  @Override
+  public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest request, Duration timeout) {
+    return of(dpu).signal(dpu, request, timeout);
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    return of(dpu).observe(dpu, campaignId, knownVersion, wait, timeout);
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
+      Duration timeout) {
+    return of(dpu).observe(dpu, campaignId, evidence, knownVersion, wait, timeout);
+  }
+
+  @Override
+  public void close() {
+    byProtocol.values().forEach(DpuTransport::close);
+  }
+}

@@ -1,0 +1,90 @@
+package io.github.dpucoordinator.npu.transport;
+
+import io.github.dpucoordinator.common.Deadline;
+import io.github.dpucoordinator.proto.reboot.GetStateRequest;
+import io.github.dpucoordinator.proto.reboot.GetStateResponse;
+import io.github.dpucoordinator.proto.reboot.RebootKind;
+import io.github.dpucoordinator.proto.reboot.RebootRequest;
+import io.github.dpucoordinator.proto.reboot.RebootServiceClient;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * The seed's RebootService (with its extensions) as a {@link DpuTransport}: campaign ids, long polls. One client (one HTTP/2
+ * connection) per DPU, created on first use and replaced if pekko-grpc gave up on it.
+ */
+public final class RebootServiceTransport implements DpuTransport {
+  private final ActorSystem<?> system;
+  private final Duration callDeadline;
+  private final java.time.Clock clock;
+  private final Map<DpuEndpoint, RebootServiceClient> clients = new ConcurrentHashMap<>();
+
+  /** {@code callDeadline} bounds every call on the wire, as a safety net behind the per-call timeouts. */
+  public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock) {
+    this.system = system;
+    this.clock = clock;
+    this.callDeadline = callDeadline;
+  }
+
+  @Override
+  public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest r, Duration timeout) {
+    RebootRequest request = RebootRequest.newBuilder()
+        .setSignal("reboot")
+        .setCampaignId(r.campaignId())
+        .setKind(switch (r.kind()) {
+          case "warm" -> RebootKind.WARM;
+          case "power-off" -> RebootKind.POWER_OFF;
+          default -> RebootKind.COLD;
+        })
+        .setReason(r.reason())
+        .setDeadlineUnixMs(r.deadlineMillis())
+        .setForce(r.force())
+        .build();
+    return Deadline.within(client(dpu).sendRebootSignal(request), timeout,
+            "SendRebootSignal to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+        .thenApply(resp -> resp.getDisposition() == io.github.dpucoordinator.proto.reboot.Disposition.REFUSED
+            // nothing started: the DPU is in a protective state; the link asks again later
+            ? new SignalReply(PROTECTIVE, r.campaignId(), resp.getState().name(), -1, DpuTransport.protectiveFromRefusal(resp.getProtective()))
+            : new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
+            resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason()));
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
+    return Deadline.within(client(dpu).getState(request), timeout, "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+        .thenApply(this::toObservation);
+  }
+
+  private Observation toObservation(GetStateResponse s) {
+    String failed = s.getStepsList().stream().filter(st -> !st.getOk())
+        .map(st -> st.getName() + ": " + st.getDetail()).collect(Collectors.joining("; "));
+    String protective = DpuTransport.protective(s.getProtective(), s.getProtectiveReason());
+    return new Observation(s.getState().name(), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId(),
+        "", false, protective, s.getDeferUntilUnixMs() > clock.millis()
+            ? "deferring host reboots until " + java.time.Instant.ofEpochMilli(s.getDeferUntilUnixMs()) + ": " + s.getDeferReason() : "");
+  }
+
+  private RebootServiceClient client(DpuEndpoint dpu) {
+    return clients.compute(dpu, (k, existing) -> {
+      if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
+        return existing;
+      }
+      GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
+          .withTls(false)
+          .withDeadline(callDeadline);
+      return RebootServiceClient.create(settings, system);
+    });
+  }
+
+  @Override
+  public void close() {
+    clients.values().forEach(RebootServiceClient::close);
+    clients.clear();
+  }
+}

@@ -1,0 +1,79 @@
+package io.github.dpucoordinator.npu.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Events and snapshots journaled under the flat layout's class names are read as this package's classes. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FlatLayoutMigrationTest {
+  private static final String FLAT = "io.github.dpucoordinator.npu.";
+  private final Config config = AppConfig.load();
+  private final ActorTestKit kit = ActorTestKit.create("flat-layout", config);
+  private final Serialization serialization = SerializationExtension.get(kit.system().classicSystem());
+
+  @AfterAll
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  @Test
+  void everyJournaledClassOfTheFlatLayoutHasAMigrationToAClassThatExists() throws Exception {
+    Set<String> migrated = config.getConfig("pekko.serialization.jackson.migrations").root().keySet().stream()
+        .filter(k -> k.startsWith(FLAT)).collect(Collectors.toSet());
+    Set<String> events = java.util.Arrays.stream(CampaignEvent.class.getPermittedSubclasses())
+        .map(c -> FLAT + "CampaignEvent$" + c.getSimpleName()).collect(Collectors.toSet());
+    assertTrue(migrated.contains(FLAT + "CoordinatorState"), "the snapshot's old name");
+    // events added after the move never had the old name; every other one must be there
+    assertTrue(migrated.size() >= 36, "migrations: " + migrated.size());
+    for (String old : migrated) {
+      String moved = new FlatLayoutMigration().transformClassName(1, old);
+      assertTrue(moved.startsWith(FlatLayoutMigration.class.getPackageName() + "."), moved);
+      Class.forName(moved); // fails the test when a listed class does not exist under its new name
+    }
+    assertFalse(events.isEmpty());
+  }
+
+  @Test
+  void anEventWrittenUnderItsOldNameIsReadAsTheSameEvent() {
+    CampaignEvent started = new CampaignEvent.CampaignStarted("c1", "kernel upgrade", "cold", 1_800_000_000_000L,
+        List.of(new DpuEndpoint("DPU0", "127.0.0.1", 50051)), false);
+    assertEquals(started, readUnderFlatName(started));
+  }
+
+  @Test
+  void aSnapshotWrittenUnderItsOldNameIsReadAsTheSameState() {
+    CoordinatorState empty = CoordinatorState.empty();
+    Object read = readUnderFlatName(empty);
+    assertEquals(CoordinatorState.class, read.getClass());
+    assertEquals(empty.phase(), ((CoordinatorState) read).phase());
+  }
+
+  @Test
+  void whatIsWrittenNowNamesTheNewClassWithNoVersion() {
+    CampaignEvent e = new CampaignEvent.CampaignStarted("c1", "r", "cold", 1L, List.of(), false);
+    assertEquals(CampaignEvent.CampaignStarted.class.getName(), Serializers.manifestFor(serialization.findSerializerFor(e), e));
+  }
+
+  /** Serializes {@code o}, then reads the bytes back under the manifest the flat layout wrote for its class. */
+  private Object readUnderFlatName(Object o) {
+    byte[] bytes = serialization.serialize(o).get();
+    int id = serialization.findSerializerFor(o).identifier();
+    String flatName = FLAT + o.getClass().getName().substring(FlatLayoutMigration.class.getPackageName().length() + 1);
+    return serialization.deserialize(bytes, id, flatName).get();
+  }
+}

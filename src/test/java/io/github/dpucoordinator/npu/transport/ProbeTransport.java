@@ -1,0 +1,78 @@
+package io.github.dpucoordinator.npu.transport;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+
+/** A DpuTransport whose every call lands on a probe; the test answers by completing the call's future. */
+public final class ProbeTransport implements DpuTransport {
+
+  public record SignalCall(DpuEndpoint dpu, SignalRequest request, CompletableFuture<SignalReply> reply) {}
+
+  /** {@code evidence}: what the caller passed to tell a completion apart on gNOI ({@link Evidence#NONE} when nothing). */
+  public record ObserveCall(DpuEndpoint dpu, long knownVersion, Duration maxWait, CompletableFuture<Observation> reply, Evidence evidence) {}
+
+  public final TestProbe<Object> calls;
+
+  public ProbeTransport(TestProbe<Object> calls) {
+    this.calls = calls;
+  }
+
+  @Override
+  public CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest request, Duration timeout) {
+    CompletableFuture<SignalReply> reply = new CompletableFuture<>();
+    calls.ref().tell(new SignalCall(dpu, request, reply));
+    return reply;
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    return observe(dpu, campaignId, Evidence.NONE, knownVersion, wait, timeout);
+  }
+
+  @Override
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
+      Duration timeout) {
+    CompletableFuture<Observation> reply = new CompletableFuture<>();
+    calls.ref().tell(new ObserveCall(dpu, knownVersion, wait, reply, evidence));
+    return reply;
+  }
+
+  @Override
+  public void close() {}
+
+  /** The next {@code n} signal calls, by DPU id. */
+  public Map<String, SignalCall> signals(int n) {
+    Map<String, SignalCall> byDpu = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      SignalCall c = calls.expectMessageClass(SignalCall.class);
+      byDpu.put(c.dpu().id(), c);
+    }
+    return byDpu;
+  }
+
+  /** The next {@code n} observe calls, by DPU id. */
+  public Map<String, ObserveCall> observes(int n) {
+    Map<String, ObserveCall> byDpu = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      ObserveCall c = calls.expectMessageClass(ObserveCall.class);
+      byDpu.put(c.dpu().id(), c);
+    }
+    return byDpu;
+  }
+
+  public static SignalReply started(String campaignId) {
+    return new SignalReply("STARTED", campaignId, "SHUTDOWN", 3, "ACK STARTED");
+  }
+
+  public static Observation shutDown(String campaignId) {
+    return new Observation("WAIT_FOR_RESTART", 5, java.util.List.of(campaignId), false, "", "boot-1");
+  }
+
+  public static Observation listening() {
+    return new Observation("LISTENING", 6, java.util.List.of(), false, "", "boot-2");
+  }
+}
