@@ -1,5 +1,12 @@
 package io.github.dpucoordinator.agent;
 
+import io.github.dpucoordinator.agent.api.AgentControlServiceImpl;
+import io.github.dpucoordinator.agent.api.GnoiSystemServiceImpl;
+import io.github.dpucoordinator.agent.api.RebootServiceImpl;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
+import io.github.dpucoordinator.agent.notice.NpuContact;
+import io.github.dpucoordinator.agent.notice.RebootNegotiator;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControl;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlPowerApiHandlerFactory;

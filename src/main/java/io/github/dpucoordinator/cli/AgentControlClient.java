@@ -2,7 +2,7 @@ package io.github.dpucoordinator.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.github.dpucoordinator.agent.AgentControlServiceImpl;
+import io.github.dpucoordinator.agent.api.AgentControlServiceImpl;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.HostPort;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;

@@ -3,7 +3,7 @@ package io.github.dpucoordinator.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.common.Ports;
@@ -234,9 +234,9 @@ final class Benchmark {
       List<Long> runs = new ArrayList<>();
       for (AgentServer.Running r : running) {
         try {
-          runs.add(org.apache.pekko.actor.typed.javadsl.AskPattern.<io.github.dpucoordinator.agent.DpuAgent.Command,
-              io.github.dpucoordinator.agent.AgentSnapshot>ask(r.agent(),
-              x -> new io.github.dpucoordinator.agent.DpuAgent.GetState(-1, Duration.ZERO, x), Duration.ofSeconds(5),
+          runs.add(org.apache.pekko.actor.typed.javadsl.AskPattern.<io.github.dpucoordinator.agent.machine.DpuAgent.Command,
+              io.github.dpucoordinator.agent.machine.AgentSnapshot>ask(r.agent(),
+              x -> new io.github.dpucoordinator.agent.machine.DpuAgent.GetState(-1, Duration.ZERO, x), Duration.ofSeconds(5),
               system.scheduler()).toCompletableFuture().get(10, TimeUnit.SECONDS).shutdownRuns());
         } catch (Exception e) {
           runs.add(-1L);

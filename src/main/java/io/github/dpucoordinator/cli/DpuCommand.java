@@ -2,7 +2,7 @@ package io.github.dpucoordinator.cli;
 
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.StepSpec;
 import java.time.Duration;

@@ -2,8 +2,8 @@ package io.github.dpucoordinator.sim;
 
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.AgentSettings;
-import io.github.dpucoordinator.agent.DpuAgent;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepResult;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
-import io.github.dpucoordinator.agent.DpuAgent;
-import io.github.dpucoordinator.agent.GnoiSystemServiceImpl;
+import io.github.dpucoordinator.agent.api.GnoiSystemServiceImpl;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.npu.api.AdminServiceImpl;

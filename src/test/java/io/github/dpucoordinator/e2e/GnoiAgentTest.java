@@ -13,7 +13,7 @@ import gnoi.system.IndependentGnoiSystem.RebootStatusResponse;
 import gnoi.system.IndependentGnoiSystem.TimeRequest;
 import gnoi.system.SystemClient;
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.DpuAgent;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.NpuService;
@@ -225,7 +225,7 @@ class MixedFleetTest {
         return m;
       });
       assertTrue(done.path("lastOutcome").asText().startsWith("ok: cold"), done.toString());
-      assertEquals(io.github.dpucoordinator.agent.AgentState.LISTENING, Harness.agentState(kit.system(), agents.get(0)).state());
+      assertEquals(io.github.dpucoordinator.agent.machine.AgentState.LISTENING, Harness.agentState(kit.system(), agents.get(0)).state());
       assertEquals(id, npu.await(s -> !s.path("lastCampaign").path("inFlight").asBoolean()).path("lastCampaign").path("id").asText());
     }
   }

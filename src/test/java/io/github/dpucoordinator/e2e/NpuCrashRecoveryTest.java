@@ -109,7 +109,7 @@ class NpuCrashRecoveryTest {
 
     startNpu(dataDir, adminPort, dpus, rebootLog, output);
     awaitStatus(probe, admin, Duration.ofSeconds(60), s -> s.path("phase").asText().equals("PostReboot"), output);
-    agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.DpuAgent.SimulatedPowerCycle.INSTANCE));
+    agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE));
     JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(60), s ->
         s.path("lastCampaign").path("id").asText().equals(started.getCampaignId())
             && !s.path("lastCampaign").path("inFlight").asBoolean(), output);
@@ -189,8 +189,8 @@ class NpuCrashRecoveryTest {
     first.destroyForcibly(); // SIGKILL, with the DPU still halting
     assertTrue(first.waitFor(10, TimeUnit.SECONDS));
     probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(50), () -> {
-      io.github.dpucoordinator.agent.AgentSnapshot a = Harness.agentState(kit.system(), agents.get(0));
-      assertTrue(a.shutdownRuns() == 1 && a.state() == io.github.dpucoordinator.agent.AgentState.LISTENING, a.toString());
+      io.github.dpucoordinator.agent.machine.AgentSnapshot a = Harness.agentState(kit.system(), agents.get(0));
+      assertTrue(a.shutdownRuns() == 1 && a.state() == io.github.dpucoordinator.agent.machine.AgentState.LISTENING, a.toString());
       return null;
     });
 
@@ -272,7 +272,7 @@ class NpuCrashRecoveryTest {
     String leaving = Harness.agentState(kit.system(), agents.get(0)).bootId();
     assertTrue(dpuApi.rebootGoing(RebootGoingNotice.newBuilder().setDpuId("P0").setNoticeId("n-sigkill").setWhy("acknowledged")
         .setAtUnixMs(System.currentTimeMillis()).setBootId(leaving).build()).toCompletableFuture().get(10, TimeUnit.SECONDS).getExpectedBackByUnixMs() > 0);
-    agents.get(0).agent().tell(io.github.dpucoordinator.agent.DpuAgent.SimulatedPowerCycle.INSTANCE); // it rebooted and is back
+    agents.get(0).agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE); // it rebooted and is back
     JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(30), s -> s.path("dpuReboots").size() == 0
         && s.path("history").path("P0").size() > 0, output);
     JsonNode entry = done.path("history").path("P0").get(0);
@@ -315,7 +315,7 @@ class NpuCrashRecoveryTest {
     assertTrue(Harness.read(output).contains("recovered in phase PostReboot"), Harness.read(output));
     assertEquals(List.of("reboot"), Files.readAllLines(rebootLog), "the reboot command is not run again");
 
-    agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.DpuAgent.SimulatedPowerCycle.INSTANCE));
+    agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE));
     JsonNode done = awaitStatus(probe, admin, Duration.ofSeconds(30), s -> !s.path("lastCampaign").path("inFlight").asBoolean(), output);
     assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
   }

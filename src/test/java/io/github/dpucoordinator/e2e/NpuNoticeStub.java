@@ -1,8 +1,8 @@
 package io.github.dpucoordinator.e2e;
 
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.AgentSettings;
-import io.github.dpucoordinator.agent.RebootNoticeSettings;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.agent.settings.RebootNoticeSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.common.StepSpec;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.AgentSettings;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.common.StepSpec;

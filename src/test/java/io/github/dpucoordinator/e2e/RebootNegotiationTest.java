@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.dpucoordinator.agent.AgentControlServiceImpl;
 import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.agent.api.AgentControlServiceImpl;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;

@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.settings;
 
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.StepSpec;

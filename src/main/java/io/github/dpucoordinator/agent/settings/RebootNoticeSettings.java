@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.settings;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueType;
@@ -70,13 +70,13 @@ public record RebootNoticeSettings(
     return !npuAddress.isEmpty();
   }
 
-  String npuHost() {
+  public String npuHost() {
     Matcher m = ADDRESS.matcher(npuAddress);
     m.matches();
     return m.group(1).replace("[", "").replace("]", "");
   }
 
-  int npuPort() {
+  public int npuPort() {
     Matcher m = ADDRESS.matcher(npuAddress);
     m.matches();
     return Integer.parseInt(m.group(2));
@@ -103,31 +103,5 @@ public record RebootNoticeSettings(
     if (d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException(SECTION + key + " must be a positive duration, not " + d.toMillis() + " ms");
     }
-  }
-
-  /** Why a PostponeReboot cannot be honoured, or null when it can. */
-  String postponeRefusal(RebootNotice notice, String noticeId, String identity) {
-    // what there is to postpone first, then who may: "no notice" is the answer whoever asks
-    if (notice == null || notice.phase() == RebootNotice.Phase.DONE) {
-      return "no DPU-initiated reboot is in flight (start one with `dpuctl dpu-reboot`)";
-    }
-    if (!noticeId.isEmpty() && !noticeId.equals(notice.id())) {
-      return "notice " + noticeId + " is not the current one (" + notice.id() + ", " + notice.phase() + ")";
-    }
-    if (notice.phase() == RebootNotice.Phase.REBOOTING) {
-      return "notice " + notice.id() + " is already rebooting (" + notice.wentWhy() + ")";
-    }
-    if (!allowedToPostpone(identity)) {
-      return "identity " + (identity.isEmpty() ? "(none)" : identity) + " is not allowed to postpone; allowed: "
-          + String.join(", ", allowedPostponers()) + " (dpu-coordinator.agent.reboot-notice.allowed-postponers)";
-    }
-    return null;
-  }
-
-  /** What of a postponement until {@code asked} can be granted at {@code now}: the per-request, total and hard caps. */
-  long capped(RebootNotice notice, long asked, long now) {
-    long cap = Math.min(now + maxPostponePerRequest().toMillis(),
-        Math.min(notice.plannedAt() + maxPostponeTotal().toMillis(), notice.hardDeadline()));
-    return Math.min(asked, cap);
   }
 }

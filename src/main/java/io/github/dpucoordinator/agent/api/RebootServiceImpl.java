@@ -1,5 +1,13 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.api;
 
+import io.github.dpucoordinator.agent.machine.AgentSnapshot;
+import io.github.dpucoordinator.agent.machine.AgentState;
+import io.github.dpucoordinator.agent.machine.Disposition;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
+import io.github.dpucoordinator.agent.machine.Holds;
+import io.github.dpucoordinator.agent.notice.NpuContact;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.proto.reboot.DpuState;
 import io.github.dpucoordinator.proto.reboot.GetStateRequest;
@@ -14,7 +22,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import io.github.dpucoordinator.common.Asks;
 import org.apache.pekko.grpc.GrpcServiceException;
 
 /**
@@ -35,7 +42,7 @@ public final class RebootServiceImpl implements RebootService {
     this(agent, system, new NpuContact(java.time.Clock.systemUTC()));
   }
 
-  RebootServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, NpuContact contact) {
+  public RebootServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, NpuContact contact) {
     this.agent = agent;
     this.system = system;
     this.asks = new Asks.Bound(system, system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT), AgentSettings.ASK_TIMEOUT);

@@ -1,5 +1,6 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Supplier;

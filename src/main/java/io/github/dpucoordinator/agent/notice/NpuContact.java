@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.notice;
 
 import java.time.Clock;
 import java.util.concurrent.atomic.AtomicReference;
@@ -7,26 +7,26 @@ import java.util.concurrent.atomic.AtomicReference;
  * Which protocol last reached this agent from outside (gnoi or reboot-service) and when: an NPU that
  * speaks gNOI cannot be deferred (gNOI has no deferral), and `dpu-hold defer` says so.
  */
-final class NpuContact {
-  record Seen(String protocol, long atMillis) {}
+public final class NpuContact {
+  public record Seen(String protocol, long atMillis) {}
 
   private final AtomicReference<Seen> last = new AtomicReference<>();
   private final Clock clock;
 
-  NpuContact(Clock clock) {
+  public NpuContact(Clock clock) {
     this.clock = clock;
   }
 
-  void seen(String protocol) {
+  public void seen(String protocol) {
     last.set(new Seen(protocol, clock.millis()));
   }
 
-  long now() {
+  public long now() {
     return clock.millis();
   }
 
   /** The last contact, or null if nobody has called yet. */
-  Seen last() {
+  public Seen last() {
     return last.get();
   }
 }

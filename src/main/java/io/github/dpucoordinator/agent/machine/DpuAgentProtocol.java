@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;

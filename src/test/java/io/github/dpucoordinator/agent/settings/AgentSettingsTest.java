@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.settings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

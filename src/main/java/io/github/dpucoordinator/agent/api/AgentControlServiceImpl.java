@@ -1,5 +1,11 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.api;
 
+import io.github.dpucoordinator.agent.machine.DpuAgent;
+import io.github.dpucoordinator.agent.machine.Holds;
+import io.github.dpucoordinator.agent.notice.NpuContact;
+import io.github.dpucoordinator.agent.notice.RebootNegotiator;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlPowerApi;
 import io.github.dpucoordinator.proto.agentctl.GetRebootNoticeRequest;
 import io.github.dpucoordinator.proto.agentctl.HoldStatus;
@@ -11,7 +17,6 @@ import io.github.dpucoordinator.proto.agentctl.SetHoldRequest;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import io.github.dpucoordinator.common.Asks;
 import org.apache.pekko.grpc.javadsl.Metadata;
 
 /**
@@ -31,7 +36,7 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
 
   private final NpuContact contact;
 
-  AgentControlServiceImpl(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
+  public AgentControlServiceImpl(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
       ActorSystem<?> system, NpuContact contact) {
     this.contact = contact;
     this.dpuId = dpuId;

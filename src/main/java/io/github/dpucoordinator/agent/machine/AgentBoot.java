@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
 import java.util.ArrayDeque;
 import java.util.Deque;

@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.StepSpec;
 import java.time.Clock;
 import java.time.Duration;

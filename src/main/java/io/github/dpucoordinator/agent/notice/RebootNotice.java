@@ -1,5 +1,6 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.notice;
 
+import io.github.dpucoordinator.agent.settings.RebootNoticeSettings;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -57,5 +58,31 @@ public record RebootNotice(String id, String dpuId, String reason, long plannedA
     List<String> more = new ArrayList<>(log);
     more.add(line);
     return new RebootNotice(id, dpuId, reason, plannedAt, hardDeadline, phase, round, postponedUntil, wentWhy, more);
+  }
+
+  /** Why a PostponeReboot cannot be honoured, or null when it can. */
+  static String postponeRefusal(RebootNotice notice, RebootNoticeSettings caps, String noticeId, String identity) {
+    // what there is to postpone first, then who may: "no notice" is the answer whoever asks
+    if (notice == null || notice.phase() == RebootNotice.Phase.DONE) {
+      return "no DPU-initiated reboot is in flight (start one with `dpuctl dpu-reboot`)";
+    }
+    if (!noticeId.isEmpty() && !noticeId.equals(notice.id())) {
+      return "notice " + noticeId + " is not the current one (" + notice.id() + ", " + notice.phase() + ")";
+    }
+    if (notice.phase() == RebootNotice.Phase.REBOOTING) {
+      return "notice " + notice.id() + " is already rebooting (" + notice.wentWhy() + ")";
+    }
+    if (!caps.allowedToPostpone(identity)) {
+      return "identity " + (identity.isEmpty() ? "(none)" : identity) + " is not allowed to postpone; allowed: "
+          + String.join(", ", caps.allowedPostponers()) + " (dpu-coordinator.agent.reboot-notice.allowed-postponers)";
+    }
+    return null;
+  }
+
+  /** What of a postponement until {@code asked} can be granted at {@code now}: the per-request, total and hard caps. */
+  long capped(RebootNoticeSettings caps, long asked, long now) {
+    long cap = Math.min(now + caps.maxPostponePerRequest().toMillis(),
+        Math.min(plannedAt() + caps.maxPostponeTotal().toMillis(), hardDeadline()));
+    return Math.min(asked, cap);
   }
 }

@@ -1,5 +1,10 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.notice;
 
+import io.github.dpucoordinator.agent.machine.AgentSnapshot;
+import io.github.dpucoordinator.agent.machine.AgentState;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.agent.settings.RebootNoticeSettings;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.UtcTime;
@@ -192,7 +197,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
       return this;
     }
     long now = clock.millis();
-    long granted = caps.capped(notice, answer.getPostponeUntilUnixMs(), now);
+    long granted = notice.capped(caps, answer.getPostponeUntilUnixMs(), now);
     if (granted <= now) {
       go("postponement cap reached", asked + "; postponement cap reached; rebooting");
     } else {
@@ -202,7 +207,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   }
 
   private Behavior<Command> onPostpone(Postpone p) {
-    String refusal = caps.postponeRefusal(notice, p.noticeId(), p.identity());
+    String refusal = RebootNotice.postponeRefusal(notice, caps, p.noticeId(), p.identity());
     if (refusal != null) {
       getContext().getLog().info("[campaign={} dpu={}] postponement by '{}' refused: {}", notice == null ? "-" : notice.id(),
           settings.dpuId(), p.identity(), refusal);
@@ -210,7 +215,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
       return this;
     }
     long now = clock.millis();
-    long granted = caps.capped(notice, p.untilMillis(), now);
+    long granted = notice.capped(caps, p.untilMillis(), now);
     if (granted <= now) {
       p.replyTo().tell(new PostponeReply(false, 0, p.untilMillis() <= now ? "until " + UtcTime.of(p.untilMillis()) + " is not in the future"
           : "postponement cap reached (planned + max-postpone-total, or the hard deadline); the DPU reboots now or at the next round"));

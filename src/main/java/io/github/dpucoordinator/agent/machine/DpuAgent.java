@@ -1,5 +1,6 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
+import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;

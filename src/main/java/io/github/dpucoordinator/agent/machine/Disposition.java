@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
 /** What a reboot signal did. */
 public enum Disposition {

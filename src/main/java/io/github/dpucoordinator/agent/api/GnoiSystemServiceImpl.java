@@ -1,5 +1,10 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.api;
 
+import io.github.dpucoordinator.agent.machine.AgentSnapshot;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
+import io.github.dpucoordinator.agent.notice.NpuContact;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.proto.gnoi.system.CancelRebootRequest;
 import io.github.dpucoordinator.proto.gnoi.system.CancelRebootResponse;
 import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
@@ -19,7 +24,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import io.github.dpucoordinator.common.Asks;
 import org.apache.pekko.grpc.GrpcServiceException;
 
 /**
@@ -46,7 +50,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     this(agent, system, clock, new NpuContact(clock));
   }
 
-  GnoiSystemServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, Clock clock, NpuContact contact) {
+  public GnoiSystemServiceImpl(ActorRef<DpuAgent.Command> agent, ActorSystem<?> system, Clock clock, NpuContact contact) {
     this.agent = agent;
     this.system = system;
     this.asks = new Asks.Bound(system, system.settings().config().getDuration(AgentSettings.ASK_TIMEOUT), AgentSettings.ASK_TIMEOUT);

@@ -1,7 +1,7 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.notice;
 
+import io.github.dpucoordinator.agent.settings.RebootNoticeSettings;
 import io.github.dpucoordinator.common.Deadline;
-
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesClient;
 import io.github.dpucoordinator.proto.notice.NoticeAnswer;

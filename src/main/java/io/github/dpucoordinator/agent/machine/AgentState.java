@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
 /** The DPU's states from seed 000's DPU state machine. */
 public enum AgentState {

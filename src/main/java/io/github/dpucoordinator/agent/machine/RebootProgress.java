@@ -1,7 +1,7 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
-import io.github.dpucoordinator.agent.DpuAgentProtocol.Method;
-import io.github.dpucoordinator.agent.DpuAgentProtocol.Signal;
+import io.github.dpucoordinator.agent.machine.DpuAgentProtocol.Method;
+import io.github.dpucoordinator.agent.machine.DpuAgentProtocol.Signal;
 
 /**
  * The reboot in progress, scheduled, or last finished since this boot: what gNOI RebootStatus reports. A restarted DPU

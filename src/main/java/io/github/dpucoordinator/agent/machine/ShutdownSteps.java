@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.agent;
+package io.github.dpucoordinator.agent.machine;
 
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
