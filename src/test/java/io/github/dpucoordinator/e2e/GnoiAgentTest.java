@@ -15,6 +15,7 @@ import gnoi.system.SystemClient;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.ProtectiveTrailers;
 import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;
 import io.github.dpucoordinator.proto.agentctl.HoldStatus;
@@ -136,6 +137,15 @@ class GnoiAgentTest {
         });
     assertTrue(done.degraded(), done.toString());
     assertEquals("flush-disk (exit 4: disk busy)", done.detail());
+    // in a field of its own, not only in the message: the NPU reads the field
+    io.github.dpucoordinator.proto.gnoi.system.SystemClient ours = io.github.dpucoordinator.proto.gnoi.system.SystemClient.create(
+        GrpcClientSettings.connectToServiceAt("127.0.0.1", running.port(), kit.system()).withTls(false), kit.system());
+    var status = get(ours.rebootStatus(io.github.dpucoordinator.proto.gnoi.system.RebootStatusRequest.getDefaultInstance()));
+    assertEquals(List.of("flush-disk (exit 4: disk busy)"), status.getDpuCoordinatorFailedStepsList());
+    // a gNOI client compiled from openconfig's proto sees the message it always saw
+    assertTrue(get(gnoi(running).rebootStatus(RebootStatusRequest.getDefaultInstance())).getStatus().getMessage()
+        .endsWith("failed steps: flush-disk (exit 4: disk busy)"));
+    ours.close();
     npu.close();
   }
 
@@ -206,7 +216,16 @@ class GnoiAgentTest {
       Status status = ((StatusRuntimeException) e.getCause()).getStatus();
       assertEquals(Status.Code.UNAVAILABLE, status.getCode());
       assertEquals("protective state firmware-update: flashing NIC", status.getDescription());
+      // and in trailers, which the NPU reads instead of the description
+      assertEquals(java.util.Optional.of(new ProtectiveTrailers.Protective("firmware-update", "flashing NIC")), ProtectiveTrailers.in(e));
     }
+    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
+        Duration.ofSeconds(10), "HALT", Duration.ofMillis(100));
+    var refused = get(npu.signal(new io.github.dpucoordinator.npu.transport.DpuEndpoint("G6", "127.0.0.1", running.port()),
+        new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c6", "cold", "test", 0), Duration.ofSeconds(5)));
+    assertEquals(io.github.dpucoordinator.npu.transport.DpuTransport.Disposition.PROTECTIVE, refused.disposition());
+    assertEquals("firmware-update: flashing NIC", refused.ack());
+    npu.close();
     assertEquals(0, get(client.rebootStatus(RebootStatusRequest.getDefaultInstance())).getSerializedSize(), "nothing started");
 
     get(control.setHold(SetHoldRequest.newBuilder().setHold("clear").build()));

@@ -64,7 +64,8 @@ class HoldsOverGrpcTest {
     RebootResponse refused = get(npu.sendRebootSignal(RebootRequest.newBuilder().setCampaignId("c0").setKind(RebootKind.COLD)
         .setForce(true).build()));
     assertEquals(Disposition.REFUSED, refused.getDisposition(), "nothing starts during a crash dump, even forced");
-    assertEquals("protective state crash-dump: kdump", refused.getProtective());
+    assertEquals("crash-dump", refused.getProtective());
+    assertEquals("kdump", refused.getProtectiveReason());
     get(control.setHold(SetHoldRequest.newBuilder().setHold("clear").build()));
     get(control.setHold(SetHoldRequest.newBuilder().setHold("defer").setReason("tenant batch job").setDurationMs(600_000).build()));
 

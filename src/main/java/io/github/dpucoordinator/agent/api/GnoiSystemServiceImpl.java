@@ -5,6 +5,7 @@ import io.github.dpucoordinator.agent.machine.DpuAgent;
 import io.github.dpucoordinator.agent.notice.NpuContact;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.Asks;
+import io.github.dpucoordinator.common.ProtectiveTrailers;
 import io.github.dpucoordinator.proto.gnoi.system.CancelRebootRequest;
 import io.github.dpucoordinator.proto.gnoi.system.CancelRebootResponse;
 import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
@@ -19,6 +20,7 @@ import io.grpc.Status;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
@@ -33,7 +35,7 @@ import org.apache.pekko.grpc.GrpcServiceException;
  * empty message. Unlike SONiC it also schedules a {@code delay} > 0 and cancels it with CancelReboot.
  *
  * <p>A Reboot while a protective state holds (a firmware update, a crash dump) is UNAVAILABLE
- * "protective state NAME: REASON" and starts nothing. gNOI has no deferral: {@code dpu-hold defer}
+ * "protective state NAME: REASON" (and the same in trailers, {@link ProtectiveTrailers}) and starts nothing. gNOI has no deferral: {@code dpu-hold defer}
  * only defers the NPU's RebootService signals, so a deferring DPU still answers gNOI Reboot.
  */
 public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.proto.gnoi.system.System {
@@ -81,7 +83,7 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
         replyTo -> new DpuAgent.Signal("", method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo));
     return outcome.thenCompose(o -> switch (o.disposition()) {
       case IN_PROGRESS -> failed(Status.INVALID_ARGUMENT.withDescription("reboot in progress"));
-      case REFUSED -> failed(Status.UNAVAILABLE.withDescription(o.detail()));
+      case REFUSED -> failed(Status.UNAVAILABLE.withDescription(o.detail()), ProtectiveTrailers.of(o.protective(), o.protectiveReason()));
       default -> CompletableFuture.completedFuture(RebootResponse.getDefaultInstance());
     });
   }
@@ -122,10 +124,12 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     if (r.finished() && !r.failure().isEmpty()) {
       b.setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_FAILURE).setMessage(r.failure()));
     } else if (r.finished()) {
-      String failedSteps = s.steps().stream().filter(st -> !st.ok())
-          .map(st -> st.name() + (st.detail().isEmpty() ? "" : " (" + st.detail() + ")")).collect(Collectors.joining(", "));
+      List<String> failed = s.steps().stream().filter(st -> !st.ok())
+          .map(st -> st.name() + (st.detail().isEmpty() ? "" : " (" + st.detail() + ")")).toList();
+      // the message for people and other NPUs; the field for ours
       b.setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_SUCCESS)
-          .setMessage(failedSteps.isEmpty() ? "Halt reboot completed" : "Halt reboot completed; failed steps: " + failedSteps));
+          .setMessage(failed.isEmpty() ? "Halt reboot completed" : "Halt reboot completed; failed steps: " + String.join(", ", failed)))
+          .addAllDpuCoordinatorFailedSteps(failed);
     }
     return b.build();
   }
@@ -147,5 +151,9 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
 
   private static <T> CompletionStage<T> failed(Status status) {
     return CompletableFuture.failedFuture(new GrpcServiceException(status));
+  }
+
+  private static <T> CompletionStage<T> failed(Status status, org.apache.pekko.grpc.javadsl.Metadata trailers) {
+    return CompletableFuture.failedFuture(new GrpcServiceException(status, trailers));
   }
 }

@@ -76,6 +76,7 @@ public final class RebootServiceImpl implements RebootService {
         .setDeferUntilUnixMs(o.disposition() == Disposition.DEFERRED ? o.deferUntilMillis() : 0)
         .setDeferReason(o.disposition() == Disposition.DEFERRED ? o.detail() : "")
         .setProtective(o.disposition() == Disposition.REFUSED ? o.protective() : "")
+        .setProtectiveReason(o.disposition() == Disposition.REFUSED ? o.protectiveReason() : "")
         .build());
   }
 

@@ -329,8 +329,9 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
 
   private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text, long deferUntil, String detail) {
     String ack = "ACK " + disposition + ": " + text + " (dpu " + settings.dpuId() + ", campaign " + id + ", state " + state + ")";
-    signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack, deferUntil, detail,
-        holds.current().protectiveActive() ? holds.current().protectiveDescription() : ""));
+    Holds h = holds.current();
+    signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack, deferUntil, detail, h.protective(),
+        h.protectiveActive() ? h.protectiveReason() : ""));
     return this;
   }
 

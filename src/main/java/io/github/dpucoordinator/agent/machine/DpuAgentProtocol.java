@@ -72,7 +72,7 @@ public interface DpuAgentProtocol {
    * the protective state.
    */
   public record SignalOutcome(Disposition disposition, String campaignId, AgentState state, long version, String ack,
-      long deferUntilMillis, String detail, String protective) {}
+      long deferUntilMillis, String detail, String protective, String protectiveReason) {}
 
   /**
    * The restart the NPU reboot causes, for simulations: whatever the agent was doing, it comes back

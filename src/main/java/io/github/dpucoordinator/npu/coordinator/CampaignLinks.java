@@ -114,7 +114,7 @@ final class CampaignLinks {
     boolean waiting = s.phase() == Phase.WAIT_FOR_ACKNOWLEDGMENTS;
     LinkReport report = r.report();
     if (report instanceof LinkReport.Acknowledged a && waiting && d.status() == DpuStatus.PENDING) {
-      return new CampaignEvent.DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition(), a.reply().ack(), now,
+      return new CampaignEvent.DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition().name(), a.reply().ack(), now,
           a.reply().countBefore());
     } else if (report instanceof LinkReport.AttemptFailed f && waiting && d.status() == DpuStatus.PENDING) {
       return new CampaignEvent.SignalAttemptFailed(r.campaignId(), r.dpuId(), f.attempt(), f.reason(), now);

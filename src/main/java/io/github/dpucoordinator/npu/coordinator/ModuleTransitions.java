@@ -111,7 +111,7 @@ final class ModuleTransitions {
     if (!c.force() && c.kind().equals(CoordinatorState.STARTUP) && !down) {
       // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first.
       fleet.observe(dpu, a -> new Coordinator.StartupChecked(c, a.observation() != null && a.observation().listening(),
-          a.observation() != null ? a.observation().state() : "not answering: " + Failures.describe(a.failure())));
+          a.observation() != null ? a.observation().state().name() : "not answering: " + Failures.describe(a.failure())));
       return effects.none();
     }
     long now = clock.millis();

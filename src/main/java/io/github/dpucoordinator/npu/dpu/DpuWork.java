@@ -4,9 +4,11 @@ import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport.Disposition;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalReply;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
+import io.github.dpucoordinator.npu.transport.DpuTransport.State;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.time.Duration;
 import java.util.Random;
@@ -136,10 +138,10 @@ final class DpuWork extends DpuState {
     if (!signalling) {
       return this; // the deadline passed while this attempt was on the wire
     }
-    if (answer.failure() == null && DpuTransport.DEFERRED.equals(answer.reply().disposition())) {
+    if (answer.failure() == null && answer.reply().disposition() == Disposition.DEFERRED) {
       return onDeferred(attempt, answer.reply());
     }
-    if (answer.failure() == null && DpuTransport.PROTECTIVE.equals(answer.reply().disposition())) {
+    if (answer.failure() == null && answer.reply().disposition() == Disposition.PROTECTIVE) {
       // Nothing started: the DPU must not be halted now. Ask again later; this is not a failed attempt.
       protective(answer.reply().ack());
       timers.startSingleTimer(new SendSignal(generation, attempt), settings.negotiation().protectiveRecheck());
@@ -159,8 +161,8 @@ final class DpuWork extends DpuState {
       // A reply in a state that is still changing is followed by a long poll from its version. In any other state
       // (a warm signal with no cleanup steps is already over, a halted DPU) waiting for a change would wait out
       // the whole state-wait: ask at once.
-      String replied = answer.reply().state();
-      knownVersion = replied.equals("SHUTDOWN") || replied.equals("SHUTDOWN_INITIATED") ? answer.reply().version() : -1;
+      State replied = answer.reply().state();
+      knownVersion = replied == State.SHUTDOWN || replied == State.SHUTDOWN_INITIATED ? answer.reply().version() : -1;
       if (!watching) {
         poll();
       }
@@ -227,11 +229,11 @@ final class DpuWork extends DpuState {
     }
     Observation o = observed.observation();
     current = o;
-    if (!signalling && o.state().equals("SHUTDOWN")) {
+    if (!signalling && o.state() == State.SHUTDOWN) {
       memory.evidence = memory.evidence.seen(); // busy with the reboot since it was accepted
     }
     knownVersion = o.version();
-    seen(o.state());
+    seen(o.state().name());
     boolean shuttingDown = start.mode() == LinkStart.Mode.SHUTDOWN && !memory.resolved;
     if (shuttingDown) {
       protective(o.protective());
@@ -284,7 +286,7 @@ final class DpuWork extends DpuState {
 
   private Behavior<Command> onHaltTimeout() {
     if (!memory.resolved && start.mode() == LinkStart.Mode.SHUTDOWN) {
-      String last = current != null ? current.state() : lastSeen;
+      String last = current != null ? current.state().name() : lastSeen;
       getContext().getLog().error("[campaign={} dpu={}] shutdown not complete within the halt timeout ({} ms); last seen: {}",
           start.campaignId(), dpu.id(), settings.haltTimeout().toMillis(), last);
       giveUp("shutdown not complete within the halt timeout (" + settings.haltTimeout().toMillis() + " ms); last seen: " + last);

@@ -46,33 +46,48 @@ public interface DpuTransport {
     }
   }
 
-  /** Dispositions beyond the seed's: the DPU asks to wait, or is in a protective state and took nothing. */
-  String DEFERRED = "DEFERRED";
-  String PROTECTIVE = "PROTECTIVE";
+  /**
+   * What a DPU did with a reboot signal, whatever its protocol said it with: started a shutdown, had one in progress
+   * or complete already, asks the NPU to wait ({@code DEFERRED}), or took nothing because a protective state holds.
+   */
+  enum Disposition { STARTED, IN_PROGRESS, ALREADY_COMPLETE, DEFERRED, PROTECTIVE }
+
+  /**
+   * The DPU's state as the NPU reads it: the seed's state machine, {@code FAILED} (a gNOI DPU reported that its reboot
+   * failed) and {@code UNKNOWN} (a state this build does not know, or none given).
+   */
+  enum State {
+    LISTENING, SHUTDOWN_INITIATED, SHUTDOWN, SHUTDOWN_COMPLETE, WAIT_FOR_RESTART, FAILED, UNKNOWN;
+
+    /** The state of that name; {@code UNKNOWN} for any other. */
+    public static State named(String name) {
+      for (State s : values()) {
+        if (s.name().equals(name)) {
+          return s;
+        }
+      }
+      return UNKNOWN;
+    }
+  }
 
   /** How a protective state reads, whichever way it arrived: {@code firmware-update: bios 2.1}. */
   static String protective(String name, String reason) {
     return name.isEmpty() ? "" : name + (reason.isEmpty() ? "" : ": " + reason);
   }
 
-  /** The protective state in an agent's refusal ("protective state firmware-update: bios 2.1"). */
-  static String protectiveFromRefusal(String description) {
-    return description.replaceFirst("^protective state ", "").trim();
-  }
-
   /**
    * The DPU's answer to a reboot signal; {@code version} is the state version to long-poll from (-1: unknown).
-   * With {@link #DEFERRED}: until when, and why; with {@link #PROTECTIVE}: {@code ack} names the state.
+   * With {@link Disposition#DEFERRED}: until when, and why; with {@link Disposition#PROTECTIVE}: {@code ack} names the state.
    * {@code countBefore}: for a protocol without campaign ids (gNOI), the DPU's reboot count read just before the
    * signal (-1: none), the evidence of completion that is journaled with the acknowledgment.
    */
-  record SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
+  record SignalReply(Disposition disposition, String campaignId, State state, long version, String ack, long deferUntil,
       String deferReason, long countBefore) {
-    public SignalReply(String disposition, String campaignId, String state, long version, String ack) {
+    public SignalReply(Disposition disposition, String campaignId, State state, long version, String ack) {
       this(disposition, campaignId, state, version, ack, 0, "", -1);
     }
 
-    public SignalReply(String disposition, String campaignId, String state, long version, String ack, long deferUntil,
+    public SignalReply(Disposition disposition, String campaignId, State state, long version, String ack, long deferUntil,
         String deferReason) {
       this(disposition, campaignId, state, version, ack, deferUntil, deferReason, -1);
     }
@@ -82,13 +97,13 @@ public interface DpuTransport {
    * What the DPU reports about itself. {@code failure} is non-empty when the DPU says the shutdown
    * failed; {@code retriable} when it says it failed but may succeed if asked again.
    */
-  record Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
+  record Observation(State state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
       String failure, boolean retriable, String protective, String deferring) {
-    public Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId) {
+    public Observation(State state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId) {
       this(state, version, completedCampaigns, degraded, detail, bootId, "", false, "", "");
     }
 
-    public Observation(String state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
+    public Observation(State state, long version, List<String> completedCampaigns, boolean degraded, String detail, String bootId,
         String failure, boolean retriable) {
       this(state, version, completedCampaigns, degraded, detail, bootId, failure, retriable, "", "");
     }
@@ -103,7 +118,7 @@ public interface DpuTransport {
     }
 
     public boolean listening() {
-      return "LISTENING".equals(state);
+      return state == State.LISTENING;
     }
   }
 

@@ -3,6 +3,7 @@ package io.github.dpucoordinator.npu.transport;
 import io.github.dpucoordinator.common.Deadline;
 import io.github.dpucoordinator.common.Delays;
 import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.common.ProtectiveTrailers;
 import io.github.dpucoordinator.proto.gnoi.system.RebootMethod;
 import io.github.dpucoordinator.proto.gnoi.system.RebootRequest;
 import io.github.dpucoordinator.proto.gnoi.system.RebootStatus;
@@ -46,7 +47,6 @@ public final class GnoiDpuTransport implements DpuTransport {
   private final Delays delays;
   private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
   private final AtomicLong versions = new AtomicLong();
-  private static final String FAILED_STEPS = "failed steps:";
 
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
     this.system = system;
@@ -71,18 +71,23 @@ public final class GnoiDpuTransport implements DpuTransport {
             "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .handle((ok, failure) -> {
           if (failure == null) {
-            return new SignalReply("STARTED", r.campaignId(), "SHUTDOWN", -1, "gNOI Reboot " + m + " accepted", 0, "", before[0]);
+            return new SignalReply(Disposition.STARTED, r.campaignId(), State.SHUTDOWN, -1, "gNOI Reboot " + m + " accepted", 0, "",
+                before[0]);
+          }
+          // Our agent refuses a Reboot during a firmware update or crash dump: nothing started, ask again later.
+          var protective = ProtectiveTrailers.in(failure);
+          if (protective.isPresent()) {
+            return new SignalReply(Disposition.PROTECTIVE, r.campaignId(), State.LISTENING, -1,
+                DpuTransport.protective(protective.get().name(), protective.get().reason()));
           }
           Status status = status(failure);
-          if (status != null && status.getCode() == Status.Code.INVALID_ARGUMENT
-              && String.valueOf(status.getDescription()).toLowerCase().contains("in progress")) {
-            return new SignalReply("IN_PROGRESS", r.campaignId(), "SHUTDOWN", -1, "gNOI: reboot in progress (" + status.getDescription() + ")",
-                0, "", before[0]);
+          if (status != null && GnoiText.inProgress(status)) {
+            return new SignalReply(Disposition.IN_PROGRESS, r.campaignId(), State.SHUTDOWN, -1,
+                "gNOI: reboot in progress (" + status.getDescription() + ")", 0, "", before[0]);
           }
-          String description = status == null ? "" : String.valueOf(status.getDescription());
-          if (status != null && status.getCode() == Status.Code.UNAVAILABLE && description.startsWith("protective state")) {
-            // Our agent refuses a Reboot during a firmware update or crash dump: nothing started, ask again later.
-            return new SignalReply(PROTECTIVE, r.campaignId(), "LISTENING", -1, DpuTransport.protectiveFromRefusal(description));
+          String refusal = status == null ? null : GnoiText.protectiveRefusal(status);
+          if (refusal != null) {
+            return new SignalReply(Disposition.PROTECTIVE, r.campaignId(), State.LISTENING, -1, refusal);
           }
           if (status != null && (status.getCode() == Status.Code.INVALID_ARGUMENT || status.getCode() == Status.Code.UNIMPLEMENTED)) {
             throw new Permanent("gNOI Reboot " + m + " refused: " + status.getCode() + ": " + status.getDescription());
@@ -112,24 +117,25 @@ public final class GnoiDpuTransport implements DpuTransport {
     RebootStatus.Status status = s.getStatus().getStatus();
     long version = versions.incrementAndGet();
     if (s.getActive()) {
-      return new Observation("SHUTDOWN", version, List.of(), false, "", "", "", false);
+      return new Observation(State.SHUTDOWN, version, List.of(), false, "", "", "", false);
     }
     String message = s.getStatus().getMessage().isEmpty() ? s.getReason() : s.getStatus().getMessage();
     if (status == RebootStatus.Status.STATUS_FAILURE) {
-      return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported FAILURE: " + message, false);
+      return new Observation(State.FAILED, version, List.of(), false, message, "", "DPU reported FAILURE: " + message, false);
     }
     if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
-      return new Observation("FAILED", version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
+      return new Observation(State.FAILED, version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
     boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || evidence.seenActive()
         || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore()));
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
-    // A completion whose message names failed steps (our agent's "...; failed steps: a, b") is a degraded one.
-    int failed = message.indexOf(FAILED_STEPS);
-    boolean degraded = done && failed >= 0;
-    return new Observation(halted ? "WAIT_FOR_RESTART" : "LISTENING", version, done ? List.of(campaignId) : List.of(), degraded,
-        degraded ? message.substring(failed + FAILED_STEPS.length()).trim() : message, "", "", false);
+    // A completion with failed steps is a degraded one: our agent names them in a field; else the message may.
+    String failed = s.getDpuCoordinatorFailedStepsCount() > 0 ? String.join(", ", s.getDpuCoordinatorFailedStepsList())
+        : GnoiText.failedSteps(message);
+    boolean degraded = done && !failed.isEmpty();
+    return new Observation(halted ? State.WAIT_FOR_RESTART : State.LISTENING, version, done ? List.of(campaignId) : List.of(), degraded,
+        degraded ? failed : message, "", "", false);
   }
 
   private static Status status(Throwable failure) {

@@ -48,10 +48,22 @@ public final class RebootServiceTransport implements DpuTransport {
     return Deadline.within(client(dpu).sendRebootSignal(request), timeout,
             "SendRebootSignal to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .thenApply(resp -> resp.getDisposition() == io.github.dpucoordinator.proto.reboot.Disposition.REFUSED
-            // nothing started: the DPU is in a protective state; the link asks again later
-            ? new SignalReply(PROTECTIVE, r.campaignId(), resp.getState().name(), -1, DpuTransport.protectiveFromRefusal(resp.getProtective()))
-            : new SignalReply(resp.getDisposition().name(), resp.getCampaignId(), resp.getState().name(),
+            // nothing started: the DPU is in a protective state, which it names; the DPU's actor asks again later
+            ? new SignalReply(Disposition.PROTECTIVE, r.campaignId(), State.named(resp.getState().name()), -1,
+                DpuTransport.protective(resp.getProtective(), resp.getProtectiveReason()))
+            : new SignalReply(disposition(resp.getDisposition()), resp.getCampaignId(), State.named(resp.getState().name()),
             resp.getVersion() > 0 ? resp.getVersion() : -1, resp.getAck(), resp.getDeferUntilUnixMs(), resp.getDeferReason()));
+  }
+
+  /** A DPU that speaks only the seed's fields (no disposition) took the signal: the seed's ack is its only answer. */
+  private static Disposition disposition(io.github.dpucoordinator.proto.reboot.Disposition d) {
+    return switch (d) {
+      case IN_PROGRESS -> Disposition.IN_PROGRESS;
+      case ALREADY_COMPLETE -> Disposition.ALREADY_COMPLETE;
+      case DEFERRED -> Disposition.DEFERRED;
+      case REFUSED -> Disposition.PROTECTIVE;
+      default -> Disposition.STARTED;
+    };
   }
 
   @Override
@@ -65,7 +77,7 @@ public final class RebootServiceTransport implements DpuTransport {
     String failed = s.getStepsList().stream().filter(st -> !st.getOk())
         .map(st -> st.getName() + ": " + st.getDetail()).collect(Collectors.joining("; "));
     String protective = DpuTransport.protective(s.getProtective(), s.getProtectiveReason());
-    return new Observation(s.getState().name(), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId(),
+    return new Observation(State.named(s.getState().name()), s.getVersion(), s.getCompletedCampaignsList(), s.getDegraded(), failed, s.getBootId(),
         "", false, protective, s.getDeferUntilUnixMs() > clock.millis()
             ? "deferring host reboots until " + java.time.Instant.ofEpochMilli(s.getDeferUntilUnixMs()) + ": " + s.getDeferReason() : "");
   }

@@ -233,7 +233,8 @@ class DpuAgentTest {
     assertTrue(hold(agent, "firmware-update", "flashing NIC", Duration.ZERO).accepted());
     DpuAgent.SignalOutcome refused = hostReboot(agent, "c0", "cold", true);
     assertEquals(Disposition.REFUSED, refused.disposition(), "nothing starts during a firmware update, even forced");
-    assertEquals("protective state firmware-update: flashing NIC", refused.protective());
+    assertEquals("firmware-update", refused.protective());
+    assertEquals("flashing NIC", refused.protectiveReason());
     assertEquals(0, state(agent).shutdownRuns());
     hold(agent, "clear", "", Duration.ZERO);
 

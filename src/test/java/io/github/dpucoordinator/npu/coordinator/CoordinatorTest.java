@@ -207,7 +207,7 @@ class CoordinatorTest {
 
     // a completion that arrives after the deadline changes nothing
     f.es.runCommand(new Coordinator.FromLink(id, "DPU0", new LinkReport.Completed(false, "")));
-    watch.reply().complete(new DpuTransport.Observation("LISTENING", 9, List.of(id), false, "", "boot-2"));
+    watch.reply().complete(new DpuTransport.Observation(DpuTransport.State.LISTENING, 9, List.of(id), false, "", "boot-2"));
     f.expect(DpuReady.class);
     assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
     assertEquals(DpuStatus.FAILED, f.state().last().dpus().get("DPU0").status());

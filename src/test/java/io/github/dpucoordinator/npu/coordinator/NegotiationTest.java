@@ -14,8 +14,10 @@ import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootIssued;
 import io.github.dpucoordinator.npu.settings.NegotiationSettings;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport.Disposition;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalReply;
+import io.github.dpucoordinator.npu.transport.DpuTransport.State;
 import io.github.dpucoordinator.npu.transport.ProbeTransport;
 import java.time.Duration;
 import java.util.List;
@@ -82,11 +84,11 @@ class NegotiationTest {
     assertEquals("acknowledged", f.expect(DpuRebootGoing.class).why());
 
     // the return watch: still up (old boot id), then down, then Listening again
-    f.transport.observes(1).get("DPU0").reply().complete(new Observation("SHUTDOWN", 4, List.of(), false, "", "boot-1"));
+    f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.SHUTDOWN, 4, List.of(), false, "", "boot-1"));
     f.advance(Duration.ofSeconds(1));
     f.transport.observes(1).get("DPU0").reply().completeExceptionally(new RuntimeException("connection refused"));
     f.advance(Duration.ofSeconds(1));
-    f.transport.observes(1).get("DPU0").reply().complete(new Observation("LISTENING", 1, List.of(), false, "", "boot-2"));
+    f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-2"));
     DpuRebootFinished finished = f.expect(DpuRebootFinished.class);
     assertEquals("ok", finished.outcome());
     HistoryEntry entry = f.state().history().get("DPU0").get(0);
@@ -184,7 +186,7 @@ class NegotiationTest {
     ProbeTransport.SignalCall first = f.transport.signals(1).get("DPU0");
     assertFalse(first.request().force());
     long now = f.clock.millis();
-    first.reply().complete(new SignalReply("DEFERRED", id, "LISTENING", 3, "DEFERRED", now + 10 * MINUTE, "tenant backup"));
+    first.reply().complete(new SignalReply(Disposition.DEFERRED, id, State.LISTENING, 3, "DEFERRED", now + 10 * MINUTE, "tenant backup"));
     f.expectPreamble();
     CampaignEvent.DpuDeferred deferred = f.expect(CampaignEvent.DpuDeferred.class);
     assertEquals(now + 2 * MINUTE, deferred.honouredUntil(), "the DPU asked for 10 min; the cap is 2 min");
@@ -215,7 +217,7 @@ class NegotiationTest {
     CoordinatorFixture f = fixture(1);
     String id = f.start();
     f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
-    f.transport.observes(1).get("DPU0").reply().complete(new Observation("SHUTDOWN", 4, List.of(), false, "", "boot-1", "", false,
+    f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.SHUTDOWN, 4, List.of(), false, "", "boot-1", "", false,
         "firmware-update (bios 2.1)", ""));
     f.expectPreamble();
     f.expect(CampaignEvent.DpuAcknowledged.class);
@@ -245,11 +247,11 @@ class NegotiationTest {
         "abort", n.protectiveRecheck(), "", n.forceTimeout(), Map.of(), false, n.watchInterval(), 2, "", ""));
     String id = f.start();
     // a gNOI DPU refuses the Reboot during a crash dump: nothing started, asked again every recheck interval
-    f.transport.signals(1).get("DPU0").reply().complete(new SignalReply("PROTECTIVE", id, "LISTENING", -1, "crash-dump: kdump"));
+    f.transport.signals(1).get("DPU0").reply().complete(new SignalReply(Disposition.PROTECTIVE, id, State.LISTENING, -1, "crash-dump: kdump"));
     f.expectPreamble();
     assertEquals("crash-dump: kdump", f.expect(CampaignEvent.DpuProtective.class).protective());
     f.advance(Duration.ofSeconds(5));
-    f.transport.signals(1).get("DPU0").reply().complete(new SignalReply("PROTECTIVE", id, "LISTENING", -1, "crash-dump: kdump"));
+    f.transport.signals(1).get("DPU0").reply().complete(new SignalReply(Disposition.PROTECTIVE, id, State.LISTENING, -1, "crash-dump: kdump"));
     f.advance(CoordinatorFixture.ACK_DEADLINE.minusSeconds(5));
     f.expect(CampaignEvent.ProtectiveHold.class);
     f.advance(Duration.ofMinutes(1));
@@ -314,7 +316,7 @@ class NegotiationTest {
     Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand("DPU0", "shutdown",
         "replace a fan", r)).reply();
     assertTrue(started.accepted());
-    f.transport.signals(1).get("DPU0").reply().complete(new SignalReply("PROTECTIVE", started.campaignId(), "LISTENING", -1,
+    f.transport.signals(1).get("DPU0").reply().complete(new SignalReply(Disposition.PROTECTIVE, started.campaignId(), State.LISTENING, -1,
         "firmware-update: bios 2.1"));
     f.expect(CampaignEvent.ModuleTransitionStarted.class);
     CampaignEvent.ModuleTransitionFinished finished = f.expect(CampaignEvent.ModuleTransitionFinished.class);
@@ -330,9 +332,9 @@ class NegotiationTest {
     CoordinatorFixture f = fixture(1, n);
     f.es.restart(); // the watcher starts with the recovered coordinator
     f.advance(Duration.ofSeconds(5));
-    f.transport.observes(1).get("DPU0").reply().complete(new Observation("LISTENING", 1, List.of(), false, "", "boot-1"));
+    f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-1"));
     f.advance(Duration.ofSeconds(5));
-    f.transport.observes(1).get("DPU0").reply().complete(new Observation("LISTENING", 1, List.of(), false, "", "boot-2"));
+    f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-2"));
     CampaignEvent.UnplannedEvent restarted = f.expect(CampaignEvent.UnplannedEvent.class);
     assertEquals("restarted on its own", restarted.what());
     for (int i = 0; i < 2; i++) {
@@ -341,7 +343,7 @@ class NegotiationTest {
     }
     assertEquals("went away", f.expect(CampaignEvent.UnplannedEvent.class).what());
     f.advance(Duration.ofSeconds(5));
-    f.transport.observes(1).get("DPU0").reply().complete(new Observation("LISTENING", 1, List.of(), false, "", "boot-3"));
+    f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-3"));
     assertEquals("came back", f.expect(CampaignEvent.UnplannedEvent.class).what());
     List<HistoryEntry> history = f.state().history().get("DPU0");
     assertEquals(List.of("unplanned: restarted on its own", "unplanned: went away", "unplanned: came back"),

@@ -10,6 +10,7 @@ import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Evidence;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
+import io.github.dpucoordinator.npu.transport.DpuTransport.State;
 import io.github.dpucoordinator.npu.transport.ProbeTransport.ObserveCall;
 import io.github.dpucoordinator.npu.transport.ProbeTransport.SignalCall;
 import io.github.dpucoordinator.npu.transport.ProbeTransport;
@@ -122,7 +123,7 @@ class DpuActorTest {
   }
 
   private static Observation listening(String bootId) {
-    return new Observation("LISTENING", 1, List.of(), false, "", bootId);
+    return new Observation(State.LISTENING, 1, List.of(), false, "", bootId);
   }
 
   @Test
@@ -178,7 +179,7 @@ class DpuActorTest {
     d.engage(true, 1, 7); // acknowledged before a restart of the NPU service, reboot count 7 before the HALT
     ObserveCall poll = d.observe();
     assertEquals(new Evidence(7, false), poll.evidence(), "the completion evidence came from the owner's journal");
-    poll.reply().complete(new Observation("WAIT_FOR_RESTART", 2, List.of(WORK), false, "", "boot-1"));
+    poll.reply().complete(new Observation(State.WAIT_FOR_RESTART, 2, List.of(WORK), false, "", "boot-1"));
     LinkReport.Completed done = d.next(LinkReport.Completed.class);
     assertEquals(false, done.degraded());
     d.observe(); // it keeps following the DPU until the work is released or the reboot is over
@@ -195,7 +196,7 @@ class DpuActorTest {
     assertEquals(1, d.next(LinkReport.Acknowledged.class).attempt());
     ObserveCall poll = d.observe();
     assertEquals(3, poll.knownVersion(), "a long poll from the version the acknowledgment carried");
-    poll.reply().complete(new Observation("SHUTDOWN_COMPLETE", 4, List.of(WORK), true, "step 2 failed", "boot-1"));
+    poll.reply().complete(new Observation(State.SHUTDOWN_COMPLETE, 4, List.of(WORK), true, "step 2 failed", "boot-1"));
     LinkReport.Completed done = d.next(LinkReport.Completed.class);
     assertTrue(done.degraded());
     assertEquals("step 2 failed", done.detail());

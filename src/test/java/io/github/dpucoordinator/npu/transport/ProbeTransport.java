@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu.transport;
 
+import io.github.dpucoordinator.npu.transport.DpuTransport.Disposition;
+import io.github.dpucoordinator.npu.transport.DpuTransport.State;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -65,14 +67,14 @@ public final class ProbeTransport implements DpuTransport {
   }
 
   public static SignalReply started(String campaignId) {
-    return new SignalReply("STARTED", campaignId, "SHUTDOWN", 3, "ACK STARTED");
+    return new SignalReply(Disposition.STARTED, campaignId, State.SHUTDOWN, 3, "ACK STARTED");
   }
 
   public static Observation shutDown(String campaignId) {
-    return new Observation("WAIT_FOR_RESTART", 5, java.util.List.of(campaignId), false, "", "boot-1");
+    return new Observation(State.WAIT_FOR_RESTART, 5, java.util.List.of(campaignId), false, "", "boot-1");
   }
 
   public static Observation listening() {
-    return new Observation("LISTENING", 6, java.util.List.of(), false, "", "boot-2");
+    return new Observation(State.LISTENING, 6, java.util.List.of(), false, "", "boot-2");
   }
 }
