@@ -1,17 +1,9 @@
 package io.github.dpucoordinator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.Config;
-import io.github.dpucoordinator.agent.AgentServer;
-import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
-import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.common.Ports;
-import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
-import io.github.dpucoordinator.proto.admin.NpuAdminClient;
-import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
-import io.github.dpucoordinator.proto.admin.StatusRequest;
 import io.github.dpucoordinator.sim.Simulation;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,11 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.grpc.GrpcClientSettings;
 
 /**
  * The figures the README records: campaign wall time over a 500 ms shutdown for 8, 64 and 256
@@ -57,7 +45,7 @@ final class Benchmark {
     out.println("Machine: " + machine());
     out.println("JVM options of the measured NPU processes: " + String.join(" ", javaOpts));
     campaignRatios();
-    try (Agents agents = new Agents(8)) {
+    try (BenchAgents agents = new BenchAgents(8)) {
       resumeAfterSigkill(agents);
       idleRss(agents);
     }
@@ -97,11 +85,11 @@ final class Benchmark {
 
   // ---- 2. resume after SIGKILL ----
 
-  private void resumeAfterSigkill(Agents agents) throws Exception {
+  private void resumeAfterSigkill(BenchAgents agents) throws Exception {
     out.printf("%n2. Resume after SIGKILL with a journal of at least %d events.%n", JOURNAL_EVENTS);
     Path dir = Files.createTempDirectory("dpuctl-bench-");
     int port = Ports.freeLoopbackPort();
-    Npu npu = Npu.start(this, dir, port, agents, "fill");
+    BenchNpu npu = BenchNpu.start(javaOpts, dir, port, agents, "fill");
     try {
       JsonNode s = npu.awaitStatus(Duration.ofSeconds(60), x -> x.path("phase").asText().equals("Idle"));
       long started = System.nanoTime();
@@ -129,7 +117,7 @@ final class Benchmark {
         npu.close();
 
         long t0 = System.nanoTime();
-        npu = Npu.start(this, dir, port, agents, "resumed-" + round);
+        npu = BenchNpu.start(javaOpts, dir, port, agents, "resumed-" + round);
         recoveredMs.add(TimeUnit.NANOSECONDS.toMillis(npu.awaitLog("recovered in phase WaitForAcknowledgments", Duration.ofSeconds(60)) - t0));
         boundMs.add(TimeUnit.NANOSECONDS.toMillis(npu.awaitLog("NPU service: ", Duration.ofSeconds(60)) - t0));
         Files.delete(agents.gate);
@@ -148,10 +136,10 @@ final class Benchmark {
 
   // ---- 3. idle RSS ----
 
-  private void idleRss(Agents agents) throws Exception {
+  private void idleRss(BenchAgents agents) throws Exception {
     out.printf("%n3. Idle RSS of the NPU service with 8 DPUs.%n");
     Path dir = Files.createTempDirectory("dpuctl-bench-rss-");
-    Npu npu = Npu.start(this, dir, Ports.freeLoopbackPort(), agents, "rss");
+    BenchNpu npu = BenchNpu.start(javaOpts, dir, Ports.freeLoopbackPort(), agents, "rss");
     try {
       npu.awaitStatus(Duration.ofSeconds(60), x -> x.path("phase").asText().equals("Idle"));
       settle();
@@ -207,128 +195,5 @@ final class Benchmark {
     }
     return Runtime.getRuntime().availableProcessors() + " cores (" + cpu + "), "
         + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB max heap here, Java " + System.getProperty("java.version");
-  }
-
-  /**
-   * Eight agents in this JVM. A shutdown blocks while the gate file exists, so a campaign can be
-   * held in WaitForAcknowledgments for the SIGKILL.
-   */
-  private static final class Agents implements AutoCloseable {
-    final ActorSystem<Void> system;
-    final List<AgentServer.Running> running = new ArrayList<>();
-    final Path gate;
-
-    Agents(int n) throws Exception {
-      Config config = AppConfig.load();
-      system = Systems.create("bench-agents", config);
-      gate = Files.createTempDirectory("dpuctl-gate-").resolve("hold");
-      StepSpec step = StepSpec.command("hold-while-gated", "while [ -e '" + gate + "' ]; do sleep 0.05; done", Duration.ofSeconds(120));
-      for (int i = 0; i < n; i++) {
-        AgentSettings s = AgentSettings.create(config).withId("B" + i).withPort(0).withSteps(List.of(step))
-            .withRestartAfter(Optional.of(Duration.ZERO));
-        running.add(AgentServer.start(system, s).toCompletableFuture().get(30, TimeUnit.SECONDS));
-      }
-    }
-
-    List<Long> shutdownRuns() {
-      List<Long> runs = new ArrayList<>();
-      for (AgentServer.Running r : running) {
-        try {
-          runs.add(org.apache.pekko.actor.typed.javadsl.AskPattern.<io.github.dpucoordinator.agent.machine.DpuAgent.Command,
-              io.github.dpucoordinator.agent.machine.AgentSnapshot>ask(r.agent(),
-              x -> new io.github.dpucoordinator.agent.machine.DpuAgent.GetState(-1, Duration.ZERO, x), Duration.ofSeconds(5),
-              system.scheduler()).toCompletableFuture().get(10, TimeUnit.SECONDS).shutdownRuns());
-        } catch (Exception e) {
-          runs.add(-1L);
-        }
-      }
-      return runs;
-    }
-
-    @Override
-    public void close() {
-      system.terminate();
-    }
-  }
-
-  /** An NPU service process (`dpuctl npu`) and an admin client to it. */
-  private static final class Npu implements AutoCloseable {
-    final Process process;
-    final Path output;
-    final ActorSystem<Void> clientSystem;
-    final NpuAdminClient admin;
-
-    private Npu(Process process, Path output, int port) {
-      this.process = process;
-      this.output = output;
-      this.clientSystem = Systems.create("bench-client",
-          com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(AppConfig.load()));
-      this.admin = NpuAdminClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", port, clientSystem)
-          .withTls(false).withDeadline(Duration.ofSeconds(10)), clientSystem);
-    }
-
-    static Npu start(Benchmark b, Path dir, int port, Agents agents, String tag) throws IOException {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(ProcessHandle.current().info().command().orElse("java"));
-      cmd.addAll(b.javaOpts);
-      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "npu",
-          "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(port)));
-      for (AgentServer.Running a : agents.running) {
-        cmd.addAll(List.of("--dpu", a.dpuId() + "=127.0.0.1:" + a.port() + "/" + DpuEndpoint.REBOOT_SERVICE));
-      }
-      Path output = dir.resolve("npu-" + tag + ".log");
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
-      pb.environment().put("DPUCOORD_REBOOT_RETURN_AFTER", "0ms");
-      pb.environment().put("DPUCOORD_BOOT_WAIT", "30s");
-      pb.environment().put("DPUCOORD_DPU_API_PORT", "0");
-      pb.environment().put("DPUCTL_LOG_LEVEL", "INFO");
-      return new Npu(pb.start(), output, port);
-    }
-
-    String start(String reason) throws Exception {
-      var r = admin.startCampaign(StartCampaignRequest.newBuilder().setReason(reason).build()).toCompletableFuture()
-          .get(10, TimeUnit.SECONDS);
-      if (!r.getAccepted()) {
-        throw new IllegalStateException(r.getMessage());
-      }
-      return r.getCampaignId();
-    }
-
-    JsonNode awaitStatus(Duration max, Predicate<JsonNode> ok) throws Exception {
-      long deadline = System.nanoTime() + max.toNanos();
-      String last = "(no answer)";
-      while (System.nanoTime() < deadline) {
-        try {
-          JsonNode s = Json.read(admin.status(StatusRequest.getDefaultInstance()).toCompletableFuture()
-              .get(10, TimeUnit.SECONDS).getJson());
-          if (ok.test(s)) {
-            return s;
-          }
-          last = s.toString();
-        } catch (Exception e) {
-          last = Systems.rootMessage(e);
-        }
-        TimeUnit.MILLISECONDS.sleep(10);
-      }
-      throw new IllegalStateException("status not reached within " + max + "; last: " + last + "\n" + Files.readString(output));
-    }
-
-    /** When {@code text} first appeared in the process output (System.nanoTime). */
-    long awaitLog(String text, Duration max) throws Exception {
-      long deadline = System.nanoTime() + max.toNanos();
-      while (System.nanoTime() < deadline) {
-        if (Files.exists(output) && Files.readString(output).contains(text)) {
-          return System.nanoTime();
-        }
-        TimeUnit.MILLISECONDS.sleep(5);
-      }
-      throw new IllegalStateException("'" + text + "' not logged within " + max + "\n" + Files.readString(output));
-    }
-
-    @Override
-    public void close() {
-      admin.close();
-      clientSystem.terminate();
-    }
   }
 }

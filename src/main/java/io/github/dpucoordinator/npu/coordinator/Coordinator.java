@@ -1,22 +1,12 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsCollected;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsMissing;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuAcknowledged;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuShutdownCompleted;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.PreRebootTasksDone;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.SignalsDispatched;
-import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
-import io.github.dpucoordinator.npu.transport.DpuEndpoint;
-import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.pekko.actor.typed.Behavior;
@@ -53,7 +43,8 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private enum Flush implements Command { INSTANCE }
 
-  private record PrepareFinished(String campaignId, List<StepResult> results) implements Command {}
+  /** The pre-reboot tasks of the campaign have run (the outcome of {@link CampaignPhases#enter}). */
+  record PrepareFinished(String campaignId, List<StepResult> results) implements Command {}
 
   public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
     return create(PERSISTENCE_ID, settings, transport, host, clock);
@@ -82,6 +73,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final NpuReboot reboot;
   private final CampaignEnd end;
   private final AckDeadlines ackDeadlines;
+  private final CampaignPhases campaignPhases;
 
   private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
       DpuTransport transport, HostActions host, Clock clock) {
@@ -110,7 +102,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
       }
 
       public void enter(CoordinatorState s, boolean recovered) {
-        Coordinator.this.enter(s, recovered);
+        campaignPhases.enter(s, recovered);
       }
 
       public void advance() {
@@ -121,6 +113,8 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.reboot = new NpuReboot(ctx, timers, settings, host, clock, journal, links, phases);
     this.end = new CampaignEnd(ctx, settings, clock, random, journal, links, modules, phases);
     this.ackDeadlines = new AckDeadlines(ctx, timers, settings, clock, journal, links, end, phases);
+    this.campaignPhases = new CampaignPhases(ctx, settings, host, clock, journal, links, ackDeadlines, escalations, reboot, unplanned,
+        phases);
   }
 
   @Override
@@ -141,7 +135,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
             c.replyTo().tell(StatusView.of(s, settings.dpus(), links.lastSeen(), clock.millis(), lastSequenceNumber(ctx)))))
         .onCommand(FromLink.class, this::onFromLink)
         .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)))
-        .onCommand(Advance.class, this::onAdvance)
+        .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s))
         .onCommand(PrepareFinished.class, this::onPrepareFinished)
         .onCommand(AckDeadlines.Reached.class, ackDeadlines::onDeadline)
         .onCommand(NpuReboot.ActionFinished.class, reboot::onActionFinished)
@@ -186,7 +180,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
           if (state.current() != null) {
             ctx.getLog().info("[campaign={} dpu=all] recovered in phase {}; resuming", state.current().id(), state.phase().display());
           }
-          enter(state, true);
+          campaignPhases.enter(state, true);
           state.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> {
             ctx.getLog().info("[campaign={} dpu={}] recovered module {} in phase {}; resuming", m.transition().id(), m.dpuId(),
                 m.transition().kind(), m.transition().phase());
@@ -220,120 +214,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     return Effect().none();
   }
 
-  private Effect<CampaignEvent, CoordinatorState> onAdvance(CoordinatorState s, Advance a) {
-    Campaign c = s.current();
-    long now = clock.millis();
-    switch (s.phase()) {
-      case NOTIFY_DPUS: {
-        List<CampaignEvent> events = new ArrayList<>();
-        events.add(new SignalsDispatched(c.id(), now + settings.ackDeadline().toMillis(), now,
-            c.force() ? now : now + settings.negotiation().deferMaxTotal().toMillis()));
-        if (c.kind().equals("warm")) {
-          // Warm: the DPUs keep power. gNOI has no verb for "the host warm-reboots, clean up and stay up", so
-          // gNOI DPUs are not halted; DPUs on the reboot-service protocol are told and run their tenant cleanup.
-          c.dpus().values().stream().filter(d -> d.protocol().equals(DpuEndpoint.GNOI)).forEach(d -> {
-            events.add(new DpuAcknowledged(c.id(), d.id(), 0, "NOT_SIGNALLED",
-                "warm reboot: keeps power and keeps running (gNOI has no notice for a warm host reboot)", now, -1L));
-            events.add(new DpuShutdownCompleted(c.id(), d.id(), false, "", now));
-          });
-        }
-        return persistThenEnter(events);
-      }
-      case WAIT_FOR_ACKNOWLEDGMENTS:
-        if (!c.allResolved()) {
-          return Effect().none();
-        }
-        return persistThenEnter(List.of(c.allCompleted()
-            ? new AcknowledgmentsCollected(c.id(), now)
-            : new AcknowledgmentsMissing(c.id(), CampaignLinks.failures(c), false, now)));
-      case ERROR_LOGGING: {
-        List<CampaignEvent> issue = escalations.toIssue(c, now);
-        if (!issue.isEmpty()) {
-          return journal.persist(issue).thenRun(next -> issue.forEach(e -> escalations.run((CampaignEvent.DpuEscalated) e)));
-        }
-        if (Escalations.running(c)) {
-          return Effect().none(); // force actions still running
-        }
-        return reboot.issue(c, now);
-      }
-      case PROCEED_WITH_REBOOT:
-        return reboot.issue(c, now);
-      case POST_REBOOT:
-        return reboot.finishIfBack(c, now);
-      default:
-        return Effect().none();
-    }
-  }
-
   private Effect<CampaignEvent, CoordinatorState> onPrepareFinished(CoordinatorState s, PrepareFinished p) {
     if (!s.isCurrent(p.campaignId()) || s.phase() != Phase.PREPARE_FOR_REBOOT) {
       return Effect().none();
     }
     return persistThenEnter(List.of(new PreRebootTasksDone(p.campaignId(), p.results(), clock.millis())));
-  }
-
-  // ---- phases ----
-
-  /**
-   * The side effects of being in a phase; after a restart {@code recovered} is true. Links live from
-   * WaitForAcknowledgments to the end of the campaign, watching their DPU throughout.
-   */
-  private void enter(CoordinatorState s, boolean recovered) {
-    Campaign c = s.current();
-    if (s.phase() == Phase.IDLE) {
-      links.stopAll(); // the campaign is over: its links end here
-    } else if (s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
-      ackDeadlines.cancel();
-      links.stopSignallingAll();
-    }
-    if (c != null && !recovered) {
-      ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());
-    }
-    unplanned.campaignPhase(s.phase());
-    switch (s.phase()) {
-      case IDLE:
-        ackDeadlines.cancel();
-        reboot.cancelTimers(s.last());
-        if (s.last() != null && !recovered) {
-          ctx.getLog().info("[campaign={} dpu=all] campaign finished: {}", s.last().id(), s.last().outcome());
-        }
-        break;
-      case PREPARE_FOR_REBOOT:
-        ctx.pipeToSelf(host.prepare(c.id()), (results, failure) -> new PrepareFinished(c.id(),
-            Failures.orFailed(results, failure, "pre-reboot-tasks")));
-        break;
-      case NOTIFY_DPUS:
-      case PROCEED_WITH_REBOOT:
-        ctx.getSelf().tell(Advance.INSTANCE);
-        break;
-      case ERROR_LOGGING:
-        if (recovered) {
-          escalations.recover(c);
-        } else {
-          c.dpus().values().stream().filter(d -> d.status() == DpuStatus.FAILED).forEach(d ->
-              ctx.getLog().error("[campaign={} dpu={}] no graceful shutdown: {}; proceeding with reboot", c.id(), d.id(), d.error()));
-        }
-        ctx.getSelf().tell(Advance.INSTANCE);
-        break;
-      case WAIT_FOR_ACKNOWLEDGMENTS:
-        ackDeadlines.arm(c.id(), c.ackDeadline());
-        SignalRequest request = new SignalRequest(c.id(), c.kind(), c.reason(), c.ackDeadline(), "", c.force());
-        for (DpuProgress d : c.dpus().values()) {
-          if (!d.resolved() && (recovered || !links.has(d.id()))) {
-            links.start(d, new LinkStart(c.id(), LinkStart.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts(),
-                c.deferCapAt(), d.countBefore()));
-          }
-        }
-        ctx.getSelf().tell(Advance.INSTANCE);
-        break;
-      case REBOOT:
-        reboot.enterReboot(c, recovered);
-        break;
-      case POST_REBOOT:
-        reboot.enterPostReboot(c);
-        ctx.getSelf().tell(Advance.INSTANCE);
-        break;
-    }
   }
 
   /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
@@ -343,7 +228,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   }
 
   private Effect<CampaignEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
-    return journal.persist(events).thenRun(next -> enter(next, false));
+    return journal.persist(events).thenRun(next -> campaignPhases.enter(next, false));
   }
 
   private Effect<CampaignEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
