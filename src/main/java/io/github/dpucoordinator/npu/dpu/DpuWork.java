@@ -4,10 +4,8 @@ import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
-import io.github.dpucoordinator.npu.transport.DpuTransport.Disposition;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalReply;
-import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
 import io.github.dpucoordinator.npu.transport.DpuTransport.State;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.time.Duration;
@@ -29,9 +27,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  */
 final class DpuWork extends DpuState {
 
-  private record SignalAnswered(long gen, int attempt, SignalReply reply, Throwable failure) implements Command {}
   private record Observed(long gen, Observation observation, Throwable failure) implements Command {}
-  private record SendSignal(long gen, int attempt) implements Command {}
   private record Poll(long gen) implements Command {}
   private record HaltTimeout(long gen) implements Command {}
 
@@ -47,7 +43,8 @@ final class DpuWork extends DpuState {
   private final LinkMemory memory;
   private long knownVersion = -1;
   private String lastSeen = "";
-  private boolean signalling;
+  /** The signal's attempts, while they go on. */
+  private final DpuSignal signal;
   /** A state query is on the wire or scheduled: the watch loop is running. */
   private boolean watching;
   /** The DPU's latest state while a long poll on it is open; null after a failed poll. */
@@ -56,8 +53,6 @@ final class DpuWork extends DpuState {
   private String protective = "";
   /** The halt timeout was stopped for a protective state; it starts afresh when the state ends. */
   private boolean haltHeld;
-  /** The signal to send: the work's, then forced once the deferral cap is reached. */
-  private SignalRequest request;
 
   DpuWork(DpuCore core, LinkMemory memory) {
     super(core);
@@ -69,14 +64,25 @@ final class DpuWork extends DpuState {
     this.settings = core.settings;
     this.random = core.random;
     this.clock = core.clock;
-    request = start.request();
+    signal = new DpuSignal(core, memory, generation, new DpuSignal.Outcome() {
+      public void acknowledged(int attempt, SignalReply reply) {
+        DpuWork.this.acknowledged(attempt, reply);
+      }
+
+      public void protective(String state) {
+        DpuWork.this.protective(state);
+      }
+
+      public void gaveUp(String reason) {
+        giveUp(reason);
+      }
+    });
     boolean mayAsk = start.mode() == LinkStart.Mode.SHUTDOWN && !memory.acknowledged && !memory.signallingStopped && !memory.resolved;
     if (mayAsk && memory.attempts >= settings.signal().maxAttempts()) {
       // restarted with every attempt used (the last one's answer was lost with the failed actor)
       giveUp("no acknowledgment after " + memory.attempts + " attempt(s) (the link restarted after a failure)");
     } else if (mayAsk) {
-      signalling = true;
-      sendSignal(memory.attempts + 1);
+      signal.start(memory.attempts + 1);
     } else {
       if (start.mode() == LinkStart.Mode.SHUTDOWN && !memory.resolved && !memory.signallingStopped) {
         armHaltTimeout(false);
@@ -93,13 +99,14 @@ final class DpuWork extends DpuState {
   @Override
   public Receive<Command> createReceive() {
     return common()
-        .onMessage(SendSignal.class, s -> {
-          if (s.gen() == generation && signalling) {
-            sendSignal(s.attempt());
-          }
+        .onMessage(DpuSignal.Send.class, m -> {
+          signal.onSend(m);
           return this;
         })
-        .onMessage(SignalAnswered.class, a -> a.gen() == generation ? onSignalAnswered(a) : this)
+        .onMessage(DpuSignal.Answered.class, a -> {
+          signal.onAnswered(a);
+          return this;
+        })
         .onMessage(Poll.class, p -> {
           if (p.gen() == generation) {
             poll();
@@ -117,86 +124,24 @@ final class DpuWork extends DpuState {
     return this;
   }
 
-  private void sendSignal(int attempt) {
-    memory.attempts = attempt;
-    getContext().getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
-        attempt, settings.signal().maxAttempts());
-    // No cap (a module transition: an operator's explicit request) or the cap reached: the DPU may not defer.
-    if (!request.force() && clock.millis() >= start.deferCapAt()) {
-      if (start.deferCapAt() > 0) {
-        getContext().getLog().warn("[campaign={} dpu={}] deferral cap reached; signalling with force", start.campaignId(), dpu.id());
-      }
-      request = request.forced();
+  /** The DPU took the signal: its shutdown is followed from here, within the halt timeout. */
+  private void acknowledged(int attempt, SignalReply reply) {
+    protective(""); // a DPU in a protective state refuses; one that accepts is in none
+    getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt, reply.ack());
+    // the earliest count known: a later attempt may read one a lost earlier attempt has already raised
+    long before = memory.evidence.countBefore() >= 0 ? memory.evidence.countBefore() : reply.countBefore();
+    memory.evidence = new DpuTransport.Evidence(before, false);
+    memory.acknowledged = true;
+    report(new LinkReport.Acknowledged(attempt, reply));
+    armHaltTimeout(false);
+    // A reply in a state that is still changing is followed by a long poll from its version. In any other state
+    // (a warm signal with no cleanup steps is already over, a halted DPU) waiting for a change would wait out
+    // the whole state-wait: ask at once.
+    State replied = reply.state();
+    knownVersion = replied == State.SHUTDOWN || replied == State.SHUTDOWN_INITIATED ? reply.version() : -1;
+    if (!watching) {
+      poll();
     }
-    SignalRequest sent = request;
-    getContext().pipeToSelf(transport.signal(dpu, sent, settings.signal().rpcTimeout()),
-        (reply, failure) -> new SignalAnswered(generation, attempt, reply, failure));
-  }
-
-  private Behavior<Command> onSignalAnswered(SignalAnswered answer) {
-    int attempt = answer.attempt();
-    if (!signalling) {
-      return this; // the deadline passed while this attempt was on the wire
-    }
-    if (answer.failure() == null && answer.reply().disposition() == Disposition.DEFERRED) {
-      return onDeferred(attempt, answer.reply());
-    }
-    if (answer.failure() == null && answer.reply().disposition() == Disposition.PROTECTIVE) {
-      // Nothing started: the DPU must not be halted now. Ask again later; this is not a failed attempt.
-      protective(answer.reply().ack());
-      timers.startSingleTimer(new SendSignal(generation, attempt), settings.negotiation().protectiveRecheck());
-      return this;
-    }
-    if (answer.failure() == null) {
-      signalling = false;
-      protective(""); // a DPU in a protective state refuses; one that accepts is in none
-      getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt,
-          answer.reply().ack());
-      // the earliest count known: a later attempt may read one a lost earlier attempt has already raised
-      long before = memory.evidence.countBefore() >= 0 ? memory.evidence.countBefore() : answer.reply().countBefore();
-      memory.evidence = new DpuTransport.Evidence(before, false);
-      memory.acknowledged = true;
-      report(new LinkReport.Acknowledged(attempt, answer.reply()));
-      armHaltTimeout(false);
-      // A reply in a state that is still changing is followed by a long poll from its version. In any other state
-      // (a warm signal with no cleanup steps is already over, a halted DPU) waiting for a change would wait out
-      // the whole state-wait: ask at once.
-      State replied = answer.reply().state();
-      knownVersion = replied == State.SHUTDOWN || replied == State.SHUTDOWN_INITIATED ? answer.reply().version() : -1;
-      if (!watching) {
-        poll();
-      }
-      return this;
-    }
-    String reason = Failures.describe(answer.failure());
-    boolean permanent = DpuTransport.Permanent.in(answer.failure());
-    if (attempt >= settings.signal().maxAttempts() || permanent) {
-      getContext().getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
-          dpu.id(), attempt, reason);
-      report(new LinkReport.AttemptFailed(attempt, reason));
-      giveUp((permanent ? "refused: " : "no acknowledgment after " + attempt + " attempt(s): ") + reason);
-      return this;
-    }
-    Duration pause = settings.signal().backoff(attempt, random.nextDouble());
-    getContext().getLog().warn("[campaign={} dpu={}] attempt {} failed ({}); retrying in {} ms", start.campaignId(), dpu.id(),
-        attempt, reason, pause.toMillis());
-    // Armed before reporting: once the failure is journaled, the retry is already scheduled.
-    timers.startSingleTimer(new SendSignal(generation, attempt + 1), pause);
-    report(new LinkReport.AttemptFailed(attempt, reason));
-    return this;
-  }
-
-  /** DEFER: honoured until the DPU's time or the campaign's cap, whichever is first; then asked again. */
-  private Behavior<Command> onDeferred(int attempt, SignalReply reply) {
-    long now = clock.millis();
-    long cap = start.deferCapAt() > 0 ? start.deferCapAt() : now;
-    long until = Math.min(Math.max(reply.deferUntil(), now), cap);
-    getContext().getLog().info("[campaign={} dpu={}] deferred until {} ({}); asking again at {}{}", start.campaignId(), dpu.id(),
-        java.time.Instant.ofEpochMilli(reply.deferUntil()), reply.deferReason(), java.time.Instant.ofEpochMilli(until),
-        until < reply.deferUntil() ? " (the campaign's deferral cap)" : "");
-    report(new LinkReport.Deferred(reply.deferReason(), reply.deferUntil(), until));
-    timers.startSingleTimer(new SendSignal(generation, attempt), Duration.ofMillis(Math.max(0, until - now)));
-    return this;
   }
 
   private void protective(String state) {
@@ -229,7 +174,7 @@ final class DpuWork extends DpuState {
     }
     Observation o = observed.observation();
     current = o;
-    if (!signalling && o.state() == State.SHUTDOWN) {
+    if (!signal.active() && o.state() == State.SHUTDOWN) {
       memory.evidence = memory.evidence.seen(); // busy with the reboot since it was accepted
     }
     knownVersion = o.version();
@@ -246,7 +191,7 @@ final class DpuWork extends DpuState {
         armHaltTimeout(true);
       }
     }
-    if (shuttingDown && !o.failure().isEmpty() && !signalling) {
+    if (shuttingDown && !o.failure().isEmpty() && !signal.active()) {
       return onReportedFailure(o);
     }
     if (shuttingDown && o.completed(start.campaignId())) {
@@ -268,10 +213,9 @@ final class DpuWork extends DpuState {
     if (o.retriable() && memory.attempts < settings.signal().maxAttempts()) {
       getContext().getLog().warn("[campaign={} dpu={}] {}; asking again", start.campaignId(), dpu.id(), o.failure());
       report(new LinkReport.AttemptFailed(memory.attempts, o.failure()));
-      signalling = true;
       watching = false;
       memory.signalAgain();
-      sendSignal(memory.attempts + 1);
+      signal.start(memory.attempts + 1);
       return this;
     }
     getContext().getLog().error("[campaign={} dpu={}] {}", start.campaignId(), dpu.id(), o.failure());
@@ -297,7 +241,7 @@ final class DpuWork extends DpuState {
   /** Records that this DPU will not shut down gracefully, and keeps watching it: it may come back. */
   private void giveUp(String reason) {
     memory.resolved = true;
-    signalling = false;
+    signal.stop();
     timers.cancel(HALT_TIMER);
     report(new LinkReport.GaveUp(reason));
     if (!watching) {
@@ -308,7 +252,7 @@ final class DpuWork extends DpuState {
 
   /** No more attempts; watch the DPU from now on, even while an attempt is still on the wire. */
   private void stopSignalling() {
-    signalling = false;
+    signal.stop();
     memory.signallingStopped = true;
     if (!watching) {
       poll();
