@@ -8,7 +8,6 @@ import io.github.dpucoordinator.agent.settings.RebootNoticeSettings;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.UtcTime;
-import io.github.dpucoordinator.proto.notice.Decision;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
 import io.github.dpucoordinator.proto.notice.NoticeAnswer;
 import io.github.dpucoordinator.proto.notice.RebootGoingAck;
@@ -35,21 +34,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * <p>Rounds: a notice is sent (round 1), answered ACK (go) or POSTPONE (wait, then the next round); an unanswered round
  * is re-sent after retry-interval. Every postponement is capped ({@link RebootNoticeSettings#capped}).
  */
-public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Command> {
-
-  public sealed interface Command {}
-
-  /** {@code deadlineMs} 0 = reboot-notice.default-deadline. */
-  public record RequestReboot(String reason, long deadlineMs, ActorRef<Reply> replyTo) implements Command {}
-
-  public record GetNotice(ActorRef<Reply> replyTo) implements Command {}
-  /** {@code noticeId} empty = the notice in flight; {@code identity} is the caller's, as its request header says. */
-  public record Postpone(String noticeId, String identity, long untilMillis, String reason, ActorRef<PostponeReply> replyTo)
-      implements Command {}
-
-  /** {@code notice} empty: none since the agent started. */
-  public record Reply(boolean accepted, String message, Optional<RebootNotice> notice) {}
-  public record PostponeReply(boolean accepted, long postponedUntilMillis, String message) {}
+public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Command> implements RebootNegotiatorProtocol {
 
   /** {@code attempt} tells a late answer to an earlier sending of the round from the current one. */
   private record Answered(String noticeId, int round, int attempt, NoticeAnswer answer, Throwable failure) implements Command {}
@@ -165,43 +150,19 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     if (!current(a.noticeId()) || notice.phase() != RebootNotice.Phase.NOTIFYING || a.round() != notice.round() || a.attempt() != attempt) {
       return this; // answers a round that a postponement or the hard deadline overtook
     }
-    String round = "round " + a.round() + ": ";
-    if (NpuNoticeClient.rejected(a.failure())) {
+    NpuAnswer.Verdict verdict = NpuAnswer.of(a.round(), a.answer(), a.failure(), notice, caps, clock.millis());
+    if (verdict instanceof NpuAnswer.Rejected r) {
       // The NPU is there and says no: asking again cannot help. The DPU keeps its word and waits for its hard deadline.
-      rejection = Failures.describe(a.failure());
-      String line = round + "NPU rejected the notice (" + rejection + "); no more rounds, rebooting at the hard deadline "
-          + UtcTime.of(notice.hardDeadline()) + " (check the DPU ids in dpu-coordinator.npu.dpus and dpu-coordinator.agent.id)";
-      getContext().getLog().error("[campaign={} dpu={}] {}", notice.id(), settings.dpuId(), line);
-      notice = notice.logged(line, false);
-      return this;
-    }
-    if (a.failure() != null || a.answer().getDecision() == Decision.DECISION_UNSPECIFIED || a.answer().getDecision() == Decision.UNRECOGNIZED) {
-      String what = a.failure() != null ? "NPU unreachable (" + Failures.describe(a.failure()) + ")" : "NPU answered without a decision";
-      long retry = caps.retryInterval().toMillis();
-      String line = round + what + "; retrying in " + (retry % 1000 == 0 ? retry / 1000 + " s" : retry + " ms");
-      record(notice.logged(line, false), line);
+      rejection = r.rejection();
+      getContext().getLog().error("[campaign={} dpu={}] {}", notice.id(), settings.dpuId(), r.line());
+      notice = notice.logged(r.line(), false);
+    } else if (verdict instanceof NpuAnswer.Retry r) {
+      record(notice.logged(r.line(), false), r.line());
       timers.startSingleTimer(ROUND, new RoundDue(notice.id(), false), caps.retryInterval());
-      return this;
-    }
-    NoticeAnswer answer = a.answer();
-    String who = "NPU (" + (answer.getResponder().isEmpty() ? "unnamed" : answer.getResponder()) + ")";
-    if (answer.getDecision() == Decision.ACK) {
-      go("acknowledged", round + who + " answered ACK; rebooting");
-      return this;
-    }
-    String asked = round + who + " answered POSTPONE until " + UtcTime.of(answer.getPostponeUntilUnixMs())
-        + (answer.getReason().isEmpty() ? "" : " (" + answer.getReason() + ")");
-    if (!caps.allowedToPostpone(answer.getResponder())) {
-      go("postponement refused", asked + "; refused: '" + answer.getResponder()
-          + "' is not in dpu-coordinator.agent.reboot-notice.allowed-postponers; rebooting");
-      return this;
-    }
-    long now = clock.millis();
-    long granted = notice.capped(caps, answer.getPostponeUntilUnixMs(), now);
-    if (granted <= now) {
-      go("postponement cap reached", asked + "; postponement cap reached; rebooting");
-    } else {
-      postpone(granted, asked + "; granted until " + UtcTime.of(granted));
+    } else if (verdict instanceof NpuAnswer.Go g) {
+      go(g.why(), g.line());
+    } else if (verdict instanceof NpuAnswer.Postpone p) {
+      postpone(p.until(), p.line());
     }
     return this;
   }
