@@ -192,7 +192,7 @@ public record CoordinatorState(
   private CoordinatorState applyModule(CampaignEvent event, int historyPerDpu) {
     if (event instanceof ModuleTransitionStarted e) {
       ModuleState old = modules.get(e.dpu().id());
-      String phase = e.kind().equals(STARTUP) ? "POWERING_ON" : "HALTING";
+      Transition.Step phase = e.kind().equals(STARTUP) ? Transition.Step.POWERING_ON : Transition.Step.HALTING;
       Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L, false);
       return withModule(new ModuleState(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
     }
@@ -210,7 +210,7 @@ public record CoordinatorState(
     } else if (event instanceof ModulePowerIssued) {
       return withModule(new ModuleState(dpuId, m.down(), t.with(t.phase(), t.acknowledged(), true, t.detail(), 0), m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModulePoweredOn e) {
-      return withModule(new ModuleState(dpuId, m.down(), t.with("WAITING_FOR_BOOT", t.acknowledged(), true, e.detail(), e.bootDeadlineMillis()),
+      return withModule(new ModuleState(dpuId, m.down(), t.with(Transition.Step.WAITING_FOR_BOOT, t.acknowledged(), true, e.detail(), e.bootDeadlineMillis()),
           m.lastOutcome(), m.lastChange()));
     } else if (event instanceof ModuleTransitionFinished e) {
       // A refused transition changed nothing: the DPU stays as it was.

@@ -146,10 +146,10 @@ final class ModuleTransitions {
       return;
     }
     switch (t.phase()) {
-      case "HALTING" -> startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.SHUTDOWN,
+      case HALTING -> startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.SHUTDOWN,
           new SignalRequest(t.id(), "cold", t.reason(), 0, CoordinatorState.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
           t.acknowledged(), 0, 0, t.countBefore()));
-      case "WAITING_FOR_BOOT" -> {
+      case WAITING_FOR_BOOT -> {
         Coordinator.armAt(timers, clock, "module-boot-" + dpuId, new ModuleBootTimeout(dpuId, t.id()), t.bootDeadline());
         startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.READY, null, true, 0));
       }
@@ -166,7 +166,7 @@ final class ModuleTransitions {
   Effect<CampaignEvent, CoordinatorState> onReport(CoordinatorState s, Transition t, FromLink r) {
     long now = clock.millis();
     LinkReport report = r.report();
-    boolean halting = t.phase().equals("HALTING");
+    boolean halting = t.phase() == Transition.Step.HALTING;
     if (report instanceof LinkReport.Seen seen) {
       lastSeen.put(r.dpuId(), seen.summary());
     } else if (report instanceof LinkReport.Acknowledged a && halting && !t.acknowledged()) {
@@ -191,7 +191,7 @@ final class ModuleTransitions {
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "refused",
           "the DPU reports protective state " + p.state() + "; nothing was halted or powered off, try again when it has ended", now))
           .thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof LinkReport.Ready && t.phase().equals("WAITING_FOR_BOOT")) {
+    } else if (report instanceof LinkReport.Ready && t.phase() == Transition.Step.WAITING_FOR_BOOT) {
       timers.cancel("module-boot-" + r.dpuId());
       return effects.persist(new CampaignEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok", "answering and Listening", now))
           .thenRun(next -> finishedModule(next, r.dpuId()));
@@ -201,7 +201,7 @@ final class ModuleTransitions {
 
   Effect<CampaignEvent, CoordinatorState> onModuleAdvance(CoordinatorState s, ModuleAdvance a) {
     Transition t = s.transition(a.dpuId(), a.transitionId());
-    if (t == null || t.phase().equals("HALTING") || t.phase().equals("WAITING_FOR_BOOT")) {
+    if (t == null || t.phase() == Transition.Step.HALTING || t.phase() == Transition.Step.WAITING_FOR_BOOT) {
       return effects.none();
     }
     long now = clock.millis();
@@ -224,7 +224,7 @@ final class ModuleTransitions {
 
   Effect<CampaignEvent, CoordinatorState> onModulePowerDone(CoordinatorState s, ModulePowerDone d) {
     Transition t = s.transition(d.dpuId(), d.transitionId());
-    if (t == null || !t.powerIssued() || t.phase().equals("WAITING_FOR_BOOT")) {
+    if (t == null || !t.powerIssued() || t.phase() == Transition.Step.WAITING_FOR_BOOT) {
       return effects.none();
     }
     long now = clock.millis();
@@ -246,7 +246,7 @@ final class ModuleTransitions {
 
   Effect<CampaignEvent, CoordinatorState> onModuleBootTimeout(CoordinatorState s, ModuleBootTimeout b) {
     Transition t = s.transition(b.dpuId(), b.transitionId());
-    if (t == null || !t.phase().equals("WAITING_FOR_BOOT")) {
+    if (t == null || t.phase() != Transition.Step.WAITING_FOR_BOOT) {
       return effects.none();
     }
     String seen = lastSeen.get(b.dpuId());

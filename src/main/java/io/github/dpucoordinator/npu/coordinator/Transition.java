@@ -3,13 +3,16 @@ package io.github.dpucoordinator.npu.coordinator;
 import io.github.dpucoordinator.common.CborSerializable;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 
-/**
- * A module transition in flight. Phases: HALTING and POWERING_OFF for a shutdown, POWERING_ON and
- * WAITING_FOR_BOOT for a startup.
- */
-public record Transition(String id, String kind, String reason, DpuEndpoint dpu, String phase, boolean acknowledged,
+/** A module transition in flight, in its {@link Step}. */
+public record Transition(String id, String kind, String reason, DpuEndpoint dpu, Step phase, boolean acknowledged,
     boolean powerIssued, String detail, long startedAt, long bootDeadline, Long countBefore, Boolean haltFailed)
     implements CborSerializable {
+
+  /**
+   * Where a transition is: a shutdown halts the DPU, then powers it off; a startup powers it on, then waits for it to
+   * boot. Journaled by name (as the strings of earlier versions were).
+   */
+  public enum Step { HALTING, POWERING_OFF, POWERING_ON, WAITING_FOR_BOOT }
 
   /**
    * {@code countBefore}: the gNOI evidence journaled with the HALT's acknowledgment (-1: none); {@code haltFailed}: the
@@ -21,7 +24,7 @@ public record Transition(String id, String kind, String reason, DpuEndpoint dpu,
     haltFailed = haltFailed != null ? haltFailed : detail != null && detail.startsWith("halt failed");
   }
 
-  Transition with(String nextPhase, boolean ack, boolean issued, String d, long deadline) {
+  Transition with(Step nextPhase, boolean ack, boolean issued, String d, long deadline) {
     return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline, countBefore, haltFailed);
   }
 
@@ -30,6 +33,6 @@ public record Transition(String id, String kind, String reason, DpuEndpoint dpu,
   }
 
   Transition halted(boolean ok, String d) {
-    return new Transition(id, kind, reason, dpu, "POWERING_OFF", acknowledged, false, d, startedAt, 0, countBefore, !ok);
+    return new Transition(id, kind, reason, dpu, Step.POWERING_OFF, acknowledged, false, d, startedAt, 0, countBefore, !ok);
   }
 }

@@ -64,6 +64,17 @@ class FlatLayoutMigrationTest {
   }
 
   @Test
+  void aSnapshotWithAModuleTransitionInFlightKeepsItsStepWrittenByName() {
+    CoordinatorState halting = CoordinatorState.empty().applyAll(List.of(new CampaignEvent.ModuleTransitionStarted("m1",
+        new DpuEndpoint("DPU0", "127.0.0.1", 50051), CoordinatorState.SHUTDOWN, "replace a fan", 1L)), 10, 10);
+    byte[] bytes = serialization.serialize(halting).get();
+    // the step is the same text the flat layout journaled when it was a string
+    assertTrue(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).contains("HALTING"));
+    CoordinatorState read = (CoordinatorState) readUnderFlatName(halting);
+    assertEquals(Transition.Step.HALTING, read.modules().get("DPU0").transition().phase());
+  }
+
+  @Test
   void whatIsWrittenNowNamesTheNewClassWithNoVersion() {
     CampaignEvent e = new CampaignEvent.CampaignStarted("c1", "r", "cold", 1L, List.of(), false);
     assertEquals(CampaignEvent.CampaignStarted.class.getName(), Serializers.manifestFor(serialization.findSerializerFor(e), e));
