@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.agent.machine;
 
 import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.common.UtcTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -39,6 +40,38 @@ final class AgentHolds {
 
   Holds current() {
     return holds;
+  }
+
+  /** How the holds answer a signal instead of the state machine: the disposition, the ack's text and its details. */
+  record Answer(Disposition disposition, String text, long deferUntil, String detail) {}
+
+  /** A protective state refuses every reboot: nothing starts, the NPU asks again. Null when none holds. */
+  Answer protectiveRefusal(DpuAgentProtocol.Signal signal) {
+    if (!holds.protectiveActive()) {
+      return null;
+    }
+    // A DPU must not be halted or reset during a firmware update or crash dump.
+    log.warn("[campaign={} dpu={}] {} refused: {}", signal.campaignId().isEmpty() ? "-" : signal.campaignId(), settings.dpuId(),
+        signal.fromGnoi() ? "gNOI Reboot " + signal.method() : "reboot signal", holds.protectiveDescription());
+    return new Answer(Disposition.REFUSED, holds.protectiveDescription(), 0, holds.protectiveDescription());
+  }
+
+  /** A deferral answers a host reboot signal DEFERRED, unless the signal is forced. Null when it lets the signal through. */
+  Answer deferral(DpuAgentProtocol.Signal signal) {
+    long now = clock.millis();
+    if (!signal.hostReboot() || !holds.deferring(now)) {
+      return null;
+    }
+    String id = signal.campaignId().isEmpty() ? "-" : signal.campaignId();
+    if (signal.force()) {
+      log.warn("[campaign={} dpu={}] host reboot signal is forced: deferral until {} ({}) ignored", id, settings.dpuId(),
+          UtcTime.of(holds.deferUntil()), holds.deferReason());
+      return null;
+    }
+    log.info("[campaign={} dpu={}] host reboot signal answered DEFERRED until {} ({})", id, settings.dpuId(),
+        UtcTime.of(holds.deferUntil()), holds.deferReason());
+    return new Answer(Disposition.DEFERRED, "deferred until " + UtcTime.of(holds.deferUntil()) + ": " + holds.deferReason(),
+        holds.deferUntil(), holds.deferReason());
   }
 
   void onSet(DpuAgentProtocol.SetHold set) {

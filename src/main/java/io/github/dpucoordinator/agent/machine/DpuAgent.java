@@ -5,7 +5,6 @@ import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
-import io.github.dpucoordinator.common.UtcTime;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -122,11 +121,9 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
 
   private Behavior<Command> onSignal(Signal signal) {
     String requested = signal.campaignId();
-    if (holds.current().protectiveActive()) {
-      // A DPU must not be halted or reset during a firmware update or crash dump: nothing starts, the NPU asks again.
-      getContext().getLog().warn("[campaign={} dpu={}] {} refused: {}", requested.isEmpty() ? "-" : requested, settings.dpuId(),
-          signal.fromGnoi() ? "gNOI Reboot " + signal.method() : "reboot signal", holds.current().protectiveDescription());
-      return reply(signal, Disposition.REFUSED, campaignId, holds.current().protectiveDescription(), 0, holds.current().protectiveDescription());
+    AgentHolds.Answer refused = holds.protectiveRefusal(signal);
+    if (refused != null) {
+      return reply(signal, refused.disposition(), campaignId, refused.text(), refused.deferUntil(), refused.detail());
     }
     if (!requested.isEmpty() && boot.completed.contains(requested)) {
       return reply(signal, Disposition.ALREADY_COMPLETE, requested, "shutdown for this campaign already completed");
@@ -137,17 +134,9 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
           : "graceful shutdown already in progress";
       return reply(signal, Disposition.IN_PROGRESS, campaignId, what);
     }
-    long now = clock.millis();
-    if (signal.hostReboot() && holds.current().deferring(now)) {
-      String id = requested.isEmpty() ? "-" : requested;
-      if (!signal.force()) {
-        getContext().getLog().info("[campaign={} dpu={}] host reboot signal answered DEFERRED until {} ({})", id, settings.dpuId(),
-            UtcTime.of(holds.current().deferUntil()), holds.current().deferReason());
-        return reply(signal, Disposition.DEFERRED, requested, "deferred until " + UtcTime.of(holds.current().deferUntil()) + ": "
-            + holds.current().deferReason(), holds.current().deferUntil(), holds.current().deferReason());
-      }
-      getContext().getLog().warn("[campaign={} dpu={}] host reboot signal is forced: deferral until {} ({}) ignored", id,
-          settings.dpuId(), UtcTime.of(holds.current().deferUntil()), holds.current().deferReason());
+    AgentHolds.Answer deferred = holds.deferral(signal);
+    if (deferred != null) {
+      return reply(signal, deferred.disposition(), requested, deferred.text(), deferred.deferUntil(), deferred.detail());
     }
     if (state.shutDown() && !signal.method().restarts()) {
       // Already safe to reboot: the new campaign is complete without running the shutdown again.
