@@ -13,8 +13,8 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * One DPU as the NPU sees it, for the life of the service: the only actor that talks to its DPU. Each of its states is
- * its own behavior: {@link DpuIdle} (no work; outside campaigns it watches for changes nobody planned), {@link DpuWork}
+ * One DPU as the NPU sees it, for the life of the coordinator that spawns it: the only actor that talks to its DPU.
+ * Each of its states is its own behavior: {@link DpuIdle} (no work; outside campaigns it watches for changes nobody planned), {@link DpuWork}
  * (a campaign's or a module transition's work: the signal with retries, completion, readiness after a reboot) and
  * {@link DpuReturn} (following a DPU that reboots on its own until it is back). Whoever owns the work (the coordinator's
  * campaign, a module transition, a notice) asks for it with {@link Engage}, {@link AwaitReady} or {@link FollowReturn}
