@@ -62,8 +62,7 @@ final class NpuCommand implements Callable<Integer> {
       settings = configured.withDpus(extra);
       DataDir.prepare(settings.dataDir());
       JournalLock.check(config);
-      io.github.dpucoordinator.common.JournalSchema.create(config);
-      io.github.dpucoordinator.common.JournalSchema.checkReadable(config);
+      io.github.dpucoordinator.common.JournalSchema.prepare(config);
     } catch (Exception e) {
       System.err.println("dpuctl npu: " + Systems.rootMessage(e));
       return ExitCodes.STARTUP_FAILED;

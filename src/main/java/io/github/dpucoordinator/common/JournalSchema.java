@@ -6,8 +6,12 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -15,7 +19,8 @@ import java.util.concurrent.Executor;
 /**
  * Creates the journal's tables if they do not exist, from the DDL that pekko-persistence-jdbc ships for the database
  * ({@code schema/<dialect>/<dialect>-create-schema.sql}), over plain JDBC: no test-kit class in production. A statement
- * whose object already exists is skipped; anything else fails the start with the database's message.
+ * whose object already exists is skipped; anything else fails the start with the database's message. Before a service
+ * recovers, {@link #prepare} also refuses a journal that names a class this build cannot read.
  */
 public final class JournalSchema {
   private static final String DB = "pekko-persistence-jdbc.shared-databases.default.db.";
@@ -29,31 +34,68 @@ public final class JournalSchema {
     return CompletableFuture.runAsync(() -> create(config), blocking);
   }
 
-  /** The same, here and now. */
+  /** The tables, here and now. */
   public static void create(Config config) {
+    String script = schemaScript(config.getString(DB + "url"));
+    onJournal(config, (st, url) -> create(st, script), CANNOT_CREATE);
+  }
+
+  /** What a service does before it recovers: the tables, then {@link #checkReadable}, on one connection. */
+  public static CompletionStage<Void> prepare(Config config, Executor blocking) {
+    return CompletableFuture.runAsync(() -> prepare(config), blocking);
+  }
+
+  /** The same, here and now. */
+  public static void prepare(Config config) {
+    String script = schemaScript(config.getString(DB + "url"));
+    onJournal(config, (st, url) -> {
+      create(st, script);
+      try {
+        checkReadable(st, url, config.getConfig("pekko.serialization.jackson.migrations"));
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot read the journal in " + url + ": " + e.getMessage(), e);
+      }
+    }, CANNOT_CREATE);
+  }
+
+  private static final String CANNOT_CREATE = "cannot create the journal's tables in ";
+
+  private interface JournalWork {
+    void run(Statement st, String url) throws SQLException;
+  }
+
+  private static void onJournal(Config config, JournalWork work, String failure) {
     String url = config.getString(DB + "url");
+    try (Connection c = DriverManager.getConnection(url, config.getString(DB + "user"), config.getString(DB + "password"));
+        Statement st = c.createStatement()) {
+      work.run(st, url);
+    } catch (SQLException e) {
+      throw new IllegalStateException(failure + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The DDL for the database at {@code url}; refused before any connection when there is none for it. */
+  private static String schemaScript(String url) {
     String dialect = url.startsWith("jdbc:h2:") ? "h2" : url.startsWith("jdbc:postgresql:") ? "postgres" : null;
     if (dialect == null) {
       throw new IllegalStateException("no journal schema for " + url + " (H2 and PostgreSQL are supported): create the tables of "
           + "pekko-persistence-jdbc yourself, or use one of those");
     }
-    String script = script("schema/" + dialect + "/" + dialect + "-create-schema.sql");
-    try (Connection c = DriverManager.getConnection(url, config.getString(DB + "user"), config.getString(DB + "password"));
-        Statement st = c.createStatement()) {
-      for (String sql : script.split(";")) {
-        if (sql.isBlank()) {
-          continue;
-        }
-        try {
-          st.execute(sql);
-        } catch (SQLException e) {
-          if (!ALREADY_THERE.contains(String.valueOf(e.getSQLState()))) {
-            throw e;
-          }
+    return script("schema/" + dialect + "/" + dialect + "-create-schema.sql");
+  }
+
+  private static void create(Statement st, String script) throws SQLException {
+    for (String sql : script.split(";")) {
+      if (sql.isBlank()) {
+        continue;
+      }
+      try {
+        st.execute(sql);
+      } catch (SQLException e) {
+        if (!ALREADY_THERE.contains(String.valueOf(e.getSQLState()))) {
+          throw e;
         }
       }
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot create the journal's tables in " + url + ": " + e.getMessage(), e);
     }
   }
 
@@ -62,36 +104,23 @@ public final class JournalSchema {
    * name (after the configured Jackson migrations, which read older names) must exist here. Otherwise the start
    * fails, naming the class and what to do, instead of a coordinator that fails its recovery over and over.
    */
-  public static CompletionStage<Void> checkReadable(Config config, Executor blocking) {
-    return CompletableFuture.runAsync(() -> checkReadable(config), blocking);
-  }
-
-  /** The same, here and now. */
-  public static void checkReadable(Config config) {
-    String url = config.getString(DB + "url");
-    java.util.Set<String> manifests = new java.util.TreeSet<>();
-    try (Connection c = DriverManager.getConnection(url, config.getString(DB + "user"), config.getString(DB + "password"));
-        Statement st = c.createStatement()) {
-      for (String sql : java.util.List.of("SELECT DISTINCT \"event_ser_manifest\" FROM \"event_journal\"",
-          "SELECT DISTINCT \"snapshot_ser_manifest\" FROM \"snapshot\"")) {
-        try (java.sql.ResultSet rs = st.executeQuery(sql)) {
-          while (rs.next()) {
-            manifests.add(rs.getString(1));
-          }
+  private static void checkReadable(Statement st, String url, Config migrations) throws SQLException {
+    Set<String> manifests = new TreeSet<>();
+    for (String sql : List.of("SELECT DISTINCT \"event_ser_manifest\" FROM \"event_journal\"",
+        "SELECT DISTINCT \"snapshot_ser_manifest\" FROM \"snapshot\"")) {
+      try (ResultSet rs = st.executeQuery(sql)) {
+        while (rs.next()) {
+          manifests.add(rs.getString(1));
         }
       }
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot read the journal in " + url + ": " + e.getMessage(), e);
     }
-    Config migrations = config.getConfig("pekko.serialization.jackson.migrations");
     for (String manifest : manifests) {
       String name = manifest.contains("#") ? manifest.substring(0, manifest.indexOf('#')) : manifest;
       if (!name.startsWith(OURS)) {
         continue; // not one of this project's classes: its serializer answers for it
       }
-      String current = migrated(migrations, name);
       try {
-        Class.forName(current, false, JournalSchema.class.getClassLoader());
+        Class.forName(migrated(migrations, name), false, JournalSchema.class.getClassLoader());
       } catch (ClassNotFoundException e) {
         throw new IllegalStateException("the journal in " + url + " was written by another version of dpu-coordinator: it holds "
             + name + ", which this version cannot read. Start the version that wrote it, or move the data dir aside to start "

@@ -50,8 +50,8 @@ public final class NpuService {
   private NpuService() {}
 
   /** {@code probed} completes when every DPU has answered the start-up probe or failed to. */
-  public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, DpuTransport transport,
-      CompletionStage<Void> probed, ServerBinding dpuApi) {
+  public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, CompletionStage<Void> probed,
+      ServerBinding dpuApi) {
     public int adminPort() {
       return admin.localAddress().getPort();
     }
@@ -124,9 +124,7 @@ public final class NpuService {
 
   public static CompletionStage<Running> start(ActorSystem<?> system, NpuSettings settings, DpuTransport transport, HostActions host) {
     CompletableFuture<Running> started = new CompletableFuture<>();
-    java.util.concurrent.Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-    return JournalSchema.createIfNotExists(system.settings().config(), blocking)
-        .thenCompose(done -> JournalSchema.checkReadable(system.settings().config(), blocking))
+    return JournalSchema.prepare(system.settings().config(), system.dispatchers().lookup(DispatcherSelector.blocking()))
         .thenCompose(done -> {
           system.systemActorOf(Behaviors.<Void>setup(ctx -> serve(ctx, settings, transport, host, started)), "npu", Props.empty());
           return started;
@@ -189,7 +187,7 @@ public final class NpuService {
               log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, DPU API on {}, reboot action: {}", settings.dpus().size(),
                   settings.dataDir().toAbsolutePath(), binding.localAddress(), dpuApi.localAddress(),
                   settings.dryRun() ? "dry run" : settings.reboot().command());
-              return new Running(coordinator, binding, transport, probed, dpuApi);
+              return new Running(coordinator, binding, probed, dpuApi);
             }))
         .whenComplete((running, failure) -> {
           if (failure != null) {

@@ -87,7 +87,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     this.journal = new JournalWrites(Effect(), () -> lastSequenceNumber(ctx));
     this.fleet = new DpuFleet(ctx, transport, settings, random, clock);
     this.links = new CampaignLinks(ctx, fleet, settings, clock);
-    this.unplanned = new UnplannedEvents(ctx, settings, fleet, clock, random, journal);
+    this.unplanned = new UnplannedEvents(ctx, fleet, clock, random, journal);
     this.own = new OwnReboots(ctx, timers, settings, fleet, host, clock, journal, unplanned::settled);
     this.modules = new ModuleTransitions(ctx, timers, settings, fleet, host, clock, random, links.lastSeen(), journal,
         unplanned::settled);

@@ -69,7 +69,7 @@ final class ModuleTransitions {
   }
 
   Effect<CampaignEvent, CoordinatorState> onModule(CoordinatorState s, ModuleCommand c) {
-    DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(c.dpuId())).findFirst().orElse(null);
+    DpuEndpoint dpu = settings.dpu(c.dpuId()).orElse(null);
     if (dpu == null) {
       c.replyTo().tell(new StartReply(false, "", "unknown DPU '" + c.dpuId() + "'; configured: "
           + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));

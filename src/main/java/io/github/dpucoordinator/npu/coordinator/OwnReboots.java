@@ -72,7 +72,7 @@ final class OwnReboots {
   // ---- notices ----
 
   Effect<CampaignEvent, CoordinatorState> onNotice(CoordinatorState s, NoticeReceived c) {
-    if (settings.dpus().stream().noneMatch(d -> d.id().equals(c.dpuId()))) {
+    if (settings.dpu(c.dpuId()).isEmpty()) {
       String error = "unknown DPU '" + c.dpuId() + "'; configured: " + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList());
       ctx.getLog().warn("[campaign={} dpu={}] reboot notice rejected: {}", c.noticeId(), c.dpuId(), error);
       c.replyTo().tell(NoticeReply.error(error));
@@ -195,7 +195,7 @@ final class OwnReboots {
   // ---- the DPU goes, and comes back ----
 
   Effect<CampaignEvent, CoordinatorState> onGoing(CoordinatorState s, GoingReceived g) {
-    if (settings.dpus().stream().noneMatch(d -> d.id().equals(g.dpuId()))) {
+    if (settings.dpu(g.dpuId()).isEmpty()) {
       g.replyTo().tell(new GoingReply(false, "unknown DPU '" + g.dpuId() + "'", 0));
       return effects.none();
     }
@@ -289,7 +289,7 @@ final class OwnReboots {
   private void watchReturn(Notice notice) {
     Coordinator.armAt(timers, clock, "notice-" + notice.dpuId(), new Coordinator.BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
     stopWatch(notice.dpuId());
-    DpuEndpoint dpu = settings.dpus().stream().filter(d -> d.id().equals(notice.dpuId())).findFirst().orElseThrow();
+    DpuEndpoint dpu = settings.dpu(notice.dpuId()).orElseThrow();
     watches.put(notice.dpuId(), notice.id());
     fleet.followReturn(dpu, notice.id(), notice.leavingBootId());
   }

@@ -3,7 +3,6 @@ package io.github.dpucoordinator.npu.coordinator;
 import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
 import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.WatchReport;
-import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.time.Clock;
 import java.util.Random;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -20,7 +19,7 @@ final class UnplannedEvents {
   private final Random random;
   private final JournalWrites effects;
 
-  UnplannedEvents(ActorContext<Command> ctx, NpuSettings settings, DpuFleet fleet, Clock clock, Random random, JournalWrites effects) {
+  UnplannedEvents(ActorContext<Command> ctx, DpuFleet fleet, Clock clock, Random random, JournalWrites effects) {
     this.ctx = ctx;
     this.fleet = fleet;
     this.clock = clock;

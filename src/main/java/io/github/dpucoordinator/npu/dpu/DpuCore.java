@@ -7,6 +7,7 @@ import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Random;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -85,8 +86,12 @@ final class DpuCore {
 
   /** One question to the DPU, answered straight to the asker. */
   void observeOnce(DpuActor.Observe o) {
-    transport.observe(dpu, "", -1, Duration.ZERO, o.timeout())
-        .whenComplete((observation, failure) -> o.replyTo().tell(new DpuActor.Answer(dpu.id(), observation, failure)));
+    stateNow(o.timeout()).whenComplete((observation, failure) -> o.replyTo().tell(new DpuActor.Answer(dpu.id(), observation, failure)));
+  }
+
+  /** The DPU's state now, as a question of its own (no campaign, no long poll). */
+  CompletionStage<DpuTransport.Observation> stateNow(Duration timeout) {
+    return transport.observe(dpu, "", -1, Duration.ZERO, timeout);
   }
 
   long nextGeneration() {

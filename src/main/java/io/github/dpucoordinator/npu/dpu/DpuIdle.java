@@ -4,7 +4,6 @@ import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
 import io.github.dpucoordinator.npu.settings.NegotiationSettings;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
-import java.time.Duration;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
@@ -23,9 +22,6 @@ final class DpuIdle extends DpuState {
     int failures;
   }
 
-  private record Tick(long gen) implements Command {}
-
-  private record Observed(long gen, Observation observation, Throwable failure) implements Command {}
 
   private static final String TICK = "watch";
   private boolean asking;
@@ -43,11 +39,10 @@ final class DpuIdle extends DpuState {
   @Override
   public Receive<Command> createReceive() {
     return common()
-        .onMessage(Tick.class, t -> {
+        .onMessage(Poll.class, t -> {
           if (t.gen() == generation && core.memory.watching && !asking) {
             asking = true;
-            core.ctx.pipeToSelf(core.transport.observe(core.dpu, "", -1, Duration.ZERO, core.settings.signal().rpcTimeout()),
-                (o, f) -> new Observed(generation, o, f));
+            askNow();
           }
           return this;
         })
@@ -77,7 +72,7 @@ final class DpuIdle extends DpuState {
     NegotiationSettings n = core.settings.negotiation();
     if (core.memory.watching && n.watchEnabled()) {
       if (!core.timers.isTimerActive(TICK)) {
-        core.timers.startTimerWithFixedDelay(TICK, new Tick(generation), n.watchInterval());
+        core.timers.startTimerWithFixedDelay(TICK, new Poll(generation), n.watchInterval());
       }
     } else {
       core.timers.cancel(TICK);

@@ -1,8 +1,6 @@
 package io.github.dpucoordinator.npu.dpu;
 
 import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
-import io.github.dpucoordinator.npu.transport.DpuTransport;
-import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Receive;
@@ -30,16 +28,13 @@ final class DpuReturn extends DpuState {
     }
   }
 
-  private record Poll(long gen) implements Command {}
-
-  private record Observed(long gen, DpuTransport.Observation observation, Throwable failure) implements Command {}
 
   private final Memory memory;
 
   DpuReturn(DpuCore core, Memory memory) {
     super(core);
     this.memory = memory;
-    poll();
+    askNow();
   }
 
   @Override
@@ -52,17 +47,12 @@ final class DpuReturn extends DpuState {
     return common()
         .onMessage(Poll.class, p -> {
           if (p.gen() == generation) {
-            poll();
+            askNow();
           }
           return this;
         })
         .onMessage(Observed.class, this::onObserved)
         .build();
-  }
-
-  private void poll() {
-    core.ctx.pipeToSelf(core.transport.observe(core.dpu, "", -1, Duration.ZERO, core.settings.signal().rpcTimeout()),
-        (o, f) -> new Observed(generation, o, f));
   }
 
   private Behavior<Command> onObserved(Observed o) {

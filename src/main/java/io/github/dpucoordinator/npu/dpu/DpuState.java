@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu.dpu;
 
 import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
+import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ReceiveBuilder;
@@ -11,6 +12,12 @@ import org.apache.pekko.actor.typed.javadsl.ReceiveBuilder;
  * are dropped by the states after it.
  */
 abstract class DpuState extends AbstractBehavior<Command> {
+  /** The DPU's answer (or the failure to reach it) to a question of the state {@code gen}. */
+  record Observed(long gen, Observation observation, Throwable failure) implements Command {}
+
+  /** Time for the state {@code gen} to ask its DPU again. */
+  record Poll(long gen) implements Command {}
+
   final DpuCore core;
   final long generation;
 
@@ -18,6 +25,11 @@ abstract class DpuState extends AbstractBehavior<Command> {
     super(core.ctx);
     this.core = core;
     this.generation = core.nextGeneration();
+  }
+
+  /** Asks the DPU for its state now; the answer comes back as {@link Observed} for this state. */
+  void askNow() {
+    core.ctx.pipeToSelf(core.stateNow(core.settings.signal().rpcTimeout()), (o, f) -> new Observed(generation, o, f));
   }
 
   /** The id of the work (or notice) this state does; "" when idle. */

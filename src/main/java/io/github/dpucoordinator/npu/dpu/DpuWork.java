@@ -27,8 +27,6 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  */
 final class DpuWork extends DpuState {
 
-  private record Observed(long gen, Observation observation, Throwable failure) implements Command {}
-  private record Poll(long gen) implements Command {}
   private record HaltTimeout(long gen) implements Command {}
 
   private static final String HALT_TIMER = "halt";

@@ -104,6 +104,11 @@ public record NpuSettings(
   public record DpuPolicy(Duration bootWait, boolean required) {}
 
   /** The DPU's policy: from its `dpus` entry, else boot-wait and not required. */
+  /** The configured DPU with this id, if there is one. */
+  public java.util.Optional<DpuEndpoint> dpu(String dpuId) {
+    return dpus.stream().filter(d -> d.id().equals(dpuId)).findFirst();
+  }
+
   public DpuPolicy policy(String dpuId) {
     return policies().getOrDefault(dpuId, new DpuPolicy(bootWait(), false));
   }

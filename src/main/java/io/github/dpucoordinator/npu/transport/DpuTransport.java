@@ -124,11 +124,10 @@ public interface DpuTransport {
 
   CompletionStage<SignalReply> signal(DpuEndpoint dpu, SignalRequest request, Duration timeout);
 
-  /**
-   * The DPU's state as far as {@code campaignId} is concerned; held up to {@code wait} while its
-   * version still equals {@code knownVersion} (protocols without a long poll wait their poll interval).
-   */
-  CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout);
+  /** The same with no {@link Evidence}: a question about the DPU's state, not about a completion. */
+  default CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+    return observe(dpu, campaignId, Evidence.NONE, knownVersion, wait, timeout);
+  }
 
   /**
    * What the caller knows that tells a completion apart on a protocol without campaign ids (gNOI), kept by the
@@ -144,11 +143,13 @@ public interface DpuTransport {
     }
   }
 
-  /** The same, with the caller's {@link Evidence}; protocols that report completed campaigns by id need none. */
-  default CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
-      Duration timeout) {
-    return observe(dpu, campaignId, knownVersion, wait, timeout);
-  }
+  /**
+   * The DPU's state as far as {@code campaignId} is concerned; held up to {@code wait} while its version still equals
+   * {@code knownVersion} (protocols without a long poll wait their poll interval). {@code evidence} is the caller's,
+   * for protocols without campaign ids; protocols that report completed campaigns by id ignore it.
+   */
+  CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
+      Duration timeout);
 
   /** Releases connections. */
   void close();

@@ -97,11 +97,6 @@ public final class GnoiDpuTransport implements DpuTransport {
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
-    return observe(dpu, campaignId, Evidence.NONE, knownVersion, wait, timeout);
-  }
-
-  @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
     // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.

@@ -26,11 +26,6 @@ public final class ProtocolTransport implements DpuTransport {
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
-    return of(dpu).observe(dpu, campaignId, knownVersion, wait, timeout);
-  }
-
-  @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
     return of(dpu).observe(dpu, campaignId, evidence, knownVersion, wait, timeout);

@@ -67,7 +67,8 @@ public final class RebootServiceTransport implements DpuTransport {
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
+  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
+      Duration timeout) {
     GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
     return Deadline.within(client(dpu).getState(request), timeout, "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .thenApply(this::toObservation);

@@ -31,11 +31,6 @@ public final class ProbeTransport implements DpuTransport {
   }
 
   @Override
-  public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, long knownVersion, Duration wait, Duration timeout) {
-    return observe(dpu, campaignId, Evidence.NONE, knownVersion, wait, timeout);
-  }
-
-  @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
     CompletableFuture<Observation> reply = new CompletableFuture<>();
