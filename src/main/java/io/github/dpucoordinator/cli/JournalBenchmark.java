@@ -2,7 +2,7 @@ package io.github.dpucoordinator.cli;
 
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent;
+import io.github.dpucoordinator.npu.notice.NoticeEvent;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +34,7 @@ final class JournalBenchmark {
   private JournalBenchmark() {}
 
   /** Persists one event per command, answering once it is journaled. */
-  private static final class Writer extends EventSourcedBehavior<ActorRef<Done>, CampaignEvent, Integer> {
+  private static final class Writer extends EventSourcedBehavior<ActorRef<Done>, NoticeEvent, Integer> {
     Writer() {
       super(PersistenceId.ofUniqueId("journal-benchmark"));
     }
@@ -45,15 +45,15 @@ final class JournalBenchmark {
     }
 
     @Override
-    public CommandHandler<ActorRef<Done>, CampaignEvent, Integer> commandHandler() {
+    public CommandHandler<ActorRef<Done>, NoticeEvent, Integer> commandHandler() {
       return newCommandHandlerBuilder().forAnyState().onAnyCommand((state, replyTo) -> Effect()
-          .persist(new CampaignEvent.UnplannedEvent("u20261202T120000-abcd", "DPU" + (state % 8), "went away",
+          .persist(new NoticeEvent.UnplannedEvent("u20261202T120000-abcd", "DPU" + (state % 8), "went away",
               "3 state queries in a row failed: UNAVAILABLE: io exception", System.currentTimeMillis()))
           .thenReply(replyTo, s -> Done.getInstance()));
     }
 
     @Override
-    public EventHandler<Integer, CampaignEvent> eventHandler() {
+    public EventHandler<Integer, NoticeEvent> eventHandler() {
       return newEventHandlerBuilder().forAnyState().onAnyEvent((state, e) -> state + 1);
     }
   }

@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu;
 
+import io.github.dpucoordinator.npu.chassis.Chassis;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.common.Delays;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.GrpcServers;
@@ -7,7 +9,6 @@ import io.github.dpucoordinator.common.JournalSchema;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.npu.api.AdminServiceImpl;
 import io.github.dpucoordinator.npu.api.DpuNoticeServiceImpl;
-import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
 import io.github.dpucoordinator.npu.gateway.PipeGateway;
 import io.github.dpucoordinator.npu.host.HostActions;
@@ -50,7 +51,7 @@ public final class NpuService {
   private NpuService() {}
 
   /** {@code probed} completes when every DPU has answered the start-up probe or failed to. */
-  public record Running(ActorRef<Coordinator.Command> coordinator, ServerBinding admin, CompletionStage<Void> probed,
+  public record Running(ActorRef<NpuProtocol.Command> coordinator, ServerBinding admin, CompletionStage<Void> probed,
       ServerBinding dpuApi) {
     public int adminPort() {
       return admin.localAddress().getPort();
@@ -70,7 +71,7 @@ public final class NpuService {
    * them. A DPU (or this JVM) that is slow to answer while starting is asked again, up to {@value #PROBE_TRIES}
    * times, before it is reported as not answering.
    */
-  private static CompletionStage<Void> probe(NpuSettings settings, ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system) {
+  private static CompletionStage<Void> probe(NpuSettings settings, ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system) {
     List<CompletableFuture<?>> probes = new java.util.ArrayList<>();
     for (DpuEndpoint d : settings.dpus()) {
       probes.add(probe(d, coordinator, system, settings.signal().rpcTimeout(), 1).toCompletableFuture());
@@ -78,11 +79,11 @@ public final class NpuService {
     return CompletableFuture.allOf(probes.toArray(new CompletableFuture[0])).handle((ok, failure) -> null);
   }
 
-  private static CompletionStage<Void> probe(DpuEndpoint d, ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system,
+  private static CompletionStage<Void> probe(DpuEndpoint d, ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system,
       Duration timeout, int attempt) {
     // the coordinator answers once it has recovered its journal: that wait is not the DPU's
     Duration askTimeout = timeout.plus(Duration.ofSeconds(30));
-    CompletionStage<DpuActor.Answer> asked = AskPattern.ask(coordinator, r -> new Coordinator.AskDpu(d.id(), r, timeout), askTimeout,
+    CompletionStage<DpuActor.Answer> asked = AskPattern.ask(coordinator, r -> new NpuProtocol.AskDpu(d.id(), r, timeout), askTimeout,
         system.scheduler());
     return asked.handle((answer, askFailure) -> {
       Throwable failure = askFailure != null ? askFailure : answer.failure();
@@ -157,7 +158,7 @@ public final class NpuService {
   private static Behavior<Void> serveOrThrow(ActorContext<Void> ctx, NpuSettings settings, DpuTransport transport, HostActions host,
       CompletableFuture<Running> started) {
     ActorSystem<Void> system = ctx.getSystem();
-    ActorRef<Coordinator.Command> coordinator = ctx.spawn(Coordinator.create(settings, transport, host, Clock.systemUTC()), "coordinator");
+    ActorRef<NpuProtocol.Command> coordinator = ctx.spawn(Chassis.create(settings, transport, host, Clock.systemUTC()), "chassis");
     if (settings.gateway().enabled()) {
       try {
         PipeGateway gateway = PipeGateway.start(system, coordinator, settings);

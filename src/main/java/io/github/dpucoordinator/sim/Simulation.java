@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.sim;
 
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
+import io.github.dpucoordinator.npu.chassis.Chassis;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.machine.DpuAgent;
@@ -183,15 +185,15 @@ public final class Simulation {
 
   private static Result campaign(ActorSystem<Void> system, NpuService.Running npu, Options o, Consumer<StatusView> onProgress,
       List<Long> walls, List<Long> untilReboot) throws Exception {
-    Coordinator.StartReply reply = AskPattern.<Coordinator.Command, Coordinator.StartReply>ask(npu.coordinator(),
-        r -> new Coordinator.StartCampaign("simulation", "cold", r), Duration.ofSeconds(10), system.scheduler())
+    NpuProtocol.StartReply reply = AskPattern.<NpuProtocol.Command, NpuProtocol.StartReply>ask(npu.coordinator(),
+        r -> new NpuProtocol.StartCampaign("simulation", "cold", r), Duration.ofSeconds(10), system.scheduler())
         .toCompletableFuture().get(15, TimeUnit.SECONDS);
     if (!reply.accepted()) {
       throw new IllegalStateException(reply.message());
     }
     long limit = System.nanoTime() + Duration.ofMillis(o.deadlineMs() + o.bootWaitMs()).plusSeconds(60).toNanos();
     while (System.nanoTime() < limit) {
-      StatusView v = AskPattern.<Coordinator.Command, StatusView>ask(npu.coordinator(), Coordinator.GetStatus::new,
+      StatusView v = AskPattern.<NpuProtocol.Command, StatusView>ask(npu.coordinator(), Chassis.GetStatus::new,
           Duration.ofSeconds(10), system.scheduler()).toCompletableFuture().get(15, TimeUnit.SECONDS);
       onProgress.accept(v);
       StatusView.CampaignView c = v.lastCampaign();

@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.e2e;
 
+import io.github.dpucoordinator.npu.chassis.Chassis;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,7 +69,7 @@ class AskTimeoutTest {
   @Test
   void theAdminAndDpuApisAnswerDeadlineExceededWhenTheCoordinatorDoesNotAnswer(@TempDir Path dir) throws Exception {
     NpuSettings settings = NpuSettings.create(AppConfig.withDataDir(config, dir));
-    TestProbe<Coordinator.Command> silent = kit.createTestProbe(); // a coordinator that never answers
+    TestProbe<NpuProtocol.Command> silent = kit.createTestProbe(); // a coordinator that never answers
     AdminServiceImpl admin = new AdminServiceImpl(silent.ref(), kit.system(), settings);
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(silent.ref(), kit.system(), settings);
     ServerBinding binding = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(
@@ -79,12 +81,12 @@ class AskTimeoutTest {
       NpuAdminClient client = Harness.admin(kit.system(), port);
       assertEquals(Status.Code.DEADLINE_EXCEEDED, failure(client.status(StatusRequest.getDefaultInstance()),
           "no answer from the service within dpu-coordinator.npu.admin.ask-timeout (300 ms)"));
-      silent.expectMessageClass(Coordinator.GetStatus.class);
+      silent.expectMessageClass(Chassis.GetStatus.class);
       DpuRebootNoticesClient dpuApi = DpuRebootNoticesClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", port, kit.system())
           .withTls(false), kit.system());
       assertEquals(Status.Code.DEADLINE_EXCEEDED, failure(dpuApi.rebootGoing(RebootGoingNotice.newBuilder().setDpuId("DPU0")
           .setNoticeId("n1").build()), "dpu-coordinator.npu.admin.ask-timeout"));
-      silent.expectMessageClass(Coordinator.GoingReceived.class);
+      silent.expectMessageClass(NpuProtocol.GoingReceived.class);
     } finally {
       binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }

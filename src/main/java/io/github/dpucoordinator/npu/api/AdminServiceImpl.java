@@ -1,11 +1,13 @@
 package io.github.dpucoordinator.npu.api;
 
+import io.github.dpucoordinator.npu.module.Transition;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
+import io.github.dpucoordinator.npu.chassis.Chassis;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.npu.coordinator.Coordinator;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorState;
 import io.github.dpucoordinator.npu.coordinator.PlanView;
 import io.github.dpucoordinator.npu.coordinator.StatusView;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
@@ -28,14 +30,14 @@ import org.apache.pekko.actor.typed.ActorSystem;
 
 /** The local admin API: start a campaign, read the status document. */
 public final class AdminServiceImpl implements NpuAdmin {
-  private final ActorRef<Coordinator.Command> coordinator;
+  private final ActorRef<NpuProtocol.Command> coordinator;
   private final ActorSystem<?> system;
   private final ObjectMapper json = Json.mapper();
 
   private final NpuSettings settings;
   private final Asks.Bound asks;
 
-  public AdminServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
+  public AdminServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
     this.coordinator = coordinator;
     this.system = system;
     this.settings = settings;
@@ -43,28 +45,28 @@ public final class AdminServiceImpl implements NpuAdmin {
   }
 
   /** Asks the coordinator, within {@code admin.ask-timeout}. */
-  private <R> CompletionStage<R> ask(org.apache.pekko.japi.function.Function<ActorRef<R>, Coordinator.Command> message) {
+  private <R> CompletionStage<R> ask(org.apache.pekko.japi.function.Function<ActorRef<R>, NpuProtocol.Command> message) {
     return asks.ask(coordinator, message);
   }
 
   @Override
   public CompletionStage<StartCampaignResponse> startCampaign(StartCampaignRequest in) {
-    CompletionStage<Coordinator.StartReply> reply =
-        ask(replyTo -> new Coordinator.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo));
+    CompletionStage<NpuProtocol.StartReply> reply =
+        ask(replyTo -> new NpuProtocol.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo));
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<StartCampaignResponse> cancelCampaign(CancelCampaignRequest in) {
-    CompletionStage<Coordinator.StartReply> reply = ask(replyTo -> new Coordinator.CancelCampaign(in.getReason(), replyTo));
+    CompletionStage<NpuProtocol.StartReply> reply = ask(replyTo -> new NpuProtocol.CancelCampaign(in.getReason(), replyTo));
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<StatusResponse> plan(PlanRequest in) {
-    CompletionStage<PlanView> plan = ask(r -> new Coordinator.GetPlan(in.getForce(), r));
+    CompletionStage<PlanView> plan = ask(r -> new Chassis.GetPlan(in.getForce(), r));
     return plan.thenCompose(p -> askDpus(p).thenApply(more -> p.withBlockers(more)))
         .thenApply(p -> StatusResponse.newBuilder().setJson(Json.write(json, p)).build());
   }
@@ -76,7 +78,7 @@ public final class AdminServiceImpl implements NpuAdmin {
       if (p.dpus().stream().noneMatch(planned -> planned.id().equals(d.id()))) {
         continue;
       }
-      CompletionStage<DpuActor.Answer> answer = ask(r -> new Coordinator.AskDpu(d.id(), r, settings.signal().rpcTimeout()));
+      CompletionStage<DpuActor.Answer> answer = ask(r -> new NpuProtocol.AskDpu(d.id(), r, settings.signal().rpcTimeout()));
       asks.add(answer.toCompletableFuture().handle((a, failed) -> {
         Throwable failure = failed != null ? failed : a.failure();
         DpuTransport.Observation o = failure == null ? a.observation() : null;
@@ -94,24 +96,24 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   @Override
   public CompletionStage<ModuleResponse> moduleShutdown(ModuleRequest in) {
-    return module(in, CoordinatorState.SHUTDOWN);
+    return module(in, Transition.SHUTDOWN);
   }
 
   @Override
   public CompletionStage<ModuleResponse> moduleStartup(ModuleRequest in) {
-    return module(in, CoordinatorState.STARTUP);
+    return module(in, Transition.STARTUP);
   }
 
   private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {
-    CompletionStage<Coordinator.StartReply> reply =
-        ask(replyTo -> new Coordinator.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo));
+    CompletionStage<NpuProtocol.StartReply> reply =
+        ask(replyTo -> new NpuProtocol.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo));
     return reply.thenApply(r -> ModuleResponse.newBuilder()
         .setAccepted(r.accepted()).setTransitionId(r.campaignId()).setMessage(r.message()).build());
   }
 
   @Override
   public CompletionStage<StatusResponse> status(StatusRequest in) {
-    CompletionStage<StatusView> view = ask(Coordinator.GetStatus::new);
+    CompletionStage<StatusView> view = ask(Chassis.GetStatus::new);
     return view.thenApply(v -> StatusResponse.newBuilder().setJson(Json.write(json, v)).build());
   }
 }

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu.api;
 
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
@@ -22,12 +23,12 @@ import org.apache.pekko.grpc.GrpcServiceException;
  * INVALID_ARGUMENT with the reason; the answer to a valid one waits for the pre-DPU-reboot hooks.
  */
 public final class DpuNoticeServiceImpl implements DpuRebootNotices {
-  private final ActorRef<Coordinator.Command> coordinator;
+  private final ActorRef<NpuProtocol.Command> coordinator;
   private final ActorSystem<?> system;
   private final Duration answerWithin;
   private final Duration askTimeout;
 
-  public DpuNoticeServiceImpl(ActorRef<Coordinator.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
+  public DpuNoticeServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
     this.coordinator = coordinator;
     this.system = system;
     // The hooks fit in answer-within (checked at start); the journal writes get a little more.
@@ -40,7 +41,7 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
     if (in.getDpuId().isBlank()) {
       return invalid("dpu_id is required");
     }
-    CompletionStage<Coordinator.NoticeReply> reply = Asks.ask(system, coordinator, r -> new Coordinator.NoticeReceived(in.getDpuId(),
+    CompletionStage<NpuProtocol.NoticeReply> reply = Asks.ask(system, coordinator, r -> new NpuProtocol.NoticeReceived(in.getDpuId(),
         in.getNoticeId(), in.getReason(), in.getPlannedUnixMs(), in.getHardDeadlineUnixMs(), Math.max(1, in.getRound()), r),
         answerWithin, "dpu-coordinator.npu.dpu-reboot.answer-within (+ 5 s)");
     return reply.thenCompose(r -> r.error().isEmpty()
@@ -55,8 +56,8 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
     }
-    CompletionStage<Coordinator.GoingReply> reply = Asks.ask(system, coordinator,
-        r -> new Coordinator.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), in.getBootId(), r), askTimeout,
+    CompletionStage<NpuProtocol.GoingReply> reply = Asks.ask(system, coordinator,
+        r -> new NpuProtocol.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), in.getBootId(), r), askTimeout,
         NpuSettings.Admin.ASK_TIMEOUT);
     return reply.thenCompose(r -> r.ok()
         ? CompletableFuture.completedFuture(RebootGoingAck.newBuilder().setMessage(r.message())
@@ -70,7 +71,7 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
     }
-    CompletionStage<Coordinator.GoingReply> reply = Asks.ask(system, coordinator, r -> new Coordinator.PostponedOnDpu(in.getDpuId(),
+    CompletionStage<NpuProtocol.GoingReply> reply = Asks.ask(system, coordinator, r -> new NpuProtocol.PostponedOnDpu(in.getDpuId(),
         in.getNoticeId(), in.getUntilUnixMs(), in.getBy(), in.getReason(), r), askTimeout, NpuSettings.Admin.ASK_TIMEOUT);
     return reply.thenCompose(r -> r.ok()
         ? CompletableFuture.completedFuture(io.github.dpucoordinator.proto.notice.RebootPostponedAck.newBuilder().setMessage(r.message()).build())

@@ -1,6 +1,8 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.time.Clock;
 import java.time.Instant;
@@ -23,12 +25,12 @@ final class AckDeadlines {
   private final TimerScheduler<Command> timers;
   private final NpuSettings settings;
   private final Clock clock;
-  private final JournalWrites journal;
+  private final JournalWrites<JournalEvent, CoordinatorState> journal;
   private final CampaignLinks links;
   private final CampaignEnd end;
   private final Phases phases;
 
-  AckDeadlines(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, Clock clock, JournalWrites journal,
+  AckDeadlines(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, Clock clock, JournalWrites<JournalEvent, CoordinatorState> journal,
       CampaignLinks links, CampaignEnd end, Phases phases) {
     this.ctx = ctx;
     this.timers = timers;
@@ -49,7 +51,7 @@ final class AckDeadlines {
     timers.cancel("ack-deadline");
   }
 
-  Effect<CampaignEvent, CoordinatorState> onDeadline(CoordinatorState s, Reached d) {
+  Effect<JournalEvent, CoordinatorState> onDeadline(CoordinatorState s, Reached d) {
     if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
       return journal.none();
     }
@@ -96,7 +98,7 @@ final class AckDeadlines {
    * The deadline passed with DPUs in a protective state: those that are not protective and unfinished are
    * given up on now; the protective ones are waited for until protective.max-wait, touching nothing.
    */
-  private Effect<CampaignEvent, CoordinatorState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
+  private Effect<JournalEvent, CoordinatorState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
       long now) {
     long holdUntil = now + settings.negotiation().protectiveMaxWait().toMillis();
     for (DpuProgress dpu : c.dpus().values()) {

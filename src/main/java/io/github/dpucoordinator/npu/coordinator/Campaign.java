@@ -14,7 +14,7 @@ import java.util.function.UnaryOperator;
 public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
     Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
     long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold, String hostBootId,
-    RebootAction rebootAction) implements CborSerializable {
+    RebootAction rebootAction, Map<String, String> restarts) implements CborSerializable {
 
   /**
    * {@code hostBootId}: this host's boot id when the reboot action was issued ("" before, or where unknown);
@@ -23,6 +23,13 @@ public record Campaign(String id, String reason, String kind, long startedAt, lo
   public Campaign {
     hostBootId = hostBootId == null ? "" : hostBootId;
     rebootAction = rebootAction == null ? RebootAction.UNTRACKED : rebootAction; // journals and snapshots from before it
+    restarts = restarts == null ? Map.of() : restarts;
+  }
+
+  /** Cancelled, with these halted DPUs to be restarted by module transitions (DPU id to transition id). */
+  Campaign withRestarts(Map<String, String> r) {
+    return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome,
+        finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, hostBootId, rebootAction, r);
   }
 
   /** This DPU's boot deadline after the reboot (journaled per DPU; older journals: the campaign's). */
@@ -61,7 +68,7 @@ public record Campaign(String id, String reason, String kind, long startedAt, lo
   private Campaign copy(long ack, long bootWait, Map<String, DpuProgress> d, List<StepResult> pre, String rb, boolean ok, long at,
       String out, long fin, Map<String, Long> bd, long deferCap, boolean hold) {
     return new Campaign(id, reason, kind, startedAt, ack, bootWait, d, pre, rb, ok, at, out, fin, bd, force, deferCap, hold, hostBootId,
-        rebootAction);
+        rebootAction, restarts);
   }
 
   Campaign withDpu(String dpuId, UnaryOperator<DpuProgress> f) {
@@ -93,7 +100,7 @@ public record Campaign(String id, String reason, String kind, long startedAt, lo
   /** The reboot action is issued on the boot {@code bootId}, with what is on record about it. */
   Campaign withRebootAction(String bootId, RebootAction action) {
     return new Campaign(id, reason, kind, startedAt, ackDeadline, bootWaitDeadline, dpus, preTasks, reboot, rebootOk, rebootAt, outcome,
-        finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, bootId, action);
+        finishedAt, bootDeadlines, force, deferCapAt, protectiveHold, bootId, action, restarts);
   }
 
   Campaign finished(String result, long at) {

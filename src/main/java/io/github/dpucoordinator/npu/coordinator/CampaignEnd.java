@@ -1,11 +1,14 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Ids;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.CancelCampaign;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.StartReply;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.CancelCampaign;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.module.ModuleEntity;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,27 +28,27 @@ final class CampaignEnd {
   private final NpuSettings settings;
   private final Clock clock;
   private final Random random;
-  private final JournalWrites journal;
+  private final JournalWrites<JournalEvent, CoordinatorState> journal;
   private final CampaignLinks links;
-  private final ModuleTransitions modules;
+  private final ActorRef<ModuleEntity.Restart> restarts;
   private final Phases phases;
 
-  CampaignEnd(ActorContext<Command> ctx, NpuSettings settings, Clock clock, Random random, JournalWrites journal, CampaignLinks links,
-      ModuleTransitions modules, Phases phases) {
+  CampaignEnd(ActorContext<Command> ctx, NpuSettings settings, Clock clock, Random random, JournalWrites<JournalEvent, CoordinatorState> journal, CampaignLinks links,
+      ActorRef<ModuleEntity.Restart> restarts, Phases phases) {
     this.ctx = ctx;
     this.settings = settings;
     this.clock = clock;
     this.random = random;
     this.journal = journal;
     this.links = links;
-    this.modules = modules;
+    this.restarts = restarts;
     this.phases = phases;
   }
 
   private static final java.util.Set<Phase> CANCELLABLE =
       java.util.Set.of(Phase.PREPARE_FOR_REBOOT, Phase.NOTIFY_DPUS, Phase.WAIT_FOR_ACKNOWLEDGMENTS);
 
-  Effect<CampaignEvent, CoordinatorState> onCancel(CoordinatorState s, CancelCampaign c) {
+  Effect<JournalEvent, CoordinatorState> onCancel(CoordinatorState s, CancelCampaign c) {
     if (s.current() == null) {
       c.replyTo().tell(new StartReply(false, "", "no campaign is in flight"));
       return journal.none();
@@ -65,11 +68,11 @@ final class CampaignEnd {
    * Ends a campaign before Reboot (cancelled by the operator, or aborted at the protective cap): each DPU
    * with what became of it; halted DPUs are restarted through module transitions if so configured.
    */
-  Effect<CampaignEvent, CoordinatorState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
+  Effect<JournalEvent, CoordinatorState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
       ActorRef<StartReply> replyTo) {
     long now = clock.millis();
     Map<String, String> outcomes = new LinkedHashMap<>();
-    List<CampaignEvent> restarts = new ArrayList<>();
+    Map<String, String> restarts = new LinkedHashMap<>();
     for (DpuProgress d : camp.dpus().values()) {
       outcomes.put(d.id(), switch (d.status()) {
         case PENDING -> "not signalled" + (d.attempts() > 0 ? " (no acknowledgment yet)" : "");
@@ -83,14 +86,12 @@ final class CampaignEnd {
             yield "left halted: the seed's protocol cannot restart a DPU; use `chassis module startup`";
           }
           String id = Ids.newId(random, "m", now);
-          restarts.add(new CampaignEvent.ModuleTransitionStarted(id, d.endpoint(), "cold",
-              "restart after cancelled campaign " + camp.id(), now));
+          restarts.put(d.id(), id);
           yield "halted; restarting with a gNOI COLD reboot (module transition " + id + ")";
         }
       });
     }
-    events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now, aborted));
-    events.addAll(restarts);
+    events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now, aborted, restarts));
     return journal.persist(events).thenRun(next -> {
       ctx.getLog().warn("[campaign={} dpu=all] campaign {} ({}): {}", camp.id(), aborted ? "aborted" : "cancelled", reason, outcomes);
       long restarting = restarts.size();
@@ -101,7 +102,24 @@ final class CampaignEnd {
             + " halted DPU(s) restarting" + perDpu));
       }
       phases.enter(next, false);
-      restarts.forEach(e -> modules.enter(next, ((CampaignEvent.ModuleTransitionStarted) e).dpu().id(), false));
+      restartHalted(next.last());
+    });
+  }
+
+  /**
+   * The halted DPUs of a cancelled campaign go to the module entity (through the chassis, which owns what may run
+   * when), to be restarted; asked again after a restart of the service, the module entity only starts those it has not.
+   */
+  void restartHalted(Campaign cancelled) {
+    if (cancelled == null) {
+      return;
+    }
+    cancelled.restarts().forEach((dpuId, transitionId) -> {
+      DpuProgress d = cancelled.dpus().get(dpuId);
+      if (d != null) {
+        restarts.tell(new ModuleEntity.Restart(transitionId, d.endpoint(), "restart after cancelled campaign " + cancelled.id(),
+            cancelled.finishedAt()));
+      }
     });
   }
 }

@@ -1,20 +1,16 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.common.CborSerializable;
 import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Everything the coordinator journals. Each event names its campaign; together they are the audit
- * trail `status` reads and the facts a restarted service resumes from.
+ * Everything the campaign entity journals. Each event names its campaign; together they are the audit trail
+ * `status` reads and the facts a restarted service resumes from.
  */
-public sealed interface CampaignEvent extends CborSerializable {
-  String campaignId();
-
-  long atMillis();
-
+public sealed interface CampaignEvent extends JournalEvent {
   /** Idle -> PrepareForReboot. {@code force}: `reboot --force`, deferrals are not honoured. */
   record CampaignStarted(String campaignId, String reason, String kind, long atMillis, List<DpuEndpoint> dpus, boolean force)
       implements CampaignEvent {}
@@ -118,59 +114,20 @@ public sealed interface CampaignEvent extends CborSerializable {
 
   /**
    * `reboot --cancel` before Reboot: the campaign ends here (Idle), each DPU with what became of it
-   * (not signalled, left to finish, left halted, or restarting through a module transition).
+   * (not signalled, left to finish, left halted, or restarting through a module transition). {@code restarts}: the
+   * module transition that restarts each halted DPU (its id), which the module entity starts; null in journals written
+   * before the split, where those transitions were journaled here.
    */
-  record CampaignCancelled(String campaignId, String reason, Map<String, String> dpuOutcomes, long atMillis, boolean aborted)
-      implements CampaignEvent {}
-
-  // ---- DPU-initiated reboots; campaignId is the DPU's notice id ----
-
-  /** A DPU announced (round 1) or re-announced (after a postponement) a reboot of its own. */
-  record DpuRebootNoticed(String campaignId, String dpuId, String reason, long plannedMillis, long hardDeadlineMillis, int round,
-      long atMillis) implements CampaignEvent {}
-
-  /** What the NPU answered: ACK, or POSTPONE until {@code untilMillis}; {@code detail}: why (hooks, caps). */
-  record DpuRebootAnswered(String campaignId, String dpuId, String decision, long untilMillis, String detail, long atMillis)
-      implements CampaignEvent {}
-
-  /** The DPU's own reboot was postponed on the DPU (dpu-postpone) until {@code untilMillis}, by {@code by}. */
-  record DpuRebootPostponedOnDpu(String campaignId, String dpuId, long untilMillis, String by, String reason, long atMillis)
-      implements CampaignEvent {}
-
-  /** The DPU went down (it said so, or its hard deadline passed); it is expected back by {@code expectBackByMillis}. */
-  record DpuRebootGoing(String campaignId, String dpuId, String why, long expectBackByMillis, long atMillis, String leavingBootId)
-      implements CampaignEvent {}
-
-  /** The DPU-initiated reboot is over: back (ok), not back in time, or superseded by a new notice. */
-  record DpuRebootFinished(String campaignId, String dpuId, String outcome, String detail, long atMillis) implements CampaignEvent {}
-
-  /** Outside anything planned, a DPU went away or came back ({@code what}); recorded apart from planned reboots. */
-  record UnplannedEvent(String campaignId, String dpuId, String what, String detail, long atMillis) implements CampaignEvent {}
-
-  // ---- single-DPU (module) transitions; campaignId is the transition's id ----
-
-  /** `chassis module shutdown|startup` (kind): one transition per DPU at a time. */
-  record ModuleTransitionStarted(String campaignId, DpuEndpoint dpu, String kind, String reason, long atMillis)
-      implements CampaignEvent {}
-
-  /** The DPU acknowledged the HALT of a module shutdown (after a restart it is only polled). */
-  /** {@code countBefore}: as in {@link DpuAcknowledged}. */
-  record ModuleHaltAcknowledged(String campaignId, String dpuId, String ack, long atMillis, Long countBefore) implements CampaignEvent {
-    public ModuleHaltAcknowledged {
-      countBefore = countBefore == null ? -1L : countBefore;
+  record CampaignCancelled(String campaignId, String reason, Map<String, String> dpuOutcomes, long atMillis, boolean aborted,
+      Map<String, String> restarts) implements CampaignEvent {
+    public CampaignCancelled {
+      restarts = restarts == null ? Map.of() : restarts;
     }
   }
 
-  /** The HALT finished, or failed (the power action follows either way). */
-  record ModuleHalted(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
-
-  /** Journaled before the power command runs, so it runs at most once per transition. */
-  record ModulePowerIssued(String campaignId, String dpuId, String action, long atMillis) implements CampaignEvent {}
-
-  /** The power-on command succeeded; the startup now waits for the DPU until bootDeadlineMillis. */
-  record ModulePoweredOn(String campaignId, String dpuId, String detail, long bootDeadlineMillis, long atMillis)
-      implements CampaignEvent {}
-
-  record ModuleTransitionFinished(String campaignId, String dpuId, String outcome, String detail, long atMillis)
-      implements CampaignEvent {}
+  /**
+   * The modules and notices a journal written before the split held here are now their entities' own (the chassis
+   * handed them over): they are dropped from this state.
+   */
+  record LegacyHandedOver(String campaignId, long atMillis) implements CampaignEvent {}
 }

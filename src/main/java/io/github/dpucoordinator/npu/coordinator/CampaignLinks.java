@@ -1,6 +1,8 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.dpu.LinkReport;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.time.Clock;
@@ -17,17 +19,17 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
  * failures. Transient: rebuilt after a restart of the coordinator.
  */
 final class CampaignLinks {
-  private final ActorContext<CoordinatorProtocol.Command> ctx;
-  private final DpuFleet fleet;
+  private final ActorContext<NpuProtocol.Command> ctx;
+  private final DpuFleet<NpuProtocol.Command> fleet;
   private final NpuSettings settings;
   private final Clock clock;
   /** The DPUs the campaign has engaged, with the campaign's id (its work id). */
   private final Map<String, String> engaged = new HashMap<>();
-  private final List<CoordinatorProtocol.FromLink> pending = new ArrayList<>();
+  private final List<Coordinator.FromLink> pending = new ArrayList<>();
   /** What each DPU last said, shared with the module transitions and the status. */
   private final Map<String, String> lastSeen = new HashMap<>();
 
-  CampaignLinks(ActorContext<CoordinatorProtocol.Command> ctx, DpuFleet fleet, NpuSettings settings, Clock clock) {
+  CampaignLinks(ActorContext<NpuProtocol.Command> ctx, DpuFleet<NpuProtocol.Command> fleet, NpuSettings settings, Clock clock) {
     this.ctx = ctx;
     this.fleet = fleet;
     this.settings = settings;
@@ -79,7 +81,7 @@ final class CampaignLinks {
   }
 
   /** Keeps a report for the next {@link #drain}; true when it is the first since the last one (a flush is due). */
-  boolean buffer(CoordinatorProtocol.FromLink r) {
+  boolean buffer(Coordinator.FromLink r) {
     if (r.report() instanceof LinkReport.Seen seen) {
       lastSeen.put(r.dpuId(), seen.summary());
       return false;
@@ -92,7 +94,7 @@ final class CampaignLinks {
   List<CampaignEvent> drain(CoordinatorState s) {
     List<CampaignEvent> events = new ArrayList<>();
     CoordinatorState latest = s;
-    for (CoordinatorProtocol.FromLink r : pending) {
+    for (Coordinator.FromLink r : pending) {
       CampaignEvent e = toEvent(latest, r, settings, clock.millis());
       if (e == null) {
         ctx.getLog().info("[campaign={} dpu={}] late or duplicate report ignored: {}", r.campaignId(), r.dpuId(), r.report());
@@ -106,7 +108,7 @@ final class CampaignLinks {
   }
 
   /** The event a report justifies now, or null (late, duplicate, or for another phase). */
-  private static CampaignEvent toEvent(CoordinatorState s, CoordinatorProtocol.FromLink r, NpuSettings settings, long now) {
+  private static CampaignEvent toEvent(CoordinatorState s, Coordinator.FromLink r, NpuSettings settings, long now) {
     DpuProgress d = s.isCurrent(r.campaignId()) ? s.current().dpus().get(r.dpuId()) : null;
     if (d == null) {
       return null;

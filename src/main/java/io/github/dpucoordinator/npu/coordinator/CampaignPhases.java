@@ -1,12 +1,14 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsCollected;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsMissing;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuAcknowledged;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuShutdownCompleted;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.SignalsDispatched;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
@@ -28,16 +30,15 @@ final class CampaignPhases {
   private final NpuSettings settings;
   private final HostActions host;
   private final Clock clock;
-  private final JournalWrites journal;
+  private final JournalWrites<JournalEvent, CoordinatorState> journal;
   private final CampaignLinks links;
   private final AckDeadlines ackDeadlines;
   private final Escalations escalations;
   private final NpuReboot reboot;
-  private final UnplannedEvents unplanned;
   private final Phases phases;
 
-  CampaignPhases(ActorContext<Command> ctx, NpuSettings settings, HostActions host, Clock clock, JournalWrites journal, CampaignLinks links,
-      AckDeadlines ackDeadlines, Escalations escalations, NpuReboot reboot, UnplannedEvents unplanned, Phases phases) {
+  CampaignPhases(ActorContext<Command> ctx, NpuSettings settings, HostActions host, Clock clock, JournalWrites<JournalEvent, CoordinatorState> journal, CampaignLinks links,
+      AckDeadlines ackDeadlines, Escalations escalations, NpuReboot reboot, Phases phases) {
     this.ctx = ctx;
     this.settings = settings;
     this.host = host;
@@ -47,12 +48,11 @@ final class CampaignPhases {
     this.ackDeadlines = ackDeadlines;
     this.escalations = escalations;
     this.reboot = reboot;
-    this.unplanned = unplanned;
     this.phases = phases;
   }
 
   /** One step within the phase {@code s} is in, once what it waited for has happened: the next event, or none. */
-  Effect<CampaignEvent, CoordinatorState> onAdvance(CoordinatorState s) {
+  Effect<JournalEvent, CoordinatorState> onAdvance(CoordinatorState s) {
     Campaign c = s.current();
     long now = clock.millis();
     switch (s.phase()) {
@@ -112,7 +112,6 @@ final class CampaignPhases {
     if (c != null && !recovered) {
       ctx.getLog().info("[campaign={} dpu=all] phase -> {}", c.id(), s.phase().display());
     }
-    unplanned.campaignPhase(s.phase());
     switch (s.phase()) {
       case IDLE:
         ackDeadlines.cancel();

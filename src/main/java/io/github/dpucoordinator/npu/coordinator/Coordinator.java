@@ -2,13 +2,25 @@ package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.PreRebootTasksDone;
+import io.github.dpucoordinator.npu.dpu.DpuActor;
+import io.github.dpucoordinator.npu.dpu.DpuFleet;
+import io.github.dpucoordinator.npu.dpu.LinkReport;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.module.ModuleEntity;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.CancelCampaign;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartCampaign;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -24,18 +36,18 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
- * The NPU side of a coordinated reboot: seed 000's NPU state machine (Idle, PrepareForReboot,
- * NotifyDPUs, WaitForAcknowledgments, ProceedWithReboot / ErrorLogging, Reboot, PostReboot) as an
- * event-sourced behavior, so a restarted service resumes the campaign it was in.
+ * The campaign entity: seed 000's NPU state machine (Idle, PrepareForReboot, NotifyDPUs, WaitForAcknowledgments,
+ * ProceedWithReboot / ErrorLogging, Reboot, PostReboot) as an event-sourced behavior, so a restarted service resumes
+ * the campaign it was in. Module transitions and DPU-initiated reboots are entities of their own; the chassis admits a
+ * campaign only when neither stands in the way, and hands this entity the DPUs it covers.
  *
- * <p>Every phase's side effects (starting DPU links, arming the deadline timer, running the reboot action) happen in
- * {@link #enter}, after the event that entered the phase is persisted and again after recovery; timers are armed for
- * the time left until the journaled absolute deadline. Its collaborators: {@link CampaignStart}, {@link CampaignLinks}
- * (reports of a burst journaled in one write), {@link AckDeadlines}, {@link CampaignEnd}, {@link NpuReboot}, and for
- * what is not a campaign {@link ModuleTransitions}, {@link OwnReboots} and {@link UnplannedEvents}.
+ * <p>Every phase's side effects (starting DPU work, arming the deadline timer, running the reboot action) happen in
+ * {@link CampaignPhases#enter}, after the event that entered the phase is persisted and again after recovery; timers
+ * are armed for the time left until the journaled absolute deadline. Its collaborators: {@link CampaignStart},
+ * {@link CampaignLinks} (reports of a burst journaled in one write), {@link AckDeadlines}, {@link CampaignEnd} and
+ * {@link NpuReboot}. After every write its state goes to {@code view}, the chassis' copy.
  */
-public final class Coordinator extends EventSourcedBehavior<Coordinator.Command, CampaignEvent, CoordinatorState>
-    implements CoordinatorProtocol {
+public final class Coordinator extends EventSourcedBehavior<Command, JournalEvent, CoordinatorState> {
 
   public static final String PERSISTENCE_ID = "npu-coordinator";
 
@@ -43,32 +55,46 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
 
   private enum Flush implements Command { INSTANCE }
 
+  /** The chassis admitted {@code request} for these DPUs (the configured ones less those administratively down). */
+  public record Begin(StartCampaign request, List<DpuEndpoint> dpus) implements Command {}
+
+  /** The state now, after every message before this one. */
+  public record GetCampaigns(ActorRef<Campaigns> replyTo) implements Command {}
+
+  /** {@code lastSeen}: what each DPU of the campaign in flight last said; {@code journalEvents}: this entity's events so far. */
+  public record Campaigns(CoordinatorState state, Map<String, String> lastSeen, long journalEvents) {}
+
+  /** The modules and notices of a journal written before the split are their entities' own now: drop them here. */
+  public enum HandedOver implements Command { INSTANCE }
+
+  /** A DPU actor's report about one DPU of one campaign. */
+  public record FromLink(String campaignId, String dpuId, LinkReport report) implements Command {}
+
+  record ForceDone(String campaignId, String dpuId, StepResult result) implements Command {}
+
   /** The pre-reboot tasks of the campaign have run (the outcome of {@link CampaignPhases#enter}). */
   record PrepareFinished(String campaignId, List<StepResult> results) implements Command {}
 
-  public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
-    return create(PERSISTENCE_ID, settings, transport, host, clock);
-  }
-
-  public static Behavior<Command> create(String persistenceId, NpuSettings settings, DpuTransport transport, HostActions host,
-      Clock clock) {
+  /**
+   * {@code actors}: the chassis' DPU actors; {@code view}: where each new state goes; {@code restarts}: where the halted
+   * DPUs of a cancelled campaign go, to be restarted by module transitions.
+   */
+  public static Behavior<Command> create(String persistenceId, NpuSettings settings, DpuTransport transport,
+      Map<String, ActorRef<DpuActor.Command>> actors, HostActions host, Clock clock, ActorRef<CoordinatorState> view,
+      ActorRef<ModuleEntity.Restart> restarts) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Coordinator(persistenceId, ctx, timers, settings, transport, host, clock)));
+        new Coordinator(persistenceId, ctx, timers, settings, transport, actors, host, clock, view, restarts)));
   }
 
   private final ActorContext<Command> ctx;
-  private final TimerScheduler<Command> timers;
   private final NpuSettings settings;
-  private final HostActions host;
   private final Clock clock;
   private final Random random = new Random();
-  private final DpuFleet fleet;
+  private final ActorRef<CoordinatorState> view;
+  private final DpuFleet<Command> fleet;
   private final CampaignLinks links;
-  private final ModuleTransitions modules;
-  private final OwnReboots own;
-  private final UnplannedEvents unplanned;
   private final Escalations escalations;
-  private final JournalWrites journal;
+  private final JournalWrites<JournalEvent, CoordinatorState> journal;
   private final CampaignStart start;
   private final NpuReboot reboot;
   private final CampaignEnd end;
@@ -76,28 +102,25 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   private final CampaignPhases campaignPhases;
 
   private Coordinator(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
-      DpuTransport transport, HostActions host, Clock clock) {
+      DpuTransport transport, Map<String, ActorRef<DpuActor.Command>> actors, HostActions host, Clock clock,
+      ActorRef<CoordinatorState> view, ActorRef<ModuleEntity.Restart> restarts) {
     super(PersistenceId.ofUniqueId(persistenceId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.ctx = ctx;
-    this.timers = timers;
     this.settings = settings;
-    this.host = host;
     this.clock = clock;
-    this.journal = new JournalWrites(Effect(), () -> lastSequenceNumber(ctx));
-    this.fleet = new DpuFleet(ctx, transport, settings, random, clock);
+    this.view = view;
+    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell);
+    this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock,
+        r -> new FromLink(r.workId(), r.dpuId(), r.report()), null);
     this.links = new CampaignLinks(ctx, fleet, settings, clock);
-    this.unplanned = new UnplannedEvents(ctx, fleet, clock, random, journal);
-    this.own = new OwnReboots(ctx, timers, settings, fleet, host, clock, journal, unplanned::settled);
-    this.modules = new ModuleTransitions(ctx, timers, settings, fleet, host, clock, random, links.lastSeen(), journal,
-        unplanned::settled);
     this.escalations = new Escalations(ctx, settings, host, clock);
     Phases phases = new Phases() {
-      public Effect<CampaignEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
+      public Effect<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
         return Coordinator.this.persistThenEnter(events);
       }
 
-      public Effect<CampaignEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
+      public Effect<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
         return Coordinator.this.persistThenAdvance(events);
       }
 
@@ -111,10 +134,9 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     };
     this.start = new CampaignStart(ctx, settings, clock, random, journal, phases);
     this.reboot = new NpuReboot(ctx, timers, settings, host, clock, journal, links, phases);
-    this.end = new CampaignEnd(ctx, settings, clock, random, journal, links, modules, phases);
+    this.end = new CampaignEnd(ctx, settings, clock, random, journal, links, restarts, phases);
     this.ackDeadlines = new AckDeadlines(ctx, timers, settings, clock, journal, links, end, phases);
-    this.campaignPhases = new CampaignPhases(ctx, settings, host, clock, journal, links, ackDeadlines, escalations, reboot, unplanned,
-        phases);
+    this.campaignPhases = new CampaignPhases(ctx, settings, host, clock, journal, links, ackDeadlines, escalations, reboot, phases);
   }
 
   @Override
@@ -128,11 +150,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   }
 
   @Override
-  public CommandHandler<Command, CampaignEvent, CoordinatorState> commandHandler() {
+  public CommandHandler<Command, JournalEvent, CoordinatorState> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
-        .onCommand(StartCampaign.class, start::onStart)
-        .onCommand(GetStatus.class, (s, c) -> only(() ->
-            c.replyTo().tell(StatusView.of(s, settings.dpus(), links.lastSeen(), clock.millis(), lastSequenceNumber(ctx)))))
+        .onCommand(Begin.class, start::onStart)
+        .onCommand(GetCampaigns.class, (s, c) -> only(() ->
+            c.replyTo().tell(new Campaigns(s, Map.copyOf(links.lastSeen()), lastSequenceNumber(ctx)))))
         .onCommand(FromLink.class, this::onFromLink)
         .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)))
         .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s))
@@ -142,32 +164,19 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
         .onCommand(NpuReboot.Settled.class, reboot::onSettled)
         .onCommand(NpuReboot.RunAgain.class, reboot::onRunAgain)
         .onCommand(NpuReboot.BootDeadline.class, reboot::onBootDeadline)
-        .onCommand(ModuleCommand.class, modules::onModule)
         .onCommand(CancelCampaign.class, end::onCancel)
-        .onCommand(GetPlan.class, (s, c) -> only(() -> c.replyTo().tell(PlanView.of(s, settings, c.force()))))
-        .onCommand(AskDpu.class, (s, c) -> only(() -> fleet.ask(c.dpuId(), c.timeout(), c.replyTo())))
-        .onCommand(WatchTransition.class, modules::onWatchTransition)
-        .onCommand(ModuleAdvance.class, modules::onModuleAdvance)
-        .onCommand(ModulePowerDone.class, modules::onModulePowerDone)
-        .onCommand(ModuleBootTimeout.class, modules::onModuleBootTimeout)
-        .onCommand(StartupChecked.class, modules::onStartupChecked)
         .onCommand(ForceDone.class, (s, f) -> {
           CampaignEvent.DpuForced forced = escalations.onDone(s, f);
           return forced == null ? Effect().none() : persistThenAdvance(List.of(forced));
         })
-        .onCommand(NoticeReceived.class, own::onNotice)
-        .onCommand(HooksDone.class, own::onHooksDone)
-        .onCommand(GoingReceived.class, own::onGoing)
-        .onCommand(PostponedOnDpu.class, own::onPostponedOnDpu)
-        .onCommand(HardDeadline.class, own::onHardDeadline)
-        .onCommand(NoticeBack.class, own::onBack)
-        .onCommand(BackBy.class, own::onBackBy)
-        .onCommand(WatchReport.class, unplanned::onWatchReport)
+        .onCommand(HandedOver.class, (s, h) -> !s.hasLegacy() ? Effect().none()
+            : journal.persist(new CampaignEvent.LegacyHandedOver("legacy", clock.millis())).thenRun(next ->
+                ctx.getLog().info("[campaign=legacy dpu=all] modules and notices of the coordinator's journal handed to their entities")))
         .build();
   }
 
   @Override
-  public EventHandler<CoordinatorState, CampaignEvent> eventHandler() {
+  public EventHandler<CoordinatorState, JournalEvent> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onAnyEvent((state, event) -> state.apply(event, settings.historyPerDpu(), settings.recentCampaigns()));
   }
@@ -176,17 +185,13 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   public SignalHandler<CoordinatorState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
+          view.tell(state);
           fleet.renew();
           if (state.current() != null) {
             ctx.getLog().info("[campaign={} dpu=all] recovered in phase {}; resuming", state.current().id(), state.phase().display());
           }
           campaignPhases.enter(state, true);
-          state.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> {
-            ctx.getLog().info("[campaign={} dpu={}] recovered module {} in phase {}; resuming", m.transition().id(), m.dpuId(),
-                m.transition().kind(), m.transition().phase());
-            modules.enter(state, m.dpuId(), true);
-          });
-          own.recover(state);
+          end.restartHalted(state.last()); // what a restart may have cut short (the module entity starts each once)
         })
         .build();
   }
@@ -194,16 +199,12 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
   // ---- commands ----
 
   /** A command that journals nothing: {@code action} is all it does. */
-  private Effect<CampaignEvent, CoordinatorState> only(Runnable action) {
+  private Effect<JournalEvent, CoordinatorState> only(Runnable action) {
     action.run();
     return Effect().none();
   }
 
-  private Effect<CampaignEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
-    Transition t = s.transition(r.dpuId(), r.campaignId());
-    if (t != null) {
-      return modules.onReport(s, t, r);
-    }
+  private Effect<JournalEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
     if (!s.isCurrent(r.campaignId())) {
       ctx.getLog().info("[campaign={} dpu={}] ignoring a report for a campaign that is not in flight", r.campaignId(), r.dpuId());
       return Effect().none();
@@ -214,7 +215,7 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     return Effect().none();
   }
 
-  private Effect<CampaignEvent, CoordinatorState> onPrepareFinished(CoordinatorState s, PrepareFinished p) {
+  private Effect<JournalEvent, CoordinatorState> onPrepareFinished(CoordinatorState s, PrepareFinished p) {
     if (!s.isCurrent(p.campaignId()) || s.phase() != Phase.PREPARE_FOR_REBOOT) {
       return Effect().none();
     }
@@ -227,11 +228,11 @@ public final class Coordinator extends EventSourcedBehavior<Coordinator.Command,
     timers.startSingleTimer(key, message, Duration.ofMillis(left));
   }
 
-  private Effect<CampaignEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
+  private Effect<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
     return journal.persist(events).thenRun(next -> campaignPhases.enter(next, false));
   }
 
-  private Effect<CampaignEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
+  private Effect<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
     if (events.isEmpty()) {
       return Effect().none();
     }

@@ -10,25 +10,32 @@ import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuAcknowledged;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuGaveUp;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuReady;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuShutdownCompleted;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.ModuleHaltAcknowledged;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.ModuleHalted;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.ModulePowerIssued;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.ModulePoweredOn;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.ModuleTransitionFinished;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.ModuleTransitionStarted;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.PreRebootTasksDone;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootIssued;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootReturned;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.SignalAttemptFailed;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.SignalsDispatched;
+import io.github.dpucoordinator.npu.journal.Histories;
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.module.ModuleBook;
+import io.github.dpucoordinator.npu.module.ModuleEvent;
+import io.github.dpucoordinator.npu.module.ModuleState;
+import io.github.dpucoordinator.npu.notice.Notice;
+import io.github.dpucoordinator.npu.notice.NoticeBook;
+import io.github.dpucoordinator.npu.notice.NoticeEvent;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The coordinator's whole state, immutable: the phase, the campaign in flight, the last finished
- * one, recent campaign summaries and each DPU's reboot history. Events are applied by {@link #apply}.
+ * The campaign entity's state, immutable: the phase, the campaign in flight, the last finished one, recent campaign
+ * summaries and the history lines of campaigns. Events are applied by {@link #apply}.
+ *
+ * <p>{@code modules} and {@code notices} are what a journal written before module transitions and DPU-initiated
+ * reboots had entities of their own holds of them (its events, or its snapshot): kept here only until the chassis has
+ * handed them to those entities ({@link CampaignEvent.LegacyHandedOver}); their history lines stay in {@code history}.
  */
 public record CoordinatorState(
     Phase phase,
@@ -38,17 +45,6 @@ public record CoordinatorState(
     Map<String, List<HistoryEntry>> history,
     Map<String, ModuleState> modules,
     Map<String, Notice> notices) implements CborSerializable {
-
-  /** The DPU-initiated reboot of {@code dpuId} with id {@code id}, if that is the one in flight. */
-  public Notice notice(String dpuId, String id) {
-    Notice n = notices.get(dpuId);
-    return n != null && n.id().equals(id) ? n : null;
-  }
-
-  public static final String SHUTDOWN = "shutdown";
-  public static final String STARTUP = "startup";
-  /** Named-pipe requests: the DPU is asked to HALT, or to reboot COLD or WARM, with no power action after. */
-  public static final java.util.Set<String> REBOOT_KINDS = java.util.Set.of("halt", "cold", "warm");
 
   public static CoordinatorState empty() {
     return new CoordinatorState(Phase.IDLE, null, null, List.of(), Map.of(), Map.of(), Map.of());
@@ -67,18 +63,33 @@ public record CoordinatorState(
     return current != null && current.id().equals(campaignId);
   }
 
-  public CoordinatorState apply(CampaignEvent event, int historyPerDpu, int recentCampaigns) {
-    if (isModuleEvent(event)) {
-      return applyModule(event, historyPerDpu);
+  /** Whether a journal written before the split left modules or notices here for the chassis to hand over. */
+  public boolean hasLegacy() {
+    return !modules.isEmpty() || !notices.isEmpty();
+  }
+
+  /** Any event of this entity's journal: a campaign's, or (in journals written before the split) a module's or notice's. */
+  public CoordinatorState apply(JournalEvent event, int historyPerDpu, int recentCampaigns) {
+    if (event instanceof ModuleEvent e) {
+      ModuleBook book = new ModuleBook(modules, history, false).apply(e, historyPerDpu);
+      return new CoordinatorState(phase, current, last, recent, book.history(), book.modules(), notices);
     }
-    if (isNoticeEvent(event)) {
-      return applyNotice(event, historyPerDpu);
+    if (event instanceof NoticeEvent e) {
+      NoticeBook book = new NoticeBook(notices, history, false).apply(e, historyPerDpu);
+      return new CoordinatorState(phase, current, last, recent, book.history(), modules, book.notices());
+    }
+    return apply((CampaignEvent) event, historyPerDpu, recentCampaigns);
+  }
+
+  public CoordinatorState apply(CampaignEvent event, int historyPerDpu, int recentCampaigns) {
+    if (event instanceof CampaignEvent.LegacyHandedOver) {
+      return new CoordinatorState(phase, current, last, recent, history, Map.of(), Map.of());
     }
     if (event instanceof CampaignStarted e) {
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
       Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of(),
-          e.force(), 0, false, "", RebootAction.UNTRACKED);
+          e.force(), 0, false, "", RebootAction.UNTRACKED, Map.of());
       return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules, notices);
     }
     if (!isCurrent(event.campaignId())) {
@@ -140,9 +151,10 @@ public record CoordinatorState(
     } else if (event instanceof CampaignFinished e) {
       return finish(c, e.outcome(), e.notReady(), Map.of(), e.atMillis(), historyPerDpu, recentCampaigns);
     } else if (event instanceof CampaignEvent.CampaignCancelled e) {
-      return finish(c, e.aborted() ? "aborted" : "cancelled", Map.of(), e.dpuOutcomes(), e.atMillis(), historyPerDpu, recentCampaigns);
+      return finish(c.withRestarts(e.restarts()), e.aborted() ? "aborted" : "cancelled", Map.of(), e.dpuOutcomes(), e.atMillis(),
+          historyPerDpu, recentCampaigns);
     }
-    throw new IllegalStateException("unhandled event " + event);
+    return this;
   }
 
   /** Ends the campaign; {@code cancelled} holds each DPU's outcome when it was cancelled (empty otherwise). */
@@ -178,135 +190,7 @@ public record CoordinatorState(
     return new CoordinatorState(nextPhase, c, last, recent, history, modules, notices);
   }
 
-  /** The module transition {@code id} of {@code dpuId}, if that is the one in flight. */
-  public Transition transition(String dpuId, String id) {
-    ModuleState m = modules.get(dpuId);
-    return m != null && m.transition() != null && m.transition().id().equals(id) ? m.transition() : null;
-  }
-
-  public boolean down(String dpuId) {
-    ModuleState m = modules.get(dpuId);
-    return m != null && m.down();
-  }
-
-  private CoordinatorState applyModule(CampaignEvent event, int historyPerDpu) {
-    if (event instanceof ModuleTransitionStarted e) {
-      ModuleState old = modules.get(e.dpu().id());
-      Transition.Step phase = e.kind().equals(STARTUP) ? Transition.Step.POWERING_ON : Transition.Step.HALTING;
-      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L, false);
-      return withModule(new ModuleState(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
-    }
-    String dpuId = moduleDpu(event);
-    ModuleState m = modules.get(dpuId);
-    Transition t = transition(dpuId, event.campaignId());
-    if (t == null) {
-      return this; // only events of the transition in flight are ever persisted
-    }
-    if (event instanceof ModuleHaltAcknowledged e) {
-      return withModule(new ModuleState(dpuId, m.down(), t.haltAcknowledged(e.countBefore()), m.lastOutcome(), m.lastChange()));
-    } else if (event instanceof ModuleHalted e) {
-      String detail = e.ok() ? "halted" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")") : "halt failed: " + e.detail();
-      return withModule(new ModuleState(dpuId, m.down(), t.halted(e.ok(), detail), m.lastOutcome(), m.lastChange()));
-    } else if (event instanceof ModulePowerIssued) {
-      return withModule(new ModuleState(dpuId, m.down(), t.with(t.phase(), t.acknowledged(), true, t.detail(), 0), m.lastOutcome(), m.lastChange()));
-    } else if (event instanceof ModulePoweredOn e) {
-      return withModule(new ModuleState(dpuId, m.down(), t.with(Transition.Step.WAITING_FOR_BOOT, t.acknowledged(), true, e.detail(), e.bootDeadlineMillis()),
-          m.lastOutcome(), m.lastChange()));
-    } else if (event instanceof ModuleTransitionFinished e) {
-      // A refused transition changed nothing: the DPU stays as it was.
-      boolean down = e.outcome().equals("refused") ? m.down() : t.kind().equals(SHUTDOWN) || t.kind().equals("halt");
-      Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
-      List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(dpuId, List.of()));
-      entries.add(new HistoryEntry(t.id(), e.atMillis(), "planned " + t.kind(), t.reason(), e.outcome(), e.detail()));
-      nextHistory.put(dpuId, tail(entries, historyPerDpu));
-      Map<String, ModuleState> next = new LinkedHashMap<>(modules);
-      next.put(dpuId, new ModuleState(dpuId, down, null, e.outcome() + ": " + t.kind() + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")"),
-          e.atMillis()));
-      return new CoordinatorState(phase, current, last, recent, nextHistory, next, notices);
-    }
-    throw new IllegalStateException("unhandled module event " + event);
-  }
-
-  static boolean isNoticeEvent(CampaignEvent event) {
-    return event instanceof CampaignEvent.DpuRebootNoticed || event instanceof CampaignEvent.DpuRebootAnswered
-        || event instanceof CampaignEvent.DpuRebootPostponedOnDpu
-        || event instanceof CampaignEvent.DpuRebootGoing || event instanceof CampaignEvent.DpuRebootFinished
-        || event instanceof CampaignEvent.UnplannedEvent;
-  }
-
-  /** DPU-initiated reboots and unplanned events: each goes into the DPU's history apart from NPU campaigns. */
-  private CoordinatorState applyNotice(CampaignEvent event, int historyPerDpu) {
-    if (event instanceof CampaignEvent.UnplannedEvent e) {
-      return withHistory(e.dpuId(), new HistoryEntry(e.campaignId(), e.atMillis(), "unplanned: " + e.what(), "", "unplanned", e.detail()),
-          historyPerDpu, notices);
-    }
-    Map<String, Notice> next = new LinkedHashMap<>(notices);
-    if (event instanceof CampaignEvent.DpuRebootNoticed e) {
-      Notice old = notice(e.dpuId(), e.campaignId());
-      next.put(e.dpuId(), old != null ? old.round(Math.max(old.round(), e.round()))
-          : new Notice(e.campaignId(), e.dpuId(), e.reason(), e.plannedMillis(), e.hardDeadlineMillis(), e.round(), "", 0, "", false, "",
-              0, 0, ""));
-      return new CoordinatorState(phase, current, last, recent, history, modules, next);
-    }
-    if (event instanceof CampaignEvent.DpuRebootAnswered e && notice(e.dpuId(), e.campaignId()) != null) {
-      next.put(e.dpuId(), notices.get(e.dpuId()).answered(e.decision(), e.untilMillis(), e.detail()));
-      return new CoordinatorState(phase, current, last, recent, history, modules, next);
-    }
-    if (event instanceof CampaignEvent.DpuRebootPostponedOnDpu e && notice(e.dpuId(), e.campaignId()) != null) {
-      next.put(e.dpuId(), notices.get(e.dpuId()).answered("POSTPONE", e.untilMillis(), "postponed on the DPU by " + e.by()
-          + (e.reason().isBlank() ? "" : " (" + e.reason() + ")")));
-      return new CoordinatorState(phase, current, last, recent, history, modules, next);
-    }
-    if (event instanceof CampaignEvent.DpuRebootGoing e && notice(e.dpuId(), e.campaignId()) != null) {
-      next.put(e.dpuId(), notices.get(e.dpuId()).went(e.why(), e.atMillis(), e.expectBackByMillis(), e.leavingBootId()));
-      return new CoordinatorState(phase, current, last, recent, history, modules, next);
-    }
-    if (event instanceof CampaignEvent.DpuRebootFinished e && notice(e.dpuId(), e.campaignId()) != null) {
-      Notice n = next.remove(e.dpuId());
-      String detail = "hard deadline " + java.time.Instant.ofEpochMilli(n.hardDeadline()) + ", " + n.round() + " round(s)"
-          + (n.postponedUntil() > 0 ? ", postponed until " + java.time.Instant.ofEpochMilli(n.postponedUntil()) : "")
-          + (n.going() ? ", went (" + n.why() + ")" : "") + (e.detail().isEmpty() ? "" : "; " + e.detail());
-      return withHistory(e.dpuId(), new HistoryEntry(n.id(), e.atMillis(), "planned dpu-reboot (DPU-initiated)", n.reason(), e.outcome(),
-          detail), historyPerDpu, next);
-    }
-    return this;
-  }
-
-  private CoordinatorState withHistory(String dpuId, HistoryEntry entry, int historyPerDpu, Map<String, Notice> nextNotices) {
-    Map<String, List<HistoryEntry>> nextHistory = new LinkedHashMap<>(history);
-    List<HistoryEntry> entries = new ArrayList<>(nextHistory.getOrDefault(dpuId, List.of()));
-    entries.add(entry);
-    nextHistory.put(dpuId, tail(entries, historyPerDpu));
-    return new CoordinatorState(phase, current, last, recent, nextHistory, modules, nextNotices);
-  }
-
-  private static String moduleDpu(CampaignEvent event) {
-    if (event instanceof ModuleHaltAcknowledged e) {
-      return e.dpuId();
-    } else if (event instanceof ModuleHalted e) {
-      return e.dpuId();
-    } else if (event instanceof ModulePowerIssued e) {
-      return e.dpuId();
-    } else if (event instanceof ModulePoweredOn e) {
-      return e.dpuId();
-    } else if (event instanceof ModuleTransitionFinished e) {
-      return e.dpuId();
-    }
-    throw new IllegalStateException("not a module event: " + event);
-  }
-
-  static boolean isModuleEvent(CampaignEvent event) {
-    return event instanceof ModuleTransitionStarted || event instanceof ModuleHaltAcknowledged || event instanceof ModuleHalted
-        || event instanceof ModulePowerIssued || event instanceof ModulePoweredOn || event instanceof ModuleTransitionFinished;
-  }
-
-  private CoordinatorState withModule(ModuleState m) {
-    Map<String, ModuleState> next = new LinkedHashMap<>(modules);
-    next.put(m.dpuId(), m);
-    return new CoordinatorState(phase, current, last, recent, history, next, notices);
-  }
-
   private static <T> List<T> tail(List<T> list, int max) {
-    return list.size() <= max ? List.copyOf(list) : List.copyOf(list.subList(list.size() - max, list.size()));
+    return Histories.tail(list, max);
   }
 }

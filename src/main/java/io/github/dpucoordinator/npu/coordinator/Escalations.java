@@ -2,8 +2,8 @@ package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.ForceDone;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
+import io.github.dpucoordinator.npu.coordinator.Coordinator.ForceDone;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.time.Clock;

@@ -1,10 +1,12 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootIssued;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootReturned;
-import io.github.dpucoordinator.npu.coordinator.CoordinatorProtocol.Command;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
@@ -36,12 +38,12 @@ final class NpuReboot {
   private final NpuSettings settings;
   private final HostActions host;
   private final Clock clock;
-  private final JournalWrites journal;
+  private final JournalWrites<JournalEvent, CoordinatorState> journal;
   private final CampaignLinks links;
   private final Phases phases;
 
   NpuReboot(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, HostActions host, Clock clock,
-      JournalWrites journal, CampaignLinks links, Phases phases) {
+      JournalWrites<JournalEvent, CoordinatorState> journal, CampaignLinks links, Phases phases) {
     this.ctx = ctx;
     this.timers = timers;
     this.settings = settings;
@@ -53,7 +55,7 @@ final class NpuReboot {
   }
 
   /** -> Reboot: the action is journaled, with this host's boot id, before it runs. */
-  Effect<CampaignEvent, CoordinatorState> issue(Campaign c, long now) {
+  Effect<JournalEvent, CoordinatorState> issue(Campaign c, long now) {
     return phases.persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId(), true)));
   }
 
@@ -85,7 +87,7 @@ final class NpuReboot {
   }
 
   /** PostReboot -> Idle once every DPU is back or recorded as not ready. */
-  Effect<CampaignEvent, CoordinatorState> finishIfBack(Campaign c, long now) {
+  Effect<JournalEvent, CoordinatorState> finishIfBack(Campaign c, long now) {
     Map<String, String> notReady = notReady(c);
     return c.allBack() ? phases.persistThenEnter(List.of(new CampaignEvent.CampaignFinished(c.id(), c.outcomeWith(notReady), notReady, now)))
         : journal.none();
@@ -99,7 +101,7 @@ final class NpuReboot {
     }
   }
 
-  Effect<CampaignEvent, CoordinatorState> onActionFinished(CoordinatorState s, ActionFinished f) {
+  Effect<JournalEvent, CoordinatorState> onActionFinished(CoordinatorState s, ActionFinished f) {
     if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.REBOOT) {
       return journal.none();
     }
@@ -117,7 +119,7 @@ final class NpuReboot {
     });
   }
 
-  Effect<CampaignEvent, CoordinatorState> onRunAgain(CoordinatorState s, RunAgain a) {
+  Effect<JournalEvent, CoordinatorState> onRunAgain(CoordinatorState s, RunAgain a) {
     if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.REBOOT || s.current().rebootAction().returned() != null) {
       return journal.none();
     }
@@ -133,7 +135,7 @@ final class NpuReboot {
         Failures.orFailed(result, failure, "reboot")));
   }
 
-  Effect<CampaignEvent, CoordinatorState> onSettled(CoordinatorState s, Settled r) {
+  Effect<JournalEvent, CoordinatorState> onSettled(CoordinatorState s, Settled r) {
     if (!s.isCurrent(r.campaignId()) || s.phase() != Phase.REBOOT) {
       return journal.none();
     }
@@ -149,7 +151,7 @@ final class NpuReboot {
   }
 
   /** One DPU's own boot deadline: if it is not back, it is recorded unavailable and the campaign goes on. */
-  Effect<CampaignEvent, CoordinatorState> onBootDeadline(CoordinatorState s, BootDeadline d) {
+  Effect<JournalEvent, CoordinatorState> onBootDeadline(CoordinatorState s, BootDeadline d) {
     if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.POST_REBOOT) {
       return journal.none();
     }

@@ -1,5 +1,7 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.module.ModuleBook;
+import io.github.dpucoordinator.npu.notice.NoticeBook;
 import io.github.dpucoordinator.npu.settings.NegotiationSettings;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
@@ -30,11 +32,11 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
   }
 
   /** {@code force}: the campaign would not honour deferrals (`reboot --force`). */
-  static PlanView of(CoordinatorState s, NpuSettings settings, boolean force) {
+  public static PlanView of(CoordinatorState s, ModuleBook modules, NoticeBook notices, NpuSettings settings, boolean force) {
     long perDpu = settings.perDpuBudget().toMillis();
-    List<PlannedDpu> dpus = settings.dpus().stream().filter(d -> !s.down(d.id()))
+    List<PlannedDpu> dpus = settings.dpus().stream().filter(d -> !modules.down(d.id()))
         .map(d -> new PlannedDpu(d.id(), d.host() + ":" + d.port(), d.protocol(), perDpu)).toList();
-    List<String> leftOut = settings.dpus().stream().filter(d -> s.down(d.id()))
+    List<String> leftOut = settings.dpus().stream().filter(d -> modules.down(d.id()))
         .map(d -> d.id() + " (administratively down)").toList();
     long prepare = settings.preRebootTasks().stream()
         .mapToLong(t -> t.isSimulated() ? t.simulated().toMillis() : t.timeout().toMillis()).sum();
@@ -56,9 +58,9 @@ public record PlanView(List<PlannedDpu> dpus, List<String> leftOut, WorstCase wo
     if (s.current() != null) {
       blockers.add("campaign " + s.current().id() + " is in progress (phase " + s.phase().display() + ")");
     }
-    s.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> blockers.add(
+    modules.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> blockers.add(
         m.dpuId() + " is in a module " + m.transition().kind() + " (" + m.transition().id() + ", " + m.transition().phase() + ")"));
-    s.notices().values().forEach(notice -> blockers.add(notice.dpuId() + " is rebooting on its own (" + notice.describe() + ")"));
+    notices.notices().values().forEach(notice -> blockers.add(notice.dpuId() + " is rebooting on its own (" + notice.describe() + ")"));
     long total = prepare + shutdown + deferral + protective + escalation + reboot + post;
     return new PlanView(dpus, leftOut, new WorstCase(prepare, shutdown, deferral, protective, escalation, reboot, post, total, basis),
         List.copyOf(blockers));

@@ -1,6 +1,13 @@
 package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.journal.Histories;
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.module.ModuleBook;
+import io.github.dpucoordinator.npu.module.ModuleState;
+import io.github.dpucoordinator.npu.module.Transition;
+import io.github.dpucoordinator.npu.notice.Notice;
+import io.github.dpucoordinator.npu.notice.NoticeBook;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.util.List;
 import java.util.Map;
@@ -35,18 +42,23 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
   public record DpuView(String id, String endpoint, String state, int attempts, String outcome, String reason, String ack,
       String lastSeen, String hold, String protective) {}
 
-  static StatusView of(CoordinatorState s, List<DpuEndpoint> dpus, Map<String, String> lastSeen, long now, long journalEvents) {
+  /**
+   * The document from the three entities' states: campaigns ({@code s}), module transitions and DPU-initiated reboots;
+   * each DPU's history is theirs merged in time order, the last {@code historyPerDpu} lines.
+   */
+  public static StatusView of(CoordinatorState s, ModuleBook moduleBook, NoticeBook noticeBook, List<DpuEndpoint> dpus,
+      Map<String, String> lastSeen, long now, long journalEvents, int historyPerDpu) {
     Campaign c = s.current() != null ? s.current() : s.last();
     CampaignView view = c == null ? null : view(c, s.current() != null, s.phase(), lastSeen);
     List<ModuleView> modules = dpus.stream().map(d -> {
-      ModuleState m = s.modules().get(d.id());
+      ModuleState m = moduleBook.modules().get(d.id());
       Transition t = m == null ? null : m.transition();
       return new ModuleView(d.id(), d.host() + ":" + d.port(), d.protocol(), m != null && m.down() ? "down" : "up",
           t == null ? null : new TransitionView(t.id(), t.kind(), t.phase().name(), t.reason(), t.startedAt()),
           m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange());
     }).toList();
-    return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules, s.history(),
-        List.copyOf(s.notices().values()));
+    return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules,
+        Histories.merged(historyPerDpu, s.history(), moduleBook.history(), noticeBook.history()), List.copyOf(noticeBook.notices().values()));
   }
 
   private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {

@@ -31,8 +31,16 @@ public final class DpuActor {
   /** What a DPU actor accepts; its states add private messages of their own. */
   public interface Command {}
 
-  /** Do this work (replacing any other; the same work again is ignored). Reports go to {@code replyTo}. */
-  public record Engage(DpuEndpoint endpoint, LinkStart start, ActorRef<Report> replyTo) implements Command {}
+  /**
+   * Do this work (replacing any other). Reports go to {@code replyTo}. The same work again from the same {@code epoch}
+   * of its owner is ignored; from another epoch (the owner recovered, and may have lost reports it had not journaled)
+   * the work starts over from the journaled start it sends.
+   */
+  public record Engage(DpuEndpoint endpoint, LinkStart start, ActorRef<Report> replyTo, long epoch) implements Command {
+    public Engage(DpuEndpoint endpoint, LinkStart start, ActorRef<Report> replyTo) {
+      this(endpoint, start, replyTo, 0);
+    }
+  }
 
   /** The reboot is over: report {@link LinkReport.Ready} once the DPU is Listening (starting {@code ready} if not engaged in it). */
   public record AwaitReady(DpuEndpoint endpoint, LinkStart ready, ActorRef<Report> replyTo) implements Command {}

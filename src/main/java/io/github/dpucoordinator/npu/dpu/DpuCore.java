@@ -50,6 +50,7 @@ final class DpuCore {
   Behavior<Command> engage(DpuActor.Engage e) {
     memory.returning = null;
     memory.work = new LinkMemory(e.endpoint(), e.start(), e.replyTo());
+    memory.work.epoch = e.epoch();
     return work();
   }
 

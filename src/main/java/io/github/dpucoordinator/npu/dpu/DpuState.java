@@ -38,7 +38,7 @@ abstract class DpuState extends AbstractBehavior<Command> {
   /** The messages every state takes, for a state's own {@code createReceive} to add to. */
   ReceiveBuilder<Command> common() {
     return newReceiveBuilder()
-        .onMessage(DpuActor.Engage.class, e -> e.start().campaignId().equals(workId()) ? this : core.engage(e))
+        .onMessage(DpuActor.Engage.class, e -> e.start().campaignId().equals(workId()) ? sameWork(e) : core.engage(e))
         .onMessage(DpuActor.AwaitReady.class, this::onAwaitReady)
         .onMessage(DpuActor.StopSignalling.class, s -> s.workId().equals(workId()) ? onStopSignalling() : this)
         .onMessage(DpuActor.Release.class, this::onRelease)
@@ -48,6 +48,15 @@ abstract class DpuState extends AbstractBehavior<Command> {
           core.observeOnce(o);
           return this;
         });
+  }
+
+  /**
+   * The work this state does, asked for again. From the same epoch of its owner: nothing new. From a later one (the
+   * owner recovered, and what it had not journaled of this work's reports is lost): the work starts over from the
+   * journaled start it sends, so that what the DPU shows now is reported again.
+   */
+  private Behavior<Command> sameWork(DpuActor.Engage e) {
+    return core.memory.work != null && core.memory.work.epoch == e.epoch() ? this : core.engage(e);
   }
 
   /** Readiness after a reboot, for work this state is not doing: it is started as new work. */

@@ -259,6 +259,7 @@ final class DpuWork extends DpuState {
 
   @Override
   Behavior<Command> onAwaitReady(DpuActor.AwaitReady a) {
+    memory.rebind(a.replyTo());
     stopSignalling();
     memory.readyWanted = true;
     return current != null && current.listening() ? ready() : this;

@@ -15,7 +15,9 @@ public final class LinkMemory {
   /** The DPU as the work's owner journaled it. */
   final DpuEndpoint endpoint;
   final LinkStart start;
-  private final ActorRef<DpuActor.Report> replyTo;
+  private ActorRef<DpuActor.Report> replyTo;
+  /** The epoch of the owner that asked for this work ({@link DpuActor.Engage#epoch}). */
+  long epoch;
   int attempts;
   boolean acknowledged;
   DpuTransport.Evidence evidence;
@@ -26,6 +28,12 @@ public final class LinkMemory {
   private final java.util.Deque<Long> restarts = new java.util.ArrayDeque<>();
   /** When the halt timeout runs out (0: not armed yet), so a restarted actor does not grant it afresh. */
   private long haltDeadline;
+
+  /** After a reboot, readiness may be asked for by a new incarnation of the work's owner: its reports go there. */
+  void rebind(ActorRef<DpuActor.Report> owner) {
+    this.replyTo = owner;
+  }
+
 
   LinkMemory(DpuEndpoint endpoint, LinkStart start, ActorRef<DpuActor.Report> replyTo) {
     this.endpoint = endpoint;

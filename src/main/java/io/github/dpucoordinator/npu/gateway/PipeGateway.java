@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu.gateway;
 
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.dpucoordinator.npu.coordinator.Coordinator;
@@ -34,7 +35,7 @@ public final class PipeGateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PipeGateway.class);
 
   private final ActorSystem<?> system;
-  private final ActorRef<Coordinator.Command> coordinator;
+  private final ActorRef<NpuProtocol.Command> coordinator;
   private final NpuSettings.GatewaySettings settings;
   private final Duration askTimeout;
   private final Fifo requests;
@@ -49,7 +50,7 @@ public final class PipeGateway implements AutoCloseable {
   private RandomAccessFile responseHandle;
   private Object responseKey;
 
-  private PipeGateway(ActorSystem<?> system, ActorRef<Coordinator.Command> coordinator, NpuSettings npu) throws IOException {
+  private PipeGateway(ActorSystem<?> system, ActorRef<NpuProtocol.Command> coordinator, NpuSettings npu) throws IOException {
     this.system = system;
     this.coordinator = coordinator;
     this.settings = npu.gateway();
@@ -68,7 +69,7 @@ public final class PipeGateway implements AutoCloseable {
   }
 
   /** Creates both FIFOs (or reuses existing ones) and starts serving. */
-  public static PipeGateway start(ActorSystem<?> system, ActorRef<Coordinator.Command> coordinator, NpuSettings npu) throws IOException {
+  public static PipeGateway start(ActorSystem<?> system, ActorRef<NpuProtocol.Command> coordinator, NpuSettings npu) throws IOException {
     return new PipeGateway(system, coordinator, npu);
   }
 
@@ -150,8 +151,8 @@ public final class PipeGateway implements AutoCloseable {
       given.append(", sent ").append(r.timestamp());
     }
     log.info("[dpu={}] pipe gateway: {} request{}: {}", r.dpuId(), r.method(), given, reason);
-    CompletionStage<Coordinator.StartReply> started = AskPattern.ask(coordinator,
-        replyTo -> new Coordinator.ModuleCommand(r.dpuId(), r.method().toLowerCase(), reason, replyTo), askTimeout, system.scheduler());
+    CompletionStage<NpuProtocol.StartReply> started = AskPattern.ask(coordinator,
+        replyTo -> new NpuProtocol.ModuleCommand(r.dpuId(), r.method().toLowerCase(), reason, replyTo), askTimeout, system.scheduler());
     started.whenComplete((reply, failure) -> {
       if (failure != null) {
         respond(r.dpuId(), false, io.github.dpucoordinator.common.Failures.unwrap(failure) instanceof java.util.concurrent.TimeoutException
@@ -160,8 +161,8 @@ public final class PipeGateway implements AutoCloseable {
       } else if (!reply.accepted()) {
         respond(r.dpuId(), false, reply.message());
       } else {
-        CompletionStage<Coordinator.TransitionOutcome> outcome = AskPattern.ask(coordinator,
-            replyTo -> new Coordinator.WatchTransition(r.dpuId(), reply.campaignId(), replyTo), settings.responseTimeout(),
+        CompletionStage<NpuProtocol.TransitionOutcome> outcome = AskPattern.ask(coordinator,
+            replyTo -> new NpuProtocol.WatchTransition(r.dpuId(), reply.campaignId(), replyTo), settings.responseTimeout(),
             system.scheduler());
         outcome.whenComplete((o, f) -> {
           if (f != null) {

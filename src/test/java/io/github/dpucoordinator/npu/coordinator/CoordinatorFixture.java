@@ -24,10 +24,28 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import io.github.dpucoordinator.npu.chassis.Chassis;
+import io.github.dpucoordinator.npu.journal.Histories;
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.module.ModuleBook;
+import io.github.dpucoordinator.npu.module.ModuleEntity;
+import io.github.dpucoordinator.npu.module.ModuleEvent;
+import io.github.dpucoordinator.npu.notice.Notice;
+import io.github.dpucoordinator.npu.notice.NoticeBook;
+import io.github.dpucoordinator.npu.notice.NoticeEntity;
+import io.github.dpucoordinator.npu.notice.NoticeEvent;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
+import java.util.function.Function;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit;
 
-/** One coordinator under test, with its own persistence id, clock, transport and host (ManualTime moves its timers). */
+/**
+ * The NPU's chassis under test (its three entities and DPU actors), with persistence pids of its own ({@code pid} for
+ * campaigns, {@code pid-modules}, {@code pid-notices}), clock, transport and host (ManualTime moves its timers).
+ */
 public class CoordinatorFixture {
   static final Duration ACK_DEADLINE = Duration.ofSeconds(30);
 
@@ -41,8 +59,12 @@ public class CoordinatorFixture {
   final TestClock clock = new TestClock();
   final ProbeTransport transport;
   final RecordingHost host;
-  final EventSourcedBehaviorTestKit<Coordinator.Command, CampaignEvent, CoordinatorState> es;
+  final ActorTestKit kit;
+  final NpuSettings settings;
+  final Chassis.PersistenceIds pids;
   final PersistenceTestKit journal;
+  final SnapshotTestKit snapshots;
+  ActorRef<NpuProtocol.Command> chassis;
 
   /** The reboot section of the fixtures: a dry run that settles at once and runs an interrupted action again. */
   public static final NpuSettings.Reboot REBOOT = new NpuSettings.Reboot("", Duration.ofSeconds(10), Duration.ZERO, true);
@@ -57,12 +79,37 @@ public class CoordinatorFixture {
       Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation, NpuSettings.Reboot reboot, int snapshotEvery) {
     this.manualTime = manualTime;
     this.pid = pid;
+    this.kit = kit;
     this.transport = new ProbeTransport(kit.createTestProbe());
     host = new RecordingHost(rebootHangs);
-    es = EventSourcedBehaviorTestKit.create(kit.system(),
-        Coordinator.create(pid, settings(dpus, policies, negotiation, reboot, snapshotEvery), transport, host, clock),
-        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false).withVerifyEquality(false));
-    journal = es.persistenceTestKit();
+    settings = settings(dpus, policies, negotiation, reboot, snapshotEvery);
+    pids = Chassis.PersistenceIds.of(pid);
+    journal = PersistenceTestKit.create(kit.system());
+    snapshots = SnapshotTestKit.create(kit.system());
+    chassis = kit.spawn(Chassis.create(pids, settings, transport, host, clock));
+  }
+
+  /** The NPU service restarts: the chassis and everything under it stop, and a new one recovers from the journal. */
+  void restart() {
+    kit.stop(chassis, Duration.ofSeconds(10));
+    chassis = kit.spawn(Chassis.create(pids, settings, transport, host, clock));
+  }
+
+  /** Asks the chassis, as an API would, and waits (real time, bounded) for the answer. */
+  <R> R ask(Function<ActorRef<R>, NpuProtocol.Command> request) {
+    TestProbe<R> probe = kit.createTestProbe();
+    chassis.tell(request.apply(probe.ref()));
+    return probe.receiveMessage(Duration.ofSeconds(10));
+  }
+
+  /** The three entities of the chassis now. */
+  Chassis.Parts parts() {
+    return ask(Chassis.GetParts::new);
+  }
+
+  /** A message straight to the campaign entity (what a DPU actor would report). */
+  void toCampaigns(NpuProtocol.Command message) {
+    parts().campaigns().tell(message);
   }
 
   /** The settings of the fixtures: {@code dpus} DPUs on the seed's protocol, DPU0 at 127.0.0.1:50051, DPU1 on 50052, ... */
@@ -82,17 +129,17 @@ public class CoordinatorFixture {
   }
 
   String start() {
-    Coordinator.StartReply reply = es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("test", "cold", r)).reply();
+    NpuProtocol.StartReply reply = ask(r -> new NpuProtocol.StartCampaign("test", "cold", r));
     assertTrue(reply.accepted(), reply.message());
     return reply.campaignId();
   }
 
-  Coordinator.StartReply module(String dpu, String kind, boolean force) {
-    return es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand(dpu, kind, "replace a fan", force, r)).reply();
+  NpuProtocol.StartReply module(String dpu, String kind, boolean force) {
+    return ask(r -> new NpuProtocol.ModuleCommand(dpu, kind, "replace a fan", force, r));
   }
 
-  Coordinator.StartReply module(String dpu, String kind) {
-    return es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand(dpu, kind, "replace a fan", r)).reply();
+  NpuProtocol.StartReply module(String dpu, String kind) {
+    return ask(r -> new NpuProtocol.ModuleCommand(dpu, kind, "replace a fan", r));
   }
 
   void advance(Duration d) {
@@ -105,11 +152,16 @@ public class CoordinatorFixture {
     manualTime.expectNoMessageFor(d, transport.calls);
   }
 
+  /** The next event of the entity that journals {@code type}. */
   <E> E expect(Class<E> type) {
-    return journal.expectNextPersistedClass(pid, type);
+    return journal.expectNextPersistedClass(pidOf(type), type);
   }
 
-  /** The next n events, whatever their order among themselves. */
+  String pidOf(Class<?> type) {
+    return ModuleEvent.class.isAssignableFrom(type) ? pids.modules() : NoticeEvent.class.isAssignableFrom(type) ? pids.notices() : pid;
+  }
+
+  /** The next n events of the campaign entity, whatever their order among themselves. */
   List<Object> expectAnyOrder(int n) {
     return journal.receivePersisted(pid, n, Object.class);
   }
@@ -120,8 +172,44 @@ public class CoordinatorFixture {
     expect(SignalsDispatched.class);
   }
 
-  CoordinatorState state() {
-    return es.getState();
+  /** The three entities' states, each read after every message sent to it so far. */
+  State state() {
+    Chassis.Parts parts = parts();
+    TestProbe<Coordinator.Campaigns> c = kit.createTestProbe();
+    TestProbe<ModuleEntity.Book> m = kit.createTestProbe();
+    TestProbe<NoticeEntity.Book> n = kit.createTestProbe();
+    parts.campaigns().tell(new Coordinator.GetCampaigns(c.ref()));
+    parts.modules().tell(new ModuleEntity.GetBook(m.ref()));
+    parts.notices().tell(new NoticeEntity.GetBook(n.ref()));
+    return new State(c.receiveMessage(Duration.ofSeconds(10)).state(), m.receiveMessage(Duration.ofSeconds(10)).book(),
+        n.receiveMessage(Duration.ofSeconds(10)).book(), settings.historyPerDpu());
+  }
+
+  /** What the tests read of the three states, as one. */
+  record State(CoordinatorState campaigns, ModuleBook modules, NoticeBook noticeBook, int historyPerDpu) {
+    Phase phase() {
+      return campaigns.phase();
+    }
+
+    Campaign current() {
+      return campaigns.current();
+    }
+
+    Campaign last() {
+      return campaigns.last();
+    }
+
+    Map<String, Notice> notices() {
+      return noticeBook.notices();
+    }
+
+    boolean down(String dpuId) {
+      return modules.down(dpuId);
+    }
+
+    Map<String, List<HistoryEntry>> history() {
+      return Histories.merged(historyPerDpu, campaigns.history(), modules.history(), noticeBook.history());
+    }
   }
 
   /**
@@ -131,7 +219,9 @@ public class CoordinatorFixture {
    */
   void expectNothingNew() {
     state();
-    journal.expectNothingPersisted(pid, Duration.ofMillis(1));
+    for (String id : List.of(pids.campaigns(), pids.modules(), pids.notices())) {
+      journal.expectNothingPersisted(id, Duration.ofMillis(1));
+    }
   }
 
   /**
@@ -140,7 +230,9 @@ public class CoordinatorFixture {
    */
   void expectNothingNewFromLinks(Duration linkLatency) {
     state();
-    journal.expectNothingPersisted(pid, linkLatency);
+    for (String id : List.of(pids.campaigns(), pids.modules(), pids.notices())) {
+      journal.expectNothingPersisted(id, linkLatency);
+    }
   }
 
   /**

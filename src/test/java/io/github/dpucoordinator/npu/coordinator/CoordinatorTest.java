@@ -1,5 +1,10 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.notice.Notice;
+import io.github.dpucoordinator.npu.module.ModuleEvent;
+import io.github.dpucoordinator.npu.chassis.Chassis;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -76,7 +81,7 @@ class CoordinatorTest {
 
     Fixture(int dpus, boolean rebootHangs, Map<String, NpuSettings.DpuPolicy> policies, NegotiationSettings negotiation,
         NpuSettings.Reboot reboot, int snapshotEvery) {
-      super(kit, CoordinatorTest.this.manualTime, "coordinator-test-" + ids.incrementAndGet(), dpus, rebootHangs, policies, negotiation,
+      super(CoordinatorTest.this.kit, CoordinatorTest.this.manualTime, "coordinator-test-" + ids.incrementAndGet(), dpus, rebootHangs, policies, negotiation,
           reboot, snapshotEvery);
     }
   }
@@ -121,7 +126,7 @@ class CoordinatorTest {
     assertEquals("success", f.expect(CampaignFinished.class).outcome());
 
     assertEquals(1, f.host.reboots.get());
-    CoordinatorState s = f.state();
+    CoordinatorFixture.State s = f.state();
     assertEquals(Phase.IDLE, s.phase());
     assertEquals(id, s.last().id());
     assertEquals("ok", s.history().get("DPU0").get(0).outcome());
@@ -192,7 +197,7 @@ class CoordinatorTest {
     f.expect(DpuAcknowledged.class);
 
     // a completion for another campaign is not this campaign's completion
-    f.es.runCommand(new Coordinator.FromLink("c-older", "DPU0", new LinkReport.Completed(false, "")));
+    f.toCampaigns(new Coordinator.FromLink("c-older", "DPU0", new LinkReport.Completed(false, "")));
     f.expectNothingNew();
 
     f.advance(ACK_DEADLINE);
@@ -206,7 +211,7 @@ class CoordinatorTest {
     f.expect(RebootReturned.class);
 
     // a completion that arrives after the deadline changes nothing
-    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", new LinkReport.Completed(false, "")));
+    f.toCampaigns(new Coordinator.FromLink(id, "DPU0", new LinkReport.Completed(false, "")));
     watch.reply().complete(new DpuTransport.Observation(DpuTransport.State.LISTENING, 9, List.of(id), false, "", "boot-2"));
     f.expect(DpuReady.class);
     assertEquals("degraded", f.expect(CampaignFinished.class).outcome());
@@ -238,16 +243,16 @@ class CoordinatorTest {
   @Test
   void aModuleShutdownHaltsThenPowersOffOnceAndOtherTransitionsOnThatDpuAreRefused() {
     Fixture f = new Fixture(2, false);
-    Coordinator.StartReply shutdown = f.module("DPU0", "shutdown");
+    NpuProtocol.StartReply shutdown = f.module("DPU0", "shutdown");
     assertTrue(shutdown.accepted(), shutdown.message());
     String id = shutdown.campaignId();
     ProbeTransport.SignalCall halt = f.transport.signals(1).get("DPU0");
     assertEquals(id, halt.request().campaignId());
 
-    Coordinator.StartReply startup = f.module("DPU0", "startup");
+    NpuProtocol.StartReply startup = f.module("DPU0", "startup");
     assertFalse(startup.accepted());
     assertTrue(startup.message().contains("DPU0 is already in a shutdown (" + id + ", phase HALTING"), startup.message());
-    Coordinator.StartReply campaign = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "cold", r)).reply();
+    NpuProtocol.StartReply campaign = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", r));
     assertFalse(campaign.accepted());
     assertTrue(campaign.message().contains("DPU0 (shutdown " + id), campaign.message());
     assertFalse(f.module("DPU9", "shutdown").message().isEmpty());
@@ -257,22 +262,22 @@ class CoordinatorTest {
 
     halt.reply().complete(ProbeTransport.started(id));
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
-    assertTrue(f.expect(CampaignEvent.ModuleHalted.class).ok());
-    f.expect(CampaignEvent.ModulePowerIssued.class);
-    CampaignEvent.ModuleTransitionFinished done = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModuleHaltAcknowledged.class);
+    assertTrue(f.expect(ModuleEvent.ModuleHalted.class).ok());
+    f.expect(ModuleEvent.ModulePowerIssued.class);
+    ModuleEvent.ModuleTransitionFinished done = f.expect(ModuleEvent.ModuleTransitionFinished.class);
     assertEquals("ok", done.outcome());
     assertEquals(List.of("DPU0"), f.host.powerOffs);
 
-    CoordinatorState s = f.state();
+    CoordinatorFixture.State s = f.state();
     assertTrue(s.down("DPU0"));
     assertEquals("planned shutdown", s.history().get("DPU0").get(0).cause());
     assertEquals("replace a fan", s.history().get("DPU0").get(0).reason());
 
     // shut down again: it already is; nothing is halted or powered off a second time
-    Coordinator.StartReply again = f.module("DPU0", "shutdown");
+    NpuProtocol.StartReply again = f.module("DPU0", "shutdown");
     assertTrue(again.accepted() && again.campaignId().isEmpty(), again.message());
     assertTrue(again.message().startsWith("DPU0 is already administratively down since "), again.message());
     f.expectNothingNew();
@@ -282,37 +287,37 @@ class CoordinatorTest {
   @Test
   void aModuleStartupPowersOnAndWaitsBoundedForTheDpuToAnswer() {
     Fixture f = new Fixture(1, false);
-    TestProbe<Coordinator.StartReply> replies = kit.createTestProbe();
+    TestProbe<NpuProtocol.StartReply> replies = kit.createTestProbe();
     // administratively up and answering Listening: nothing to do
-    f.es.runCommand(new Coordinator.ModuleCommand("DPU0", "startup", "replace a fan", false, replies.ref()));
+    f.chassis.tell(new NpuProtocol.ModuleCommand("DPU0", "startup", "replace a fan", false, replies.ref()));
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
-    Coordinator.StartReply alreadyUp = replies.receiveMessage();
+    NpuProtocol.StartReply alreadyUp = replies.receiveMessage();
     assertTrue(alreadyUp.accepted() && alreadyUp.campaignId().isEmpty(), alreadyUp.message());
     assertTrue(alreadyUp.message().startsWith("DPU0 is already up (administratively up, and answering: Listening)"), alreadyUp.message());
     f.expectNothingNew(); // nothing powered on, nothing journaled
     assertEquals(List.of(), f.host.powerOns);
 
     // administratively up but halted (as a cancelled campaign leaves a DPU): the startup runs
-    f.es.runCommand(new Coordinator.ModuleCommand("DPU0", "startup", "replace a fan", false, replies.ref()));
+    f.chassis.tell(new NpuProtocol.ModuleCommand("DPU0", "startup", "replace a fan", false, replies.ref()));
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown("c-cancelled"));
     String first = replies.receiveMessage().campaignId();
     assertFalse(first.isEmpty());
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModulePowerIssued.class);
-    f.expect(CampaignEvent.ModulePoweredOn.class);
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModulePowerIssued.class);
+    f.expect(ModuleEvent.ModulePoweredOn.class);
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(first)); // still down
     f.transport.observes(1); // the next poll stays open: it never comes up
     f.advance(Duration.ofSeconds(20)); // the module boot wait
-    CampaignEvent.ModuleTransitionFinished timedOut = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    ModuleEvent.ModuleTransitionFinished timedOut = f.expect(ModuleEvent.ModuleTransitionFinished.class);
     assertEquals("failed", timedOut.outcome());
     assertTrue(timedOut.detail().startsWith("not Listening within the boot wait (20 s)"), timedOut.detail());
 
     f.module("DPU0", "startup", true); // --force: no question first
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.listening());
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModulePowerIssued.class);
-    f.expect(CampaignEvent.ModulePoweredOn.class);
-    assertEquals("ok", f.expect(CampaignEvent.ModuleTransitionFinished.class).outcome());
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModulePowerIssued.class);
+    f.expect(ModuleEvent.ModulePoweredOn.class);
+    assertEquals("ok", f.expect(ModuleEvent.ModuleTransitionFinished.class).outcome());
     assertEquals(List.of("DPU0", "DPU0"), f.host.powerOns);
     assertFalse(f.state().down("DPU0"));
   }
@@ -324,20 +329,20 @@ class CoordinatorTest {
     String id = f.module("DPU0", "shutdown").campaignId();
     f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
-    f.expect(CampaignEvent.ModuleHalted.class);
-    f.expect(CampaignEvent.ModulePowerIssued.class);
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModuleHaltAcknowledged.class);
+    f.expect(ModuleEvent.ModuleHalted.class);
+    f.expect(ModuleEvent.ModulePowerIssued.class);
 
-    f.es.restart();
+    f.restart();
 
-    CampaignEvent.ModuleTransitionFinished closed = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    ModuleEvent.ModuleTransitionFinished closed = f.expect(ModuleEvent.ModuleTransitionFinished.class);
     assertTrue(closed.detail().contains("power-off was issued before an NPU service restart"), closed.detail());
     assertEquals(List.of("DPU0"), f.host.powerOffs, "the power-off command ran once");
     assertTrue(f.state().down("DPU0"));
 
     // a campaign now leaves the powered-off DPU out
-    Coordinator.StartReply campaign = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "cold", r)).reply();
+    NpuProtocol.StartReply campaign = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", r));
     assertTrue(campaign.message().contains("1 administratively down, left out"), campaign.message());
     assertEquals(List.of(new DpuEndpoint("DPU1", "127.0.0.1", 50052)), f.expect(CampaignStarted.class).dpus());
   }
@@ -348,17 +353,17 @@ class CoordinatorTest {
     String id = f.module("DPU0", "shutdown").campaignId();
     f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
     f.transport.observes(1); // the halt is still running
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModuleHaltAcknowledged.class);
 
-    f.es.restart();
+    f.restart();
 
     ProbeTransport.ObserveCall poll = f.transport.calls.expectMessageClass(ProbeTransport.ObserveCall.class);
     assertEquals("DPU0", poll.dpu().id(), "the resumed transition polls its own halt");
     poll.reply().complete(ProbeTransport.shutDown(id));
-    f.expect(CampaignEvent.ModuleHalted.class);
-    f.expect(CampaignEvent.ModulePowerIssued.class);
-    assertEquals("ok", f.expect(CampaignEvent.ModuleTransitionFinished.class).outcome());
+    f.expect(ModuleEvent.ModuleHalted.class);
+    f.expect(ModuleEvent.ModulePowerIssued.class);
+    assertEquals("ok", f.expect(ModuleEvent.ModuleTransitionFinished.class).outcome());
     assertEquals(List.of("DPU0"), f.host.powerOffs);
   }
 
@@ -368,16 +373,16 @@ class CoordinatorTest {
     String id = f.module("DPU0", "shutdown").campaignId();
     f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
     f.transport.observes(1); // never completes
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModuleHaltAcknowledged.class);
     f.advance(Duration.ofSeconds(59));
     f.expectNothingNewFromLinks(Duration.ofMillis(200));
     f.advance(Duration.ofSeconds(1)); // the per-DPU halt timeout (60 s)
-    CampaignEvent.ModuleHalted halted = f.expect(CampaignEvent.ModuleHalted.class);
+    ModuleEvent.ModuleHalted halted = f.expect(ModuleEvent.ModuleHalted.class);
     assertFalse(halted.ok());
     assertTrue(halted.detail().startsWith("shutdown not complete within the halt timeout (60000 ms)"), halted.detail());
-    f.expect(CampaignEvent.ModulePowerIssued.class);
-    assertEquals("degraded", f.expect(CampaignEvent.ModuleTransitionFinished.class).outcome());
+    f.expect(ModuleEvent.ModulePowerIssued.class);
+    assertEquals("degraded", f.expect(ModuleEvent.ModuleTransitionFinished.class).outcome());
     assertEquals(List.of("DPU0"), f.host.powerOffs, "SONiC's rule: after the halt timeout, the power action proceeds");
   }
 
@@ -395,21 +400,21 @@ class CoordinatorTest {
     f.expectPreamble();
     f.expectAnyOrder(4);
 
-    Coordinator.StartReply cancelled = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.CancelCampaign("plans changed", r)).reply();
+    NpuProtocol.StartReply cancelled = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.CancelCampaign("plans changed", r));
     assertTrue(cancelled.accepted(), cancelled.message());
     assertTrue(cancelled.message().contains("1 halted DPU(s) restarting"), cancelled.message());
     CampaignEvent.CampaignCancelled event = f.expect(CampaignEvent.CampaignCancelled.class);
     assertTrue(event.dpuOutcomes().get("DPU0").startsWith("halted; restarting with a gNOI COLD reboot"), event.toString());
     assertTrue(event.dpuOutcomes().get("DPU1").startsWith("was shutting down; left to finish"), event.toString());
     assertEquals("not signalled (no acknowledgment yet)", event.dpuOutcomes().get("DPU2"));
-    CampaignEvent.ModuleTransitionStarted restart = f.expect(CampaignEvent.ModuleTransitionStarted.class);
+    ModuleEvent.ModuleTransitionStarted restart = f.expect(ModuleEvent.ModuleTransitionStarted.class);
     assertEquals("cold", restart.kind());
     assertEquals("DPU0", restart.dpu().id());
 
     ProbeTransport.SignalCall cold = f.transport.calls.expectMessageClass(ProbeTransport.SignalCall.class);
     assertEquals("DPU0", cold.dpu().id());
     assertEquals("COLD", cold.request().method());
-    CoordinatorState s = f.state();
+    CoordinatorFixture.State s = f.state();
     assertEquals(Phase.IDLE, s.phase());
     assertEquals("cancelled", s.last().outcome());
     assertEquals("cancelled", s.history().get("DPU1").get(0).outcome());
@@ -420,7 +425,7 @@ class CoordinatorTest {
   @Test
   void cancelIsRefusedWithNothingInFlightAndOnceTheRebootIsReached() {
     Fixture f = new Fixture(1, true);
-    Coordinator.StartReply idle = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.CancelCampaign("", r)).reply();
+    NpuProtocol.StartReply idle = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.CancelCampaign("", r));
     assertFalse(idle.accepted());
     assertEquals("no campaign is in flight", idle.message());
     String id = f.start();
@@ -431,7 +436,7 @@ class CoordinatorTest {
     f.expect(DpuShutdownCompleted.class);
     f.expect(AcknowledgmentsCollected.class);
     f.expect(RebootIssued.class);
-    Coordinator.StartReply late = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.CancelCampaign("", r)).reply();
+    NpuProtocol.StartReply late = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.CancelCampaign("", r));
     assertFalse(late.accepted());
     assertTrue(late.message().contains("has reached phase Reboot; it can only be cancelled before Reboot"), late.message());
   }
@@ -439,7 +444,7 @@ class CoordinatorTest {
   @Test
   void thePlanShowsTheDpusTheWorstCaseAndWhatIsInTheWay() {
     Fixture f = new Fixture(2, false);
-    PlanView idle = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
+    PlanView idle = f.<PlanView>ask(Chassis.GetPlan::new);
     assertEquals(List.of("DPU0", "DPU1"), idle.dpus().stream().map(PlanView.PlannedDpu::id).toList());
     // signals: 3 attempts x 1 s + pauses 1 s + 2 s = 6 s; plus the 60 s halt timeout = 66 s per DPU
     assertEquals(66_000, idle.dpus().get(0).budgetMillis());
@@ -454,16 +459,16 @@ class CoordinatorTest {
     assertTrue(idle.blockers().isEmpty());
 
     String id = f.module("DPU0", "shutdown").campaignId();
-    PlanView busy = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
+    PlanView busy = f.<PlanView>ask(Chassis.GetPlan::new);
     assertEquals(List.of("DPU0 is in a module shutdown (" + id + ", HALTING)"), busy.blockers());
     f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
     f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(id));
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    f.expect(CampaignEvent.ModuleHaltAcknowledged.class);
-    f.expect(CampaignEvent.ModuleHalted.class);
-    f.expect(CampaignEvent.ModulePowerIssued.class);
-    f.expect(CampaignEvent.ModuleTransitionFinished.class);
-    PlanView after = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    f.expect(ModuleEvent.ModuleHaltAcknowledged.class);
+    f.expect(ModuleEvent.ModuleHalted.class);
+    f.expect(ModuleEvent.ModulePowerIssued.class);
+    f.expect(ModuleEvent.ModuleTransitionFinished.class);
+    PlanView after = f.<PlanView>ask(Chassis.GetPlan::new);
     assertEquals(List.of("DPU1"), after.dpus().stream().map(PlanView.PlannedDpu::id).toList());
     assertEquals(List.of("DPU0 (administratively down)"), after.leftOut());
   }
@@ -525,7 +530,7 @@ class CoordinatorTest {
     toPostReboot(f, 1);
     f.advance(Duration.ofSeconds(12)); // 8 s of its 20 s boot wait left
 
-    f.es.restart();
+    f.restart();
 
     f.transport.calls.expectMessageClass(ProbeTransport.ObserveCall.class); // the resumed check, never answered Listening
     f.advance(Duration.ofMillis(7_999));
@@ -542,8 +547,8 @@ class CoordinatorTest {
     ProbeTransport.SignalCall call = f.transport.signals(1).get("DPU0");
     f.expectPreamble();
     LinkReport.Acknowledged ack = new LinkReport.Acknowledged(1, ProbeTransport.started(id));
-    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", ack));
-    f.es.runCommand(new Coordinator.FromLink(id, "DPU0", ack));
+    f.toCampaigns(new Coordinator.FromLink(id, "DPU0", ack));
+    f.toCampaigns(new Coordinator.FromLink(id, "DPU0", ack));
     call.reply().complete(ProbeTransport.started(id)); // and the link's own report of the same ack
     f.expect(DpuAcknowledged.class);
     f.transport.observes(1);
@@ -555,12 +560,11 @@ class CoordinatorTest {
   void aSecondCampaignWhileOneIsInFlightIsRefusedWithTheRunningOne() {
     Fixture f = new Fixture(1, false);
     String id = f.start();
-    Coordinator.StartReply second = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("again", "cold", r)).reply();
+    NpuProtocol.StartReply second = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("again", "cold", r));
     assertFalse(second.accepted());
     assertEquals(id, second.campaignId());
     assertTrue(second.message().contains("is in progress"), second.message());
-    Coordinator.StartReply badKind = new Fixture(1, false).es
-        .<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "sideways", r)).reply();
+    NpuProtocol.StartReply badKind = new Fixture(1, false).<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "sideways", r));
     assertFalse(badKind.accepted());
     assertTrue(badKind.message().contains("unknown reboot kind"));
   }
@@ -579,7 +583,7 @@ class CoordinatorTest {
     f.transport.signals(1); // DPU1 attempt 2, never answered
     f.advance(Duration.ofSeconds(9)); // 10 s of the 30 s deadline are gone
 
-    f.es.restart();
+    f.restart();
 
     List<Object> calls = new ArrayList<>(List.of(f.transport.calls.receiveMessage(), f.transport.calls.receiveMessage()));
     ProbeTransport.ObserveCall watch = calls.stream().filter(ProbeTransport.ObserveCall.class::isInstance)
@@ -676,14 +680,14 @@ class CoordinatorTest {
   void aServiceRecoversFromASnapshotAndTheEventsAfterIt() {
     Fixture f = new Fixture(1, true, Map.of(), CoordinatorFixture.negotiation(), CoordinatorFixture.REBOOT, 3);
     inReboot(f); // 7 events: snapshots after the 3rd and the 6th
-    CoordinatorState before = f.state();
-    org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit snapshots = f.es.snapshotTestKit().orElseThrow();
+    CoordinatorFixture.State before = f.state();
+    org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit snapshots = f.snapshots;
     assertEquals(2, snapshots.persistedInStorage(f.pid).size(), "snapshots were taken");
     assertEquals(Phase.PROCEED_WITH_REBOOT, ((CoordinatorState) snapshots.persistedInStorage(f.pid).get(1).second()).phase(),
         "the latest snapshot is of the 6th event's state");
     f.host.rebootHangs = false;
 
-    f.es.restart();
+    f.restart();
 
     // recovered from the snapshot plus the event after it: the same state, and the campaign goes on
     assertEquals(before.current().dpus(), f.state().current().dpus());
@@ -744,7 +748,7 @@ class CoordinatorTest {
     Fixture f = inReboot(new Fixture(1, true));
     f.host.rebootHangs = false; // killed between journaling the action and its return: this time it returns
 
-    f.es.restart();
+    f.restart();
 
     RebootActionRerun rerun = f.expect(RebootActionRerun.class);
     assertTrue(rerun.why().contains("same boot (boot id boot-1) with no return of the action on record"), rerun.why());
@@ -760,12 +764,12 @@ class CoordinatorTest {
   void anInterruptedActionIsRunAgainAtMostOncePerBoot() {
     Fixture f = inReboot(new Fixture(1, true)); // the action never returns, this time either
 
-    f.es.restart();
+    f.restart();
     f.expect(RebootActionRerun.class);
     f.state(); // answered once the rerun's side effect (running the action) has run
     assertEquals(2, f.host.reboots.get());
 
-    f.es.restart(); // interrupted again, on the same boot
+    f.restart(); // interrupted again, on the same boot
     RebootReturned returned = f.expect(RebootReturned.class);
     assertFalse(returned.ok(), returned.detail());
     assertTrue(returned.detail().contains("after running it once more on this boot: it is not run a third time"), returned.detail());
@@ -784,7 +788,7 @@ class CoordinatorTest {
         new DpuAcknowledged("c-old", "DPU0", 1, "STARTED", "ACK STARTED", at, null), new DpuShutdownCompleted("c-old", "DPU0", false, "", at),
         new AcknowledgmentsCollected("c-old", at), new RebootIssued("c-old", "test reboot", at, "boot-1", null)));
 
-    f.es.restart();
+    f.restart();
 
     RebootReturned returned = f.expect(RebootReturned.class);
     assertFalse(returned.ok(), returned.detail());
@@ -801,7 +805,7 @@ class CoordinatorTest {
     assertTrue(f.expect(RebootActionReturned.class).ok());
     assertEquals(Phase.REBOOT, f.state().phase(), "waiting return-after for the host to go down");
 
-    f.es.restart();
+    f.restart();
 
     RebootReturned returned = f.expect(RebootReturned.class);
     assertTrue(returned.ok(), returned.detail());
@@ -816,7 +820,7 @@ class CoordinatorTest {
     Fixture f = inReboot(new Fixture(1, true));
     f.host.bootId = "boot-2"; // the action took the host down before it returned
 
-    f.es.restart();
+    f.restart();
 
     RebootReturned returned = f.expect(RebootReturned.class);
     assertTrue(returned.ok(), returned.detail());
@@ -830,7 +834,7 @@ class CoordinatorTest {
     Fixture f = inReboot(new Fixture(1, true));
     f.host.returnedWhileDown = new StepResult("reboot", false, "exit 3; the action returned after this service had stopped", 0);
 
-    f.es.restart();
+    f.restart();
 
     RebootReturned returned = f.expect(RebootReturned.class);
     assertFalse(returned.ok(), returned.detail());
@@ -845,7 +849,7 @@ class CoordinatorTest {
     NpuSettings.Reboot report = new NpuSettings.Reboot("", Duration.ofSeconds(10), Duration.ZERO, false);
     Fixture f = inReboot(new Fixture(1, true, Map.of(), CoordinatorFixture.negotiation(), report));
 
-    f.es.restart();
+    f.restart();
 
     RebootReturned returned = f.expect(RebootReturned.class);
     assertFalse(returned.ok(), returned.detail());
@@ -861,7 +865,7 @@ class CoordinatorTest {
     f.host.bootId = "";
     inReboot(f);
 
-    f.es.restart();
+    f.restart();
 
     RebootReturned returned = f.expect(RebootReturned.class);
     assertFalse(returned.ok(), returned.detail());

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.module.ModuleEvent;
+import io.github.dpucoordinator.npu.module.Transition;
+import io.github.dpucoordinator.npu.notice.NoticeEvent;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -42,7 +45,7 @@ class FlatLayoutMigrationTest {
     assertTrue(migrated.size() >= 36, "migrations: " + migrated.size());
     for (String old : migrated) {
       String moved = new FlatLayoutMigration().transformClassName(1, old);
-      assertTrue(moved.startsWith(FlatLayoutMigration.class.getPackageName() + "."), moved);
+      assertTrue(moved.startsWith("io.github.dpucoordinator.npu.") && !moved.startsWith(FLAT + "CampaignEvent"), moved);
       Class.forName(moved); // fails the test when a listed class does not exist under its new name
     }
     assertFalse(events.isEmpty());
@@ -65,13 +68,26 @@ class FlatLayoutMigrationTest {
 
   @Test
   void aSnapshotWithAModuleTransitionInFlightKeepsItsStepWrittenByName() {
-    CoordinatorState halting = CoordinatorState.empty().applyAll(List.of(new CampaignEvent.ModuleTransitionStarted("m1",
-        new DpuEndpoint("DPU0", "127.0.0.1", 50051), CoordinatorState.SHUTDOWN, "replace a fan", 1L)), 10, 10);
+    CoordinatorState halting = CoordinatorState.empty().apply(new ModuleEvent.ModuleTransitionStarted("m1",
+        new DpuEndpoint("DPU0", "127.0.0.1", 50051), Transition.SHUTDOWN, "replace a fan", 1L), 10, 10);
     byte[] bytes = serialization.serialize(halting).get();
     // the step is the same text the flat layout journaled when it was a string
     assertTrue(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).contains("HALTING"));
     CoordinatorState read = (CoordinatorState) readUnderFlatName(halting);
     assertEquals(Transition.Step.HALTING, read.modules().get("DPU0").transition().phase());
+  }
+
+  @Test
+  void eventsOfModulesAndNoticesInTheCoordinatorsJournalAreReadAsTheirEntitiesClasses() {
+    ModuleEvent.ModuleHalted halted = new ModuleEvent.ModuleHalted("m1", "DPU0", true, "", 1L);
+    NoticeEvent.DpuRebootGoing going = new NoticeEvent.DpuRebootGoing("n1", "DPU0", "acknowledged", 2L, 1L, "b1");
+    for (Object e : List.of(halted, going)) {
+      byte[] bytes = serialization.serialize(e).get();
+      int id = serialization.findSerializerFor(e).identifier();
+      String before = "io.github.dpucoordinator.npu.coordinator.CampaignEvent$" + e.getClass().getSimpleName();
+      assertEquals(e, serialization.deserialize(bytes, id, before).get(), before);
+      assertEquals(e, serialization.deserialize(bytes, id, FLAT + "CampaignEvent$" + e.getClass().getSimpleName()).get());
+    }
   }
 
   @Test

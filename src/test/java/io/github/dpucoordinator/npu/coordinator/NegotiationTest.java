@@ -1,15 +1,21 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.notice.Notice;
+import io.github.dpucoordinator.npu.notice.NoticeEvent;
+import io.github.dpucoordinator.npu.module.ModuleEvent;
+import io.github.dpucoordinator.npu.chassis.Chassis;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsMissing;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuRebootAnswered;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuRebootFinished;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuRebootGoing;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuRebootNoticed;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootAnswered;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootFinished;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootGoing;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootNoticed;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootIssued;
 import io.github.dpucoordinator.npu.settings.NegotiationSettings;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
@@ -55,9 +61,9 @@ class NegotiationTest {
     return fixture(dpus, CoordinatorFixture.negotiation());
   }
 
-  private static Coordinator.NoticeReply notice(CoordinatorFixture f, String dpu, String id, long planned, long hardDeadline, int round) {
-    return f.es.<Coordinator.NoticeReply>runCommand(r -> new Coordinator.NoticeReceived(dpu, id, "firmware upgrade", planned, hardDeadline,
-        round, r)).reply();
+  private static NpuProtocol.NoticeReply notice(CoordinatorFixture f, String dpu, String id, long planned, long hardDeadline, int round) {
+    return f.<NpuProtocol.NoticeReply>ask(r -> new NpuProtocol.NoticeReceived(dpu, id, "firmware upgrade", planned, hardDeadline,
+        round, r));
   }
 
   private static StepResult notYet() {
@@ -69,7 +75,7 @@ class NegotiationTest {
     CoordinatorFixture f = fixture(1);
     f.host.hookResults.add(List.of(new StepResult("migrate-vms", true, "", 10)));
     long now = f.clock.millis();
-    Coordinator.NoticeReply answer = notice(f, "DPU0", "n1", now, now + 10 * MINUTE, 1);
+    NpuProtocol.NoticeReply answer = notice(f, "DPU0", "n1", now, now + 10 * MINUTE, 1);
     assertEquals("", answer.error());
     assertEquals("ACK", answer.decision());
     assertEquals("npu", answer.responder(), "the DPU checks who answered against its allow-list");
@@ -77,8 +83,7 @@ class NegotiationTest {
     assertEquals(10 * MINUTE, f.expect(DpuRebootNoticed.class).hardDeadlineMillis() - now);
     assertEquals("ACK", f.expect(DpuRebootAnswered.class).decision());
 
-    Coordinator.GoingReply going = f.es.<Coordinator.GoingReply>runCommand(r -> new Coordinator.GoingReceived("DPU0", "n1", "acknowledged", "", r))
-        .reply();
+    NpuProtocol.GoingReply going = f.<NpuProtocol.GoingReply>ask(r -> new NpuProtocol.GoingReceived("DPU0", "n1", "acknowledged", "", r))        ;
     assertTrue(going.ok());
     assertEquals(now + 60_000, going.expectBackBy(), "expected back within its boot wait");
     assertEquals("acknowledged", f.expect(DpuRebootGoing.class).why());
@@ -104,7 +109,7 @@ class NegotiationTest {
     f.host.hookResults.add(List.of(notYet()));
     long now = f.clock.millis();
     long planned = now - 4 * MINUTE - 30_000; // 30 s of the 5 min cap left
-    Coordinator.NoticeReply first = notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 1);
+    NpuProtocol.NoticeReply first = notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 1);
     assertEquals("POSTPONE", first.decision());
     assertEquals(planned + 5 * MINUTE, first.until(), "postpone-for (60 s) is cut to the total cap");
     assertTrue(first.reason().contains("3 VMs still migrating"), first.reason());
@@ -117,7 +122,7 @@ class NegotiationTest {
     f.expectNothingNew();
 
     f.advance(Duration.ofSeconds(30));
-    Coordinator.NoticeReply second = notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 2);
+    NpuProtocol.NoticeReply second = notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 2);
     assertEquals("ACK", second.decision(), "the hook still says not yet, but the cap is reached");
     assertTrue(second.reason().contains("postponement cap is reached"), second.reason());
     assertEquals(2, f.expect(DpuRebootNoticed.class).round());
@@ -129,7 +134,7 @@ class NegotiationTest {
     CoordinatorFixture f = fixture(1);
     f.host.hookResults.add(List.of(new StepResult("migrate-vms", false, "exit 2: no such command", 3, 2)));
     long now = f.clock.millis();
-    Coordinator.NoticeReply answer = notice(f, "DPU0", "n3", now, now + MINUTE, 1);
+    NpuProtocol.NoticeReply answer = notice(f, "DPU0", "n3", now, now + MINUTE, 1);
     assertEquals("ACK", answer.decision());
     assertTrue(answer.reason().contains("not holding the DPU for it"), answer.reason());
 
@@ -161,15 +166,15 @@ class NegotiationTest {
     CoordinatorFixture f = fixture(1);
     f.host.hookResults.add(List.of(notYet()));
     long now = f.clock.millis();
-    Coordinator.NoticeReply answer = notice(f, "DPU0", "n6", now, now + 10 * MINUTE, 1);
+    NpuProtocol.NoticeReply answer = notice(f, "DPU0", "n6", now, now + 10 * MINUTE, 1);
     assertEquals("POSTPONE", answer.decision());
-    Coordinator.StartReply refused = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "cold", r)).reply();
+    NpuProtocol.StartReply refused = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", r));
     assertFalse(refused.accepted());
     assertTrue(refused.message().contains("DPUs rebooting on their own: DPU0 (notice n6"), refused.message());
-    PlanView plan = f.es.<PlanView>runCommand(Coordinator.GetPlan::new).reply();
+    PlanView plan = f.<PlanView>ask(Chassis.GetPlan::new);
     assertTrue(plan.blockers().get(0).startsWith("DPU0 is rebooting on its own (notice n6"), plan.blockers().toString());
 
-    f.es.restart();
+    f.restart();
     Notice recovered = f.state().notices().get("DPU0");
     assertEquals(now + 10 * MINUTE, recovered.hardDeadline());
     assertEquals(answer.until(), recovered.postponedUntil());
@@ -191,7 +196,7 @@ class NegotiationTest {
     CampaignEvent.DpuDeferred deferred = f.expect(CampaignEvent.DpuDeferred.class);
     assertEquals(now + 2 * MINUTE, deferred.honouredUntil(), "the DPU asked for 10 min; the cap is 2 min");
     assertEquals(deferred.honouredUntil() + 66_000, deferred.ackDeadlineMillis(), "the DPU keeps its whole budget after the deferral");
-    assertEquals("DEFERRED", StatusView.of(f.state(), List.of(), Map.of(), now, 0).lastCampaign().dpus().get(0).state());
+    assertEquals("DEFERRED", statusOf(f.state(), now).lastCampaign().dpus().get(0).state());
 
     f.expectNoCallFor(Duration.ofMillis(2 * MINUTE - 1));
     f.advance(Duration.ofMillis(1));
@@ -204,10 +209,10 @@ class NegotiationTest {
   @Test
   void rebootForceSkipsDeferrals() {
     CoordinatorFixture f = fixture(1);
-    assertEquals(120_000, f.es.<PlanView>runCommand(r -> new Coordinator.GetPlan(false, r)).reply().worstCase().deferralMillis());
-    assertEquals(0, f.es.<PlanView>runCommand(r -> new Coordinator.GetPlan(true, r)).reply().worstCase().deferralMillis(),
+    assertEquals(120_000, f.<PlanView>ask(r -> new Chassis.GetPlan(false, r)).worstCase().deferralMillis());
+    assertEquals(0, f.<PlanView>ask(r -> new Chassis.GetPlan(true, r)).worstCase().deferralMillis(),
         "the plan of `reboot --force` counts no deferrals");
-    Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "cold", true, r)).reply();
+    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", true, r));
     assertTrue(started.accepted());
     assertTrue(f.transport.signals(1).get("DPU0").request().force());
   }
@@ -266,7 +271,7 @@ class NegotiationTest {
   @Test
   void aWarmCampaignLeavesGnoiDpusRunningRunsTheWarmActionAndNeverEscalates() {
     CoordinatorFixture f = fixture(2); // gNOI DPUs
-    Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "warm", r)).reply();
+    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "warm", r));
     assertTrue(started.accepted());
     f.expectPreamble();
     List<Object> events = f.expectAnyOrder(4);
@@ -289,7 +294,7 @@ class NegotiationTest {
   @Test
   void aPowerOffCampaignRunsThePowerOffActionOnlyOnceEveryDpuIsSafeToPowerOff() {
     CoordinatorFixture f = fixture(1);
-    String id = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.StartCampaign("x", "power-off", r)).reply().campaignId();
+    String id = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "power-off", r)).campaignId();
     ProbeTransport.SignalCall signal = f.transport.signals(1).get("DPU0");
     assertEquals("power-off", signal.request().kind());
     signal.reply().complete(ProbeTransport.started(id));
@@ -313,13 +318,13 @@ class NegotiationTest {
   @Test
   void aModuleShutdownOfADpuInAProtectiveStateIsRefusedAndNothingIsPoweredOff() {
     CoordinatorFixture f = fixture(1);
-    Coordinator.StartReply started = f.es.<Coordinator.StartReply>runCommand(r -> new Coordinator.ModuleCommand("DPU0", "shutdown",
-        "replace a fan", r)).reply();
+    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.ModuleCommand("DPU0", "shutdown",
+        "replace a fan", r));
     assertTrue(started.accepted());
     f.transport.signals(1).get("DPU0").reply().complete(new SignalReply(Disposition.PROTECTIVE, started.campaignId(), State.LISTENING, -1,
         "firmware-update: bios 2.1"));
-    f.expect(CampaignEvent.ModuleTransitionStarted.class);
-    CampaignEvent.ModuleTransitionFinished finished = f.expect(CampaignEvent.ModuleTransitionFinished.class);
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    ModuleEvent.ModuleTransitionFinished finished = f.expect(ModuleEvent.ModuleTransitionFinished.class);
     assertEquals("refused", finished.outcome());
     assertTrue(finished.detail().startsWith("the DPU reports protective state firmware-update: bios 2.1; nothing was halted"), finished.detail());
     assertTrue(f.host.powerOffs.isEmpty());
@@ -330,21 +335,21 @@ class NegotiationTest {
   void theWatcherRecordsADpuThatRestartsOrGoesAwayOutsideAnyCampaignAsUnplanned() {
     NegotiationSettings n = CoordinatorFixture.negotiation().withWatch(true, Duration.ofSeconds(5));
     CoordinatorFixture f = fixture(1, n);
-    f.es.restart(); // the watcher starts with the recovered coordinator
+    f.restart(); // the watcher starts with the recovered coordinator
     f.advance(Duration.ofSeconds(5));
     f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-1"));
     f.advance(Duration.ofSeconds(5));
     f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-2"));
-    CampaignEvent.UnplannedEvent restarted = f.expect(CampaignEvent.UnplannedEvent.class);
+    NoticeEvent.UnplannedEvent restarted = f.expect(NoticeEvent.UnplannedEvent.class);
     assertEquals("restarted on its own", restarted.what());
     for (int i = 0; i < 2; i++) {
       f.advance(Duration.ofSeconds(5));
       f.transport.observes(1).get("DPU0").reply().completeExceptionally(new RuntimeException("connection refused"));
     }
-    assertEquals("went away", f.expect(CampaignEvent.UnplannedEvent.class).what());
+    assertEquals("went away", f.expect(NoticeEvent.UnplannedEvent.class).what());
     f.advance(Duration.ofSeconds(5));
     f.transport.observes(1).get("DPU0").reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-3"));
-    assertEquals("came back", f.expect(CampaignEvent.UnplannedEvent.class).what());
+    assertEquals("came back", f.expect(NoticeEvent.UnplannedEvent.class).what());
     List<HistoryEntry> history = f.state().history().get("DPU0");
     assertEquals(List.of("unplanned: restarted on its own", "unplanned: went away", "unplanned: came back"),
         history.stream().map(HistoryEntry::cause).toList());
@@ -361,16 +366,16 @@ class NegotiationTest {
     f.expect(DpuRebootAnswered.class);
 
     long until = now + 20 * MINUTE;
-    Coordinator.GoingReply told = f.es.<Coordinator.GoingReply>runCommand(r -> new Coordinator.PostponedOnDpu("DPU0", "n-op", until,
-        "operator", "tenant window", r)).reply();
+    NpuProtocol.GoingReply told = f.<NpuProtocol.GoingReply>ask(r -> new NpuProtocol.PostponedOnDpu("DPU0", "n-op", until,
+        "operator", "tenant window", r));
     assertTrue(told.ok(), told.message());
-    assertEquals(until, f.expect(CampaignEvent.DpuRebootPostponedOnDpu.class).untilMillis());
+    assertEquals(until, f.expect(NoticeEvent.DpuRebootPostponedOnDpu.class).untilMillis());
     Notice n = f.state().notices().get("DPU0");
     assertEquals(until, n.postponedUntil());
     assertEquals("postponed on the DPU by operator (tenant window)", n.answer());
 
-    Coordinator.GoingReply unknown = f.es.<Coordinator.GoingReply>runCommand(r -> new Coordinator.PostponedOnDpu("DPU0", "n-other", until,
-        "operator", "", r)).reply();
+    NpuProtocol.GoingReply unknown = f.<NpuProtocol.GoingReply>ask(r -> new NpuProtocol.PostponedOnDpu("DPU0", "n-other", until,
+        "operator", "", r));
     assertFalse(unknown.ok());
     f.expectNothingNew();
   }
@@ -379,9 +384,13 @@ class NegotiationTest {
   void thePlansBudgetReadsTheSameEverywhereItIsPrinted() {
     NpuSettings settings = NpuSettings.create(io.github.dpucoordinator.common.AppConfig.load())
         .withDpus(List.of(new DpuEndpoint("DPU0", "127.0.0.1", 50061)));
-    PlanView plan = PlanView.of(CoordinatorState.empty(), settings, false);
+    PlanView plan = PlanView.of(CoordinatorState.empty(), io.github.dpucoordinator.npu.module.ModuleBook.empty(), io.github.dpucoordinator.npu.notice.NoticeBook.empty(), settings, false);
     String budget = PlanView.seconds(plan.dpus().get(0).budgetMillis());
     assertTrue(plan.worstCase().basis().contains("per-DPU budget " + budget + ","), budget + " in " + plan.worstCase().basis());
     assertTrue(plan.worstCase().basis().contains("gNOI has no deferral"), "gNOI DPUs cannot defer: " + plan.worstCase().basis());
+  }
+
+  private static StatusView statusOf(CoordinatorFixture.State s, long now) {
+    return StatusView.of(s.campaigns(), s.modules(), s.noticeBook(), List.of(), Map.of(), now, 0, 10);
   }
 }

@@ -1,7 +1,8 @@
-package io.github.dpucoordinator.npu.coordinator;
+package io.github.dpucoordinator.npu.journal;
 
 import java.lang.reflect.RecordComponent;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
@@ -9,46 +10,53 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every write of the coordinator goes through here, so that once the journal has confirmed a write its
+ * Every write of the NPU's entities goes through here, so that once the journal has confirmed a write its
  * sequence numbers are logged (logger {@code io.github.dpucoordinator.journal}, DEBUG). A crash test compares
- * those numbers with what a restarted service recovers: a confirmed event must never be missing.
+ * those numbers with what a restarted service recovers: a confirmed event must never be missing. Then the entity's
+ * new state goes to {@code changed} (the chassis' view of it), before anything the caller runs after the write.
  */
-final class JournalWrites {
+public final class JournalWrites<E extends JournalEvent, S> {
   private static final Logger log = LoggerFactory.getLogger("io.github.dpucoordinator.journal");
 
-  private final EffectFactories<CampaignEvent, CoordinatorState> effects;
+  private final EffectFactories<E, S> effects;
   private final LongSupplier lastSequenceNumber;
+  private final Consumer<S> changed;
 
-  JournalWrites(EffectFactories<CampaignEvent, CoordinatorState> effects, LongSupplier lastSequenceNumber) {
+  public JournalWrites(EffectFactories<E, S> effects, LongSupplier lastSequenceNumber, Consumer<S> changed) {
     this.effects = effects;
     this.lastSequenceNumber = lastSequenceNumber;
+    this.changed = changed;
   }
 
-  EffectBuilder<CampaignEvent, CoordinatorState> persist(CampaignEvent event) {
+  public EffectBuilder<E, S> persist(E event) {
     return persist(List.of(event));
   }
 
-  EffectBuilder<CampaignEvent, CoordinatorState> persist(List<CampaignEvent> events) {
-    return effects.persist(events).thenRun(state -> confirmed(events));
+  public EffectBuilder<E, S> persist(List<? extends E> events) {
+    List<E> all = List.copyOf(events);
+    return effects.persist(all).thenRun(state -> {
+      confirmed(all);
+      changed.accept(state);
+    });
   }
 
-  EffectBuilder<CampaignEvent, CoordinatorState> none() {
+  public EffectBuilder<E, S> none() {
     return effects.none();
   }
 
-  private void confirmed(List<CampaignEvent> events) {
+  private void confirmed(List<E> events) {
     if (!log.isDebugEnabled()) {
       return;
     }
     long last = lastSequenceNumber.getAsLong();
     long seq = last - events.size() + 1;
-    for (CampaignEvent e : events) {
+    for (E e : events) {
       log.debug("[campaign={} dpu={}] journaled #{} {}", e.campaignId(), dpuOf(e), seq++, e.getClass().getSimpleName());
     }
   }
 
   /** The event's DPU, for the log line: its {@code dpuId} component, else "all". */
-  private static String dpuOf(CampaignEvent e) {
+  private static String dpuOf(JournalEvent e) {
     for (RecordComponent c : e.getClass().getRecordComponents()) {
       if (c.getName().equals("dpuId")) {
         try {

@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.npu.coordinator;
+package io.github.dpucoordinator.npu.journal;
 
 import io.github.dpucoordinator.common.CborSerializable;
 

@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.npu.coordinator;
+package io.github.dpucoordinator.npu.module;
 
 import io.github.dpucoordinator.common.CborSerializable;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
@@ -13,6 +13,13 @@ public record Transition(String id, String kind, String reason, DpuEndpoint dpu,
    * boot. Journaled by name (as the strings of earlier versions were).
    */
   public enum Step { HALTING, POWERING_OFF, POWERING_ON, WAITING_FOR_BOOT }
+
+  /** `chassis module shutdown`: halt, then power off; the DPU is administratively down after. */
+  public static final String SHUTDOWN = "shutdown";
+  /** `chassis module startup`: power on, then wait for the DPU to boot. */
+  public static final String STARTUP = "startup";
+  /** Named-pipe requests: the DPU is asked to HALT, or to reboot COLD or WARM, with no power action after. */
+  public static final java.util.Set<String> REBOOT_KINDS = java.util.Set.of("halt", "cold", "warm");
 
   /**
    * {@code countBefore}: the gNOI evidence journaled with the HALT's acknowledgment (-1: none); {@code haltFailed}: the

@@ -1,0 +1,373 @@
+package io.github.dpucoordinator.npu.chassis;
+
+import io.github.dpucoordinator.common.Ids;
+import io.github.dpucoordinator.npu.coordinator.Coordinator;
+import io.github.dpucoordinator.npu.coordinator.CoordinatorState;
+import io.github.dpucoordinator.npu.coordinator.Phase;
+import io.github.dpucoordinator.npu.coordinator.PlanView;
+import io.github.dpucoordinator.npu.coordinator.StatusView;
+import io.github.dpucoordinator.npu.dpu.DpuActor;
+import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.module.ModuleBook;
+import io.github.dpucoordinator.npu.module.ModuleEntity;
+import io.github.dpucoordinator.npu.notice.NoticeBook;
+import io.github.dpucoordinator.npu.notice.NoticeEntity;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.AskDpu;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.CancelCampaign;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.GoingReceived;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.GoingReply;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.ModuleCommand;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.NoticeReceived;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.PostponedOnDpu;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartCampaign;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.WatchTransition;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+
+/**
+ * The NPU's front door and the one owner of the rules between its aggregates. It spawns, for the service's life, one
+ * {@link DpuActor} per configured DPU and three event-sourced entities, each with its own persistence id: campaigns
+ * ({@link Coordinator}), module transitions ({@link ModuleEntity}) and DPU-initiated reboots ({@link NoticeEntity}).
+ * Every API request comes here and goes to the entity that owns it. The rules across them are decided here, from each
+ * entity's latest state (sent after each of its writes), and nowhere else:
+ * <ul>
+ *   <li>no campaign while a DPU is in a module transition or reboots on its own (one that is administratively down
+ *       does not count), and DPUs administratively down are left out of it;</li>
+ *   <li>no module transition while a campaign is in flight;</li>
+ *   <li>a DPU that announces its own reboot while a campaign or a transition holds it is told to postpone;</li>
+ *   <li>a change of a DPU that none of them explains is recorded as unplanned; the DPU actors watch only while no
+ *       campaign is in flight.</li>
+ * </ul>
+ * A request that could break a rule (starting or ending something) is admitted only after the one before it has been
+ * journaled or refused (the others wait in a stash meanwhile), so two of them never pass on the same stale state.
+ * Until every entity has recovered, and has taken over what a journal written before the split left in the
+ * coordinator's journal, every request waits.
+ */
+public final class Chassis extends AbstractBehavior<Command> {
+
+  /** `status`: answered from all three entities' states, read after their last writes. */
+  public record GetStatus(ActorRef<StatusView> replyTo) implements Command {}
+
+  /** `reboot --plan`: what a campaign would do now, without doing anything. */
+  public record GetPlan(boolean force, ActorRef<PlanView> replyTo) implements Command {
+    public GetPlan(ActorRef<PlanView> replyTo) {
+      this(false, replyTo);
+    }
+  }
+
+  /** The three entities' refs, for tests that talk to one of them. */
+  public record GetParts(ActorRef<Parts> replyTo) implements Command {}
+
+  public record Parts(ActorRef<Command> campaigns, ActorRef<Command> modules, ActorRef<Command> notices) {}
+
+  /** The persistence ids of the three entities. */
+  public record PersistenceIds(String campaigns, String modules, String notices) {
+    public static final PersistenceIds DEFAULT =
+        new PersistenceIds(Coordinator.PERSISTENCE_ID, ModuleEntity.PERSISTENCE_ID, NoticeEntity.PERSISTENCE_ID);
+
+    /** {@code prefix}, {@code prefix-modules} and {@code prefix-notices} (tests: ids of their own). */
+    public static PersistenceIds of(String prefix) {
+      return new PersistenceIds(prefix, prefix + "-modules", prefix + "-notices");
+    }
+  }
+
+  private record CampaignsChanged(CoordinatorState state) implements Command {}
+
+  private record ModulesChanged(ModuleBook book) implements Command {}
+
+  private record NoticesChanged(NoticeBook book) implements Command {}
+
+  private record DpuChanged(String dpuId, String what, String detail) implements Command {}
+
+  /** An admitted request was journaled or refused by its entity: {@code deliver} passes its answer on. */
+  private record Admitted(Runnable deliver) implements Command {}
+
+  private enum LegacyTaken implements Command { INSTANCE }
+
+  public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
+    return create(PersistenceIds.DEFAULT, settings, transport, host, clock);
+  }
+
+  public static Behavior<Command> create(PersistenceIds ids, NpuSettings settings, DpuTransport transport, HostActions host,
+      Clock clock) {
+    return Behaviors.withStash(10_000, stash -> Behaviors.setup(ctx -> new Chassis(ctx, stash, ids, settings, transport, host, clock)));
+  }
+
+  private final StashBuffer<Command> stash;
+  private final NpuSettings settings;
+  private final Clock clock;
+  private final Map<String, ActorRef<DpuActor.Command>> actors = new LinkedHashMap<>();
+  private final ActorRef<Command> campaigns;
+  private final ActorRef<Command> modules;
+  private final ActorRef<Command> notices;
+  private CoordinatorState campaignView;
+  private ModuleBook moduleView;
+  private NoticeBook noticeView;
+  /** Admitted requests whose entity has not answered yet: while any is, the next one waits. */
+  private int admitting;
+  /** The legacy hand-over is under way (or done, for the journal it was asked for). */
+  private boolean handingOver;
+  private Boolean watching;
+
+  private Chassis(ActorContext<Command> ctx, StashBuffer<Command> stash, PersistenceIds ids, NpuSettings settings,
+      DpuTransport transport, HostActions host, Clock clock) {
+    super(ctx);
+    this.stash = stash;
+    this.settings = settings;
+    this.clock = clock;
+    Random random = new Random();
+    ActorRef<DpuActor.Changed> changes = ctx.messageAdapter(DpuActor.Changed.class, c -> new DpuChanged(c.dpuId(), c.what(), c.detail()));
+    settings.dpus().forEach(d -> actors.put(d.id(),
+        ctx.spawn(DpuActor.create(d, transport, settings, random, clock, changes), "dpu-" + Ids.safe(d.id()))));
+    Map<String, ActorRef<DpuActor.Command>> shared = Map.copyOf(actors);
+    campaigns = ctx.spawn(supervised(Coordinator.create(ids.campaigns(), settings, transport, shared, host, clock,
+        ctx.messageAdapter(CoordinatorState.class, CampaignsChanged::new), ctx.getSelf().narrow())), "campaigns");
+    modules = ctx.spawn(supervised(ModuleEntity.create(ids.modules(), settings, transport, shared, host, clock,
+        ctx.messageAdapter(ModuleBook.class, ModulesChanged::new))), "modules");
+    notices = ctx.spawn(supervised(NoticeEntity.create(ids.notices(), settings, transport, shared, host, clock,
+        ctx.messageAdapter(NoticeBook.class, NoticesChanged::new))), "notices");
+  }
+
+  /** An entity that fails other than in a journal write (which it handles itself) is restarted, with backoff. */
+  private static Behavior<Command> supervised(Behavior<Command> entity) {
+    return Behaviors.supervise(entity).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(CampaignsChanged.class, this::onCampaigns)
+        .onMessage(ModulesChanged.class, m -> changed(() -> moduleView = m.book()))
+        .onMessage(NoticesChanged.class, m -> changed(() -> noticeView = m.book()))
+        .onMessage(LegacyTaken.class, m -> {
+          campaigns.tell(Coordinator.HandedOver.INSTANCE);
+          return this; // ready once the campaign entity's state without them comes back
+        })
+        .onMessage(Admitted.class, a -> {
+          a.deliver().run();
+          admitting--;
+          return next();
+        })
+        .onMessage(DpuChanged.class, this::onDpuChanged)
+        .onMessage(GetParts.class, g -> {
+          g.replyTo().tell(new Parts(campaigns, modules, notices));
+          return this;
+        })
+        .onAnyMessage(this::onRequest)
+        .build();
+  }
+
+  private boolean ready() {
+    return campaignView != null && moduleView != null && noticeView != null && !campaignView.hasLegacy();
+  }
+
+  private Behavior<Command> changed(Runnable update) {
+    update.run();
+    maybeHandOver();
+    return next();
+  }
+
+  private void maybeHandOver() {
+    if (campaignView != null && campaignView.hasLegacy() && moduleView != null && noticeView != null && !handingOver) {
+      handOver();
+    }
+  }
+
+  /** Whatever waited and may go now, one at a time. */
+  private Behavior<Command> next() {
+    while (ready() && admitting == 0 && !stash.isEmpty()) {
+      stash.unstash(this, 1, Function.identity());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onCampaigns(CampaignsChanged c) {
+    campaignView = c.state();
+    boolean idle = campaignView.phase() == Phase.IDLE;
+    if (watching == null || watching != idle) {
+      watching = idle; // a campaign's work follows its DPUs: the watch rests meanwhile and starts afresh when it is over
+      actors.values().forEach(a -> a.tell(new DpuActor.Watch(idle)));
+    }
+    maybeHandOver();
+    return next();
+  }
+
+  /**
+   * A journal written before the split: the coordinator's modules and notices go to their entities (each takes them
+   * once), then the coordinator drops them. Until then nothing is admitted.
+   */
+  private void handOver() {
+    handingOver = true;
+    Duration timeout = settings.admin().askTimeout();
+    ActorRef<Done> both = getContext().spawnAnonymous(Behaviors.<Done>setup(c -> Behaviors.receive(Done.class)
+        .onMessage(Done.class, first -> Behaviors.receive(Done.class).onMessage(Done.class, second -> {
+          getContext().getSelf().tell(LegacyTaken.INSTANCE);
+          return Behaviors.stopped();
+        }).build()).build()));
+    modules.tell(new ModuleEntity.Adopt(campaignView.modules(), both));
+    notices.tell(new NoticeEntity.Adopt(campaignView.notices(), both));
+    getContext().getLog().info("[campaign=legacy dpu=all] handing {} module(s) and {} notice(s) of the coordinator's journal to their "
+        + "entities (within {})", campaignView.modules().size(), campaignView.notices().size(), timeout);
+  }
+
+  private Behavior<Command> onRequest(Command c) {
+    boolean admission = c instanceof StartCampaign || c instanceof CancelCampaign || c instanceof ModuleCommand
+        || c instanceof NoticeReceived || c instanceof GoingReceived || c instanceof ModuleEntity.Restart;
+    if (!ready() || (admission && admitting > 0)) {
+      stash.stash(c);
+      return this;
+    }
+    if (c instanceof StartCampaign s) {
+      onStart(s);
+    } else if (c instanceof CancelCampaign x) {
+      admit(StartReply.class, campaigns, r -> new CancelCampaign(x.reason(), r), x.replyTo(), this::unanswered);
+    } else if (c instanceof ModuleCommand m) {
+      onModule(m);
+    } else if (c instanceof ModuleEntity.Restart r) {
+      modules.tell(r); // the campaign entity's: a halted DPU of a cancelled campaign
+      admit(ModuleEntity.Book.class, modules, ModuleEntity.GetBook::new, getContext().getSystem().ignoreRef(), f -> null);
+    } else if (c instanceof NoticeReceived n) {
+      admit(Done.class, notices, r -> new NoticeEntity.Announce(n, busy(n.dpuId()), r), getContext().getSystem().ignoreRef(), f -> null);
+    } else if (c instanceof GoingReceived g) {
+      admit(GoingReply.class, notices, r -> new GoingReceived(g.dpuId(), g.noticeId(), g.why(), g.bootId(), r), g.replyTo(),
+          f -> new GoingReply(false, "not recorded: " + f, 0));
+    } else if (c instanceof PostponedOnDpu || c instanceof WatchTransition) {
+      (c instanceof PostponedOnDpu ? notices : modules).tell(c);
+    } else if (c instanceof AskDpu a) {
+      ActorRef<DpuActor.Command> actor = actors.get(a.dpuId());
+      if (actor == null) {
+        a.replyTo().tell(new DpuActor.Answer(a.dpuId(), null, new IllegalArgumentException("unknown DPU '" + a.dpuId() + "'")));
+      } else {
+        actor.tell(new DpuActor.Observe(a.replyTo(), a.timeout()));
+      }
+    } else if (c instanceof GetStatus g) {
+      query(p -> g.replyTo().tell(StatusView.of(p.campaigns().state(), p.modules().book(), p.notices().book(), settings.dpus(),
+          merged(p.campaigns().lastSeen(), p.modules().lastSeen()), clock.millis(),
+          p.campaigns().journalEvents() + p.modules().journalEvents() + p.notices().journalEvents(), settings.historyPerDpu())));
+    } else if (c instanceof GetPlan g) {
+      query(p -> g.replyTo().tell(PlanView.of(p.campaigns().state(), p.modules().book(), p.notices().book(), settings, g.force())));
+    } else {
+      getContext().getLog().warn("[campaign=none dpu=all] unexpected message {}", c.getClass().getName());
+    }
+    return this;
+  }
+
+  private void onStart(StartCampaign c) {
+    List<String> busy = moduleView.modules().values().stream().filter(m -> m.transition() != null)
+        .map(m -> m.dpuId() + " (" + m.transition().kind() + " " + m.transition().id() + ", " + m.transition().phase() + ")").toList();
+    if (!busy.isEmpty() && campaignView.phase() == Phase.IDLE) {
+      c.replyTo().tell(new StartReply(false, "", "DPUs in a module transition: " + String.join(", ", busy)
+          + "; the campaign would touch them, try again when they have finished"));
+      return;
+    }
+    List<String> rebooting = noticeView.notices().values().stream().filter(n -> !moduleView.down(n.dpuId()))
+        .map(n -> n.dpuId() + " (" + n.describe() + ")").toList();
+    if (!rebooting.isEmpty() && campaignView.phase() == Phase.IDLE) {
+      c.replyTo().tell(new StartReply(false, "", "DPUs rebooting on their own: " + String.join(", ", rebooting)
+          + "; try again when they are back (their wait is bounded by their hard deadline and boot wait)"));
+      return;
+    }
+    // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
+    List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !moduleView.down(d.id())).toList();
+    admit(StartReply.class, campaigns, r -> new Coordinator.Begin(new StartCampaign(c.reason(), c.kind(), c.force(), r), dpus), c.replyTo(),
+        this::unanswered);
+  }
+
+  private void onModule(ModuleCommand c) {
+    if (settings.dpu(c.dpuId()).isPresent() && campaignView.phase() != Phase.IDLE) {
+      // The NPU itself is about to reboot (or just did): no single-DPU transition meanwhile, in the campaign or not.
+      String id = campaignView.current().id();
+      c.replyTo().tell(new StartReply(false, id, "campaign " + id + " is in progress (phase " + campaignView.phase().display() + ")"
+          + (campaignView.current().dpus().containsKey(c.dpuId()) ? " and involves " + c.dpuId() : "")
+          + "; module transitions wait until it has finished"));
+      return;
+    }
+    admit(StartReply.class, modules, r -> new ModuleCommand(c.dpuId(), c.kind(), c.reason(), c.force(), r), c.replyTo(), this::unanswered);
+  }
+
+  /** Why a DPU that announces its own reboot should wait because the NPU itself is working on it; null if it is not. */
+  private String busy(String dpuId) {
+    if (campaignView.current() != null && campaignView.current().dpus().containsKey(dpuId)) {
+      return "NPU campaign " + campaignView.current().id() + " is in progress (phase " + campaignView.phase().display() + ")";
+    }
+    var m = moduleView.modules().get(dpuId);
+    if (m != null && m.transition() != null) {
+      return "module " + m.transition().kind() + " " + m.transition().id() + " is in progress";
+    }
+    return null;
+  }
+
+  /** A change of a DPU's state seen by its idle actor: recorded, unless something planned explains it. */
+  private Behavior<Command> onDpuChanged(DpuChanged w) {
+    if (!ready()) {
+      return this; // the entities are still recovering: what explains it is not known yet, and the watch sees it again
+    }
+    String planned = null;
+    if (campaignView.current() != null && campaignView.current().dpus().containsKey(w.dpuId())) {
+      planned = "campaign " + campaignView.current().id();
+    } else if (moduleView.modules().containsKey(w.dpuId())
+        && (moduleView.modules().get(w.dpuId()).transition() != null || moduleView.down(w.dpuId()))) {
+      planned = "module transition or administratively down";
+    } else if (noticeView.notices().containsKey(w.dpuId())) {
+      planned = "DPU-initiated reboot " + noticeView.notices().get(w.dpuId()).id();
+    }
+    if (planned != null) {
+      getContext().getLog().debug("[campaign=none dpu={}] {} ({}): planned, {}", w.dpuId(), w.what(), w.detail(), planned);
+    } else {
+      notices.tell(new NoticeEntity.Unplanned(w.dpuId(), w.what(), w.detail()));
+    }
+    return this;
+  }
+
+  /**
+   * Hands {@code request} to {@code entity} as an admission: nothing else that could break a rule goes through until it
+   * answers (or does not within {@code npu.admin.ask-timeout}: then {@code unanswered} makes the caller's answer).
+   */
+  private <R> void admit(Class<R> replyType, ActorRef<Command> entity, Function<ActorRef<R>, Command> request, ActorRef<? super R> replyTo,
+      Function<String, R> unanswered) {
+    admitting++;
+    Duration timeout = settings.admin().askTimeout();
+    getContext().ask(replyType, entity, timeout, request::apply, (reply, failure) -> new Admitted(() -> {
+      R answer = reply != null ? reply : unanswered.apply("no answer within " + timeout.toSeconds()
+          + " s (dpu-coordinator.npu.admin.ask-timeout): " + failure);
+      if (answer != null) {
+        replyTo.tell(answer);
+      }
+    }));
+  }
+
+  private StartReply unanswered(String why) {
+    return new StartReply(false, "", why);
+  }
+
+  private void query(java.util.function.Consumer<StateQuery.Parts> then) {
+    StateQuery.Parts fallback = new StateQuery.Parts(new Coordinator.Campaigns(campaignView, Map.of(), 0),
+        new ModuleEntity.Book(moduleView, Map.of(), 0), new NoticeEntity.Book(noticeView, 0));
+    getContext().spawnAnonymous(StateQuery.create(campaigns, modules, notices, fallback, settings.admin().askTimeout().dividedBy(2), then));
+  }
+
+  private static Map<String, String> merged(Map<String, String> a, Map<String, String> b) {
+    Map<String, String> all = new LinkedHashMap<>(a);
+    all.putAll(b);
+    return all;
+  }
+}

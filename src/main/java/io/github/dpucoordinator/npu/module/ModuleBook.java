@@ -1,0 +1,89 @@
+package io.github.dpucoordinator.npu.module;
+
+import io.github.dpucoordinator.common.CborSerializable;
+import io.github.dpucoordinator.npu.journal.Histories;
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.module.ModuleEvent.LegacyAdopted;
+import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleHaltAcknowledged;
+import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleHalted;
+import io.github.dpucoordinator.npu.module.ModuleEvent.ModulePowerIssued;
+import io.github.dpucoordinator.npu.module.ModuleEvent.ModulePoweredOn;
+import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleTransitionFinished;
+import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleTransitionStarted;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The module-transition entity's state, immutable: each DPU as a chassis module (administratively down or up, the one
+ * transition it may be in, how the last one ended), and the history lines of its transitions. {@code adopted}: the
+ * modules of a journal written before the entities were split have been taken over.
+ */
+public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<HistoryEntry>> history, boolean adopted)
+    implements CborSerializable {
+
+  public static ModuleBook empty() {
+    return new ModuleBook(Map.of(), Map.of(), false);
+  }
+
+  /** The module transition {@code id} of {@code dpuId}, if that is the one in flight. */
+  public Transition transition(String dpuId, String id) {
+    ModuleState m = modules.get(dpuId);
+    return m != null && m.transition() != null && m.transition().id().equals(id) ? m.transition() : null;
+  }
+
+  /** Whether {@code dpuId} is administratively down (shut down by `chassis module shutdown`). */
+  public boolean down(String dpuId) {
+    ModuleState m = modules.get(dpuId);
+    return m != null && m.down();
+  }
+
+  /** The state after {@code event}; each DPU keeps its last {@code historyPerDpu} history lines. */
+  public ModuleBook apply(ModuleEvent event, int historyPerDpu) {
+    if (event instanceof LegacyAdopted e) {
+      Map<String, ModuleState> next = new LinkedHashMap<>(e.modules());
+      next.putAll(modules); // what this entity journaled itself is newer
+      return new ModuleBook(next, history, true);
+    }
+    if (event instanceof ModuleTransitionStarted e) {
+      ModuleState old = modules.get(e.dpu().id());
+      Transition.Step phase = e.kind().equals(Transition.STARTUP) ? Transition.Step.POWERING_ON : Transition.Step.HALTING;
+      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L, false);
+      return with(new ModuleState(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
+    }
+    String dpuId = event.dpuId();
+    ModuleState m = modules.get(dpuId);
+    Transition t = transition(dpuId, event.campaignId());
+    if (t == null) {
+      return this; // only events of the transition in flight are ever persisted
+    }
+    if (event instanceof ModuleHaltAcknowledged e) {
+      return with(new ModuleState(dpuId, m.down(), t.haltAcknowledged(e.countBefore()), m.lastOutcome(), m.lastChange()));
+    }
+    if (event instanceof ModuleHalted e) {
+      String detail = e.ok() ? "halted" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")") : "halt failed: " + e.detail();
+      return with(new ModuleState(dpuId, m.down(), t.halted(e.ok(), detail), m.lastOutcome(), m.lastChange()));
+    }
+    if (event instanceof ModulePowerIssued) {
+      return with(new ModuleState(dpuId, m.down(), t.with(t.phase(), t.acknowledged(), true, t.detail(), 0), m.lastOutcome(), m.lastChange()));
+    }
+    if (event instanceof ModulePoweredOn e) {
+      return with(new ModuleState(dpuId, m.down(), t.with(Transition.Step.WAITING_FOR_BOOT, t.acknowledged(), true, e.detail(),
+          e.bootDeadlineMillis()), m.lastOutcome(), m.lastChange()));
+    }
+    ModuleTransitionFinished e = (ModuleTransitionFinished) event; // the last of the sealed kinds
+    // A refused transition changed nothing: the DPU stays as it was.
+    boolean down = e.outcome().equals("refused") ? m.down() : t.kind().equals(Transition.SHUTDOWN) || t.kind().equals("halt");
+    Map<String, ModuleState> next = new LinkedHashMap<>(modules);
+    next.put(dpuId, new ModuleState(dpuId, down, null, e.outcome() + ": " + t.kind() + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")"),
+        e.atMillis()));
+    return new ModuleBook(next, Histories.with(history, dpuId,
+        new HistoryEntry(t.id(), e.atMillis(), "planned " + t.kind(), t.reason(), e.outcome(), e.detail()), historyPerDpu), adopted);
+  }
+
+  private ModuleBook with(ModuleState m) {
+    Map<String, ModuleState> next = new LinkedHashMap<>(modules);
+    next.put(m.dpuId(), m);
+    return new ModuleBook(next, history, adopted);
+  }
+}

@@ -1,0 +1,423 @@
+package io.github.dpucoordinator.npu.notice;
+
+import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.common.Ids;
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.dpu.DpuActor;
+import io.github.dpucoordinator.npu.dpu.DpuFleet;
+import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootAnswered;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootFinished;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootGoing;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootNoticed;
+import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootPostponedOnDpu;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.GoingReceived;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.GoingReply;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.NoticeReceived;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.NoticeReply;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.PostponedOnDpu;
+import io.github.dpucoordinator.npu.settings.NegotiationSettings;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * Reboots DPUs announce themselves (R1-R4), and changes nobody planned (R14), as an event-sourced entity of their own.
+ *
+ * <p>A DPU announces a reboot with a notice (reason, planned time, hard deadline). The NPU runs its
+ * pre-DPU-reboot hooks and answers ACK, or POSTPONE until a time when a hook says "not yet" (exit code
+ * {@code dpu-reboot.postpone-exit-code}) or the DPU is busy in an NPU campaign or module transition (the chassis says
+ * so with the notice: {@link Announce#busy}). Postponements stop at {@code dpu-reboot.max-postpone-total} from the
+ * planned time and never pass the hard deadline; a hook that fails otherwise never holds the DPU. Every notice and
+ * answer is journaled before the DPU hears it, so a restarted service answers the next round from the same deadlines.
+ * When the DPU goes (it says so, or its hard deadline passes) it is expected back within its boot wait, and the reboot
+ * goes into its history as planned. A change the chassis found nobody planned is recorded with {@link Unplanned}.
+ */
+public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEvent, NoticeBook> {
+  public static final String PERSISTENCE_ID = "npu-notices";
+
+  /**
+   * A notice, with why the DPU should wait because the NPU itself is working on it ({@code busy}; null: it is not);
+   * {@code admitted} hears once the notice is journaled or refused.
+   */
+  public record Announce(NoticeReceived notice, String busy, ActorRef<Done> admitted) implements Command {}
+
+  /** The chassis found that nothing planned explains this change of the DPU ({@code what}): it goes into its history. */
+  public record Unplanned(String dpuId, String what, String detail) implements Command {}
+
+  /** Take over the notices of a journal written before the split (once; asked again, it only confirms). */
+  public record Adopt(Map<String, Notice> notices, ActorRef<Done> replyTo) implements Command {}
+
+  /** The entity's state now, after every message before this one. */
+  public record GetBook(ActorRef<Book> replyTo) implements Command {}
+
+  public record Book(NoticeBook book, long journalEvents) {}
+
+  /** The hooks of one round finished. */
+  record HooksDone(String dpuId, String noticeId, int round, List<StepResult> results) implements Command {}
+
+  /** A notice's hard deadline (plus slack) passed: if the DPU has not said it went, it went. */
+  record HardDeadline(String dpuId, String noticeId) implements Command {}
+
+  /** The DPU was expected back by now. */
+  record BackBy(String dpuId, String noticeId) implements Command {}
+
+  /** A DPU that rebooted on its own is Listening again. */
+  record Back(String dpuId, String noticeId, String detail) implements Command {}
+
+  public static Behavior<Command> create(String persistenceId, NpuSettings settings, DpuTransport transport,
+      Map<String, ActorRef<DpuActor.Command>> actors, HostActions host, Clock clock, ActorRef<NoticeBook> view) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new NoticeEntity(persistenceId, ctx, timers, settings, transport, actors, host, clock, view)));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final NpuSettings settings;
+  private final DpuFleet<Command> fleet;
+  private final HostActions host;
+  private final Clock clock;
+  private final Random random = new Random();
+  private final ActorRef<NoticeBook> view;
+  private final JournalWrites<NoticeEvent, NoticeBook> journal;
+  // Transient: who waits for the answer of a round whose hooks are running, and each DPU's return watch.
+  private final Map<String, List<ActorRef<NoticeReply>>> waiting = new HashMap<>();
+  private final Map<String, String> watches = new HashMap<>();
+
+  private NoticeEntity(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
+      DpuTransport transport, Map<String, ActorRef<DpuActor.Command>> actors, HostActions host, Clock clock, ActorRef<NoticeBook> view) {
+    super(PersistenceId.ofUniqueId(persistenceId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.ctx = ctx;
+    this.timers = timers;
+    this.settings = settings;
+    this.host = host;
+    this.clock = clock;
+    this.view = view;
+    this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock, r -> new Back(r.dpuId(), "", ""),
+        r -> new Back(r.dpuId(), r.noticeId(), r.detail()));
+    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell);
+  }
+
+  private NegotiationSettings n() {
+    return settings.negotiation();
+  }
+
+  @Override
+  public NoticeBook emptyState() {
+    return NoticeBook.empty();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+  }
+
+  @Override
+  public CommandHandler<Command, NoticeEvent, NoticeBook> commandHandler() {
+    return newCommandHandlerBuilder().forAnyState()
+        .onCommand(Announce.class, this::onAnnounce)
+        .onCommand(HooksDone.class, this::onHooksDone)
+        .onCommand(GoingReceived.class, this::onGoing)
+        .onCommand(PostponedOnDpu.class, this::onPostponedOnDpu)
+        .onCommand(HardDeadline.class, this::onHardDeadline)
+        .onCommand(Back.class, this::onBack)
+        .onCommand(BackBy.class, this::onBackBy)
+        .onCommand(Unplanned.class, this::onUnplanned)
+        .onCommand(Adopt.class, this::onAdopt)
+        .onCommand(GetBook.class, (s, g) -> {
+          g.replyTo().tell(new Book(s, lastSequenceNumber(ctx)));
+          return journal.none();
+        })
+        .build();
+  }
+
+  @Override
+  public EventHandler<NoticeBook, NoticeEvent> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent((state, event) -> state.apply(event, settings.historyPerDpu()));
+  }
+
+  @Override
+  public SignalHandler<NoticeBook> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          view.tell(state);
+          recover(state);
+        })
+        .build();
+  }
+
+  private Effect<NoticeEvent, NoticeBook> onAdopt(NoticeBook s, Adopt a) {
+    if (s.adopted()) {
+      a.replyTo().tell(Done.getInstance());
+      return journal.none();
+    }
+    return journal.persist(new NoticeEvent.LegacyAdopted("legacy", a.notices(), clock.millis())).thenRun(next -> {
+      ctx.getLog().info("[campaign=legacy dpu=all] took over {} DPU-initiated reboot(s) from the coordinator's journal", a.notices().size());
+      a.replyTo().tell(Done.getInstance());
+      recover(next);
+    });
+  }
+
+  private Effect<NoticeEvent, NoticeBook> onUnplanned(NoticeBook s, Unplanned u) {
+    String id = Ids.newId(random, "u", clock.millis());
+    return journal.persist(new NoticeEvent.UnplannedEvent(id, u.dpuId(), u.what(), u.detail(), clock.millis())).thenRun(next ->
+        ctx.getLog().warn("[campaign={} dpu={}] unplanned: the DPU {} ({}); recorded in its history", id, u.dpuId(), u.what(), u.detail()));
+  }
+
+  /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
+  private void armAt(String key, Command message, long deadlineMillis) {
+    timers.startSingleTimer(key, message, Duration.ofMillis(Math.max(0, deadlineMillis - clock.millis())));
+  }
+
+  // ---- notices ----
+
+  private Effect<NoticeEvent, NoticeBook> onAnnounce(NoticeBook s, Announce a) {
+    EffectBuilder<NoticeEvent, NoticeBook> effect = onNotice(s, a.notice(), a.busy());
+    // the chassis admits nothing else until this notice is journaled (or refused)
+    return effect.thenRun(next -> a.admitted().tell(Done.getInstance()));
+  }
+
+  private EffectBuilder<NoticeEvent, NoticeBook> onNotice(NoticeBook s, NoticeReceived c, String busy) {
+    if (settings.dpu(c.dpuId()).isEmpty()) {
+      String error = "unknown DPU '" + c.dpuId() + "'; configured: " + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList());
+      ctx.getLog().warn("[campaign={} dpu={}] reboot notice rejected: {}", c.noticeId(), c.dpuId(), error);
+      c.replyTo().tell(NoticeReply.error(error));
+      return journal.none();
+    }
+    if (c.noticeId().isBlank() || c.hardDeadline() <= 0) {
+      c.replyTo().tell(NoticeReply.error("a notice needs a notice_id and a hard deadline"));
+      return journal.none();
+    }
+    long now = clock.millis();
+    List<NoticeEvent> events = new ArrayList<>();
+    Notice old = s.notices().get(c.dpuId());
+    if (old != null && !old.id().equals(c.noticeId())) {
+      events.add(new DpuRebootFinished(old.id(), c.dpuId(), "superseded", "notice " + c.noticeId() + " arrived before this one ended", now));
+    } else if (old != null && old.going()) {
+      c.replyTo().tell(new NoticeReply("", "ACK", 0, "already recorded as going (" + old.why() + ")", n().identity()));
+      return journal.none();
+    } else if (old != null && c.round() <= old.round() && !old.decision().isEmpty()) {
+      // The same round again (the DPU did not get our answer): the same answer.
+      c.replyTo().tell(new NoticeReply("", old.decision(), old.postponedUntil(), old.answer(), n().identity()));
+      return journal.none();
+    }
+    String key = c.dpuId() + "/" + c.noticeId() + "/" + c.round();
+    if (waiting.containsKey(key)) {
+      waiting.get(key).add(c.replyTo());
+      return journal.none();
+    }
+    waiting.put(key, new ArrayList<>(List.of(c.replyTo())));
+    events.add(new DpuRebootNoticed(c.noticeId(), c.dpuId(), c.reason(), c.planned(), c.hardDeadline(), c.round(), now));
+    return journal.persist(events).thenRun(next -> {
+      ctx.getLog().info("[campaign={} dpu={}] DPU announces its own reboot, round {}: reason '{}', planned {}, hard deadline {}",
+          c.noticeId(), c.dpuId(), c.round(), c.reason(), Instant.ofEpochMilli(c.planned()), Instant.ofEpochMilli(c.hardDeadline()));
+      if (old == null || !old.id().equals(c.noticeId())) {
+        armHardDeadline(next.notices().get(c.dpuId()));
+      }
+      if (busy != null) {
+        ctx.getSelf().tell(new HooksDone(c.dpuId(), c.noticeId(), c.round(),
+            List.of(new StepResult("busy", false, "exit " + n().postponeExitCode() + ": " + busy, 0, n().postponeExitCode()))));
+      } else {
+        ctx.pipeToSelf(host.dpuRebootHooks(c.noticeId(), c.dpuId()), (results, failure) -> new HooksDone(c.dpuId(), c.noticeId(), c.round(),
+            Failures.orFailed(results, failure, "hooks")));
+      }
+    });
+  }
+
+  private Effect<NoticeEvent, NoticeBook> onHooksDone(NoticeBook s, HooksDone h) {
+    List<ActorRef<NoticeReply>> repliers = waiting.remove(h.dpuId() + "/" + h.noticeId() + "/" + h.round());
+    Notice notice = s.notice(h.dpuId(), h.noticeId());
+    if (notice == null || repliers == null) {
+      return journal.none();
+    }
+    long now = clock.millis();
+    int postpone = n().postponeExitCode();
+    List<String> wait = h.results().stream().filter(r -> !r.ok() && r.exited(postpone)).map(r -> r.name() + ": " + r.detail()).toList();
+    List<String> broken = h.results().stream().filter(r -> !r.ok() && !r.exited(postpone))
+        .map(r -> r.name() + " failed (" + r.detail() + "), not holding the DPU for it").toList();
+    long cap = Math.min(notice.plannedAt() + n().maxPostponeTotal().toMillis(), notice.hardDeadline());
+    long until = Math.min(now + n().postponeFor().toMillis(), cap);
+    String decision;
+    String detail;
+    if (wait.isEmpty()) {
+      decision = "ACK";
+      detail = h.results().isEmpty() ? "no hooks configured" : h.results().size() + " hook(s) done";
+      until = 0;
+    } else if (until - now < 1000) {
+      decision = "ACK";
+      detail = "would postpone (" + String.join("; ", wait) + ") but the postponement cap is reached (dpu-coordinator.npu.dpu-reboot."
+          + "max-postpone-total " + n().maxPostponeTotal().toSeconds() + " s, or the hard deadline)";
+      until = 0;
+    } else {
+      decision = "POSTPONE";
+      detail = String.join("; ", wait);
+    }
+    if (!broken.isEmpty()) {
+      detail += "; " + String.join("; ", broken);
+    }
+    String answer = detail;
+    long untilMillis = until;
+    return journal.persist(new DpuRebootAnswered(h.noticeId(), h.dpuId(), decision, untilMillis, answer, now)).thenRun(next -> {
+      if (decision.equals("ACK")) {
+        ctx.getLog().info("[campaign={} dpu={}] answered ACK: {}", h.noticeId(), h.dpuId(), answer);
+      } else {
+        ctx.getLog().info("[campaign={} dpu={}] answered POSTPONE until {}: {}", h.noticeId(), h.dpuId(), Instant.ofEpochMilli(untilMillis),
+            answer);
+      }
+      broken.forEach(b -> ctx.getLog().warn("[campaign={} dpu={}] pre-DPU-reboot hook {}", h.noticeId(), h.dpuId(), b));
+      repliers.forEach(r -> r.tell(new NoticeReply("", decision, untilMillis, answer, n().identity())));
+    });
+  }
+
+  /** Someone on the DPU postponed its reboot: the notice shows until when and by whom. */
+  private Effect<NoticeEvent, NoticeBook> onPostponedOnDpu(NoticeBook s, PostponedOnDpu p) {
+    Notice notice = s.notice(p.dpuId(), p.noticeId());
+    if (notice == null || notice.going()) {
+      p.replyTo().tell(new GoingReply(false, notice == null ? "no notice " + p.noticeId() + " of " + p.dpuId() + " is open here"
+          : "notice " + p.noticeId() + " is already recorded as going", 0));
+      return journal.none();
+    }
+    return journal.persist(new DpuRebootPostponedOnDpu(p.noticeId(), p.dpuId(), p.untilMillis(), p.by(), p.reason(),
+        clock.millis())).thenRun(next -> {
+          ctx.getLog().info("[campaign={} dpu={}] postponed on the DPU by {} until {}", p.noticeId(), p.dpuId(), p.by(),
+              Instant.ofEpochMilli(p.untilMillis()));
+          p.replyTo().tell(new GoingReply(true, "recorded", 0));
+        });
+  }
+
+  // ---- the DPU goes, and comes back ----
+
+  private Effect<NoticeEvent, NoticeBook> onGoing(NoticeBook s, GoingReceived g) {
+    if (settings.dpu(g.dpuId()).isEmpty()) {
+      g.replyTo().tell(new GoingReply(false, "unknown DPU '" + g.dpuId() + "'", 0));
+      return journal.none();
+    }
+    long now = clock.millis();
+    Notice notice = s.notice(g.dpuId(), g.noticeId());
+    if (notice != null && notice.going()) {
+      g.replyTo().tell(new GoingReply(true, "already recorded", notice.expectBackBy()));
+      return journal.none();
+    }
+    List<NoticeEvent> events = new ArrayList<>();
+    Notice other = s.notices().get(g.dpuId());
+    if (notice == null && other != null) {
+      events.add(new DpuRebootFinished(other.id(), g.dpuId(), "superseded", "the DPU went with notice " + g.noticeId(), now));
+    }
+    if (notice == null) {
+      // It went without this NPU having heard its notice (unreachable then): record it all the same.
+      events.add(new DpuRebootNoticed(g.noticeId(), g.dpuId(), "(notice not received by this NPU)", now, now, 0, now));
+    }
+    long backBy = now + settings.policy(g.dpuId()).bootWait().toMillis();
+    events.add(new DpuRebootGoing(g.noticeId(), g.dpuId(), g.why().isBlank() ? "the DPU said so" : g.why(), backBy, now, g.bootId()));
+    return journal.persist(events).thenRun(next -> {
+      ctx.getLog().warn("[campaign={} dpu={}] DPU is rebooting now ({}); expected back by {}", g.noticeId(), g.dpuId(), g.why(),
+          Instant.ofEpochMilli(backBy));
+      g.replyTo().tell(new GoingReply(true, "recorded; expected back by " + Instant.ofEpochMilli(backBy), backBy));
+      watchReturn(next.notices().get(g.dpuId()));
+    });
+  }
+
+  private Effect<NoticeEvent, NoticeBook> onHardDeadline(NoticeBook s, HardDeadline d) {
+    Notice notice = s.notice(d.dpuId(), d.noticeId());
+    if (notice == null || notice.going()) {
+      return journal.none();
+    }
+    long backBy = notice.hardDeadline() + settings.policy(d.dpuId()).bootWait().toMillis();
+    return journal.persist(new DpuRebootGoing(d.noticeId(), d.dpuId(), "hard deadline passed with no word from the DPU", backBy,
+        clock.millis(), "")).thenRun(next -> {
+          ctx.getLog().warn("[campaign={} dpu={}] hard deadline {} passed; counting the DPU as rebooting, expected back by {}", d.noticeId(),
+              d.dpuId(), Instant.ofEpochMilli(notice.hardDeadline()), Instant.ofEpochMilli(backBy));
+          watchReturn(next.notices().get(d.dpuId()));
+        });
+  }
+
+  private Effect<NoticeEvent, NoticeBook> onBack(NoticeBook s, Back b) {
+    Notice notice = s.notice(b.dpuId(), b.noticeId());
+    if (notice == null || !notice.going()) {
+      return journal.none();
+    }
+    long took = (clock.millis() - notice.wentAt()) / 1000;
+    return finish(notice, "ok", "back: " + b.detail() + " after " + took + " s");
+  }
+
+  private Effect<NoticeEvent, NoticeBook> onBackBy(NoticeBook s, BackBy b) {
+    Notice notice = s.notice(b.dpuId(), b.noticeId());
+    if (notice == null || !notice.going()) {
+      return journal.none();
+    }
+    ctx.getLog().warn("[campaign={} dpu={}] not back by {} after its own reboot; marked unavailable", b.noticeId(), b.dpuId(),
+        Instant.ofEpochMilli(notice.expectBackBy()));
+    return finish(notice, "not back", "not Listening within its boot wait (" + settings.policy(b.dpuId()).bootWait().toSeconds() + " s)");
+  }
+
+  private Effect<NoticeEvent, NoticeBook> finish(Notice notice, String outcome, String detail) {
+    return journal.persist(new DpuRebootFinished(notice.id(), notice.dpuId(), outcome, detail, clock.millis())).thenRun(next -> {
+      ctx.getLog().info("[campaign={} dpu={}] DPU-initiated reboot finished: {} ({})", notice.id(), notice.dpuId(), outcome, detail);
+      stopWatch(notice.dpuId());
+      timers.cancel("notice-" + notice.dpuId());
+      fleet.release(notice.dpuId(), ""); // its next state is no news to the idle watch
+    });
+  }
+
+  /** After a restart: every notice in flight gets its timers (from the journaled deadlines) and watch again. */
+  private void recover(NoticeBook s) {
+    for (Notice notice : s.notices().values()) {
+      ctx.getLog().info("[campaign={} dpu={}] recovered DPU-initiated reboot (round {}, {}); resuming", notice.id(), notice.dpuId(),
+          notice.round(), notice.going() ? "went, expected back by " + Instant.ofEpochMilli(notice.expectBackBy())
+              : "hard deadline " + Instant.ofEpochMilli(notice.hardDeadline()));
+      if (notice.going()) {
+        watchReturn(notice);
+      } else {
+        armHardDeadline(notice);
+      }
+    }
+  }
+
+  private void armHardDeadline(Notice notice) {
+    // Slack for the DPU's own word that it went, which says more than our timer.
+    long slack = n().answerWithin().toMillis() + settings.signal().rpcTimeout().toMillis();
+    armAt( "notice-" + notice.dpuId(), new HardDeadline(notice.dpuId(), notice.id()), notice.hardDeadline() + slack);
+  }
+
+  private void watchReturn(Notice notice) {
+    armAt( "notice-" + notice.dpuId(), new BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
+    stopWatch(notice.dpuId());
+    DpuEndpoint dpu = settings.dpu(notice.dpuId()).orElseThrow();
+    watches.put(notice.dpuId(), notice.id());
+    fleet.followReturn(dpu, notice.id(), notice.leavingBootId());
+  }
+
+  private void stopWatch(String dpuId) {
+    String noticeId = watches.remove(dpuId);
+    if (noticeId != null) {
+      fleet.release(dpuId, noticeId);
+    }
+  }
+}
