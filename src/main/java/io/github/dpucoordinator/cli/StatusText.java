@@ -39,7 +39,7 @@ final class StatusText {
         out.printf("  %-8s notice %s, round %d, %s; hard deadline %s; reason '%s'%n", n.path("dpuId").asText(), n.path("id").asText(),
             n.path("round").asInt(), n.path("going").asBoolean() ? "went (" + n.path("why").asText() + "), expected back by "
                 + time(n.path("expectBackBy").asLong())
-                : "answered " + (n.path("decision").asText().isEmpty() ? "-" : n.path("decision").asText())
+                : "answered " + n.path("decision").asText("-")
                     + (n.path("postponedUntil").asLong() > 0 ? " until " + time(n.path("postponedUntil").asLong()) : "")
                     + (n.path("answer").asText().isEmpty() ? "" : " (" + n.path("answer").asText() + ")"),
             time(n.path("hardDeadline").asLong()), n.path("reason").asText());

@@ -46,7 +46,7 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
         answerWithin, "dpu-coordinator.npu.dpu-reboot.answer-within (+ 5 s)");
     return reply.thenCompose(r -> r.error().isEmpty()
         ? CompletableFuture.completedFuture(NoticeAnswer.newBuilder()
-            .setDecision(r.decision().equals("POSTPONE") ? Decision.POSTPONE : Decision.ACK)
+            .setDecision(r.decision() == NpuProtocol.Decision.POSTPONE ? Decision.POSTPONE : Decision.ACK)
             .setPostponeUntilUnixMs(r.until()).setReason(r.reason()).setResponder(r.responder()).build())
         : invalid(r.error()));
   }

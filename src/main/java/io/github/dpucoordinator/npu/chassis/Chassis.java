@@ -47,8 +47,8 @@ import org.apache.pekko.actor.typed.javadsl.StashBuffer;
  * The NPU's front door and the one owner of the rules between its aggregates. It spawns, for the service's life, one
  * {@link DpuActor} per configured DPU and three event-sourced entities, each with its own persistence id: campaigns
  * ({@link Coordinator}), module transitions ({@link ModuleEntity}) and DPU-initiated reboots ({@link NoticeEntity}).
- * Every API request comes here and goes to the entity that owns it. The rules across them are decided here, from each
- * entity's latest state (sent after each of its writes), and nowhere else:
+ * Every API request comes here and goes to the entity that owns it. The rules across them ({@link ChassisRules}) are
+ * applied here, to each entity's latest state (sent after each of its writes), and nowhere else:
  * <ul>
  *   <li>no campaign while a DPU is in a module transition or reboots on its own (one that is administratively down
  *       does not count), and DPUs administratively down are left out of it;</li>
@@ -62,33 +62,7 @@ import org.apache.pekko.actor.typed.javadsl.StashBuffer;
  * Until every entity has recovered, and has taken over what a journal written before the split left in the
  * coordinator's journal, every request waits.
  */
-public final class Chassis extends AbstractBehavior<Command> {
-
-  /** `status`: answered from all three entities' states, read after their last writes. */
-  public record GetStatus(ActorRef<StatusView> replyTo) implements Command {}
-
-  /** `reboot --plan`: what a campaign would do now, without doing anything. */
-  public record GetPlan(boolean force, ActorRef<PlanView> replyTo) implements Command {
-    public GetPlan(ActorRef<PlanView> replyTo) {
-      this(false, replyTo);
-    }
-  }
-
-  /** The three entities' refs, for tests that talk to one of them. */
-  public record GetParts(ActorRef<Parts> replyTo) implements Command {}
-
-  public record Parts(ActorRef<Command> campaigns, ActorRef<Command> modules, ActorRef<Command> notices) {}
-
-  /** The persistence ids of the three entities. */
-  public record PersistenceIds(String campaigns, String modules, String notices) {
-    public static final PersistenceIds DEFAULT =
-        new PersistenceIds(Coordinator.PERSISTENCE_ID, ModuleEntity.PERSISTENCE_ID, NoticeEntity.PERSISTENCE_ID);
-
-    /** {@code prefix}, {@code prefix-modules} and {@code prefix-notices} (tests: ids of their own). */
-    public static PersistenceIds of(String prefix) {
-      return new PersistenceIds(prefix, prefix + "-modules", prefix + "-notices");
-    }
-  }
+public final class Chassis extends AbstractBehavior<Command> implements ChassisProtocol {
 
   private record CampaignsChanged(CoordinatorState state) implements Command {}
 
@@ -101,7 +75,6 @@ public final class Chassis extends AbstractBehavior<Command> {
   /** An admitted request was journaled or refused by its entity: {@code deliver} passes its answer on. */
   private record Admitted(Runnable deliver) implements Command {}
 
-  private enum LegacyTaken implements Command { INSTANCE }
 
   public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
     return create(PersistenceIds.DEFAULT, settings, transport, host, clock);
@@ -158,7 +131,7 @@ public final class Chassis extends AbstractBehavior<Command> {
         .onMessage(CampaignsChanged.class, this::onCampaigns)
         .onMessage(ModulesChanged.class, m -> changed(() -> moduleView = m.book()))
         .onMessage(NoticesChanged.class, m -> changed(() -> noticeView = m.book()))
-        .onMessage(LegacyTaken.class, m -> {
+        .onMessage(LegacyHandOver.Taken.class, m -> {
           campaigns.tell(Coordinator.HandedOver.INSTANCE);
           return this; // ready once the campaign entity's state without them comes back
         })
@@ -186,9 +159,14 @@ public final class Chassis extends AbstractBehavior<Command> {
     return next();
   }
 
+  /**
+   * A journal written before the split: the coordinator's modules and notices go to their entities (each takes them
+   * once), then the coordinator drops them. Until then nothing is admitted.
+   */
   private void maybeHandOver() {
     if (campaignView != null && campaignView.hasLegacy() && moduleView != null && noticeView != null && !handingOver) {
-      handOver();
+      handingOver = true;
+      getContext().spawnAnonymous(LegacyHandOver.create(campaignView, modules, notices, getContext().getSelf().narrow()));
     }
   }
 
@@ -211,24 +189,6 @@ public final class Chassis extends AbstractBehavior<Command> {
     return next();
   }
 
-  /**
-   * A journal written before the split: the coordinator's modules and notices go to their entities (each takes them
-   * once), then the coordinator drops them. Until then nothing is admitted.
-   */
-  private void handOver() {
-    handingOver = true;
-    Duration timeout = settings.admin().askTimeout();
-    ActorRef<Done> both = getContext().spawnAnonymous(Behaviors.<Done>setup(c -> Behaviors.receive(Done.class)
-        .onMessage(Done.class, first -> Behaviors.receive(Done.class).onMessage(Done.class, second -> {
-          getContext().getSelf().tell(LegacyTaken.INSTANCE);
-          return Behaviors.stopped();
-        }).build()).build()));
-    modules.tell(new ModuleEntity.Adopt(campaignView.modules(), both));
-    notices.tell(new NoticeEntity.Adopt(campaignView.notices(), both));
-    getContext().getLog().info("[campaign=legacy dpu=all] handing {} module(s) and {} notice(s) of the coordinator's journal to their "
-        + "entities (within {})", campaignView.modules().size(), campaignView.notices().size(), timeout);
-  }
-
   private Behavior<Command> onRequest(Command c) {
     boolean admission = c instanceof StartCampaign || c instanceof CancelCampaign || c instanceof ModuleCommand
         || c instanceof NoticeReceived || c instanceof GoingReceived || c instanceof ModuleEntity.Restart;
@@ -246,7 +206,7 @@ public final class Chassis extends AbstractBehavior<Command> {
       modules.tell(r); // the campaign entity's: a halted DPU of a cancelled campaign
       admit(ModuleEntity.Book.class, modules, ModuleEntity.GetBook::new, getContext().getSystem().ignoreRef(), f -> null);
     } else if (c instanceof NoticeReceived n) {
-      admit(Done.class, notices, r -> new NoticeEntity.Announce(n, busy(n.dpuId()), r), getContext().getSystem().ignoreRef(), f -> null);
+      admit(Done.class, notices, r -> new NoticeEntity.Announce(n, ChassisRules.busy(views(), n.dpuId()), r), getContext().getSystem().ignoreRef(), f -> null);
     } else if (c instanceof GoingReceived g) {
       admit(GoingReply.class, notices, r -> new GoingReceived(g.dpuId(), g.noticeId(), g.why(), g.bootId(), r), g.replyTo(),
           f -> new GoingReply(false, "not recorded: " + f, 0));
@@ -272,18 +232,9 @@ public final class Chassis extends AbstractBehavior<Command> {
   }
 
   private void onStart(StartCampaign c) {
-    List<String> busy = moduleView.modules().values().stream().filter(m -> m.transition() != null)
-        .map(m -> m.dpuId() + " (" + m.transition().kind() + " " + m.transition().id() + ", " + m.transition().phase() + ")").toList();
-    if (!busy.isEmpty() && campaignView.phase() == Phase.IDLE) {
-      c.replyTo().tell(new StartReply(false, "", "DPUs in a module transition: " + String.join(", ", busy)
-          + "; the campaign would touch them, try again when they have finished"));
-      return;
-    }
-    List<String> rebooting = noticeView.notices().values().stream().filter(n -> !moduleView.down(n.dpuId()))
-        .map(n -> n.dpuId() + " (" + n.describe() + ")").toList();
-    if (!rebooting.isEmpty() && campaignView.phase() == Phase.IDLE) {
-      c.replyTo().tell(new StartReply(false, "", "DPUs rebooting on their own: " + String.join(", ", rebooting)
-          + "; try again when they are back (their wait is bounded by their hard deadline and boot wait)"));
+    String blocked = ChassisRules.campaignBlocked(views());
+    if (blocked != null) {
+      c.replyTo().tell(new StartReply(false, "", blocked));
       return;
     }
     // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
@@ -293,27 +244,16 @@ public final class Chassis extends AbstractBehavior<Command> {
   }
 
   private void onModule(ModuleCommand c) {
-    if (settings.dpu(c.dpuId()).isPresent() && campaignView.phase() != Phase.IDLE) {
-      // The NPU itself is about to reboot (or just did): no single-DPU transition meanwhile, in the campaign or not.
-      String id = campaignView.current().id();
-      c.replyTo().tell(new StartReply(false, id, "campaign " + id + " is in progress (phase " + campaignView.phase().display() + ")"
-          + (campaignView.current().dpus().containsKey(c.dpuId()) ? " and involves " + c.dpuId() : "")
-          + "; module transitions wait until it has finished"));
+    String blocked = settings.dpu(c.dpuId()).isPresent() ? ChassisRules.transitionBlocked(views(), c.dpuId()) : null;
+    if (blocked != null) {
+      c.replyTo().tell(new StartReply(false, campaignView.current().id(), blocked));
       return;
     }
     admit(StartReply.class, modules, r -> new ModuleCommand(c.dpuId(), c.kind(), c.reason(), c.force(), r), c.replyTo(), this::unanswered);
   }
 
-  /** Why a DPU that announces its own reboot should wait because the NPU itself is working on it; null if it is not. */
-  private String busy(String dpuId) {
-    if (campaignView.current() != null && campaignView.current().dpus().containsKey(dpuId)) {
-      return "NPU campaign " + campaignView.current().id() + " is in progress (phase " + campaignView.phase().display() + ")";
-    }
-    var m = moduleView.modules().get(dpuId);
-    if (m != null && m.transition() != null) {
-      return "module " + m.transition().kind() + " " + m.transition().id() + " is in progress";
-    }
-    return null;
+  private ChassisRules.Views views() {
+    return new ChassisRules.Views(campaignView, moduleView, noticeView);
   }
 
   /** A change of a DPU's state seen by its idle actor: recorded, unless something planned explains it. */
@@ -321,15 +261,7 @@ public final class Chassis extends AbstractBehavior<Command> {
     if (!ready()) {
       return this; // the entities are still recovering: what explains it is not known yet, and the watch sees it again
     }
-    String planned = null;
-    if (campaignView.current() != null && campaignView.current().dpus().containsKey(w.dpuId())) {
-      planned = "campaign " + campaignView.current().id();
-    } else if (moduleView.modules().containsKey(w.dpuId())
-        && (moduleView.modules().get(w.dpuId()).transition() != null || moduleView.down(w.dpuId()))) {
-      planned = "module transition or administratively down";
-    } else if (noticeView.notices().containsKey(w.dpuId())) {
-      planned = "DPU-initiated reboot " + noticeView.notices().get(w.dpuId()).id();
-    }
+    String planned = ChassisRules.planned(views(), w.dpuId());
     if (planned != null) {
       getContext().getLog().debug("[campaign=none dpu={}] {} ({}): planned, {}", w.dpuId(), w.what(), w.detail(), planned);
     } else {

@@ -10,6 +10,7 @@ import io.github.dpucoordinator.npu.module.ModuleEvent.ModulePowerIssued;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModulePoweredOn;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleTransitionFinished;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleTransitionStarted;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.TransitionOutcome;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,19 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
   public boolean down(String dpuId) {
     ModuleState m = modules.get(dpuId);
     return m != null && m.down();
+  }
+
+  /** How transition {@code id} of {@code dpuId} ended, from the DPU's history. */
+  public TransitionOutcome outcomeOf(String dpuId, String id) {
+    return history.getOrDefault(dpuId, List.of()).stream().filter(h -> h.campaignId().equals(id))
+        .map(h -> new TransitionOutcome(id, dpuId, h.outcome(), h.detail())).findFirst()
+        .orElse(new TransitionOutcome(id, dpuId, "unknown", "no such transition in the DPU's history"));
+  }
+
+  /** The id of the last transition of {@code dpuId} that ended ("" when none has). */
+  public String lastTransitionId(String dpuId) {
+    List<HistoryEntry> h = history.getOrDefault(dpuId, List.of());
+    return h.isEmpty() ? "" : h.get(h.size() - 1).campaignId();
   }
 
   /** The state after {@code event}; each DPU keeps its last {@code historyPerDpu} history lines. */

@@ -8,7 +8,6 @@ import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.dpu.LinkReport;
 import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.host.HostActions;
-import io.github.dpucoordinator.npu.journal.HistoryEntry;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.ModuleCommand;
@@ -21,7 +20,6 @@ import io.github.dpucoordinator.npu.transport.DpuTransport;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -50,7 +48,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * effects again after a restart. Whether a transition may start at all while a campaign is in flight is the chassis'
  * rule, not this entity's: it checks the DPU, the kind and the transition in flight.
  */
-public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEvent, ModuleBook> {
+public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEvent, ModuleBook> implements ModuleProtocol {
   public static final String PERSISTENCE_ID = "npu-modules";
 
   /** What the DPU's actor reports about the work of transition {@code workId}. */
@@ -64,22 +62,6 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
 
   /** A startup of a DPU that is administratively up asked it first: {@code listening} says whether it answered Listening. */
   record StartupChecked(ModuleCommand command, boolean listening, String seen) implements Command {}
-
-  /**
-   * A cancelled campaign left this DPU halted: restart it (gNOI COLD) as transition {@code transitionId}, unless that
-   * was done already (the campaign asks again after a restart of the service: anything this entity journaled for the
-   * DPU since {@code atMillis} means it was).
-   */
-  public record Restart(String transitionId, DpuEndpoint dpu, String reason, long atMillis) implements Command {}
-
-  /** Take over the modules of a journal written before the split (once; asked again, it only confirms). */
-  public record Adopt(Map<String, ModuleState> modules, ActorRef<Done> replyTo) implements Command {}
-
-  /** The entity's state now, after every message before this one. */
-  public record GetBook(ActorRef<Book> replyTo) implements Command {}
-
-  /** {@code lastSeen}: what each DPU in a transition last said; {@code journalEvents}: this entity's events so far. */
-  public record Book(ModuleBook book, Map<String, String> lastSeen, long journalEvents) {}
 
   public static Behavior<Command> create(String persistenceId, NpuSettings settings, DpuTransport transport,
       Map<String, ActorRef<DpuActor.Command>> actors, HostActions host, Clock clock, ActorRef<ModuleBook> view) {
@@ -200,38 +182,13 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
   }
 
   private Effect<ModuleEvent, ModuleBook> onModule(ModuleBook s, ModuleCommand c) {
-    DpuEndpoint dpu = settings.dpu(c.dpuId()).orElse(null);
-    if (dpu == null) {
-      c.replyTo().tell(new StartReply(false, "", "unknown DPU '" + c.dpuId() + "'; configured: "
-          + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList())));
+    StartReply refused = ModuleRequests.refusal(s, c, settings);
+    if (refused != null) {
+      c.replyTo().tell(refused);
       return journal.none();
     }
-    if (!c.kind().equals(Transition.SHUTDOWN) && !c.kind().equals(Transition.STARTUP)
-        && !Transition.REBOOT_KINDS.contains(c.kind())) {
-      c.replyTo().tell(new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown, startup, halt, cold or warm"));
-      return journal.none();
-    }
-    if ((c.kind().equals("cold") || c.kind().equals("warm")) && !dpu.protocol().equals(DpuEndpoint.GNOI)) {
-      c.replyTo().tell(new StartReply(false, "", "method " + c.kind().toUpperCase() + " needs gNOI; " + dpu.id() + " speaks "
-          + dpu.protocol() + ", which only halts"));
-      return journal.none();
-    }
-    ModuleState m = s.modules().get(dpu.id());
-    if (m != null && m.transition() != null) {
-      Transition t = m.transition();
-      c.replyTo().tell(new StartReply(false, t.id(), dpu.id() + " is already in a " + t.kind() + " (" + t.id() + ", phase "
-          + t.phase() + ", since " + Instant.ofEpochMilli(t.startedAt()) + "); one transition per DPU at a time"));
-      return journal.none();
-    }
-    boolean down = m != null && m.down();
-    if (!c.force() && c.kind().equals(Transition.SHUTDOWN) && down) {
-      // Already where it was asked to go: nothing is halted, powered or journaled again (`--force` does it anyway).
-      String since = m.lastChange() <= 0 ? "" : " since " + Instant.ofEpochMilli(m.lastChange())
-          + (m.lastOutcome().isEmpty() ? "" : " (" + m.lastOutcome() + ")");
-      c.replyTo().tell(new StartReply(true, "", dpu.id() + " is already administratively down" + since
-          + "; nothing done (--force runs the shutdown anyway)"));
-      return journal.none();
-    }
+    DpuEndpoint dpu = settings.dpu(c.dpuId()).orElseThrow();
+    boolean down = s.down(dpu.id());
     if (!c.force() && c.kind().equals(Transition.STARTUP) && !down) {
       // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first.
       fleet.observe(dpu, a -> new StartupChecked(c, a.observation() != null && a.observation().listening(),
@@ -292,105 +249,71 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     if (t == null) {
       return journal.none();
     }
-    long now = clock.millis();
-    LinkReport report = r.report();
-    boolean halting = t.phase() == Transition.Step.HALTING;
-    if (report instanceof LinkReport.Seen seen) {
+    if (r.report() instanceof LinkReport.Seen seen) {
       lastSeen.put(r.dpuId(), seen.summary());
-    } else if (report instanceof LinkReport.Acknowledged a && halting && !t.acknowledged()) {
-      return journal.persist(new ModuleEvent.ModuleHaltAcknowledged(t.id(), r.dpuId(), a.reply().ack(), now, a.reply().countBefore()));
-    } else if (report instanceof LinkReport.Completed c && halting && Transition.REBOOT_KINDS.contains(t.kind())) {
-      String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
-      return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok",
-          what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now)).thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof LinkReport.GaveUp g && halting && Transition.REBOOT_KINDS.contains(t.kind())) {
-      return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "failed", g.reason(), now))
-          .thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof LinkReport.Completed c && halting) {
-      return journal.persist(new ModuleEvent.ModuleHalted(t.id(), r.dpuId(), true, c.detail(), now))
-          .thenRun(next -> enter(next, r.dpuId(), false));
-    } else if (report instanceof LinkReport.GaveUp g && halting) {
-      ctx.getLog().error("[campaign={} dpu={}] module halt failed: {}; powering off anyway", t.id(), r.dpuId(), g.reason());
-      return journal.persist(new ModuleEvent.ModuleHalted(t.id(), r.dpuId(), false, g.reason(), now))
-          .thenRun(next -> enter(next, r.dpuId(), false));
-    } else if (report instanceof LinkReport.ProtectiveChanged p && halting && !p.state().isEmpty()) {
-      // Never halt or power off a DPU during a firmware update or crash dump: refuse, and say why.
-      ctx.getLog().warn("[campaign={} dpu={}] module {} refused: the DPU reports protective state {}", t.id(), r.dpuId(), t.kind(), p.state());
-      return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "refused",
-          "the DPU reports protective state " + p.state() + "; nothing was halted or powered off, try again when it has ended", now))
-          .thenRun(next -> finishedModule(next, r.dpuId()));
-    } else if (report instanceof LinkReport.Ready && t.phase() == Transition.Step.WAITING_FOR_BOOT) {
-      timers.cancel("module-boot-" + r.dpuId());
-      return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), r.dpuId(), "ok", "answering and Listening", now))
-          .thenRun(next -> finishedModule(next, r.dpuId()));
+      return journal.none();
     }
-    return journal.none();
+    ModuleEvent next = ModuleSteps.fromReport(t, r.dpuId(), r.report(), clock.millis());
+    if (next instanceof ModuleEvent.ModuleHalted h && !h.ok()) {
+      ctx.getLog().error("[campaign={} dpu={}] module halt failed: {}; powering off anyway", t.id(), r.dpuId(), h.detail());
+    } else if (next instanceof ModuleEvent.ModuleTransitionFinished f && f.outcome().equals("refused")) {
+      ctx.getLog().warn("[campaign={} dpu={}] module {} refused: {}", t.id(), r.dpuId(), t.kind(), f.detail());
+    }
+    return next == null ? journal.none() : step(next);
   }
 
-  Effect<ModuleEvent, ModuleBook> onAdvance(ModuleBook s, Advance a) {
+  private Effect<ModuleEvent, ModuleBook> onAdvance(ModuleBook s, Advance a) {
     Transition t = s.transition(a.dpuId(), a.transitionId());
     if (t == null || t.phase() == Transition.Step.HALTING || t.phase() == Transition.Step.WAITING_FOR_BOOT) {
       return journal.none();
     }
-    long now = clock.millis();
+    if (t.powerIssued()) {
+      return step(ModuleSteps.afterRestart(t, a.dpuId(), clock.millis(), settings.module().bootWait().toMillis()));
+    }
     boolean shutdown = t.kind().equals(Transition.SHUTDOWN);
-    if (!t.powerIssued()) {
-      String action = shutdown ? "power-off" : "power-on";
-      return journal.persist(new ModuleEvent.ModulePowerIssued(t.id(), a.dpuId(), action, now)).thenRun(next ->
-          ctx.pipeToSelf(shutdown ? host.powerOff(t.id(), a.dpuId()) : host.powerOn(t.id(), a.dpuId()), (result, failure) ->
-              new PowerDone(a.dpuId(), t.id(), Failures.orFailed(result, failure, action))));
-    }
-    // Recovered after the power command was issued: never run it twice.
-    if (shutdown) {
-      return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), a.dpuId(), haltOutcome(t),
-          t.detail() + "; power-off was issued before an NPU service restart, its result is unknown", now))
-          .thenRun(next -> finishedModule(next, a.dpuId()));
-    }
-    return journal.persist(new ModuleEvent.ModulePoweredOn(t.id(), a.dpuId(), "power-on was issued before an NPU service restart",
-        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enter(next, a.dpuId(), false));
+    String action = shutdown ? "power-off" : "power-on";
+    return journal.persist(new ModuleEvent.ModulePowerIssued(t.id(), a.dpuId(), action, clock.millis())).thenRun(next ->
+        ctx.pipeToSelf(shutdown ? host.powerOff(t.id(), a.dpuId()) : host.powerOn(t.id(), a.dpuId()), (result, failure) ->
+            new PowerDone(a.dpuId(), t.id(), Failures.orFailed(result, failure, action))));
   }
 
-  Effect<ModuleEvent, ModuleBook> onPowerDone(ModuleBook s, PowerDone d) {
+  private Effect<ModuleEvent, ModuleBook> onPowerDone(ModuleBook s, PowerDone d) {
     Transition t = s.transition(d.dpuId(), d.transitionId());
     if (t == null || !t.powerIssued() || t.phase() == Transition.Step.WAITING_FOR_BOOT) {
       return journal.none();
     }
-    long now = clock.millis();
-    StepResult r = d.result();
-    if (t.kind().equals(Transition.SHUTDOWN)) {
-      String outcome = r.ok() ? haltOutcome(t) : "failed";
-      String detail = t.detail() + "; power-off " + (r.ok() ? "done" : "failed: " + r.detail())
-          + (r.ok() && !r.detail().isEmpty() ? " (" + r.detail() + ")" : "");
-      return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), d.dpuId(), outcome, detail, now))
-          .thenRun(next -> finishedModule(next, d.dpuId()));
-    }
-    if (!r.ok()) {
-      return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), d.dpuId(), "failed", "power-on failed: " + r.detail(), now))
-          .thenRun(next -> finishedModule(next, d.dpuId()));
-    }
-    return journal.persist(new ModuleEvent.ModulePoweredOn(t.id(), d.dpuId(), "powered on" + (r.detail().isEmpty() ? "" : " (" + r.detail() + ")"),
-        now + settings.module().bootWait().toMillis(), now)).thenRun(next -> enter(next, d.dpuId(), false));
+    return step(ModuleSteps.afterPower(t, d.dpuId(), d.result(), clock.millis(), settings.module().bootWait().toMillis()));
   }
 
-  Effect<ModuleEvent, ModuleBook> onBootTimeout(ModuleBook s, BootTimeout b) {
+  private Effect<ModuleEvent, ModuleBook> onBootTimeout(ModuleBook s, BootTimeout b) {
     Transition t = s.transition(b.dpuId(), b.transitionId());
     if (t == null || t.phase() != Transition.Step.WAITING_FOR_BOOT) {
       return journal.none();
     }
-    String seen = lastSeen.get(b.dpuId());
-    return journal.persist(new ModuleEvent.ModuleTransitionFinished(t.id(), b.dpuId(), "failed", "not Listening within the boot wait ("
-        + settings.module().bootWait().toSeconds() + " s)" + (seen == null ? "" : "; last seen: " + seen), clock.millis()))
-        .thenRun(next -> finishedModule(next, b.dpuId()));
+    return step(ModuleSteps.bootTimedOut(t, b.dpuId(), settings.module().bootWait().toSeconds(), lastSeen.get(b.dpuId()), clock.millis()));
+  }
+
+  /** Journals a step of a transition, then: the end, if it ends it; the side effects of the phase it leads to, else. */
+  private Effect<ModuleEvent, ModuleBook> step(ModuleEvent event) {
+    String dpuId = event.dpuId();
+    if (event instanceof ModuleEvent.ModuleTransitionFinished) {
+      timers.cancel("module-boot-" + dpuId);
+      return journal.persist(event).thenRun(next -> finishedModule(next, dpuId));
+    }
+    if (event instanceof ModuleEvent.ModuleHaltAcknowledged) {
+      return journal.persist(event); // still halting: the DPU's actor goes on
+    }
+    return journal.persist(event).thenRun(next -> enter(next, dpuId, false));
   }
 
   private void finishedModule(ModuleBook s, String dpuId) {
     stopModuleLink(dpuId);
     fleet.release(dpuId, ""); // its next state is no news to the idle watch
-    String id = lastTransitionId(s, dpuId);
+    String id = s.lastTransitionId(dpuId);
     ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", id, dpuId, s.modules().get(dpuId).lastOutcome());
     List<ActorRef<TransitionOutcome>> watchers = transitionWatchers.remove(id);
     if (watchers != null) {
-      TransitionOutcome outcome = outcomeOf(s, dpuId, id);
+      TransitionOutcome outcome = s.outcomeOf(dpuId, id);
       watchers.forEach(w -> w.tell(outcome));
     }
   }
@@ -399,25 +322,9 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     if (s.transition(w.dpuId(), w.transitionId()) != null) {
       transitionWatchers.computeIfAbsent(w.transitionId(), k -> new ArrayList<>()).add(w.replyTo());
     } else {
-      w.replyTo().tell(outcomeOf(s, w.dpuId(), w.transitionId()));
+      w.replyTo().tell(s.outcomeOf(w.dpuId(), w.transitionId()));
     }
     return journal.none();
-  }
-
-  /** How a finished transition ended, from the DPU's history. */
-  private static TransitionOutcome outcomeOf(ModuleBook s, String dpuId, String id) {
-    return s.history().getOrDefault(dpuId, List.of()).stream().filter(h -> h.campaignId().equals(id))
-        .map(h -> new TransitionOutcome(id, dpuId, h.outcome(), h.detail())).findFirst()
-        .orElse(new TransitionOutcome(id, dpuId, "unknown", "no such transition in the DPU's history"));
-  }
-
-  private static String lastTransitionId(ModuleBook s, String dpuId) {
-    List<HistoryEntry> h = s.history().getOrDefault(dpuId, List.of());
-    return h.isEmpty() ? "" : h.get(h.size() - 1).campaignId();
-  }
-
-  private static String haltOutcome(Transition t) {
-    return t.haltFailed() ? "degraded" : "ok";
   }
 
   private void startModuleLink(Transition t, LinkStart start) {

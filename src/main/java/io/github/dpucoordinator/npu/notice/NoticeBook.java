@@ -10,6 +10,7 @@ import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootNoticed;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootPostponedOnDpu;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.LegacyAdopted;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.UnplannedEvent;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Decision;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,7 +49,7 @@ public record NoticeBook(Map<String, Notice> notices, Map<String, List<HistoryEn
     if (event instanceof DpuRebootNoticed e) {
       Notice old = notice(e.dpuId(), e.campaignId());
       next.put(e.dpuId(), old != null ? old.round(Math.max(old.round(), e.round()))
-          : new Notice(e.campaignId(), e.dpuId(), e.reason(), e.plannedMillis(), e.hardDeadlineMillis(), e.round(), "", 0, "", false, "",
+          : new Notice(e.campaignId(), e.dpuId(), e.reason(), e.plannedMillis(), e.hardDeadlineMillis(), e.round(), null, 0, "", false, "",
               0, 0, ""));
       return new NoticeBook(next, history, adopted);
     }
@@ -59,7 +60,7 @@ public record NoticeBook(Map<String, Notice> notices, Map<String, List<HistoryEn
     if (event instanceof DpuRebootAnswered e) {
       next.put(e.dpuId(), n.answered(e.decision(), e.untilMillis(), e.detail()));
     } else if (event instanceof DpuRebootPostponedOnDpu e) {
-      next.put(e.dpuId(), n.answered("POSTPONE", e.untilMillis(), "postponed on the DPU by " + e.by()
+      next.put(e.dpuId(), n.answered(Decision.POSTPONE, e.untilMillis(), "postponed on the DPU by " + e.by()
           + (e.reason().isBlank() ? "" : " (" + e.reason() + ")")));
     } else if (event instanceof DpuRebootGoing e) {
       next.put(e.dpuId(), n.went(e.why(), e.atMillis(), e.expectBackByMillis(), e.leavingBootId()));

@@ -13,6 +13,7 @@ import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootGoing;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootNoticed;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootPostponedOnDpu;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Decision;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.GoingReceived;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.GoingReply;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.NoticeReceived;
@@ -59,25 +60,8 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * When the DPU goes (it says so, or its hard deadline passes) it is expected back within its boot wait, and the reboot
  * goes into its history as planned. A change the chassis found nobody planned is recorded with {@link Unplanned}.
  */
-public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEvent, NoticeBook> {
+public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEvent, NoticeBook> implements NoticeProtocol {
   public static final String PERSISTENCE_ID = "npu-notices";
-
-  /**
-   * A notice, with why the DPU should wait because the NPU itself is working on it ({@code busy}; null: it is not);
-   * {@code admitted} hears once the notice is journaled or refused.
-   */
-  public record Announce(NoticeReceived notice, String busy, ActorRef<Done> admitted) implements Command {}
-
-  /** The chassis found that nothing planned explains this change of the DPU ({@code what}): it goes into its history. */
-  public record Unplanned(String dpuId, String what, String detail) implements Command {}
-
-  /** Take over the notices of a journal written before the split (once; asked again, it only confirms). */
-  public record Adopt(Map<String, Notice> notices, ActorRef<Done> replyTo) implements Command {}
-
-  /** The entity's state now, after every message before this one. */
-  public record GetBook(ActorRef<Book> replyTo) implements Command {}
-
-  public record Book(NoticeBook book, long journalEvents) {}
 
   /** The hooks of one round finished. */
   record HooksDone(String dpuId, String noticeId, int round, List<StepResult> results) implements Command {}
@@ -221,9 +205,9 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
     if (old != null && !old.id().equals(c.noticeId())) {
       events.add(new DpuRebootFinished(old.id(), c.dpuId(), "superseded", "notice " + c.noticeId() + " arrived before this one ended", now));
     } else if (old != null && old.going()) {
-      c.replyTo().tell(new NoticeReply("", "ACK", 0, "already recorded as going (" + old.why() + ")", n().identity()));
+      c.replyTo().tell(new NoticeReply("", Decision.ACK, 0, "already recorded as going (" + old.why() + ")", n().identity()));
       return journal.none();
-    } else if (old != null && c.round() <= old.round() && !old.decision().isEmpty()) {
+    } else if (old != null && c.round() <= old.round() && old.decision() != null) {
       // The same round again (the DPU did not get our answer): the same answer.
       c.replyTo().tell(new NoticeReply("", old.decision(), old.postponedUntil(), old.answer(), n().identity()));
       return journal.none();
@@ -258,41 +242,16 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
       return journal.none();
     }
     long now = clock.millis();
-    int postpone = n().postponeExitCode();
-    List<String> wait = h.results().stream().filter(r -> !r.ok() && r.exited(postpone)).map(r -> r.name() + ": " + r.detail()).toList();
-    List<String> broken = h.results().stream().filter(r -> !r.ok() && !r.exited(postpone))
-        .map(r -> r.name() + " failed (" + r.detail() + "), not holding the DPU for it").toList();
-    long cap = Math.min(notice.plannedAt() + n().maxPostponeTotal().toMillis(), notice.hardDeadline());
-    long until = Math.min(now + n().postponeFor().toMillis(), cap);
-    String decision;
-    String detail;
-    if (wait.isEmpty()) {
-      decision = "ACK";
-      detail = h.results().isEmpty() ? "no hooks configured" : h.results().size() + " hook(s) done";
-      until = 0;
-    } else if (until - now < 1000) {
-      decision = "ACK";
-      detail = "would postpone (" + String.join("; ", wait) + ") but the postponement cap is reached (dpu-coordinator.npu.dpu-reboot."
-          + "max-postpone-total " + n().maxPostponeTotal().toSeconds() + " s, or the hard deadline)";
-      until = 0;
-    } else {
-      decision = "POSTPONE";
-      detail = String.join("; ", wait);
-    }
-    if (!broken.isEmpty()) {
-      detail += "; " + String.join("; ", broken);
-    }
-    String answer = detail;
-    long untilMillis = until;
-    return journal.persist(new DpuRebootAnswered(h.noticeId(), h.dpuId(), decision, untilMillis, answer, now)).thenRun(next -> {
-      if (decision.equals("ACK")) {
-        ctx.getLog().info("[campaign={} dpu={}] answered ACK: {}", h.noticeId(), h.dpuId(), answer);
+    NoticeAnswer a = NoticeAnswer.of(notice, h.results(), now, n());
+    return journal.persist(new DpuRebootAnswered(h.noticeId(), h.dpuId(), a.decision(), a.until(), a.detail(), now)).thenRun(next -> {
+      if (a.decision() == Decision.ACK) {
+        ctx.getLog().info("[campaign={} dpu={}] answered ACK: {}", h.noticeId(), h.dpuId(), a.detail());
       } else {
-        ctx.getLog().info("[campaign={} dpu={}] answered POSTPONE until {}: {}", h.noticeId(), h.dpuId(), Instant.ofEpochMilli(untilMillis),
-            answer);
+        ctx.getLog().info("[campaign={} dpu={}] answered POSTPONE until {}: {}", h.noticeId(), h.dpuId(), Instant.ofEpochMilli(a.until()),
+            a.detail());
       }
-      broken.forEach(b -> ctx.getLog().warn("[campaign={} dpu={}] pre-DPU-reboot hook {}", h.noticeId(), h.dpuId(), b));
-      repliers.forEach(r -> r.tell(new NoticeReply("", decision, untilMillis, answer, n().identity())));
+      a.broken().forEach(b -> ctx.getLog().warn("[campaign={} dpu={}] pre-DPU-reboot hook {}", h.noticeId(), h.dpuId(), b));
+      repliers.forEach(r -> r.tell(new NoticeReply("", a.decision(), a.until(), a.detail(), n().identity())));
     });
   }
 

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu.notice;
 
 import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Decision;
 import java.util.Map;
 
 /**
@@ -16,7 +17,7 @@ public sealed interface NoticeEvent extends JournalEvent {
       long atMillis) implements NoticeEvent {}
 
   /** What the NPU answered: ACK, or POSTPONE until {@code untilMillis}; {@code detail}: why (hooks, caps). */
-  record DpuRebootAnswered(String campaignId, String dpuId, String decision, long untilMillis, String detail, long atMillis)
+  record DpuRebootAnswered(String campaignId, String dpuId, Decision decision, long untilMillis, String detail, long atMillis)
       implements NoticeEvent {}
 
   /** The DPU's own reboot was postponed on the DPU (dpu-postpone) until {@code untilMillis}, by {@code by}. */

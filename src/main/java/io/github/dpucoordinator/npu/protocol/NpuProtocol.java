@@ -42,10 +42,21 @@ public interface NpuProtocol {
   record NoticeReceived(String dpuId, String noticeId, String reason, long planned, long hardDeadline, int round,
       ActorRef<NoticeReply> replyTo) implements Command {}
 
-  /** {@code error} non-empty: the notice was refused (unknown DPU, malformed); else ACK or POSTPONE until {@code until}. */
-  record NoticeReply(String error, String decision, long until, String reason, String responder) {
+  /** What the NPU answers a DPU that announces its own reboot: go ahead, or wait until a time. */
+  enum Decision {
+    ACK, POSTPONE;
+
+    /** As journaled: by name; "" (no answer yet, in notices journaled before this type) is none. */
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public static Decision of(String name) {
+      return name == null || name.isEmpty() ? null : valueOf(name);
+    }
+  }
+
+  /** {@code error} non-empty: the notice was refused (unknown DPU, malformed; {@code decision} null); else ACK or POSTPONE until {@code until}. */
+  record NoticeReply(String error, Decision decision, long until, String reason, String responder) {
     public static NoticeReply error(String message) {
-      return new NoticeReply(message, "", 0, "", "");
+      return new NoticeReply(message, null, 0, "", "");
     }
   }
 

@@ -77,11 +77,11 @@ class NegotiationTest {
     long now = f.clock.millis();
     NpuProtocol.NoticeReply answer = notice(f, "DPU0", "n1", now, now + 10 * MINUTE, 1);
     assertEquals("", answer.error());
-    assertEquals("ACK", answer.decision());
+    assertEquals(NpuProtocol.Decision.ACK, answer.decision());
     assertEquals("npu", answer.responder(), "the DPU checks who answered against its allow-list");
     assertEquals(List.of("DPU0"), f.host.hookCalls);
     assertEquals(10 * MINUTE, f.expect(DpuRebootNoticed.class).hardDeadlineMillis() - now);
-    assertEquals("ACK", f.expect(DpuRebootAnswered.class).decision());
+    assertEquals(NpuProtocol.Decision.ACK, f.expect(DpuRebootAnswered.class).decision());
 
     NpuProtocol.GoingReply going = f.<NpuProtocol.GoingReply>ask(r -> new NpuProtocol.GoingReceived("DPU0", "n1", "acknowledged", "", r))        ;
     assertTrue(going.ok());
@@ -110,11 +110,11 @@ class NegotiationTest {
     long now = f.clock.millis();
     long planned = now - 4 * MINUTE - 30_000; // 30 s of the 5 min cap left
     NpuProtocol.NoticeReply first = notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 1);
-    assertEquals("POSTPONE", first.decision());
+    assertEquals(NpuProtocol.Decision.POSTPONE, first.decision());
     assertEquals(planned + 5 * MINUTE, first.until(), "postpone-for (60 s) is cut to the total cap");
     assertTrue(first.reason().contains("3 VMs still migrating"), first.reason());
     f.expect(DpuRebootNoticed.class);
-    assertEquals("POSTPONE", f.expect(DpuRebootAnswered.class).decision());
+    assertEquals(NpuProtocol.Decision.POSTPONE, f.expect(DpuRebootAnswered.class).decision());
 
     // the same round again (our answer was lost): the same answer, the hooks do not run again
     assertEquals(first, notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 1));
@@ -123,10 +123,10 @@ class NegotiationTest {
 
     f.advance(Duration.ofSeconds(30));
     NpuProtocol.NoticeReply second = notice(f, "DPU0", "n2", planned, now + 10 * MINUTE, 2);
-    assertEquals("ACK", second.decision(), "the hook still says not yet, but the cap is reached");
+    assertEquals(NpuProtocol.Decision.ACK, second.decision(), "the hook still says not yet, but the cap is reached");
     assertTrue(second.reason().contains("postponement cap is reached"), second.reason());
     assertEquals(2, f.expect(DpuRebootNoticed.class).round());
-    assertEquals("ACK", f.expect(DpuRebootAnswered.class).decision());
+    assertEquals(NpuProtocol.Decision.ACK, f.expect(DpuRebootAnswered.class).decision());
   }
 
   @Test
@@ -135,7 +135,7 @@ class NegotiationTest {
     f.host.hookResults.add(List.of(new StepResult("migrate-vms", false, "exit 2: no such command", 3, 2)));
     long now = f.clock.millis();
     NpuProtocol.NoticeReply answer = notice(f, "DPU0", "n3", now, now + MINUTE, 1);
-    assertEquals("ACK", answer.decision());
+    assertEquals(NpuProtocol.Decision.ACK, answer.decision());
     assertTrue(answer.reason().contains("not holding the DPU for it"), answer.reason());
 
     assertTrue(notice(f, "DPU9", "n4", now, now + MINUTE, 1).error().contains("unknown DPU 'DPU9'; configured: DPU0"));
@@ -167,7 +167,7 @@ class NegotiationTest {
     f.host.hookResults.add(List.of(notYet()));
     long now = f.clock.millis();
     NpuProtocol.NoticeReply answer = notice(f, "DPU0", "n6", now, now + 10 * MINUTE, 1);
-    assertEquals("POSTPONE", answer.decision());
+    assertEquals(NpuProtocol.Decision.POSTPONE, answer.decision());
     NpuProtocol.StartReply refused = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", r));
     assertFalse(refused.accepted());
     assertTrue(refused.message().contains("DPUs rebooting on their own: DPU0 (notice n6"), refused.message());
@@ -361,7 +361,7 @@ class NegotiationTest {
     CoordinatorFixture f = fixture(1);
     f.host.hookResults.add(List.of(notYet()));
     long now = f.clock.millis();
-    assertEquals("POSTPONE", notice(f, "DPU0", "n-op", now, now + 30 * MINUTE, 1).decision());
+    assertEquals(NpuProtocol.Decision.POSTPONE, notice(f, "DPU0", "n-op", now, now + 30 * MINUTE, 1).decision());
     f.expect(DpuRebootNoticed.class);
     f.expect(DpuRebootAnswered.class);
 
