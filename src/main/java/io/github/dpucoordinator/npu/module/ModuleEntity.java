@@ -6,7 +6,6 @@ import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
 import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.dpu.LinkReport;
-import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
@@ -17,7 +16,6 @@ import io.github.dpucoordinator.npu.protocol.NpuProtocol.WatchTransition;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
-import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,7 +42,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 /**
  * Single-DPU (module) transitions as an event-sourced entity of their own: `chassis module shutdown|startup`,
  * named-pipe halt/cold/warm requests, and the restarts of DPUs a cancelled campaign left halted. One transition per
- * DPU; each phase (HALTING, POWERING_OFF, POWERING_ON, WAITING_FOR_BOOT) is journaled, and {@link #enter} runs its side
+ * DPU; each phase (HALTING, POWERING_OFF, POWERING_ON, WAITING_FOR_BOOT) is journaled, and {@link ModuleWork#enter} runs its side
  * effects again after a restart. Whether a transition may start at all while a campaign is in flight is the chassis'
  * rule, not this entity's: it checks the DPU, the kind and the transition in flight.
  */
@@ -80,8 +78,8 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
   private final JournalWrites<ModuleEvent, ModuleBook> journal;
   /** What each DPU last said while in a transition (its reasons use it). */
   private final Map<String, String> lastSeen = new HashMap<>();
-  // Transient, rebuilt after a restart: each DPU's transition work, and who waits for a transition's end.
-  private final Map<String, String> moduleWork = new HashMap<>();
+  private final ModuleWork work;
+  // Transient: who waits for a transition's end.
   private final Map<String, List<ActorRef<TransitionOutcome>>> transitionWatchers = new HashMap<>();
 
   private ModuleEntity(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
@@ -96,6 +94,7 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     this.view = view;
     this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock, r -> new Report(r.workId(), r.dpuId(), r.report()), null);
     this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell);
+    this.work = new ModuleWork(ctx, timers, fleet, clock);
   }
 
   @Override
@@ -148,7 +147,7 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     state.modules().values().stream().filter(m -> m.transition() != null).forEach(m -> {
       ctx.getLog().info("[campaign={} dpu={}] recovered module {} in phase {}; resuming", m.transition().id(), m.dpuId(),
           m.transition().kind(), m.transition().phase());
-      enter(state, m.dpuId(), true);
+      work.enter(state, m.dpuId(), true);
     });
   }
 
@@ -172,14 +171,10 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     return journal.persist(new ModuleEvent.ModuleTransitionStarted(r.transitionId(), r.dpu(), "cold", r.reason(), clock.millis()))
         .thenRun(next -> {
           ctx.getLog().info("[campaign={} dpu={}] module cold started: reason='{}'", r.transitionId(), r.dpu().id(), r.reason());
-          enter(next, r.dpu().id(), false);
+          work.enter(next, r.dpu().id(), false);
         });
   }
 
-  /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
-  private void armAt(String key, Command message, long deadlineMillis) {
-    timers.startSingleTimer(key, message, Duration.ofMillis(Math.max(0, deadlineMillis - clock.millis())));
-  }
 
   private Effect<ModuleEvent, ModuleBook> onModule(ModuleBook s, ModuleCommand c) {
     StartReply refused = ModuleRequests.refusal(s, c, settings);
@@ -202,7 +197,7 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
         .thenRun(next -> {
           ctx.getLog().info("[campaign={} dpu={}] module {} started: reason='{}'", id, dpu.id(), c.kind(), reason);
           c.replyTo().tell(new StartReply(true, id, "module " + c.kind() + " " + id + " of " + dpu.id() + " started"));
-          enter(next, dpu.id(), false);
+          work.enter(next, dpu.id(), false);
         });
   }
 
@@ -216,32 +211,6 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     }
     ctx.getLog().info("[campaign=none dpu={}] administratively up but {}: starting it up", c.dpuId(), checked.seen());
     return onModule(s, new ModuleCommand(c.dpuId(), c.kind(), c.reason(), true, c.replyTo()));
-  }
-
-  /** The side effects of a module transition's phase; after a restart {@code recovered} is true. */
-  private void enter(ModuleBook s, String dpuId, boolean recovered) {
-    ModuleState m = s.modules().get(dpuId);
-    Transition t = m == null ? null : m.transition();
-    if (t == null) {
-      stopModuleLink(dpuId);
-      return;
-    }
-    switch (t.phase()) {
-      case HALTING -> startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.SHUTDOWN,
-          new SignalRequest(t.id(), "cold", t.reason(), 0, Transition.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
-          t.acknowledged(), 0, 0, t.countBefore()));
-      case WAITING_FOR_BOOT -> {
-        armAt( "module-boot-" + dpuId, new BootTimeout(dpuId, t.id()), t.bootDeadline());
-        startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.READY, null, true, 0));
-      }
-      default -> {
-        stopModuleLink(dpuId);
-        // The power command: issue it, or (after a restart) settle what an issued one left behind.
-        if (!t.powerIssued() || recovered) {
-          ctx.getSelf().tell(new Advance(dpuId, t.id()));
-        }
-      }
-    }
   }
 
   private Effect<ModuleEvent, ModuleBook> onReport(ModuleBook s, Report r) {
@@ -297,18 +266,17 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
   private Effect<ModuleEvent, ModuleBook> step(ModuleEvent event) {
     String dpuId = event.dpuId();
     if (event instanceof ModuleEvent.ModuleTransitionFinished) {
-      timers.cancel("module-boot-" + dpuId);
+      work.cancelBootWait(dpuId);
       return journal.persist(event).thenRun(next -> finishedModule(next, dpuId));
     }
     if (event instanceof ModuleEvent.ModuleHaltAcknowledged) {
       return journal.persist(event); // still halting: the DPU's actor goes on
     }
-    return journal.persist(event).thenRun(next -> enter(next, dpuId, false));
+    return journal.persist(event).thenRun(next -> work.enter(next, dpuId, false));
   }
 
   private void finishedModule(ModuleBook s, String dpuId) {
-    stopModuleLink(dpuId);
-    fleet.release(dpuId, ""); // its next state is no news to the idle watch
+    work.finished(dpuId);
     String id = s.lastTransitionId(dpuId);
     ctx.getLog().info("[campaign={} dpu={}] module transition finished: {}", id, dpuId, s.modules().get(dpuId).lastOutcome());
     List<ActorRef<TransitionOutcome>> watchers = transitionWatchers.remove(id);
@@ -325,18 +293,5 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
       w.replyTo().tell(s.outcomeOf(w.dpuId(), w.transitionId()));
     }
     return journal.none();
-  }
-
-  private void startModuleLink(Transition t, LinkStart start) {
-    stopModuleLink(t.dpu().id());
-    moduleWork.put(t.dpu().id(), t.id());
-    fleet.engage(t.dpu(), start);
-  }
-
-  private void stopModuleLink(String dpuId) {
-    String id = moduleWork.remove(dpuId);
-    if (id != null) {
-      fleet.release(dpuId, id);
-    }
   }
 }

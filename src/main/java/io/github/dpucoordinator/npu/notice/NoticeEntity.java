@@ -9,7 +9,6 @@ import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootAnswered;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootFinished;
-import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootGoing;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootNoticed;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootPostponedOnDpu;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
@@ -90,9 +89,9 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
   private final Random random = new Random();
   private final ActorRef<NoticeBook> view;
   private final JournalWrites<NoticeEvent, NoticeBook> journal;
-  // Transient: who waits for the answer of a round whose hooks are running, and each DPU's return watch.
+  // Transient: who waits for the answer of a round whose hooks are running.
   private final Map<String, List<ActorRef<NoticeReply>>> waiting = new HashMap<>();
-  private final Map<String, String> watches = new HashMap<>();
+  private final NoticeReturns returns;
 
   private NoticeEntity(String persistenceId, ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings,
       DpuTransport transport, Map<String, ActorRef<DpuActor.Command>> actors, HostActions host, Clock clock, ActorRef<NoticeBook> view) {
@@ -107,6 +106,7 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
     this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock, r -> new Back(r.dpuId(), "", ""),
         r -> new Back(r.dpuId(), r.noticeId(), r.detail()));
     this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell);
+    this.returns = new NoticeReturns(ctx, timers, settings, fleet, clock, journal);
   }
 
   private NegotiationSettings n() {
@@ -128,11 +128,11 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(Announce.class, this::onAnnounce)
         .onCommand(HooksDone.class, this::onHooksDone)
-        .onCommand(GoingReceived.class, this::onGoing)
+        .onCommand(GoingReceived.class, returns::onGoing)
         .onCommand(PostponedOnDpu.class, this::onPostponedOnDpu)
-        .onCommand(HardDeadline.class, this::onHardDeadline)
-        .onCommand(Back.class, this::onBack)
-        .onCommand(BackBy.class, this::onBackBy)
+        .onCommand(HardDeadline.class, returns::onHardDeadline)
+        .onCommand(Back.class, returns::onBack)
+        .onCommand(BackBy.class, returns::onBackBy)
         .onCommand(Unplanned.class, this::onUnplanned)
         .onCommand(Adopt.class, this::onAdopt)
         .onCommand(GetBook.class, (s, g) -> {
@@ -152,7 +152,7 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
           view.tell(state);
-          recover(state);
+          returns.recover(state);
         })
         .build();
   }
@@ -165,7 +165,7 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
     return journal.persist(new NoticeEvent.LegacyAdopted("legacy", a.notices(), clock.millis())).thenRun(next -> {
       ctx.getLog().info("[campaign=legacy dpu=all] took over {} DPU-initiated reboot(s) from the coordinator's journal", a.notices().size());
       a.replyTo().tell(Done.getInstance());
-      recover(next);
+      returns.recover(next);
     });
   }
 
@@ -175,10 +175,6 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
         ctx.getLog().warn("[campaign={} dpu={}] unplanned: the DPU {} ({}); recorded in its history", id, u.dpuId(), u.what(), u.detail()));
   }
 
-  /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
-  private void armAt(String key, Command message, long deadlineMillis) {
-    timers.startSingleTimer(key, message, Duration.ofMillis(Math.max(0, deadlineMillis - clock.millis())));
-  }
 
   // ---- notices ----
 
@@ -223,7 +219,7 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
       ctx.getLog().info("[campaign={} dpu={}] DPU announces its own reboot, round {}: reason '{}', planned {}, hard deadline {}",
           c.noticeId(), c.dpuId(), c.round(), c.reason(), Instant.ofEpochMilli(c.planned()), Instant.ofEpochMilli(c.hardDeadline()));
       if (old == null || !old.id().equals(c.noticeId())) {
-        armHardDeadline(next.notices().get(c.dpuId()));
+        returns.armHardDeadline(next.notices().get(c.dpuId()));
       }
       if (busy != null) {
         ctx.getSelf().tell(new HooksDone(c.dpuId(), c.noticeId(), c.round(),
@@ -269,114 +265,5 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
               Instant.ofEpochMilli(p.untilMillis()));
           p.replyTo().tell(new GoingReply(true, "recorded", 0));
         });
-  }
-
-  // ---- the DPU goes, and comes back ----
-
-  private Effect<NoticeEvent, NoticeBook> onGoing(NoticeBook s, GoingReceived g) {
-    if (settings.dpu(g.dpuId()).isEmpty()) {
-      g.replyTo().tell(new GoingReply(false, "unknown DPU '" + g.dpuId() + "'", 0));
-      return journal.none();
-    }
-    long now = clock.millis();
-    Notice notice = s.notice(g.dpuId(), g.noticeId());
-    if (notice != null && notice.going()) {
-      g.replyTo().tell(new GoingReply(true, "already recorded", notice.expectBackBy()));
-      return journal.none();
-    }
-    List<NoticeEvent> events = new ArrayList<>();
-    Notice other = s.notices().get(g.dpuId());
-    if (notice == null && other != null) {
-      events.add(new DpuRebootFinished(other.id(), g.dpuId(), "superseded", "the DPU went with notice " + g.noticeId(), now));
-    }
-    if (notice == null) {
-      // It went without this NPU having heard its notice (unreachable then): record it all the same.
-      events.add(new DpuRebootNoticed(g.noticeId(), g.dpuId(), "(notice not received by this NPU)", now, now, 0, now));
-    }
-    long backBy = now + settings.policy(g.dpuId()).bootWait().toMillis();
-    events.add(new DpuRebootGoing(g.noticeId(), g.dpuId(), g.why().isBlank() ? "the DPU said so" : g.why(), backBy, now, g.bootId()));
-    return journal.persist(events).thenRun(next -> {
-      ctx.getLog().warn("[campaign={} dpu={}] DPU is rebooting now ({}); expected back by {}", g.noticeId(), g.dpuId(), g.why(),
-          Instant.ofEpochMilli(backBy));
-      g.replyTo().tell(new GoingReply(true, "recorded; expected back by " + Instant.ofEpochMilli(backBy), backBy));
-      watchReturn(next.notices().get(g.dpuId()));
-    });
-  }
-
-  private Effect<NoticeEvent, NoticeBook> onHardDeadline(NoticeBook s, HardDeadline d) {
-    Notice notice = s.notice(d.dpuId(), d.noticeId());
-    if (notice == null || notice.going()) {
-      return journal.none();
-    }
-    long backBy = notice.hardDeadline() + settings.policy(d.dpuId()).bootWait().toMillis();
-    return journal.persist(new DpuRebootGoing(d.noticeId(), d.dpuId(), "hard deadline passed with no word from the DPU", backBy,
-        clock.millis(), "")).thenRun(next -> {
-          ctx.getLog().warn("[campaign={} dpu={}] hard deadline {} passed; counting the DPU as rebooting, expected back by {}", d.noticeId(),
-              d.dpuId(), Instant.ofEpochMilli(notice.hardDeadline()), Instant.ofEpochMilli(backBy));
-          watchReturn(next.notices().get(d.dpuId()));
-        });
-  }
-
-  private Effect<NoticeEvent, NoticeBook> onBack(NoticeBook s, Back b) {
-    Notice notice = s.notice(b.dpuId(), b.noticeId());
-    if (notice == null || !notice.going()) {
-      return journal.none();
-    }
-    long took = (clock.millis() - notice.wentAt()) / 1000;
-    return finish(notice, "ok", "back: " + b.detail() + " after " + took + " s");
-  }
-
-  private Effect<NoticeEvent, NoticeBook> onBackBy(NoticeBook s, BackBy b) {
-    Notice notice = s.notice(b.dpuId(), b.noticeId());
-    if (notice == null || !notice.going()) {
-      return journal.none();
-    }
-    ctx.getLog().warn("[campaign={} dpu={}] not back by {} after its own reboot; marked unavailable", b.noticeId(), b.dpuId(),
-        Instant.ofEpochMilli(notice.expectBackBy()));
-    return finish(notice, "not back", "not Listening within its boot wait (" + settings.policy(b.dpuId()).bootWait().toSeconds() + " s)");
-  }
-
-  private Effect<NoticeEvent, NoticeBook> finish(Notice notice, String outcome, String detail) {
-    return journal.persist(new DpuRebootFinished(notice.id(), notice.dpuId(), outcome, detail, clock.millis())).thenRun(next -> {
-      ctx.getLog().info("[campaign={} dpu={}] DPU-initiated reboot finished: {} ({})", notice.id(), notice.dpuId(), outcome, detail);
-      stopWatch(notice.dpuId());
-      timers.cancel("notice-" + notice.dpuId());
-      fleet.release(notice.dpuId(), ""); // its next state is no news to the idle watch
-    });
-  }
-
-  /** After a restart: every notice in flight gets its timers (from the journaled deadlines) and watch again. */
-  private void recover(NoticeBook s) {
-    for (Notice notice : s.notices().values()) {
-      ctx.getLog().info("[campaign={} dpu={}] recovered DPU-initiated reboot (round {}, {}); resuming", notice.id(), notice.dpuId(),
-          notice.round(), notice.going() ? "went, expected back by " + Instant.ofEpochMilli(notice.expectBackBy())
-              : "hard deadline " + Instant.ofEpochMilli(notice.hardDeadline()));
-      if (notice.going()) {
-        watchReturn(notice);
-      } else {
-        armHardDeadline(notice);
-      }
-    }
-  }
-
-  private void armHardDeadline(Notice notice) {
-    // Slack for the DPU's own word that it went, which says more than our timer.
-    long slack = n().answerWithin().toMillis() + settings.signal().rpcTimeout().toMillis();
-    armAt( "notice-" + notice.dpuId(), new HardDeadline(notice.dpuId(), notice.id()), notice.hardDeadline() + slack);
-  }
-
-  private void watchReturn(Notice notice) {
-    armAt( "notice-" + notice.dpuId(), new BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
-    stopWatch(notice.dpuId());
-    DpuEndpoint dpu = settings.dpu(notice.dpuId()).orElseThrow();
-    watches.put(notice.dpuId(), notice.id());
-    fleet.followReturn(dpu, notice.id(), notice.leavingBootId());
-  }
-
-  private void stopWatch(String dpuId) {
-    String noticeId = watches.remove(dpuId);
-    if (noticeId != null) {
-      fleet.release(dpuId, noticeId);
-    }
   }
 }
