@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Json;
-import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.coordinator.PlanView;
 import io.github.dpucoordinator.npu.coordinator.StatusView;
 import io.github.dpucoordinator.npu.dpu.DpuActor;

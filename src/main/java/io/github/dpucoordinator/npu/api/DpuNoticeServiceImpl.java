@@ -2,7 +2,6 @@ package io.github.dpucoordinator.npu.api;
 
 import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.common.Asks;
-import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.proto.notice.Decision;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;

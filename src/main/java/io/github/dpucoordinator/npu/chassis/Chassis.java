@@ -42,6 +42,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The NPU's front door and the one owner of the rules between its aggregates. It spawns, for the service's life, one
@@ -199,7 +200,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     if (c instanceof StartCampaign s) {
       onStart(s);
     } else if (c instanceof CancelCampaign x) {
-      admit(StartReply.class, campaigns, r -> new CancelCampaign(x.reason(), r), x.replyTo(), this::unanswered);
+      admitWithStatus(r -> new Coordinator.Cancel(x.reason(), r), x.replyTo());
     } else if (c instanceof ModuleCommand m) {
       onModule(m);
     } else if (c instanceof ModuleEntity.Restart r) {
@@ -239,8 +240,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     }
     // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
     List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !moduleView.down(d.id())).toList();
-    admit(StartReply.class, campaigns, r -> new Coordinator.Begin(new StartCampaign(c.reason(), c.kind(), c.force(), r), dpus), c.replyTo(),
-        this::unanswered);
+    admitWithStatus(r -> new Coordinator.Begin(c.reason(), c.kind(), c.force(), dpus, r), c.replyTo());
   }
 
   private void onModule(ModuleCommand c) {
@@ -285,6 +285,18 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
         replyTo.tell(answer);
       }
     }));
+  }
+
+  /**
+   * {@link #admit} for the campaign entity, whose answers are {@link StatusReply}s: a refusal ({@link Coordinator.Refused})
+   * becomes the API's "not accepted", with the campaign in flight if that is why.
+   */
+  private void admitWithStatus(Function<ActorRef<StatusReply<StartReply>>, Command> request, ActorRef<StartReply> replyTo) {
+    admitting++;
+    Duration timeout = settings.admin().askTimeout();
+    getContext().askWithStatus(StartReply.class, campaigns, timeout, request::apply, (reply, failure) -> new Admitted(() -> replyTo.tell(
+        reply != null ? reply : failure instanceof Coordinator.Refused r ? new StartReply(false, r.campaignId(), r.getMessage())
+            : unanswered("no answer within " + timeout.toSeconds() + " s (dpu-coordinator.npu.admin.ask-timeout): " + failure))));
   }
 
   private StartReply unanswered(String why) {

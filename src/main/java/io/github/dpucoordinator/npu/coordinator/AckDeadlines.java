@@ -11,7 +11,8 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
  * The campaign's acknowledgment deadline: reports already queued count; a deferral may have moved it; DPUs in a
@@ -51,9 +52,9 @@ final class AckDeadlines {
     timers.cancel("ack-deadline");
   }
 
-  Effect<JournalEvent, CoordinatorState> onDeadline(CoordinatorState s, Reached d) {
+  ReplyEffect<JournalEvent, CoordinatorState> onDeadline(CoordinatorState s, Reached d) {
     if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
-      return journal.none();
+      return journal.none().thenNoReply();
     }
     // Reports already queued count: they arrived before the deadline was handled.
     List<CampaignEvent> events = links.drain(s);
@@ -63,12 +64,12 @@ final class AckDeadlines {
     if (c.ackDeadline() > now) {
       // A deferral moved the deadline while this timer was on its way.
       arm(c.id(), c.ackDeadline());
-      return phases.persistThenAdvance(events);
+      return phases.persistThenAdvance(events).thenNoReply();
     }
     Map<String, String> protective = new LinkedHashMap<>();
     c.dpus().values().stream().filter(p -> !p.resolved() && p.isProtective()).forEach(p -> protective.put(p.id(), p.protective()));
     if (!protective.isEmpty() && !c.protectiveHold() && settings.negotiation().protectiveMaxWait().toMillis() > 0) {
-      return holdForProtective(events, c, protective, now);
+      return holdForProtective(events, c, protective, now).thenNoReply();
     }
     Map<String, String> missing = new LinkedHashMap<>(CampaignLinks.failures(c));
     for (DpuProgress dpu : c.dpus().values()) {
@@ -91,14 +92,14 @@ final class AckDeadlines {
           + "(dpu-coordinator.npu.protective.at-cap = proceed)", c.id(), String.join(",", protective.keySet()), protective);
     }
     events.add(new CampaignEvent.AcknowledgmentsMissing(d.campaignId(), missing, true, now));
-    return phases.persistThenEnter(events);
+    return phases.persistThenEnter(events).thenNoReply();
   }
 
   /**
    * The deadline passed with DPUs in a protective state: those that are not protective and unfinished are
    * given up on now; the protective ones are waited for until protective.max-wait, touching nothing.
    */
-  private Effect<JournalEvent, CoordinatorState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
+  private EffectBuilder<JournalEvent, CoordinatorState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
       long now) {
     long holdUntil = now + settings.negotiation().protectiveMaxWait().toMillis();
     for (DpuProgress dpu : c.dpus().values()) {

@@ -3,21 +3,21 @@ package io.github.dpucoordinator.npu.coordinator;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Ids;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol.CancelCampaign;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.module.ModuleEntity;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 
 /**
  * A campaign that ends before Reboot: `reboot --cancel`, or an abort at the protective-state cap. Each DPU is left
@@ -48,15 +48,13 @@ final class CampaignEnd {
   private static final java.util.Set<Phase> CANCELLABLE =
       java.util.Set.of(Phase.PREPARE_FOR_REBOOT, Phase.NOTIFY_DPUS, Phase.WAIT_FOR_ACKNOWLEDGMENTS);
 
-  Effect<JournalEvent, CoordinatorState> onCancel(CoordinatorState s, CancelCampaign c) {
+  ReplyEffect<JournalEvent, CoordinatorState> onCancel(CoordinatorState s, Coordinator.Cancel c) {
     if (s.current() == null) {
-      c.replyTo().tell(new StartReply(false, "", "no campaign is in flight"));
-      return journal.none();
+      return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused("", "no campaign is in flight")));
     }
     if (!CANCELLABLE.contains(s.phase())) {
-      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " has reached phase "
-          + s.phase().display() + "; it can only be cancelled before Reboot"));
-      return journal.none();
+      return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused(s.current().id(), "campaign "
+          + s.current().id() + " has reached phase " + s.phase().display() + "; it can only be cancelled before Reboot")));
     }
     // Reports already queued count: they arrived before the cancel.
     List<CampaignEvent> events = links.drain(s);
@@ -68,8 +66,8 @@ final class CampaignEnd {
    * Ends a campaign before Reboot (cancelled by the operator, or aborted at the protective cap): each DPU
    * with what became of it; halted DPUs are restarted through module transitions if so configured.
    */
-  Effect<JournalEvent, CoordinatorState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
-      ActorRef<StartReply> replyTo) {
+  ReplyEffect<JournalEvent, CoordinatorState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
+      ActorRef<StatusReply<StartReply>> replyTo) {
     long now = clock.millis();
     Map<String, String> outcomes = new LinkedHashMap<>();
     Map<String, String> restarts = new LinkedHashMap<>();
@@ -92,18 +90,15 @@ final class CampaignEnd {
       });
     }
     events.add(new CampaignEvent.CampaignCancelled(camp.id(), reason, outcomes, now, aborted, restarts));
-    return journal.persist(events).thenRun(next -> {
+    StringBuilder perDpu = new StringBuilder();
+    outcomes.forEach((dpu, outcome) -> perDpu.append("\n  ").append(dpu).append(": ").append(outcome));
+    String said = "campaign " + camp.id() + " cancelled; " + restarts.size() + " halted DPU(s) restarting" + perDpu;
+    EffectBuilder<JournalEvent, CoordinatorState> effect = journal.persist(events).thenRun(next -> {
       ctx.getLog().warn("[campaign={} dpu=all] campaign {} ({}): {}", camp.id(), aborted ? "aborted" : "cancelled", reason, outcomes);
-      long restarting = restarts.size();
-      StringBuilder perDpu = new StringBuilder();
-      outcomes.forEach((dpu, outcome) -> perDpu.append("\n  ").append(dpu).append(": ").append(outcome));
-      if (replyTo != null) {
-        replyTo.tell(new StartReply(true, camp.id(), "campaign " + camp.id() + " cancelled; " + restarting
-            + " halted DPU(s) restarting" + perDpu));
-      }
       phases.enter(next, false);
       restartHalted(next.last());
     });
+    return replyTo == null ? effect.thenNoReply() : effect.thenReply(replyTo, next -> StatusReply.success(new StartReply(true, camp.id(), said)));
   }
 
   /**

@@ -18,7 +18,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 
 /**
  * The campaign's phases as the coordinator lives them: what entering each one does (again after a recovery, with
@@ -52,7 +52,7 @@ final class CampaignPhases {
   }
 
   /** One step within the phase {@code s} is in, once what it waited for has happened: the next event, or none. */
-  Effect<JournalEvent, CoordinatorState> onAdvance(CoordinatorState s) {
+  EffectBuilder<JournalEvent, CoordinatorState> onAdvance(CoordinatorState s) {
     Campaign c = s.current();
     long now = clock.millis();
     switch (s.phase()) {

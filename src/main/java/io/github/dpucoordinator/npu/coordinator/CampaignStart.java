@@ -4,7 +4,6 @@ import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartCampaign;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
@@ -13,7 +12,8 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
  * Starting a campaign: refused while one is in flight or when the kind is unknown. Whether anything else stands in
@@ -42,30 +42,28 @@ final class CampaignStart {
    * The chassis admitted the campaign (no module transition or DPU-initiated reboot in the way) for {@code dpus}: the
    * configured DPUs less those administratively down, which are off, with nothing to tell them.
    */
-  Effect<JournalEvent, CoordinatorState> onStart(CoordinatorState s, Coordinator.Begin b) {
-    StartCampaign c = b.request();
+  ReplyEffect<JournalEvent, CoordinatorState> onStart(CoordinatorState s, Coordinator.Begin c) {
     if (s.phase() != Phase.IDLE) {
-      c.replyTo().tell(new StartReply(false, s.current().id(), "campaign " + s.current().id() + " is in progress (phase "
-          + s.phase().display() + "); not starting another"));
-      return journal.none();
+      return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused(s.current().id(), "campaign "
+          + s.current().id() + " is in progress (phase " + s.phase().display() + "); not starting another")));
     }
     String kind = c.kind().isBlank() ? "cold" : c.kind().trim().toLowerCase();
     if (!KINDS.contains(kind)) {
-      c.replyTo().tell(new StartReply(false, "", "unknown reboot kind '" + c.kind() + "'; expected one of cold, warm, power-off"));
-      return journal.none();
+      return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused("",
+          "unknown reboot kind '" + c.kind() + "'; expected one of cold, warm, power-off")));
     }
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     long now = clock.millis();
     String id = Ids.newId(random, "c", now);
-    List<DpuEndpoint> dpus = b.dpus();
+    List<DpuEndpoint> dpus = c.dpus();
     int leftOut = settings.dpus().size() - dpus.size();
     return journal.persist(new CampaignEvent.CampaignStarted(id, reason, kind, now, dpus, c.force()))
         .thenRun(next -> {
           ctx.getLog().info("[campaign={} dpu=all] campaign started: kind={} reason='{}' dpus={}{}", id, kind, reason, dpus.size(),
               c.force() ? " (force: deferrals not honoured)" : "");
-          c.replyTo().tell(new StartReply(true, id, "campaign " + id + " started for " + dpus.size() + " DPU(s)"
-              + (leftOut > 0 ? " (" + leftOut + " administratively down, left out)" : "")));
           phases.enter(next, false);
-        });
+        })
+        .thenReply(c.replyTo(), next -> StatusReply.success(new StartReply(true, id, "campaign " + id + " started for " + dpus.size()
+            + " DPU(s)" + (leftOut > 0 ? " (" + leftOut + " administratively down, left out)" : ""))));
   }
 }

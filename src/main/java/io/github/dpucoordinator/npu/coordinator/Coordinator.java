@@ -9,9 +9,8 @@ import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.module.ModuleEntity;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol.CancelCampaign;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartCampaign;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
@@ -28,10 +27,12 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
@@ -47,7 +48,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * {@link CampaignLinks} (reports of a burst journaled in one write), {@link AckDeadlines}, {@link CampaignEnd} and
  * {@link NpuReboot}. After every write its state goes to {@code view}, the chassis' copy.
  */
-public final class Coordinator extends EventSourcedBehavior<Command, JournalEvent, CoordinatorState> {
+public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<Command, JournalEvent, CoordinatorState> {
 
   public static final String PERSISTENCE_ID = "npu-coordinator";
 
@@ -55,8 +56,29 @@ public final class Coordinator extends EventSourcedBehavior<Command, JournalEven
 
   private enum Flush implements Command { INSTANCE }
 
-  /** The chassis admitted {@code request} for these DPUs (the configured ones less those administratively down). */
-  public record Begin(StartCampaign request, List<DpuEndpoint> dpus) implements Command {}
+  /**
+   * The chassis admitted a campaign ({@code reason}, {@code kind}, {@code force}) for these DPUs (the configured ones
+   * less those administratively down). Answered with the campaign started, or {@link Refused}.
+   */
+  public record Begin(String reason, String kind, boolean force, List<DpuEndpoint> dpus, ActorRef<StatusReply<StartReply>> replyTo)
+      implements Command {}
+
+  /** `reboot --cancel`: answered with the campaign cancelled, or {@link Refused}. */
+  public record Cancel(String reason, ActorRef<StatusReply<StartReply>> replyTo) implements Command {}
+
+  /** Why a campaign was not started or cancelled; {@code campaignId}: the one in flight, if that is why. */
+  public static final class Refused extends RuntimeException {
+    private final String campaignId;
+
+    public Refused(String campaignId, String message) {
+      super(message, null, false, false);
+      this.campaignId = campaignId;
+    }
+
+    public String campaignId() {
+      return campaignId;
+    }
+  }
 
   /** The state now, after every message before this one. */
   public record GetCampaigns(ActorRef<Campaigns> replyTo) implements Command {}
@@ -116,11 +138,11 @@ public final class Coordinator extends EventSourcedBehavior<Command, JournalEven
     this.links = new CampaignLinks(ctx, fleet, settings, clock);
     this.escalations = new Escalations(ctx, settings, host, clock);
     Phases phases = new Phases() {
-      public Effect<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
+      public EffectBuilder<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
         return Coordinator.this.persistThenEnter(events);
       }
 
-      public Effect<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
+      public EffectBuilder<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
         return Coordinator.this.persistThenAdvance(events);
       }
 
@@ -149,29 +171,30 @@ public final class Coordinator extends EventSourcedBehavior<Command, JournalEven
     return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
   }
 
+  /** Every command answers or says it does not ({@code thenNoReply}): a request is never left without its answer. */
   @Override
-  public CommandHandler<Command, JournalEvent, CoordinatorState> commandHandler() {
-    return newCommandHandlerBuilder().forAnyState()
+  public CommandHandlerWithReply<Command, JournalEvent, CoordinatorState> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(Begin.class, start::onStart)
-        .onCommand(GetCampaigns.class, (s, c) -> only(() ->
-            c.replyTo().tell(new Campaigns(s, Map.copyOf(links.lastSeen()), lastSequenceNumber(ctx)))))
-        .onCommand(FromLink.class, this::onFromLink)
-        .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)))
-        .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s))
-        .onCommand(PrepareFinished.class, this::onPrepareFinished)
+        .onCommand(Cancel.class, end::onCancel)
+        .onCommand(GetCampaigns.class, (s, c) -> Effect().reply(c.replyTo(), new Campaigns(s, Map.copyOf(links.lastSeen()), lastSequenceNumber(ctx))))
+        .onCommand(FromLink.class, (s, r) -> onFromLink(s, r).thenNoReply())
+        .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)).thenNoReply())
+        .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s).thenNoReply())
+        .onCommand(PrepareFinished.class, (s, p) -> onPrepareFinished(s, p).thenNoReply())
         .onCommand(AckDeadlines.Reached.class, ackDeadlines::onDeadline)
-        .onCommand(NpuReboot.ActionFinished.class, reboot::onActionFinished)
-        .onCommand(NpuReboot.Settled.class, reboot::onSettled)
-        .onCommand(NpuReboot.RunAgain.class, reboot::onRunAgain)
-        .onCommand(NpuReboot.BootDeadline.class, reboot::onBootDeadline)
-        .onCommand(CancelCampaign.class, end::onCancel)
+        .onCommand(NpuReboot.ActionFinished.class, (s, a) -> reboot.onActionFinished(s, a).thenNoReply())
+        .onCommand(NpuReboot.Settled.class, (s, a) -> reboot.onSettled(s, a).thenNoReply())
+        .onCommand(NpuReboot.RunAgain.class, (s, a) -> reboot.onRunAgain(s, a).thenNoReply())
+        .onCommand(NpuReboot.BootDeadline.class, (s, a) -> reboot.onBootDeadline(s, a).thenNoReply())
         .onCommand(ForceDone.class, (s, f) -> {
           CampaignEvent.DpuForced forced = escalations.onDone(s, f);
-          return forced == null ? Effect().none() : persistThenAdvance(List.of(forced));
+          return (forced == null ? Effect().none() : persistThenAdvance(List.of(forced))).thenNoReply();
         })
-        .onCommand(HandedOver.class, (s, h) -> !s.hasLegacy() ? Effect().none()
+        .onCommand(HandedOver.class, (s, h) -> (!s.hasLegacy() ? Effect().none()
             : journal.persist(new CampaignEvent.LegacyHandedOver("legacy", clock.millis())).thenRun(next ->
                 ctx.getLog().info("[campaign=legacy dpu=all] modules and notices of the coordinator's journal handed to their entities")))
+            .thenNoReply())
         .build();
   }
 
@@ -198,13 +221,7 @@ public final class Coordinator extends EventSourcedBehavior<Command, JournalEven
 
   // ---- commands ----
 
-  /** A command that journals nothing: {@code action} is all it does. */
-  private Effect<JournalEvent, CoordinatorState> only(Runnable action) {
-    action.run();
-    return Effect().none();
-  }
-
-  private Effect<JournalEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
+  private EffectBuilder<JournalEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
     if (!s.isCurrent(r.campaignId())) {
       ctx.getLog().info("[campaign={} dpu={}] ignoring a report for a campaign that is not in flight", r.campaignId(), r.dpuId());
       return Effect().none();
@@ -215,7 +232,7 @@ public final class Coordinator extends EventSourcedBehavior<Command, JournalEven
     return Effect().none();
   }
 
-  private Effect<JournalEvent, CoordinatorState> onPrepareFinished(CoordinatorState s, PrepareFinished p) {
+  private EffectBuilder<JournalEvent, CoordinatorState> onPrepareFinished(CoordinatorState s, PrepareFinished p) {
     if (!s.isCurrent(p.campaignId()) || s.phase() != Phase.PREPARE_FOR_REBOOT) {
       return Effect().none();
     }
@@ -228,11 +245,11 @@ public final class Coordinator extends EventSourcedBehavior<Command, JournalEven
     timers.startSingleTimer(key, message, Duration.ofMillis(left));
   }
 
-  private Effect<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
+  private EffectBuilder<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
     return journal.persist(events).thenRun(next -> campaignPhases.enter(next, false));
   }
 
-  private Effect<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
+  private EffectBuilder<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
     if (events.isEmpty()) {
       return Effect().none();
     }

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 
 /**
  * The NPU's own reboot and what follows it, for the coordinator: phase Reboot (the action is journaled before it
@@ -55,7 +55,7 @@ final class NpuReboot {
   }
 
   /** -> Reboot: the action is journaled, with this host's boot id, before it runs. */
-  Effect<JournalEvent, CoordinatorState> issue(Campaign c, long now) {
+  EffectBuilder<JournalEvent, CoordinatorState> issue(Campaign c, long now) {
     return phases.persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId(), true)));
   }
 
@@ -87,7 +87,7 @@ final class NpuReboot {
   }
 
   /** PostReboot -> Idle once every DPU is back or recorded as not ready. */
-  Effect<JournalEvent, CoordinatorState> finishIfBack(Campaign c, long now) {
+  EffectBuilder<JournalEvent, CoordinatorState> finishIfBack(Campaign c, long now) {
     Map<String, String> notReady = notReady(c);
     return c.allBack() ? phases.persistThenEnter(List.of(new CampaignEvent.CampaignFinished(c.id(), c.outcomeWith(notReady), notReady, now)))
         : journal.none();
@@ -101,7 +101,7 @@ final class NpuReboot {
     }
   }
 
-  Effect<JournalEvent, CoordinatorState> onActionFinished(CoordinatorState s, ActionFinished f) {
+  EffectBuilder<JournalEvent, CoordinatorState> onActionFinished(CoordinatorState s, ActionFinished f) {
     if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.REBOOT) {
       return journal.none();
     }
@@ -119,7 +119,7 @@ final class NpuReboot {
     });
   }
 
-  Effect<JournalEvent, CoordinatorState> onRunAgain(CoordinatorState s, RunAgain a) {
+  EffectBuilder<JournalEvent, CoordinatorState> onRunAgain(CoordinatorState s, RunAgain a) {
     if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.REBOOT || s.current().rebootAction().returned() != null) {
       return journal.none();
     }
@@ -135,7 +135,7 @@ final class NpuReboot {
         Failures.orFailed(result, failure, "reboot")));
   }
 
-  Effect<JournalEvent, CoordinatorState> onSettled(CoordinatorState s, Settled r) {
+  EffectBuilder<JournalEvent, CoordinatorState> onSettled(CoordinatorState s, Settled r) {
     if (!s.isCurrent(r.campaignId()) || s.phase() != Phase.REBOOT) {
       return journal.none();
     }
@@ -151,7 +151,7 @@ final class NpuReboot {
   }
 
   /** One DPU's own boot deadline: if it is not back, it is recorded unavailable and the campaign goes on. */
-  Effect<JournalEvent, CoordinatorState> onBootDeadline(CoordinatorState s, BootDeadline d) {
+  EffectBuilder<JournalEvent, CoordinatorState> onBootDeadline(CoordinatorState s, BootDeadline d) {
     if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.POST_REBOOT) {
       return journal.none();
     }

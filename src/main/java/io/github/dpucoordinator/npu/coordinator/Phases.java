@@ -2,15 +2,15 @@ package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import java.util.List;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 
 /** What the coordinator's collaborators ask of it: journal and then enter the phase reached, or advance within it. */
 interface Phases {
   /** Journal {@code events}, then run the side effects of the phase they lead to. */
-  Effect<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events);
+  EffectBuilder<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events);
 
   /** Journal {@code events} (none: nothing), then see whether the phase is complete. */
-  Effect<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events);
+  EffectBuilder<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events);
 
   /** The side effects of the phase {@code s} is in; after a restart {@code recovered} is true. */
   void enter(CoordinatorState s, boolean recovered);

@@ -3,7 +3,6 @@ package io.github.dpucoordinator.npu.gateway;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
