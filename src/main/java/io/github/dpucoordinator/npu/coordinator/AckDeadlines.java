@@ -1,7 +1,8 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.time.Clock;
@@ -9,8 +10,10 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
@@ -23,7 +26,6 @@ final class AckDeadlines {
   record Reached(String campaignId) implements Command {}
 
   private final ActorContext<Command> ctx;
-  private final TimerScheduler<Command> timers;
   private final NpuSettings settings;
   private final Clock clock;
   private final JournalWrites<JournalEvent, CoordinatorState> journal;
@@ -31,10 +33,9 @@ final class AckDeadlines {
   private final CampaignEnd end;
   private final Phases phases;
 
-  AckDeadlines(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, Clock clock, JournalWrites<JournalEvent, CoordinatorState> journal,
+  AckDeadlines(ActorContext<Command> ctx, NpuSettings settings, Clock clock, JournalWrites<JournalEvent, CoordinatorState> journal,
       CampaignLinks links, CampaignEnd end, Phases phases) {
     this.ctx = ctx;
-    this.timers = timers;
     this.settings = settings;
     this.clock = clock;
     this.journal = journal;
@@ -43,13 +44,83 @@ final class AckDeadlines {
     this.phases = phases;
   }
 
-  /** The deadline timer of campaign {@code campaignId}, for the time left until {@code deadlineMillis}. */
-  void arm(String campaignId, long deadlineMillis) {
-    Coordinator.armAt(timers, clock, "ack-deadline", new Reached(campaignId), deadlineMillis);
+  /** The {@link AckCollector} of the campaign in WaitForAcknowledgments (null in other phases), and how many were started. */
+  private ActorRef<AckCollector.Msg> collector;
+  private String collecting = "";
+  private int collectors;
+
+  /** The collector watched by the entity stopped: {@code ref} is the one that did. */
+  record CollectorStopped(String campaignId, ActorRef<AckCollector.Msg> ref) implements Command {}
+
+  /**
+   * Campaign {@code c} waits for its DPUs until {@code deadlineMillis}: its collector (started if it has none) hears
+   * which DPUs are unresolved and the deadline.
+   */
+  void arm(Campaign c, long deadlineMillis) {
+    AckCollector.Progress progress = new AckCollector.Progress(unresolved(c), deadlineMillis);
+    if (collector != null && collecting.equals(c.id())) {
+      collector.tell(progress);
+      return;
+    }
+    cancel();
+    collector = ctx.spawn(AckCollector.create(c.id(), progress, clock, ctx.getSelf()), "acks-" + Ids.safe(c.id()) + "-" + (++collectors));
+    collecting = c.id();
+    ctx.watchWith(collector, new CollectorStopped(c.id(), collector));
   }
 
+  /**
+   * Recovered (at start, or after a restart of the entity's behavior, which stops its children): no collector runs
+   * yet; entering the phase starts one.
+   */
+  void recovered() {
+    collector = null;
+    collecting = "";
+  }
+
+  /** After each write in WaitForAcknowledgments: the collector hears what is still unresolved. */
+  void progress(Campaign c) {
+    if (collector != null && collecting.equals(c.id())) {
+      collector.tell(new AckCollector.Progress(unresolved(c), c.ackDeadline()));
+    }
+  }
+
+  /** The phase is over: no more collecting. */
   void cancel() {
-    timers.cancel("ack-deadline");
+    if (collector != null) {
+      ctx.unwatch(collector);
+      ctx.stop(collector);
+      collector = null;
+      collecting = "";
+    }
+  }
+
+  /** A collector stopped that was not told to: while the campaign still waits, another starts from the journal. */
+  ReplyEffect<JournalEvent, CoordinatorState> onStopped(CoordinatorState s, CollectorStopped stopped) {
+    if (stopped.ref().equals(collector)) {
+      collector = null;
+      collecting = "";
+      if (s.isCurrent(stopped.campaignId()) && s.phase() == Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
+        ctx.getLog().warn("[campaign={} dpu=all] the acknowledgment collector stopped; starting another", stopped.campaignId());
+        arm(s.current(), s.current().ackDeadline());
+      }
+    }
+    return journal.none().thenNoReply();
+  }
+
+  /** Every DPU completed or failed, as the collector counts: the phase ends, on the journaled state. */
+  ReplyEffect<JournalEvent, CoordinatorState> onAllIn(CoordinatorState s, AckCollector.AllIn a) {
+    Campaign c = s.current();
+    if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS || !c.allResolved()) {
+      return journal.none().thenNoReply();
+    }
+    long now = clock.millis();
+    return phases.persistThenEnter(List.of(c.allCompleted()
+        ? new CampaignEvent.AcknowledgmentsCollected(c.id(), now)
+        : new CampaignEvent.AcknowledgmentsMissing(c.id(), CampaignLinks.failures(c), false, now))).thenNoReply();
+  }
+
+  private static Set<String> unresolved(Campaign c) {
+    return c.dpus().values().stream().filter(d -> !d.resolved()).map(DpuProgress::id).collect(Collectors.toUnmodifiableSet());
   }
 
   ReplyEffect<JournalEvent, CoordinatorState> onDeadline(CoordinatorState s, Reached d) {
@@ -63,7 +134,7 @@ final class AckDeadlines {
     long now = clock.millis();
     if (c.ackDeadline() > now) {
       // A deferral moved the deadline while this timer was on its way.
-      arm(c.id(), c.ackDeadline());
+      arm(c, c.ackDeadline());
       return phases.persistThenAdvance(events).thenNoReply();
     }
     Map<String, String> protective = new LinkedHashMap<>();
@@ -114,7 +185,7 @@ final class AckDeadlines {
           String.join(",", protective.keySet()), protective, Instant.ofEpochMilli(holdUntil));
       next.current().dpus().values().stream().filter(p -> p.status() == DpuStatus.FAILED)
           .forEach(p -> links.stopSignalling(p.id()));
-      arm(c.id(), holdUntil);
+      arm(next.current(), holdUntil);
       phases.advance();
     });
   }

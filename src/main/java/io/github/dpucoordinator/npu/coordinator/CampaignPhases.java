@@ -3,8 +3,6 @@ package io.github.dpucoordinator.npu.coordinator;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Failures;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsCollected;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsMissing;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuAcknowledged;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuShutdownCompleted;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.SignalsDispatched;
@@ -72,12 +70,8 @@ final class CampaignPhases {
         return phases.persistThenEnter(events);
       }
       case WAIT_FOR_ACKNOWLEDGMENTS:
-        if (!c.allResolved()) {
-          return journal.none();
-        }
-        return phases.persistThenEnter(List.of(c.allCompleted()
-            ? new AcknowledgmentsCollected(c.id(), now)
-            : new AcknowledgmentsMissing(c.id(), CampaignLinks.failures(c), false, now)));
+        ackDeadlines.progress(c); // the collector says when all are in
+        return journal.none();
       case ERROR_LOGGING: {
         List<CampaignEvent> issue = escalations.toIssue(c, now);
         if (!issue.isEmpty()) {
@@ -138,7 +132,7 @@ final class CampaignPhases {
         phases.advance();
         break;
       case WAIT_FOR_ACKNOWLEDGMENTS:
-        ackDeadlines.arm(c.id(), c.ackDeadline());
+        ackDeadlines.arm(c, c.ackDeadline());
         SignalRequest request = new SignalRequest(c.id(), c.kind(), c.reason(), c.ackDeadline(), "", c.force());
         for (DpuProgress d : c.dpus().values()) {
           if (!d.resolved() && (recovered || !links.has(d.id()))) {

@@ -157,7 +157,7 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     this.start = new CampaignStart(ctx, settings, clock, random, journal, phases);
     this.reboot = new NpuReboot(ctx, timers, settings, host, clock, journal, links, phases);
     this.end = new CampaignEnd(ctx, settings, clock, random, journal, links, restarts, phases);
-    this.ackDeadlines = new AckDeadlines(ctx, timers, settings, clock, journal, links, end, phases);
+    this.ackDeadlines = new AckDeadlines(ctx, settings, clock, journal, links, end, phases);
     this.campaignPhases = new CampaignPhases(ctx, settings, host, clock, journal, links, ackDeadlines, escalations, reboot, phases);
   }
 
@@ -183,6 +183,8 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
         .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s).thenNoReply())
         .onCommand(PrepareFinished.class, (s, p) -> onPrepareFinished(s, p).thenNoReply())
         .onCommand(AckDeadlines.Reached.class, ackDeadlines::onDeadline)
+        .onCommand(AckCollector.AllIn.class, ackDeadlines::onAllIn)
+        .onCommand(AckDeadlines.CollectorStopped.class, ackDeadlines::onStopped)
         .onCommand(NpuReboot.ActionFinished.class, (s, a) -> reboot.onActionFinished(s, a).thenNoReply())
         .onCommand(NpuReboot.Settled.class, (s, a) -> reboot.onSettled(s, a).thenNoReply())
         .onCommand(NpuReboot.RunAgain.class, (s, a) -> reboot.onRunAgain(s, a).thenNoReply())
@@ -210,6 +212,7 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
         .onSignal(RecoveryCompleted.instance(), state -> {
           view.tell(state);
           fleet.renew();
+          ackDeadlines.recovered();
           if (state.current() != null) {
             ctx.getLog().info("[campaign={} dpu=all] recovered in phase {}; resuming", state.current().id(), state.phase().display());
           }
