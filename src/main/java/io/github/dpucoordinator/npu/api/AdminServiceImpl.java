@@ -1,6 +1,6 @@
 package io.github.dpucoordinator.npu.api;
 
-import io.github.dpucoordinator.npu.module.Transition;
+import io.github.dpucoordinator.npu.module.ModuleKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.chassis.Chassis;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -95,12 +95,12 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   @Override
   public CompletionStage<ModuleResponse> moduleShutdown(ModuleRequest in) {
-    return module(in, Transition.SHUTDOWN);
+    return module(in, ModuleKind.SHUTDOWN.label());
   }
 
   @Override
   public CompletionStage<ModuleResponse> moduleStartup(ModuleRequest in) {
-    return module(in, Transition.STARTUP);
+    return module(in, ModuleKind.STARTUP.label());
   }
 
   private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {

@@ -54,7 +54,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
       ModuleState m = moduleBook.modules().get(d.id());
       Transition t = m == null ? null : m.transition();
       return new ModuleView(d.id(), d.host() + ":" + d.port(), d.protocol(), m != null && m.down() ? "down" : "up",
-          t == null ? null : new TransitionView(t.id(), t.kind(), t.phase().name(), t.reason(), t.startedAt()),
+          t == null ? null : new TransitionView(t.id(), t.kind().label(), t.phase().name(), t.reason(), t.startedAt()),
           m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange());
     }).toList();
     return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules,

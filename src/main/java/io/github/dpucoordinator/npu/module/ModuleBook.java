@@ -61,7 +61,7 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
     }
     if (event instanceof ModuleTransitionStarted e) {
       ModuleState old = modules.get(e.dpu().id());
-      Transition.Step phase = e.kind().equals(Transition.STARTUP) ? Transition.Step.POWERING_ON : Transition.Step.HALTING;
+      Transition.Step phase = e.kind() == ModuleKind.STARTUP ? Transition.Step.POWERING_ON : Transition.Step.HALTING;
       Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L, false);
       return with(new ModuleState(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
     }
@@ -87,7 +87,7 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
     }
     ModuleTransitionFinished e = (ModuleTransitionFinished) event; // the last of the sealed kinds
     // A refused transition changed nothing: the DPU stays as it was.
-    boolean down = e.outcome().equals("refused") ? m.down() : t.kind().equals(Transition.SHUTDOWN) || t.kind().equals("halt");
+    boolean down = e.outcome().equals("refused") ? m.down() : t.kind().leavesDown();
     Map<String, ModuleState> next = new LinkedHashMap<>(modules);
     next.put(dpuId, new ModuleState(dpuId, down, null, e.outcome() + ": " + t.kind() + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")"),
         e.atMillis()));

@@ -168,7 +168,7 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     if (m != null && (m.transition() != null || m.lastChange() >= r.atMillis())) {
       return journal.none(); // started already (or something newer happened to the DPU since)
     }
-    return journal.persist(new ModuleEvent.ModuleTransitionStarted(r.transitionId(), r.dpu(), "cold", r.reason(), clock.millis()))
+    return journal.persist(new ModuleEvent.ModuleTransitionStarted(r.transitionId(), r.dpu(), ModuleKind.COLD, r.reason(), clock.millis()))
         .thenRun(next -> {
           ctx.getLog().info("[campaign={} dpu={}] module cold started: reason='{}'", r.transitionId(), r.dpu().id(), r.reason());
           work.enter(next, r.dpu().id(), false);
@@ -184,7 +184,8 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     }
     DpuEndpoint dpu = settings.dpu(c.dpuId()).orElseThrow();
     boolean down = s.down(dpu.id());
-    if (!c.force() && c.kind().equals(Transition.STARTUP) && !down) {
+    ModuleKind kind = ModuleKind.of(c.kind());
+    if (!c.force() && kind == ModuleKind.STARTUP && !down) {
       // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first.
       fleet.observe(dpu, a -> new StartupChecked(c, a.observation() != null && a.observation().listening(),
           a.observation() != null ? a.observation().state().name() : "not answering: " + Failures.describe(a.failure())));
@@ -193,7 +194,7 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     long now = clock.millis();
     String id = Ids.newId(random, "m", now);
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
-    return journal.persist(new ModuleEvent.ModuleTransitionStarted(id, dpu, c.kind(), reason, now))
+    return journal.persist(new ModuleEvent.ModuleTransitionStarted(id, dpu, kind, reason, now))
         .thenRun(next -> {
           ctx.getLog().info("[campaign={} dpu={}] module {} started: reason='{}'", id, dpu.id(), c.kind(), reason);
           c.replyTo().tell(new StartReply(true, id, "module " + c.kind() + " " + id + " of " + dpu.id() + " started"));
@@ -239,7 +240,7 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     if (t.powerIssued()) {
       return step(ModuleSteps.afterRestart(t, a.dpuId(), clock.millis(), settings.module().bootWait().toMillis()));
     }
-    boolean shutdown = t.kind().equals(Transition.SHUTDOWN);
+    boolean shutdown = t.kind() == ModuleKind.SHUTDOWN;
     String action = shutdown ? "power-off" : "power-on";
     return journal.persist(new ModuleEvent.ModulePowerIssued(t.id(), a.dpuId(), action, clock.millis())).thenRun(next ->
         ctx.pipeToSelf(shutdown ? host.powerOff(t.id(), a.dpuId()) : host.powerOn(t.id(), a.dpuId()), (result, failure) ->

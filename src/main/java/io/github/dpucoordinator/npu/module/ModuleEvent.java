@@ -13,7 +13,7 @@ public sealed interface ModuleEvent extends JournalEvent {
   String dpuId();
 
   /** One transition per DPU at a time ({@code kind}: shutdown, startup, halt, cold, warm). */
-  record ModuleTransitionStarted(String campaignId, DpuEndpoint dpu, String kind, String reason, long atMillis) implements ModuleEvent {
+  record ModuleTransitionStarted(String campaignId, DpuEndpoint dpu, ModuleKind kind, String reason, long atMillis) implements ModuleEvent {
     @Override
     public String dpuId() {
       return dpu.id();

@@ -21,10 +21,11 @@ final class ModuleRequests {
       return new StartReply(false, "", "unknown DPU '" + c.dpuId() + "'; configured: "
           + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList()));
     }
-    if (!c.kind().equals(Transition.SHUTDOWN) && !c.kind().equals(Transition.STARTUP) && !Transition.REBOOT_KINDS.contains(c.kind())) {
+    ModuleKind kind = ModuleKind.of(c.kind());
+    if (kind == null) {
       return new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown, startup, halt, cold or warm");
     }
-    if ((c.kind().equals("cold") || c.kind().equals("warm")) && !dpu.protocol().equals(DpuEndpoint.GNOI)) {
+    if ((kind == ModuleKind.COLD || kind == ModuleKind.WARM) && !dpu.protocol().equals(DpuEndpoint.GNOI)) {
       return new StartReply(false, "", "method " + c.kind().toUpperCase() + " needs gNOI; " + dpu.id() + " speaks "
           + dpu.protocol() + ", which only halts");
     }
@@ -34,7 +35,7 @@ final class ModuleRequests {
       return new StartReply(false, t.id(), dpu.id() + " is already in a " + t.kind() + " (" + t.id() + ", phase "
           + t.phase() + ", since " + Instant.ofEpochMilli(t.startedAt()) + "); one transition per DPU at a time");
     }
-    if (!c.force() && c.kind().equals(Transition.SHUTDOWN) && m != null && m.down()) {
+    if (!c.force() && kind == ModuleKind.SHUTDOWN && m != null && m.down()) {
       // Already where it was asked to go: nothing is halted, powered or journaled again (`--force` does it anyway).
       String since = m.lastChange() <= 0 ? "" : " since " + Instant.ofEpochMilli(m.lastChange())
           + (m.lastOutcome().isEmpty() ? "" : " (" + m.lastOutcome() + ")");

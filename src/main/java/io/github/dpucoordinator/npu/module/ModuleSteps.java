@@ -18,7 +18,7 @@ final class ModuleSteps {
   /** The event a report of the DPU's actor leads to, or null for none. */
   static ModuleEvent fromReport(Transition t, String dpuId, LinkReport report, long now) {
     boolean halting = t.phase() == Transition.Step.HALTING;
-    boolean rebootOnly = Transition.REBOOT_KINDS.contains(t.kind()); // halt, cold, warm: no power action after
+    boolean rebootOnly = t.kind().rebootOnly(); // halt, cold, warm: no power action after
     if (report instanceof LinkReport.Acknowledged a && halting && !t.acknowledged()) {
       return new ModuleHaltAcknowledged(t.id(), dpuId, a.reply().ack(), now, a.reply().countBefore());
     }
@@ -26,7 +26,7 @@ final class ModuleSteps {
       if (!rebootOnly) {
         return new ModuleHalted(t.id(), dpuId, true, c.detail(), now);
       }
-      String what = t.kind().equals("halt") ? "halted" : "rebooted (" + t.kind().toUpperCase() + ")";
+      String what = t.kind() == ModuleKind.HALT ? "halted" : "rebooted (" + t.kind().method() + ")";
       return new ModuleTransitionFinished(t.id(), dpuId, "ok", what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now);
     }
     if (report instanceof LinkReport.GaveUp g && halting) {
@@ -47,7 +47,7 @@ final class ModuleSteps {
 
   /** The power command returned {@code r}: a shutdown is over; a startup waits for the DPU until its boot wait ends. */
   static ModuleEvent afterPower(Transition t, String dpuId, StepResult r, long now, long bootWaitMillis) {
-    if (t.kind().equals(Transition.SHUTDOWN)) {
+    if (t.kind() == ModuleKind.SHUTDOWN) {
       String detail = t.detail() + "; power-off " + (r.ok() ? "done" : "failed: " + r.detail())
           + (r.ok() && !r.detail().isEmpty() ? " (" + r.detail() + ")" : "");
       return new ModuleTransitionFinished(t.id(), dpuId, r.ok() ? haltOutcome(t) : "failed", detail, now);
@@ -60,7 +60,7 @@ final class ModuleSteps {
 
   /** Recovered after the power command was issued, with no result on record: it is never run twice. */
   static ModuleEvent afterRestart(Transition t, String dpuId, long now, long bootWaitMillis) {
-    if (t.kind().equals(Transition.SHUTDOWN)) {
+    if (t.kind() == ModuleKind.SHUTDOWN) {
       return new ModuleTransitionFinished(t.id(), dpuId, haltOutcome(t),
           t.detail() + "; power-off was issued before an NPU service restart, its result is unknown", now);
     }

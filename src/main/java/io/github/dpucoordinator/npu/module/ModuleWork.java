@@ -43,7 +43,7 @@ final class ModuleWork {
     }
     switch (t.phase()) {
       case HALTING -> startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.SHUTDOWN,
-          new SignalRequest(t.id(), "cold", t.reason(), 0, Transition.REBOOT_KINDS.contains(t.kind()) ? t.kind().toUpperCase() : ""),
+          new SignalRequest(t.id(), "cold", t.reason(), 0, t.kind().method()),
           t.acknowledged(), 0, 0, t.countBefore()));
       case WAITING_FOR_BOOT -> {
         armAt("module-boot-" + dpuId, new BootTimeout(dpuId, t.id()), t.bootDeadline());

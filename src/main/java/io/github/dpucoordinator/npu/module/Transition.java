@@ -4,7 +4,7 @@ import io.github.dpucoordinator.common.CborSerializable;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 
 /** A module transition in flight, in its {@link Step}. */
-public record Transition(String id, String kind, String reason, DpuEndpoint dpu, Step phase, boolean acknowledged,
+public record Transition(String id, ModuleKind kind, String reason, DpuEndpoint dpu, Step phase, boolean acknowledged,
     boolean powerIssued, String detail, long startedAt, long bootDeadline, Long countBefore, Boolean haltFailed)
     implements CborSerializable {
 
@@ -14,12 +14,6 @@ public record Transition(String id, String kind, String reason, DpuEndpoint dpu,
    */
   public enum Step { HALTING, POWERING_OFF, POWERING_ON, WAITING_FOR_BOOT }
 
-  /** `chassis module shutdown`: halt, then power off; the DPU is administratively down after. */
-  public static final String SHUTDOWN = "shutdown";
-  /** `chassis module startup`: power on, then wait for the DPU to boot. */
-  public static final String STARTUP = "startup";
-  /** Named-pipe requests: the DPU is asked to HALT, or to reboot COLD or WARM, with no power action after. */
-  public static final java.util.Set<String> REBOOT_KINDS = java.util.Set.of("halt", "cold", "warm");
 
   /**
    * {@code countBefore}: the gNOI evidence journaled with the HALT's acknowledgment (-1: none); {@code haltFailed}: the

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.dpucoordinator.npu.module.ModuleKind;
 import io.github.dpucoordinator.npu.module.ModuleEvent;
 import io.github.dpucoordinator.npu.module.Transition;
 import io.github.dpucoordinator.npu.notice.NoticeEvent;
@@ -48,7 +49,7 @@ class ChassisTest {
     DpuEndpoint dpu0 = f.settings.dpus().get(0);
     // what the coordinator journaled before module transitions and notices had entities of their own
     f.journal.persistForRecovery(f.pid, List.of(
-        new ModuleEvent.ModuleTransitionStarted("m-old", dpu0, Transition.SHUTDOWN, "replace a fan", t0),
+        new ModuleEvent.ModuleTransitionStarted("m-old", dpu0, ModuleKind.SHUTDOWN, "replace a fan", t0),
         new ModuleEvent.ModuleHaltAcknowledged("m-old", "DPU0", "halting", t0, -1L),
         new NoticeEvent.DpuRebootNoticed("n-old", "DPU1", "firmware", t0, t0 + 600_000, 1, t0)));
     f.restart();

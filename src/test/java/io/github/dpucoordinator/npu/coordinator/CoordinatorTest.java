@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu.coordinator;
 
+import io.github.dpucoordinator.npu.module.ModuleKind;
 import io.github.dpucoordinator.npu.journal.HistoryEntry;
 import io.github.dpucoordinator.npu.notice.Notice;
 import io.github.dpucoordinator.npu.module.ModuleEvent;
@@ -408,7 +409,7 @@ class CoordinatorTest {
     assertTrue(event.dpuOutcomes().get("DPU1").startsWith("was shutting down; left to finish"), event.toString());
     assertEquals("not signalled (no acknowledgment yet)", event.dpuOutcomes().get("DPU2"));
     ModuleEvent.ModuleTransitionStarted restart = f.expect(ModuleEvent.ModuleTransitionStarted.class);
-    assertEquals("cold", restart.kind());
+    assertEquals(ModuleKind.COLD, restart.kind());
     assertEquals("DPU0", restart.dpu().id());
 
     ProbeTransport.SignalCall cold = f.transport.calls.expectMessageClass(ProbeTransport.SignalCall.class);

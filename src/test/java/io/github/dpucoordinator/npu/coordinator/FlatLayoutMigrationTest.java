@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
+import io.github.dpucoordinator.npu.module.ModuleKind;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.module.ModuleEvent;
@@ -69,12 +70,16 @@ class FlatLayoutMigrationTest {
   @Test
   void aSnapshotWithAModuleTransitionInFlightKeepsItsStepWrittenByName() {
     CoordinatorState halting = CoordinatorState.empty().apply(new ModuleEvent.ModuleTransitionStarted("m1",
-        new DpuEndpoint("DPU0", "127.0.0.1", 50051), Transition.SHUTDOWN, "replace a fan", 1L), 10, 10);
+        new DpuEndpoint("DPU0", "127.0.0.1", 50051), ModuleKind.SHUTDOWN, "replace a fan", 1L), 10, 10);
     byte[] bytes = serialization.serialize(halting).get();
     // the step is the same text the flat layout journaled when it was a string
     assertTrue(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).contains("HALTING"));
+    // and the kind, an enum now, is written by the label the strings had
+    assertTrue(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).contains("shutdown"));
+    assertFalse(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).contains("SHUTDOWN"));
     CoordinatorState read = (CoordinatorState) readUnderFlatName(halting);
     assertEquals(Transition.Step.HALTING, read.modules().get("DPU0").transition().phase());
+    assertEquals(ModuleKind.SHUTDOWN, read.modules().get("DPU0").transition().kind());
   }
 
   @Test
