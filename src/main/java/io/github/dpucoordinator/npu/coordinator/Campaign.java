@@ -11,7 +11,7 @@ import java.util.function.UnaryOperator;
  * A campaign. {@code force}: deferrals are not honoured; {@code deferCapAt}: no deferral is honoured past
  * it; {@code protectiveHold}: the ack deadline has already been extended once for DPUs in a protective state.
  */
-public record Campaign(String id, String reason, String kind, long startedAt, long ackDeadline, long bootWaitDeadline,
+public record Campaign(String id, String reason, CampaignKind kind, long startedAt, long ackDeadline, long bootWaitDeadline,
     Map<String, DpuProgress> dpus, List<StepResult> preTasks, String reboot, boolean rebootOk, long rebootAt, String outcome,
     long finishedAt, Map<String, Long> bootDeadlines, boolean force, long deferCapAt, boolean protectiveHold, String hostBootId,
     RebootAction rebootAction, Map<String, String> restarts) implements CborSerializable {

@@ -12,7 +12,7 @@ import java.util.Map;
  */
 public sealed interface CampaignEvent extends JournalEvent {
   /** Idle -> PrepareForReboot. {@code force}: `reboot --force`, deferrals are not honoured. */
-  record CampaignStarted(String campaignId, String reason, String kind, long atMillis, List<DpuEndpoint> dpus, boolean force)
+  record CampaignStarted(String campaignId, String reason, CampaignKind kind, long atMillis, List<DpuEndpoint> dpus, boolean force)
       implements CampaignEvent {}
 
   /** PrepareForReboot -> NotifyDPUs. */

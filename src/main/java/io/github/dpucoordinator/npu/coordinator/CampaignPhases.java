@@ -58,7 +58,7 @@ final class CampaignPhases {
         List<CampaignEvent> events = new ArrayList<>();
         events.add(new SignalsDispatched(c.id(), now + settings.ackDeadline().toMillis(), now,
             c.force() ? now : now + settings.negotiation().deferMaxTotal().toMillis()));
-        if (c.kind().equals("warm")) {
+        if (c.kind() == CampaignKind.WARM) {
           // Warm: the DPUs keep power. gNOI has no verb for "the host warm-reboots, clean up and stay up", so
           // gNOI DPUs are not halted; DPUs on the reboot-service protocol are told and run their tenant cleanup.
           c.dpus().values().stream().filter(d -> d.protocol().equals(DpuEndpoint.GNOI)).forEach(d -> {
@@ -133,7 +133,7 @@ final class CampaignPhases {
         break;
       case WAIT_FOR_ACKNOWLEDGMENTS:
         ackDeadlines.arm(c, c.ackDeadline());
-        SignalRequest request = new SignalRequest(c.id(), c.kind(), c.reason(), c.ackDeadline(), "", c.force());
+        SignalRequest request = new SignalRequest(c.id(), c.kind().label(), c.reason(), c.ackDeadline(), "", c.force());
         for (DpuProgress d : c.dpus().values()) {
           if (!d.resolved() && (recovered || !links.has(d.id()))) {
             links.start(d, new LinkStart(c.id(), LinkStart.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts(),

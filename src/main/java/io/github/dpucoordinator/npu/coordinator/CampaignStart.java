@@ -10,7 +10,6 @@ import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.time.Clock;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -20,8 +19,6 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
  * the way (a module transition, a DPU rebooting on its own) is the chassis' rule, checked before it gets here.
  */
 final class CampaignStart {
-  private static final Set<String> KINDS = Set.of("cold", "warm", "power-off");
-
   private final ActorContext<Command> ctx;
   private final NpuSettings settings;
   private final Clock clock;
@@ -47,8 +44,8 @@ final class CampaignStart {
       return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused(s.current().id(), "campaign "
           + s.current().id() + " is in progress (phase " + s.phase().display() + "); not starting another")));
     }
-    String kind = c.kind().isBlank() ? "cold" : c.kind().trim().toLowerCase();
-    if (!KINDS.contains(kind)) {
+    CampaignKind kind = c.kind().isBlank() ? CampaignKind.COLD : CampaignKind.of(c.kind().trim().toLowerCase());
+    if (kind == null) {
       return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused("",
           "unknown reboot kind '" + c.kind() + "'; expected one of cold, warm, power-off")));
     }

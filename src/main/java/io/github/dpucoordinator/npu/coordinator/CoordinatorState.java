@@ -179,7 +179,7 @@ public record CoordinatorState(
       nextHistory.put(d.id(), tail(entries, historyPerDpu));
     }
     List<CampaignSummary> nextRecent = new ArrayList<>(recent);
-    nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind(), done.startedAt(), at, outcome,
+    nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind().label(), done.startedAt(), at, outcome,
         done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
         // "not ready" means not back after the NPU's reboot: none, in a campaign that ended before it
         done.rebootAt() <= 0 ? 0 : done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));

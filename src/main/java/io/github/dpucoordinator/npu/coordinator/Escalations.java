@@ -33,7 +33,7 @@ final class Escalations {
   /** The escalations still to issue in campaign {@code c}. */
   List<CampaignEvent> toIssue(Campaign c, long now) {
     List<CampaignEvent> events = new ArrayList<>();
-    if (c.kind().equals("warm")) {
+    if (c.kind() == CampaignKind.WARM) {
       return events;
     }
     for (DpuProgress d : c.dpus().values()) {

@@ -56,7 +56,7 @@ final class NpuReboot {
 
   /** -> Reboot: the action is journaled, with this host's boot id, before it runs. */
   EffectBuilder<JournalEvent, CoordinatorState> issue(Campaign c, long now) {
-    return phases.persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind()), now, host.bootId(), true)));
+    return phases.persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind().label()), now, host.bootId(), true)));
   }
 
   /** Phase Reboot: run the action; after a restart, settle or run it again as the evidence says. */
@@ -131,7 +131,7 @@ final class NpuReboot {
   }
 
   private void run(Campaign c) {
-    ctx.pipeToSelf(host.reboot(c.id(), c.kind()), (result, failure) -> new ActionFinished(c.id(),
+    ctx.pipeToSelf(host.reboot(c.id(), c.kind().label()), (result, failure) -> new ActionFinished(c.id(),
         Failures.orFailed(result, failure, "reboot")));
   }
 

@@ -69,7 +69,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
             inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : "",
             inFlight ? d.hold() : "", inFlight ? d.protective() : ""))
         .toList();
-    return new CampaignView(c.id(), c.reason(), c.kind(), inFlight, inFlight ? "in-flight (" + phase.display() + ")" : c.outcome(),
+    return new CampaignView(c.id(), c.reason(), c.kind().label(), inFlight, inFlight ? "in-flight (" + phase.display() + ")" : c.outcome(),
         c.startedAt(), c.rebootAt(), c.finishedAt(), c.ackDeadline(), c.bootWaitDeadline(), c.reboot(), c.preTasks(), dpus);
   }
 

@@ -54,9 +54,13 @@ class FlatLayoutMigrationTest {
 
   @Test
   void anEventWrittenUnderItsOldNameIsReadAsTheSameEvent() {
-    CampaignEvent started = new CampaignEvent.CampaignStarted("c1", "kernel upgrade", "cold", 1_800_000_000_000L,
+    CampaignEvent started = new CampaignEvent.CampaignStarted("c1", "kernel upgrade", CampaignKind.COLD, 1_800_000_000_000L,
         List.of(new DpuEndpoint("DPU0", "127.0.0.1", 50051)), false);
     assertEquals(started, readUnderFlatName(started));
+    CampaignEvent powerOff = new CampaignEvent.CampaignStarted("c2", "r", CampaignKind.POWER_OFF, 1L, List.of(), false);
+    // the kind, an enum now, is written by the label the string had
+    assertTrue(new String(serialization.serialize(powerOff).get(), java.nio.charset.StandardCharsets.ISO_8859_1).contains("power-off"));
+    assertEquals(powerOff, readUnderFlatName(powerOff));
   }
 
   @Test
@@ -97,7 +101,7 @@ class FlatLayoutMigrationTest {
 
   @Test
   void whatIsWrittenNowNamesTheNewClassWithNoVersion() {
-    CampaignEvent e = new CampaignEvent.CampaignStarted("c1", "r", "cold", 1L, List.of(), false);
+    CampaignEvent e = new CampaignEvent.CampaignStarted("c1", "r", CampaignKind.COLD, 1L, List.of(), false);
     assertEquals(CampaignEvent.CampaignStarted.class.getName(), Serializers.manifestFor(serialization.findSerializerFor(e), e));
   }
 
