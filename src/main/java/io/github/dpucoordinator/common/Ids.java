@@ -5,7 +5,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Random;
 
-/** Ids of campaigns ("c…"), transitions ("m…"), notices ("n…") and unplanned events ("u…"), and names made from them. */
+/** Ids of campaigns ("c…"), transitions ("m…"), notices ("n…"), unplanned events ("u…") and unnamed shutdowns, and names made from them. */
 public final class Ids {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
 
@@ -14,6 +14,11 @@ public final class Ids {
   /** {@code prefix}, the UTC time and a random suffix: c20261203T080000-4f2a. */
   public static String newId(Random random, String prefix, long nowMillis) {
     return prefix + TIME.format(Instant.ofEpochMilli(nowMillis)) + "-" + Integer.toHexString(0x1000 + random.nextInt(0xf000));
+  }
+
+  /** {@code prefix} and 8 random hex digits: the id of a shutdown a DPU was asked for with no campaign id ("dpu-1f2e3d4c"). */
+  public static String unnamed(String prefix) {
+    return prefix + java.util.UUID.randomUUID().toString().substring(0, 8);
   }
 
   /** {@code text} with anything but letters, digits, '_' and '-' replaced: fit for an actor or file name. */

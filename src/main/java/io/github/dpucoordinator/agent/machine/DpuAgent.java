@@ -2,13 +2,13 @@ package io.github.dpucoordinator.agent.machine;
 
 import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -144,7 +144,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
       remember(id);
       return reply(signal, Disposition.ALREADY_COMPLETE, id, "already shut down, waiting for restart");
     }
-    campaignId = requested.isEmpty() ? "dpu-" + UUID.randomUUID().toString().substring(0, 8) : requested;
+    campaignId = requested.isEmpty() ? Ids.unnamed("dpu-") : requested;
     joinedCampaigns = new ArrayList<>(List.of(campaignId));
     if (!signal.delay().isZero() && !signal.delay().isNegative()) {
       reboot.schedule(signal, clock.millis() + signal.delay().toMillis());
