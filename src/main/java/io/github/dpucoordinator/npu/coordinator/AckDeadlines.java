@@ -28,12 +28,12 @@ final class AckDeadlines {
   private final ActorContext<Command> ctx;
   private final NpuSettings settings;
   private final Clock clock;
-  private final JournalWrites<JournalEvent, CoordinatorState> journal;
+  private final JournalWrites<JournalEvent, CampaignState> journal;
   private final CampaignLinks links;
   private final CampaignEnd end;
   private final Phases phases;
 
-  AckDeadlines(ActorContext<Command> ctx, NpuSettings settings, Clock clock, JournalWrites<JournalEvent, CoordinatorState> journal,
+  AckDeadlines(ActorContext<Command> ctx, NpuSettings settings, Clock clock, JournalWrites<JournalEvent, CampaignState> journal,
       CampaignLinks links, CampaignEnd end, Phases phases) {
     this.ctx = ctx;
     this.settings = settings;
@@ -95,7 +95,7 @@ final class AckDeadlines {
   }
 
   /** A collector stopped that was not told to: while the campaign still waits, another starts from the journal. */
-  ReplyEffect<JournalEvent, CoordinatorState> onStopped(CoordinatorState s, CollectorStopped stopped) {
+  ReplyEffect<JournalEvent, CampaignState> onStopped(CampaignState s, CollectorStopped stopped) {
     if (stopped.ref().equals(collector)) {
       collector = null;
       collecting = "";
@@ -108,9 +108,9 @@ final class AckDeadlines {
   }
 
   /** Every DPU completed or failed, as the collector counts: the phase ends, on the journaled state. */
-  ReplyEffect<JournalEvent, CoordinatorState> onAllIn(CoordinatorState s, AckCollector.AllIn a) {
+  ReplyEffect<JournalEvent, CampaignState> onAllIn(CampaignState s, AckCollector.AllIn a) {
     Campaign c = s.current();
-    if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS || !c.allResolved()) {
+    if (!s.isCurrent(a.campaignId()) || !c.allResolved()) {
       return journal.none().thenNoReply();
     }
     long now = clock.millis();
@@ -123,13 +123,13 @@ final class AckDeadlines {
     return c.dpus().values().stream().filter(d -> !d.resolved()).map(DpuProgress::id).collect(Collectors.toUnmodifiableSet());
   }
 
-  ReplyEffect<JournalEvent, CoordinatorState> onDeadline(CoordinatorState s, Reached d) {
-    if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.WAIT_FOR_ACKNOWLEDGMENTS) {
+  ReplyEffect<JournalEvent, CampaignState> onDeadline(CampaignState s, Reached d) {
+    if (!s.isCurrent(d.campaignId())) {
       return journal.none().thenNoReply();
     }
     // Reports already queued count: they arrived before the deadline was handled.
     List<CampaignEvent> events = links.drain(s);
-    CoordinatorState latest = s.applyAll(events, settings.historyPerDpu(), settings.recentCampaigns());
+    CampaignState latest = s.applyAll(events, settings.historyPerDpu(), settings.recentCampaigns());
     Campaign c = latest.current();
     long now = clock.millis();
     if (c.ackDeadline() > now) {
@@ -170,7 +170,7 @@ final class AckDeadlines {
    * The deadline passed with DPUs in a protective state: those that are not protective and unfinished are
    * given up on now; the protective ones are waited for until protective.max-wait, touching nothing.
    */
-  private EffectBuilder<JournalEvent, CoordinatorState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
+  private EffectBuilder<JournalEvent, CampaignState> holdForProtective(List<CampaignEvent> events, Campaign c, Map<String, String> protective,
       long now) {
     long holdUntil = now + settings.negotiation().protectiveMaxWait().toMillis();
     for (DpuProgress dpu : c.dpus().values()) {

@@ -28,12 +28,12 @@ final class CampaignEnd {
   private final NpuSettings settings;
   private final Clock clock;
   private final Random random;
-  private final JournalWrites<JournalEvent, CoordinatorState> journal;
+  private final JournalWrites<JournalEvent, CampaignState> journal;
   private final CampaignLinks links;
   private final ActorRef<ModuleEntity.Restart> restarts;
   private final Phases phases;
 
-  CampaignEnd(ActorContext<Command> ctx, NpuSettings settings, Clock clock, Random random, JournalWrites<JournalEvent, CoordinatorState> journal, CampaignLinks links,
+  CampaignEnd(ActorContext<Command> ctx, NpuSettings settings, Clock clock, Random random, JournalWrites<JournalEvent, CampaignState> journal, CampaignLinks links,
       ActorRef<ModuleEntity.Restart> restarts, Phases phases) {
     this.ctx = ctx;
     this.settings = settings;
@@ -48,7 +48,7 @@ final class CampaignEnd {
   private static final java.util.Set<Phase> CANCELLABLE =
       java.util.Set.of(Phase.PREPARE_FOR_REBOOT, Phase.NOTIFY_DPUS, Phase.WAIT_FOR_ACKNOWLEDGMENTS);
 
-  ReplyEffect<JournalEvent, CoordinatorState> onCancel(CoordinatorState s, Coordinator.Cancel c) {
+  ReplyEffect<JournalEvent, CampaignState> onCancel(CampaignState s, Coordinator.Cancel c) {
     if (s.current() == null) {
       return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused("", "no campaign is in flight")));
     }
@@ -66,7 +66,7 @@ final class CampaignEnd {
    * Ends a campaign before Reboot (cancelled by the operator, or aborted at the protective cap): each DPU
    * with what became of it; halted DPUs are restarted through module transitions if so configured.
    */
-  ReplyEffect<JournalEvent, CoordinatorState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
+  ReplyEffect<JournalEvent, CampaignState> endEarly(List<CampaignEvent> events, Campaign camp, String reason, boolean aborted,
       ActorRef<StatusReply<StartReply>> replyTo) {
     long now = clock.millis();
     Map<String, String> outcomes = new LinkedHashMap<>();
@@ -93,7 +93,7 @@ final class CampaignEnd {
     StringBuilder perDpu = new StringBuilder();
     outcomes.forEach((dpu, outcome) -> perDpu.append("\n  ").append(dpu).append(": ").append(outcome));
     String said = "campaign " + camp.id() + " cancelled; " + restarts.size() + " halted DPU(s) restarting" + perDpu;
-    EffectBuilder<JournalEvent, CoordinatorState> effect = journal.persist(events).thenRun(next -> {
+    EffectBuilder<JournalEvent, CampaignState> effect = journal.persist(events).thenRun(next -> {
       ctx.getLog().warn("[campaign={} dpu=all] campaign {} ({}): {}", camp.id(), aborted ? "aborted" : "cancelled", reason, outcomes);
       phases.enter(next, false);
       restartHalted(next.last());

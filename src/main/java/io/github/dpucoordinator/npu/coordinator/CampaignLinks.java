@@ -91,9 +91,9 @@ final class CampaignLinks {
   }
 
   /** Turns the buffered reports into the events they justify; duplicates and late ones justify none. */
-  List<CampaignEvent> drain(CoordinatorState s) {
+  List<CampaignEvent> drain(CampaignState s) {
     List<CampaignEvent> events = new ArrayList<>();
-    CoordinatorState latest = s;
+    CampaignState latest = s;
     for (Coordinator.FromLink r : pending) {
       CampaignEvent e = toEvent(latest, r, settings, clock.millis());
       if (e == null) {
@@ -108,7 +108,7 @@ final class CampaignLinks {
   }
 
   /** The event a report justifies now, or null (late, duplicate, or for another phase). */
-  private static CampaignEvent toEvent(CoordinatorState s, Coordinator.FromLink r, NpuSettings settings, long now) {
+  private static CampaignEvent toEvent(CampaignState s, Coordinator.FromLink r, NpuSettings settings, long now) {
     DpuProgress d = s.isCurrent(r.campaignId()) ? s.current().dpus().get(r.dpuId()) : null;
     if (d == null) {
       return null;

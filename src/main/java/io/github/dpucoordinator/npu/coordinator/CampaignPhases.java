@@ -28,14 +28,14 @@ final class CampaignPhases {
   private final NpuSettings settings;
   private final HostActions host;
   private final Clock clock;
-  private final JournalWrites<JournalEvent, CoordinatorState> journal;
+  private final JournalWrites<JournalEvent, CampaignState> journal;
   private final CampaignLinks links;
   private final AckDeadlines ackDeadlines;
   private final Escalations escalations;
   private final NpuReboot reboot;
   private final Phases phases;
 
-  CampaignPhases(ActorContext<Command> ctx, NpuSettings settings, HostActions host, Clock clock, JournalWrites<JournalEvent, CoordinatorState> journal, CampaignLinks links,
+  CampaignPhases(ActorContext<Command> ctx, NpuSettings settings, HostActions host, Clock clock, JournalWrites<JournalEvent, CampaignState> journal, CampaignLinks links,
       AckDeadlines ackDeadlines, Escalations escalations, NpuReboot reboot, Phases phases) {
     this.ctx = ctx;
     this.settings = settings;
@@ -50,7 +50,7 @@ final class CampaignPhases {
   }
 
   /** One step within the phase {@code s} is in, once what it waited for has happened: the next event, or none. */
-  EffectBuilder<JournalEvent, CoordinatorState> onAdvance(CoordinatorState s) {
+  EffectBuilder<JournalEvent, CampaignState> onAdvance(CampaignState s) {
     Campaign c = s.current();
     long now = clock.millis();
     switch (s.phase()) {
@@ -95,7 +95,7 @@ final class CampaignPhases {
    * The side effects of being in a phase; after a restart {@code recovered} is true. Links live from
    * WaitForAcknowledgments to the end of the campaign, watching their DPU throughout.
    */
-  void enter(CoordinatorState s, boolean recovered) {
+  void enter(CampaignState s, boolean recovered) {
     Campaign c = s.current();
     if (s.phase() == Phase.IDLE) {
       links.stopAll(); // the campaign is over: its links end here

@@ -23,10 +23,10 @@ final class CampaignStart {
   private final NpuSettings settings;
   private final Clock clock;
   private final Random random;
-  private final JournalWrites<JournalEvent, CoordinatorState> journal;
+  private final JournalWrites<JournalEvent, CampaignState> journal;
   private final Phases phases;
 
-  CampaignStart(ActorContext<Command> ctx, NpuSettings settings, Clock clock, Random random, JournalWrites<JournalEvent, CoordinatorState> journal, Phases phases) {
+  CampaignStart(ActorContext<Command> ctx, NpuSettings settings, Clock clock, Random random, JournalWrites<JournalEvent, CampaignState> journal, Phases phases) {
     this.ctx = ctx;
     this.settings = settings;
     this.clock = clock;
@@ -39,7 +39,7 @@ final class CampaignStart {
    * The chassis admitted the campaign (no module transition or DPU-initiated reboot in the way) for {@code dpus}: the
    * configured DPUs less those administratively down, which are off, with nothing to tell them.
    */
-  ReplyEffect<JournalEvent, CoordinatorState> onStart(CoordinatorState s, Coordinator.Begin c) {
+  ReplyEffect<JournalEvent, CampaignState> onStart(CampaignState s, Coordinator.Begin c) {
     if (s.phase() != Phase.IDLE) {
       return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused(s.current().id(), "campaign "
           + s.current().id() + " is in progress (phase " + s.phase().display() + "); not starting another")));

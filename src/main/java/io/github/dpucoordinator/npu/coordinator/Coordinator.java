@@ -29,11 +29,13 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
@@ -48,7 +50,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * {@link CampaignLinks} (reports of a burst journaled in one write), {@link AckDeadlines}, {@link CampaignEnd} and
  * {@link NpuReboot}. After every write its state goes to {@code view}, the chassis' copy.
  */
-public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<Command, JournalEvent, CoordinatorState> {
+public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<Command, JournalEvent, CampaignState> {
 
   public static final String PERSISTENCE_ID = "npu-coordinator";
 
@@ -116,7 +118,7 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
   private final DpuFleet<Command> fleet;
   private final CampaignLinks links;
   private final Escalations escalations;
-  private final JournalWrites<JournalEvent, CoordinatorState> journal;
+  private final JournalWrites<JournalEvent, CampaignState> journal;
   private final CampaignStart start;
   private final NpuReboot reboot;
   private final CampaignEnd end;
@@ -132,21 +134,21 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     this.settings = settings;
     this.clock = clock;
     this.view = view;
-    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell);
+    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), state -> view.tell(state.flat()));
     this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock,
         r -> new FromLink(r.workId(), r.dpuId(), r.report()), null);
     this.links = new CampaignLinks(ctx, fleet, settings, clock);
     this.escalations = new Escalations(ctx, settings, host, clock);
     Phases phases = new Phases() {
-      public EffectBuilder<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
+      public EffectBuilder<JournalEvent, CampaignState> persistThenEnter(List<CampaignEvent> events) {
         return Coordinator.this.persistThenEnter(events);
       }
 
-      public EffectBuilder<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
+      public EffectBuilder<JournalEvent, CampaignState> persistThenAdvance(List<CampaignEvent> events) {
         return Coordinator.this.persistThenAdvance(events);
       }
 
-      public void enter(CoordinatorState s, boolean recovered) {
+      public void enter(CampaignState s, boolean recovered) {
         campaignPhases.enter(s, recovered);
       }
 
@@ -162,8 +164,24 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
   }
 
   @Override
-  public CoordinatorState emptyState() {
-    return CoordinatorState.empty();
+  public CampaignState emptyState() {
+    return CampaignState.empty();
+  }
+
+  /** Snapshots are written as the one-record form ({@link CoordinatorState}), as before the state had a type per phase. */
+  @Override
+  public SnapshotAdapter<CampaignState> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(CampaignState state) {
+        return state.flat();
+      }
+
+      @Override
+      public CampaignState fromJournal(Object from) {
+        return CampaignState.of((CoordinatorState) from);
+      }
+    };
   }
 
   @Override
@@ -171,46 +189,62 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
   }
 
-  /** Every command answers or says it does not ({@code thenNoReply}): a request is never left without its answer. */
+  /**
+   * Handlers by the state the campaign is in: what only a phase takes is registered for its state type alone, so a
+   * message that arrives after its phase has ended (a late timer, a late result) finds no handler there and is dropped
+   * (logged) by the last one. Every command answers or says it does not ({@code thenNoReply}).
+   */
   @Override
-  public CommandHandlerWithReply<Command, JournalEvent, CoordinatorState> commandHandler() {
-    return newCommandHandlerWithReplyBuilder().forAnyState()
-        .onCommand(Begin.class, start::onStart)
-        .onCommand(Cancel.class, end::onCancel)
-        .onCommand(GetCampaigns.class, (s, c) -> Effect().reply(c.replyTo(), new Campaigns(s, Map.copyOf(links.lastSeen()), lastSequenceNumber(ctx))))
-        .onCommand(FromLink.class, (s, r) -> onFromLink(s, r).thenNoReply())
-        .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)).thenNoReply())
-        .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s).thenNoReply())
-        .onCommand(PrepareFinished.class, (s, p) -> onPrepareFinished(s, p).thenNoReply())
+  public CommandHandlerWithReply<Command, JournalEvent, CampaignState> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, JournalEvent, CampaignState> b = newCommandHandlerWithReplyBuilder();
+    b.forStateType(CampaignState.PrepareForReboot.class)
+        .onCommand(PrepareFinished.class, (s, p) -> onPrepareFinished(s, p).thenNoReply());
+    b.forStateType(CampaignState.WaitForAcknowledgments.class)
         .onCommand(AckDeadlines.Reached.class, ackDeadlines::onDeadline)
-        .onCommand(AckCollector.AllIn.class, ackDeadlines::onAllIn)
-        .onCommand(AckDeadlines.CollectorStopped.class, ackDeadlines::onStopped)
-        .onCommand(NpuReboot.ActionFinished.class, (s, a) -> reboot.onActionFinished(s, a).thenNoReply())
-        .onCommand(NpuReboot.Settled.class, (s, a) -> reboot.onSettled(s, a).thenNoReply())
-        .onCommand(NpuReboot.RunAgain.class, (s, a) -> reboot.onRunAgain(s, a).thenNoReply())
-        .onCommand(NpuReboot.BootDeadline.class, (s, a) -> reboot.onBootDeadline(s, a).thenNoReply())
+        .onCommand(AckCollector.AllIn.class, ackDeadlines::onAllIn);
+    b.forStateType(CampaignState.ErrorLogging.class)
         .onCommand(ForceDone.class, (s, f) -> {
           CampaignEvent.DpuForced forced = escalations.onDone(s, f);
           return (forced == null ? Effect().none() : persistThenAdvance(List.of(forced))).thenNoReply();
-        })
+        });
+    b.forStateType(CampaignState.Reboot.class)
+        .onCommand(NpuReboot.ActionFinished.class, (s, a) -> reboot.onActionFinished(s, a).thenNoReply())
+        .onCommand(NpuReboot.Settled.class, (s, a) -> reboot.onSettled(s, a).thenNoReply())
+        .onCommand(NpuReboot.RunAgain.class, (s, a) -> reboot.onRunAgain(s, a).thenNoReply());
+    b.forStateType(CampaignState.PostReboot.class)
+        .onCommand(NpuReboot.BootDeadline.class, (s, a) -> reboot.onBootDeadline(s, a).thenNoReply());
+    b.forAnyState()
+        .onCommand(Begin.class, start::onStart)
+        .onCommand(Cancel.class, end::onCancel)
+        .onCommand(GetCampaigns.class, (s, c) -> Effect().reply(c.replyTo(), new Campaigns(s.flat(), Map.copyOf(links.lastSeen()),
+            lastSequenceNumber(ctx))))
+        .onCommand(FromLink.class, (s, r) -> onFromLink(s, r).thenNoReply())
+        .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)).thenNoReply())
+        .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s).thenNoReply())
+        .onCommand(AckDeadlines.CollectorStopped.class, ackDeadlines::onStopped)
         .onCommand(HandedOver.class, (s, h) -> (!s.hasLegacy() ? Effect().none()
             : journal.persist(new CampaignEvent.LegacyHandedOver("legacy", clock.millis())).thenRun(next ->
                 ctx.getLog().info("[campaign=legacy dpu=all] modules and notices of the coordinator's journal handed to their entities")))
             .thenNoReply())
-        .build();
+        .onAnyCommand((s, c) -> {
+          ctx.getLog().debug("[campaign={} dpu=all] {} is not for phase {}; dropped", s.current() == null ? "none" : s.current().id(),
+              c.getClass().getSimpleName(), s.phase().display());
+          return Effect().none().thenNoReply();
+        });
+    return b.build();
   }
 
   @Override
-  public EventHandler<CoordinatorState, JournalEvent> eventHandler() {
+  public EventHandler<CampaignState, JournalEvent> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onAnyEvent((state, event) -> state.apply(event, settings.historyPerDpu(), settings.recentCampaigns()));
   }
 
   @Override
-  public SignalHandler<CoordinatorState> signalHandler() {
+  public SignalHandler<CampaignState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
-          view.tell(state);
+          view.tell(state.flat());
           fleet.renew();
           ackDeadlines.recovered();
           if (state.current() != null) {
@@ -224,7 +258,7 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
 
   // ---- commands ----
 
-  private EffectBuilder<JournalEvent, CoordinatorState> onFromLink(CoordinatorState s, FromLink r) {
+  private EffectBuilder<JournalEvent, CampaignState> onFromLink(CampaignState s, FromLink r) {
     if (!s.isCurrent(r.campaignId())) {
       ctx.getLog().info("[campaign={} dpu={}] ignoring a report for a campaign that is not in flight", r.campaignId(), r.dpuId());
       return Effect().none();
@@ -235,8 +269,8 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     return Effect().none();
   }
 
-  private EffectBuilder<JournalEvent, CoordinatorState> onPrepareFinished(CoordinatorState s, PrepareFinished p) {
-    if (!s.isCurrent(p.campaignId()) || s.phase() != Phase.PREPARE_FOR_REBOOT) {
+  private EffectBuilder<JournalEvent, CampaignState> onPrepareFinished(CampaignState s, PrepareFinished p) {
+    if (!s.isCurrent(p.campaignId())) {
       return Effect().none();
     }
     return persistThenEnter(List.of(new PreRebootTasksDone(p.campaignId(), p.results(), clock.millis())));
@@ -248,11 +282,11 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     timers.startSingleTimer(key, message, Duration.ofMillis(left));
   }
 
-  private EffectBuilder<JournalEvent, CoordinatorState> persistThenEnter(List<CampaignEvent> events) {
+  private EffectBuilder<JournalEvent, CampaignState> persistThenEnter(List<CampaignEvent> events) {
     return journal.persist(events).thenRun(next -> campaignPhases.enter(next, false));
   }
 
-  private EffectBuilder<JournalEvent, CoordinatorState> persistThenAdvance(List<CampaignEvent> events) {
+  private EffectBuilder<JournalEvent, CampaignState> persistThenAdvance(List<CampaignEvent> events) {
     if (events.isEmpty()) {
       return Effect().none();
     }

@@ -70,8 +70,8 @@ final class Escalations {
   }
 
   /** The force action's result, journaled; null when it is not (or no longer) expected. */
-  CampaignEvent.DpuForced onDone(CoordinatorState s, ForceDone f) {
-    if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.ERROR_LOGGING) {
+  CampaignEvent.DpuForced onDone(CampaignState s, ForceDone f) {
+    if (!s.isCurrent(f.campaignId())) {
       return null;
     }
     DpuProgress d = s.current().dpus().get(f.dpuId());

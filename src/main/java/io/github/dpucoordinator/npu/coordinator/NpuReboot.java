@@ -38,12 +38,12 @@ final class NpuReboot {
   private final NpuSettings settings;
   private final HostActions host;
   private final Clock clock;
-  private final JournalWrites<JournalEvent, CoordinatorState> journal;
+  private final JournalWrites<JournalEvent, CampaignState> journal;
   private final CampaignLinks links;
   private final Phases phases;
 
   NpuReboot(ActorContext<Command> ctx, TimerScheduler<Command> timers, NpuSettings settings, HostActions host, Clock clock,
-      JournalWrites<JournalEvent, CoordinatorState> journal, CampaignLinks links, Phases phases) {
+      JournalWrites<JournalEvent, CampaignState> journal, CampaignLinks links, Phases phases) {
     this.ctx = ctx;
     this.timers = timers;
     this.settings = settings;
@@ -55,7 +55,7 @@ final class NpuReboot {
   }
 
   /** -> Reboot: the action is journaled, with this host's boot id, before it runs. */
-  EffectBuilder<JournalEvent, CoordinatorState> issue(Campaign c, long now) {
+  EffectBuilder<JournalEvent, CampaignState> issue(Campaign c, long now) {
     return phases.persistThenEnter(List.of(new RebootIssued(c.id(), host.describeReboot(c.kind().label()), now, host.bootId(), true)));
   }
 
@@ -87,7 +87,7 @@ final class NpuReboot {
   }
 
   /** PostReboot -> Idle once every DPU is back or recorded as not ready. */
-  EffectBuilder<JournalEvent, CoordinatorState> finishIfBack(Campaign c, long now) {
+  EffectBuilder<JournalEvent, CampaignState> finishIfBack(Campaign c, long now) {
     Map<String, String> notReady = notReady(c);
     return c.allBack() ? phases.persistThenEnter(List.of(new CampaignEvent.CampaignFinished(c.id(), c.outcomeWith(notReady), notReady, now)))
         : journal.none();
@@ -101,8 +101,8 @@ final class NpuReboot {
     }
   }
 
-  EffectBuilder<JournalEvent, CoordinatorState> onActionFinished(CoordinatorState s, ActionFinished f) {
-    if (!s.isCurrent(f.campaignId()) || s.phase() != Phase.REBOOT) {
+  EffectBuilder<JournalEvent, CampaignState> onActionFinished(CampaignState s, ActionFinished f) {
+    if (!s.isCurrent(f.campaignId())) {
       return journal.none();
     }
     StepResult r = f.result();
@@ -119,8 +119,8 @@ final class NpuReboot {
     });
   }
 
-  EffectBuilder<JournalEvent, CoordinatorState> onRunAgain(CoordinatorState s, RunAgain a) {
-    if (!s.isCurrent(a.campaignId()) || s.phase() != Phase.REBOOT || s.current().rebootAction().returned() != null) {
+  EffectBuilder<JournalEvent, CampaignState> onRunAgain(CampaignState s, RunAgain a) {
+    if (!s.isCurrent(a.campaignId()) || s.current().rebootAction().returned() != null) {
       return journal.none();
     }
     return journal.persist(new CampaignEvent.RebootActionRerun(a.campaignId(), a.why(), a.bootId(), clock.millis())).thenRun(next -> {
@@ -135,8 +135,8 @@ final class NpuReboot {
         Failures.orFailed(result, failure, "reboot")));
   }
 
-  EffectBuilder<JournalEvent, CoordinatorState> onSettled(CoordinatorState s, Settled r) {
-    if (!s.isCurrent(r.campaignId()) || s.phase() != Phase.REBOOT) {
+  EffectBuilder<JournalEvent, CampaignState> onSettled(CampaignState s, Settled r) {
+    if (!s.isCurrent(r.campaignId())) {
       return journal.none();
     }
     long now = clock.millis();
@@ -151,8 +151,8 @@ final class NpuReboot {
   }
 
   /** One DPU's own boot deadline: if it is not back, it is recorded unavailable and the campaign goes on. */
-  EffectBuilder<JournalEvent, CoordinatorState> onBootDeadline(CoordinatorState s, BootDeadline d) {
-    if (!s.isCurrent(d.campaignId()) || s.phase() != Phase.POST_REBOOT) {
+  EffectBuilder<JournalEvent, CampaignState> onBootDeadline(CampaignState s, BootDeadline d) {
+    if (!s.isCurrent(d.campaignId())) {
       return journal.none();
     }
     List<CampaignEvent> events = links.drain(s);

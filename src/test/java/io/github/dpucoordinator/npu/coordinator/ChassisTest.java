@@ -100,4 +100,17 @@ class ChassisTest {
     f.expectNothingNew();
     assertEquals(restart, f.state().modules().modules().get("DPU0").transition().id());
   }
+
+  @Test
+  void aMessageOfAPhaseThatHasEndedFindsNoHandlerInTheNextPhaseAndChangesNothing() {
+    CoordinatorFixture f = fixture(1);
+    String id = f.start();
+    f.transport.signals(1); // left unanswered: the campaign waits for its acknowledgments
+    f.expectPreamble();
+    assertEquals(Phase.WAIT_FOR_ACKNOWLEDGMENTS, f.state().phase());
+    f.toCampaigns(new Coordinator.PrepareFinished(id, List.of())); // PrepareForReboot's result, late
+    f.toCampaigns(new NpuReboot.BootDeadline(id, "DPU0")); // PostReboot's timer, early
+    f.expectNothingNew();
+    assertEquals(Phase.WAIT_FOR_ACKNOWLEDGMENTS, f.state().phase());
+  }
 }
