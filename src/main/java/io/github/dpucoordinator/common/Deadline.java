@@ -26,6 +26,15 @@ public final class Deadline {
         });
   }
 
+  /**
+   * A timer for the time left until an absolute, journaled deadline (at once if it has passed): a restart re-arms it
+   * for what is left, never for the whole wait again.
+   */
+  public static <T> void armAt(org.apache.pekko.actor.typed.javadsl.TimerScheduler<T> timers, java.time.Clock clock, Object key,
+      T message, long deadlineMillis) {
+    timers.startSingleTimer(key, message, Duration.ofMillis(Math.max(0, deadlineMillis - clock.millis())));
+  }
+
   static String seconds(Duration d) {
     return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
   }

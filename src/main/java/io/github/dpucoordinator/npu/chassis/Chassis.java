@@ -4,8 +4,6 @@ import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.coordinator.CoordinatorState;
 import io.github.dpucoordinator.npu.coordinator.Phase;
-import io.github.dpucoordinator.npu.coordinator.PlanView;
-import io.github.dpucoordinator.npu.coordinator.StatusView;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.module.ModuleBook;
@@ -221,11 +219,9 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
         actor.tell(new DpuActor.Observe(a.replyTo(), a.timeout()));
       }
     } else if (c instanceof GetStatus g) {
-      query(p -> g.replyTo().tell(StatusView.of(p.campaigns().state(), p.modules().book(), p.notices().book(), settings.dpus(),
-          merged(p.campaigns().lastSeen(), p.modules().lastSeen()), clock.millis(),
-          p.campaigns().journalEvents() + p.modules().journalEvents() + p.notices().journalEvents(), settings.historyPerDpu())));
+      query(p -> g.replyTo().tell(p.status(settings, clock.millis())));
     } else if (c instanceof GetPlan g) {
-      query(p -> g.replyTo().tell(PlanView.of(p.campaigns().state(), p.modules().book(), p.notices().book(), settings, g.force())));
+      query(p -> g.replyTo().tell(p.plan(settings, g.force())));
     } else {
       getContext().getLog().warn("[campaign=none dpu=all] unexpected message {}", c.getClass().getName());
     }
@@ -307,11 +303,5 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     StateQuery.Parts fallback = new StateQuery.Parts(new Coordinator.Campaigns(campaignView, Map.of(), 0),
         new ModuleEntity.Book(moduleView, Map.of(), 0), new NoticeEntity.Book(noticeView, 0));
     getContext().spawnAnonymous(StateQuery.create(campaigns, modules, notices, fallback, settings.admin().askTimeout().dividedBy(2), then));
-  }
-
-  private static Map<String, String> merged(Map<String, String> a, Map<String, String> b) {
-    Map<String, String> all = new LinkedHashMap<>(a);
-    all.putAll(b);
-    return all;
   }
 }

@@ -4,7 +4,12 @@ import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.module.ModuleEntity;
 import io.github.dpucoordinator.npu.notice.NoticeEntity;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
+import io.github.dpucoordinator.npu.coordinator.PlanView;
+import io.github.dpucoordinator.npu.coordinator.StatusView;
+import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -21,7 +26,20 @@ final class StateQuery {
   private StateQuery() {}
 
   /** The three states, read together. */
-  record Parts(Coordinator.Campaigns campaigns, ModuleEntity.Book modules, NoticeEntity.Book notices) {}
+  record Parts(Coordinator.Campaigns campaigns, ModuleEntity.Book modules, NoticeEntity.Book notices) {
+    /** `status`: what each DPU last said comes from the campaign's work or, more recent, a module transition's. */
+    StatusView status(NpuSettings settings, long now) {
+      Map<String, String> lastSeen = new LinkedHashMap<>(campaigns.lastSeen());
+      lastSeen.putAll(modules.lastSeen());
+      return StatusView.of(campaigns.state(), modules.book(), notices.book(), settings.dpus(), lastSeen, now,
+          campaigns.journalEvents() + modules.journalEvents() + notices.journalEvents(), settings.historyPerDpu());
+    }
+
+    /** `reboot --plan`. */
+    PlanView plan(NpuSettings settings, boolean force) {
+      return PlanView.of(campaigns.state(), modules.book(), notices.book(), settings, force);
+    }
+  }
 
   interface Msg {}
 

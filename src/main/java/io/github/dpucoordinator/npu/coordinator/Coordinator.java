@@ -276,12 +276,6 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     return persistThenEnter(List.of(new PreRebootTasksDone(p.campaignId(), p.results(), clock.millis())));
   }
 
-  /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
-  static void armAt(TimerScheduler<Command> timers, Clock clock, String key, Command message, long deadlineMillis) {
-    long left = Math.max(0, deadlineMillis - clock.millis());
-    timers.startSingleTimer(key, message, Duration.ofMillis(left));
-  }
-
   private EffectBuilder<JournalEvent, CampaignState> persistThenEnter(List<CampaignEvent> events) {
     return journal.persist(events).thenRun(next -> campaignPhases.enter(next, false));
   }

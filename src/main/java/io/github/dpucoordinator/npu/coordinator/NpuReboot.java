@@ -2,6 +2,7 @@ package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.common.Deadline;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootIssued;
@@ -81,7 +82,7 @@ final class NpuReboot {
       if (d.ready() || !d.notReady().isEmpty()) {
         continue;
       }
-      Coordinator.armAt(timers, clock, "boot-wait-" + d.id(), new BootDeadline(c.id(), d.id()), c.bootDeadline(d.id()));
+      Deadline.armAt(timers, clock, "boot-wait-" + d.id(), new BootDeadline(c.id(), d.id()), c.bootDeadline(d.id()));
       links.awaitReady(d, new LinkStart(c.id(), LinkStart.Mode.READY, null, true, d.attempts()));
     }
   }

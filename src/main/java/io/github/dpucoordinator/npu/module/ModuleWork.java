@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu.module;
 
+import io.github.dpucoordinator.common.Deadline;
 import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.module.ModuleEntity.Advance;
@@ -7,7 +8,6 @@ import io.github.dpucoordinator.npu.module.ModuleEntity.BootTimeout;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -46,7 +46,7 @@ final class ModuleWork {
           new SignalRequest(t.id(), "cold", t.reason(), 0, t.kind().method()),
           t.acknowledged(), 0, 0, t.countBefore()));
       case WAITING_FOR_BOOT -> {
-        armAt("module-boot-" + dpuId, new BootTimeout(dpuId, t.id()), t.bootDeadline());
+        Deadline.armAt(timers, clock, "module-boot-" + dpuId, new BootTimeout(dpuId, t.id()), t.bootDeadline());
         startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.READY, null, true, 0));
       }
       default -> {
@@ -67,11 +67,6 @@ final class ModuleWork {
 
   void cancelBootWait(String dpuId) {
     timers.cancel("module-boot-" + dpuId);
-  }
-
-  /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
-  private void armAt(String key, Command message, long deadlineMillis) {
-    timers.startSingleTimer(key, message, Duration.ofMillis(Math.max(0, deadlineMillis - clock.millis())));
   }
 
   private void startModuleLink(Transition t, LinkStart start) {

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu.notice;
 
+import io.github.dpucoordinator.common.Deadline;
 import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.notice.NoticeEntity.Back;
@@ -15,7 +16,6 @@ import io.github.dpucoordinator.npu.settings.NegotiationSettings;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,11 +52,6 @@ final class NoticeReturns {
 
   private NegotiationSettings n() {
     return settings.negotiation();
-  }
-
-  /** A timer for the time left until an absolute (journaled) deadline; at once if it has passed. */
-  private void armAt(String key, Command message, long deadlineMillis) {
-    timers.startSingleTimer(key, message, Duration.ofMillis(Math.max(0, deadlineMillis - clock.millis())));
   }
 
   Effect<NoticeEvent, NoticeBook> onGoing(NoticeBook s, GoingReceived g) {
@@ -148,11 +143,11 @@ final class NoticeReturns {
   void armHardDeadline(Notice notice) {
     // Slack for the DPU's own word that it went, which says more than our timer.
     long slack = n().answerWithin().toMillis() + settings.signal().rpcTimeout().toMillis();
-    armAt( "notice-" + notice.dpuId(), new HardDeadline(notice.dpuId(), notice.id()), notice.hardDeadline() + slack);
+    Deadline.armAt(timers, clock, "notice-" + notice.dpuId(), new HardDeadline(notice.dpuId(), notice.id()), notice.hardDeadline() + slack);
   }
 
   private void watchReturn(Notice notice) {
-    armAt( "notice-" + notice.dpuId(), new BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
+    Deadline.armAt(timers, clock, "notice-" + notice.dpuId(), new BackBy(notice.dpuId(), notice.id()), notice.expectBackBy());
     stopWatch(notice.dpuId());
     DpuEndpoint dpu = settings.dpu(notice.dpuId()).orElseThrow();
     watches.put(notice.dpuId(), notice.id());
