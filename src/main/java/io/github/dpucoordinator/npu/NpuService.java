@@ -33,6 +33,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -158,7 +159,9 @@ public final class NpuService {
   private static Behavior<Void> serveOrThrow(ActorContext<Void> ctx, NpuSettings settings, DpuTransport transport, HostActions host,
       CompletableFuture<Running> started) {
     ActorSystem<Void> system = ctx.getSystem();
-    ActorRef<NpuProtocol.Command> coordinator = ctx.spawn(Chassis.create(settings, transport, host, Clock.systemUTC()), "chassis");
+    // Supervised: a failure of the chassis itself restarts it (with its DPU actors and entities, which recover).
+    ActorRef<NpuProtocol.Command> coordinator = ctx.spawn(Behaviors.supervise(Chassis.create(settings, transport, host, Clock.systemUTC()))
+        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)), "chassis");
     if (settings.gateway().enabled()) {
       try {
         PipeGateway gateway = PipeGateway.start(system, coordinator, settings);

@@ -165,7 +165,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   private void maybeHandOver() {
     if (campaignView != null && campaignView.hasLegacy() && moduleView != null && noticeView != null && !handingOver) {
       handingOver = true;
-      getContext().spawnAnonymous(LegacyHandOver.create(campaignView, modules, notices, getContext().getSelf().narrow()));
+      getContext().spawnAnonymous(LegacyHandOver.create(campaignView, modules, notices, getContext().getSelf().narrow(),
+          settings.admin().askTimeout()));
     }
   }
 
