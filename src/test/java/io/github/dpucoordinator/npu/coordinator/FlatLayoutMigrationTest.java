@@ -100,6 +100,22 @@ class FlatLayoutMigrationTest {
   }
 
   @Test
+  void aNoticeJournaledWithNoAnswerYetAsAnEmptyStringReadsAsNone() throws Exception {
+    // before the decision was an enum, a notice with no answer yet said so with "" (a snapshot of the coordinator)
+    io.github.dpucoordinator.npu.notice.Notice answered = new io.github.dpucoordinator.npu.notice.Notice("n1", "DPU0", "fw", 1L, 2L, 1,
+        io.github.dpucoordinator.npu.protocol.NpuProtocol.Decision.POSTPONE, 5L, "hooks", false, "", 0, 0, "");
+    byte[] bytes = serialization.serialize(answered).get();
+    int id = serialization.findSerializerFor(answered).identifier();
+    com.fasterxml.jackson.databind.ObjectMapper cbor = new com.fasterxml.jackson.databind.ObjectMapper(
+        new com.fasterxml.jackson.dataformat.cbor.CBORFactory());
+    com.fasterxml.jackson.databind.node.ObjectNode json = (com.fasterxml.jackson.databind.node.ObjectNode) cbor.readTree(bytes);
+    assertEquals("POSTPONE", json.get("decision").asText(), "written by name");
+    json.put("decision", "");
+    Object read = serialization.deserialize(cbor.writeValueAsBytes(json), id, answered.getClass().getName()).get();
+    assertEquals(null, ((io.github.dpucoordinator.npu.notice.Notice) read).decision());
+  }
+
+  @Test
   void whatIsWrittenNowNamesTheNewClassWithNoVersion() {
     CampaignEvent e = new CampaignEvent.CampaignStarted("c1", "r", CampaignKind.COLD, 1L, List.of(), false);
     assertEquals(CampaignEvent.CampaignStarted.class.getName(), Serializers.manifestFor(serialization.findSerializerFor(e), e));
