@@ -99,6 +99,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   /** The legacy hand-over is under way (or done, for the journal it was asked for). */
   private boolean handingOver;
   private Boolean watching;
+  /** Both entities have taken the legacy part: the coordinator is told to drop it until its state says it has. */
+  private boolean legacyTaken;
 
   private Chassis(ActorContext<Command> ctx, StashBuffer<Command> stash, PersistenceIds ids, NpuSettings settings,
       DpuTransport transport, HostActions host, Clock clock) {
@@ -131,6 +133,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
         .onMessage(ModulesChanged.class, m -> changed(() -> moduleView = m.book()))
         .onMessage(NoticesChanged.class, m -> changed(() -> noticeView = m.book()))
         .onMessage(LegacyHandOver.Taken.class, m -> {
+          legacyTaken = true;
           campaigns.tell(Coordinator.HandedOver.INSTANCE);
           return this; // ready once the campaign entity's state without them comes back
         })
@@ -170,8 +173,13 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     }
   }
 
-  /** Whatever waited and may go now, one at a time. */
+  /** Whatever waited and may go now, one at a time; the DPU actors watch once the chassis can tell what is planned. */
   private Behavior<Command> next() {
+    boolean idle = campaignView != null && campaignView.phase() == Phase.IDLE;
+    if (ready() && (watching == null || watching != idle)) {
+      watching = idle; // a campaign's work follows its DPUs: the watch rests meanwhile and starts afresh when it is over
+      actors.values().forEach(a -> a.tell(new DpuActor.Watch(idle)));
+    }
     while (ready() && admitting == 0 && !stash.isEmpty()) {
       stash.unstash(this, 1, Function.identity());
     }
@@ -180,10 +188,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   private Behavior<Command> onCampaigns(CampaignsChanged c) {
     campaignView = c.state();
-    boolean idle = campaignView.phase() == Phase.IDLE;
-    if (watching == null || watching != idle) {
-      watching = idle; // a campaign's work follows its DPUs: the watch rests meanwhile and starts afresh when it is over
-      actors.values().forEach(a -> a.tell(new DpuActor.Watch(idle)));
+    if (campaignView.hasLegacy() && legacyTaken) {
+      campaigns.tell(Coordinator.HandedOver.INSTANCE); // its write of that failed, or it restarted first: again
     }
     maybeHandOver();
     return next();
@@ -191,7 +197,10 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   private Behavior<Command> onRequest(Command c) {
     boolean admission = c instanceof StartCampaign || c instanceof CancelCampaign || c instanceof ModuleCommand
-        || c instanceof NoticeReceived || c instanceof GoingReceived || c instanceof ModuleEntity.Restart;
+        || c instanceof NoticeReceived || c instanceof GoingReceived;
+    if (c instanceof ModuleEntity.Restart r && ready()) {
+      return onRestart(r);
+    }
     if (!ready() || (admission && admitting > 0)) {
       stash.stash(c);
       return this;
@@ -202,9 +211,6 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
       admitWithStatus(r -> new Coordinator.Cancel(x.reason(), r), x.replyTo());
     } else if (c instanceof ModuleCommand m) {
       onModule(m);
-    } else if (c instanceof ModuleEntity.Restart r) {
-      modules.tell(r); // the campaign entity's: a halted DPU of a cancelled campaign
-      admit(ModuleEntity.Book.class, modules, ModuleEntity.GetBook::new, getContext().getSystem().ignoreRef(), f -> null);
     } else if (c instanceof NoticeReceived n) {
       admit(Done.class, notices, r -> new NoticeEntity.Announce(n, ChassisRules.busy(views(), n.dpuId()), r), getContext().getSystem().ignoreRef(), f -> null);
     } else if (c instanceof GoingReceived g) {
@@ -249,6 +255,24 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     admit(StartReply.class, modules, r -> new ModuleCommand(c.dpuId(), c.kind(), c.reason(), c.force(), r), c.replyTo(), this::unanswered);
   }
 
+  /**
+   * The campaign entity's: a halted DPU of the campaign it cancelled is to be restarted. It comes while the cancel's
+   * own admission is still open, so it goes through at once, ahead of anything that waits (a new campaign must see the
+   * transition); it is itself an admission until the module entity has journaled it. One that comes again after a
+   * restart of the service while another campaign is in flight is dropped: that campaign has the DPU now.
+   */
+  private Behavior<Command> onRestart(ModuleEntity.Restart r) {
+    String blocked = ChassisRules.transitionBlocked(views(), r.dpu().id());
+    if (blocked != null) {
+      getContext().getLog().info("[campaign={} dpu={}] restart after a cancelled campaign not started: {}", r.transitionId(), r.dpu().id(),
+          blocked);
+      return this;
+    }
+    modules.tell(r);
+    admit(ModuleEntity.Book.class, modules, ModuleEntity.GetBook::new, getContext().getSystem().ignoreRef(), f -> null);
+    return this;
+  }
+
   private ChassisRules.Views views() {
     return new ChassisRules.Views(campaignView, moduleView, noticeView);
   }
@@ -256,7 +280,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   /** A change of a DPU's state seen by its idle actor: recorded, unless something planned explains it. */
   private Behavior<Command> onDpuChanged(DpuChanged w) {
     if (!ready()) {
-      return this; // the entities are still recovering: what explains it is not known yet, and the watch sees it again
+      stash.stash(w); // what explains it is not known until the entities have recovered
+      return this;
     }
     String planned = ChassisRules.planned(views(), w.dpuId());
     if (planned != null) {

@@ -90,8 +90,16 @@ class ChassisTest {
     f.transport.observes(2).get("DPU0").reply().complete(ProbeTransport.shutDown(id)); // DPU0 halted, DPU1 still shutting down
     f.expectPreamble();
     f.expectAnyOrder(3); // two acknowledgments and DPU0's completion
-    NpuProtocol.StartReply cancelled = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.CancelCampaign("plans changed", r));
+    // a new campaign asked for right behind the cancel must see the restart of the halted DPU, not run with it
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<NpuProtocol.StartReply> cancel = kit.createTestProbe();
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<NpuProtocol.StartReply> again = kit.createTestProbe();
+    f.chassis.tell(new NpuProtocol.CancelCampaign("plans changed", cancel.ref()));
+    f.chassis.tell(new NpuProtocol.StartCampaign("again", "cold", again.ref()));
+    NpuProtocol.StartReply cancelled = cancel.receiveMessage();
     assertTrue(cancelled.accepted(), cancelled.message());
+    NpuProtocol.StartReply refused = again.receiveMessage();
+    assertFalse(refused.accepted(), refused.message());
+    assertTrue(refused.message().contains("DPUs in a module transition: DPU0"), refused.message());
     String restart = f.expect(CampaignEvent.CampaignCancelled.class).restarts().get("DPU0");
     assertEquals(restart, f.expect(ModuleEvent.ModuleTransitionStarted.class).campaignId());
     assertEquals(restart, f.state().modules().modules().get("DPU0").transition().id());
