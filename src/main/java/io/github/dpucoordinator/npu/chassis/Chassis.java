@@ -299,14 +299,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   private <R> void admit(Class<R> replyType, ActorRef<Command> entity, Function<ActorRef<R>, Command> request, ActorRef<? super R> replyTo,
       Function<String, R> unanswered) {
     admitting++;
-    Duration timeout = settings.admin().askTimeout();
-    getContext().ask(replyType, entity, timeout, request::apply, (reply, failure) -> new Admitted(() -> {
-      R answer = reply != null ? reply : unanswered.apply("no answer within " + timeout.toSeconds()
-          + " s (dpu-coordinator.npu.admin.ask-timeout): " + failure);
-      if (answer != null) {
-        replyTo.tell(answer);
-      }
-    }));
+    getContext().ask(replyType, entity, settings.admin().askTimeout(), request::apply,
+        (reply, failure) -> admitted(reply, failure, replyTo, unanswered));
   }
 
   /**
@@ -315,10 +309,20 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
    */
   private void admitWithStatus(Function<ActorRef<StatusReply<StartReply>>, Command> request, ActorRef<StartReply> replyTo) {
     admitting++;
-    Duration timeout = settings.admin().askTimeout();
-    getContext().askWithStatus(StartReply.class, campaigns, timeout, request::apply, (reply, failure) -> new Admitted(() -> replyTo.tell(
-        reply != null ? reply : failure instanceof Coordinator.Refused r ? new StartReply(false, r.campaignId(), r.getMessage())
-            : unanswered("no answer within " + timeout.toSeconds() + " s (dpu-coordinator.npu.admin.ask-timeout): " + failure))));
+    getContext().askWithStatus(StartReply.class, campaigns, settings.admin().askTimeout(), request::apply,
+        (reply, failure) -> admitted(reply, failure, replyTo, why -> failure instanceof Coordinator.Refused r
+            ? new StartReply(false, r.campaignId(), r.getMessage()) : unanswered(why)));
+  }
+
+  /** The entity's answer to an admitted request, or {@code unanswered}'s (null: none) when it gave none in time. */
+  private <R> Admitted admitted(R reply, Throwable failure, ActorRef<? super R> replyTo, Function<String, R> unanswered) {
+    return new Admitted(() -> {
+      R answer = reply != null ? reply : unanswered.apply("no answer within " + settings.admin().askTimeout().toSeconds()
+          + " s (dpu-coordinator.npu.admin.ask-timeout): " + failure);
+      if (answer != null) {
+        replyTo.tell(answer);
+      }
+    });
   }
 
   private StartReply unanswered(String why) {

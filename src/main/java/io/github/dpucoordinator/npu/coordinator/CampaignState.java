@@ -1,9 +1,7 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.npu.journal.HistoryEntry;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The campaign entity's state: one type per phase of seed 000's NPU state machine, so the entity's command handlers
@@ -88,9 +86,5 @@ public sealed interface CampaignState {
 
   default boolean hasLegacy() {
     return flat().hasLegacy();
-  }
-
-  default Map<String, List<HistoryEntry>> history() {
-    return flat().history();
   }
 }

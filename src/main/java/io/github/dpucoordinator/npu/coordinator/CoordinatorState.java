@@ -176,21 +176,17 @@ public record CoordinatorState(
           ? new HistoryEntry(done.id(), at, "npu-reboot (" + done.kind() + ")", done.reason(), d.outcome(), d.reason())
           : new HistoryEntry(done.id(), at, "npu-reboot (" + done.kind() + ") " + outcome, done.reason(), outcome,
               cancelled.getOrDefault(d.id(), "")));
-      nextHistory.put(d.id(), tail(entries, historyPerDpu));
+      nextHistory.put(d.id(), Histories.tail(entries, historyPerDpu));
     }
     List<CampaignSummary> nextRecent = new ArrayList<>(recent);
     nextRecent.add(new CampaignSummary(done.id(), done.reason(), done.kind().label(), done.startedAt(), at, outcome,
         done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
         // "not ready" means not back after the NPU's reboot: none, in a campaign that ended before it
         done.rebootAt() <= 0 ? 0 : done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
-    return new CoordinatorState(Phase.IDLE, null, done, tail(nextRecent, recentCampaigns), nextHistory, modules, notices);
+    return new CoordinatorState(Phase.IDLE, null, done, Histories.tail(nextRecent, recentCampaigns), nextHistory, modules, notices);
   }
 
   private CoordinatorState with(Phase nextPhase, Campaign c) {
     return new CoordinatorState(nextPhase, c, last, recent, history, modules, notices);
-  }
-
-  private static <T> List<T> tail(List<T> list, int max) {
-    return Histories.tail(list, max);
   }
 }
