@@ -173,13 +173,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     }
   }
 
-  /** Whatever waited and may go now, one at a time; the DPU actors watch once the chassis can tell what is planned. */
+  /** Whatever waited and may go now, one at a time. */
   private Behavior<Command> next() {
-    boolean idle = campaignView != null && campaignView.phase() == Phase.IDLE;
-    if (ready() && (watching == null || watching != idle)) {
-      watching = idle; // a campaign's work follows its DPUs: the watch rests meanwhile and starts afresh when it is over
-      actors.values().forEach(a -> a.tell(new DpuActor.Watch(idle)));
-    }
     while (ready() && admitting == 0 && !stash.isEmpty()) {
       stash.unstash(this, 1, Function.identity());
     }
@@ -188,6 +183,11 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   private Behavior<Command> onCampaigns(CampaignsChanged c) {
     campaignView = c.state();
+    boolean idle = campaignView.phase() == Phase.IDLE;
+    if (watching == null || watching != idle) {
+      watching = idle; // a campaign's work follows its DPUs: the watch rests meanwhile and starts afresh when it is over
+      actors.values().forEach(a -> a.tell(new DpuActor.Watch(idle)));
+    }
     if (campaignView.hasLegacy() && legacyTaken) {
       campaigns.tell(Coordinator.HandedOver.INSTANCE); // its write of that failed, or it restarted first: again
     }
@@ -280,8 +280,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   /** A change of a DPU's state seen by its idle actor: recorded, unless something planned explains it. */
   private Behavior<Command> onDpuChanged(DpuChanged w) {
     if (!ready()) {
-      stash.stash(w); // what explains it is not known until the entities have recovered
-      return this;
+      return this; // the entities are still recovering: what explains it is not known yet
     }
     String planned = ChassisRules.planned(views(), w.dpuId());
     if (planned != null) {
