@@ -25,6 +25,8 @@ final class DpuIdle extends DpuState {
 
   private static final String TICK = "watch";
   private boolean asking;
+  /** The question in flight was asked before the baseline was reset: its answer says nothing about what is new. */
+  private boolean askedBeforeReset;
 
   DpuIdle(DpuCore core) {
     super(core);
@@ -53,7 +55,7 @@ final class DpuIdle extends DpuState {
   /** Something planned for this DPU just ended: what it looks like next is its new baseline, not a change. */
   @Override
   Behavior<Command> onRelease(DpuActor.Release r) {
-    core.memory.seen = new Seen();
+    resetBaseline();
     return this;
   }
 
@@ -61,11 +63,16 @@ final class DpuIdle extends DpuState {
   @Override
   Behavior<Command> onWatch(DpuActor.Watch w) {
     if (w.on() && !core.memory.watching) {
-      core.memory.seen = new Seen();
+      resetBaseline();
     }
     core.memory.watching = w.on();
     arm();
     return this;
+  }
+
+  private void resetBaseline() {
+    core.memory.seen = new Seen();
+    askedBeforeReset = asking;
   }
 
   private void arm() {
@@ -84,6 +91,10 @@ final class DpuIdle extends DpuState {
       return this;
     }
     asking = false;
+    if (askedBeforeReset) {
+      askedBeforeReset = false;
+      return this;
+    }
     if (!core.memory.watching) {
       return this;
     }

@@ -283,6 +283,25 @@ class DpuActorTest {
   }
 
   @Test
+  void anAnswerAskedForBeforeSomethingPlannedEndedIsNeitherABaselineNorAChange() {
+    Dpu d = new Dpu(DpuEndpoint.GNOI, true);
+    d.actor.tell(new DpuActor.Watch(true));
+    d.advance(WATCH_INTERVAL);
+    var asked = d.observe(); // in flight while the module transition ends
+    d.actor.tell(new DpuActor.Release(""));
+    asked.reply().complete(listening("boot-1"));
+    d.advance(WATCH_INTERVAL);
+    d.observe().reply().complete(listening("boot-2")); // the first answer asked after the release: the baseline
+    d.advance(WATCH_INTERVAL);
+    d.observe().reply().complete(listening("boot-2"));
+    d.changes.expectNoMessage(Duration.ofMillis(200));
+    d.advance(WATCH_INTERVAL);
+    d.observe().reply().complete(listening("boot-3"));
+    assertEquals("restarted on its own", d.changes.expectMessageClass(DpuActor.Changed.class).what());
+    d.stop();
+  }
+
+  @Test
   void followsADpuRebootingOnItsOwnUntilItIsBackWithANewBootId() {
     Dpu d = new Dpu(DpuEndpoint.GNOI, false);
     d.actor.tell(new DpuActor.FollowReturn("n1", "boot-1", d.returns.ref()));
