@@ -78,9 +78,9 @@ public final class DpuFleet<C> {
   }
 
   /** Asks the DPU once, through its actor; {@code then} makes the entity's command of the answer. */
-  public void observe(DpuEndpoint dpu, Function<DpuActor.Answer, C> then) {
-    Duration timeout = settings.signal().rpcTimeout().plusSeconds(1);
-    ctx.ask(DpuActor.Answer.class, actor(dpu), timeout, r -> new DpuActor.Observe(r, settings.signal().rpcTimeout()),
+  public void observe(DpuEndpoint dpu, Duration timeout, Function<DpuActor.Answer, C> then) {
+    Duration wait = timeout.plus(timeout.dividedBy(4)); // the actor's own answer ("not answering") comes first
+    ctx.ask(DpuActor.Answer.class, actor(dpu), wait, r -> new DpuActor.Observe(r, timeout),
         (answer, failure) -> then.apply(answer != null ? answer : new DpuActor.Answer(dpu.id(), null, failure)));
   }
 

@@ -46,6 +46,11 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
         .orElse(new TransitionOutcome(id, dpuId, "unknown", "no such transition in the DPU's history"));
   }
 
+  /** Whether transition {@code id} of {@code dpuId} was started: it is in flight or in the DPU's history. */
+  public boolean started(String dpuId, String id) {
+    return transition(dpuId, id) != null || history.getOrDefault(dpuId, List.of()).stream().anyMatch(h -> h.campaignId().equals(id));
+  }
+
   /** The id of the last transition of {@code dpuId} that ended ("" when none has). */
   public String lastTransitionId(String dpuId) {
     List<HistoryEntry> h = history.getOrDefault(dpuId, List.of());

@@ -165,8 +165,11 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
 
   private Effect<ModuleEvent, ModuleBook> onRestart(ModuleBook s, Restart r) {
     ModuleState m = s.modules().get(r.dpu().id());
+    if (s.started(r.dpu().id(), r.transitionId())) {
+      return journal.none(); // started already: by its id, whatever the clock says
+    }
     if (m != null && (m.transition() != null || m.lastChange() >= r.atMillis())) {
-      return journal.none(); // started already (or something newer happened to the DPU since)
+      return journal.none(); // something newer happened to the DPU since the cancel
     }
     return journal.persist(new ModuleEvent.ModuleTransitionStarted(r.transitionId(), r.dpu(), ModuleKind.COLD, r.reason(), clock.millis()))
         .thenRun(next -> {
@@ -186,8 +189,11 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     boolean down = s.down(dpu.id());
     ModuleKind kind = ModuleKind.of(c.kind());
     if (!c.force() && kind == ModuleKind.STARTUP && !down) {
-      // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first.
-      fleet.observe(dpu, a -> new StartupChecked(c, a.observation() != null && a.observation().listening(),
+      // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first, within
+      // the request's admission, so well inside npu.admin.ask-timeout
+      Duration ask = settings.signal().rpcTimeout().compareTo(settings.admin().askTimeout().dividedBy(2)) < 0
+          ? settings.signal().rpcTimeout() : settings.admin().askTimeout().dividedBy(2);
+      fleet.observe(dpu, ask, a -> new StartupChecked(c, a.observation() != null && a.observation().listening(),
           a.observation() != null ? a.observation().state().name() : "not answering: " + Failures.describe(a.failure())));
       return journal.none();
     }

@@ -13,8 +13,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 public interface ModuleProtocol {
   /**
    * A cancelled campaign left this DPU halted: restart it (gNOI COLD) as transition {@code transitionId}, unless that
-   * was done already (the campaign asks again after a restart of the service: anything this entity journaled for the
-   * DPU since {@code atMillis} means it was).
+   * was done already (the campaign asks again after a restart of the service: a transition with that id, in flight or
+   * in the DPU's history, means it was; anything else journaled for the DPU since {@code atMillis} makes it moot).
    */
   record Restart(String transitionId, DpuEndpoint dpu, String reason, long atMillis) implements Command {}
 

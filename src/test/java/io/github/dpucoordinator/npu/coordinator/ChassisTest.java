@@ -107,6 +107,19 @@ class ChassisTest {
     f.restart(); // the campaign entity asks again after its recovery: the module entity has it already
     f.expectNothingNew();
     assertEquals(restart, f.state().modules().modules().get("DPU0").transition().id());
+
+    // the restart ends after the NPU's clock was set back an hour: asked again after the next restart of the service,
+    // the module entity still knows it by its id, not by when things happened
+    f.clock.advance(java.time.Duration.ofHours(-1));
+    f.transport.clearCalls();
+    f.restart();
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(restart));
+    f.expect(ModuleEvent.ModuleHaltAcknowledged.class);
+    f.transport.observes(1).get("DPU0").reply().complete(ProbeTransport.shutDown(restart));
+    assertEquals("ok", f.expect(ModuleEvent.ModuleTransitionFinished.class).outcome());
+    f.restart();
+    f.expectNothingNew();
+    assertEquals(restart, f.state().modules().lastTransitionId("DPU0"));
   }
 
   @Test
