@@ -99,6 +99,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   /** The legacy hand-over is under way (or done, for the journal it was asked for). */
   private boolean handingOver;
   private Boolean watching;
+  /** A request taken from the stash is being handled: it goes first, not behind the ones still there. */
+  private boolean replaying;
   /** Both entities have taken the legacy part: the coordinator is told to drop it until its state says it has. */
   private boolean legacyTaken;
 
@@ -175,8 +177,14 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   /** Whatever waited and may go now, one at a time. */
   private Behavior<Command> next() {
-    while (ready() && admitting == 0 && !stash.isEmpty()) {
-      stash.unstash(this, 1, Function.identity());
+    boolean was = replaying;
+    replaying = true;
+    try {
+      while (ready() && admitting == 0 && !stash.isEmpty()) {
+        stash.unstash(this, 1, Function.identity());
+      }
+    } finally {
+      replaying = was;
     }
     return this;
   }
@@ -201,7 +209,10 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     if (c instanceof ModuleEntity.Restart r && ready()) {
       return onRestart(r);
     }
-    if (!ready() || (admission && admitting > 0)) {
+    // Only questions pass what waits: anything else from a sender (a DPU's postponement after its notice) stays behind
+    // what that sender sent before it.
+    boolean question = c instanceof GetStatus || c instanceof GetPlan || c instanceof AskDpu;
+    if (!ready() || (admission && admitting > 0) || (!question && !replaying && !stash.isEmpty())) {
       stash.stash(c);
       return this;
     }

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -120,6 +121,27 @@ class ChassisTest {
     f.restart();
     f.expectNothingNew();
     assertEquals(restart, f.state().modules().lastTransitionId("DPU0"));
+  }
+
+  @Test
+  void aDpusPostponementStaysBehindItsNoticeWhileAnotherRequestIsBeingAdmitted() {
+    CoordinatorFixture f = fixture(2);
+    f.state();
+    TestProbe<NpuProtocol.StartReply> startup = kit.createTestProbe();
+    TestProbe<NpuProtocol.NoticeReply> notice = kit.createTestProbe();
+    TestProbe<NpuProtocol.GoingReply> postponed = kit.createTestProbe();
+    f.chassis.tell(new NpuProtocol.ModuleCommand("DPU0", "startup", "check", startup.ref())); // DPU0 is up: asked first
+    ProbeTransport.ObserveCall asked = f.transport.observes(1).get("DPU0"); // the startup's admission waits for the answer
+    long now = f.clock.millis();
+    f.chassis.tell(new NpuProtocol.NoticeReceived("DPU1", "n1", "firmware", now, now + 600_000, 1, notice.ref()));
+    f.chassis.tell(new NpuProtocol.PostponedOnDpu("DPU1", "n1", now + 60_000, "operator", "not now", postponed.ref()));
+    asked.reply().complete(ProbeTransport.listening());
+    assertTrue(startup.receiveMessage().message().contains("already up"));
+    NpuProtocol.GoingReply recorded = postponed.receiveMessage();
+    assertTrue(recorded.ok(), recorded.message());
+    assertEquals("n1", f.expect(NoticeEvent.DpuRebootNoticed.class).campaignId());
+    f.expect(NoticeEvent.DpuRebootAnswered.class); // no hooks: acknowledged at once
+    assertEquals(now + 60_000, f.expect(NoticeEvent.DpuRebootPostponedOnDpu.class).untilMillis());
   }
 
   @Test
