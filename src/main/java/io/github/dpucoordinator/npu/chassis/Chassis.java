@@ -30,7 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -40,7 +39,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
-import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The NPU's front door and the one owner of the rules between its aggregates. It spawns, for the service's life, one
@@ -57,7 +55,7 @@ import org.apache.pekko.pattern.StatusReply;
  *       campaign is in flight.</li>
  * </ul>
  * A request that could break a rule (starting or ending something) is admitted only after the one before it has been
- * journaled or refused (the others wait in a stash meanwhile), so two of them never pass on the same stale state.
+ * journaled or refused ({@link Admissions}: the others wait in order meanwhile), so two never pass on the same stale state.
  * Until every entity has recovered, and has taken over what a journal written before the split left in the
  * coordinator's journal, every request waits.
  */
@@ -71,9 +69,6 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   private record DpuChanged(String dpuId, String what, String detail) implements Command {}
 
-  /** An admitted request was journaled or refused by its entity: {@code deliver} passes its answer on. */
-  private record Admitted(Runnable deliver) implements Command {}
-
 
   public static Behavior<Command> create(NpuSettings settings, DpuTransport transport, HostActions host, Clock clock) {
     return create(PersistenceIds.DEFAULT, settings, transport, host, clock);
@@ -84,7 +79,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     return Behaviors.withStash(10_000, stash -> Behaviors.setup(ctx -> new Chassis(ctx, stash, ids, settings, transport, host, clock)));
   }
 
-  private final StashBuffer<Command> stash;
+  private final Admissions admissions;
   private final NpuSettings settings;
   private final Clock clock;
   private final Map<String, ActorRef<DpuActor.Command>> actors = new LinkedHashMap<>();
@@ -94,20 +89,16 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   private CoordinatorState campaignView;
   private ModuleBook moduleView;
   private NoticeBook noticeView;
-  /** Admitted requests whose entity has not answered yet: while any is, the next one waits. */
-  private int admitting;
   /** The legacy hand-over is under way (or done, for the journal it was asked for). */
   private boolean handingOver;
   private Boolean watching;
-  /** A request taken from the stash is being handled: it goes first, not behind the ones still there. */
-  private boolean replaying;
   /** Both entities have taken the legacy part: the coordinator is told to drop it until its state says it has. */
   private boolean legacyTaken;
 
   private Chassis(ActorContext<Command> ctx, StashBuffer<Command> stash, PersistenceIds ids, NpuSettings settings,
       DpuTransport transport, HostActions host, Clock clock) {
     super(ctx);
-    this.stash = stash;
+    this.admissions = new Admissions(ctx, stash, settings.admin().askTimeout(), this::ready);
     this.settings = settings;
     this.clock = clock;
     Random random = new Random();
@@ -139,11 +130,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
           campaigns.tell(Coordinator.HandedOver.INSTANCE);
           return this; // ready once the campaign entity's state without them comes back
         })
-        .onMessage(Admitted.class, a -> {
-          a.deliver().run();
-          admitting--;
-          return next();
-        })
+        .onMessage(Admissions.Admitted.class, a -> admissions.onAdmitted(a, this))
         .onMessage(DpuChanged.class, this::onDpuChanged)
         .onMessage(GetParts.class, g -> {
           g.replyTo().tell(new Parts(campaigns, modules, notices));
@@ -160,7 +147,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   private Behavior<Command> changed(Runnable update) {
     update.run();
     maybeHandOver();
-    return next();
+    return admissions.next(this);
   }
 
   /**
@@ -175,20 +162,6 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     }
   }
 
-  /** Whatever waited and may go now, one at a time. */
-  private Behavior<Command> next() {
-    boolean was = replaying;
-    replaying = true;
-    try {
-      while (ready() && admitting == 0 && !stash.isEmpty()) {
-        stash.unstash(this, 1, Function.identity());
-      }
-    } finally {
-      replaying = was;
-    }
-    return this;
-  }
-
   private Behavior<Command> onCampaigns(CampaignsChanged c) {
     campaignView = c.state();
     boolean idle = campaignView.phase() == Phase.IDLE;
@@ -200,7 +173,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
       campaigns.tell(Coordinator.HandedOver.INSTANCE); // its write of that failed, or it restarted first: again
     }
     maybeHandOver();
-    return next();
+    return admissions.next(this);
   }
 
   private Behavior<Command> onRequest(Command c) {
@@ -211,21 +184,19 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     }
     // Only questions pass what waits: anything else from a sender (a DPU's postponement after its notice) stays behind
     // what that sender sent before it.
-    boolean question = c instanceof GetStatus || c instanceof GetPlan || c instanceof AskDpu;
-    if (!ready() || (admission && admitting > 0) || (!question && !replaying && !stash.isEmpty())) {
-      stash.stash(c);
+    if (admissions.waits(c, admission, c instanceof GetStatus || c instanceof GetPlan || c instanceof AskDpu)) {
       return this;
     }
     if (c instanceof StartCampaign s) {
       onStart(s);
     } else if (c instanceof CancelCampaign x) {
-      admitWithStatus(r -> new Coordinator.Cancel(x.reason(), r), x.replyTo());
+      admissions.admitWithStatus(campaigns, r -> new Coordinator.Cancel(x.reason(), r), x.replyTo());
     } else if (c instanceof ModuleCommand m) {
       onModule(m);
     } else if (c instanceof NoticeReceived n) {
-      admit(Done.class, notices, r -> new NoticeEntity.Announce(n, ChassisRules.busy(views(), n.dpuId()), r), getContext().getSystem().ignoreRef(), f -> null);
+      admissions.admit(Done.class, notices, r -> new NoticeEntity.Announce(n, ChassisRules.busy(views(), n.dpuId()), r), getContext().getSystem().ignoreRef(), f -> null);
     } else if (c instanceof GoingReceived g) {
-      admit(GoingReply.class, notices, r -> new GoingReceived(g.dpuId(), g.noticeId(), g.why(), g.bootId(), r), g.replyTo(),
+      admissions.admit(GoingReply.class, notices, r -> new GoingReceived(g.dpuId(), g.noticeId(), g.why(), g.bootId(), r), g.replyTo(),
           f -> new GoingReply(false, "not recorded: " + f, 0));
     } else if (c instanceof PostponedOnDpu || c instanceof WatchTransition) {
       (c instanceof PostponedOnDpu ? notices : modules).tell(c);
@@ -254,7 +225,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     }
     // A DPU shut down by `chassis module shutdown` is off: there is nothing to tell it.
     List<DpuEndpoint> dpus = settings.dpus().stream().filter(d -> !moduleView.down(d.id())).toList();
-    admitWithStatus(r -> new Coordinator.Begin(c.reason(), c.kind(), c.force(), dpus, r), c.replyTo());
+    admissions.admitWithStatus(campaigns, r -> new Coordinator.Begin(c.reason(), c.kind(), c.force(), dpus, r), c.replyTo());
   }
 
   private void onModule(ModuleCommand c) {
@@ -263,7 +234,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
       c.replyTo().tell(new StartReply(false, campaignView.current().id(), blocked));
       return;
     }
-    admit(StartReply.class, modules, r -> new ModuleCommand(c.dpuId(), c.kind(), c.reason(), c.force(), r), c.replyTo(), this::unanswered);
+    admissions.admit(StartReply.class, modules, r -> new ModuleCommand(c.dpuId(), c.kind(), c.reason(), c.force(), r), c.replyTo(), Admissions::unanswered);
   }
 
   /**
@@ -280,7 +251,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
       return this;
     }
     modules.tell(r);
-    admit(ModuleEntity.Book.class, modules, ModuleEntity.GetBook::new, getContext().getSystem().ignoreRef(), f -> null);
+    admissions.admit(ModuleEntity.Book.class, modules, ModuleEntity.GetBook::new, getContext().getSystem().ignoreRef(), f -> null);
     return this;
   }
 
@@ -300,43 +271,6 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
       notices.tell(new NoticeEntity.Unplanned(w.dpuId(), w.what(), w.detail()));
     }
     return this;
-  }
-
-  /**
-   * Hands {@code request} to {@code entity} as an admission: nothing else that could break a rule goes through until it
-   * answers (or does not within {@code npu.admin.ask-timeout}: then {@code unanswered} makes the caller's answer).
-   */
-  private <R> void admit(Class<R> replyType, ActorRef<Command> entity, Function<ActorRef<R>, Command> request, ActorRef<? super R> replyTo,
-      Function<String, R> unanswered) {
-    admitting++;
-    getContext().ask(replyType, entity, settings.admin().askTimeout(), request::apply,
-        (reply, failure) -> admitted(reply, failure, replyTo, unanswered));
-  }
-
-  /**
-   * {@link #admit} for the campaign entity, whose answers are {@link StatusReply}s: a refusal ({@link Coordinator.Refused})
-   * becomes the API's "not accepted", with the campaign in flight if that is why.
-   */
-  private void admitWithStatus(Function<ActorRef<StatusReply<StartReply>>, Command> request, ActorRef<StartReply> replyTo) {
-    admitting++;
-    getContext().askWithStatus(StartReply.class, campaigns, settings.admin().askTimeout(), request::apply,
-        (reply, failure) -> admitted(reply, failure, replyTo, why -> failure instanceof Coordinator.Refused r
-            ? new StartReply(false, r.campaignId(), r.getMessage()) : unanswered(why)));
-  }
-
-  /** The entity's answer to an admitted request, or {@code unanswered}'s (null: none) when it gave none in time. */
-  private <R> Admitted admitted(R reply, Throwable failure, ActorRef<? super R> replyTo, Function<String, R> unanswered) {
-    return new Admitted(() -> {
-      R answer = reply != null ? reply : unanswered.apply("no answer within " + settings.admin().askTimeout().toSeconds()
-          + " s (dpu-coordinator.npu.admin.ask-timeout): " + failure);
-      if (answer != null) {
-        replyTo.tell(answer);
-      }
-    });
-  }
-
-  private StartReply unanswered(String why) {
-    return new StartReply(false, "", why);
   }
 
   private void query(java.util.function.Consumer<StateQuery.Parts> then) {
