@@ -35,13 +35,11 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  */
 public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implements DpuAgentProtocol {
 
-
   private enum Restarted implements Command { INSTANCE }
 
   private enum DelayElapsed implements Command { INSTANCE }
 
   private record RestartActionDone(StepResult result) implements Command {}
-
 
   /** The facts of this boot ({@link AgentBoot}) are made here, so they outlive a supervised restart of the actor. */
   public static Behavior<Command> create(AgentSettings settings, Clock clock) {
@@ -121,28 +119,15 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
 
   private Behavior<Command> onSignal(Signal signal) {
     String requested = signal.campaignId();
-    AgentHolds.Answer refused = holds.protectiveRefusal(signal);
-    if (refused != null) {
-      return reply(signal, refused.disposition(), campaignId, refused.text(), refused.deferUntil(), refused.detail());
-    }
-    if (!requested.isEmpty() && boot.completed.contains(requested)) {
-      return reply(signal, Disposition.ALREADY_COMPLETE, requested, "shutdown for this campaign already completed");
-    }
-    if (reboot.active(state)) {
-      join(requested);
-      String what = reboot.pending() != null ? "a reboot is scheduled" : reboot.restarting(state) ? "a reboot is restarting the DPU"
-          : "graceful shutdown already in progress";
-      return reply(signal, Disposition.IN_PROGRESS, campaignId, what);
-    }
-    AgentHolds.Answer deferred = holds.deferral(signal);
-    if (deferred != null) {
-      return reply(signal, deferred.disposition(), requested, deferred.text(), deferred.deferUntil(), deferred.detail());
-    }
-    if (state.shutDown() && !signal.method().restarts()) {
-      // Already safe to reboot: the new campaign is complete without running the shutdown again.
-      String id = requested.isEmpty() ? campaignId : requested;
-      remember(id);
-      return reply(signal, Disposition.ALREADY_COMPLETE, id, "already shut down, waiting for restart");
+    SignalTriage.Answer at = SignalTriage.triage(signal, state, campaignId, holds, boot, reboot);
+    if (at != null) {
+      if (at.join() && !requested.isEmpty() && !joinedCampaigns.contains(requested)) {
+        joinedCampaigns.add(requested);
+      }
+      if (!at.remember().isEmpty()) {
+        remember(at.remember()); // already safe to reboot: the new campaign is complete without running the shutdown again
+      }
+      return reply(signal, at.disposition(), at.campaignId(), at.text(), at.deferUntil(), at.detail());
     }
     campaignId = requested.isEmpty() ? Ids.unnamed("dpu-") : requested;
     joinedCampaigns = new ArrayList<>(List.of(campaignId));
@@ -152,10 +137,10 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
       version++;
       getContext().getLog().info("[campaign={} dpu={}] {} scheduled in {} ms", campaignId, settings.dpuId(), signal.method(),
           signal.delay().toMillis());
-      return reply(signal, Disposition.SCHEDULED, campaignId, signal.method() + " scheduled in " + signal.delay().toMillis() + " ms");
+      return reply(signal, Disposition.SCHEDULED, campaignId, signal.method() + " scheduled in " + signal.delay().toMillis() + " ms", 0, "");
     }
     begin(signal);
-    return reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated");
+    return reply(signal, Disposition.STARTED, campaignId, "graceful shutdown initiated", 0, "");
   }
 
   /** Starts the shutdown (or, warm, the cleanup) for {@code signal}, now. */
@@ -164,10 +149,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
     steps.begin(ShutdownPlan.of(settings, signal.warm()), boot.shutdownRuns);
     ShutdownPlan plan = steps.plan();
     reboot.start(signal, clock.millis());
-    Method method = signal.method();
     getContext().getLog().info("[campaign={} dpu={}] {} received (kind={}, reason='{}'); starting {}", campaignId, settings.dpuId(),
-        method == Method.SIGNAL ? "reboot signal" : signal.fromGnoi() ? "gNOI Reboot " + method : method + " reboot", signal.kind(),
-        signal.reason(), plan.cleanupOnly() ? "tenant cleanup only (warm: the DPU keeps running)" : "graceful shutdown");
+        signal.describe(), signal.kind(), signal.reason(), plan.cleanupOnly() ? "tenant cleanup only (warm: the DPU keeps running)" : "graceful shutdown");
     if (holds.current().protectiveActive() && !plan.cleanupOnly()) {
       getContext().getLog().warn("[campaign={} dpu={}] {} holds: tenant cleanup runs, the shutdown waits until it clears",
           campaignId, settings.dpuId(), holds.current().protectiveDescription());
@@ -205,38 +188,34 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
     return this;
   }
 
+  /** The steps ended: the shutdown is complete or, for a warm host reboot, only the tenant cleanup ran. */
   private void stepsDone() {
-    if (steps.plan().cleanupOnly()) {
-      finishCleanupOnly();
-    } else {
+    if (!steps.plan().cleanupOnly()) {
       finishShutdown();
+      return;
     }
-  }
-
-  private void finishShutdown() {
-    joinedCampaigns.forEach(this::remember);
-    moveTo(AgentState.SHUTDOWN_COMPLETE);
-    moveTo(AgentState.WAIT_FOR_RESTART);
-    if (reboot.method().restarts()) {
-      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; {} restart", campaignId, settings.dpuId(),
-          steps.degraded() ? " (degraded)" : "", reboot.method());
-      restartAction();
-    } else {
-      reboot.finished();
-      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; waiting for restart", campaignId, settings.dpuId(),
-          steps.degraded() ? " (degraded)" : "");
-      settings.restartAfter().ifPresent(after -> timers.startSingleTimer("restart", Restarted.INSTANCE, after));
-    }
-  }
-
-  /** A warm host reboot: the DPU keeps power and keeps serving, so after its cleanup it is Listening again. */
-  private void finishCleanupOnly() {
+    // A warm host reboot: the DPU keeps power and keeps serving, so after its cleanup it is Listening again.
     joinedCampaigns.forEach(this::remember);
     reboot.finished();
     moveTo(AgentState.SHUTDOWN_COMPLETE);
     moveTo(AgentState.LISTENING);
     getContext().getLog().info("[campaign={} dpu={}] tenant cleanup complete{}; warm host reboot: the DPU keeps running, back to LISTENING",
         campaignId, settings.dpuId(), steps.degraded() ? " (degraded)" : "");
+  }
+
+  private void finishShutdown() {
+    joinedCampaigns.forEach(this::remember);
+    moveTo(AgentState.SHUTDOWN_COMPLETE);
+    moveTo(AgentState.WAIT_FOR_RESTART);
+    String degraded = steps.degraded() ? " (degraded)" : "";
+    if (reboot.method().restarts()) {
+      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; {} restart", campaignId, settings.dpuId(), degraded, reboot.method());
+      restartAction();
+    } else {
+      reboot.finished();
+      getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}; waiting for restart", campaignId, settings.dpuId(), degraded);
+      settings.restartAfter().ifPresent(after -> timers.startSingleTimer("restart", Restarted.INSTANCE, after));
+    }
   }
 
   /** After a COLD or WARM shutdown: the configured reboot command, or a simulated restart. */
@@ -302,18 +281,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
     since = clock.millis();
   }
 
-  private void join(String requested) {
-    if (!requested.isEmpty() && !joinedCampaigns.contains(requested)) {
-      joinedCampaigns.add(requested);
-    }
-  }
-
   private void remember(String id) {
     boot.remember(id, settings.rememberedCampaigns());
-  }
-
-  private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text) {
-    return reply(signal, disposition, id, text, 0, "");
   }
 
   private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text, long deferUntil, String detail) {

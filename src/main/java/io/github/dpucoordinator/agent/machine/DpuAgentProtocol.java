@@ -51,6 +51,11 @@ public interface DpuAgentProtocol {
     boolean fromGnoi() {
       return GNOI.equals(kind);
     }
+
+    /** For the log: "reboot signal", "gNOI Reboot COLD" or "COLD reboot". */
+    String describe() {
+      return method == Method.SIGNAL ? "reboot signal" : fromGnoi() ? "gNOI Reboot " + method : method + " reboot";
+    }
   }
 
   /**

@@ -1,17 +1,12 @@
 package io.github.dpucoordinator.agent.notice;
 
-import io.github.dpucoordinator.agent.machine.AgentSnapshot;
-import io.github.dpucoordinator.agent.machine.AgentState;
 import io.github.dpucoordinator.agent.machine.DpuAgent;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.agent.settings.RebootNoticeSettings;
-import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Ids;
 import io.github.dpucoordinator.common.UtcTime;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
 import io.github.dpucoordinator.proto.notice.NoticeAnswer;
-import io.github.dpucoordinator.proto.notice.RebootGoingAck;
-import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -40,15 +35,9 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   private record Answered(String noticeId, int round, int attempt, NoticeAnswer answer, Throwable failure) implements Command {}
   private record RoundDue(String noticeId, boolean nextRound) implements Command {}
   private record HardDeadline(String noticeId) implements Command {}
-  /** The boot id the DPU is leaving, read from the agent just before telling the NPU it goes. */
-  private record LeavingBootId(String noticeId, String bootId) implements Command {}
-  private record GoingTold(String noticeId, RebootGoingAck ack, Throwable failure) implements Command {}
-  private record AgentAnswered(String noticeId, DpuAgent.SignalOutcome outcome, Throwable failure) implements Command {}
-  private record AgentObserved(String noticeId, long sinceVersion, AgentSnapshot snapshot) implements Command {}
 
   private static final String ROUND = "round";
   private static final String DEADLINE = "hard-deadline";
-  private static final Duration AGENT_WATCH = Duration.ofSeconds(60);
 
   public static Behavior<Command> create(AgentSettings settings, ActorRef<DpuAgent.Command> agent, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new RebootNegotiator(ctx, timers, settings, agent, clock)));
@@ -65,6 +54,8 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   private int attempt;
   /** Why the NPU rejected the notice in flight (it does not know this DPU, or the notice is malformed); empty: it did not. */
   private String rejection = "";
+  /** The going of the notice in flight, once it goes. */
+  private ActorRef<RebootGoing.Msg> going;
 
   private RebootNegotiator(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings,
       ActorRef<DpuAgent.Command> agent, Clock clock) {
@@ -86,10 +77,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(RoundDue.class, this::onRoundDue)
         .onMessage(HardDeadline.class, this::onHardDeadline)
-        .onMessage(LeavingBootId.class, this::onLeavingBootId)
-        .onMessage(GoingTold.class, this::onGoingTold)
-        .onMessage(AgentAnswered.class, this::onAgentAnswered)
-        .onMessage(AgentObserved.class, this::onAgentObserved)
+        .onMessage(RebootGoing.Back.class, this::onBack)
         .onSignal(PostStop.class, s -> {
           npu.ifPresent(NpuNoticeClient::close);
           return this;
@@ -111,6 +99,7 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     }
     if (notice != null && notice.phase() == RebootNotice.Phase.REBOOTING) {
       record(notice.done().logged("superseded by a new request", true), "notice superseded by a new request");
+      getContext().stop(going);
     }
     long now = clock.millis();
     String reason = r.reason().isBlank() ? "operator request" : r.reason().strip();
@@ -218,83 +207,18 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     return this;
   }
 
-  /** Goes once: tells the NPU (bounded by notice-timeout), then has the agent reboot the DPU. */
+  /** Goes once: a child tells the NPU (bounded by notice-timeout), then has the agent reboot the DPU, and says when it is back. */
   private void go(String why, String line) {
     timers.cancel(ROUND);
     timers.cancel(DEADLINE);
     notice = notice.going(why).logged(line, true);
     getContext().getLog().warn("[campaign={} dpu={}] {} (why: {})", notice.id(), settings.dpuId(), line, why);
-    if (npu.isPresent()) {
-      // The NPU knows the DPU is back when its boot id changes, however quick the reboot.
-      String id = notice.id();
-      getContext().ask(AgentSnapshot.class, agent, settings.askTimeout(), r -> new DpuAgent.GetState(-1, java.time.Duration.ZERO, r),
-          (snapshot, failure) -> new LeavingBootId(id, snapshot == null ? "" : snapshot.bootId()));
-    } else {
-      rebootNow();
-    }
+    going = getContext().spawnAnonymous(RebootGoing.create(notice, settings, agent, clock, npu, getContext().getSelf().narrow()));
   }
 
-  private Behavior<Command> onLeavingBootId(LeavingBootId leaving) {
-    if (!current(leaving.noticeId()) || notice.phase() != RebootNotice.Phase.REBOOTING) {
-      return this;
-    }
-    RebootGoingNotice going = RebootGoingNotice.newBuilder().setDpuId(settings.dpuId()).setNoticeId(leaving.noticeId())
-        .setAtUnixMs(clock.millis()).setWhy(notice.wentWhy()).setBootId(leaving.bootId()).build();
-    getContext().pipeToSelf(npu.get().rebootGoing(going), (ack, failure) -> new GoingTold(leaving.noticeId(), ack, failure));
-    return this;
-  }
-
-  private Behavior<Command> onGoingTold(GoingTold told) {
-    if (!current(told.noticeId()) || notice.phase() != RebootNotice.Phase.REBOOTING) {
-      return this;
-    }
-    if (told.failure() != null) {
-      getContext().getLog().warn("[campaign={} dpu={}] could not tell the NPU the DPU is going: {}", notice.id(), settings.dpuId(),
-          Failures.describe(told.failure()));
-    } else {
-      info("NPU told the DPU is going: {}", told.ack().getMessage());
-    }
-    rebootNow();
-    return this;
-  }
-
-  private void rebootNow() {
-    String id = notice.id();
-    String reason = notice.reason();
-    getContext().ask(DpuAgent.SignalOutcome.class, agent, settings.askTimeout(),
-        replyTo -> new DpuAgent.Signal(id, DpuAgent.Method.COLD, "dpu-reboot", reason, 0, Duration.ZERO, replyTo),
-        (outcome, failure) -> new AgentAnswered(id, outcome, failure));
-  }
-
-  private Behavior<Command> onAgentAnswered(AgentAnswered a) {
-    if (!current(a.noticeId())) {
-      return this;
-    }
-    if (a.failure() != null) {
-      getContext().getLog().error("[campaign={} dpu={}] the agent did not take the reboot: {}", a.noticeId(), settings.dpuId(),
-          Failures.describe(a.failure()));
-      return this;
-    }
-    info("agent: {}", a.outcome().ack());
-    watch(a.outcome().version());
-    return this;
-  }
-
-  /** Waits (long polls) for the agent to be Listening again after the reboot: the notice is then done. */
-  private void watch(long sinceVersion) {
-    String id = notice.id();
-    getContext().ask(AgentSnapshot.class, agent, AGENT_WATCH.plus(settings.askTimeout()), replyTo -> new DpuAgent.GetState(sinceVersion, AGENT_WATCH, replyTo),
-        (snapshot, failure) -> new AgentObserved(id, sinceVersion, snapshot));
-  }
-
-  private Behavior<Command> onAgentObserved(AgentObserved o) {
-    if (!current(o.noticeId()) || notice.phase() != RebootNotice.Phase.REBOOTING) {
-      return this;
-    }
-    if (o.snapshot() != null && o.snapshot().state() == AgentState.LISTENING && o.snapshot().version() > o.sinceVersion()) {
+  private Behavior<Command> onBack(RebootGoing.Back back) {
+    if (current(back.noticeId()) && notice.phase() == RebootNotice.Phase.REBOOTING) {
       record(notice.done().logged("the DPU is back (LISTENING)", true), "the DPU is back (LISTENING); notice done");
-    } else {
-      watch(o.snapshot() != null ? o.snapshot().version() : o.sinceVersion());
     }
     return this;
   }
