@@ -4,6 +4,8 @@ import java.lang.reflect.RecordComponent;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
 import org.slf4j.Logger;
@@ -37,6 +39,20 @@ public final class JournalWrites<E extends JournalEvent, S> {
     return effects.persist(all).thenRun(state -> {
       confirmed(all);
       changed.accept(state);
+    });
+  }
+
+  /**
+   * Takes over what a journal written before the split left for this entity, once: {@code adoption} is journaled unless
+   * it was already ({@code adopted}); either way {@code replyTo} is told it is done, after {@code then} has run on a fresh one.
+   */
+  public EffectBuilder<E, S> adoptOnce(boolean adopted, E adoption, ActorRef<Done> replyTo, Consumer<S> then) {
+    if (adopted) {
+      return effects.none().thenRun(state -> replyTo.tell(Done.getInstance()));
+    }
+    return persist(adoption).thenRun(state -> {
+      then.accept(state);
+      replyTo.tell(Done.getInstance());
     });
   }
 

@@ -23,7 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -152,16 +151,12 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
   }
 
   private Effect<ModuleEvent, ModuleBook> onAdopt(ModuleBook s, Adopt a) {
-    if (s.adopted()) {
-      a.replyTo().tell(Done.getInstance());
-      return journal.none();
-    }
-    return journal.persist(new ModuleEvent.LegacyAdopted("legacy", a.modules(), clock.millis())).thenRun(next -> {
+    return journal.adoptOnce(s.adopted(), new ModuleEvent.LegacyAdopted("legacy", a.modules(), clock.millis()), a.replyTo(), next -> {
       ctx.getLog().info("[campaign=legacy dpu=all] took over {} module(s) from the coordinator's journal", a.modules().size());
-      a.replyTo().tell(Done.getInstance());
       resumeAll(next);
     });
   }
+
 
   private Effect<ModuleEvent, ModuleBook> onRestart(ModuleBook s, Restart r) {
     ModuleState m = s.modules().get(r.dpu().id());

@@ -158,16 +158,12 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
   }
 
   private Effect<NoticeEvent, NoticeBook> onAdopt(NoticeBook s, Adopt a) {
-    if (s.adopted()) {
-      a.replyTo().tell(Done.getInstance());
-      return journal.none();
-    }
-    return journal.persist(new NoticeEvent.LegacyAdopted("legacy", a.notices(), clock.millis())).thenRun(next -> {
+    return journal.adoptOnce(s.adopted(), new NoticeEvent.LegacyAdopted("legacy", a.notices(), clock.millis()), a.replyTo(), next -> {
       ctx.getLog().info("[campaign=legacy dpu=all] took over {} DPU-initiated reboot(s) from the coordinator's journal", a.notices().size());
-      a.replyTo().tell(Done.getInstance());
       returns.recover(next);
     });
   }
+
 
   private Effect<NoticeEvent, NoticeBook> onUnplanned(NoticeBook s, Unplanned u) {
     String id = Ids.newId(random, "u", clock.millis());
