@@ -67,6 +67,9 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   private record NoticesChanged(NoticeBook book) implements Command {}
 
+  /** The events each entity had journaled when it answered a question (they only grow). */
+  private record Counted(long campaigns, long modules, long notices) implements Command {}
+
   private record DpuChanged(String dpuId, String what, String detail) implements Command {}
 
 
@@ -92,6 +95,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   /** The legacy hand-over is under way (or done, for the journal it was asked for). */
   private boolean handingOver;
   private Boolean watching;
+  /** The events each entity (campaigns, modules, notices) had journaled when it last answered a question. */
+  private final long[] counted = new long[3];
   /** Both entities have taken the legacy part: the coordinator is told to drop it until its state says it has. */
   private boolean legacyTaken;
 
@@ -132,6 +137,12 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
         })
         .onMessage(Admissions.Admitted.class, a -> admissions.onAdmitted(a, this))
         .onMessage(DpuChanged.class, this::onDpuChanged)
+        .onMessage(Counted.class, c -> {
+          counted[0] = Math.max(counted[0], c.campaigns());
+          counted[1] = Math.max(counted[1], c.modules());
+          counted[2] = Math.max(counted[2], c.notices());
+          return this;
+        })
         .onMessage(GetParts.class, g -> {
           g.replyTo().tell(new Parts(campaigns, modules, notices));
           return this;
@@ -274,8 +285,13 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   }
 
   private void query(java.util.function.Consumer<StateQuery.Parts> then) {
-    StateQuery.Parts fallback = new StateQuery.Parts(new Coordinator.Campaigns(campaignView, Map.of(), 0),
-        new ModuleEntity.Book(moduleView, Map.of(), 0), new NoticeEntity.Book(noticeView, 0));
-    getContext().spawnAnonymous(StateQuery.create(campaigns, modules, notices, fallback, settings.admin().askTimeout().dividedBy(2), then));
+    ActorRef<Command> self = getContext().getSelf();
+    // an entity that does not answer in time is represented by the last copy of its state and its last count of events
+    StateQuery.Parts fallback = new StateQuery.Parts(new Coordinator.Campaigns(campaignView, Map.of(), counted[0]),
+        new ModuleEntity.Book(moduleView, Map.of(), counted[1]), new NoticeEntity.Book(noticeView, counted[2]));
+    getContext().spawnAnonymous(StateQuery.create(campaigns, modules, notices, fallback, settings.admin().askTimeout().dividedBy(2), p -> {
+      self.tell(new Counted(p.campaigns().journalEvents(), p.modules().journalEvents(), p.notices().journalEvents()));
+      then.accept(p);
+    }));
   }
 }
