@@ -67,9 +67,6 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   private record NoticesChanged(NoticeBook book) implements Command {}
 
-  /** The events each entity had journaled when it answered a question (they only grow). */
-  private record Counted(long campaigns, long modules, long notices) implements Command {}
-
   private record DpuChanged(String dpuId, String what, String detail) implements Command {}
 
 
@@ -96,7 +93,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   private boolean handingOver;
   private Boolean watching;
   /** The events each entity (campaigns, modules, notices) had journaled when it last answered a question. */
-  private final long[] counted = new long[3];
+  private StateQuery.Counts counted = StateQuery.Counts.NONE;
   /** Both entities have taken the legacy part: the coordinator is told to drop it until its state says it has. */
   private boolean legacyTaken;
 
@@ -137,10 +134,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
         })
         .onMessage(Admissions.Admitted.class, a -> admissions.onAdmitted(a, this))
         .onMessage(DpuChanged.class, this::onDpuChanged)
-        .onMessage(Counted.class, c -> {
-          counted[0] = Math.max(counted[0], c.campaigns());
-          counted[1] = Math.max(counted[1], c.modules());
-          counted[2] = Math.max(counted[2], c.notices());
+        .onMessage(StateQuery.Counts.class, c -> {
+          counted = counted.max(c);
           return this;
         })
         .onMessage(GetParts.class, g -> {
@@ -158,7 +153,7 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
   private Behavior<Command> changed(Runnable update) {
     update.run();
     maybeHandOver();
-    return admissions.next(this);
+    return next();
   }
 
   /**
@@ -173,18 +168,23 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
     }
   }
 
-  private Behavior<Command> onCampaigns(CampaignsChanged c) {
-    campaignView = c.state();
-    boolean idle = campaignView.phase() == Phase.IDLE;
-    if (watching == null || watching != idle) {
+  /** Whatever waited and may go now, one at a time; the DPU actors watch once the chassis can tell what is planned. */
+  private Behavior<Command> next() {
+    boolean idle = campaignView != null && campaignView.phase() == Phase.IDLE;
+    if (ready() && (watching == null || watching != idle)) {
       watching = idle; // a campaign's work follows its DPUs: the watch rests meanwhile and starts afresh when it is over
       actors.values().forEach(a -> a.tell(new DpuActor.Watch(idle)));
     }
+    return admissions.next(this);
+  }
+
+  private Behavior<Command> onCampaigns(CampaignsChanged c) {
+    campaignView = c.state();
     if (campaignView.hasLegacy() && legacyTaken) {
       campaigns.tell(Coordinator.HandedOver.INSTANCE); // its write of that failed, or it restarted first: again
     }
     maybeHandOver();
-    return admissions.next(this);
+    return next();
   }
 
   private Behavior<Command> onRequest(Command c) {
@@ -272,8 +272,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   /** A change of a DPU's state seen by its idle actor: recorded, unless something planned explains it. */
   private Behavior<Command> onDpuChanged(DpuChanged w) {
-    if (!ready()) {
-      return this; // the entities are still recovering: what explains it is not known yet
+    if (admissions.waits(w, false, false)) {
+      return this; // kept until the entities have recovered: what explains it is not known before
     }
     String planned = ChassisRules.planned(views(), w.dpuId());
     if (planned != null) {
@@ -286,11 +286,9 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
 
   private void query(java.util.function.Consumer<StateQuery.Parts> then) {
     ActorRef<Command> self = getContext().getSelf();
-    // an entity that does not answer in time is represented by the last copy of its state and its last count of events
-    StateQuery.Parts fallback = new StateQuery.Parts(new Coordinator.Campaigns(campaignView, Map.of(), counted[0]),
-        new ModuleEntity.Book(moduleView, Map.of(), counted[1]), new NoticeEntity.Book(noticeView, counted[2]));
+    StateQuery.Parts fallback = counted.fallback(campaignView, moduleView, noticeView);
     getContext().spawnAnonymous(StateQuery.create(campaigns, modules, notices, fallback, settings.admin().askTimeout().dividedBy(2), p -> {
-      self.tell(new Counted(p.campaigns().journalEvents(), p.modules().journalEvents(), p.notices().journalEvents()));
+      self.tell(StateQuery.Counts.of(p));
       then.accept(p);
     }));
   }

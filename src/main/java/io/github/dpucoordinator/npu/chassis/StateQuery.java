@@ -1,6 +1,9 @@
 package io.github.dpucoordinator.npu.chassis;
 
 import io.github.dpucoordinator.npu.coordinator.Coordinator;
+import io.github.dpucoordinator.npu.coordinator.CoordinatorState;
+import io.github.dpucoordinator.npu.module.ModuleBook;
+import io.github.dpucoordinator.npu.notice.NoticeBook;
 import io.github.dpucoordinator.npu.module.ModuleEntity;
 import io.github.dpucoordinator.npu.notice.NoticeEntity;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
@@ -19,8 +22,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * One question to all three entities at once (`status`, `reboot --plan`), in the style of the Pekko tutorial's
  * {@code DeviceGroupQuery}: a short-lived child asks each for its state, collects the answers and hands them on. Each
  * answer comes after every message the entity had before the question (a state read after its last write); an entity
- * that does not answer within {@code timeout} is represented by the chassis' last copy of its state, so the question
- * is always answered.
+ * that does not answer within {@code timeout} is represented by the chassis' last copy of it ({@link Counts}), so the
+ * question is always answered.
  */
 final class StateQuery {
   private StateQuery() {}
@@ -38,6 +41,27 @@ final class StateQuery {
     /** `reboot --plan`. */
     PlanView plan(NpuSettings settings, boolean force) {
       return PlanView.of(campaigns.state(), modules.book(), notices.book(), settings, force);
+    }
+  }
+
+  /**
+   * The events each entity had journaled when it last answered (they only grow): an entity that does not answer in time
+   * is represented by the chassis' last copy of its state and these.
+   */
+  record Counts(long campaigns, long modules, long notices) implements Command {
+    static final Counts NONE = new Counts(0, 0, 0);
+
+    static Counts of(Parts p) {
+      return new Counts(p.campaigns().journalEvents(), p.modules().journalEvents(), p.notices().journalEvents());
+    }
+
+    Counts max(Counts o) {
+      return new Counts(Math.max(campaigns, o.campaigns), Math.max(modules, o.modules), Math.max(notices, o.notices));
+    }
+
+    Parts fallback(CoordinatorState campaignView, ModuleBook moduleView, NoticeBook noticeView) {
+      return new Parts(new Coordinator.Campaigns(campaignView, Map.of(), campaigns), new ModuleEntity.Book(moduleView, Map.of(), modules),
+          new NoticeEntity.Book(noticeView, notices));
     }
   }
 
