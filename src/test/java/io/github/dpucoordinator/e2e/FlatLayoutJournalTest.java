@@ -66,6 +66,63 @@ class FlatLayoutJournalTest {
     }
   }
 
+  /**
+   * A data dir of the last layout before module transitions and DPU-initiated reboots had entities of their own, left by
+   * a SIGKILL with both open (in the test resources): DPU1's own reboot, postponed by the NPU's hook, and a module
+   * shutdown of DPU0 (unreachable) still halting. Both are handed to their entities once and go on there: the shutdown
+   * ends under its own id, and nothing of either is lost.
+   */
+  @Test
+  void openItemsOfAJournalWrittenBeforeTheSplitGoOnInTheirOwnEntities(@TempDir Path dir) throws Exception {
+    Path dataDir = Files.createDirectories(dir.resolve("data"));
+    Files.copy(Path.of("src/test/resources/journals/pre-split-open/journal.mv.db"), dataDir.resolve("journal.mv.db"));
+    Path output = dir.resolve("npu.out");
+    int adminPort = Harness.freePort();
+    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("DPU0", "127.0.0.1", Harness.freePort(), DpuEndpoint.GNOI),
+        new DpuEndpoint("DPU1", "127.0.0.1", Harness.freePort(), DpuEndpoint.GNOI));
+    Process npu = NpuProcess.start(dataDir, adminPort, dpus, "true", output, List.of(), Map.of());
+    String shutdown = "m20261205T053821-7d84";
+    try {
+      NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
+      JsonNode first = kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
+        try {
+          return Harness.status(admin);
+        } catch (Exception notUpYet) {
+          throw new AssertionError("admin API not up yet: " + notUpYet + "\nservice output:\n" + Harness.read(output));
+        }
+      });
+      JsonNode notice = first.path("dpuReboots").path(0);
+      assertEquals("n20261205T053817-7101", notice.path("id").asText(), first.toString());
+      assertEquals("DPU1", notice.path("dpuId").asText());
+      assertEquals("firmware upgrade", notice.path("reason").asText());
+      assertEquals("migrate-vms: exit 75", notice.path("answer").asText());
+      // DPU0 does not answer its HALT: the shutdown gives up on it and powers it off anyway, under its own id
+      JsonNode done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
+        JsonNode s = Harness.status(admin);
+        assertEquals("down", s.path("modules").path(0).path("adminState").asText(), s.path("modules").toString());
+        return s;
+      });
+      JsonNode dpu0 = done.path("history").path("DPU0");
+      assertEquals(shutdown, dpu0.path(dpu0.size() - 1).path("campaignId").asText(), dpu0.toString());
+      assertTrue(dpu0.path(dpu0.size() - 1).path("reason").asText().contains("replace a fan"), dpu0.toString());
+      assertTrue(npu.isAlive(), Harness.read(output));
+    } finally {
+      npu.destroy();
+      npu.waitFor();
+    }
+    // each entity journaled what it took over once, and the coordinator that it handed it over
+    List<String> ids = new java.util.ArrayList<>();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:h2:file:" + dataDir.resolve("journal"), "sa", "");
+        java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT \"persistence_id\", \"event_ser_manifest\" FROM \"event_journal\" "
+            + "WHERE \"event_ser_manifest\" LIKE '%Legacy%' ORDER BY \"persistence_id\"")) {
+      while (rs.next()) {
+        ids.add(rs.getString(1) + " " + rs.getString(2).substring(rs.getString(2).lastIndexOf('.') + 1));
+      }
+    }
+    assertEquals(List.of("npu-coordinator CampaignEvent$LegacyHandedOver", "npu-modules ModuleEvent$LegacyAdopted",
+        "npu-notices NoticeEvent$LegacyAdopted"), ids);
+  }
+
   @Test
   void aJournalHoldingAnEventThisVersionDoesNotKnowIsRefusedWithExit5AndKeptAsItWas(@TempDir Path dir) throws Exception {
     Path dataDir = Files.createDirectories(dir.resolve("data"));
