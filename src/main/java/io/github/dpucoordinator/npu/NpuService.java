@@ -164,7 +164,7 @@ public final class NpuService {
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)), "chassis");
     if (settings.gateway().enabled()) {
       try {
-        PipeGateway gateway = PipeGateway.start(system, coordinator, settings);
+        PipeGateway gateway = PipeGateway.start(system, coordinator, settings, Clock.systemUTC());
         system.getWhenTerminated().thenRun(gateway::close);
       } catch (java.io.IOException e) {
         started.completeExceptionally(new IllegalStateException("pipe gateway: " + e.getMessage(), e));

@@ -11,7 +11,7 @@ import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
+import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
@@ -49,7 +49,10 @@ public final class PipeGateway implements AutoCloseable {
   private RandomAccessFile responseHandle;
   private Object responseKey;
 
-  private PipeGateway(ActorSystem<?> system, ActorRef<NpuProtocol.Command> coordinator, NpuSettings npu) throws IOException {
+  private final Clock clock;
+
+  private PipeGateway(ActorSystem<?> system, ActorRef<NpuProtocol.Command> coordinator, NpuSettings npu, Clock clock) throws IOException {
+    this.clock = clock;
     this.system = system;
     this.coordinator = coordinator;
     this.settings = npu.gateway();
@@ -68,8 +71,9 @@ public final class PipeGateway implements AutoCloseable {
   }
 
   /** Creates both FIFOs (or reuses existing ones) and starts serving. */
-  public static PipeGateway start(ActorSystem<?> system, ActorRef<NpuProtocol.Command> coordinator, NpuSettings npu) throws IOException {
-    return new PipeGateway(system, coordinator, npu);
+  public static PipeGateway start(ActorSystem<?> system, ActorRef<NpuProtocol.Command> coordinator, NpuSettings npu, Clock clock)
+      throws IOException {
+    return new PipeGateway(system, coordinator, npu, clock);
   }
 
   // ---- reading ----
@@ -182,7 +186,7 @@ public final class PipeGateway implements AutoCloseable {
     ObjectNode response = json.createObjectNode()
         .put("dpu_id", dpuId)
         .put("status", success ? "SUCCESS" : "FAILURE")
-        .put("timestamp", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString())
+        .put("timestamp", clock.instant().truncatedTo(ChronoUnit.SECONDS).toString())
         .put("message", message);
     byte[] bytes = (response + "\n").getBytes(StandardCharsets.UTF_8);
     writer.execute(() -> {
