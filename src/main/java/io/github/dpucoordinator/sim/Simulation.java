@@ -1,7 +1,5 @@
 package io.github.dpucoordinator.sim;
 
-import io.github.dpucoordinator.npu.protocol.NpuProtocol;
-import io.github.dpucoordinator.npu.chassis.Chassis;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.machine.DpuAgent;
@@ -11,9 +9,11 @@ import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.npu.NpuService;
-import io.github.dpucoordinator.npu.coordinator.Coordinator;
+import io.github.dpucoordinator.npu.chassis.Chassis;
 import io.github.dpucoordinator.npu.coordinator.StatusView;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.settings.RetrySettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
@@ -186,7 +186,7 @@ public final class Simulation {
   private static Result campaign(ActorSystem<Void> system, NpuService.Running npu, Options o, Consumer<StatusView> onProgress,
       List<Long> walls, List<Long> untilReboot) throws Exception {
     NpuProtocol.StartReply reply = AskPattern.<NpuProtocol.Command, NpuProtocol.StartReply>ask(npu.coordinator(),
-        r -> new NpuProtocol.StartCampaign("simulation", "cold", r), Duration.ofSeconds(10), system.scheduler())
+        r -> new NpuProtocol.StartCampaign("simulation", CampaignKind.COLD, r), Duration.ofSeconds(10), system.scheduler())
         .toCompletableFuture().get(15, TimeUnit.SECONDS);
     if (!reply.accepted()) {
       throw new IllegalStateException(reply.message());

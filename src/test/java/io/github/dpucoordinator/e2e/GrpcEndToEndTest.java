@@ -64,6 +64,11 @@ class GrpcEndToEndTest {
       StartCampaignResponse refused = start(admin, "again");
       assertFalse(refused.getAccepted());
       assertEquals(started.getCampaignId(), refused.getCampaignId());
+      // a kind that does not exist is refused where the request comes in, naming it
+      StartCampaignResponse badKind = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("x").setKind("sideways").build())
+          .toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertFalse(badKind.getAccepted());
+      assertEquals("unknown reboot kind 'sideways'; expected one of cold, warm, power-off", badKind.getMessage());
 
       JsonNode status = awaitFinished(admin, started.getCampaignId(), Duration.ofSeconds(20));
       assertEquals("Idle", status.path("phase").asText());

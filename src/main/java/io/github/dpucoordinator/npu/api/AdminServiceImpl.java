@@ -1,15 +1,16 @@
 package io.github.dpucoordinator.npu.api;
 
-import io.github.dpucoordinator.npu.module.ModuleKind;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol;
-import io.github.dpucoordinator.npu.chassis.Chassis;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.Json;
+import io.github.dpucoordinator.npu.chassis.Chassis;
 import io.github.dpucoordinator.npu.coordinator.PlanView;
 import io.github.dpucoordinator.npu.coordinator.StatusView;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
@@ -22,6 +23,7 @@ import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
 import io.github.dpucoordinator.proto.admin.StatusRequest;
 import io.github.dpucoordinator.proto.admin.StatusResponse;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -50,8 +52,13 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   @Override
   public CompletionStage<StartCampaignResponse> startCampaign(StartCampaignRequest in) {
+    CampaignKind kind = CampaignKind.parse(in.getKind());
+    if (kind == null) {
+      return CompletableFuture.completedFuture(StartCampaignResponse.newBuilder().setAccepted(false)
+          .setMessage(CampaignKind.unknown(in.getKind())).build());
+    }
     CompletionStage<NpuProtocol.StartReply> reply =
-        ask(replyTo -> new NpuProtocol.StartCampaign(in.getReason(), in.getKind(), in.getForce(), replyTo));
+        ask(replyTo -> new NpuProtocol.StartCampaign(in.getReason(), kind, in.getForce(), replyTo));
     return reply.thenApply(r -> StartCampaignResponse.newBuilder()
         .setAccepted(r.accepted()).setCampaignId(r.campaignId()).setMessage(r.message()).build());
   }
@@ -95,15 +102,15 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   @Override
   public CompletionStage<ModuleResponse> moduleShutdown(ModuleRequest in) {
-    return module(in, ModuleKind.SHUTDOWN.label());
+    return module(in, ModuleKind.SHUTDOWN);
   }
 
   @Override
   public CompletionStage<ModuleResponse> moduleStartup(ModuleRequest in) {
-    return module(in, ModuleKind.STARTUP.label());
+    return module(in, ModuleKind.STARTUP);
   }
 
-  private CompletionStage<ModuleResponse> module(ModuleRequest in, String kind) {
+  private CompletionStage<ModuleResponse> module(ModuleRequest in, ModuleKind kind) {
     CompletionStage<NpuProtocol.StartReply> reply =
         ask(replyTo -> new NpuProtocol.ModuleCommand(in.getDpuId(), kind, in.getReason(), in.getForce(), replyTo));
     return reply.thenApply(r -> ModuleResponse.newBuilder()

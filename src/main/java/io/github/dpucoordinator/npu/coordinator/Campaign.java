@@ -2,6 +2,7 @@ package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.common.CborSerializable;
 import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,14 +1,15 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.npu.journal.JournalWrites;
-import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuAcknowledged;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.DpuShutdownCompleted;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.SignalsDispatched;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.dpu.LinkStart;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;

@@ -1,8 +1,9 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.npu.journal.JournalWrites;
-import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.common.Ids;
+import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
@@ -44,11 +45,7 @@ final class CampaignStart {
       return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused(s.current().id(), "campaign "
           + s.current().id() + " is in progress (phase " + s.phase().display() + "); not starting another")));
     }
-    CampaignKind kind = c.kind().isBlank() ? CampaignKind.COLD : CampaignKind.of(c.kind().trim().toLowerCase());
-    if (kind == null) {
-      return journal.none().thenReply(c.replyTo(), x -> StatusReply.error(new Coordinator.Refused("",
-          "unknown reboot kind '" + c.kind() + "'; expected one of cold, warm, power-off")));
-    }
+    CampaignKind kind = c.kind();
     String reason = c.reason().isBlank() ? "operator request" : c.reason().trim();
     long now = clock.millis();
     String id = Ids.newId(random, "c", now);

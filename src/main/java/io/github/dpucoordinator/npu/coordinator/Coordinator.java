@@ -9,6 +9,7 @@ import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.module.ModuleEntity;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
@@ -25,9 +26,10 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
@@ -35,7 +37,6 @@ import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
@@ -62,7 +63,7 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
    * The chassis admitted a campaign ({@code reason}, {@code kind}, {@code force}) for these DPUs (the configured ones
    * less those administratively down). Answered with the campaign started, or {@link Refused}.
    */
-  public record Begin(String reason, String kind, boolean force, List<DpuEndpoint> dpus, ActorRef<StatusReply<StartReply>> replyTo)
+  public record Begin(String reason, CampaignKind kind, boolean force, List<DpuEndpoint> dpus, ActorRef<StatusReply<StartReply>> replyTo)
       implements Command {}
 
   /** `reboot --cancel`: answered with the campaign cancelled, or {@link Refused}. */

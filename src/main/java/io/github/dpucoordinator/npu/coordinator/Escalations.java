@@ -2,9 +2,10 @@ package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.StepResult;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.coordinator.Coordinator.ForceDone;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.time.Clock;
 import java.util.ArrayList;

@@ -1,8 +1,9 @@
 package io.github.dpucoordinator.npu.gateway;
 
-import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
@@ -10,8 +11,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
@@ -155,7 +156,7 @@ public final class PipeGateway implements AutoCloseable {
     }
     log.info("[dpu={}] pipe gateway: {} request{}: {}", r.dpuId(), r.method(), given, reason);
     CompletionStage<NpuProtocol.StartReply> started = AskPattern.ask(coordinator,
-        replyTo -> new NpuProtocol.ModuleCommand(r.dpuId(), r.method().toLowerCase(), reason, replyTo), askTimeout, system.scheduler());
+        replyTo -> new NpuProtocol.ModuleCommand(r.dpuId(), ModuleKind.of(r.method().toLowerCase()), reason, replyTo), askTimeout, system.scheduler());
     started.whenComplete((reply, failure) -> {
       if (failure != null) {
         respond(r.dpuId(), false, io.github.dpucoordinator.common.Failures.unwrap(failure) instanceof java.util.concurrent.TimeoutException

@@ -10,6 +10,7 @@ import io.github.dpucoordinator.npu.module.ModuleEvent.ModulePowerIssued;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModulePoweredOn;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleTransitionFinished;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleTransitionStarted;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.TransitionOutcome;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -8,6 +8,7 @@ import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.dpu.LinkReport;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.ModuleCommand;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
@@ -182,7 +183,7 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     }
     DpuEndpoint dpu = settings.dpu(c.dpuId()).orElseThrow();
     boolean down = s.down(dpu.id());
-    ModuleKind kind = ModuleKind.of(c.kind());
+    ModuleKind kind = c.kind();
     if (!c.force() && kind == ModuleKind.STARTUP && !down) {
       // Up as far as the NPU knows, but it may be halted (a cancelled campaign leaves DPUs so): ask it first, within
       // the request's admission, so well inside npu.admin.ask-timeout

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu.module;
 
 import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.util.Map;
 

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.npu.module;
 
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.ModuleCommand;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.StartReply;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
@@ -21,12 +22,9 @@ final class ModuleRequests {
       return new StartReply(false, "", "unknown DPU '" + c.dpuId() + "'; configured: "
           + String.join(", ", settings.dpus().stream().map(DpuEndpoint::id).toList()));
     }
-    ModuleKind kind = ModuleKind.of(c.kind());
-    if (kind == null) {
-      return new StartReply(false, "", "unknown module transition '" + c.kind() + "'; expected shutdown, startup, halt, cold or warm");
-    }
+    ModuleKind kind = c.kind();
     if ((kind == ModuleKind.COLD || kind == ModuleKind.WARM) && !dpu.protocol().equals(DpuEndpoint.GNOI)) {
-      return new StartReply(false, "", "method " + c.kind().toUpperCase() + " needs gNOI; " + dpu.id() + " speaks "
+      return new StartReply(false, "", "method " + kind.method() + " needs gNOI; " + dpu.id() + " speaks "
           + dpu.protocol() + ", which only halts");
     }
     ModuleState m = s.modules().get(dpu.id());

@@ -6,6 +6,7 @@ import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleHaltAcknowledged;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleHalted;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModulePoweredOn;
 import io.github.dpucoordinator.npu.module.ModuleEvent.ModuleTransitionFinished;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
 
 /**
  * What a module transition journals next, decided from what just happened: a report of the DPU's actor, the power

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu.module;
 
 import io.github.dpucoordinator.common.CborSerializable;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 
 /** A module transition in flight, in its {@link Step}. */

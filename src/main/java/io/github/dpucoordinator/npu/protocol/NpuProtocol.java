@@ -14,8 +14,8 @@ public interface NpuProtocol {
   interface Command {}
 
   /** {@code force}: `reboot --force`, DPU deferrals are not honoured. */
-  record StartCampaign(String reason, String kind, boolean force, ActorRef<StartReply> replyTo) implements Command {
-    public StartCampaign(String reason, String kind, ActorRef<StartReply> replyTo) {
+  record StartCampaign(String reason, CampaignKind kind, boolean force, ActorRef<StartReply> replyTo) implements Command {
+    public StartCampaign(String reason, CampaignKind kind, ActorRef<StartReply> replyTo) {
       this(reason, kind, false, replyTo);
     }
   }
@@ -26,9 +26,9 @@ public interface NpuProtocol {
   /** `reboot --cancel`: ends a campaign that has not reached Reboot. */
   record CancelCampaign(String reason, ActorRef<StartReply> replyTo) implements Command {}
 
-  /** `chassis module shutdown|startup` of one DPU ({@code kind} is "shutdown" or "startup"; the pipe adds halt, cold, warm). */
-  record ModuleCommand(String dpuId, String kind, String reason, boolean force, ActorRef<StartReply> replyTo) implements Command {
-    public ModuleCommand(String dpuId, String kind, String reason, ActorRef<StartReply> replyTo) {
+  /** `chassis module shutdown|startup` of one DPU (the pipe adds halt, cold and warm). */
+  record ModuleCommand(String dpuId, ModuleKind kind, String reason, boolean force, ActorRef<StartReply> replyTo) implements Command {
+    public ModuleCommand(String dpuId, ModuleKind kind, String reason, ActorRef<StartReply> replyTo) {
       this(dpuId, kind, reason, false, replyTo);
     }
   }

@@ -4,10 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.dpucoordinator.npu.module.ModuleKind;
 import io.github.dpucoordinator.npu.module.ModuleEvent;
 import io.github.dpucoordinator.npu.module.Transition;
 import io.github.dpucoordinator.npu.notice.NoticeEvent;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.ProbeTransport;
@@ -72,7 +73,7 @@ class ChassisTest {
     assertTrue(f.state().down("DPU0"));
 
     // the adopted notice stands in the way of a campaign, as it did in the coordinator
-    NpuProtocol.StartReply refused = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", r));
+    NpuProtocol.StartReply refused = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", CampaignKind.COLD, r));
     assertFalse(refused.accepted());
     assertTrue(refused.message().contains("DPU1 (notice n-old"), refused.message());
 
@@ -95,7 +96,7 @@ class ChassisTest {
     org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<NpuProtocol.StartReply> cancel = kit.createTestProbe();
     org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<NpuProtocol.StartReply> again = kit.createTestProbe();
     f.chassis.tell(new NpuProtocol.CancelCampaign("plans changed", cancel.ref()));
-    f.chassis.tell(new NpuProtocol.StartCampaign("again", "cold", again.ref()));
+    f.chassis.tell(new NpuProtocol.StartCampaign("again", CampaignKind.COLD, again.ref()));
     NpuProtocol.StartReply cancelled = cancel.receiveMessage();
     assertTrue(cancelled.accepted(), cancelled.message());
     NpuProtocol.StartReply refused = again.receiveMessage();
@@ -130,7 +131,7 @@ class ChassisTest {
     TestProbe<NpuProtocol.StartReply> startup = kit.createTestProbe();
     TestProbe<NpuProtocol.NoticeReply> notice = kit.createTestProbe();
     TestProbe<NpuProtocol.GoingReply> postponed = kit.createTestProbe();
-    f.chassis.tell(new NpuProtocol.ModuleCommand("DPU0", "startup", "check", startup.ref())); // DPU0 is up: asked first
+    f.chassis.tell(new NpuProtocol.ModuleCommand("DPU0", ModuleKind.STARTUP, "check", startup.ref())); // DPU0 is up: asked first
     ProbeTransport.ObserveCall asked = f.transport.observes(1).get("DPU0"); // the startup's admission waits for the answer
     long now = f.clock.millis();
     f.chassis.tell(new NpuProtocol.NoticeReceived("DPU1", "n1", "firmware", now, now + 600_000, 1, notice.ref()));

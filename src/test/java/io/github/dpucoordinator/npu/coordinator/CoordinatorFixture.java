@@ -4,10 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.TestClock;
+import io.github.dpucoordinator.npu.chassis.Chassis;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.CampaignStarted;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.PreRebootTasksDone;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.SignalsDispatched;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.journal.Histories;
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.module.ModuleBook;
+import io.github.dpucoordinator.npu.module.ModuleEntity;
+import io.github.dpucoordinator.npu.module.ModuleEvent;
+import io.github.dpucoordinator.npu.notice.Notice;
+import io.github.dpucoordinator.npu.notice.NoticeBook;
+import io.github.dpucoordinator.npu.notice.NoticeEntity;
+import io.github.dpucoordinator.npu.notice.NoticeEvent;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.settings.NegotiationSettings;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.settings.RetrySettings;
@@ -21,21 +34,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
-import io.github.dpucoordinator.npu.chassis.Chassis;
-import io.github.dpucoordinator.npu.journal.Histories;
-import io.github.dpucoordinator.npu.journal.HistoryEntry;
-import io.github.dpucoordinator.npu.module.ModuleBook;
-import io.github.dpucoordinator.npu.module.ModuleEntity;
-import io.github.dpucoordinator.npu.module.ModuleEvent;
-import io.github.dpucoordinator.npu.notice.Notice;
-import io.github.dpucoordinator.npu.notice.NoticeBook;
-import io.github.dpucoordinator.npu.notice.NoticeEntity;
-import io.github.dpucoordinator.npu.notice.NoticeEvent;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol;
-import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -129,17 +131,17 @@ public class CoordinatorFixture {
   }
 
   String start() {
-    NpuProtocol.StartReply reply = ask(r -> new NpuProtocol.StartCampaign("test", "cold", r));
+    NpuProtocol.StartReply reply = ask(r -> new NpuProtocol.StartCampaign("test", CampaignKind.COLD, r));
     assertTrue(reply.accepted(), reply.message());
     return reply.campaignId();
   }
 
   NpuProtocol.StartReply module(String dpu, String kind, boolean force) {
-    return ask(r -> new NpuProtocol.ModuleCommand(dpu, kind, "replace a fan", force, r));
+    return ask(r -> new NpuProtocol.ModuleCommand(dpu, ModuleKind.of(kind), "replace a fan", force, r));
   }
 
   NpuProtocol.StartReply module(String dpu, String kind) {
-    return ask(r -> new NpuProtocol.ModuleCommand(dpu, kind, "replace a fan", r));
+    return ask(r -> new NpuProtocol.ModuleCommand(dpu, ModuleKind.of(kind), "replace a fan", r));
   }
 
   void advance(Duration d) {

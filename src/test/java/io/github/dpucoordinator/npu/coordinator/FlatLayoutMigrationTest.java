@@ -5,12 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
-import io.github.dpucoordinator.npu.module.ModuleKind;
 import io.github.dpucoordinator.common.AppConfig;
-import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.module.ModuleEvent;
 import io.github.dpucoordinator.npu.module.Transition;
 import io.github.dpucoordinator.npu.notice.NoticeEvent;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;

@@ -1,22 +1,24 @@
 package io.github.dpucoordinator.npu.coordinator;
 
-import io.github.dpucoordinator.npu.journal.HistoryEntry;
-import io.github.dpucoordinator.npu.notice.Notice;
-import io.github.dpucoordinator.npu.notice.NoticeEvent;
-import io.github.dpucoordinator.npu.module.ModuleEvent;
-import io.github.dpucoordinator.npu.chassis.Chassis;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.npu.chassis.Chassis;
 import io.github.dpucoordinator.npu.coordinator.CampaignEvent.AcknowledgmentsMissing;
+import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootIssued;
+import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.module.ModuleEvent;
+import io.github.dpucoordinator.npu.notice.Notice;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootAnswered;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootFinished;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootGoing;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootNoticed;
-import io.github.dpucoordinator.npu.coordinator.CampaignEvent.RebootIssued;
+import io.github.dpucoordinator.npu.notice.NoticeEvent;
+import io.github.dpucoordinator.npu.protocol.CampaignKind;
+import io.github.dpucoordinator.npu.protocol.ModuleKind;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.settings.NegotiationSettings;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
@@ -168,7 +170,7 @@ class NegotiationTest {
     long now = f.clock.millis();
     NpuProtocol.NoticeReply answer = notice(f, "DPU0", "n6", now, now + 10 * MINUTE, 1);
     assertEquals(NpuProtocol.Decision.POSTPONE, answer.decision());
-    NpuProtocol.StartReply refused = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", r));
+    NpuProtocol.StartReply refused = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", CampaignKind.COLD, r));
     assertFalse(refused.accepted());
     assertTrue(refused.message().contains("DPUs rebooting on their own: DPU0 (notice n6"), refused.message());
     PlanView plan = f.<PlanView>ask(Chassis.GetPlan::new);
@@ -212,7 +214,7 @@ class NegotiationTest {
     assertEquals(120_000, f.<PlanView>ask(r -> new Chassis.GetPlan(false, r)).worstCase().deferralMillis());
     assertEquals(0, f.<PlanView>ask(r -> new Chassis.GetPlan(true, r)).worstCase().deferralMillis(),
         "the plan of `reboot --force` counts no deferrals");
-    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "cold", true, r));
+    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", CampaignKind.COLD, true, r));
     assertTrue(started.accepted());
     assertTrue(f.transport.signals(1).get("DPU0").request().force());
   }
@@ -271,7 +273,7 @@ class NegotiationTest {
   @Test
   void aWarmCampaignLeavesGnoiDpusRunningRunsTheWarmActionAndNeverEscalates() {
     CoordinatorFixture f = fixture(2); // gNOI DPUs
-    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "warm", r));
+    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", CampaignKind.WARM, r));
     assertTrue(started.accepted());
     f.expectPreamble();
     List<Object> events = f.expectAnyOrder(4);
@@ -294,7 +296,7 @@ class NegotiationTest {
   @Test
   void aPowerOffCampaignRunsThePowerOffActionOnlyOnceEveryDpuIsSafeToPowerOff() {
     CoordinatorFixture f = fixture(1);
-    String id = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", "power-off", r)).campaignId();
+    String id = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.StartCampaign("x", CampaignKind.POWER_OFF, r)).campaignId();
     ProbeTransport.SignalCall signal = f.transport.signals(1).get("DPU0");
     assertEquals("power-off", signal.request().kind());
     signal.reply().complete(ProbeTransport.started(id));
@@ -318,7 +320,7 @@ class NegotiationTest {
   @Test
   void aModuleShutdownOfADpuInAProtectiveStateIsRefusedAndNothingIsPoweredOff() {
     CoordinatorFixture f = fixture(1);
-    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.ModuleCommand("DPU0", "shutdown",
+    NpuProtocol.StartReply started = f.<NpuProtocol.StartReply>ask(r -> new NpuProtocol.ModuleCommand("DPU0", ModuleKind.SHUTDOWN,
         "replace a fan", r));
     assertTrue(started.accepted());
     f.transport.signals(1).get("DPU0").reply().complete(new SignalReply(Disposition.PROTECTIVE, started.campaignId(), State.LISTENING, -1,

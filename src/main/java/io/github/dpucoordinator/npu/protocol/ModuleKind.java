@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.npu.module;
+package io.github.dpucoordinator.npu.protocol;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;

@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.npu.coordinator;
+package io.github.dpucoordinator.npu.protocol;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
@@ -27,6 +27,19 @@ public enum CampaignKind {
   @JsonCreator
   public static CampaignKind of(String label) {
     return Arrays.stream(values()).filter(k -> k.label.equals(label)).findFirst().orElse(null);
+  }
+
+  /**
+   * The kind an operator asked for ({@code reboot --kind}): blank is cold; case and surrounding blanks do not matter.
+   * Null when there is no such kind ({@link #unknown} says why).
+   */
+  public static CampaignKind parse(String asked) {
+    return asked == null || asked.isBlank() ? COLD : of(asked.trim().toLowerCase());
+  }
+
+  /** Why {@code asked} is not a kind. */
+  public static String unknown(String asked) {
+    return "unknown reboot kind '" + asked + "'; expected one of cold, warm, power-off";
   }
 
   @Override
