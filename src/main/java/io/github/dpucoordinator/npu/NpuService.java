@@ -1,7 +1,5 @@
 package io.github.dpucoordinator.npu;
 
-import io.github.dpucoordinator.npu.chassis.Chassis;
-import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.common.Delays;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.GrpcServers;
@@ -9,9 +7,14 @@ import io.github.dpucoordinator.common.JournalSchema;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.npu.api.AdminServiceImpl;
 import io.github.dpucoordinator.npu.api.DpuNoticeServiceImpl;
+import io.github.dpucoordinator.npu.chassis.Chassis;
+import io.github.dpucoordinator.npu.containerz.ContainerzService;
+import io.github.dpucoordinator.npu.containerz.ContainerzSettings;
+import io.github.dpucoordinator.npu.containerz.ImageStore;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
 import io.github.dpucoordinator.npu.gateway.PipeGateway;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
@@ -20,6 +23,8 @@ import io.github.dpucoordinator.npu.transport.ProtocolTransport;
 import io.github.dpucoordinator.npu.transport.RebootServiceTransport;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
+import io.github.dpucoordinator.proto.gnoi.containerz.Containerz;
+import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzHandlerFactory;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesHandlerFactory;
 import java.time.Clock;
@@ -176,8 +181,20 @@ public final class NpuService {
         NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
     CompletionStage<Void> probed = probe(settings, coordinator, system);
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings);
-    List<GrpcServers.Service> dpuServices = List.of(new GrpcServers.Service(DpuRebootNotices.description,
-        DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system)));
+    List<GrpcServers.Service> dpuServices = new java.util.ArrayList<>(List.of(new GrpcServers.Service(DpuRebootNotices.description,
+        DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system))));
+    ContainerzSettings containerz = ContainerzSettings.of(system.settings().config(), settings.dataDir());
+    if (containerz.enabled()) {
+      try {
+        ImageStore store = ImageStore.open(containerz.root(), containerz.maxImageSize(), containerz.maxUploads());
+        ContainerzService service = new ContainerzService(store, containerz.chunkSize(),
+            system.dispatchers().lookup(DispatcherSelector.blocking()));
+        dpuServices.add(new GrpcServers.Service(Containerz.description, ContainerzHandlerFactory.partial(service, Containerz.name, system)));
+      } catch (java.io.IOException e) {
+        started.completeExceptionally(new IllegalStateException("containerz image store under " + containerz.root() + ": " + e.getMessage(), e));
+        return Behaviors.empty();
+      }
+    }
     GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
         .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices)
             .whenComplete((dpuApi, failure) -> {

@@ -80,6 +80,11 @@ class GrpcEndToEndTest {
         assertEquals("ok", d.path("outcome").asText());
       }
       assertEquals(1, status.path("history").path("E0").size());
+      // the DPU-facing API serves gNOI Containerz too: its image store, empty
+      var containerz = io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient.create(org.apache.pekko.grpc.GrpcClientSettings
+          .connectToServiceAt("127.0.0.1", npu.dpuApi().localAddress().getPort(), npuSystem).withTls(false), npuSystem);
+      assertEquals(List.of(), containerz.listImage(io.github.dpucoordinator.proto.gnoi.containerz.ListImageRequest.getDefaultInstance())
+          .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), npuSystem).toCompletableFuture().get(10, TimeUnit.SECONDS));
       for (AgentServer.Running a : dpus) {
         assertEquals(1, Harness.agentState(agents, a).shutdownRuns(), a.dpuId());
       }
