@@ -52,6 +52,10 @@ final class ChassisCommand {
           return ExitCodes.REFUSED;
         }
         System.out.println(r.getMessage());
+        JsonNode m = module(client.status(), dpu);
+        if (!m.path("containers").isEmpty()) {
+          System.out.println(dpu + " containers on the NPU (they keep running): " + containers(m));
+        }
         if (!waitForEnd || r.getTransitionId().isEmpty()) {
           return ExitCodes.OK; // started, or nothing to do: already there
         }
@@ -143,6 +147,18 @@ final class ChassisCommand {
       out.printf("%-10s %-22s %-15s %-6s %-34s %s%n", m.path("id").asText(), m.path("endpoint").asText(), m.path("protocol").asText(),
           m.path("adminState").asText(), transition, m.path("lastOutcome").asText().isEmpty() ? "-" : m.path("lastOutcome").asText());
     }
+    for (JsonNode m : status.path("modules")) {
+      if (!m.path("containers").isEmpty()) {
+        out.println(m.path("id").asText() + " containers on the NPU: " + containers(m));
+      }
+    }
     StatusText.history(status.path("history"), "Reboot history (latest 3 per DPU):", out);
+  }
+
+  /** A module's offloaded containers, as one line: "redis (offload/redis:7.2, RUNNING), ...". */
+  static String containers(JsonNode module) {
+    java.util.List<String> each = new java.util.ArrayList<>();
+    module.path("containers").forEach(c -> each.add(c.path("name").asText() + " (" + c.path("image").asText() + ", " + c.path("status").asText() + ")"));
+    return String.join(", ", each);
   }
 }

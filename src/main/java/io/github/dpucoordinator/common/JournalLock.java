@@ -22,6 +22,7 @@ public final class JournalLock {
     String user = config.getString("pekko-persistence-jdbc.shared-databases.default.db.user");
     String password = config.getString("pekko-persistence-jdbc.shared-databases.default.db.password");
     String file = fileOf(url);
+    JournalMend.mend(url);
     try (Connection ignored = DriverManager.getConnection(url, user, password)) {
       // opened and closed again: nobody else holds it
     } catch (SQLException e) {

@@ -48,6 +48,7 @@ public final class JournalSchema {
   /** The same, here and now. */
   public static void prepare(Config config) {
     String script = schemaScript(config.getString(DB + "url"));
+    JournalMend.mend(config.getString(DB + "url"));
     onJournal(config, (st, url) -> {
       create(st, script);
       try {

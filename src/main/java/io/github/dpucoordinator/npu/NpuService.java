@@ -8,9 +8,8 @@ import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.npu.api.AdminServiceImpl;
 import io.github.dpucoordinator.npu.api.DpuNoticeServiceImpl;
 import io.github.dpucoordinator.npu.chassis.Chassis;
-import io.github.dpucoordinator.npu.containerz.ContainerzService;
+import io.github.dpucoordinator.npu.containerz.ContainerzServer;
 import io.github.dpucoordinator.npu.containerz.ContainerzSettings;
-import io.github.dpucoordinator.npu.containerz.ImageStore;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
 import io.github.dpucoordinator.npu.gateway.PipeGateway;
 import io.github.dpucoordinator.npu.host.HostActions;
@@ -23,8 +22,6 @@ import io.github.dpucoordinator.npu.transport.ProtocolTransport;
 import io.github.dpucoordinator.npu.transport.RebootServiceTransport;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
-import io.github.dpucoordinator.proto.gnoi.containerz.Containerz;
-import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzHandlerFactory;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesHandlerFactory;
 import java.time.Clock;
@@ -176,24 +173,25 @@ public final class NpuService {
         return Behaviors.empty();
       }
     }
-    AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, settings);
+    ContainerzSettings containerz = ContainerzSettings.of(system.settings().config(), settings.dataDir());
+    ContainerzServer.Opened containers = null;
+    if (containerz.enabled()) {
+      try {
+        containers = ContainerzServer.open(system, containerz, settings.dpus().stream().map(d -> d.id()).collect(java.util.stream.Collectors.toSet()));
+      } catch (java.io.IOException e) {
+        started.completeExceptionally(new IllegalStateException("containerz under " + containerz.root() + ": " + e.getMessage(), e));
+        return Behaviors.empty();
+      }
+    }
+    AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, settings, containers == null ? null : containers.runtime());
     List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
         NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
     CompletionStage<Void> probed = probe(settings, coordinator, system);
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings);
     List<GrpcServers.Service> dpuServices = new java.util.ArrayList<>(List.of(new GrpcServers.Service(DpuRebootNotices.description,
         DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system))));
-    ContainerzSettings containerz = ContainerzSettings.of(system.settings().config(), settings.dataDir());
-    if (containerz.enabled()) {
-      try {
-        ImageStore store = ImageStore.open(containerz.root(), containerz.maxImageSize(), containerz.maxUploads());
-        ContainerzService service = new ContainerzService(store, containerz.chunkSize(),
-            system.dispatchers().lookup(DispatcherSelector.blocking()));
-        dpuServices.add(new GrpcServers.Service(Containerz.description, ContainerzHandlerFactory.partial(service, Containerz.name, system)));
-      } catch (java.io.IOException e) {
-        started.completeExceptionally(new IllegalStateException("containerz image store under " + containerz.root() + ": " + e.getMessage(), e));
-        return Behaviors.empty();
-      }
+    if (containers != null) {
+      dpuServices.add(containers.service());
     }
     GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
         .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices)

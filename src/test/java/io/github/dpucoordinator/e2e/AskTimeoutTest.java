@@ -70,7 +70,7 @@ class AskTimeoutTest {
   void theAdminAndDpuApisAnswerDeadlineExceededWhenTheCoordinatorDoesNotAnswer(@TempDir Path dir) throws Exception {
     NpuSettings settings = NpuSettings.create(AppConfig.withDataDir(config, dir));
     TestProbe<NpuProtocol.Command> silent = kit.createTestProbe(); // a coordinator that never answers
-    AdminServiceImpl admin = new AdminServiceImpl(silent.ref(), kit.system(), settings);
+    AdminServiceImpl admin = new AdminServiceImpl(silent.ref(), kit.system(), settings, null);
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(silent.ref(), kit.system(), settings);
     ServerBinding binding = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(
         new GrpcServers.Service(NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, kit.system())),

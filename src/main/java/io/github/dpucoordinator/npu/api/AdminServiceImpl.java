@@ -25,6 +25,9 @@ import io.github.dpucoordinator.proto.admin.StatusRequest;
 import io.github.dpucoordinator.proto.admin.StatusResponse;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.List;
+import io.github.dpucoordinator.npu.containerz.ContainerRuntime;
+import io.github.dpucoordinator.npu.containerz.ContainerSpec;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 
@@ -37,8 +40,11 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   private final NpuSettings settings;
   private final Asks.Bound asks;
+  private final ContainerRuntime containers;
 
-  public AdminServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
+  /** {@code containers}: the Containerz runtime whose containers the status shows by DPU (null: none). */
+  public AdminServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings, ContainerRuntime containers) {
+    this.containers = containers;
     this.coordinator = coordinator;
     this.system = system;
     this.settings = settings;
@@ -120,6 +126,19 @@ public final class AdminServiceImpl implements NpuAdmin {
   @Override
   public CompletionStage<StatusResponse> status(StatusRequest in) {
     CompletionStage<StatusView> view = ask(Chassis.GetStatus::new);
-    return view.thenApply(v -> StatusResponse.newBuilder().setJson(Json.write(json, v)).build());
+    CompletionStage<List<ContainerRuntime.Container>> offloaded = containers == null ? CompletableFuture.completedFuture(List.of())
+        : containers.list().exceptionally(unreadable -> List.of());
+    return view.thenCombine(offloaded, (v, running) -> StatusResponse.newBuilder().setJson(withContainers(v, running)).build());
+  }
+
+  /** The status document with, for each module, the containers the NPU runs for that DPU (label {@code dpu}). */
+  private String withContainers(StatusView v, List<ContainerRuntime.Container> all) {
+    com.fasterxml.jackson.databind.node.ObjectNode doc = json.valueToTree(v);
+    for (com.fasterxml.jackson.databind.JsonNode m : doc.path("modules")) {
+      com.fasterxml.jackson.databind.node.ArrayNode list = ((com.fasterxml.jackson.databind.node.ObjectNode) m).putArray("containers");
+      all.stream().filter(c -> m.path("id").asText().equals(c.labels().get(ContainerSpec.DPU_LABEL)))
+          .forEach(c -> list.addObject().put("name", c.name()).put("image", c.image().toString()).put("status", c.running() ? "RUNNING" : "STOPPED"));
+    }
+    return Json.write(json, doc);
   }
 }

@@ -54,9 +54,9 @@ import org.slf4j.LoggerFactory;
 /**
  * gNOI Containerz, served by the NPU on its DPU-facing API. Images: Deploy (the streamed upload, lock step: Ready with
  * the chunk size, a Progress for each chunk, Success after the end and the store's check), ListImage, RemoveImage, on
- * the {@link ImageStore}. Refusals are gRPC statuses ({@link ContainerzError}'s codes). Containers come with the
- * runtimes; until then, and for volumes and plugins, the answer is UNIMPLEMENTED saying so. File work runs on the
- * blocking dispatcher.
+ * the {@link ImageStore}; an image a container uses is not removed. Containers: {@link ContainerRpcs} on a
+ * {@link ContainerRuntime}. Refusals are gRPC statuses ({@link ContainerzError}'s codes); volumes and plugins answer
+ * UNIMPLEMENTED saying so. File work runs on the blocking dispatcher.
  */
 public final class ContainerzService implements Containerz {
   private static final Logger log = LoggerFactory.getLogger(ContainerzService.class);
@@ -65,11 +65,13 @@ public final class ContainerzService implements Containerz {
   private final ImageStore store;
   private final int chunkSize;
   private final Executor blocking;
+  private final ContainerRpcs containers;
 
-  public ContainerzService(ImageStore store, int chunkSize, Executor blocking) {
+  public ContainerzService(ImageStore store, int chunkSize, ContainerRuntime runtime, StartRequests checks, Executor blocking) {
     this.store = store;
     this.chunkSize = chunkSize;
     this.blocking = blocking;
+    this.containers = new ContainerRpcs(store, runtime, checks, blocking);
   }
 
   static GrpcServiceException status(ContainerzError e) {
@@ -181,9 +183,17 @@ public final class ContainerzService implements Containerz {
 
   @Override
   public CompletionStage<RemoveImageResponse> removeImage(RemoveImageRequest in) {
-    return CompletableFuture.supplyAsync(() -> {
+    ImageRef ref;
+    try {
+      ref = ImageRef.of(in.getName(), in.getTag());
+    } catch (ContainerzError e) {
+      return CompletableFuture.failedFuture(status(e));
+    }
+    return containers.checkUnused(ref, in.getForce()).exceptionally(f -> {
+      throw status(ContainerRpcs.unwrap(f));
+    }).thenApplyAsync(unused -> {
       try {
-        store.remove(ImageRef.of(in.getName(), in.getTag()));
+        store.remove(ref);
         log.info("[container=image dpu=all] removed {}:{}", in.getName(), in.getTag());
         return RemoveImageResponse.getDefaultInstance();
       } catch (ContainerzError e) {
@@ -195,43 +205,38 @@ public final class ContainerzService implements Containerz {
     }, blocking);
   }
 
-  private static <T> CompletionStage<T> notYet(String what) {
-    return CompletableFuture.failedFuture(unimplemented(what + " is not served yet: this NPU stores images, its container runtime "
-        + "is still to come"));
-  }
-
   private static <T> CompletionStage<T> never(String what) {
     return CompletableFuture.failedFuture(unimplemented(what + " are not supported by this Containerz server"));
   }
 
   @Override
   public CompletionStage<RemoveContainerResponse> removeContainer(RemoveContainerRequest in) {
-    return notYet("RemoveContainer");
+    return containers.remove(in);
   }
 
   @Override
   public Source<ListContainerResponse, NotUsed> listContainer(ListContainerRequest in) {
-    return Source.failed(unimplemented("ListContainer is not served yet: this NPU stores images, its container runtime is still to come"));
+    return containers.list(in);
   }
 
   @Override
   public CompletionStage<StartContainerResponse> startContainer(StartContainerRequest in) {
-    return notYet("StartContainer");
+    return containers.start(in);
   }
 
   @Override
   public CompletionStage<StopContainerResponse> stopContainer(StopContainerRequest in) {
-    return notYet("StopContainer");
+    return containers.stop(in);
   }
 
   @Override
   public CompletionStage<UpdateContainerResponse> updateContainer(UpdateContainerRequest in) {
-    return notYet("UpdateContainer");
+    return containers.update(in);
   }
 
   @Override
   public Source<LogResponse, NotUsed> log(LogRequest in) {
-    return Source.failed(unimplemented("Log is not served yet: this NPU stores images, its container runtime is still to come"));
+    return containers.log(in);
   }
 
   @Override

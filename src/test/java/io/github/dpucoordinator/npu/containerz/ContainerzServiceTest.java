@@ -8,9 +8,7 @@ import com.google.protobuf.ByteString;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.proto.gnoi.common.RemoteDownload;
-import io.github.dpucoordinator.proto.gnoi.containerz.Containerz;
 import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient;
-import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzHandlerFactory;
 import io.github.dpucoordinator.proto.gnoi.containerz.CreateVolumeRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.DeployRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.DeployResponse;
@@ -19,7 +17,6 @@ import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransferEnd;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageResponse;
 import io.github.dpucoordinator.proto.gnoi.containerz.RemoveImageRequest;
-import io.github.dpucoordinator.proto.gnoi.containerz.StartContainerRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
@@ -31,7 +28,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -45,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * gNOI Containerz's image calls over a real gRPC server on loopback, with a client generated from the proto: a Deploy
  * streamed in chunks is answered Ready, a Progress per chunk and Success, and is then listed with its id and removable;
- * bad streams get the protocol's status codes and leave nothing in the store; calls not served say so.
+ * bad streams get the protocol's status codes and leave nothing in the store; volumes are not offered, and say so.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ContainerzServiceTest {
@@ -57,10 +53,10 @@ class ContainerzServiceTest {
 
   @BeforeAll
   void serve() throws Exception {
-    ImageStore store = ImageStore.open(dir.resolve("containerz"), 64L * 1024 * 1024, 2);
-    ContainerzService service = new ContainerzService(store, 4096, kit.system().dispatchers().lookup(DispatcherSelector.blocking()));
-    binding = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(new GrpcServers.Service(Containerz.description,
-        ContainerzHandlerFactory.partial(service, Containerz.name, kit.system())))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    ContainerzSettings settings = ContainerzSettings.of(AppConfig.with(AppConfig.with(kit.system().settings().config(),
+        ContainerzSettings.KEY + ".chunk-size", "4KiB"), ContainerzSettings.KEY + ".max-image-size", "64MiB"), dir);
+    binding = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(ContainerzServer.open(kit.system(), settings, java.util.Set.of()).service()))
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
     client = ContainerzClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", binding.localAddress().getPort(), kit.system())
         .withTls(false), kit.system());
   }
@@ -162,10 +158,7 @@ class ContainerzServiceTest {
   }
 
   @Test
-  void callsNotServedAnswerUnimplementedSayingWhy() {
-    ExecutionException start = assertThrows(ExecutionException.class, () -> client.startContainer(StartContainerRequest.newBuilder()
-        .setImageName("app").setTag("1").build()).toCompletableFuture().get(10, TimeUnit.SECONDS));
-    assertEquals(Status.Code.UNIMPLEMENTED, code(start));
+  void volumesAreNotOfferedAndSaySo() {
     ExecutionException volume = assertThrows(ExecutionException.class, () -> client.createVolume(CreateVolumeRequest.newBuilder()
         .setName("v").build()).toCompletableFuture().get(10, TimeUnit.SECONDS));
     assertEquals(Status.Code.UNIMPLEMENTED, code(volume));

@@ -1,0 +1,103 @@
+package io.github.dpucoordinator.cli;
+
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * The Containerz client commands' connection: the address ({@code --address}, else {@code dpu-coordinator.cli.containerz-address}),
+ * a short-lived client system, and the project's exit codes for what comes back: a refusal (a gRPC status the server
+ * chose) is 3, a server that cannot be reached is 4.
+ */
+final class ContainerzCli implements AutoCloseable {
+  /** A call that may fail with a status. */
+  interface Call {
+    int run(ContainerzCli cli) throws Exception;
+  }
+
+  final ActorSystem<Void> system;
+  final ContainerzClient client;
+  final Duration timeout;
+  private final String command;
+
+  private ContainerzCli(String command, ActorSystem<Void> system, ContainerzClient client, Duration timeout) {
+    this.command = command;
+    this.system = system;
+    this.client = client;
+    this.timeout = timeout;
+  }
+
+  /** Runs {@code call} against the server at {@code address} (or the configured one); the exit code. */
+  static int run(String command, String address, Call call) {
+    Config config = AppConfig.load();
+    String target = address != null ? address : config.getString("dpu-coordinator.cli.containerz-address");
+    int colon = target.lastIndexOf(':');
+    if (colon < 1) {
+      System.err.println("dpuctl " + command + ": --address " + target + " is not HOST:PORT");
+      return ExitCodes.USAGE;
+    }
+    ActorSystem<Void> system = Systems.create("containerz-cli", Systems.clientConfig(config));
+    try {
+      GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt(target.substring(0, colon),
+          Integer.parseInt(target.substring(colon + 1)), system).withTls(false).withConnectionAttempts(2);
+      try (ContainerzCli cli = new ContainerzCli(command, system, ContainerzClient.create(settings, system),
+          config.getDuration("dpu-coordinator.cli.containerz-timeout"))) {
+        return call.run(cli);
+      }
+    } catch (Exception e) {
+      return failed(command, target, e);
+    } finally {
+      system.terminate();
+    }
+  }
+
+  /** Waits for a call's answer within the timeout. */
+  <T> T await(CompletionStage<T> stage) throws Exception {
+    try {
+      return stage.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception x ? x : e;
+    }
+  }
+
+  private static int failed(String command, String target, Throwable e) {
+    Throwable c = e;
+    while (c.getCause() != null && !(c instanceof StatusRuntimeException)) {
+      c = c.getCause();
+    }
+    if (c instanceof StatusRuntimeException s) {
+      Status status = s.getStatus();
+      if (status.getCode() == Status.Code.UNAVAILABLE && (status.getDescription() == null || status.getCause() != null
+          || status.getDescription().contains("io exception") || status.getDescription().contains("Connection refused"))) {
+        System.err.println("dpuctl " + command + ": cannot reach Containerz at " + target + ": " + Systems.rootMessage(s));
+        return ExitCodes.UNREACHABLE;
+      }
+      System.err.println("dpuctl " + command + ": " + status.getCode() + ": " + status.getDescription());
+      return ExitCodes.REFUSED;
+    }
+    if (e instanceof TimeoutException) {
+      System.err.println("dpuctl " + command + ": no answer from " + target + " in time");
+      return ExitCodes.UNREACHABLE;
+    }
+    System.err.println("dpuctl " + command + ": " + Systems.rootMessage(e));
+    return ExitCodes.REFUSED;
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+
+  String command() {
+    return command;
+  }
+}

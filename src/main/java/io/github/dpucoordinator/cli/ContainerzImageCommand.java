@@ -1,0 +1,132 @@
+package io.github.dpucoordinator.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.google.protobuf.ByteString;
+import io.github.dpucoordinator.proto.gnoi.containerz.DeployRequest;
+import io.github.dpucoordinator.proto.gnoi.containerz.DeployResponse;
+import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransfer;
+import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransferEnd;
+import io.github.dpucoordinator.proto.gnoi.containerz.ListImageRequest;
+import io.github.dpucoordinator.proto.gnoi.containerz.ListImageResponse;
+import io.github.dpucoordinator.proto.gnoi.containerz.RemoveImageRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.stream.javadsl.FileIO;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `dpuctl containerz image push|list|remove`, with the reference containerz CLI's verbs and flags. */
+@Command(name = "image", mixinStandardHelpOptions = true, description = "Images on a Containerz server.",
+    subcommands = {ContainerzImageCommand.Push.class, ContainerzImageCommand.ListCmd.class, ContainerzImageCommand.Remove.class},
+    footer = ExitCodes.HELP)
+final class ContainerzImageCommand {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  abstract static class Target {
+    @Option(names = "--address", paramLabel = "HOST:PORT", description = "Containerz address (default: dpu-coordinator.cli.containerz-address).")
+    String address;
+  }
+
+  @Command(name = "push", mixinStandardHelpOptions = true, description = "Deploy an image tarball (docker save) to the server.",
+      footer = ExitCodes.HELP)
+  static final class Push extends Target implements Callable<Integer> {
+    @Option(names = "--image", required = true, paramLabel = "NAME", description = "Image name, e.g. offload/redis.")
+    String image;
+
+    @Option(names = "--tag", defaultValue = "latest", paramLabel = "TAG", description = "Image tag (default: latest).")
+    String tag;
+
+    @Option(names = "--file", required = true, paramLabel = "FILE", description = "The tarball, as `docker save` writes it.")
+    Path file;
+
+    @Override
+    public Integer call() {
+      if (!Files.isRegularFile(file)) {
+        System.err.println("dpuctl containerz image push: no such file: " + file);
+        return ExitCodes.USAGE;
+      }
+      return ContainerzCli.run("containerz image push", address, cli -> {
+        long size = Files.size(file);
+        CompletableFuture<Integer> chunkSize = new CompletableFuture<>();
+        Source<DeployRequest, ?> requests = Source.single(DeployRequest.newBuilder().setImageTransfer(ImageTransfer.newBuilder()
+                .setName(image).setTag(tag).setImageSize(size)).build())
+            .concat(Source.completionStageSource(chunkSize.thenApply(chunk -> FileIO.fromPath(file, chunk)
+                .map(bytes -> DeployRequest.newBuilder().setContent(ByteString.copyFrom(bytes.toArray())).build())
+                .concat(Source.single(DeployRequest.newBuilder().setImageTransferEnd(ImageTransferEnd.getDefaultInstance()).build())))));
+        long[] shown = {-1};
+        List<DeployResponse> answers = cli.await(cli.client.deploy(requests.mapMaterializedValue(m -> org.apache.pekko.NotUsed.getInstance()))
+            .map(r -> {
+              if (r.hasImageTransferReady()) {
+                chunkSize.complete(r.getImageTransferReady().getChunkSize());
+              } else if (r.hasImageTransferProgress()) {
+                long tenth = size == 0 ? 10 : r.getImageTransferProgress().getBytesReceived() * 10 / size;
+                if (tenth != shown[0]) {
+                  shown[0] = tenth;
+                  System.err.printf("pushed %.1f of %.1f MiB%n", r.getImageTransferProgress().getBytesReceived() / 1048576.0, size / 1048576.0);
+                }
+              }
+              return r;
+            })
+            .runWith(Sink.seq(), cli.system));
+        DeployResponse last = answers.get(answers.size() - 1);
+        if (!last.hasImageTransferSuccess()) {
+          System.err.println("dpuctl containerz image push: the server ended without a success: " + last);
+          return ExitCodes.REFUSED;
+        }
+        System.out.printf("%s:%s pushed (%d bytes)%n", last.getImageTransferSuccess().getName(), last.getImageTransferSuccess().getTag(),
+            last.getImageTransferSuccess().getImageSize());
+        return ExitCodes.OK;
+      });
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true, description = "List the server's images.", footer = ExitCodes.HELP)
+  static final class ListCmd extends Target implements Callable<Integer> {
+    @Option(names = "--json", description = "One JSON array instead of a table.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      return ContainerzCli.run("containerz image list", address, cli -> {
+        List<ListImageResponse> images = cli.await(cli.client.listImage(ListImageRequest.getDefaultInstance()).runWith(Sink.seq(), cli.system));
+        if (json) {
+          ArrayNode out = JSON.createArrayNode();
+          images.forEach(i -> out.addObject().put("name", i.getImageName()).put("tag", i.getTag()).put("id", i.getId()));
+          System.out.println(out.toPrettyString());
+        } else {
+          System.out.printf("%-40s %-20s %s%n", "IMAGE", "TAG", "ID");
+          images.forEach(i -> System.out.printf("%-40s %-20s %s%n", i.getImageName(), i.getTag(), i.getId()));
+        }
+        return ExitCodes.OK;
+      });
+    }
+  }
+
+  @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove an image (not while a container uses it).",
+      footer = ExitCodes.HELP)
+  static final class Remove extends Target implements Callable<Integer> {
+    @Option(names = "--image", required = true, paramLabel = "NAME", description = "Image name.")
+    String image;
+
+    @Option(names = "--tag", defaultValue = "latest", paramLabel = "TAG", description = "Image tag (default: latest).")
+    String tag;
+
+    @Option(names = "--force", description = "Remove it even though stopped containers use it.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      return ContainerzCli.run("containerz image remove", address, cli -> {
+        cli.await(cli.client.removeImage(RemoveImageRequest.newBuilder().setName(image).setTag(tag).setForce(force).build()));
+        System.out.println(image + ":" + tag + " removed");
+        return ExitCodes.OK;
+      });
+    }
+  }
+}

@@ -1,0 +1,37 @@
+package io.github.dpucoordinator.npu.containerz;
+
+import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.npu.containerz.process.ProcessRuntime;
+import io.github.dpucoordinator.proto.gnoi.containerz.Containerz;
+import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzHandlerFactory;
+import java.io.IOException;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+
+/**
+ * Containerz put together for a gRPC server: the image store under {@code <data-dir>/containerz/images}, the runtime
+ * chosen by {@code npu.containerz.runtime} (its containers under {@code <data-dir>/containerz/containers}), the request
+ * rules, and the service. Used by {@code dpuctl npu} (on its DPU-facing API) and {@code dpuctl containerz} (alone). The
+ * runtime is closed when the actor system terminates.
+ */
+public final class ContainerzServer {
+  private ContainerzServer() {}
+
+  /** The service to bind, and the runtime (whose containers the chassis status shows by DPU). */
+  public record Opened(GrpcServers.Service service, ContainerRuntime runtime) {}
+
+  /** Opens it; {@code dpus}: the DPUs a container's {@code dpu} label may name (empty: any). */
+  public static Opened open(ActorSystem<?> system, ContainerzSettings settings, Set<String> dpus) throws IOException {
+    var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    ImageStore store = ImageStore.open(settings.root(), settings.maxImageSize(), settings.maxUploads());
+    ContainerRuntime runtime = switch (settings.runtime().kind()) {
+      case "process" -> ProcessRuntime.open(system, settings.root().resolve("containers"), settings.runtime(), blocking);
+      default -> throw new IOException(ContainerzSettings.KEY + ".runtime = " + settings.runtime().kind() + " is not available in this build");
+    };
+    system.getWhenTerminated().thenRun(runtime::close);
+    ContainerzService service = new ContainerzService(store, settings.chunkSize(), runtime, new StartRequests(settings.allow(), dpus), blocking);
+    return new Opened(new GrpcServers.Service(Containerz.description, ContainerzHandlerFactory.partial(service, Containerz.name, system)),
+        runtime);
+  }
+}

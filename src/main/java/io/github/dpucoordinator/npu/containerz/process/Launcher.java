@@ -1,0 +1,185 @@
+package io.github.dpucoordinator.npu.containerz.process;
+
+import io.github.dpucoordinator.npu.containerz.ContainerSpec;
+import io.github.dpucoordinator.npu.containerz.ContainerzError;
+import io.github.dpucoordinator.npu.containerz.ContainerzError.Code;
+import io.github.dpucoordinator.npu.containerz.process.RootFs.ImageConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Starts a container's process, the way Nomad's exec driver does without its cgroups. Run as root, the image's unpacked
+ * root becomes the process's root ({@code unshare --root}) in a PID namespace of its own, and it runs as the container's
+ * user through a copy of {@code setpriv} placed in that root; every link of the chain has a parent-death signal, so when
+ * the service dies, however it dies, the namespace's first process is killed and with it every process of the
+ * container. Run as another user, the process runs in the unpacked root as its working directory, not confined, as
+ * the service's user (a run_as is then refused). All processes are started from one long-lived thread, since a
+ * parent-death signal follows the thread that started the process.
+ */
+final class Launcher implements AutoCloseable {
+  /** Where the copy of setpriv and its libraries go inside a root. */
+  static final String TOOLS = ".containerz";
+  private static final Pattern LIBRARY = Pattern.compile("(/\\S+)");
+
+  private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "containerz-launcher");
+    t.setDaemon(true);
+    return t;
+  });
+  private final boolean root;
+  private final String defaultUser;
+  private final Path setpriv;
+  private final Path unshare;
+
+  /** Refused (IOException) where util-linux's setpriv or unshare is missing. */
+  Launcher(boolean root, String defaultUser) throws IOException {
+    this.root = root;
+    this.defaultUser = defaultUser;
+    this.setpriv = which("setpriv");
+    this.unshare = which("unshare");
+  }
+
+  static boolean runningAsRoot() {
+    try {
+      return Files.readString(Path.of("/proc/self/status")).lines().filter(l -> l.startsWith("Uid:"))
+          .anyMatch(l -> l.split("\\s+")[2].equals("0"));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The command line that runs {@code spec} in {@code rootFs}, whose image says {@code image}. */
+  List<String> command(ContainerSpec spec, ImageConfig image, Path rootFs) throws ContainerzError {
+    List<String> argv = new ArrayList<>(image.entrypoint());
+    argv.addAll(spec.cmd().isEmpty() ? image.cmd() : spec.cmd());
+    if (argv.isEmpty()) {
+      throw new ContainerzError(Code.FAILED_PRECONDITION, "the image " + spec.image() + " names no entrypoint or command, and the request no cmd");
+    }
+    List<String> c = new ArrayList<>(List.of(setpriv.toString(), "--pdeathsig=KILL", "--"));
+    if (!root) {
+      if (!spec.user().isEmpty()) {
+        throw new ContainerzError(Code.FAILED_PRECONDITION, "run_as needs the service to run as root; it runs as another user here");
+      }
+      Path program = rootFs.resolve(argv.get(0).replaceFirst("^/+", ""));
+      c.add(Files.isExecutable(program) ? program.toString() : argv.get(0));
+      c.addAll(argv.subList(1, argv.size()));
+      return c;
+    }
+    String workDir = image.workingDir().isEmpty() ? "/" : image.workingDir();
+    c.addAll(List.of(unshare.toString(), "--pid", "--fork", "--kill-child=SIGKILL", "--root=" + rootFs, "--wd=" + workDir, "--"));
+    String user = userOf(spec, image);
+    if (!user.equals("0")) {
+      String[] ug = user.split(":");
+      String gid = ug.length > 1 ? ug[1] : ug[0];
+      c.addAll(List.of("/" + TOOLS + "/ld.so", "--library-path", "/" + TOOLS + "/lib", "/" + TOOLS + "/setpriv", "--reuid=" + ug[0],
+          "--regid=" + gid, "--clear-groups", "--pdeathsig=KILL", "--"));
+    }
+    c.addAll(argv);
+    return c;
+  }
+
+  /** uid[:gid]: the request's, else the image's if numeric and not root, else the default (root only as the request's or image's when allowed). */
+  private String userOf(ContainerSpec spec, ImageConfig image) {
+    if (!spec.user().isEmpty()) {
+      return spec.user();
+    }
+    return image.user().matches("[1-9][0-9]*(:[0-9]+)?") ? image.user() : defaultUser;
+  }
+
+  /** Copies setpriv, the loader and their libraries into {@code rootFs}/.containerz (run as root only). */
+  void equip(Path rootFs) throws IOException {
+    if (!root) {
+      return;
+    }
+    Path tools = rootFs.resolve(TOOLS);
+    Files.createDirectories(tools.resolve("lib"));
+    Files.copy(setpriv, tools.resolve("setpriv"), StandardCopyOption.REPLACE_EXISTING);
+    Process ldd = new ProcessBuilder("ldd", setpriv.toString()).redirectErrorStream(true).start();
+    String out = new String(ldd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    for (String line : out.split("\n")) {
+      Matcher m = LIBRARY.matcher(line.trim());
+      if (!m.find()) {
+        continue;
+      }
+      Path lib = Path.of(m.group(1));
+      if (!Files.isRegularFile(lib)) {
+        continue;
+      }
+      boolean loader = !line.contains("=>");
+      Files.copy(lib.toRealPath(), loader ? tools.resolve("ld.so") : tools.resolve("lib").resolve(lib.getFileName()),
+          StandardCopyOption.REPLACE_EXISTING);
+    }
+    try {
+      ldd.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Path which(String program) throws IOException {
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+      Path p = Path.of(dir, program);
+      if (Files.isExecutable(p)) {
+        return p.toRealPath();
+      }
+    }
+    throw new IOException(program + " is not on the PATH (util-linux)");
+  }
+
+  /** Starts {@code command} with {@code env} from the launcher's thread; its stdout and stderr, merged, go to {@code output}. */
+  CompletableFuture<Process> start(List<String> command, Map<String, String> env, Path workDir) {
+    return CompletableFuture.supplyAsync(() -> {
+      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).directory(workDir.toFile());
+      pb.environment().clear();
+      pb.environment().putAll(env);
+      pb.environment().putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+      try {
+        Process p = pb.start();
+        p.getOutputStream().close();
+        return p;
+      } catch (IOException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, thread);
+  }
+
+  /** The directory the process starts in: the root (run as root, {@code --wd} moves it inside), else the image's working directory in it. */
+  Path workDir(Path rootFs, ImageConfig image) {
+    Path wd = root || image.workingDir().isEmpty() ? rootFs : rootFs.resolve(image.workingDir().replaceFirst("^/+", ""));
+    return Files.isDirectory(wd) ? wd : rootFs;
+  }
+
+  /** The environment: the image's, then the request's over it. */
+  static Map<String, String> env(ContainerSpec spec, ImageConfig image) {
+    Map<String, String> env = new LinkedHashMap<>(image.env());
+    env.putAll(spec.env());
+    return env;
+  }
+
+  /** The container's first process: the namespace's init when run as root (the launcher's child), else the child itself. */
+  static ProcessHandle main(Process p) {
+    return p.toHandle().children().findFirst().filter(c -> p.info().command().orElse("").endsWith("unshare")).orElse(p.toHandle());
+  }
+
+  static InputStream output(Process p) {
+    return p.getInputStream();
+  }
+
+  @Override
+  public void close() {
+    thread.shutdownNow();
+  }
+}
