@@ -24,10 +24,10 @@ public final class ContainerzServer {
   /** Opens it; {@code dpus}: the DPUs a container's {@code dpu} label may name (empty: any). */
   public static Opened open(ActorSystem<?> system, ContainerzSettings settings, Set<String> dpus) throws IOException {
     var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-    ImageStore store = ImageStore.open(settings.root(), settings.maxImageSize(), settings.maxUploads());
+    ImageStore store = ImageStore.open(settings.root(), settings.maxImageSize(), settings.maxUploads(), settings.sameImageWait());
     ContainerRuntime runtime = switch (settings.runtime().kind()) {
       case "process" -> ProcessRuntime.open(system, settings.root().resolve("containers"), settings.runtime(), blocking);
-      default -> throw new IOException(ContainerzSettings.KEY + ".runtime = " + settings.runtime().kind() + " is not available in this build");
+      default -> io.github.dpucoordinator.npu.containerz.docker.DockerRuntime.open(system, settings, blocking);
     };
     system.getWhenTerminated().thenRun(runtime::close);
     ContainerzService service = new ContainerzService(store, settings.chunkSize(), runtime, new StartRequests(settings.allow(), dpus), blocking);

@@ -37,18 +37,25 @@ public final class ImageStore {
   private final Path incoming;
   private final long maxImageSize;
   private final int maxUploads;
+  private final java.time.Duration sameImageWait;
   private final Set<String> uploading = new HashSet<>();
 
-  private ImageStore(Path root, long maxImageSize, int maxUploads) {
+  private ImageStore(Path root, long maxImageSize, int maxUploads, java.time.Duration sameImageWait) {
     this.images = root.resolve("images");
     this.incoming = root.resolve("incoming");
     this.maxImageSize = maxImageSize;
     this.maxUploads = maxUploads;
+    this.sameImageWait = sameImageWait;
   }
 
   /** The store under {@code root}, with what an earlier run left half written removed. */
   public static ImageStore open(Path root, long maxImageSize, int maxUploads) throws IOException {
-    ImageStore store = new ImageStore(root, maxImageSize, maxUploads);
+    return open(root, maxImageSize, maxUploads, java.time.Duration.ofSeconds(60));
+  }
+
+  /** {@code sameImageWait}: how long an upload waits for another of the same {@code name:tag} to end. */
+  public static ImageStore open(Path root, long maxImageSize, int maxUploads, java.time.Duration sameImageWait) throws IOException {
+    ImageStore store = new ImageStore(root, maxImageSize, maxUploads, sameImageWait);
     Files.createDirectories(store.images);
     deleteTree(store.incoming);
     Files.createDirectories(store.incoming);
@@ -58,7 +65,9 @@ public final class ImageStore {
   /**
    * Starts an upload of {@code size} bytes as {@code ref}: refused when the size is 0 or above the configured maximum
    * (INVALID_ARGUMENT, RESOURCE_EXHAUSTED), the disk has less room than twice it (RESOURCE_EXHAUSTED: the upload and
-   * what a runtime unpacks), or the same reference or too many others are being uploaded (UNAVAILABLE).
+   * what a runtime unpacks), or too many others are being uploaded (UNAVAILABLE). Uploads of one {@code name:tag} are
+   * serialised: this one waits (the caller's thread) for the one in progress to end, up to {@code sameImageWait}, then
+   * is refused UNAVAILABLE.
    */
   public Upload begin(ImageRef ref, long size) throws ContainerzError {
     if (size <= 0) {
@@ -78,8 +87,19 @@ public final class ImageStore {
       throw new ContainerzError(Code.INTERNAL, "cannot read the free space under " + incoming + ": " + e.getMessage(), e);
     }
     synchronized (uploading) {
-      if (uploading.contains(ref.toString())) {
-        throw new ContainerzError(Code.UNAVAILABLE, ref + " is being uploaded already; try again when that upload has ended");
+      long deadline = System.nanoTime() + sameImageWait.toNanos();
+      while (uploading.contains(ref.toString())) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new ContainerzError(Code.UNAVAILABLE, ref + " was still being uploaded by another Deploy after "
+              + sameImageWait.toSeconds() + " s (dpu-coordinator.npu.containerz.same-image-wait); try again when it has ended");
+        }
+        try {
+          uploading.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new ContainerzError(Code.UNAVAILABLE, "interrupted while waiting for another upload of " + ref);
+        }
       }
       if (uploading.size() >= maxUploads) {
         throw new ContainerzError(Code.UNAVAILABLE, uploading.size() + " uploads are running, the most at once "
@@ -139,6 +159,7 @@ public final class ImageStore {
   private void release(ImageRef ref) {
     synchronized (uploading) {
       uploading.remove(ref.toString());
+      uploading.notifyAll();
     }
   }
 

@@ -2,6 +2,7 @@ package io.github.dpucoordinator.npu.containerz;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -135,14 +136,36 @@ class ImageStoreTest {
       assertEquals(Code.INVALID_ARGUMENT, assertThrows(ContainerzError.class, () -> ImageRef.of("app", tag)).code(), tag);
     }
     ImageStore.Upload first = store.begin(ImageRef.of("app", "1"), 10);
-    ContainerzError same = assertThrows(ContainerzError.class, () -> store.begin(ImageRef.of("app", "1"), 10));
-    assertEquals(Code.UNAVAILABLE, same.code());
     ImageStore.Upload second = store.begin(ImageRef.of("app", "2"), 10);
     ContainerzError tooMany = assertThrows(ContainerzError.class, () -> store.begin(ImageRef.of("app", "3"), 10));
     assertTrue(tooMany.getMessage().contains("max-uploads"), tooMany.getMessage());
     first.abandon();
     second.abandon();
     store.begin(ImageRef.of("app", "3"), 10).abandon();
+  }
+
+  @Test
+  void uploadsOfOneImageRunOneAfterTheOther() throws Exception {
+    ImageStore store = ImageStore.open(dir.resolve("serial"), MAX, 4, java.time.Duration.ofSeconds(30));
+    ImageStore.Upload first = store.begin(ImageRef.of("app", "1"), 10);
+    java.util.concurrent.CompletableFuture<ImageStore.Upload> second = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return store.begin(ImageRef.of("app", "1"), 10);
+      } catch (ContainerzError e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+    store.begin(ImageRef.of("app", "2"), 10).abandon(); // another image is not held up meanwhile
+    assertFalse(second.isDone(), "the second upload of app:1 waits while the first goes on");
+    first.abandon();
+    second.get(10, java.util.concurrent.TimeUnit.SECONDS).abandon();
+
+    ImageStore impatient = ImageStore.open(dir.resolve("impatient"), MAX, 4, java.time.Duration.ofMillis(200));
+    ImageStore.Upload held = impatient.begin(ImageRef.of("app", "1"), 10);
+    ContainerzError refused = assertThrows(ContainerzError.class, () -> impatient.begin(ImageRef.of("app", "1"), 10));
+    assertEquals(Code.UNAVAILABLE, refused.code());
+    assertTrue(refused.getMessage().contains("same-image-wait"), refused.getMessage());
+    held.abandon();
   }
 
   @Test

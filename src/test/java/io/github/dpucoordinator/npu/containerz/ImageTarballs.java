@@ -108,6 +108,18 @@ public final class ImageTarballs {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (OutputStream o = bytes; TarArchiveOutputStream tar = new TarArchiveOutputStream(o)) {
       tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+      java.util.Set<String> dirs = new java.util.TreeSet<>(); // every parent, as real layers have them (0755: others may enter)
+      for (String path : layer.keySet()) {
+        for (int slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1)) {
+          dirs.add(path.substring(0, slash + 1));
+        }
+      }
+      for (String d : dirs) {
+        TarArchiveEntry entry = new TarArchiveEntry(d);
+        entry.setMode(040755);
+        tar.putArchiveEntry(entry);
+        tar.closeArchiveEntry();
+      }
       for (Map.Entry<String, Entry> e : layer.entrySet()) {
         Entry v = e.getValue();
         TarArchiveEntry entry;
