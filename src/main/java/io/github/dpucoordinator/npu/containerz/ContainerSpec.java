@@ -16,9 +16,14 @@ import java.util.Map;
  * @param restart the restart policy
  * @param ports ports it listens on (internal to external)
  * @param user who it runs as, {@code uid[:gid]} (empty: the runtime's default)
+ * @param capAdd capabilities added (allowed ones only)
+ * @param devices host devices passed, {@code src:dst:permissions} (allowed ones only)
+ * @param network the network it joins ("": the runtime's default)
+ * @param limits CPU and memory limits
  */
 public record ContainerSpec(String name, ImageRef image, String imageId, List<String> cmd, Map<String, String> env,
-    Map<String, String> labels, Restart restart, List<Port> ports, String user) {
+    Map<String, String> labels, Restart restart, List<Port> ports, String user, List<String> capAdd, List<String> devices, String network,
+    Limits limits) {
   /** The label naming the DPU a container runs for. */
   public static final String DPU_LABEL = "dpu";
 
@@ -27,6 +32,19 @@ public record ContainerSpec(String name, ImageRef image, String imageId, List<St
     env = Map.copyOf(env);
     labels = Map.copyOf(labels);
     ports = List.copyOf(ports);
+    capAdd = capAdd == null ? List.of() : List.copyOf(capAdd); // records written before these existed
+    devices = devices == null ? List.of() : List.copyOf(devices);
+    network = network == null ? "" : network;
+    limits = limits == null ? Limits.NONE : limits;
+  }
+
+  /** CPU (cores) and memory (bytes) limits; 0: none. */
+  public record Limits(double maxCpu, long softMemBytes, long hardMemBytes) {
+    public static final Limits NONE = new Limits(0, 0, 0);
+
+    public boolean any() {
+      return maxCpu > 0 || softMemBytes > 0 || hardMemBytes > 0;
+    }
   }
 
   /** When the container is started again: never, always, unless a user stopped it, on a failure (at most {@code attempts}, 0: no bound). */
@@ -53,7 +71,7 @@ public record ContainerSpec(String name, ImageRef image, String imageId, List<St
   public record Port(int internal, int external) {}
 
   public ContainerSpec withImage(ImageRef ref, String id) {
-    return new ContainerSpec(name, ref, id, cmd, env, labels, restart, ports, user);
+    return new ContainerSpec(name, ref, id, cmd, env, labels, restart, ports, user, capAdd, devices, network, limits);
   }
 
   /** The DPU it runs for, or "none". */

@@ -63,7 +63,26 @@ public final class StartRequests {
       throw new ContainerzError(Code.INVALID_ARGUMENT, "the label dpu=" + dpu + " names no DPU of this NPU (" + String.join(", ",
           dpus.stream().sorted().toList()) + ")");
     }
-    return new ContainerSpec(name, image, imageId, words(r.getCmd()), r.getEnvironmentMap(), labels, restartOf(r), portsOf(r), user);
+    List<String> devices = r.getDevicesList().stream().map(d -> d.getSrcPath() + ":" + (d.getDstPath().isEmpty() ? d.getSrcPath() : d.getDstPath())
+        + ":" + permissions(d)).toList();
+    var l = r.getLimits();
+    if (l.getMaxCpu() < 0 || l.getSoftMemBytes() < 0 || l.getHardMemBytes() < 0) {
+      throw new ContainerzError(Code.INVALID_ARGUMENT, "limits must not be negative");
+    }
+    return new ContainerSpec(name, image, imageId, words(r.getCmd()), r.getEnvironmentMap(), labels, restartOf(r), portsOf(r), user,
+        r.getCap().getAddList(), devices, r.getNetwork(), new ContainerSpec.Limits(l.getMaxCpu(), l.getSoftMemBytes(), l.getHardMemBytes()));
+  }
+
+  /** Docker's device permissions ("rwm") from the request's; none given: all three. */
+  private static String permissions(io.github.dpucoordinator.proto.gnoi.containerz.Device d) {
+    StringBuilder p = new StringBuilder();
+    d.getPermissionsList().forEach(x -> p.append(switch (x) {
+      case READ -> "r";
+      case WRITE -> "w";
+      case MKNOD -> "m";
+      default -> "";
+    }));
+    return p.length() == 0 ? "rwm" : p.toString();
   }
 
   private static Restart restartOf(StartContainerRequest r) throws ContainerzError {

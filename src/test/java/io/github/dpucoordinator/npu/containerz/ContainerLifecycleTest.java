@@ -236,6 +236,10 @@ class ContainerLifecycleTest {
     assertEquals(Status.Code.FAILED_PRECONDITION, refused(client.startContainer(echo("x", "1").setRestart(StartContainerRequest.Restart
         .newBuilder().setPolicy(StartContainerRequest.Restart.Policy.ALWAYS).setAttempts(3)).build())).getCode());
     assertEquals(Status.Code.INVALID_ARGUMENT, refused(client.startContainer(echo("x", "1").putLabels("dpu", "DPU7").build())).getCode());
+    Status limits = refused(client.startContainer(echo("x", "1").setLimits(StartContainerRequest.Limits.newBuilder().setHardMemBytes(1 << 26))
+        .build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, limits.getCode());
+    assertTrue(limits.getDescription().contains("runtime = docker"), limits.getDescription());
     assertEquals(Status.Code.INVALID_ARGUMENT, refused(client.startContainer(echo("../x", "1").build())).getCode());
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
       assertEquals(Status.Code.UNAVAILABLE, refused(client.startContainer(echo("x", "1").addPorts(StartContainerRequest.Port.newBuilder()

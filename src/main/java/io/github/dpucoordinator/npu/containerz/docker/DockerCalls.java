@@ -50,6 +50,9 @@ final class DockerCalls {
     if (e instanceof NotModifiedException) {
       return new ContainerzError(Code.FAILED_PRECONDITION, what + ": nothing to do (" + clean(e) + ")");
     }
+    if (e instanceof IllegalArgumentException) {
+      return new ContainerzError(Code.INVALID_ARGUMENT, what + ": " + e.getMessage());
+    }
     if (e instanceof DockerException) {
       return new ContainerzError(Code.INTERNAL, what + ": Docker said: " + clean(e));
     }

@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
@@ -120,7 +121,18 @@ public final class DockerRuntime implements ContainerRuntime {
       case ON_FAILURE -> RestartPolicy.onFailureRestart(spec.restart().attempts());
     };
     HostConfig host = HostConfig.newHostConfig().withRestartPolicy(restart).withPortBindings(bindings)
-        .withNetworkMode(settings.runtime().dockerNetwork());
+        .withNetworkMode(spec.network().isEmpty() ? settings.runtime().dockerNetwork() : spec.network())
+        .withCapAdd(spec.capAdd().stream().map(c -> Capability.valueOf(c.toUpperCase(java.util.Locale.ROOT).replaceFirst("^CAP_", ""))).toArray(Capability[]::new))
+        .withDevices(spec.devices().stream().map(com.github.dockerjava.api.model.Device::parse).toList());
+    if (spec.limits().hardMemBytes() > 0) {
+      host.withMemory(spec.limits().hardMemBytes());
+    }
+    if (spec.limits().softMemBytes() > 0) {
+      host.withMemoryReservation(spec.limits().softMemBytes());
+    }
+    if (spec.limits().maxCpu() > 0) {
+      host.withNanoCPUs((long) (spec.limits().maxCpu() * 1e9));
+    }
     CreateContainerCmd cmd = docker.createContainerCmd(spec.image().toString()).withName(spec.name()).withLabels(labels)
         .withEnv(spec.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()).withExposedPorts(exposed)
         .withHostConfig(host).withUser(user(spec));

@@ -68,6 +68,7 @@ final class Launcher implements AutoCloseable {
     if (argv.isEmpty()) {
       throw new ContainerzError(Code.FAILED_PRECONDITION, "the image " + spec.image() + " names no entrypoint or command, and the request no cmd");
     }
+    refuseWhatItCannotDo(spec);
     List<String> c = new ArrayList<>(List.of(setpriv.toString(), "--pdeathsig=KILL", "--"));
     if (!root) {
       if (!spec.user().isEmpty()) {
@@ -89,6 +90,17 @@ final class Launcher implements AutoCloseable {
     }
     c.addAll(argv);
     return c;
+  }
+
+  /** Capabilities, devices, networks other than the host's and limits need the docker runtime: FAILED_PRECONDITION saying so. */
+  private static void refuseWhatItCannotDo(ContainerSpec spec) throws ContainerzError {
+    String what = !spec.capAdd().isEmpty() ? "added capabilities" : !spec.devices().isEmpty() ? "devices"
+        : !spec.network().isEmpty() && !spec.network().equals("host") ? "the network " + spec.network()
+        : spec.limits().any() ? "CPU and memory limits" : null;
+    if (what != null) {
+      throw new ContainerzError(Code.FAILED_PRECONDITION, what + " are not available with the process runtime (it runs containers as "
+          + "processes on the host's network); dpu-coordinator.npu.containerz.runtime = docker offers them");
+    }
   }
 
   /** uid[:gid]: the request's, else the image's if numeric and not root, else the default (root only as the request's or image's when allowed). */

@@ -69,6 +69,7 @@ class DockerRuntimeTest {
     config = AppConfig.with(config, ContainerzSettings.KEY + ".docker-network", "none");
     config = AppConfig.with(config, ContainerzSettings.KEY + ".stop-grace", "5s");
     config = AppConfig.with(config, ContainerzSettings.KEY + ".start-check", "1s");
+    config = config.withValue(ContainerzSettings.KEY + ".allow.capabilities", com.typesafe.config.ConfigValueFactory.fromIterable(List.of("NET_ADMIN")));
     var binding = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(ContainerzServer.open(kit.system(),
         ContainerzSettings.of(config, dir), Set.of("DPU0")).service())).toCompletableFuture().get(10, TimeUnit.SECONDS);
     client = ContainerzClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", binding.localAddress().getPort(), kit.system())
@@ -150,6 +151,23 @@ class DockerRuntimeTest {
 
   @Test
   @org.junit.jupiter.api.Order(2)
+  void allowedCapabilitiesAndLimitsReachDocker() throws Exception {
+    get(client.startContainer(echo("1").setInstanceName("capped").setCap(StartContainerRequest.Capabilities.newBuilder().addAdd("NET_ADMIN"))
+        .setLimits(StartContainerRequest.Limits.newBuilder().setHardMemBytes(64L << 20).setMaxCpu(0.5)).build()));
+    var config = com.github.dockerjava.core.DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(docker.host).build();
+    try (var own = com.github.dockerjava.core.DockerClientImpl.getInstance(config, new com.github.dockerjava.httpclient5.ApacheDockerHttpClient
+        .Builder().dockerHost(config.getDockerHost()).build())) {
+      var host = own.inspectContainerCmd("capped").exec().getHostConfig();
+      assertEquals(List.of(com.github.dockerjava.api.model.Capability.NET_ADMIN), List.of(host.getCapAdd()));
+      assertEquals(64L << 20, host.getMemory());
+      assertEquals(500_000_000L, host.getNanoCPUs());
+      assertEquals("65534:65534", own.inspectContainerCmd("capped").exec().getConfig().getUser());
+    }
+    get(client.removeContainer(RemoveContainerRequest.newBuilder().setName("capped").setForce(true).build()));
+  }
+
+  @Test
+  @org.junit.jupiter.api.Order(3)
   void aContainerItDidNotCreateIsNotItsAndADaemonThatGoesIsUnavailable() throws Exception {
     var config = com.github.dockerjava.core.DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(docker.host).build();
     try (var own = com.github.dockerjava.core.DockerClientImpl.getInstance(config, new com.github.dockerjava.httpclient5.ApacheDockerHttpClient
