@@ -99,6 +99,7 @@ public final class ContainerzService implements Containerz {
   /** One Deploy stream's state: before the ImageTransfer, uploading, or done. Used by one stream, one element at a time. */
   private final class Deploy {
     private ImageStore.Upload upload;
+    private long begun;
     private ImageStore.Image stored;
 
     List<DeployResponse> next(DeployRequest r) throws GrpcServiceException {
@@ -114,7 +115,9 @@ public final class ContainerzService implements Containerz {
         }
         if (r.hasImageTransferEnd()) {
           stored = upload.finish();
-          log.info("[container=image dpu=all] deployed {} ({} bytes, id {})", stored.ref(), stored.size(), stored.id());
+          long ms = Math.max(1, (System.nanoTime() - begun) / 1_000_000);
+          log.info("[container=image dpu=all] deployed {} ({} bytes in {} ms, {} MB/s, id {})", stored.ref(), stored.size(), ms,
+              String.format("%.1f", stored.size() / 1e6 / (ms / 1e3)), stored.id());
           return List.of(DeployResponse.newBuilder().setImageTransferSuccess(ImageTransferSuccess.newBuilder()
               .setName(stored.ref().name()).setTag(stored.ref().tag()).setImageSize(stored.size())).build());
         }
@@ -139,6 +142,7 @@ public final class ContainerzService implements Containerz {
         throw unimplemented("plugins are not supported by this Containerz server");
       }
       upload = store.begin(ImageRef.of(t.getName(), t.getTag()), t.getImageSize());
+      begun = System.nanoTime();
       return DeployResponse.newBuilder().setImageTransferReady(ImageTransferReady.newBuilder().setChunkSize(chunkSize)).build();
     }
 
