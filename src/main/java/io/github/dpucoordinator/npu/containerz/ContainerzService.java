@@ -121,6 +121,10 @@ public final class ContainerzService implements Containerz {
           return List.of(DeployResponse.newBuilder().setImageTransferSuccess(ImageTransferSuccess.newBuilder()
               .setName(stored.ref().name()).setTag(stored.ref().tag()).setImageSize(stored.size())).build());
         }
+        if (r.getContent().size() > chunkSize) {
+          throw new ContainerzError(ContainerzError.Code.INVALID_ARGUMENT, "a content chunk of " + r.getContent().size()
+              + " bytes is larger than the chunk size of " + chunkSize + " bytes asked for in ImageTransferReady; nothing was kept");
+        }
         long received = upload.write(r.getContent().toByteArray());
         return List.of(DeployResponse.newBuilder().setImageTransferProgress(ImageTransferProgress.newBuilder().setBytesReceived(received))
             .build());

@@ -198,6 +198,24 @@ class ContainerLifecycleTest {
     // a request naming only the stopped instance starts it again
     get(client.startContainer(StartContainerRequest.newBuilder().setInstanceName("echo").build()));
     awaitStatus("echo", ListContainerResponse.Status.RUNNING);
+    // an asynchronous update answers at once, and the container runs the new tag after
+    var async = get(client.updateContainer(UpdateContainerRequest.newBuilder().setInstanceName("echo").setImageName("offload/echo")
+        .setImageTag("1").setParams(echo("echo", "1")).setAsync(true).build()));
+    assertTrue(async.getUpdateOk().getIsAsync());
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(100), () -> {
+      assertEquals("offload/echo:1", listed("echo").getImageName());
+      assertEquals(ListContainerResponse.Status.RUNNING, listed("echo").getStatus());
+      try (var versions = Files.list(dir.resolve("containerz").resolve("containers"))) {
+        assertEquals(1, versions.count(), "the update has ended: the previous version is gone");
+      }
+      return null;
+    });
+    // a followed log goes on with what the container writes, and ends when it stops
+    CompletionStage<List<LogResponse>> followed = client.log(LogRequest.newBuilder().setInstanceName("echo").setFollow(true).build())
+        .runWith(Sink.seq(), kit.system());
+    awaitLog("echo", "started offload/echo:1 greeting=hi");
+    get(client.stopContainer(StopContainerRequest.newBuilder().setInstanceName("echo").build()));
+    assertTrue(get(followed).stream().map(LogResponse::getMsg).toList().contains("stopping on TERM"), "the followed log saw the stop");
     get(client.removeContainer(RemoveContainerRequest.newBuilder().setName("echo").setForce(true).build()));
     assertTrue(list(true).stream().noneMatch(c -> c.getName().equals("echo")));
     try (var left = Files.list(dir.resolve("containerz").resolve("containers"))) {

@@ -151,6 +151,11 @@ class ContainerzServiceTest {
     // the server downloading the image itself is not offered
     assertEquals(Status.Code.UNIMPLEMENTED, failing(List.of(DeployRequest.newBuilder().setImageTransfer(ImageTransfer.newBuilder()
         .setName("app").setTag("1").setImageSize(10).setRemoteDownload(RemoteDownload.newBuilder().setPath("http://x/app.tar"))).build())));
+    // a chunk larger than the chunk size the server asked for
+    List<DeployRequest> huge = new ArrayList<>(List.of(transfer("app", "1", 5 << 20)));
+    huge.add(DeployRequest.newBuilder().setContent(ByteString.copyFrom(new byte[5000])).build());
+    huge.add(END);
+    assertEquals(Status.Code.INVALID_ARGUMENT, failing(huge));
     assertEquals(List.of(), images());
     try (var left = Files.walk(dir.resolve("containerz").resolve("incoming"))) {
       assertEquals(List.of(), left.filter(Files::isRegularFile).toList());

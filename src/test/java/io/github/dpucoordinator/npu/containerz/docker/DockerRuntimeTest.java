@@ -142,7 +142,10 @@ class DockerRuntimeTest {
     assertEquals("offload/echo:2", listed("echo").getImageName());
     assertEquals(ListContainerResponse.Status.RUNNING, listed("echo").getStatus());
 
+    CompletionStage<List<LogResponse>> followed = client.log(LogRequest.newBuilder().setInstanceName("echo").setFollow(true).build())
+        .runWith(Sink.seq(), kit.system());
     get(client.stopContainer(StopContainerRequest.newBuilder().setInstanceName("echo").build()));
+    assertTrue(get(followed).stream().map(LogResponse::getMsg).toList().contains("stopping on TERM"), "the followed log ends with the stop");
     assertEquals(ListContainerResponse.Status.STOPPED, listed("echo").getStatus());
     assertTrue(log("echo").contains("stopping on TERM"), log("echo"));
     get(client.removeContainer(RemoveContainerRequest.newBuilder().setName("echo").build()));
