@@ -43,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The docker runtime against a real Docker daemon of the test's own ({@link PrivateDocker}), through the gRPC API: the
  * same Deploy bytes as the process runtime's, then the conformance lifecycle (start, log, RUNNING as name:tag, update,
  * a failed update rolled back, stop with SIGTERM, remove); a container the service did not create is neither listed
- * nor removable; a daemon that goes away is UNAVAILABLE naming its address, and the service keeps answering.
+ * nor removable; a daemon that goes away is UNAVAILABLE naming its address, and once it is back the service answers
+ * again and an ALWAYS container runs again.
  * Runs with {@code mvn verify -Pdocker}.
  */
 @Tag("needs-docker")
@@ -182,10 +183,17 @@ class DockerRuntimeTest {
           .build())).getCode());
       assertEquals(1, own.listContainersCmd().withShowAll(true).withNameFilter(List.of("not-ours")).exec().size(), "left alone");
     }
-    docker.close();
+    get(client.startContainer(echo("1").setInstanceName("lasting").setRestart(StartContainerRequest.Restart.newBuilder()
+        .setPolicy(StartContainerRequest.Restart.Policy.ALWAYS)).build()));
+    docker.stop();
     Status down = refused(client.listContainer(ListContainerRequest.newBuilder().setAll(true).build()).runWith(Sink.seq(), kit.system()));
     assertEquals(Status.Code.UNAVAILABLE, down.getCode());
     assertTrue(down.getDescription().contains(docker.host), down.getDescription());
-    docker = null;
+    // the daemon comes back: the service answers again, and Docker's restart policy has the container running
+    docker = PrivateDocker.start(docker.dir);
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
+      assertEquals(ListContainerResponse.Status.RUNNING, listed("lasting").getStatus());
+      return null;
+    });
   }
 }

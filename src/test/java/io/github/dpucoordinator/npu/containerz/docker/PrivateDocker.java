@@ -31,23 +31,28 @@ final class PrivateDocker implements AutoCloseable {
     Process p = new ProcessBuilder(dockerd.toString(), "--host", "unix://" + dir.resolve("docker.sock"), "--data-root", dir.resolve("root").toString(),
         "--exec-root", dir.resolve("exec").toString(), "--pidfile", dir.resolve("docker.pid").toString(), "--storage-driver", "vfs",
         "--iptables=false", "--ip6tables=false", "--bridge=none")
-        .redirectErrorStream(true).redirectOutput(dir.resolve("dockerd.log").toFile()).start();
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.to(dir.resolve("dockerd.log").toFile())).start();
     PrivateDocker d = new PrivateDocker(dir, p);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!Files.readString(dir.resolve("dockerd.log")).contains("API listen on")) {
+    while (!Files.readString(dir.resolve("dockerd.log")).contains("API listen on " + dir.resolve("docker.sock"))) {
       assertTrue(p.isAlive() && System.nanoTime() < deadline, "dockerd did not come up: " + Files.readString(dir.resolve("dockerd.log")));
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // another process: its log is all there is to wait on
     }
     return d;
   }
 
-  @Override
-  public void close() throws Exception {
+  /** Stops the daemon (SIGTERM), keeping its data root: {@link #start} on the same directory brings it back. */
+  void stop() throws Exception {
     daemon.destroy();
     if (!daemon.waitFor(30, TimeUnit.SECONDS)) {
       daemon.destroyForcibly();
       daemon.waitFor(10, TimeUnit.SECONDS);
     }
+  }
+
+  @Override
+  public void close() throws Exception {
+    stop();
     new ProcessBuilder("rm", "-rf", dir.toString()).inheritIO().start().waitFor(60, TimeUnit.SECONDS); // its data root: vfs layers
   }
 }
