@@ -27,10 +27,8 @@ final class ContainerzCli implements AutoCloseable {
   final ActorSystem<Void> system;
   final ContainerzClient client;
   final Duration timeout;
-  private final String command;
 
-  private ContainerzCli(String command, ActorSystem<Void> system, ContainerzClient client, Duration timeout) {
-    this.command = command;
+  private ContainerzCli(ActorSystem<Void> system, ContainerzClient client, Duration timeout) {
     this.system = system;
     this.client = client;
     this.timeout = timeout;
@@ -49,7 +47,7 @@ final class ContainerzCli implements AutoCloseable {
     try {
       GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt(target.substring(0, colon),
           Integer.parseInt(target.substring(colon + 1)), system).withTls(false).withConnectionAttempts(2);
-      try (ContainerzCli cli = new ContainerzCli(command, system, ContainerzClient.create(settings, system),
+      try (ContainerzCli cli = new ContainerzCli(system, ContainerzClient.create(settings, system),
           config.getDuration("dpu-coordinator.cli.containerz-timeout"))) {
         return call.run(cli);
       }
@@ -97,7 +95,4 @@ final class ContainerzCli implements AutoCloseable {
     client.close();
   }
 
-  String command() {
-    return command;
-  }
 }

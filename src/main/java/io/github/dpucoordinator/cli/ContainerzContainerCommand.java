@@ -27,13 +27,7 @@ import picocli.CommandLine.Spec;
 final class ContainerzContainerCommand {
 
   /** What start and update share: the container's parameters. */
-  abstract static class Params extends ContainerzImageCommand.Target {
-    @Option(names = "--image", required = true, paramLabel = "NAME", description = "Image name.")
-    String image;
-
-    @Option(names = "--tag", defaultValue = "latest", paramLabel = "TAG", description = "Image tag (default: latest).")
-    String tag;
-
+  abstract static class Params extends ContainerzImageCommand.ImageTarget {
     @Option(names = "--instance", paramLabel = "NAME", description = "Instance name (start: made up when absent).")
     String instance = "";
 

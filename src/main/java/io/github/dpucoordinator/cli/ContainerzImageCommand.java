@@ -33,15 +33,18 @@ final class ContainerzImageCommand {
     String address;
   }
 
-  @Command(name = "push", mixinStandardHelpOptions = true, description = "Deploy an image tarball (docker save) to the server.",
-      footer = ExitCodes.HELP)
-  static final class Push extends Target implements Callable<Integer> {
+  /** A server and an image on it. */
+  abstract static class ImageTarget extends Target {
     @Option(names = "--image", required = true, paramLabel = "NAME", description = "Image name, e.g. offload/redis.")
     String image;
 
     @Option(names = "--tag", defaultValue = "latest", paramLabel = "TAG", description = "Image tag (default: latest).")
     String tag;
+  }
 
+  @Command(name = "push", mixinStandardHelpOptions = true, description = "Deploy an image tarball (docker save) to the server.",
+      footer = ExitCodes.HELP)
+  static final class Push extends ImageTarget implements Callable<Integer> {
     @Option(names = "--file", required = true, paramLabel = "FILE", description = "The tarball, as `docker save` writes it.")
     Path file;
 
@@ -110,13 +113,7 @@ final class ContainerzImageCommand {
 
   @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove an image (not while a container uses it).",
       footer = ExitCodes.HELP)
-  static final class Remove extends Target implements Callable<Integer> {
-    @Option(names = "--image", required = true, paramLabel = "NAME", description = "Image name.")
-    String image;
-
-    @Option(names = "--tag", defaultValue = "latest", paramLabel = "TAG", description = "Image tag (default: latest).")
-    String tag;
-
+  static final class Remove extends ImageTarget implements Callable<Integer> {
     @Option(names = "--force", description = "Remove it even though stopped containers use it.")
     boolean force;
 

@@ -15,10 +15,14 @@ import org.slf4j.LoggerFactory;
  * way. Opening the file once in MVStore's recovery mode scans every chunk instead and takes the newest complete set;
  * closing it writes a header naming that chunk, so the database opens normally afterwards with everything.
  *
- * <p>Done before the first connection of a process. A journal held by another process, or not there, is left alone.
+ * <p>Done before the first connection of a process, once per file: the start path reaches it from the lock check and
+ * from the schema's preparation, and after the first the file has been closed cleanly. A journal held by another
+ * process, or not there, is left alone.
  */
 public final class JournalMend {
   private static final Logger log = LoggerFactory.getLogger(JournalMend.class);
+
+  private static final java.util.Set<Path> MENDED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private JournalMend() {}
 
@@ -28,7 +32,7 @@ public final class JournalMend {
       return;
     }
     Path file = Path.of(JournalLock.fileOf(url) + ".mv.db");
-    if (!Files.isRegularFile(file)) {
+    if (!Files.isRegularFile(file) || !MENDED.add(file.toAbsolutePath().normalize())) {
       return;
     }
     FsyncFilePath.register();

@@ -13,7 +13,6 @@ import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.npu.api.AdminServiceImpl;
 import io.github.dpucoordinator.npu.api.DpuNoticeServiceImpl;
-import io.github.dpucoordinator.npu.coordinator.Coordinator;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;

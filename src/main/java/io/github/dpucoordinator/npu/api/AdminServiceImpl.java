@@ -26,6 +26,9 @@ import io.github.dpucoordinator.proto.admin.StatusResponse;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.List;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.dpucoordinator.npu.containerz.ContainerRuntime;
 import io.github.dpucoordinator.npu.containerz.ContainerSpec;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -133,9 +136,9 @@ public final class AdminServiceImpl implements NpuAdmin {
 
   /** The status document with, for each module, the containers the NPU runs for that DPU (label {@code dpu}). */
   private String withContainers(StatusView v, List<ContainerRuntime.Container> all) {
-    com.fasterxml.jackson.databind.node.ObjectNode doc = json.valueToTree(v);
-    for (com.fasterxml.jackson.databind.JsonNode m : doc.path("modules")) {
-      com.fasterxml.jackson.databind.node.ArrayNode list = ((com.fasterxml.jackson.databind.node.ObjectNode) m).putArray("containers");
+    ObjectNode doc = json.valueToTree(v);
+    for (JsonNode m : doc.path("modules")) {
+      ArrayNode list = ((ObjectNode) m).putArray("containers");
       all.stream().filter(c -> m.path("id").asText().equals(c.labels().get(ContainerSpec.DPU_LABEL)))
           .forEach(c -> list.addObject().put("name", c.name()).put("image", c.image().toString()).put("status", c.running() ? "RUNNING" : "STOPPED"));
     }

@@ -52,16 +52,8 @@ final class ContainerRpcs {
   /** {@code work} on the blocking dispatcher, its refusals made gRPC statuses. */
   private <T> CompletionStage<T> answer(Supplier<CompletionStage<T>> work) {
     return CompletableFuture.supplyAsync(work, blocking).thenCompose(s -> s).exceptionally(failure -> {
-      throw ContainerzService.status(unwrap(failure));
+      throw ContainerzService.status(ContainerzError.from(failure));
     });
-  }
-
-  static ContainerzError unwrap(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof CompletionException || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c instanceof ContainerzError z ? z : new ContainerzError(Code.INTERNAL, String.valueOf(c.getMessage()), c);
   }
 
   private static <T> CompletionStage<T> failed(ContainerzError e) {
@@ -162,7 +154,7 @@ final class ContainerRpcs {
           if (r.getAsync()) {
             done.whenComplete((ok, f) -> {
               if (f != null) {
-                log.warn("[container={} dpu={}] asynchronous update to {}: {}", name, next.dpu(), next.image(), unwrap(f).getMessage());
+                log.warn("[container={} dpu={}] asynchronous update to {}: {}", name, next.dpu(), next.image(), ContainerzError.from(f).getMessage());
               }
             });
             return CompletableFuture.completedFuture(UpdateContainerResponse.newBuilder()

@@ -70,9 +70,6 @@ public record ContainerSpec(String name, ImageRef image, String imageId, List<St
 
   public record Port(int internal, int external) {}
 
-  public ContainerSpec withImage(ImageRef ref, String id) {
-    return new ContainerSpec(name, ref, id, cmd, env, labels, restart, ports, user, capAdd, devices, network, limits);
-  }
 
   /** The DPU it runs for, or "none". */
   public String dpu() {

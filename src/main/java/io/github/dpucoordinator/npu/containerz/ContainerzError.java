@@ -24,4 +24,13 @@ public final class ContainerzError extends Exception {
   public Code code() {
     return code;
   }
+
+  /** The refusal behind a failed stage ({@code CompletionException}, {@code ExecutionException} unwrapped); anything else INTERNAL. */
+  public static ContainerzError from(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof java.util.concurrent.CompletionException || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c instanceof ContainerzError z ? z : new ContainerzError(Code.INTERNAL, String.valueOf(c.getMessage()), c);
+  }
 }

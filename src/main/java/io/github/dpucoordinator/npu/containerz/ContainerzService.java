@@ -198,7 +198,7 @@ public final class ContainerzService implements Containerz {
       return CompletableFuture.failedFuture(status(e));
     }
     return containers.checkUnused(ref, in.getForce()).exceptionally(f -> {
-      throw status(ContainerRpcs.unwrap(f));
+      throw status(ContainerzError.from(f));
     }).thenApplyAsync(unused -> {
       try {
         store.remove(ref);

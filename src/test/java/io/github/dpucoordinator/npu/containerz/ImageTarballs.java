@@ -40,6 +40,12 @@ public final class ImageTarballs {
    * {@code config} object: Entrypoint, Cmd, Env, WorkingDir, User).
    */
   public static Path image(Path file, String name, String tag, List<Map<String, Entry>> layers, String config) throws Exception {
+    Files.write(file, tarOf(entries(name, tag, layers, config)));
+    return file;
+  }
+
+  /** The tarball's entries, by path, in order. */
+  private static Map<String, byte[]> entries(String name, String tag, List<Map<String, Entry>> layers, String config) throws Exception {
     List<byte[]> blobs = new ArrayList<>();
     for (Map<String, Entry> layer : layers) {
       blobs.add(layerTar(layer));
@@ -73,8 +79,7 @@ public final class ImageTarballs {
     entries.put("manifest.json", ("[{\"Config\":\"blobs/sha256/" + configDigest + "\",\"RepoTags\":[\"" + name + ":" + tag + "\"],"
         + "\"Layers\":[" + layerPaths + "]}]").getBytes(StandardCharsets.UTF_8));
     entries.put("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
-    Files.write(file, tarOf(entries));
-    return file;
+    return entries;
   }
 
   /**
@@ -143,28 +148,12 @@ public final class ImageTarballs {
 
   public static Path write(Path file, String name, String tag, Map<String, String> files, UnaryOperator<Map<String, byte[]>> change)
       throws Exception {
-    byte[] layer = tar(files);
-    String layerDigest = sha256(layer);
-    byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},\"rootfs\":{\"type\":\"layers\","
-        + "\"diff_ids\":[\"sha256:" + layerDigest + "\"]}}").getBytes(StandardCharsets.UTF_8);
-    String configDigest = sha256(config);
-    byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":"
-        + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:" + configDigest + "\",\"size\":" + config.length + "},"
-        + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:" + layerDigest + "\",\"size\":"
-        + layer.length + "}]}").getBytes(StandardCharsets.UTF_8);
-    String manifestDigest = sha256(manifest);
-    Map<String, byte[]> entries = new LinkedHashMap<>();
-    entries.put("blobs/sha256/" + layerDigest, layer);
-    entries.put("blobs/sha256/" + configDigest, config);
-    entries.put("blobs/sha256/" + manifestDigest, manifest);
-    entries.put("index.json", ("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-        + "\"digest\":\"sha256:" + manifestDigest + "\",\"size\":" + manifest.length + "}]}").getBytes(StandardCharsets.UTF_8));
-    entries.put("manifest.json", ("[{\"Config\":\"blobs/sha256/" + configDigest + "\",\"RepoTags\":[\"" + name + ":" + tag + "\"],"
-        + "\"Layers\":[\"blobs/sha256/" + layerDigest + "\"]}]").getBytes(StandardCharsets.UTF_8));
-    entries.put("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8));
-    Files.write(file, tarOf(change.apply(entries)));
+    Map<String, Entry> layer = new LinkedHashMap<>();
+    files.forEach((path, text) -> layer.put(path, Entry.file(text, 0644)));
+    Files.write(file, tarOf(change.apply(entries(name, tag, List.of(layer), "{\"Cmd\":[\"/bin/sh\"]}"))));
     return file;
   }
+
 
   public static Path write(Path file, String name, String tag) throws Exception {
     return write(file, name, tag, Map.of("hello.txt", "hello from " + name), e -> e);
@@ -188,11 +177,6 @@ public final class ImageTarballs {
     throw new IOException(name + " not in " + file);
   }
 
-  private static byte[] tar(Map<String, String> files) throws IOException {
-    Map<String, byte[]> entries = new LinkedHashMap<>();
-    files.forEach((k, v) -> entries.put(k, v.getBytes(StandardCharsets.UTF_8)));
-    return tarOf(entries);
-  }
 
   private static byte[] tarOf(Map<String, byte[]> entries) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();

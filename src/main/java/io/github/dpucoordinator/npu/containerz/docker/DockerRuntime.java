@@ -19,6 +19,7 @@ import io.github.dpucoordinator.npu.containerz.ContainerzError;
 import io.github.dpucoordinator.npu.containerz.ContainerzError.Code;
 import io.github.dpucoordinator.npu.containerz.ContainerzSettings;
 import io.github.dpucoordinator.npu.containerz.ImageRef;
+import io.github.dpucoordinator.npu.containerz.UpdateCheck;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,11 +29,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.japi.Pair;
@@ -209,13 +207,8 @@ public final class DockerRuntime implements ContainerRuntime {
       docker.stopContainerCmd(old.getId()).withTimeout((int) Math.max(1, settings.runtime().stopGrace().toSeconds())).exec();
       docker.renameContainerCmd(old.getId()).withName(aside).exec();
       return old;
-    }).thenCompose(old -> start(next, tarball)
-        .thenCompose(n -> CompletableFuture.supplyAsync(() -> n, CompletableFuture.delayedExecutor(settings.runtime().startCheck().toMillis(),
-            TimeUnit.MILLISECONDS)))
-        .thenCompose(n -> calls.call("check " + name, () -> Boolean.TRUE.equals(docker.inspectContainerCmd(find(name).getId()).exec()
-            .getState().getRunning())))
-        .handle((up, failure) -> failure != null ? why(failure)
-            : up ? null : "it did not keep running for " + settings.runtime().startCheck().toMillis() + " ms (see its log)")
+    }).thenCompose(old -> UpdateCheck.verdict(start(next, tarball), settings.runtime().startCheck(), () -> calls.call("check " + name,
+            () -> Boolean.TRUE.equals(docker.inspectContainerCmd(find(name).getId()).exec().getState().getRunning())))
         .thenCompose(failed -> calls.call("update " + name, () -> {
           if (failed == null) {
             docker.removeContainerCmd(old.getId()).withForce(true).exec();
@@ -228,8 +221,7 @@ public final class DockerRuntime implements ContainerRuntime {
           }
           docker.renameContainerCmd(old.getId()).withName(name).exec();
           docker.startContainerCmd(old.getId()).exec();
-          throw new ContainerzError(Code.FAILED_PRECONDITION, "update of " + name + " to " + next.image() + " failed: " + failed
-              + "; the previous version " + old.getImage() + " was restored and runs");
+          throw UpdateCheck.failed(name, next.image(), failed, old.getImage(), null);
         })));
   }
 
@@ -279,10 +271,6 @@ public final class DockerRuntime implements ContainerRuntime {
     });
   }
 
-  private static String why(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    return c.getMessage();
-  }
 
   @Override
   public void close() {

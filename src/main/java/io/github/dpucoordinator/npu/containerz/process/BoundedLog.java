@@ -67,9 +67,4 @@ final class BoundedLog {
     Files.createDirectories(current.getParent());
     return Files.newOutputStream(current, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
   }
-
-  void delete() throws IOException {
-    Files.deleteIfExists(current);
-    Files.deleteIfExists(previous);
-  }
 }

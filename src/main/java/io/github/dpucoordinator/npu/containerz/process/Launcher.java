@@ -5,7 +5,6 @@ import io.github.dpucoordinator.npu.containerz.ContainerzError;
 import io.github.dpucoordinator.npu.containerz.ContainerzError.Code;
 import io.github.dpucoordinator.npu.containerz.process.RootFs.ImageConfig;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -153,6 +152,9 @@ final class Launcher implements AutoCloseable {
 
   /** Starts {@code command} with {@code env} from the launcher's thread; its stdout and stderr, merged, go to {@code output}. */
   CompletableFuture<Process> start(List<String> command, Map<String, String> env, Path workDir) {
+    if (command.isEmpty()) {
+      return CompletableFuture.failedFuture(new IOException("no command this runtime can run (its log says why)"));
+    }
     return CompletableFuture.supplyAsync(() -> {
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).directory(workDir.toFile());
       pb.environment().clear();
@@ -184,10 +186,6 @@ final class Launcher implements AutoCloseable {
   /** The container's first process: the namespace's init when run as root (the launcher's child), else the child itself. */
   static ProcessHandle main(Process p) {
     return p.toHandle().children().findFirst().filter(c -> p.info().command().orElse("").endsWith("unshare")).orElse(p.toHandle());
-  }
-
-  static InputStream output(Process p) {
-    return p.getInputStream();
   }
 
   @Override

@@ -138,7 +138,7 @@ final class ProcessContainer {
       save(record.withProcess(p.pid(), p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L)));
       Thread pump = new Thread(() -> {
         try {
-          run.log().pump(Launcher.output(p));
+          run.log().pump(p.getInputStream());
         } catch (IOException e) {
           ctx.getLog().warn("{} log: {}", tag(), e.getMessage());
         }

@@ -83,7 +83,7 @@ final class ProcessContainers extends AbstractBehavior<ProcessContainers.Msg> {
   private final Executor blocking;
   private final Map<String, Entry> byName = new HashMap<>();
   private final Map<String, Entry> parked = new HashMap<>();
-  private final Map<String, Boolean> busy = new HashMap<>();
+  private final java.util.Set<String> busy = new java.util.HashSet<>();
 
   static Behavior<Msg> create(Path root, ContainerzSettings.Runtime settings, Launcher launcher, Executor blocking) {
     return Behaviors.setup(ctx -> new ProcessContainers(ctx, root, settings, launcher, blocking));
@@ -112,9 +112,10 @@ final class ProcessContainers extends AbstractBehavior<ProcessContainers.Msg> {
     try {
       run = new ProcessContainer.Run(launcher.command(r.spec(), r.image(), rootFs), Launcher.env(r.spec(), r.image()),
           launcher.workDir(rootFs, r.image()), log, dir, settings);
-    } catch (ContainerzError e) {
-      run = new ProcessContainer.Run(List.of("false"), Map.of(), dir, log, dir, settings);
+    } catch (ContainerzError e) { // a record this runtime cannot run (made under another user): kept, listed, never started
+      run = new ProcessContainer.Run(List.of(), Map.of(), dir, log, dir, settings);
       log.note("[containerz] cannot run: " + e.getMessage());
+      start = false;
     }
     ActorRef<ProcessContainer.Msg> actor = getContext().spawnAnonymous(ProcessContainer.create(r, run, launcher, start));
     return new Entry(r, dir, actor, log);
@@ -148,7 +149,7 @@ final class ProcessContainers extends AbstractBehavior<ProcessContainers.Msg> {
     Entry e = byName.get(name);
     if (e == null) {
       replyTo.tell(Answer.no(Code.NOT_FOUND, "no container instance " + name));
-    } else if (busy.containsKey(name)) {
+    } else if (busy.contains(name)) {
       replyTo.tell(Answer.no(Code.UNAVAILABLE, "the container " + name + " is busy (being made, updated or removed); try again"));
     } else {
       then.accept(e);
@@ -164,11 +165,11 @@ final class ProcessContainers extends AbstractBehavior<ProcessContainers.Msg> {
 
   private Behavior<Msg> onCreate(Create c) {
     String name = c.spec().name();
-    if (byName.containsKey(name) || busy.containsKey(name)) {
+    if (byName.containsKey(name) || busy.contains(name)) {
       c.replyTo().tell(Answer.no(Code.ALREADY_EXISTS, "a container instance named " + name + " exists"));
       return this;
     }
-    busy.put(name, true);
+    busy.add(name);
     String id = ContainerRecord.newId();
     Path dir = root.resolve(id);
     getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> {
@@ -205,7 +206,7 @@ final class ProcessContainers extends AbstractBehavior<ProcessContainers.Msg> {
 
   private Behavior<Msg> onRemove(Remove m) {
     return withEntry(m.name(), m.replyTo(), e -> {
-      busy.put(m.name(), true);
+      busy.add(m.name());
       CompletionStage<Info> info = AskPattern.ask(e.actor(), ProcessContainer.GetInfo::new, ASK, getContext().getSystem().scheduler());
       info.thenCompose(i -> {
         if (i.running() && !m.force()) {

@@ -2,8 +2,7 @@ package io.github.dpucoordinator.npu.containerz.process;
 
 import io.github.dpucoordinator.npu.containerz.ContainerRuntime;
 import io.github.dpucoordinator.npu.containerz.ContainerSpec;
-import io.github.dpucoordinator.npu.containerz.ContainerzError;
-import io.github.dpucoordinator.npu.containerz.ContainerzError.Code;
+import io.github.dpucoordinator.npu.containerz.UpdateCheck;
 import io.github.dpucoordinator.npu.containerz.ContainerzSettings;
 import io.github.dpucoordinator.npu.containerz.process.ProcessContainers.Answer;
 import io.github.dpucoordinator.npu.containerz.process.ProcessContainers.Entry;
@@ -11,11 +10,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -50,10 +47,11 @@ public final class ProcessRuntime implements ContainerRuntime {
 
   /** Opens the runtime on {@code root} (its records, unpacked roots and logs); the containers actor is spawned under {@code system}. */
   public static ProcessRuntime open(ActorSystem<?> system, Path root, ContainerzSettings.Runtime settings, Executor blocking) throws IOException {
-    Launcher launcher = new Launcher(Launcher.runningAsRoot(), settings.defaultUser());
+    boolean asRoot = Launcher.runningAsRoot();
+    Launcher launcher = new Launcher(asRoot, settings.defaultUser());
     ActorRef<ProcessContainers.Msg> containers = system.systemActorOf(ProcessContainers.create(root, settings, launcher, blocking),
         "containerz-" + Integer.toHexString(root.hashCode()), org.apache.pekko.actor.typed.Props.empty());
-    log.info("[container=all dpu=none] process runtime on {} ({})", root, Launcher.runningAsRoot() ? "as root: chroot, PID namespace per container"
+    log.info("[container=all dpu=none] process runtime on {} ({})", root, asRoot ? "as root: chroot, PID namespace per container"
         : "not as root: containers are not confined");
     return new ProcessRuntime(system, containers, launcher, settings);
   }
@@ -101,38 +99,24 @@ public final class ProcessRuntime implements ContainerRuntime {
 
   @Override
   public CompletionStage<String> update(String name, ContainerSpec next, Path tarball) {
-    return ask(r -> new ProcessContainers.Park(name, r), ContainerSpec.class).thenCompose(previous -> start(next, tarball)
-        .thenCompose(started -> CompletableFuture.supplyAsync(() -> name,
-            CompletableFuture.delayedExecutor(settings.startCheck().toMillis(), TimeUnit.MILLISECONDS)))
-        .thenCompose(this::running)
-        .handle((up, failure) -> failure != null ? why(failure) : up ? null : "it did not keep running for "
-            + settings.startCheck().toMillis() + " ms (see its log)")
-        .thenCompose(failed -> {
+    return ask(r -> new ProcessContainers.Park(name, r), ContainerSpec.class).thenCompose(previous ->
+        UpdateCheck.verdict(start(next, tarball), settings.startCheck(), () -> running(name)).thenCompose(failed -> {
           if (failed == null) {
             log.info("[container={} dpu={}] updated from {} to {}", name, next.dpu(), previous.image(), next.image());
             return ask(r -> new ProcessContainers.Unpark(name, false, r), String.class);
           }
           log.warn("[container={} dpu={}] update to {} failed: {}; restoring {}", name, next.dpu(), next.image(), failed, previous.image());
           return ask(r -> new ProcessContainers.Unpark(name, true, r), String.class).handle((restored, f) -> {
-            String outcome = f == null ? "the previous version " + previous.image() + " was restored and runs"
-                : "restoring the previous version " + previous.image() + " failed too: " + why(f);
-            throw new CompletionException(new ContainerzError(Code.FAILED_PRECONDITION, "update of " + name + " to " + next.image()
-                + " failed: " + failed + "; " + outcome));
+            throw new CompletionException(UpdateCheck.failed(name, next.image(), failed, previous.image().toString(), f));
           });
         }));
   }
 
-  private static String why(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    return c.getMessage();
-  }
-
   @Override
   public CompletionStage<Source<String, NotUsed>> log(String name, boolean follow) {
-    return ask(r -> new ProcessContainers.LogOf(name, r), Entry.class).thenApply(e -> {
-      return LogTail.of(e.log(), follow, () -> AskPattern.ask(e.actor(), ProcessContainer.GetInfo::new, Duration.ofSeconds(5), system.scheduler())
-          .thenApply(ProcessContainer.Info::running).exceptionally(gone -> false), LOG_POLL);
-    });
+    return ask(r -> new ProcessContainers.LogOf(name, r), Entry.class).thenApply(e -> LogTail.of(e.log(), follow,
+        () -> AskPattern.ask(e.actor(), ProcessContainer.GetInfo::new, Duration.ofSeconds(5), system.scheduler())
+            .thenApply(ProcessContainer.Info::running).exceptionally(gone -> false), LOG_POLL));
   }
 
   @Override
@@ -141,8 +125,4 @@ public final class ProcessRuntime implements ContainerRuntime {
     launcher.close();
   }
 
-  static ContainerzError error(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    return c instanceof ContainerzError z ? z : new ContainerzError(Code.INTERNAL, String.valueOf(c.getMessage()));
-  }
 }

@@ -31,16 +31,16 @@ final class RecordsAtStart {
           continue;
         }
         endLeftover(r, log);
-        Found old = byName.get(r.spec().name());
-        Found older = old == null ? null : old.record().createdMillis() > r.createdMillis() ? new Found(r, dir) : old;
-        if (older != null) {
+        Found found = new Found(r, dir);
+        Found other = byName.get(r.spec().name());
+        if (other != null) {
+          Found older = other.record().createdMillis() > r.createdMillis() ? found : other;
           log.warn("[container={} dpu={}] an older version left by an interrupted update is dropped ({})", r.spec().name(), r.spec().dpu(),
               older.dir());
           RootFs.deleteTree(older.dir());
+          found = older == found ? other : found;
         }
-        if (older == null || older.dir() != dir) {
-          byName.put(r.spec().name(), new Found(r, dir));
-        }
+        byName.put(r.spec().name(), found);
       }
     }
     return byName;

@@ -7,11 +7,9 @@ import io.github.dpucoordinator.npu.containerz.ContainerzError.Code;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -132,12 +130,7 @@ public final class RootFs {
     if (e.isSymbolicLink()) {
       Files.createSymbolicLink(path, Path.of(e.getLinkName())); // resolved inside the root when the container runs chrooted
     } else if (e.isLink()) {
-      Path target = inside(root, normal(e.getLinkName()));
-      try {
-        Files.createLink(path, target);
-      } catch (FileAlreadyExistsException | UnsupportedOperationException x) {
-        Files.copy(target, path, StandardCopyOption.REPLACE_EXISTING);
-      }
+      Files.createLink(path, inside(root, normal(e.getLinkName()))); // same root, same file system; path was cleared above
     } else if (e.isFile()) {
       Files.copy(tar, path);
       setMode(path, e.getMode());
