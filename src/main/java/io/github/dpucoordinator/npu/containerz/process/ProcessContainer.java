@@ -22,6 +22,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 final class ProcessContainer {
   private ProcessContainer() {}
 
+  /** How long an exit waits for the rest of the process's output to reach the log. */
+  private static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(2);
+
   interface Msg {}
 
   /** Start it (a user's start: it is no longer stopped by a user); answered once the process runs, or why not. */
@@ -136,16 +139,22 @@ final class ProcessContainer {
     private Behavior<Msg> running(Process p, int n, List<ActorRef<Result>> waiting) {
       startedNanos = System.nanoTime();
       save(record.withProcess(p.pid(), p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L)));
+      java.util.concurrent.CompletableFuture<Void> drained = new java.util.concurrent.CompletableFuture<>();
       Thread pump = new Thread(() -> {
         try {
           run.log().pump(p.getInputStream());
         } catch (IOException e) {
           ctx.getLog().warn("{} log: {}", tag(), e.getMessage());
+        } finally {
+          drained.complete(null);
         }
       }, "containerz-log-" + record.spec().name());
       pump.setDaemon(true);
       pump.start();
-      ctx.pipeToSelf(p.onExit(), (done, failure) -> new Exited(n, done == null ? -1 : done.exitValue()));
+      // it counts as exited once its last output is in the log (a Log following it then reads all of it); a descendant that
+      // still holds the output open does not hold that up for more than DRAIN
+      ctx.pipeToSelf(p.onExit().thenCombine(drained.completeOnTimeout(null, DRAIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
+          (done, d) -> done), (done, failure) -> new Exited(n, done == null ? -1 : done.exitValue()));
       ctx.getLog().info("{} running (pid {}, run {})", tag(), p.pid(), n);
       waiting.forEach(w -> w.tell(Result.OK));
       return Behaviors.receive(Msg.class)
