@@ -215,7 +215,8 @@ class ContainerLifecycleTest {
         .runWith(Sink.seq(), kit.system());
     awaitLog("echo", "started offload/echo:1 greeting=hi");
     get(client.stopContainer(StopContainerRequest.newBuilder().setInstanceName("echo").build()));
-    assertTrue(get(followed).stream().map(LogResponse::getMsg).toList().contains("stopping on TERM"), "the followed log saw the stop");
+    List<String> seen = get(followed).stream().map(LogResponse::getMsg).toList();
+    assertTrue(seen.contains("stopping on TERM"), () -> "the followed log saw the stop: " + seen);
     get(client.removeContainer(RemoveContainerRequest.newBuilder().setName("echo").setForce(true).build()));
     assertTrue(list(true).stream().noneMatch(c -> c.getName().equals("echo")));
     try (var left = Files.list(dir.resolve("containerz").resolve("containers"))) {

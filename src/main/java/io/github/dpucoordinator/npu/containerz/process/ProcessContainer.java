@@ -152,9 +152,9 @@ final class ProcessContainer {
       pump.setDaemon(true);
       pump.start();
       // it counts as exited once its last output is in the log (a Log following it then reads all of it); a descendant that
-      // still holds the output open does not hold that up for more than DRAIN
-      ctx.pipeToSelf(p.onExit().thenCombine(drained.completeOnTimeout(null, DRAIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS),
-          (done, d) -> done), (done, failure) -> new Exited(n, done == null ? -1 : done.exitValue()));
+      // still holds the output open does not hold that up for more than DRAIN after the exit
+      ctx.pipeToSelf(p.onExit().thenCompose(done -> drained.completeOnTimeout(null, DRAIN.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+          .thenApply(d -> done)), (done, failure) -> new Exited(n, done == null ? -1 : done.exitValue()));
       ctx.getLog().info("{} running (pid {}, run {})", tag(), p.pid(), n);
       waiting.forEach(w -> w.tell(Result.OK));
       return Behaviors.receive(Msg.class)
