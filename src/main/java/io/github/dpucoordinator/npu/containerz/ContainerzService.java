@@ -130,6 +130,7 @@ public final class ContainerzService implements Containerz {
             .build());
       } catch (ContainerzError e) {
         log.warn("[container=image dpu=all] deploy refused: {}", e.getMessage());
+        abandon(null);
         throw status(e);
       }
     }
@@ -163,6 +164,7 @@ public final class ContainerzService implements Containerz {
     void abandon(Throwable why) {
       if (upload != null && stored == null) {
         upload.abandon();
+        upload = null; // once: a refusal abandons it before the stream fails with it
         if (why != null) {
           log.warn("[container=image dpu=all] deploy cut off ({}); nothing kept", why.toString());
         }

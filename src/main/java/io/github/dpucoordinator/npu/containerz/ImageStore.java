@@ -190,8 +190,7 @@ public final class ImageStore {
         out.write(bytes);
       } catch (IOException e) {
         abandon();
-        throw new ContainerzError(e.getMessage() != null && e.getMessage().contains("No space") ? Code.RESOURCE_EXHAUSTED : Code.INTERNAL,
-            "cannot write the upload of " + ref + ": " + e.getMessage() + "; nothing was kept", e);
+        throw ioFailure("cannot write the upload of " + ref, e);
       }
       received += bytes.length;
       return received;
@@ -230,10 +229,17 @@ public final class ImageStore {
       } catch (AtomicMoveNotSupportedException e) {
         throw new ContainerzError(Code.INTERNAL, "the store cannot rename atomically under " + images + ": " + e.getMessage(), e);
       } catch (IOException e) {
-        throw new ContainerzError(Code.INTERNAL, "cannot store " + ref + ": " + e.getMessage(), e);
+        throw ioFailure("cannot store " + ref, e);
       } finally {
         end();
       }
+    }
+
+    /** A write that failed: RESOURCE_EXHAUSTED for a full disk (ENOSPC, EDQUOT), INTERNAL otherwise; nothing is kept either way. */
+    private static ContainerzError ioFailure(String what, IOException e) {
+      String m = String.valueOf(e.getMessage());
+      boolean full = m.contains("No space left") || m.contains("Disk quota exceeded");
+      return new ContainerzError(full ? Code.RESOURCE_EXHAUSTED : Code.INTERNAL, what + ": " + m + "; nothing was kept", e);
     }
 
     /** Drops the upload (the stream was cut, failed or was cancelled): nothing of it is kept. */
