@@ -13,7 +13,7 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.japi.function.Function;
 
-/** Binds a set of pekko-grpc services, plus server reflection for them, on one host and port. */
+/** Binds a set of pekko-grpc services, plus server reflection for them, on one host and port, behind {@link GrpcMessageLimit}. */
 public final class GrpcServers {
   private GrpcServers() {}
 
@@ -26,6 +26,7 @@ public final class GrpcServers {
     handlers.add(ServerReflection.create(services.stream().map(Service::description).toList(), system));
     @SuppressWarnings("unchecked")
     Function<HttpRequest, CompletionStage<HttpResponse>>[] all = handlers.toArray(new Function[0]);
-    return Http.get(system).newServerAt(host, port).bind(ServiceHandler.concatOrNotFound(all));
+    long max = system.settings().config().getBytes(GrpcMessageLimit.KEY);
+    return Http.get(system).newServerAt(host, port).bind(GrpcMessageLimit.of(max, ServiceHandler.concatOrNotFound(all)));
   }
 }

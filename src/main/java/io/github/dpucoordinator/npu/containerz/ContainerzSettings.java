@@ -14,7 +14,6 @@ public record ContainerzSettings(boolean enabled, Path root, long maxImageSize, 
     Runtime runtime, Allow allow) {
   public static final String KEY = "dpu-coordinator.npu.containerz";
   /** gRPC's default largest message; a chunk and its framing must fit in it. */
-  private static final int GRPC_MAX_MESSAGE = 4 * 1024 * 1024;
 
   /**
    * The runtime: {@code process} or {@code docker}; the grace between SIGTERM and SIGKILL; each container's log bound;
@@ -43,9 +42,10 @@ public record ContainerzSettings(boolean enabled, Path root, long maxImageSize, 
     if (s.maxImageSize() < 1 || s.maxUploads() < 1) {
       throw new IllegalArgumentException(KEY + ".max-image-size and max-uploads must be at least 1");
     }
-    if (s.chunkSize() < 1024 || s.chunkSize() > GRPC_MAX_MESSAGE - 64 * 1024) {
-      throw new IllegalArgumentException(KEY + ".chunk-size must be from 1 KiB to 64 KiB under gRPC's 4 MiB message limit, not "
-          + s.chunkSize() + " bytes");
+    long maxMessage = config.getBytes(io.github.dpucoordinator.common.GrpcMessageLimit.KEY);
+    if (s.chunkSize() < 1024 || s.chunkSize() > maxMessage - 64 * 1024) {
+      throw new IllegalArgumentException(KEY + ".chunk-size must be from 1 KiB to 64 KiB under " + io.github.dpucoordinator.common.GrpcMessageLimit.KEY
+          + " (" + maxMessage + " bytes), not " + s.chunkSize() + " bytes");
     }
     if (!List.of("process", "docker").contains(runtime.kind())) {
       throw new IllegalArgumentException(KEY + ".runtime must be process or docker, not '" + runtime.kind() + "'");

@@ -156,6 +156,17 @@ class ContainerzServiceTest {
     huge.add(DeployRequest.newBuilder().setContent(ByteString.copyFrom(new byte[5000])).build());
     huge.add(END);
     assertEquals(Status.Code.INVALID_ARGUMENT, failing(huge));
+    // a message above gRPC's 4 MiB (dpu-coordinator.grpc.max-message-size), streamed or alone: refused before it is gathered
+    List<DeployRequest> oversized = new ArrayList<>(List.of(transfer("app", "1", 8 << 20)));
+    oversized.add(DeployRequest.newBuilder().setContent(ByteString.copyFrom(new byte[6 << 20])).build());
+    oversized.add(END);
+    ExecutionException tooLarge = assertThrows(ExecutionException.class, () -> deploy(oversized));
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, code(tooLarge));
+    assertTrue(((StatusRuntimeException) tooLarge.getCause()).getStatus().getDescription().contains("dpu-coordinator.grpc.max-message-size"),
+        tooLarge.getCause().toString());
+    ExecutionException unary = assertThrows(ExecutionException.class, () -> client.removeImage(RemoveImageRequest.newBuilder()
+        .setName("x".repeat(5 << 20)).setTag("1").build()).toCompletableFuture().get(30, TimeUnit.SECONDS));
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, code(unary));
     assertEquals(List.of(), images());
     try (var left = Files.walk(dir.resolve("containerz").resolve("incoming"))) {
       assertEquals(List.of(), left.filter(Files::isRegularFile).toList());

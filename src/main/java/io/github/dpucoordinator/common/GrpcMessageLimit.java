@@ -1,0 +1,144 @@
+package io.github.dpucoordinator.common;
+
+import io.grpc.Status;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.grpc.GrpcServiceException;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.FlowShape;
+import org.apache.pekko.stream.Inlet;
+import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.stage.AbstractInHandler;
+import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.GraphStage;
+import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * The largest gRPC message a server takes ({@code dpu-coordinator.grpc.max-message-size}, gRPC's usual 4 MiB): each
+ * message's 5-byte frame header is read as the request's bytes go by, and a message declared larger is refused
+ * RESOURCE_EXHAUSTED before its payload is gathered (pekko-grpc 1.1 gathers a whole message, of any size, first).
+ */
+public final class GrpcMessageLimit {
+  public static final String KEY = "dpu-coordinator.grpc.max-message-size";
+
+  private GrpcMessageLimit() {}
+
+  /** {@code handler} behind the limit: a strict request is scanned at once, a streamed one as its bytes arrive. */
+  public static Function<HttpRequest, CompletionStage<HttpResponse>> of(long max, Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
+    return request -> {
+      HttpEntity entity = request.entity();
+      if (entity instanceof HttpEntity.Strict strict) {
+        new Frames(max).scan(strict.getData()); // a refusal fails this call as pekko-grpc's own errors do
+        return handler.apply(request);
+      }
+      Flow<ByteString, ByteString, Object> checked = Flow.fromGraph(new Check(max)).mapMaterializedValue(m -> (Object) m);
+      // the scaladsl entity keeps its kind (and length) with its bytes checked; javadsl has no such call
+      return handler.apply(request.withEntity(((org.apache.pekko.http.scaladsl.model.RequestEntity) entity).transformDataBytes(checked.asScala())));
+    };
+  }
+
+  /**
+   * Passes a request's bytes on while their frames are within the limit; at the first that is not, fails what reads
+   * them (so the call is answered with the refusal) but goes on reading and dropping the rest of the request: cancelling
+   * it would reset the HTTP/2 stream, and the client would see CANCELLED instead of the refusal.
+   */
+  private static final class Check extends GraphStage<FlowShape<ByteString, ByteString>> {
+    private final Inlet<ByteString> in = Inlet.create("GrpcMessageLimit.in");
+    private final Outlet<ByteString> out = Outlet.create("GrpcMessageLimit.out");
+    private final FlowShape<ByteString, ByteString> shape = FlowShape.of(in, out);
+    private final long max;
+
+    Check(long max) {
+      this.max = max;
+    }
+
+    @Override
+    public FlowShape<ByteString, ByteString> shape() {
+      return shape;
+    }
+
+    @Override
+    public GraphStageLogic createLogic(Attributes attributes) {
+      Frames frames = new Frames(max);
+      return new GraphStageLogic(shape) {
+        private boolean refused;
+
+        {
+          setHandler(in, new AbstractInHandler() {
+            @Override
+            public void onPush() {
+              ByteString bytes = grab(in);
+              if (refused) {
+                pull(in);
+                return;
+              }
+              try {
+                frames.scan(bytes);
+                push(out, bytes);
+              } catch (GrpcServiceException e) {
+                refused = true;
+                fail(out, e);
+                pull(in);
+              }
+            }
+          });
+          setHandler(out, new AbstractOutHandler() {
+            @Override
+            public void onPull() {
+              pull(in);
+            }
+
+            @Override
+            public void onDownstreamFinish(Throwable cause) throws Exception {
+              if (!refused) {
+                super.onDownstreamFinish(cause);
+              }
+            }
+          });
+        }
+      };
+    }
+  }
+
+  /** Where the reading is among a request's frames: in a header (how many of its 5 bytes seen) or in a payload. */
+  static final class Frames {
+    private final long max;
+    private int headerSeen;
+    private long length;
+    private long payloadLeft;
+
+    Frames(long max) {
+      this.max = max;
+    }
+
+    void scan(ByteString bytes) {
+      int i = 0;
+      while (i < bytes.size()) {
+        if (payloadLeft > 0) {
+          int skip = (int) Math.min(payloadLeft, bytes.size() - i);
+          i += skip;
+          payloadLeft -= skip;
+          continue;
+        }
+        int b = bytes.apply(i++) & 0xff;
+        if (headerSeen > 0) { // bytes 1..4: the length, big-endian; byte 0 is the compression flag
+          length = (length << 8) | b;
+        }
+        if (++headerSeen == 5) {
+          if (length > max) {
+            throw new GrpcServiceException(Status.RESOURCE_EXHAUSTED.withDescription("a gRPC message of " + length
+                + " bytes is above this server's limit of " + max + " bytes (" + KEY + ")"));
+          }
+          payloadLeft = length;
+          headerSeen = 0;
+          length = 0;
+        }
+      }
+    }
+  }
+}
