@@ -269,4 +269,42 @@ class ContainerLifecycleTest {
     get(client.removeContainer(RemoveContainerRequest.newBuilder().setName("twice").setForce(true).build()));
     assertTrue(list(true).stream().noneMatch(c -> c.getName().equals("x")));
   }
+
+  @Test
+  void anImagesUserByNameIsLookedUpInTheImagesOwnPasswd() throws Exception {
+    String script = "exec sleep 3001\n";
+    for (String user : List.of("app", "ghost")) {
+      ContainerzCalls.deploy(client, kit, "offload/user", user, ImageTarballs.scriptImage(dir.resolve("user-" + user + ".tar"), "offload/user",
+          user, script, java.util.Map.of("etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:4242:4343::/app:/bin/sh\n"), user));
+    }
+    StartContainerRequest.Builder app = StartContainerRequest.newBuilder().setImageName("offload/user").setTag("app").setInstanceName("as-app")
+        .putLabels("dpu", "DPU0");
+    get(client.startContainer(app.build()));
+    if (ROOT) { // the image's USER app is its passwd's 4242 (group 4343), not the host's, and not the default user
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
+        assertEquals(List.of("uid 4242 gid 4343"), ProcessHandle.allProcesses().filter(p -> p.info().command().map(c -> c.endsWith("/bin/sleep")).orElse(false)
+            && List.of(p.info().arguments().orElse(new String[0])).contains("3001")).map(ContainerLifecycleTest::ids).toList());
+        return null;
+      });
+      Status ghost = refused(client.startContainer(app.setTag("ghost").setInstanceName("as-ghost").build()));
+      assertEquals(Status.Code.FAILED_PRECONDITION, ghost.getCode());
+      assertTrue(ghost.getDescription().contains("runs as 'ghost', which its /etc/passwd does not define"), ghost.getDescription());
+    } else { // not root: no user can be taken on; the image runs as the service's own user
+      awaitStatus("as-app", ListContainerResponse.Status.RUNNING);
+    }
+    get(client.removeContainer(RemoveContainerRequest.newBuilder().setName("as-app").setForce(true).build()));
+    assertTrue(list(true).stream().noneMatch(c -> c.getName().equals("as-ghost")), "a refused start leaves no container");
+  }
+
+  /** A process's real uid and gid, from /proc (no name: they need not be in the host's passwd). */
+  private static String ids(ProcessHandle p) {
+    try {
+      List<String> status = Files.readAllLines(Path.of("/proc", String.valueOf(p.pid()), "status"));
+      String uid = status.stream().filter(l -> l.startsWith("Uid:")).findFirst().orElse("Uid: ?").split("\\s+")[1];
+      String gid = status.stream().filter(l -> l.startsWith("Gid:")).findFirst().orElse("Gid: ?").split("\\s+")[1];
+      return "uid " + uid + " gid " + gid;
+    } catch (java.io.IOException gone) {
+      return "gone";
+    }
+  }
 }

@@ -87,6 +87,11 @@ public final class ImageTarballs {
    * {@code ldd} names for them (so it runs chrooted), and {@code /app/run.sh} holding {@code script}, its entrypoint.
    */
   public static Path scriptImage(Path file, String name, String tag, String script) throws Exception {
+    return scriptImage(file, name, tag, script, Map.of(), "");
+  }
+
+  /** The same with more {@code files} (path to text) and the config's {@code User} (none if empty). */
+  public static Path scriptImage(Path file, String name, String tag, String script, Map<String, String> files, String user) throws Exception {
     Map<String, Entry> layer = new LinkedHashMap<>();
     for (String binary : List.of("/bin/sh", "/bin/sleep", "/bin/cat")) {
       Path real = Path.of(binary).toRealPath();
@@ -105,8 +110,10 @@ public final class ImageTarballs {
     }
     layer.put("app/run.sh", Entry.file(script, 0755));
     layer.put("tmp/.keep", Entry.file("", 0644));
+    files.forEach((path, text) -> layer.put(path, Entry.file(text, 0644)));
     return image(file, name, tag, List.of(layer),
-        "{\"Entrypoint\":[\"/bin/sh\",\"/app/run.sh\"],\"Env\":[\"PATH=/bin\",\"IMAGE=" + name + ":" + tag + "\"],\"WorkingDir\":\"/app\"}");
+        "{\"Entrypoint\":[\"/bin/sh\",\"/app/run.sh\"],\"Env\":[\"PATH=/bin\",\"IMAGE=" + name + ":" + tag + "\"],\"WorkingDir\":\"/app\""
+        + (user.isEmpty() ? "" : ",\"User\":\"" + user + "\"") + "}");
   }
 
   private static byte[] layerTar(Map<String, Entry> layer) throws IOException {

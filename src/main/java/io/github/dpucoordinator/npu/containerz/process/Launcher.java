@@ -80,7 +80,7 @@ final class Launcher implements AutoCloseable {
     }
     String workDir = image.workingDir().isEmpty() ? "/" : image.workingDir();
     c.addAll(List.of(unshare.toString(), "--pid", "--fork", "--kill-child=SIGKILL", "--root=" + rootFs, "--wd=" + workDir, "--"));
-    String user = userOf(spec, image);
+    String user = userOf(spec, image, rootFs);
     if (!user.equals("0")) {
       String[] ug = user.split(":");
       String gid = ug.length > 1 ? ug[1] : ug[0];
@@ -102,12 +102,44 @@ final class Launcher implements AutoCloseable {
     }
   }
 
-  /** uid[:gid]: the request's, else the image's if numeric and not root, else the default (root only as the request's or image's when allowed). */
-  private String userOf(ContainerSpec spec, ImageConfig image) {
+  /**
+   * uid[:gid]: the request's, else the image's USER (names looked up in the image's own /etc/passwd and /etc/group, as
+   * Docker does) unless it is root, else the default. A name the image does not define is FAILED_PRECONDITION.
+   */
+  private String userOf(ContainerSpec spec, ImageConfig image, Path rootFs) throws ContainerzError {
     if (!spec.user().isEmpty()) {
       return spec.user();
     }
-    return image.user().matches("[1-9][0-9]*(:[0-9]+)?") ? image.user() : defaultUser;
+    if (image.user().isEmpty()) {
+      return defaultUser;
+    }
+    String[] ug = image.user().split(":", 2);
+    String uid = ug[0].matches("[0-9]+") ? ug[0] : lookUp(rootFs, "passwd", ug[0], spec, 2);
+    String gid = ug.length > 1 ? (ug[1].matches("[0-9]+") ? ug[1] : lookUp(rootFs, "group", ug[1], spec, 2))
+        : ug[0].matches("[0-9]+") ? "" : lookUp(rootFs, "passwd", ug[0], spec, 3);
+    if (Long.parseLong(uid) == 0) {
+      return defaultUser; // the image's root is not the host's: root only when a request asks and the operator allows it
+    }
+    return gid.isEmpty() ? uid : uid + ":" + gid;
+  }
+
+  /** Field {@code field} of {@code name}'s line in the image's /etc/{@code file} (not followed if a link). */
+  private static String lookUp(Path rootFs, String file, String name, ContainerSpec spec, int field) throws ContainerzError {
+    Path table = rootFs.resolve("etc").resolve(file);
+    try {
+      if (Files.isRegularFile(table, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        for (String line : Files.readAllLines(table, StandardCharsets.UTF_8)) {
+          String[] f = line.split(":", -1);
+          if (f.length > field && f[0].equals(name) && f[field].matches("[0-9]{1,9}")) {
+            return f[field];
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new ContainerzError(Code.FAILED_PRECONDITION, "cannot read /etc/" + file + " of the image " + spec.image() + ": " + e.getMessage());
+    }
+    throw new ContainerzError(Code.FAILED_PRECONDITION, "the image " + spec.image() + " runs as '" + name + "', which its /etc/" + file
+        + " does not define");
   }
 
   /** Copies setpriv, the loader and their libraries into {@code rootFs}/.containerz (run as root only). */
