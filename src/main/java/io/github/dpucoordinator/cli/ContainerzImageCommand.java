@@ -2,11 +2,9 @@ package io.github.dpucoordinator.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.google.protobuf.ByteString;
-import io.github.dpucoordinator.proto.gnoi.containerz.DeployRequest;
-import io.github.dpucoordinator.proto.gnoi.containerz.DeployResponse;
-import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransfer;
-import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransferEnd;
+import io.github.dpucoordinator.common.ContainerzUpload;
+
+import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransferSuccess;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageResponse;
 import io.github.dpucoordinator.proto.gnoi.containerz.RemoveImageRequest;
@@ -14,10 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import org.apache.pekko.stream.javadsl.FileIO;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -56,34 +51,15 @@ final class ContainerzImageCommand {
       }
       return ContainerzCli.run("containerz image push", address, cli -> {
         long size = Files.size(file);
-        CompletableFuture<Integer> chunkSize = new CompletableFuture<>();
-        Source<DeployRequest, ?> requests = Source.single(DeployRequest.newBuilder().setImageTransfer(ImageTransfer.newBuilder()
-                .setName(image).setTag(tag).setImageSize(size)).build())
-            .concat(Source.completionStageSource(chunkSize.thenApply(chunk -> FileIO.fromPath(file, chunk)
-                .map(bytes -> DeployRequest.newBuilder().setContent(ByteString.copyFrom(bytes.toArray())).build())
-                .concat(Source.single(DeployRequest.newBuilder().setImageTransferEnd(ImageTransferEnd.getDefaultInstance()).build())))));
         long[] shown = {-1};
-        List<DeployResponse> answers = cli.await(cli.client.deploy(requests.mapMaterializedValue(m -> org.apache.pekko.NotUsed.getInstance()))
-            .map(r -> {
-              if (r.hasImageTransferReady()) {
-                chunkSize.complete(r.getImageTransferReady().getChunkSize());
-              } else if (r.hasImageTransferProgress()) {
-                long tenth = size == 0 ? 10 : r.getImageTransferProgress().getBytesReceived() * 10 / size;
-                if (tenth != shown[0]) {
-                  shown[0] = tenth;
-                  System.err.printf("pushed %.1f of %.1f MiB%n", r.getImageTransferProgress().getBytesReceived() / 1048576.0, size / 1048576.0);
-                }
-              }
-              return r;
-            })
-            .runWith(Sink.seq(), cli.system));
-        DeployResponse last = answers.get(answers.size() - 1);
-        if (!last.hasImageTransferSuccess()) {
-          System.err.println("dpuctl containerz image push: the server ended without a success: " + last);
-          return ExitCodes.REFUSED;
-        }
-        System.out.printf("%s:%s pushed (%d bytes)%n", last.getImageTransferSuccess().getName(), last.getImageTransferSuccess().getTag(),
-            last.getImageTransferSuccess().getImageSize());
+        ImageTransferSuccess done = cli.await(ContainerzUpload.deploy(cli.client, cli.system, file, image, tag, received -> {
+          long tenth = size == 0 ? 10 : received * 10 / size;
+          if (tenth != shown[0]) {
+            shown[0] = tenth;
+            System.err.printf("pushed %.1f of %.1f MiB%n", received / 1048576.0, size / 1048576.0);
+          }
+        }));
+        System.out.printf("%s:%s pushed (%d bytes)%n", done.getName(), done.getTag(), done.getImageSize());
         return ExitCodes.OK;
       });
     }

@@ -32,7 +32,8 @@ final class KnownKeys {
       ROOT + ".agent.shutdown-steps", STEP,
       ROOT + ".agent.tenant-cleanup", STEP,
       ROOT + ".npu.pre-reboot-tasks", STEP,
-      ROOT + ".npu.dpu-reboot.hooks", STEP);
+      ROOT + ".npu.dpu-reboot.hooks", STEP,
+      ROOT + ".offloader.containers", Set.of("name", "image", "version-policy", "cmd", "env", "ports", "labels", "restart", "health-port"));
   private static volatile Map<String, String> overrides;
 
   private KnownKeys() {}

@@ -39,6 +39,23 @@ public final class DockerArchive {
 
   private record Entry(long size, String sha256) {}
 
+  /** The {@code name:tag} references ({@code RepoTags}) the tarball's manifest.json gives its images, in order. */
+  public static java.util.List<String> repoTags(Path tarball) throws IOException {
+    try (InputStream file = new BufferedInputStream(Files.newInputStream(tarball), 1 << 16);
+        TarArchiveInputStream tar = new TarArchiveInputStream(file)) {
+      for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+        if (e.isFile() && normal(e.getName()).equals("manifest.json")) {
+          java.util.List<String> tags = new java.util.ArrayList<>();
+          JSON.readTree(tar.readAllBytes()).forEach(image -> image.path("RepoTags").forEach(t -> tags.add(t.asText())));
+          return tags;
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IOException(tarball + " cannot be read as a tar archive: " + e.getMessage(), e);
+    }
+    throw new IOException(tarball + " has no manifest.json: not a docker save tarball");
+  }
+
   /** Checks {@code tarball}; INVALID_ARGUMENT naming what is wrong when it is not a sound {@code docker save} tarball. */
   public static Checked check(Path tarball) throws ContainerzError {
     Map<String, Entry> entries = new HashMap<>();

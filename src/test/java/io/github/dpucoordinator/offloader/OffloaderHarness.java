@@ -1,0 +1,116 @@
+package io.github.dpucoordinator.offloader;
+
+import com.typesafe.config.Config;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.npu.containerz.ContainerzServer;
+import io.github.dpucoordinator.npu.containerz.ContainerzSettings;
+import io.github.dpucoordinator.npu.containerz.ImageTarballs;
+import io.github.dpucoordinator.proto.offloader.OffloaderClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.http.javadsl.ServerBinding;
+
+/**
+ * A real NPU Containerz service (process runtime) on loopback, an image dir of script images, and offloader daemons
+ * started against them on their own data dirs; the tests' shared setup.
+ */
+final class OffloaderHarness implements AutoCloseable {
+  /** Runs until SIGTERM; says which image it is. {@code $MARK} makes its processes findable. */
+  static final String SERVICE = "echo \"started $IMAGE\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 0.1 & wait $!; done\n";
+
+  final ActorTestKit kit = ActorTestKit.create("offloader-npu", AppConfig.load());
+  final Path dir;
+  final Path imageDir;
+  final Path versionFile;
+  final int npuPort;
+  private final ServerBinding npu;
+  private final io.github.dpucoordinator.npu.containerz.ContainerRuntime runtime;
+  final io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient containerz;
+
+  OffloaderHarness(Path dir) throws Exception {
+    this.dir = dir;
+    this.imageDir = Files.createDirectories(dir.resolve("images"));
+    this.versionFile = dir.resolve("sonic_version.yml");
+    Config config = AppConfig.with(kit.system().settings().config(), ContainerzSettings.KEY + ".start-check", "500ms");
+    config = AppConfig.with(config, ContainerzSettings.KEY + ".stop-grace", "3s");
+    ContainerzSettings settings = ContainerzSettings.of(config, dir.resolve("npu"));
+    ContainerzServer.Opened opened = ContainerzServer.open(kit.system(), settings, Set.of("DPU0", "DPU1"));
+    runtime = opened.runtime();
+    npu = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(opened.service())).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    npuPort = npu.localAddress().getPort();
+    containerz = io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
+        npuPort, kit.system()).withTls(false), kit.system());
+  }
+
+  /** A script image {@code image:tag} in the image dir (not on the NPU until the offloader deploys it). */
+  Path image(String image, String tag, String script) throws Exception {
+    Path file = imageDir.resolve(image).resolve(tag + ".tar");
+    Files.createDirectories(file.getParent());
+    return ImageTarballs.scriptImage(file, image, tag, script);
+  }
+
+  void dpuVersion(String version) throws Exception {
+    Files.writeString(versionFile, "build_version: '" + version + "'\nasic_type: vs\n");
+  }
+
+  /** The offloader's configuration: fast checks and backoff, its data dir {@code data}, {@code containers} in HOCON. */
+  Config config(Path data, String containers, Map<String, Object> more) {
+    Config c = AppConfig.load();
+    String k = OffloaderSettings.KEY;
+    c = AppConfig.with(c, k + ".dpu-id", "DPU0");
+    c = AppConfig.with(c, k + ".npu-address", "127.0.0.1:" + npuPort);
+    c = AppConfig.with(c, k + ".data-dir", data.toString());
+    c = AppConfig.with(c, k + ".api-port", 0);
+    c = AppConfig.with(c, k + ".version-file", versionFile.toString());
+    c = AppConfig.with(c, k + ".image-dir", imageDir.toString());
+    c = AppConfig.with(c, k + ".call-timeout", "10s");
+    c = AppConfig.with(c, k + ".health.interval", "200ms");
+    c = AppConfig.with(c, k + ".health.tcp-timeout", "200ms");
+    c = AppConfig.with(c, k + ".health.failure-threshold", 2);
+    c = AppConfig.with(c, k + ".restart.initial-delay", "100ms");
+    c = AppConfig.with(c, k + ".restart.max-delay", "400ms");
+    c = AppConfig.with(c, k + ".restart.max-restarts", 3);
+    c = AppConfig.with(c, k + ".restart.window", "60s");
+    c = AppConfig.with(c, k + ".upgrade.min-healthy", "1s");
+    c = AppConfig.with(c, k + ".upgrade.deadline", "8s");
+    for (var e : more.entrySet()) {
+      c = AppConfig.with(c, k + "." + e.getKey(), e.getValue());
+    }
+    return com.typesafe.config.ConfigFactory.parseString(k + ".containers = " + containers).withFallback(c).resolve();
+  }
+
+  OffloaderClient client(OffloaderDaemon daemon) {
+    return OffloaderClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", daemon.apiPort(), kit.system()).withTls(false), kit.system());
+  }
+
+  /** What the NPU reports for {@code name}: "STATUS name:tag", or "MISSING". */
+  String onNpu(String name) throws Exception {
+    return containerz.listContainer(io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build())
+        .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+        .filter(c -> c.getName().equals(name)).map(c -> c.getStatus() + " " + c.getImageName()).findFirst().orElse("MISSING");
+  }
+
+  /** SIGKILLs the processes of the container {@code name} on the NPU (a real crash); how many were killed. */
+  long crash(String name) throws Exception {
+    String id = containerz.listContainer(io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build())
+        .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+        .filter(c -> c.getName().equals(name)).findFirst().orElseThrow().getId();
+    String prefix = dir.resolve("npu").resolve("containerz").resolve("containers").resolve(id).toAbsolutePath().toString();
+    List<ProcessHandle> in = ProcessHandle.allProcesses().filter(p -> p.info().command().map(c -> c.startsWith(prefix)).orElse(false)).toList();
+    in.forEach(ProcessHandle::destroyForcibly);
+    return in.size();
+  }
+
+  @Override
+  public void close() {
+    runtime.close();
+    kit.shutdownTestKit();
+  }
+}

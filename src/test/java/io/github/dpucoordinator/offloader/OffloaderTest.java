@@ -1,0 +1,166 @@
+package io.github.dpucoordinator.offloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.dpucoordinator.proto.offloader.ContainerRef;
+import io.github.dpucoordinator.proto.offloader.ContainerState;
+import io.github.dpucoordinator.proto.offloader.HistoryEntry;
+import io.github.dpucoordinator.proto.offloader.OffloaderClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The offloader against a real NPU Containerz service and real processes: the initialization sequence starts what is
+ * not running, a container killed for real is restarted, one that keeps crashing is marked crash-looping and left
+ * alone, an operator's stop is not fought, the DPU's version drives an upgrade, a failed upgrade is rolled back on its
+ * own and not retried, and all of it survives a restart of the daemon.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class OffloaderTest {
+  @TempDir
+  static Path dir;
+  private OffloaderHarness h;
+
+  @BeforeAll
+  void npu() throws Exception {
+    h = new OffloaderHarness(dir);
+    h.image("offload/db", "1.0", OffloaderHarness.SERVICE);
+    h.image("offload/db", "2.0", OffloaderHarness.SERVICE);
+    h.image("offload/db", "3.0", "echo 'broken build'; exit 3\n");
+    h.image("offload/web", "1", OffloaderHarness.SERVICE);
+    h.image("offload/loop", "1", "echo up; sleep 0.3; exit 1\n");
+  }
+
+  @AfterAll
+  void close() {
+    h.close();
+  }
+
+  private static <T> T get(java.util.concurrent.CompletionStage<T> s) throws Exception {
+    return s.toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  private ContainerState status(OffloaderClient c, String name) throws Exception {
+    return get(c.status(ContainerRef.newBuilder().setName(name).build()));
+  }
+
+  private List<String> history(OffloaderClient c, String name) throws Exception {
+    return get(c.history(ContainerRef.newBuilder().setName(name).build())).getEntriesList().stream().map(HistoryEntry::getEvent).toList();
+  }
+
+  private void await(Duration max, ThrowingRunnable check) {
+    h.kit.createTestProbe().awaitAssert(max, Duration.ofMillis(100), () -> {
+      try {
+        check.run();
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+      return null;
+    });
+  }
+
+  interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  @Test
+  void startsWhatIsNotRunningRestartsACrashFollowsTheDpusVersionAndRollsBackAFailedUpgrade() throws Exception {
+    h.dpuVersion("1.0");
+    Path data = dir.resolve("db-offloader");
+    var config = h.config(data, "[{name = db, image = \"offload/db\"}]", Map.of());
+    try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
+      OffloaderClient c = h.client(daemon);
+      // initialization: not on the NPU, so deployed from the image dir and started at the DPU's version
+      await(Duration.ofSeconds(30), () -> {
+        assertEquals("RUNNING offload/db:1.0", h.onNpu("db"));
+        assertEquals("healthy", status(c, "db").getHealth());
+      });
+      assertTrue(history(c, "db").contains("started"), history(c, "db").toString());
+
+      // a real crash: SIGKILL; restarted after the backoff
+      assertTrue(h.crash("db") > 0, "the container's processes were found");
+      await(Duration.ofSeconds(30), () -> {
+        assertTrue(history(c, "db").containsAll(List.of("failed", "restarted")), history(c, "db").toString());
+        assertEquals("RUNNING offload/db:1.0", h.onNpu("db"));
+        assertEquals("healthy", status(c, "db").getHealth());
+      });
+
+      // the DPU is upgraded: the container follows
+      h.dpuVersion("2.0");
+      await(Duration.ofSeconds(60), () -> {
+        assertTrue(history(c, "db").contains("upgraded"), history(c, "db").toString());
+        assertEquals("RUNNING offload/db:2.0", h.onNpu("db"));
+        ContainerState s = status(c, "db");
+        assertEquals(List.of("2.0", "1.0"), List.of(s.getTag(), s.getPreviousTag()));
+      });
+
+      // a version whose container does not run: rolled back on its own, and recorded as failed
+      h.dpuVersion("3.0");
+      await(Duration.ofSeconds(60), () -> {
+        assertTrue(history(c, "db").containsAll(List.of("upgrade-started", "upgrade-failed", "rolled-back")), history(c, "db").toString());
+        ContainerState s = status(c, "db");
+        assertEquals("2.0", s.getTag());
+        assertEquals(List.of("3.0"), s.getFailedVersionsList());
+        assertEquals("steady", s.getPhase());
+        assertEquals("RUNNING offload/db:2.0", h.onNpu("db"));
+      });
+    }
+
+    // the daemon again on the same journal: everything remembered, the failed version not tried again
+    try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
+      OffloaderClient c = h.client(daemon);
+      await(Duration.ofSeconds(30), () -> {
+        ContainerState s = status(c, "db");
+        assertEquals(List.of("2.0", "healthy", "steady"), List.of(s.getTag(), s.getHealth(), s.getPhase()));
+        assertEquals(List.of("3.0"), s.getFailedVersionsList());
+      });
+      List<String> events = history(c, "db");
+      assertEquals(2, events.stream().filter("upgrade-started"::equals).count(), events.toString());
+      assertEquals("RUNNING offload/db:2.0", h.onNpu("db"));
+      get(c.stop(ContainerRef.newBuilder().setName("db").build()));
+    }
+  }
+
+  @Test
+  void anOperatorsStopIsNotFoughtAndACrashLoopIsNotHammered() throws Exception {
+    h.dpuVersion("1.0");
+    var config = h.config(dir.resolve("ops-offloader"), "[{name = web, image = \"offload/web\", version-policy = \"1\"},"
+        + " {name = loop, image = \"offload/loop\", version-policy = \"1\"}]", Map.of());
+    try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
+      OffloaderClient c = h.client(daemon);
+      await(Duration.ofSeconds(30), () -> assertEquals("RUNNING offload/web:1", h.onNpu("web")));
+      assertTrue(get(c.stop(ContainerRef.newBuilder().setName("web").build())).getMessage().contains("stays stopped"));
+      assertEquals("STOPPED offload/web:1", h.onNpu("web"));
+
+      // loop exits after 0.3 s every time: 3 restarts (max-restarts), then crash-looping and left alone
+      await(Duration.ofSeconds(60), () -> {
+        ContainerState s = status(c, "loop");
+        assertEquals("crash-looping", s.getHealth(), s.toString());
+        assertTrue(s.getCrashLoopingSinceMs() > 0);
+      });
+      assertEquals(3, history(c, "loop").stream().filter("restarted"::equals).count(), history(c, "loop").toString());
+      // all that while, the stopped one stayed stopped
+      assertEquals("STOPPED offload/web:1", h.onNpu("web"));
+      ContainerState web = status(c, "web");
+      assertEquals(List.of("stopped", true), List.of(web.getHealth(), web.getOperatorStopped()));
+
+      // an operator's start: running again (and the crash-loop mark cleared for loop)
+      get(c.start(ContainerRef.newBuilder().setName("web").build()));
+      await(Duration.ofSeconds(30), () -> assertEquals("healthy", status(c, "web").getHealth()));
+      assertEquals("RUNNING offload/web:1", h.onNpu("web"));
+      get(c.stop(ContainerRef.newBuilder().setName("web").build()));
+      get(c.stop(ContainerRef.newBuilder().setName("loop").build()));
+    }
+  }
+}
