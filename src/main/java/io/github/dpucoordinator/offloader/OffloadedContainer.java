@@ -429,8 +429,14 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     } else if (b.failedVersions().contains(desired)) {
       s.replyTo().tell(new SyncOutcome(name, "held", desired + " failed before (see its history); not tried again until the DPU's version "
           + "changes or an operator starts " + name));
-    } else if (b.tag().isEmpty() || b.crashLoopingSince() > 0) {
-      s.replyTo().tell(new SyncOutcome(name, "skipped", b.tag().isEmpty() ? "not started yet" : "crash-looping"));
+    } else if (b.crashLoopingSince() > 0) {
+      s.replyTo().tell(new SyncOutcome(name, "skipped", "crash-looping"));
+    } else if (b.tag().isEmpty()) { // defined since the initialization (a deploy): its first start
+      cancelPendingRestart();
+      ContainerDef def = b.def();
+      run("starting", () -> npu.ensureImage(def.image(), desired).thenCompose(v -> npu.start(def, desired))
+          .thenCompose(v -> record(new ContainerEvent.Started(desired, "first start, by the version sync", now())))
+          .thenApply(v -> new Result("started", def.image() + ":" + desired)), r -> s.replyTo().tell(new SyncOutcome(name, r.kind(), r.detail())));
     } else {
       cancelPendingRestart();
       ContainerDef def = b.def();

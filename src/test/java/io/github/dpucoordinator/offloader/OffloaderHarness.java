@@ -21,11 +21,11 @@ import org.apache.pekko.http.javadsl.ServerBinding;
  * A real NPU Containerz service (process runtime) on loopback, an image dir of script images, and offloader daemons
  * started against them on their own data dirs; the tests' shared setup.
  */
-final class OffloaderHarness implements AutoCloseable {
+public final class OffloaderHarness implements AutoCloseable {
   /** Runs until SIGTERM; says which image it is. {@code $MARK} makes its processes findable. */
-  static final String SERVICE = "echo \"started $IMAGE\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 0.1 & wait $!; done\n";
+  public static final String SERVICE = "echo \"started $IMAGE\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 0.1 & wait $!; done\n";
 
-  final ActorTestKit kit = ActorTestKit.create("offloader-npu", AppConfig.load());
+  public final ActorTestKit kit = ActorTestKit.create("offloader-npu", AppConfig.load());
   final Path dir;
   final Path imageDir;
   final Path versionFile;
@@ -34,7 +34,7 @@ final class OffloaderHarness implements AutoCloseable {
   private final io.github.dpucoordinator.npu.containerz.ContainerRuntime runtime;
   final io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient containerz;
 
-  OffloaderHarness(Path dir) throws Exception {
+  public OffloaderHarness(Path dir) throws Exception {
     this.dir = dir;
     this.imageDir = Files.createDirectories(dir.resolve("images"));
     this.versionFile = dir.resolve("sonic_version.yml");
@@ -50,18 +50,18 @@ final class OffloaderHarness implements AutoCloseable {
   }
 
   /** A script image {@code image:tag} in the image dir (not on the NPU until the offloader deploys it). */
-  Path image(String image, String tag, String script) throws Exception {
+  public Path image(String image, String tag, String script) throws Exception {
     Path file = imageDir.resolve(image).resolve(tag + ".tar");
     Files.createDirectories(file.getParent());
     return ImageTarballs.scriptImage(file, image, tag, script);
   }
 
-  void dpuVersion(String version) throws Exception {
+  public void dpuVersion(String version) throws Exception {
     Files.writeString(versionFile, "build_version: '" + version + "'\nasic_type: vs\n");
   }
 
   /** The offloader's configuration: fast checks and backoff, its data dir {@code data}, {@code containers} in HOCON. */
-  Config config(Path data, String containers, Map<String, Object> more) {
+  public Config config(Path data, String containers, Map<String, Object> more) {
     Config c = AppConfig.load();
     String k = OffloaderSettings.KEY;
     c = AppConfig.with(c, k + ".dpu-id", "DPU0");
@@ -86,19 +86,19 @@ final class OffloaderHarness implements AutoCloseable {
     return com.typesafe.config.ConfigFactory.parseString(k + ".containers = " + containers).withFallback(c).resolve();
   }
 
-  OffloaderClient client(OffloaderDaemon daemon) {
+  public OffloaderClient client(OffloaderDaemon daemon) {
     return OffloaderClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", daemon.apiPort(), kit.system()).withTls(false), kit.system());
   }
 
   /** What the NPU reports for {@code name}: "STATUS name:tag", or "MISSING". */
-  String onNpu(String name) throws Exception {
+  public String onNpu(String name) throws Exception {
     return containerz.listContainer(io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build())
         .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
         .filter(c -> c.getName().equals(name)).map(c -> c.getStatus() + " " + c.getImageName()).findFirst().orElse("MISSING");
   }
 
   /** SIGKILLs the processes of the container {@code name} on the NPU (a real crash); how many were killed. */
-  long crash(String name) throws Exception {
+  public long crash(String name) throws Exception {
     String id = containerz.listContainer(io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build())
         .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
         .filter(c -> c.getName().equals(name)).findFirst().orElseThrow().getId();
