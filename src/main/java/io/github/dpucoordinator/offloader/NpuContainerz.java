@@ -98,7 +98,7 @@ final class NpuContainerz implements AutoCloseable {
    * Makes {@code image:tag} present on the NPU: nothing if it is there (ListImage), else deployed from the image dir's
    * {@code <image>/<tag>.tar}; failing, when it is in neither, with a message naming both places.
    */
-  CompletionStage<String> ensureImage(String image, String tag) {
+  CompletionStage<String> ensureImage(String container, String image, String tag) {
     return timed("ListImage", client.listImage(ListImageRequest.getDefaultInstance()).runWith(Sink.seq(), system)).thenCompose(images -> {
       if (images.stream().anyMatch(i -> i.getImageName().equals(image) && i.getTag().equals(tag))) {
         return CompletableFuture.completedFuture("present on the NPU");
@@ -109,7 +109,7 @@ final class NpuContainerz implements AutoCloseable {
             + settings.imageDir().map(d -> d.resolve(image).resolve(tag + ".tar").toString()).orElse(OffloaderSettings.KEY + ".image-dir is not set")
             + ")"));
       }
-      log.info("[container={} dpu={}] deploying {}:{} to the NPU from {}", image, settings.dpuId(), image, tag, tarball.get());
+      log.info("[container={} dpu={}] deploying {}:{} to the NPU from {}", container, settings.dpuId(), image, tag, tarball.get());
       return deploy(tarball.get(), image, tag, n -> {}).thenApply(s -> "deployed from " + tarball.get());
     });
   }

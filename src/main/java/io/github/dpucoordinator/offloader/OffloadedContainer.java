@@ -215,7 +215,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   }
 
   private Effect<ContainerEvent, ContainerBook> onTick(ContainerBook b, Tick t) {
-    if (monitored(b)) {
+    if (b.defined() && busy == null && !b.tag().isEmpty()) { // checked even when not acted on (stopped, crash-looping): status stays true
       ctx.pipeToSelf(check(b.def(), b.tag()), (h, f) -> new Checked(h != null ? h : new Health(false, lastSeen, false, NpuContainerz.describe(f))));
     }
     return Effect().none();
@@ -240,16 +240,21 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   }
 
   private Effect<ContainerEvent, ContainerBook> onChecked(ContainerBook b, Checked c) {
+    Health h = c.health();
+    if (busy != null) {
+      return Effect().none();
+    }
+    healthDetail = h.why();
+    if (h.known()) {
+      lastSeen = h.seen();
+    }
     if (!monitored(b)) {
       return Effect().none();
     }
-    Health h = c.health();
-    healthDetail = h.why();
     if (!h.known()) {
       health = "unknown";
       return Effect().none(); // an NPU that cannot be reached is not a crash of the container
     }
-    lastSeen = h.seen();
     if (h.healthy()) {
       failuresInARow = 0;
       health = "healthy";
@@ -302,7 +307,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     int n = b.restartsWithin(settings.restart().window().toMillis(), now()) + 1;
     ContainerDef def = b.def();
     String version = b.tag();
-    run("restarting", () -> npu.remove(def.name(), true).thenCompose(v -> npu.ensureImage(def.image(), version))
+    run("restarting", () -> npu.remove(def.name(), true).thenCompose(v -> npu.ensureImage(def.name(), def.image(), version))
         .thenCompose(v -> npu.start(def, version))
         .thenCompose(v -> record(new ContainerEvent.Restarted(version, n, now())))
         .thenApply(v -> new Result("restarted", def.image() + ":" + version + " (restart " + n + ")")), r -> {
@@ -336,7 +341,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
         return CompletableFuture.completedFuture(new Result("current", "RUNNING " + want + ", as recorded" + versionNote));
       }
       String was = seen.status() + (seen.image().isEmpty() ? "" : " " + seen.image());
-      return npu.ensureImage(def.image(), version).thenCompose(how -> npu.start(def, version))
+      return npu.ensureImage(def.name(), def.image(), version).thenCompose(how -> npu.start(def, version))
           .thenCompose(v -> record(new ContainerEvent.Started(version, "initialization: it was " + was, now())))
           .thenApply(v -> new Result("started", "started " + want + " (it was " + was + ")" + versionNote));
     }), r -> {
@@ -354,7 +359,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     }
     ContainerDef def = b.def();
     String version = b.tag().isEmpty() ? def.tagFor(settings.configuredVersion()) : b.tag();
-    return Effect().persist(new ContainerEvent.OperatorStarted(now())).thenRun(x -> run("starting", () -> npu.ensureImage(def.image(), version)
+    return Effect().persist(new ContainerEvent.OperatorStarted(now())).thenRun(x -> run("starting", () -> npu.ensureImage(def.name(), def.image(), version)
         .thenCompose(v -> npu.start(def, version))
         .thenCompose(v -> record(new ContainerEvent.Started(version, "by an operator", now())))
         .thenApply(v -> new Result("started", name + ": " + def.image() + ":" + version + " started")), r -> s.replyTo().tell(
@@ -434,7 +439,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     } else if (b.tag().isEmpty()) { // defined since the initialization (a deploy): its first start
       cancelPendingRestart();
       ContainerDef def = b.def();
-      run("starting", () -> npu.ensureImage(def.image(), desired).thenCompose(v -> npu.start(def, desired))
+      run("starting", () -> npu.ensureImage(def.name(), def.image(), desired).thenCompose(v -> npu.start(def, desired))
           .thenCompose(v -> record(new ContainerEvent.Started(desired, "first start, by the version sync", now())))
           .thenApply(v -> new Result("started", def.image() + ":" + desired)), r -> s.replyTo().tell(new SyncOutcome(name, r.kind(), r.detail())));
     } else {
@@ -457,7 +462,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
         : record(new ContainerEvent.UpgradeStarted(from, to, why, now()));
     return started.thenCompose(v -> {
       LOG.info("{} upgrading {} -> {}", tag(), from, to);
-      return npu.ensureImage(def.image(), to);
+      return npu.ensureImage(def.name(), def.image(), to);
     }).thenCompose(v -> npu.seen(def.name())).thenCompose(seen -> seen.running() && seen.image().equals(def.image() + ":" + to)
         ? CompletableFuture.completedFuture("already running") : npu.replace(def, to))
         .thenCompose(how -> healthyFor(def, to))
@@ -474,7 +479,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
 
   /** Back from {@code failed} to {@code back}: its image made present again, the container replaced if need be, checked. */
   private CompletionStage<Result> rollback(ContainerDef def, String failed, String back) {
-    return npu.ensureImage(def.image(), back).thenCompose(how -> npu.seen(def.name()))
+    return npu.ensureImage(def.name(), def.image(), back).thenCompose(how -> npu.seen(def.name()))
         .thenCompose(seen -> seen.running() && seen.image().equals(def.image() + ":" + back) ? CompletableFuture.completedFuture("it runs already")
             : npu.replace(def, back))
         .thenCompose(how -> healthyFor(def, back))

@@ -108,6 +108,7 @@ class OffloadctlTest {
     assertTrue(stop.out().contains("stays stopped until `offloadctl start kv`"), stop.out());
     assertEquals("STOPPED offload/kv:1", h.onNpu("kv"));
     assertTrue(status("kv").get("operatorStopped").asBoolean());
+    await(() -> assertEquals(List.of("STOPPED", "stopped"), List.of(status("kv").get("npuStatus").asText(), status("kv").get("health").asText())));
     assertEquals(0, offloadctl("start", "kv").exit());
     await(() -> assertEquals("healthy", status("kv").get("health").asText()));
 
