@@ -29,7 +29,7 @@ public final class OffloaderHarness implements AutoCloseable {
   final Path dir;
   final Path imageDir;
   final Path versionFile;
-  final int npuPort;
+  public final int npuPort;
   private final ServerBinding npu;
   private final io.github.dpucoordinator.npu.containerz.ContainerRuntime runtime;
   final io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient containerz;
