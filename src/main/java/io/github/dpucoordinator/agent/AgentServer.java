@@ -7,14 +7,26 @@ import io.github.dpucoordinator.agent.machine.DpuAgent;
 import io.github.dpucoordinator.agent.notice.NpuContact;
 import io.github.dpucoordinator.agent.notice.RebootNegotiator;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.common.StepResult;
+import io.github.dpucoordinator.common.StepRunner;
+import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.offloader.OffloadedContainer;
+import io.github.dpucoordinator.offloader.OffloaderDaemon;
+import io.github.dpucoordinator.offloader.OffloaderSettings;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControl;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlPowerApiHandlerFactory;
 import io.github.dpucoordinator.proto.gnoi.system.SystemHandlerFactory;
 import io.github.dpucoordinator.proto.reboot.RebootService;
 import io.github.dpucoordinator.proto.reboot.RebootServiceHandlerFactory;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -39,10 +51,38 @@ public final class AgentServer {
     }
   }
 
-  public static CompletionStage<Running> start(ActorSystem<?> system, AgentSettings settings) {
+  /** The agent's key that runs the DPU offloader in its JVM. */
+  public static final String OFFLOADER_ENABLED = "dpu-coordinator.agent.offloader.enabled";
+  private static final String HALT_STOP = "offloader-halt-stop";
+
+  public static CompletionStage<Running> start(ActorSystem<?> system, AgentSettings given) {
+    AgentSettings settings = given;
+    Map<String, java.util.function.Function<Duration, CompletionStage<StepResult>>> builtins = new HashMap<>();
+    OffloaderDaemon offloader = null;
+    if (system.settings().config().getBoolean(OFFLOADER_ENABLED)) {
+      try {
+        offloader = OffloaderDaemon.start(AppConfig.with(system.settings().config(), OffloaderSettings.KEY + ".dpu-id", given.dpuId()));
+      } catch (Exception e) {
+        return CompletableFuture.failedFuture(new IllegalStateException("the DPU offloader (" + OFFLOADER_ENABLED + "): " + e.getMessage(), e));
+      }
+      OffloaderDaemon daemon = offloader;
+      system.getWhenTerminated().thenRun(daemon::close);
+      OffloaderSettings o = OffloaderSettings.of(system.settings().config());
+      if (o.stopOnDpuHalt()) { // the last graceful-shutdown step: the DPU's offloaded containers stopped
+        builtins.put(HALT_STOP, timeout -> daemon.haltStop(timeout).thenApply(replies -> new StepResult("stop-offloaded-containers",
+            replies.stream().allMatch(OffloadedContainer.Reply::ok), replies.stream().map(OffloadedContainer.Reply::message)
+                .collect(java.util.stream.Collectors.joining("; ")), 0)));
+        List<StepSpec> steps = new ArrayList<>(settings.shutdownSteps());
+        steps.add(StepSpec.command("stop-offloaded-containers", StepRunner.BUILTIN + HALT_STOP, o.callTimeout().multipliedBy(2)));
+        settings = settings.withSteps(steps);
+      }
+    }
     ActorRef<DpuAgent.Command> agent = system.systemActorOf(
-        Behaviors.supervise(DpuAgent.create(settings, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
+        Behaviors.supervise(DpuAgent.create(settings, Clock.systemUTC(), builtins)).onFailure(SupervisorStrategy.restart()),
         "dpu-agent-" + settings.dpuId(), Props.empty());
+    if (offloader != null) {
+      system.systemActorOf(OffloaderLink.create(agent, offloader), "offloader-link-" + settings.dpuId(), Props.empty());
+    }
     ActorRef<RebootNegotiator.Command> negotiator = system.systemActorOf(
         Behaviors.supervise(RebootNegotiator.create(settings, agent, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
         "dpu-reboot-negotiator-" + settings.dpuId(), Props.empty());
@@ -56,10 +96,11 @@ public final class AgentServer {
             SystemHandlerFactory.partial(gnoi, io.github.dpucoordinator.proto.gnoi.system.System.name, system)),
         new GrpcServers.Service(DpuAgentControl.description,
             DpuAgentControlPowerApiHandlerFactory.partial(control, DpuAgentControl.name, system)));
+    String dpuId = settings.dpuId();
     return GrpcServers.bind(system, settings.host(), settings.port(), services)
         .thenApply(binding -> {
-          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}", settings.dpuId(), binding.localAddress());
-          return new Running(settings.dpuId(), agent, negotiator, binding);
+          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}", dpuId, binding.localAddress());
+          return new Running(dpuId, agent, negotiator, binding);
         });
   }
 }

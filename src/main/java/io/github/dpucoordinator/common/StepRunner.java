@@ -20,10 +20,20 @@ import java.util.concurrent.TimeUnit;
 public final class StepRunner {
   private static final int DETAIL_CHARS = 300;
 
+  /** The command that names a built-in step: {@code builtin:<name>}. */
+  public static final String BUILTIN = "builtin:";
+
   private final Executor blocking;
+  private final Map<String, java.util.function.Function<Duration, CompletionStage<StepResult>>> builtins;
 
   public StepRunner(Executor blocking) {
+    this(blocking, Map.of());
+  }
+
+  /** {@code builtins}: steps done in this JVM (a command {@code builtin:<name>}), each given the step's timeout. */
+  public StepRunner(Executor blocking, Map<String, java.util.function.Function<Duration, CompletionStage<StepResult>>> builtins) {
     this.blocking = blocking;
+    this.builtins = Map.copyOf(builtins);
   }
 
   public CompletionStage<StepResult> run(StepSpec step, Duration timeout) {
@@ -32,6 +42,18 @@ public final class StepRunner {
 
   /** {@code env}: variables added to the command's environment, e.g. the campaign id it runs for. */
   public CompletionStage<StepResult> run(StepSpec step, Duration timeout, Map<String, String> env) {
+    if (step.command().startsWith(BUILTIN)) {
+      String name = step.command().substring(BUILTIN.length());
+      var builtin = builtins.get(name);
+      if (builtin == null) {
+        return CompletableFuture.completedFuture(new StepResult(step.name(), false, "no built-in step '" + name + "' here", 0));
+      }
+      long start = System.nanoTime();
+      return builtin.apply(timeout).toCompletableFuture().orTimeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS)
+          .exceptionally(e -> new StepResult(step.name(), false, e instanceof java.util.concurrent.TimeoutException
+              || e.getCause() instanceof java.util.concurrent.TimeoutException ? "timed out after " + timeout.toMillis() + " ms"
+              : String.valueOf((e.getCause() != null ? e.getCause() : e).getMessage()), elapsed(start)));
+    }
     return CompletableFuture.supplyAsync(() -> runBlocking(step, timeout, env), blocking);
   }
 

@@ -9,6 +9,7 @@ import io.github.dpucoordinator.common.StepSpec;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -43,8 +44,14 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
 
   /** The facts of this boot ({@link AgentBoot}) are made here, so they outlive a supervised restart of the actor. */
   public static Behavior<Command> create(AgentSettings settings, Clock clock) {
+    return create(settings, clock, Map.of());
+  }
+
+  /** {@code builtins}: shutdown steps done in this JVM (a step whose command is {@code builtin:<name>}). */
+  public static Behavior<Command> create(AgentSettings settings, Clock clock,
+      Map<String, java.util.function.Function<java.time.Duration, java.util.concurrent.CompletionStage<StepResult>>> builtins) {
     AgentBoot boot = new AgentBoot();
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DpuAgent(ctx, timers, settings, clock, boot)));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DpuAgent(ctx, timers, settings, clock, boot, builtins)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -63,7 +70,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
   private final RebootProgress reboot = new RebootProgress();
   private final LongPolls polls;
 
-  private DpuAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings, Clock clock, AgentBoot boot) {
+  private DpuAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings, Clock clock, AgentBoot boot,
+      Map<String, java.util.function.Function<java.time.Duration, java.util.concurrent.CompletionStage<StepResult>>> builtins) {
     super(ctx);
     this.boot = boot;
     this.timers = timers;
@@ -72,7 +80,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
     this.settings = settings;
     this.clock = clock;
     this.since = clock.millis();
-    this.runner = new StepRunner(ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
+    this.runner = new StepRunner(ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()), builtins);
     this.steps = new ShutdownSteps(ctx, timers, runner, settings.dpuId(), () -> campaignId, holds::current, this::stepsDone);
     ctx.getLog().info("[dpu={}] agent started in LISTENING with {} shutdown step(s)", settings.dpuId(), settings.shutdownSteps().size());
   }
