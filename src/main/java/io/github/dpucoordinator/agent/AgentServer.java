@@ -44,8 +44,9 @@ public final class AgentServer {
   private AgentServer() {}
 
   /** A running agent; {@code port} is the bound port (useful when asked for port 0). */
+  /** {@code offloader}: the DPU offloader running in this JVM, or null. */
   public record Running(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
-      ServerBinding binding) {
+      ServerBinding binding, OffloaderDaemon offloader) {
     public int port() {
       return binding.localAddress().getPort();
     }
@@ -56,18 +57,23 @@ public final class AgentServer {
   private static final String HALT_STOP = "offloader-halt-stop";
 
   public static CompletionStage<Running> start(ActorSystem<?> system, AgentSettings given) {
+    return start(system, given, system.settings().config());
+  }
+
+  /** {@code config}: where {@link #OFFLOADER_ENABLED} and the offloader's settings are read (the system's, by default). */
+  public static CompletionStage<Running> start(ActorSystem<?> system, AgentSettings given, com.typesafe.config.Config config) {
     AgentSettings settings = given;
     Map<String, java.util.function.Function<Duration, CompletionStage<StepResult>>> builtins = new HashMap<>();
     OffloaderDaemon offloader = null;
-    if (system.settings().config().getBoolean(OFFLOADER_ENABLED)) {
+    if (config.getBoolean(OFFLOADER_ENABLED)) {
       try {
-        offloader = OffloaderDaemon.start(AppConfig.with(system.settings().config(), OffloaderSettings.KEY + ".dpu-id", given.dpuId()));
+        offloader = OffloaderDaemon.start(AppConfig.with(config, OffloaderSettings.KEY + ".dpu-id", given.dpuId()));
       } catch (Exception e) {
         return CompletableFuture.failedFuture(new IllegalStateException("the DPU offloader (" + OFFLOADER_ENABLED + "): " + e.getMessage(), e));
       }
       OffloaderDaemon daemon = offloader;
       system.getWhenTerminated().thenRun(daemon::close);
-      OffloaderSettings o = OffloaderSettings.of(system.settings().config());
+      OffloaderSettings o = OffloaderSettings.of(AppConfig.with(config, OffloaderSettings.KEY + ".dpu-id", given.dpuId()));
       if (o.stopOnDpuHalt()) { // the last graceful-shutdown step: the DPU's offloaded containers stopped
         builtins.put(HALT_STOP, timeout -> daemon.haltStop(timeout).thenApply(replies -> new StepResult("stop-offloaded-containers",
             replies.stream().allMatch(OffloadedContainer.Reply::ok), replies.stream().map(OffloadedContainer.Reply::message)
@@ -97,10 +103,11 @@ public final class AgentServer {
         new GrpcServers.Service(DpuAgentControl.description,
             DpuAgentControlPowerApiHandlerFactory.partial(control, DpuAgentControl.name, system)));
     String dpuId = settings.dpuId();
+    OffloaderDaemon running = offloader;
     return GrpcServers.bind(system, settings.host(), settings.port(), services)
         .thenApply(binding -> {
           LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}", dpuId, binding.localAddress());
-          return new Running(dpuId, agent, negotiator, binding);
+          return new Running(dpuId, agent, negotiator, binding, running);
         });
   }
 }

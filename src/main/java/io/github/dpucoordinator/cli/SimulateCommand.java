@@ -20,8 +20,11 @@ import picocli.CommandLine.Option;
     footer = ExitCodes.HELP)
 final class SimulateCommand implements Callable<Integer> {
 
-  @Option(names = "--dpus", paramLabel = "N", defaultValue = "8", description = "Number of DPUs (default ${DEFAULT-VALUE}).")
+  @Option(names = "--dpus", paramLabel = "N", defaultValue = "8", description = "Number of DPUs (default ${DEFAULT-VALUE}; with --offload, 2).")
   int dpus;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--shutdown-ms", paramLabel = "T", defaultValue = "500", description = "Each DPU's simulated shutdown time (default ${DEFAULT-VALUE}).")
   long shutdownMs;
@@ -50,6 +53,11 @@ final class SimulateCommand implements Callable<Integer> {
       + "untilRebootMillisAll, perDpu) and nothing else on stdout.")
   boolean json;
 
+  @Option(names = "--offload", description = "Instead of a reboot: the DPU offloader. An NPU serving Containerz, DPU agents with offloaders and "
+      + "two offloaded containers each; all started, one killed (SIGKILL) and restarted, one upgraded, one failed upgrade rolled back. "
+      + "With --json: containers, started, restarted, upgraded, rolledBack, healthy.")
+  boolean offload;
+
   @Option(names = "--verbose", description = "Show the service's INFO logs (on stderr).")
   boolean verbose;
 
@@ -57,6 +65,9 @@ final class SimulateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (!verbose) {
       ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(Level.WARN);
+    }
+    if (offload) {
+      return offload();
     }
     Simulation.Options options;
     try {
@@ -99,5 +110,45 @@ final class SimulateCommand implements Callable<Integer> {
           r.notReady(), r.outcome(), r.wallMillis(), r.ratio(), r.shutdownMs());
     }
     return "success".equals(r.outcome()) ? ExitCodes.OK : ExitCodes.DEGRADED;
+  }
+
+  private int offload() throws Exception {
+    // each simulated DPU runs an offloader of its own (an actor system and journal): 2 by default keeps it quick
+    int dpus = spec.commandLine().getParseResult().hasMatchedOption("--dpus") ? this.dpus : 2;
+    if (dpus < 1 || dpus > 64) {
+      System.err.println("dpuctl simulate --offload: --dpus must be from 1 to 64, not " + dpus);
+      return ExitCodes.USAGE;
+    }
+    PrintStream progressOut = json ? System.err : System.out;
+    io.github.dpucoordinator.sim.OffloadSimulation.Result r;
+    try {
+      r = io.github.dpucoordinator.sim.OffloadSimulation.run(dpus, progressOut);
+    } catch (IllegalStateException e) {
+      System.err.println("dpuctl simulate --offload: " + e.getMessage());
+      return ExitCodes.DEGRADED;
+    }
+    if (json) {
+      ObjectNode out = Json.mapper().createObjectNode().put("dpus", r.dpus()).put("containers", r.containers()).put("started", r.started())
+          .put("restarted", r.restarted()).put("upgraded", r.upgraded()).put("rolledBack", r.rolledBack()).put("healthy", r.healthy())
+          .put("wallMillis", r.wallMillis());
+      var per = out.putArray("perContainer");
+      for (int i = 0; i < r.states().size(); i++) {
+        var s = r.states().get(i);
+        per.addObject().put("dpu", r.dpuOf().get(i)).put("name", s.getName()).put("image", s.getImage() + ":" + s.getTag())
+            .put("health", s.getHealth()).put("previousTag", s.getPreviousTag()).put("failedVersions", String.join(",", s.getFailedVersionsList()));
+      }
+      System.out.println(out);
+    } else {
+      System.out.printf("%-6s %-10s %-22s %-9s %-9s %s%n", "DPU", "CONTAINER", "IMAGE", "HEALTH", "PREVIOUS", "FAILED VERSIONS");
+      for (int i = 0; i < r.states().size(); i++) {
+        var s = r.states().get(i);
+        System.out.printf("%-6s %-10s %-22s %-9s %-9s %s%n", r.dpuOf().get(i), s.getName(), s.getImage() + ":" + s.getTag(), s.getHealth(),
+            s.getPreviousTag().isEmpty() ? "-" : s.getPreviousTag(), s.getFailedVersionsCount() == 0 ? "-" : String.join(",", s.getFailedVersionsList()));
+      }
+      System.out.printf("Summary: %d DPU(s), %d offloaded container(s): %d started, %d restarted after a crash, %d upgraded, %d rolled back, "
+          + "%d healthy at the end; %d ms%n", r.dpus(), r.containers(), r.started(), r.restarted(), r.upgraded(), r.rolledBack(), r.healthy(),
+          r.wallMillis());
+    }
+    return r.asExpected() ? ExitCodes.OK : ExitCodes.DEGRADED;
   }
 }

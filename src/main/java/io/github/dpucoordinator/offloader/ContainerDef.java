@@ -10,7 +10,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * One offloaded container: what the offloader starts on the NPU for this DPU, under the instance name {@code name}.
+ * One offloaded container: what the offloader starts on the NPU for this DPU, as the instance {@code <dpu-id>-<name>}.
  *
  * @param versionPolicy {@code match-dpu} (the tag is the DPU's version) or a fixed tag
  * @param ports {@code internal[:external]}
@@ -59,7 +59,7 @@ public record ContainerDef(String name, String image, String versionPolicy, Stri
 
   /** Throws an IllegalArgumentException naming {@code where} and the field when this cannot work. */
   void check(String where) {
-    if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")) {
       throw new IllegalArgumentException(where + ".name '" + name + "' is not a container name (letters, digits, '_', '.', '-')");
     }
     if (image.isBlank() || image.contains(":")) {

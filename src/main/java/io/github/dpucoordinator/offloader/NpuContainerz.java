@@ -73,11 +73,12 @@ final class NpuContainerz implements AutoCloseable {
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
   }
 
-  String address() {
-    return settings.npuAddress();
+  /** The container's instance name on the NPU: {@code <dpu-id>-<name>}, so that DPUs offloading the same service do not collide. */
+  String instance(String name) {
+    return settings.dpuId() + "-" + name;
   }
 
-  /** This DPU's containers on the NPU, by name. */
+  /** This DPU's containers on the NPU, by instance name. */
   CompletionStage<Map<String, Seen>> list() {
     return timed("ListContainer", client.listContainer(ListContainerRequest.newBuilder().setAll(true).addFilter(ListContainerRequest.Filter
             .newBuilder().setKey("label").addValue("dpu=" + settings.dpuId())).build()).runWith(Sink.seq(), system))
@@ -91,7 +92,7 @@ final class NpuContainerz implements AutoCloseable {
   }
 
   CompletionStage<Seen> seen(String name) {
-    return list().thenApply(all -> all.getOrDefault(name, Seen.MISSING));
+    return list().thenApply(all -> all.getOrDefault(instance(name), Seen.MISSING));
   }
 
   /**
@@ -139,7 +140,7 @@ final class NpuContainerz implements AutoCloseable {
 
   /** Replaces what runs as {@code def.name()} by {@code tag}: UpdateContainer, or stop, remove and start where the NPU lacks it. */
   CompletionStage<String> replace(ContainerDef def, String tag) {
-    UpdateContainerRequest update = UpdateContainerRequest.newBuilder().setInstanceName(def.name()).setImageName(def.image()).setImageTag(tag)
+    UpdateContainerRequest update = UpdateContainerRequest.newBuilder().setInstanceName(instance(def.name())).setImageName(def.image()).setImageTag(tag)
         .setParams(request(def, tag)).build();
     return seen(def.name()).thenCompose(seen -> {
       if (seen == Seen.MISSING) {
@@ -159,13 +160,13 @@ final class NpuContainerz implements AutoCloseable {
 
   /** Stops it (NOT_FOUND counts as stopped). */
   CompletionStage<Void> stop(String name, boolean force) {
-    return timed("StopContainer", client.stopContainer(StopContainerRequest.newBuilder().setInstanceName(name).setForce(force).build()))
+    return timed("StopContainer", client.stopContainer(StopContainerRequest.newBuilder().setInstanceName(instance(name)).setForce(force).build()))
         .<Void>thenApply(r -> null).exceptionally(e -> ifNotFound(e));
   }
 
   /** Removes it, stopping it first with {@code force} (NOT_FOUND counts as removed). */
   CompletionStage<Void> remove(String name, boolean force) {
-    return timed("RemoveContainer", client.removeContainer(RemoveContainerRequest.newBuilder().setName(name).setForce(force).build()))
+    return timed("RemoveContainer", client.removeContainer(RemoveContainerRequest.newBuilder().setName(instance(name)).setForce(force).build()))
         .<Void>thenApply(r -> null).exceptionally(e -> ifNotFound(e));
   }
 
@@ -182,7 +183,7 @@ final class NpuContainerz implements AutoCloseable {
   }
 
   private StartContainerRequest request(ContainerDef def, String tag) {
-    StartContainerRequest.Builder b = StartContainerRequest.newBuilder().setImageName(def.image()).setTag(tag).setInstanceName(def.name())
+    StartContainerRequest.Builder b = StartContainerRequest.newBuilder().setImageName(def.image()).setTag(tag).setInstanceName(instance(def.name()))
         .setCmd(def.cmd()).putAllEnvironment(def.env()).putAllLabels(def.labelsFor(settings.dpuId()));
     for (String p : def.ports()) {
       String[] ie = p.split(":");

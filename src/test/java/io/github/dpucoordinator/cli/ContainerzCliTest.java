@@ -3,7 +3,7 @@ package io.github.dpucoordinator.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.dpucoordinator.npu.containerz.ImageTarballs;
+import io.github.dpucoordinator.sim.ImageTarballs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

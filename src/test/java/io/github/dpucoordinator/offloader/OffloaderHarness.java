@@ -5,8 +5,8 @@ import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.npu.containerz.ContainerzServer;
 import io.github.dpucoordinator.npu.containerz.ContainerzSettings;
-import io.github.dpucoordinator.npu.containerz.ImageTarballs;
 import io.github.dpucoordinator.proto.offloader.OffloaderClient;
+import io.github.dpucoordinator.sim.ImageTarballs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -90,18 +90,18 @@ public final class OffloaderHarness implements AutoCloseable {
     return OffloaderClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", daemon.apiPort(), kit.system()).withTls(false), kit.system());
   }
 
-  /** What the NPU reports for {@code name}: "STATUS name:tag", or "MISSING". */
+  /** What the NPU reports for DPU0's container {@code name} (instance DPU0-name): "STATUS name:tag", or "MISSING". */
   public String onNpu(String name) throws Exception {
     return containerz.listContainer(io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build())
         .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
-        .filter(c -> c.getName().equals(name)).map(c -> c.getStatus() + " " + c.getImageName()).findFirst().orElse("MISSING");
+        .filter(c -> c.getName().equals("DPU0-" + name)).map(c -> c.getStatus() + " " + c.getImageName()).findFirst().orElse("MISSING");
   }
 
   /** SIGKILLs the processes of the container {@code name} on the NPU (a real crash); how many were killed. */
   public long crash(String name) throws Exception {
     String id = containerz.listContainer(io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build())
         .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
-        .filter(c -> c.getName().equals(name)).findFirst().orElseThrow().getId();
+        .filter(c -> c.getName().equals("DPU0-" + name)).findFirst().orElseThrow().getId();
     String prefix = dir.resolve("npu").resolve("containerz").resolve("containers").resolve(id).toAbsolutePath().toString();
     List<ProcessHandle> in = ProcessHandle.allProcesses().filter(p -> p.info().command().map(c -> c.startsWith(prefix)).orElse(false)).toList();
     in.forEach(ProcessHandle::destroyForcibly);

@@ -16,6 +16,7 @@ import io.github.dpucoordinator.proto.gnoi.containerz.RemoveImageRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.StartContainerRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.StopContainerRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.UpdateContainerRequest;
+import io.github.dpucoordinator.sim.ImageTarballs;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;

@@ -13,6 +13,7 @@ import io.github.dpucoordinator.proto.gnoi.containerz.DeployResponse;
 import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransfer;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageResponse;
+import io.github.dpucoordinator.sim.ImageTarballs;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -17,6 +17,7 @@ import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransferEnd;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageRequest;
 import io.github.dpucoordinator.proto.gnoi.containerz.ListImageResponse;
 import io.github.dpucoordinator.proto.gnoi.containerz.RemoveImageRequest;
+import io.github.dpucoordinator.sim.ImageTarballs;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.dpucoordinator.npu.containerz.ContainerzError.Code;
+import io.github.dpucoordinator.sim.ImageTarballs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -16,6 +16,7 @@ import com.google.protobuf.DynamicMessage;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzOuterClass;
+import io.github.dpucoordinator.sim.ImageTarballs;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;

@@ -1,4 +1,4 @@
-package io.github.dpucoordinator.npu.containerz;
+package io.github.dpucoordinator.sim;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,7 +17,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * Image tarballs as {@code docker save} (Docker 25 and later) writes them, made by the tests: an OCI layout
+ * Image tarballs as {@code docker save} (Docker 25 and later) writes them, made here (by the simulation and the tests): an OCI layout
  * ({@code oci-layout}, {@code index.json}, {@code blobs/sha256/...}) with Docker's {@code manifest.json}; one layer
  * holding {@code files}. {@code change} may alter the entries (by path) before they are written, to make bad ones.
  */
