@@ -3,13 +3,8 @@ package io.github.dpucoordinator.cli;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 
@@ -60,34 +55,11 @@ final class ContainerzCli implements AutoCloseable {
 
   /** Waits for a call's answer within the timeout. */
   <T> T await(CompletionStage<T> stage) throws Exception {
-    try {
-      return stage.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof Exception x ? x : e;
-    }
+    return CallFailures.await(stage, timeout);
   }
 
   private static int failed(String command, String target, Throwable e) {
-    Throwable c = e;
-    while (c.getCause() != null && !(c instanceof StatusRuntimeException)) {
-      c = c.getCause();
-    }
-    if (c instanceof StatusRuntimeException s) {
-      Status status = s.getStatus();
-      if (status.getCode() == Status.Code.UNAVAILABLE && (status.getDescription() == null || status.getCause() != null
-          || status.getDescription().contains("io exception") || status.getDescription().contains("Connection refused"))) {
-        System.err.println("dpuctl " + command + ": cannot reach Containerz at " + target + ": " + Systems.rootMessage(s));
-        return ExitCodes.UNREACHABLE;
-      }
-      System.err.println("dpuctl " + command + ": " + status.getCode() + ": " + status.getDescription());
-      return ExitCodes.REFUSED;
-    }
-    if (e instanceof TimeoutException) {
-      System.err.println("dpuctl " + command + ": no answer from " + target + " in time");
-      return ExitCodes.UNREACHABLE;
-    }
-    System.err.println("dpuctl " + command + ": " + Systems.rootMessage(e));
-    return ExitCodes.REFUSED;
+    return CallFailures.exit("dpuctl " + command, "cannot reach Containerz at " + target, false, e);
   }
 
   @Override

@@ -13,8 +13,6 @@ import io.github.dpucoordinator.proto.offloader.HistoryEntry;
 import io.github.dpucoordinator.proto.offloader.ListReply;
 import io.github.dpucoordinator.proto.offloader.ListRequest;
 import io.github.dpucoordinator.proto.offloader.OffloaderClient;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,9 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -79,40 +74,12 @@ final class OffloadctlCommand {
   }
 
   static <T> T await(CompletionStage<T> stage, Duration timeout) throws Exception {
-    try {
-      return stage.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof Exception x ? x : e;
-    }
+    return CallFailures.await(stage, timeout);
   }
 
   private static int failed(String command, String target, Throwable e) {
-    Throwable c = e;
-    while (c.getCause() != null && !(c instanceof StatusRuntimeException)) {
-      c = c.getCause();
-    }
-    if (c instanceof StatusRuntimeException s) {
-      Status status = s.getStatus();
-      String d = String.valueOf(status.getDescription());
-      if (status.getCode() == Status.Code.UNAVAILABLE && (status.getCause() != null || d.contains("io exception") || d.contains("Connection refused")
-          || d.equals("null"))) {
-        System.err.println("offloadctl " + command + ": cannot reach the offloader daemon at " + target + " (is `dpuctl offloader` running?): "
-            + Systems.rootMessage(s));
-        return ExitCodes.UNREACHABLE;
-      }
-      if (status.getCode() == Status.Code.UNAVAILABLE) {
-        System.err.println("offloadctl " + command + ": " + d);
-        return ExitCodes.UNREACHABLE;
-      }
-      System.err.println("offloadctl " + command + ": " + (status.getCode() == Status.Code.UNIMPLEMENTED ? "" : status.getCode() + ": ") + d);
-      return ExitCodes.REFUSED;
-    }
-    if (e instanceof TimeoutException) {
-      System.err.println("offloadctl " + command + ": no answer from the daemon at " + target + " in time");
-      return ExitCodes.UNREACHABLE;
-    }
-    System.err.println("offloadctl " + command + ": " + Systems.rootMessage(e));
-    return ExitCodes.REFUSED;
+    return CallFailures.exit("offloadctl " + command, "cannot reach the offloader daemon at " + target + " (is `dpuctl offloader` running?)",
+        true, e);
   }
 
   static ObjectNode json(ContainerState s) {

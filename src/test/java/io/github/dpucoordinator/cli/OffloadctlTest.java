@@ -73,19 +73,8 @@ class OffloadctlTest {
     return JSON.readTree(r.out());
   }
 
-  private void await(ThrowingRunnable check) {
-    h.kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
-      try {
-        check.run();
-      } catch (Exception e) {
-        throw new AssertionError(e);
-      }
-      return null;
-    });
-  }
-
-  interface ThrowingRunnable {
-    void run() throws Exception;
+  private void await(OffloaderHarness.Check check) {
+    h.await(Duration.ofSeconds(60), check);
   }
 
   @Test

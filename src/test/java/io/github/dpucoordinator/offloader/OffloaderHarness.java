@@ -30,20 +30,30 @@ public final class OffloaderHarness implements AutoCloseable {
   final Path imageDir;
   final Path versionFile;
   public final int npuPort;
-  private final ServerBinding npu;
+  private ServerBinding npu;
+  private final io.github.dpucoordinator.common.GrpcServers.Service service;
   private final io.github.dpucoordinator.npu.containerz.ContainerRuntime runtime;
   final io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient containerz;
 
   public OffloaderHarness(Path dir) throws Exception {
+    this(dir, Map.of());
+  }
+
+  /** {@code npuSettings}: keys under the NPU's Containerz section (the runtime, for one). */
+  public OffloaderHarness(Path dir, Map<String, Object> npuSettings) throws Exception {
     this.dir = dir;
     this.imageDir = Files.createDirectories(dir.resolve("images"));
     this.versionFile = dir.resolve("sonic_version.yml");
     Config config = AppConfig.with(kit.system().settings().config(), ContainerzSettings.KEY + ".start-check", "500ms");
     config = AppConfig.with(config, ContainerzSettings.KEY + ".stop-grace", "3s");
+    for (var e : npuSettings.entrySet()) {
+      config = AppConfig.with(config, ContainerzSettings.KEY + "." + e.getKey(), e.getValue());
+    }
     ContainerzSettings settings = ContainerzSettings.of(config, dir.resolve("npu"));
     ContainerzServer.Opened opened = ContainerzServer.open(kit.system(), settings, Set.of("DPU0", "DPU1"));
     runtime = opened.runtime();
-    npu = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(opened.service())).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    service = opened.service();
+    npu = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(service)).toCompletableFuture().get(10, TimeUnit.SECONDS);
     npuPort = npu.localAddress().getPort();
     containerz = io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
         npuPort, kit.system()).withTls(false), kit.system());
@@ -106,6 +116,33 @@ public final class OffloaderHarness implements AutoCloseable {
     List<ProcessHandle> in = ProcessHandle.allProcesses().filter(p -> p.info().command().map(c -> c.startsWith(prefix)).orElse(false)).toList();
     in.forEach(ProcessHandle::destroyForcibly);
     return in.size();
+  }
+
+  /** The NPU's Containerz stops answering (its port closed, its connections cut); its containers keep running. */
+  public void npuDown() throws Exception {
+    npu.terminate(java.time.Duration.ofSeconds(1)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** ... and answers again, on the same port. */
+  public void npuUp() throws Exception {
+    npu = GrpcServers.bind(kit.system(), "127.0.0.1", npuPort, List.of(service)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A check that may throw anything; a failure is retried by {@link #await}. */
+  public interface Check {
+    void run() throws Exception;
+  }
+
+  /** Retries {@code check} every 100 ms until it passes, up to {@code max}. */
+  public void await(java.time.Duration max, Check check) {
+    kit.createTestProbe().awaitAssert(max, java.time.Duration.ofMillis(100), () -> {
+      try {
+        check.run();
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+      return null;
+    });
   }
 
   @Override

@@ -40,6 +40,10 @@ class OffloaderTest {
     h.image("offload/db", "3.0", "echo 'broken build'; exit 3\n");
     h.image("offload/web", "1", OffloaderHarness.SERVICE);
     h.image("offload/loop", "1", "echo up; sleep 0.3; exit 1\n");
+    h.image("offload/a", "1.0", OffloaderHarness.SERVICE);
+    h.image("offload/a", "3.0", "echo 'a 3.0 does not start'; exit 4\n");
+    h.image("offload/b", "1.0", OffloaderHarness.SERVICE);
+    h.image("offload/b", "3.0", OffloaderHarness.SERVICE);
   }
 
   @AfterAll
@@ -59,19 +63,8 @@ class OffloaderTest {
     return get(c.history(ContainerRef.newBuilder().setName(name).build())).getEntriesList().stream().map(HistoryEntry::getEvent).toList();
   }
 
-  private void await(Duration max, ThrowingRunnable check) {
-    h.kit.createTestProbe().awaitAssert(max, Duration.ofMillis(100), () -> {
-      try {
-        check.run();
-      } catch (Exception e) {
-        throw new AssertionError(e);
-      }
-      return null;
-    });
-  }
-
-  interface ThrowingRunnable {
-    void run() throws Exception;
+  private void await(Duration max, OffloaderHarness.Check check) {
+    h.await(max, check);
   }
 
   @Test
@@ -162,5 +155,98 @@ class OffloaderTest {
       get(c.stop(ContainerRef.newBuilder().setName("web").build()));
       get(c.stop(ContainerRef.newBuilder().setName("loop").build()));
     }
+  }
+
+  @Test
+  void aHealthPortThatStopsAnsweringIsAFailureAfterTheThresholdAndTheContainerIsRestarted() throws Exception {
+    h.dpuVersion("1.0");
+    try (java.net.ServerSocket port = answering(0)) {
+      var config = h.config(dir.resolve("probe-offloader"), "[{name = probe, image = \"offload/web\", version-policy = \"1\", health-port = "
+          + port.getLocalPort() + "}]", Map.of());
+      try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
+        OffloaderClient c = h.client(daemon);
+        await(Duration.ofSeconds(30), () -> assertEquals("healthy", status(c, "probe").getHealth()));
+        assertTrue(status(c, "probe").getDetail().contains("port " + port.getLocalPort() + " answers"), status(c, "probe").getDetail());
+        int healthPort = port.getLocalPort();
+        port.close(); // the service inside stops answering, though its process runs
+        await(Duration.ofSeconds(30), () -> assertTrue(history(c, "probe").contains("failed"), history(c, "probe").toString()));
+        String failed = get(c.history(ContainerRef.newBuilder().setName("probe").build())).getEntriesList().stream()
+            .filter(e -> e.getEvent().equals("failed")).findFirst().orElseThrow().getDetail();
+        assertTrue(failed.contains("port " + healthPort + " refuses connections, 2 checks in a row"), failed);
+        // it answers again: restarted (the process was replaced) and healthy
+        try (java.net.ServerSocket again = answering(healthPort)) {
+          await(Duration.ofSeconds(30), () -> {
+            assertTrue(history(c, "probe").contains("restarted"), history(c, "probe").toString());
+            assertEquals("healthy", status(c, "probe").getHealth());
+          });
+        }
+        get(c.stop(ContainerRef.newBuilder().setName("probe").build()));
+      }
+    }
+  }
+
+  @Test
+  void upgradesGoOneAtATimeInOrderAndAFailedOneStopsTheRest() throws Exception {
+    h.dpuVersion("1.0");
+    var config = h.config(dir.resolve("order-offloader"), "[{name = b, image = \"offload/b\"}, {name = a, image = \"offload/a\"}]",
+        Map.of("upgrade.order", List.of("a", "b")));
+    try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
+      OffloaderClient c = h.client(daemon);
+      await(Duration.ofSeconds(30), () -> {
+        assertEquals("healthy", status(c, "a").getHealth());
+        assertEquals("healthy", status(c, "b").getHealth());
+      });
+      h.dpuVersion("3.0");
+      await(Duration.ofSeconds(60), () -> assertTrue(history(c, "a").contains("rolled-back"), history(c, "a").toString()));
+      // a (first in the order) failed: b, whose 3.0 would run, is not upgraded
+      await(Duration.ofSeconds(10), () -> assertEquals("healthy", status(c, "a").getHealth()));
+      assertEquals("1.0", status(c, "b").getTag());
+      assertTrue(history(c, "b").stream().noneMatch(e -> e.startsWith("upgrade")), history(c, "b").toString());
+      assertEquals("RUNNING offload/b:1.0", h.onNpu("b"));
+      get(c.stop(ContainerRef.newBuilder().setName("a").build()));
+      get(c.stop(ContainerRef.newBuilder().setName("b").build()));
+    }
+  }
+
+  @Test
+  void anNpuThatCannotBeReachedIsNotACrash() throws Exception {
+    h.dpuVersion("1.0");
+    var config = h.config(dir.resolve("npu-down-offloader"), "[{name = steady, image = \"offload/web\", version-policy = \"1\"}]", Map.of());
+    try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
+      OffloaderClient c = h.client(daemon);
+      await(Duration.ofSeconds(30), () -> assertEquals("healthy", status(c, "steady").getHealth()));
+      h.npuDown();
+      try {
+        await(Duration.ofSeconds(30), () -> {
+          ContainerState s = status(c, "steady");
+          assertEquals("unknown", s.getHealth());
+          assertTrue(s.getDetail().contains("the NPU cannot be reached"), s.getDetail());
+        });
+        assertEquals(1, get(c.list(io.github.dpucoordinator.proto.offloader.ListRequest.getDefaultInstance())).getContainersCount(),
+            "the daemon answers while the NPU does not");
+      } finally {
+        h.npuUp();
+      }
+      await(Duration.ofSeconds(30), () -> assertEquals("healthy", status(c, "steady").getHealth()));
+      assertTrue(history(c, "steady").stream().noneMatch(e -> e.equals("failed") || e.equals("restarted")), history(c, "steady").toString());
+      get(c.stop(ContainerRef.newBuilder().setName("steady").build()));
+    }
+  }
+
+  /** A loopback port that accepts (and closes) connections until it is closed: a service's health port. */
+  private static java.net.ServerSocket answering(int port) throws java.io.IOException {
+    java.net.ServerSocket socket = new java.net.ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress());
+    Thread acceptor = new Thread(() -> {
+      while (!socket.isClosed()) {
+        try (java.net.Socket s = socket.accept()) {
+          s.getInputStream().available();
+        } catch (java.io.IOException closed) {
+          return;
+        }
+      }
+    }, "health-port-" + socket.getLocalPort());
+    acceptor.setDaemon(true);
+    acceptor.start();
+    return socket;
   }
 }

@@ -13,9 +13,9 @@ import java.util.concurrent.locks.LockSupport;
  * driver, no iptables and no bridge, so it touches nothing of the host's. Started from Debian's docker.io
  * ({@code dockerd} on the PATH; `.ci/run` installs it); a missing one fails the test, it is not skipped.
  */
-final class PrivateDocker implements AutoCloseable {
+public final class PrivateDocker implements AutoCloseable {
   final Path dir;
-  final String host;
+  public final String host;
   private final Process daemon;
 
   private PrivateDocker(Path dir, Process daemon) {
@@ -24,7 +24,7 @@ final class PrivateDocker implements AutoCloseable {
     this.daemon = daemon;
   }
 
-  static PrivateDocker start(Path dir) throws Exception {
+  public static PrivateDocker start(Path dir) throws Exception {
     Path dockerd = List.of("/usr/sbin/dockerd", "/usr/bin/dockerd").stream().map(Path::of).filter(Files::isExecutable).findFirst()
         .orElseThrow(() -> new AssertionError("the docker profile needs dockerd (Debian package docker.io; .ci/run installs it)"));
     Files.createDirectories(dir);
