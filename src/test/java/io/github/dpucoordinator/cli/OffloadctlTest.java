@@ -110,6 +110,9 @@ class OffloadctlTest {
       assertEquals(List.of("2", "1", "healthy"), List.of(s.get("tag").asText(), s.get("previousTag").asText(), s.get("health").asText()));
     });
     assertEquals("RUNNING offload/kv:2", h.onNpu("kv"));
+    // the NPU no longer has the previous image: the rollback deploys it again from the image dir
+    h.containerz.removeImage(io.github.dpucoordinator.proto.gnoi.containerz.RemoveImageRequest.newBuilder().setName("offload/kv").setTag("1")
+        .build()).toCompletableFuture().get(30, TimeUnit.SECONDS);
     CliRunner.Run back = offloadctl("rollback", "kv");
     assertEquals(0, back.exit(), back.err());
     assertTrue(back.out().contains("rolled back to offload/kv:1"), back.out());

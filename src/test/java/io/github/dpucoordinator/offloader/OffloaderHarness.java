@@ -33,7 +33,7 @@ public final class OffloaderHarness implements AutoCloseable {
   private ServerBinding npu;
   private final io.github.dpucoordinator.common.GrpcServers.Service service;
   private final io.github.dpucoordinator.npu.containerz.ContainerRuntime runtime;
-  final io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient containerz;
+  public final io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient containerz;
 
   public OffloaderHarness(Path dir) throws Exception {
     this(dir, Map.of());
