@@ -45,11 +45,6 @@ public record OffloaderSettings(String dpuId, String npuAddress, Path dataDir, S
     return s;
   }
 
-  public OffloaderSettings withDataDir(Path dir) {
-    return new OffloaderSettings(dpuId, npuAddress, dir, apiHost, apiPort, versionFile, configuredVersion, imageDir, callTimeout, deployTimeout,
-        historyMax, stopOnDpuHalt, health, restart, upgrade, containers);
-  }
-
   public HostPort npu() {
     return HostPort.parse(npuAddress, KEY + ".npu-address");
   }
