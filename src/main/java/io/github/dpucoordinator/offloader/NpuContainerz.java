@@ -231,6 +231,18 @@ final class NpuContainerz implements AutoCloseable {
     return c;
   }
 
+  /** Whether {@code e} says the NPU could not be reached (no connection, or no answer in time), rather than refused. */
+  static boolean unreachable(Throwable e) {
+    Throwable c = unwrap(e);
+    if (c instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.UNAVAILABLE) {
+      String d = String.valueOf(s.getStatus().getDescription());
+      return s.getStatus().getDescription() == null || s.getStatus().getCause() != null || d.contains("io exception")
+          || d.contains("Connection refused") || d.contains("Channel shutdown");
+    }
+    return c instanceof java.util.concurrent.TimeoutException || c instanceof IllegalStateException && String.valueOf(c.getMessage())
+        .contains("no answer in time");
+  }
+
   /** One line for an operator: an unreachable NPU said as such. */
   static String describe(Throwable e) {
     Throwable c = unwrap(e);

@@ -47,10 +47,10 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   /** The version sync: upgraded (and rolled back if the new version fails) when the DPU's version asks for another tag. */
   public record Sync(String dpuVersion, ActorRef<SyncOutcome> replyTo) implements Command {}
 
-  /** {@code result}: current, started, upgraded, rolled-back, failed, held, skipped. */
+  /** {@code result}: current, started, upgraded, rolled-back, failed, held, skipped, deferred (the NPU could not be reached). */
   public record SyncOutcome(String name, String result, String detail) {
     public boolean stopsTheRest() {
-      return result.equals("rolled-back") || result.equals("failed") || result.equals("held");
+      return result.equals("rolled-back") || result.equals("failed") || result.equals("held") || result.equals("deferred");
     }
   }
 
@@ -116,6 +116,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   private int failuresInARow;
   private long healthySinceMs;
   private int restartGeneration;
+  private boolean deferred;
   private NpuContainerz.Seen lastSeen = new NpuContainerz.Seen("UNKNOWN", "");
   private String health = "unknown";
   private String healthDetail = "not checked yet";
@@ -157,12 +158,10 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   public SignalHandler<ContainerBook> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), book -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.health().interval());
-      if (book.phase().equals(ContainerBook.UPGRADING)) {
-        ctx.getLog().warn("{} found an upgrade {} -> {} half done (the offloader stopped during it): finishing it", tag(), book.from(), book.to());
-        run("upgrading", () -> upgrade(book.def(), book.from(), book.to(), null), r -> {});
-      } else if (book.phase().equals(ContainerBook.ROLLING_BACK)) {
-        ctx.getLog().warn("{} found a rollback {} -> {} half done (the offloader stopped during it): finishing it", tag(), book.from(), book.to());
-        run("rolling back", () -> rollback(book.def(), book.from(), book.to()), r -> {});
+      if (!book.phase().equals(ContainerBook.STEADY)) {
+        ctx.getLog().warn("{} found {} {} -> {} half done (the offloader stopped during it): finishing it", tag(),
+            book.phase().equals(ContainerBook.UPGRADING) ? "an upgrade" : "a rollback", book.from(), book.to());
+        resume(book);
       }
     }).build();
   }
@@ -207,6 +206,15 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     return new View(name, b, h, d, lastSeen, b.restartsWithin(settings.restart().window().toMillis(), now()));
   }
 
+  /** Goes on with the upgrade or rollback the book says is under way (found at start, or put off for an unreachable NPU). */
+  private void resume(ContainerBook b) {
+    if (b.phase().equals(ContainerBook.UPGRADING)) {
+      run("upgrading", () -> upgrade(b.def(), b.from(), b.to(), null), r -> {});
+    } else if (b.phase().equals(ContainerBook.ROLLING_BACK)) {
+      run("rolling back", () -> rollback(b.def(), b.from(), b.to()), r -> {});
+    }
+  }
+
   // ---- the monitor ----
 
   private boolean monitored(ContainerBook b) {
@@ -215,6 +223,10 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   }
 
   private Effect<ContainerEvent, ContainerBook> onTick(ContainerBook b, Tick t) {
+    if (b.defined() && busy == null && !paused && !b.phase().equals(ContainerBook.STEADY)) {
+      resume(b); // an upgrade or rollback the NPU could not be reached for goes on
+      return Effect().none();
+    }
     if (b.defined() && busy == null && !b.tag().isEmpty()) { // checked even when not acted on (stopped, crash-looping): status stays true
       ctx.pipeToSelf(check(b.def(), b.tag()), (h, f) -> new Checked(h != null ? h : new Health(false, lastSeen, false, NpuContainerz.describe(f))));
     }
@@ -441,7 +453,9 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       ContainerDef def = b.def();
       run("starting", () -> npu.ensureImage(def.name(), def.image(), desired).thenCompose(v -> npu.start(def, desired))
           .thenCompose(v -> record(new ContainerEvent.Started(desired, "first start, by the version sync", now())))
-          .thenApply(v -> new Result("started", def.image() + ":" + desired)), r -> s.replyTo().tell(new SyncOutcome(name, r.kind(), r.detail())));
+          .thenApply(v -> new Result("started", def.image() + ":" + desired))
+          .exceptionally(e -> new Result(NpuContainerz.unreachable(e) ? "deferred" : "failed", NpuContainerz.describe(e))),
+          r -> s.replyTo().tell(new SyncOutcome(name, r.kind(), r.detail())));
     } else {
       cancelPendingRestart();
       ContainerDef def = b.def();
@@ -470,6 +484,9 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
             + " -> " + to + ", healthy for " + settings.upgrade().minHealthy().toSeconds() + " s")))
         .exceptionallyCompose(e -> {
           String failure = NpuContainerz.describe(e);
+          if (NpuContainerz.unreachable(e)) { // not the new version's fault: it goes on when the NPU answers
+            return CompletableFuture.completedFuture(new Result("deferred", "upgrade to " + to + " put off: " + failure));
+          }
           LOG.error("{} upgrade {} -> {} failed: {}; rolling back to {}", tag(), from, to, failure, from);
           return record(new ContainerEvent.UpgradeFailed(to, from, failure, now())).thenCompose(d -> rollback(def, to, from))
               .thenApply(r -> r.kind().equals("rolled-back") ? new Result("rolled-back", to + " failed (" + failure + "); " + r.detail())
@@ -490,6 +507,9 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
         }))
         .exceptionallyCompose(e -> {
           String failure = NpuContainerz.describe(e);
+          if (NpuContainerz.unreachable(e)) {
+            return CompletableFuture.completedFuture(new Result("deferred", "rollback to " + back + " put off: " + failure));
+          }
           LOG.error("{} rollback from {} to {} failed: {}; the monitor restarts it", tag(), failed, back, failure);
           return record(new ContainerEvent.RollbackFailed(back, failure, now())).thenApply(d -> new Result("failed", "the rollback to " + back
               + " failed too: " + failure));
@@ -499,20 +519,23 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   /** Healthy without a break for {@code upgrade.min-healthy}, checked every {@code health.interval}, before {@code upgrade.deadline}. */
   private CompletionStage<Done> healthyFor(ContainerDef def, String version) {
     long deadline = now() + settings.upgrade().deadline().toMillis();
-    return healthyFrom(def, version, deadline, 0, "not checked");
+    return healthyFrom(def, version, deadline, 0, null);
   }
 
-  private CompletionStage<Done> healthyFrom(ContainerDef def, String version, long deadline, long since, String last) {
+  private CompletionStage<Done> healthyFrom(ContainerDef def, String version, long deadline, long since, Health last) {
     if (now() >= deadline) {
-      return CompletableFuture.failedFuture(new IllegalStateException("not healthy for " + settings.upgrade().minHealthy().toSeconds()
-          + " s within " + settings.upgrade().deadline().toSeconds() + " s (dpu-coordinator.offloader.upgrade.deadline); last check: " + last));
+      String why = "not healthy for " + settings.upgrade().minHealthy().toSeconds() + " s within " + settings.upgrade().deadline().toSeconds()
+          + " s (dpu-coordinator.offloader.upgrade.deadline); last check: " + (last == null ? "none" : last.why());
+      // an NPU that could not be asked says nothing against the version: put off, not failed
+      return CompletableFuture.failedFuture(last != null && !last.known() ? new java.util.concurrent.TimeoutException(why)
+          : new IllegalStateException(why));
     }
     return check(def, version).thenCompose(h -> {
       long start = h.healthy() ? (since == 0 ? now() : since) : 0;
       if (start > 0 && now() - start >= settings.upgrade().minHealthy().toMillis()) {
         return CompletableFuture.completedFuture(Done.getInstance());
       }
-      return after(settings.health().interval()).thenCompose(v -> healthyFrom(def, version, deadline, start, h.why()));
+      return after(settings.health().interval()).thenCompose(v -> healthyFrom(def, version, deadline, start, h));
     });
   }
 
@@ -544,6 +567,15 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     failuresInARow = 0;
     healthySinceMs = 0;
     Result r = f.result() != null ? f.result() : new Result("failed", NpuContainerz.describe(f.failure()));
+    if (r.kind().equals("deferred")) { // said once; it is tried again every health interval until the NPU answers
+      if (!deferred) {
+        ctx.getLog().warn("{} {}; it goes on when the NPU answers (tried every {} ms)", tag(), r.detail(), settings.health().interval().toMillis());
+      }
+      deferred = true;
+      healthDetail = r.detail();
+    } else {
+      deferred = false;
+    }
     if (f.failure() != null) {
       ctx.getLog().warn("{} {}", tag(), r.detail());
       healthDetail = r.detail();

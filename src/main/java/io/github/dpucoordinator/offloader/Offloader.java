@@ -83,6 +83,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
   private final List<ActorRef<List<OffloadedContainer.SyncOutcome>>> syncWaiters = new ArrayList<>();
   private boolean syncing;
   private boolean syncAgain;
+  private boolean syncAgainLater;
   private boolean paused;
   private String dpuVersion;
 
@@ -151,6 +152,9 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
           if (!now.equals(dpuVersion)) {
             ctx.getLog().warn("{} the DPU's version changed: {} -> {}; syncing the offloaded containers", tag(), dpuVersion, now);
             dpuVersion = now;
+            sync(null);
+          } else if (syncAgainLater && !syncing) { // the last sync could not reach the NPU
+            syncAgainLater = false;
             sync(null);
           }
           return Effect().none();
@@ -270,6 +274,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
           ctx.getLog().info("[container={} dpu={}] version sync ({}): {}: {}", o.name(), settings.dpuId(), dpuVersion, o.result(), o.detail()));
     }
     List<OffloadedContainer.SyncOutcome> outcomes = e.outcomes() != null ? e.outcomes() : List.of();
+    syncAgainLater = e.failure() != null || outcomes.stream().anyMatch(o -> o.result().equals("deferred"));
     syncWaiters.forEach(w -> w.tell(outcomes));
     syncWaiters.clear();
     if (syncAgain) {

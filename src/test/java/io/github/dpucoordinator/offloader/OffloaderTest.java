@@ -209,9 +209,9 @@ class OffloaderTest {
   }
 
   @Test
-  void anNpuThatCannotBeReachedIsNotACrash() throws Exception {
+  void anNpuThatCannotBeReachedIsNotACrashAndAnUpgradeWaitsForIt() throws Exception {
     h.dpuVersion("1.0");
-    var config = h.config(dir.resolve("npu-down-offloader"), "[{name = steady, image = \"offload/web\", version-policy = \"1\"}]", Map.of());
+    var config = h.config(dir.resolve("npu-down-offloader"), "[{name = steady, image = \"offload/b\"}]", Map.of());
     try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
       OffloaderClient c = h.client(daemon);
       await(Duration.ofSeconds(30), () -> assertEquals("healthy", status(c, "steady").getHealth()));
@@ -224,11 +224,21 @@ class OffloaderTest {
         });
         assertEquals(1, get(c.list(io.github.dpucoordinator.proto.offloader.ListRequest.getDefaultInstance())).getContainersCount(),
             "the daemon answers while the NPU does not");
+        // the DPU is upgraded while the NPU is away: the upgrade is put off, not failed
+        h.dpuVersion("3.0");
+        await(Duration.ofSeconds(30), () -> assertTrue(history(c, "steady").contains("upgrade-started"), history(c, "steady").toString()));
+        await(Duration.ofSeconds(30), () -> assertEquals("upgrading", status(c, "steady").getPhase()));
       } finally {
         h.npuUp();
       }
-      await(Duration.ofSeconds(30), () -> assertEquals("healthy", status(c, "steady").getHealth()));
-      assertTrue(history(c, "steady").stream().noneMatch(e -> e.equals("failed") || e.equals("restarted")), history(c, "steady").toString());
+      await(Duration.ofSeconds(60), () -> {
+        ContainerState s = status(c, "steady");
+        assertEquals(List.of("3.0", "steady", "healthy"), List.of(s.getTag(), s.getPhase(), s.getHealth()));
+      });
+      assertEquals(List.of(), status(c, "steady").getFailedVersionsList());
+      assertTrue(history(c, "steady").stream().noneMatch(e -> e.equals("failed") || e.equals("restarted") || e.equals("upgrade-failed")),
+          history(c, "steady").toString());
+      assertEquals("RUNNING offload/b:3.0", h.onNpu("steady"));
       get(c.stop(ContainerRef.newBuilder().setName("steady").build()));
     }
   }
