@@ -33,7 +33,7 @@ final class KnownKeys {
       ROOT + ".agent.tenant-cleanup", STEP,
       ROOT + ".npu.pre-reboot-tasks", STEP,
       ROOT + ".npu.dpu-reboot.hooks", STEP,
-      ROOT + ".offloader.containers", Set.of("name", "image", "version-policy", "cmd", "env", "ports", "labels", "restart", "health-port"));
+      ROOT + ".offloader.containers", Set.of("name", "image", "version-policy", "cmd", "env", "ports", "labels", "restart", "health"));
   private static volatile Map<String, String> overrides;
 
   private KnownKeys() {}

@@ -52,7 +52,7 @@ public record ContainerDef(String name, String image, String versionPolicy, Stri
     List<String> ports = c.hasPath("ports") ? new ArrayList<>(c.getStringList("ports")) : List.of();
     ContainerDef def = new ContainerDef(name, c.hasPath("image") ? c.getString("image") : "",
         c.hasPath("version-policy") ? c.getString("version-policy") : MATCH_DPU, c.hasPath("cmd") ? c.getString("cmd") : "", env, ports, labels,
-        c.hasPath("restart") ? c.getString("restart") : "none", c.hasPath("health-port") ? c.getInt("health-port") : 0);
+        c.hasPath("restart") ? c.getString("restart") : "none", c.hasPath("health.port") ? c.getInt("health.port") : 0);
     def.check(where);
     return def;
   }
@@ -78,7 +78,7 @@ public record ContainerDef(String name, String image, String versionPolicy, Stri
       }
     }
     if (healthPort < 0 || healthPort > 65535) {
-      throw new IllegalArgumentException(where + ".health-port must be a port (or 0 for none), not " + healthPort);
+      throw new IllegalArgumentException(where + ".health.port must be a port (or 0 for none), not " + healthPort);
     }
   }
 

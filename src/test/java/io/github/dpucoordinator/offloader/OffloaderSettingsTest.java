@@ -24,7 +24,7 @@ class OffloaderSettingsTest {
   @Test
   void theDefaultsWorkAndAContainerEntryIsRead() {
     OffloaderSettings s = OffloaderSettings.of(with("dpu-coordinator.offloader.containers = [{name = db, image = \"sonic/database\","
-        + " env {A = 1}, ports = [\"6379\"], restart = always, health-port = 6379}]"));
+        + " env {A = 1}, ports = [\"6379\"], restart = always, health {port = 6379}}]"));
     assertEquals("127.0.0.1:50101", s.npuAddress());
     ContainerDef db = s.containers().get(0);
     assertEquals(List.of("db", "sonic/database", "match-dpu", Map.of("A", "1"), List.of("6379"), "always", 6379),

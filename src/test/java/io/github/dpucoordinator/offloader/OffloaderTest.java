@@ -161,8 +161,8 @@ class OffloaderTest {
   void aHealthPortThatStopsAnsweringIsAFailureAfterTheThresholdAndTheContainerIsRestarted() throws Exception {
     h.dpuVersion("1.0");
     try (java.net.ServerSocket port = answering(0)) {
-      var config = h.config(dir.resolve("probe-offloader"), "[{name = probe, image = \"offload/web\", version-policy = \"1\", health-port = "
-          + port.getLocalPort() + "}]", Map.of());
+      var config = h.config(dir.resolve("probe-offloader"), "[{name = probe, image = \"offload/web\", version-policy = \"1\", health {port = "
+          + port.getLocalPort() + "}}]", Map.of());
       try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
         OffloaderClient c = h.client(daemon);
         await(Duration.ofSeconds(30), () -> assertEquals("healthy", status(c, "probe").getHealth()));
