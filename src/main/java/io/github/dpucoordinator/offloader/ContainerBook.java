@@ -34,6 +34,24 @@ public record ContainerBook(ContainerDef def, String tag, String previousTag, bo
     return def != null;
   }
 
+  /**
+   * What a version sync to {@code desired} comes to when it needs no operation (the container named {@code name} is
+   * stopped by an operator, current, held by a failed version, or crash-looping); null when it must be started or upgraded.
+   */
+  OffloadedContainerProtocol.SyncOutcome settled(String name, String desired) {
+    if (operatorStopped) {
+      return new OffloadedContainerProtocol.SyncOutcome(name, "skipped", "stopped by an operator (runs " + tag + ")");
+    }
+    if (desired.equals(tag)) {
+      return new OffloadedContainerProtocol.SyncOutcome(name, "current", def.image() + ":" + desired);
+    }
+    if (failedVersions.contains(desired)) {
+      return new OffloadedContainerProtocol.SyncOutcome(name, "held", desired + " failed before (see its history); not tried again until "
+          + "the DPU's version changes or an operator starts " + name);
+    }
+    return crashLoopingSince > 0 ? new OffloadedContainerProtocol.SyncOutcome(name, "skipped", "crash-looping") : null;
+  }
+
   /** Restarts within {@code windowMs} before {@code nowMs}. */
   int restartsWithin(long windowMs, long nowMs) {
     return (int) restartTimes.stream().filter(t -> t > nowMs - windowMs).count();

@@ -102,7 +102,10 @@ public final class Certificates {
     }
   }
 
-  /** Writes the certificate (then {@code chain}) to {@code certFile} and the key, readable by its owner only, to {@code keyFile}. */
+  /**
+   * Writes the certificate (then {@code chain}) to {@code certFile} and the key, created readable by its owner only, to
+   * {@code keyFile}, which must not exist yet.
+   */
   public static void write(Issued issued, Path certFile, Path keyFile, X509Certificate... chain) throws IOException {
     StringWriter certs = new StringWriter();
     try (JcaPEMWriter w = new JcaPEMWriter(certs)) {
@@ -116,12 +119,8 @@ public final class Certificates {
     try (JcaPEMWriter w = new JcaPEMWriter(key)) {
       w.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(issued.key(), null));
     }
-    Files.deleteIfExists(keyFile);
-    try {
-      Files.createFile(keyFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    } catch (UnsupportedOperationException notPosix) {
-      Files.createFile(keyFile);
-    }
+    // created owner-only, never loosened, never replaced: a file system without POSIX modes fails here, as it should
+    Files.createFile(keyFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(keyFile, key.toString(), StandardCharsets.UTF_8);
   }
 

@@ -1,0 +1,63 @@
+package io.github.dpucoordinator.offloader;
+
+/**
+ * What one offloaded container's actor is doing now (it does one thing at a time): nothing, an operation (a start,
+ * restart, upgrade, rollback, stop), or waiting out the backoff before a restart, which anything else may call off.
+ */
+final class Operation {
+  private static final String RESTART_PENDING = "waiting to restart";
+
+  private String what;
+  private int restartGeneration;
+  private boolean putOff;
+
+  boolean idle() {
+    return what == null;
+  }
+
+  /** Running an operation proper (not only waiting to restart): what must wait for it is stashed. */
+  boolean running() {
+    return what != null && !RESTART_PENDING.equals(what);
+  }
+
+  /** What it is doing, in words (null when idle). */
+  String what() {
+    return what;
+  }
+
+  void begin(String operation) {
+    what = operation;
+  }
+
+  /** The operation ended; true when it was put off (the NPU could not be reached) and had not been before: say so once. */
+  boolean end(boolean deferred) {
+    what = null;
+    boolean first = deferred && !putOff;
+    putOff = deferred;
+    return first;
+  }
+
+  /** A restart waits out its backoff; the generation its timer carries. */
+  int awaitRestart() {
+    what = RESTART_PENDING;
+    return ++restartGeneration;
+  }
+
+  /** Whether the restart timer of {@code generation} is the one still awaited (then the wait is over). */
+  boolean restartDue(int generation) {
+    if (generation != restartGeneration || !RESTART_PENDING.equals(what)) {
+      return false;
+    }
+    what = null;
+    return true;
+  }
+
+  /** True when nothing else runs now (a restart that was only waiting is called off). */
+  boolean callOffPendingRestart() {
+    if (RESTART_PENDING.equals(what)) {
+      restartGeneration++;
+      what = null;
+    }
+    return what == null;
+  }
+}
