@@ -73,7 +73,7 @@ public final class AgentServer {
       }
       OffloaderDaemon daemon = offloader;
       system.getWhenTerminated().thenRun(daemon::close);
-      OffloaderSettings o = OffloaderSettings.of(AppConfig.with(config, OffloaderSettings.KEY + ".dpu-id", given.dpuId()));
+      OffloaderSettings o = daemon.settings();
       if (o.stopOnDpuHalt()) { // the last graceful-shutdown step: the DPU's offloaded containers stopped
         builtins.put(HALT_STOP, timeout -> daemon.haltStop(timeout).thenApply(replies -> new StepResult("stop-offloaded-containers",
             replies.stream().allMatch(OffloadedContainer.Reply::ok), replies.stream().map(OffloadedContainer.Reply::message)

@@ -33,8 +33,7 @@ final class CallFailures {
     if (c instanceof StatusRuntimeException s) {
       Status status = s.getStatus();
       String d = String.valueOf(status.getDescription());
-      if (status.getCode() == Status.Code.UNAVAILABLE && (status.getDescription() == null || status.getCause() != null
-          || d.contains("io exception") || d.contains("Connection refused"))) {
+      if (io.github.dpucoordinator.common.Failures.notReached(status)) {
         System.err.println(command + ": " + unreachable + ": " + Systems.rootMessage(s));
         return ExitCodes.UNREACHABLE;
       }

@@ -30,9 +30,8 @@ final class OffloaderCommand implements Callable<Integer> {
   public Integer call() {
     String k = OffloaderSettings.KEY;
     OffloaderDaemon daemon;
-    Config config = null;
     try {
-      config = AppConfig.load();
+      Config config = AppConfig.load();
       if (dataDir != null) {
         config = AppConfig.with(config, k + ".data-dir", dataDir.toString());
       }
@@ -50,7 +49,7 @@ final class OffloaderCommand implements Callable<Integer> {
       System.err.println("dpuctl offloader: cannot start: " + Systems.rootMessage(e));
       return ExitCodes.STARTUP_FAILED;
     }
-    OffloaderSettings s = OffloaderSettings.of(config);
+    OffloaderSettings s = daemon.settings();
     System.out.printf("offloader up: DPU %s, NPU Containerz %s, data dir %s, API on %s:%d%n", s.dpuId(), s.npuAddress(),
         s.dataDir().toAbsolutePath(), s.apiHost(), daemon.apiPort());
     org.apache.pekko.actor.CoordinatedShutdown.get(daemon.system()).addJvmShutdownHook(() -> System.err.println(

@@ -17,6 +17,19 @@ public final class Failures {
     return t;
   }
 
+  /**
+   * Whether a gRPC call that ended with {@code status} never reached its server (no connection: UNAVAILABLE from the
+   * transport, with a cause or one of its io messages), rather than hearing a status the server chose.
+   */
+  public static boolean notReached(io.grpc.Status status) {
+    if (status.getCode() != io.grpc.Status.Code.UNAVAILABLE) {
+      return false;
+    }
+    String d = String.valueOf(status.getDescription());
+    return status.getDescription() == null || status.getCause() != null || d.contains("io exception") || d.contains("Connection refused")
+        || d.contains("Channel shutdown");
+  }
+
   /** A failure as an operator should read it: the gRPC status, or "no answer within ...". */
   public static String describe(Throwable failure) {
     Throwable t = unwrap(failure);

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.offloader;
 
 import io.github.dpucoordinator.common.ContainerzUpload;
+import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.HostPort;
 import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient;
 import io.github.dpucoordinator.proto.gnoi.containerz.ImageTransferSuccess;
@@ -19,7 +20,6 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -27,6 +27,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongConsumer;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -149,7 +150,7 @@ final class NpuContainerz implements AutoCloseable {
       return client.updateContainer(update).toCompletableFuture().orTimeout(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS)
           .thenApply(r -> "updated (UpdateContainer)")
           .exceptionallyCompose(e -> {
-            Throwable c = unwrap(e);
+            Throwable c = Failures.unwrap(e);
             if (c instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
               return remove(def.name(), true).thenCompose(v -> start(def, tag)).thenApply(r -> "replaced (stop, remove, start: no UpdateContainer)");
             }
@@ -205,47 +206,33 @@ final class NpuContainerz implements AutoCloseable {
   }
 
   private Throwable translate(String rpc, Throwable e) {
-    Throwable c = unwrap(e);
+    Throwable c = Failures.unwrap(e);
     if (c instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
       return new Unsupported(rpc, settings.npuAddress());
     }
-    if (c instanceof java.util.concurrent.TimeoutException) {
-      return new IllegalStateException(rpc + " on the NPU at " + settings.npuAddress() + ": no answer in time", c);
+    if (c instanceof TimeoutException) {
+      return new TimeoutException(rpc + " on the NPU at " + settings.npuAddress() + ": no answer in time");
     }
     return c;
   }
 
   private static <T> T ifNotFound(Throwable e) {
-    Throwable c = unwrap(e);
+    Throwable c = Failures.unwrap(e);
     if (c instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.NOT_FOUND) {
       return null;
     }
     throw e instanceof CompletionException ce ? ce : new CompletionException(c);
   }
 
-  static Throwable unwrap(Throwable e) {
-    Throwable c = e;
-    while ((c instanceof CompletionException || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c;
-  }
-
   /** Whether {@code e} says the NPU could not be reached (no connection, or no answer in time), rather than refused. */
   static boolean unreachable(Throwable e) {
-    Throwable c = unwrap(e);
-    if (c instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.UNAVAILABLE) {
-      String d = String.valueOf(s.getStatus().getDescription());
-      return s.getStatus().getDescription() == null || s.getStatus().getCause() != null || d.contains("io exception")
-          || d.contains("Connection refused") || d.contains("Channel shutdown");
-    }
-    return c instanceof java.util.concurrent.TimeoutException || c instanceof IllegalStateException && String.valueOf(c.getMessage())
-        .contains("no answer in time");
+    Throwable c = Failures.unwrap(e);
+    return c instanceof StatusRuntimeException s ? Failures.notReached(s.getStatus()) : c instanceof TimeoutException;
   }
 
   /** One line for an operator: an unreachable NPU said as such. */
   static String describe(Throwable e) {
-    Throwable c = unwrap(e);
+    Throwable c = Failures.unwrap(e);
     if (c instanceof StatusRuntimeException s) {
       return s.getStatus().getCode() == Status.Code.UNAVAILABLE ? "the NPU cannot be reached (" + s.getStatus().getDescription() + ")"
           : s.getStatus().getCode() + ": " + s.getStatus().getDescription();

@@ -221,7 +221,7 @@ final class OffloaderApi implements io.github.dpucoordinator.proto.offloader.Off
   }
 
   private static GrpcServiceException status(Throwable failure) {
-    Throwable c = NpuContainerz.unwrap(failure);
+    Throwable c = io.github.dpucoordinator.common.Failures.unwrap(failure);
     if (c instanceof GrpcServiceException g) {
       return g;
     }

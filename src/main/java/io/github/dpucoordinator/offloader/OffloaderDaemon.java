@@ -25,11 +25,13 @@ import org.apache.pekko.http.javadsl.ServerBinding;
  */
 public final class OffloaderDaemon implements AutoCloseable {
   private final ActorSystem<Void> system;
+  private final OffloaderSettings settings;
   private final ActorRef<Offloader.Command> offloader;
   private final int apiPort;
 
-  private OffloaderDaemon(ActorSystem<Void> system, ActorRef<Offloader.Command> offloader, int apiPort) {
+  private OffloaderDaemon(ActorSystem<Void> system, OffloaderSettings settings, ActorRef<Offloader.Command> offloader, int apiPort) {
     this.system = system;
+    this.settings = settings;
     this.offloader = offloader;
     this.apiPort = apiPort;
   }
@@ -45,7 +47,7 @@ public final class OffloaderDaemon implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(guardian(settings, started), "offloader", own);
     try {
       Started s = started.get(60, java.util.concurrent.TimeUnit.SECONDS);
-      return new OffloaderDaemon(system, s.offloader(), s.binding().localAddress().getPort());
+      return new OffloaderDaemon(system, settings, s.offloader(), s.binding().localAddress().getPort());
     } catch (java.util.concurrent.ExecutionException e) {
       system.terminate();
       throw e.getCause() instanceof Exception x ? x : e;
@@ -78,6 +80,11 @@ public final class OffloaderDaemon implements AutoCloseable {
           });
       return Behaviors.empty();
     });
+  }
+
+  /** The settings it runs with (read and checked once, at its start). */
+  public OffloaderSettings settings() {
+    return settings;
   }
 
   public int apiPort() {
