@@ -8,7 +8,12 @@ import io.github.dpucoordinator.agent.notice.NpuContact;
 import io.github.dpucoordinator.agent.notice.RebootNegotiator;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
+import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.common.HostPort;
+import io.github.dpucoordinator.common.tls.PeerAuth;
+import io.github.dpucoordinator.common.tls.ServerTls;
+import io.github.dpucoordinator.common.tls.TlsConfigException;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.common.StepSpec;
@@ -53,6 +58,8 @@ public final class AgentServer {
   }
 
   /** The agent's key that runs the DPU offloader in its JVM. */
+  /** The agent server's transport security. */
+  public static final String TLS = "dpu-coordinator.agent.tls";
   public static final String OFFLOADER_ENABLED = "dpu-coordinator.agent.offloader.enabled";
   private static final String HALT_STOP = "offloader-halt-stop";
 
@@ -63,6 +70,14 @@ public final class AgentServer {
   /** {@code config}: where {@link #OFFLOADER_ENABLED} and the offloader's settings are read (the system's, by default). */
   public static CompletionStage<Running> start(ActorSystem<?> system, AgentSettings given, com.typesafe.config.Config config) {
     AgentSettings settings = given;
+    // checked before anything starts: a certificate that cannot work refuses the agent, naming its key
+    Config tlsConfig = config.getConfig(TLS);
+    ServerTls tls;
+    try {
+      tls = ServerTls.from(tlsConfig, TLS, config.getConfig("dpu-coordinator.tls"));
+    } catch (TlsConfigException e) {
+      return CompletableFuture.failedFuture(e);
+    }
     Map<String, java.util.function.Function<Duration, CompletionStage<StepResult>>> builtins = new HashMap<>();
     OffloaderDaemon offloader = null;
     if (config.getBoolean(OFFLOADER_ENABLED)) {
@@ -95,7 +110,10 @@ public final class AgentServer {
     NpuContact contact = new NpuContact(Clock.systemUTC());
     RebootServiceImpl impl = new RebootServiceImpl(agent, system, contact);
     GnoiSystemServiceImpl gnoi = new GnoiSystemServiceImpl(agent, system, Clock.systemUTC(), contact);
-    AgentControlServiceImpl control = new AgentControlServiceImpl(settings.dpuId(), agent, negotiator, system, contact);
+    // a self-asserted identity only where nobody but this machine can assert it, and only when allowed
+    boolean headerHonoured = tls.plain() && HostPort.isLoopback(settings.host()) && tlsConfig.getBoolean("allow-identity-header");
+    AgentControlServiceImpl control = new AgentControlServiceImpl(settings.dpuId(), agent, negotiator, system, contact, headerHonoured,
+        settings.notice()::allowedToPostpone);
     List<GrpcServers.Service> services = List.of(
         new GrpcServers.Service(RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, system)),
         new GrpcServers.Service(io.github.dpucoordinator.proto.gnoi.system.System.description,
@@ -104,9 +122,11 @@ public final class AgentServer {
             DpuAgentControlPowerApiHandlerFactory.partial(control, DpuAgentControl.name, system)));
     String dpuId = settings.dpuId();
     OffloaderDaemon running = offloader;
-    return GrpcServers.bind(system, settings.host(), settings.port(), services)
+    PeerAuth.Policy allowed = PeerAuth.Policy.allowList(tlsConfig.getStringList("allowed-clients"), TLS + ".allowed-clients");
+    return GrpcServers.bind(system, settings.host(), settings.port(), services, tls, allowed, "the DPU agent " + dpuId)
         .thenApply(binding -> {
-          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}", dpuId, binding.localAddress());
+          LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}, {}{}",
+              dpuId, binding.localAddress(), tls.describe(), headerHonoured ? "; the dpu-coordinator-identity header is honoured (unauthenticated)" : "");
           return new Running(dpuId, agent, negotiator, binding, running);
         });
   }

@@ -35,4 +35,10 @@ public record HostPort(String host, int port) {
   public String toString() {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
+
+  /** Whether {@code host} names only this machine: localhost or a loopback address (a name is not looked up). */
+  public static boolean isLoopback(String host) {
+    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    return h.equals("localhost") || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1") || h.startsWith("127.");
+  }
 }

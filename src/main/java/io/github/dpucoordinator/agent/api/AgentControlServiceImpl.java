@@ -17,7 +17,10 @@ import io.github.dpucoordinator.proto.agentctl.SetHoldRequest;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import io.github.dpucoordinator.common.tls.PeerAuth;
 import org.apache.pekko.grpc.javadsl.Metadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The agent's own control API ({@code dpuctl dpu-reboot}, {@code dpu-hold}, {@code dpu-postpone}): holds
@@ -25,9 +28,10 @@ import org.apache.pekko.grpc.javadsl.Metadata;
  * "power API" because PostponeReboot needs the caller's identity, the {@value #IDENTITY_HEADER} header.
  */
 public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
-  /** Who is calling; mutual TLS will carry it later. */
+  /** Who is calling, as the caller says: honoured only on a plaintext loopback server that allows it (agent.tls.allow-identity-header). */
   public static final String IDENTITY_HEADER = "dpu-coordinator-identity";
 
+  private static final Logger log = LoggerFactory.getLogger(AgentControlServiceImpl.class);
   private final ActorRef<DpuAgent.Command> agent;
   private final ActorRef<RebootNegotiator.Command> negotiator;
   private final ActorSystem<?> system;
@@ -35,10 +39,14 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
   private final String dpuId;
 
   private final NpuContact contact;
+  private final boolean headerHonoured;
+  private final java.util.function.Predicate<String> mayPostpone;
 
   public AgentControlServiceImpl(String dpuId, ActorRef<DpuAgent.Command> agent, ActorRef<RebootNegotiator.Command> negotiator,
-      ActorSystem<?> system, NpuContact contact) {
+      ActorSystem<?> system, NpuContact contact, boolean headerHonoured, java.util.function.Predicate<String> mayPostpone) {
+    this.mayPostpone = mayPostpone;
     this.contact = contact;
+    this.headerHonoured = headerHonoured;
     this.dpuId = dpuId;
     this.agent = agent;
     this.negotiator = negotiator;
@@ -60,11 +68,33 @@ public final class AgentControlServiceImpl implements DpuAgentControlPowerApi {
 
   @Override
   public CompletionStage<PostponeRebootResponse> postponeReboot(PostponeRebootRequest in, Metadata metadata) {
-    String identity = metadata.getText(IDENTITY_HEADER).orElse("");
+    String identity = identity(metadata);
     return asks.<RebootNegotiator.Command, RebootNegotiator.PostponeReply>ask(negotiator,
         replyTo -> new RebootNegotiator.Postpone(in.getNoticeId(), identity, in.getUntilUnixMs(), in.getReason(), replyTo))
         .thenApply(r -> PostponeRebootResponse.newBuilder().setAccepted(r.accepted()).setPostponedUntilUnixMs(r.postponedUntilMillis())
             .setMessage(r.message()).build());
+  }
+
+  /**
+   * The caller's identity: its certificate's (mutual TLS; the first allowed to postpone, if any is), else the
+   * {@value #IDENTITY_HEADER} header where honoured (logged as unauthenticated), else none.
+   */
+  private String identity(Metadata metadata) {
+    java.util.List<String> certified = PeerAuth.identities(metadata);
+    if (!certified.isEmpty()) {
+      return certified.stream().filter(mayPostpone).findFirst().orElse(certified.get(0));
+    }
+    String said = metadata.getText(IDENTITY_HEADER).orElse("");
+    if (said.isEmpty()) {
+      return "";
+    }
+    if (!headerHonoured) {
+      log.warn("[dpu={}] PostponeReboot: the {} header ({}) is ignored: identities come from client certificates here, or the header is "
+          + "not allowed (dpu-coordinator.agent.tls.allow-identity-header, plaintext on loopback only)", dpuId, IDENTITY_HEADER, said);
+      return "";
+    }
+    log.info("[dpu={}] PostponeReboot by {} as the {} header says (unauthenticated: plaintext loopback)", dpuId, said, IDENTITY_HEADER);
+    return said;
   }
 
   @Override
