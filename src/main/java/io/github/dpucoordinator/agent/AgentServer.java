@@ -5,6 +5,7 @@ import io.github.dpucoordinator.agent.api.GnoiSystemServiceImpl;
 import io.github.dpucoordinator.agent.api.RebootServiceImpl;
 import io.github.dpucoordinator.agent.machine.DpuAgent;
 import io.github.dpucoordinator.agent.notice.NpuContact;
+import io.github.dpucoordinator.agent.notice.NpuNoticeClient;
 import io.github.dpucoordinator.agent.notice.RebootNegotiator;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
@@ -75,6 +76,7 @@ public final class AgentServer {
     ServerTls tls;
     try {
       tls = ServerTls.from(tlsConfig, TLS, config.getConfig("dpu-coordinator.tls"));
+      NpuNoticeClient.npuTls(config); // the way to the NPU too, before it is needed
     } catch (TlsConfigException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -122,7 +124,7 @@ public final class AgentServer {
             DpuAgentControlPowerApiHandlerFactory.partial(control, DpuAgentControl.name, system)));
     String dpuId = settings.dpuId();
     OffloaderDaemon running = offloader;
-    PeerAuth.Policy allowed = PeerAuth.Policy.allowList(tlsConfig.getStringList("allowed-clients"), TLS + ".allowed-clients");
+    PeerAuth.Policy allowed = PeerAuth.Policy.allowList(AppConfig.names(tlsConfig, "allowed-clients"), TLS + ".allowed-clients");
     return GrpcServers.bind(system, settings.host(), settings.port(), services, tls, allowed, "the DPU agent " + dpuId)
         .thenApply(binding -> {
           LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}, {}{}",

@@ -14,6 +14,7 @@ import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
 import io.github.dpucoordinator.proto.admin.StatusRequest;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
+import io.github.dpucoordinator.common.tls.ClientTls;
 import org.apache.pekko.grpc.GrpcClientSettings;
 
 /** The CLI's connection to the NPU service's admin API. */
@@ -37,10 +38,11 @@ final class AdminClient implements AutoCloseable {
     HostPort target = HostPort.parse(address, "the admin address (--admin or dpu-coordinator.cli.admin-address)");
     String host = target.host();
     int port = target.port();
+    ClientTls tls = ClientTls.from(config.getConfig(TlsOptions.KEY), TlsOptions.KEY, config.getConfig("dpu-coordinator.tls"));
     Config quiet = Systems.clientConfig(config);
     this.system = Systems.create("dpuctl", quiet);
-    this.client = NpuAdminClient.create(GrpcClientSettings.connectToServiceAt(host, port, system)
-        .withTls(false).withDeadline(timeout).withConnectionAttempts(2), system);
+    this.client = NpuAdminClient.create(tls.apply(GrpcClientSettings.connectToServiceAt(host, port, system)
+        .withDeadline(timeout).withConnectionAttempts(2), host), system);
   }
 
   StartCampaignResponse start(String reason, String kind, boolean force) throws Unreachable {
@@ -79,7 +81,12 @@ final class AdminClient implements AutoCloseable {
    * unreachable service to exit 4 and a malformed address to exit 2, with the command's name.
    */
   static int run(String command, String address, Body body) {
-    Config config = io.github.dpucoordinator.common.AppConfig.load();
+    return run(command, address, new TlsOptions(), body);
+  }
+
+  /** As {@link #run(String, String, Body)}, over the transport security {@code tls} and dpu-coordinator.cli.tls say. */
+  static int run(String command, String address, TlsOptions tls, Body body) {
+    Config config = tls.apply(io.github.dpucoordinator.common.AppConfig.load());
     String target = address != null ? address : config.getString("dpu-coordinator.cli.admin-address");
     try (AdminClient client = new AdminClient(target, config)) {
       return body.run(client, config);

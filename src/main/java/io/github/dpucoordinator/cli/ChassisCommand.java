@@ -40,12 +40,17 @@ final class ChassisCommand {
     @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
     String admin;
 
+
+    @picocli.CommandLine.Mixin
+
+    TlsOptions tls = new TlsOptions();
+
     abstract String kind();
 
     @Override
     public Integer call() {
       String command = "chassis module " + kind();
-      return AdminClient.run(command, admin, (client, config) -> {
+      return AdminClient.run(command, admin, tls, (client, config) -> {
         ModuleResponse r = client.module(kind(), dpu, reason, force);
         if (!r.getAccepted()) {
           System.err.println("dpuctl " + command + ": refused: " + r.getMessage());
@@ -116,9 +121,14 @@ final class ChassisCommand {
     @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
     String admin;
 
+
+    @picocli.CommandLine.Mixin
+
+    TlsOptions tls = new TlsOptions();
+
     @Override
     public Integer call() {
-      return AdminClient.run("chassis modules status", admin, (client, config) -> {
+      return AdminClient.run("chassis modules status", admin, tls, (client, config) -> {
         JsonNode status = client.status();
         if (json) {
           System.out.println(status.path("modules").toString());

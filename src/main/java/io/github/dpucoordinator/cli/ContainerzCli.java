@@ -6,6 +6,7 @@ import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
+import io.github.dpucoordinator.common.tls.ClientTls;
 import org.apache.pekko.grpc.GrpcClientSettings;
 
 /**
@@ -40,8 +41,9 @@ final class ContainerzCli implements AutoCloseable {
     }
     ActorSystem<Void> system = Systems.create("containerz-cli", Systems.clientConfig(config));
     try {
-      GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt(target.substring(0, colon),
-          Integer.parseInt(target.substring(colon + 1)), system).withTls(false).withConnectionAttempts(2);
+      ClientTls tls = ClientTls.from(config.getConfig(TlsOptions.KEY), TlsOptions.KEY, config.getConfig("dpu-coordinator.tls"));
+      GrpcClientSettings settings = tls.apply(GrpcClientSettings.connectToServiceAt(target.substring(0, colon),
+          Integer.parseInt(target.substring(colon + 1)), system).withConnectionAttempts(2), target.substring(0, colon));
       try (ContainerzCli cli = new ContainerzCli(system, ContainerzClient.create(settings, system),
           config.getDuration("dpu-coordinator.cli.containerz-timeout"))) {
         return call.run(cli);

@@ -25,6 +25,11 @@ final class RebootCommand implements Callable<Integer> {
   @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
   String admin;
 
+
+  @picocli.CommandLine.Mixin
+
+  TlsOptions tls = new TlsOptions();
+
   @Option(names = "--cancel", description = "Cancel the campaign in flight, if it has not reached Reboot; halted DPUs are restarted "
       + "(dpu-coordinator.npu.cancel.restart-halted) and the answer says what became of each DPU.")
   boolean cancel;
@@ -51,7 +56,7 @@ final class RebootCommand implements Callable<Integer> {
       return ExitCodes.USAGE;
     }
     if (cancel) {
-      return AdminClient.run("reboot --cancel", admin, (client, config) -> {
+      return AdminClient.run("reboot --cancel", admin, tls, (client, config) -> {
         StartCampaignResponse r = client.cancel(reason);
         if (!r.getAccepted()) {
           System.err.println("dpuctl reboot --cancel: refused: " + r.getMessage());
@@ -62,7 +67,7 @@ final class RebootCommand implements Callable<Integer> {
       });
     }
     if (plan) {
-      return AdminClient.run("reboot --plan", admin, (client, config) -> {
+      return AdminClient.run("reboot --plan", admin, tls, (client, config) -> {
         JsonNode p = client.plan(force);
         if (json) {
           System.out.println(p);
@@ -76,7 +81,7 @@ final class RebootCommand implements Callable<Integer> {
       System.err.println("dpuctl reboot: unknown --kind '" + kind + "'; expected one of cold, warm, power-off");
       return ExitCodes.USAGE;
     }
-    return AdminClient.run("reboot", admin, (client, config) -> {
+    return AdminClient.run("reboot", admin, tls, (client, config) -> {
       StartCampaignResponse started = client.start(reason, kind, force);
       if (!started.getAccepted()) {
         System.err.println("dpuctl reboot: refused: " + started.getMessage());

@@ -16,9 +16,14 @@ final class StatusCommand implements Callable<Integer> {
   @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address (default: dpu-coordinator.cli.admin-address).")
   String admin;
 
+
+  @picocli.CommandLine.Mixin
+
+  TlsOptions tls = new TlsOptions();
+
   @Override
   public Integer call() {
-    return AdminClient.run("status", admin, (client, config) -> {
+    return AdminClient.run("status", admin, tls, (client, config) -> {
       JsonNode status = client.status();
       if (json) {
         System.out.println(status.toString());

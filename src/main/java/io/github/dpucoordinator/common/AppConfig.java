@@ -114,4 +114,12 @@ public final class AppConfig {
   public static Config with(Config config, String key, Object value) {
     return config.withValue(key, ConfigValueFactory.fromAnyRef(value));
   }
+
+  /** A list of names at {@code key}: a config list, or (as an environment variable gives it) one comma-separated string. */
+  public static java.util.List<String> names(Config c, String key) {
+    if (c.getValue(key).valueType() == com.typesafe.config.ConfigValueType.STRING) {
+      return java.util.Arrays.stream(c.getString(key).split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+    }
+    return c.getStringList(key);
+  }
 }

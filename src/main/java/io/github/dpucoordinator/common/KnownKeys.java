@@ -28,7 +28,7 @@ final class KnownKeys {
   private static final Set<String> STEP = Set.of("name", "command", "timeout", "simulate");
   /** Lists of objects in application.conf, and the fields their entries may have. */
   private static final Map<String, Set<String>> LIST_FIELDS = Map.of(
-      ROOT + ".npu.dpus", Set.of("id", "host", "port", "protocol", "boot-wait", "required", "force-command"),
+      ROOT + ".npu.dpus", Set.of("id", "host", "port", "protocol", "boot-wait", "required", "force-command", "tls"),
       ROOT + ".agent.shutdown-steps", STEP,
       ROOT + ".agent.tenant-cleanup", STEP,
       ROOT + ".npu.pre-reboot-tasks", STEP,

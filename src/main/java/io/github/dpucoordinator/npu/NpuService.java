@@ -16,6 +16,7 @@ import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTls;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
 import io.github.dpucoordinator.npu.transport.GnoiDpuTransport;
 import io.github.dpucoordinator.npu.transport.ProtocolTransport;
@@ -23,7 +24,8 @@ import io.github.dpucoordinator.npu.transport.RebootServiceTransport;
 import io.github.dpucoordinator.proto.admin.NpuAdmin;
 import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
-import io.github.dpucoordinator.proto.notice.DpuRebootNoticesHandlerFactory;
+import io.github.dpucoordinator.proto.notice.DpuRebootNoticesPowerApiHandlerFactory;
+import io.github.dpucoordinator.npu.api.ApiAccess;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -116,9 +118,15 @@ public final class NpuService {
    */
   public static DpuTransport transport(ActorSystem<?> system, NpuSettings settings) {
     Duration deadline = settings.stateWait().plus(settings.signal().rpcTimeout()).multipliedBy(2);
+    DpuTls tls = DpuTls.from(system.settings().config());
+    settings.dpus().forEach(d -> {
+      if (tls.of(d.id()).insecure()) {
+        log.warn("[dpu={}] reached with {}", d.id(), tls.of(d.id()).describe());
+      }
+    });
     return new ProtocolTransport(Map.of(
-        DpuEndpoint.REBOOT_SERVICE, new RebootServiceTransport(system, deadline, Clock.systemUTC()),
-        DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), settings.gnoi().statusPollInterval())));
+        DpuEndpoint.REBOOT_SERVICE, new RebootServiceTransport(system, deadline, Clock.systemUTC(), tls),
+        DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), settings.gnoi().statusPollInterval(), tls)));
   }
 
   /** The configured pre-reboot tasks and reboot command (a dry run when none is configured). */
@@ -161,6 +169,7 @@ public final class NpuService {
   private static Behavior<Void> serveOrThrow(ActorContext<Void> ctx, NpuSettings settings, DpuTransport transport, HostActions host,
       CompletableFuture<Running> started) {
     ActorSystem<Void> system = ctx.getSystem();
+    ApiAccess access = ApiAccess.from(system.settings().config(), settings); // before anything starts: refused naming the key
     // Supervised: a failure of the chassis itself restarts it (with its DPU actors and entities, which recover).
     ActorRef<NpuProtocol.Command> coordinator = ctx.spawn(Behaviors.supervise(Chassis.create(settings, transport, host, Clock.systemUTC()))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)), "chassis");
@@ -187,14 +196,15 @@ public final class NpuService {
     List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
         NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
     CompletionStage<Void> probed = probe(settings, coordinator, system);
-    DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings);
+    DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings, access.dpuOperators());
     List<GrpcServers.Service> dpuServices = new java.util.ArrayList<>(List.of(new GrpcServers.Service(DpuRebootNotices.description,
-        DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, system))));
+        DpuRebootNoticesPowerApiHandlerFactory.partial(notices, DpuRebootNotices.name, system))));
     if (containers != null) {
       dpuServices.add(containers.service());
     }
-    GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services)
-        .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices)
+    GrpcServers.bind(system, settings.adminHost(), settings.adminPort(), services, access.admin(), access.adminPolicy(), "the NPU admin API")
+        .thenCompose(binding -> GrpcServers.bind(system, settings.negotiation().dpuApiHost(), settings.negotiation().dpuApiPort(), dpuServices,
+            access.dpuApi(), access.dpuPolicy(), "the NPU's DPU API")
             .whenComplete((dpuApi, failure) -> {
               binding.addToCoordinatedShutdown(UNBIND_GRACE, system);
               if (failure != null) {
@@ -203,8 +213,9 @@ public final class NpuService {
             })
             .thenApply(dpuApi -> {
               dpuApi.addToCoordinatedShutdown(UNBIND_GRACE, system);
-              log.info("NPU service: {} DPU(s), data dir {}, admin API on {}, DPU API on {}, reboot action: {}", settings.dpus().size(),
-                  settings.dataDir().toAbsolutePath(), binding.localAddress(), dpuApi.localAddress(),
+              log.info("NPU service: {} DPU(s), data dir {}, admin API on {} ({}), DPU API on {} ({}), reboot action: {}", settings.dpus().size(),
+                  settings.dataDir().toAbsolutePath(), binding.localAddress(), access.admin().describe(), dpuApi.localAddress(),
+                  access.dpuApi().describe(),
                   settings.dryRun() ? "dry run" : settings.reboot().command());
               return new Running(coordinator, binding, probed, dpuApi);
             }))

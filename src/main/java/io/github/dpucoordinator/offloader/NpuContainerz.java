@@ -70,7 +70,8 @@ final class NpuContainerz implements AutoCloseable {
     this.system = system;
     this.settings = settings;
     this.npu = settings.npu();
-    this.client = ContainerzClient.create(GrpcClientSettings.connectToServiceAt(npu.host(), npu.port(), system).withTls(false), system);
+    this.client = ContainerzClient.create(settings.npuTls().apply(GrpcClientSettings.connectToServiceAt(npu.host(), npu.port(), system), npu.host()),
+        system);
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
   }
 

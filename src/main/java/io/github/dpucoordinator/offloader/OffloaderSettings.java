@@ -7,13 +7,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import io.github.dpucoordinator.common.tls.ClientTls;
 import java.util.Optional;
 import java.util.Set;
 
 /** The {@code dpu-coordinator.offloader} section; settings that cannot work together are refused naming the keys. */
 public record OffloaderSettings(String dpuId, String npuAddress, Path dataDir, String apiHost, int apiPort, Path versionFile,
     String configuredVersion, Optional<Path> imageDir, Duration callTimeout, Duration deployTimeout, int historyMax, boolean stopOnDpuHalt,
-    Health health, Restart restart, Upgrade upgrade, List<ContainerDef> containers) {
+    Health health, Restart restart, Upgrade upgrade, List<ContainerDef> containers, ClientTls npuTls) {
   public static final String KEY = "dpu-coordinator.offloader";
 
   public record Health(Duration interval, int failureThreshold, Duration tcpTimeout) {}
@@ -40,7 +41,8 @@ public record OffloaderSettings(String dpuId, String npuAddress, Path dataDir, S
         new Health(h.getDuration("interval"), h.getInt("failure-threshold"), h.getDuration("tcp-timeout")),
         new Restart(r.getDuration("initial-delay"), r.getDuration("max-delay"), r.getDouble("jitter"), r.getDuration("reset-after"),
             r.getInt("max-restarts"), r.getDuration("window")),
-        new Upgrade(u.getDuration("min-healthy"), u.getDuration("deadline"), u.getStringList("order")), containers);
+        new Upgrade(u.getDuration("min-healthy"), u.getDuration("deadline"), u.getStringList("order")), containers,
+        ClientTls.from(c.getConfig("npu-tls"), KEY + ".npu-tls", root.getConfig("dpu-coordinator.tls")));
     s.check();
     return s;
   }

@@ -24,7 +24,7 @@ import io.github.dpucoordinator.proto.gnoi.system.SystemClient;
 import io.github.dpucoordinator.proto.gnoi.system.SystemHandlerFactory;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesClient;
-import io.github.dpucoordinator.proto.notice.DpuRebootNoticesHandlerFactory;
+import io.github.dpucoordinator.proto.notice.DpuRebootNoticesPowerApiHandlerFactory;
 import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -74,7 +74,7 @@ class AskTimeoutTest {
     ServerBinding binding = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(
         new GrpcServers.Service(NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, kit.system())),
         new GrpcServers.Service(DpuRebootNotices.description,
-            DpuRebootNoticesHandlerFactory.partial(notices, DpuRebootNotices.name, kit.system())))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            DpuRebootNoticesPowerApiHandlerFactory.partial(notices, DpuRebootNotices.name, kit.system())))).toCompletableFuture().get(10, TimeUnit.SECONDS);
     try {
       int port = binding.localAddress().getPort();
       NpuAdminClient client = Harness.admin(kit.system(), port);

@@ -2,6 +2,8 @@ package io.github.dpucoordinator.agent.notice;
 
 import io.github.dpucoordinator.agent.settings.RebootNoticeSettings;
 import io.github.dpucoordinator.common.Deadline;
+import io.github.dpucoordinator.common.tls.ClientTls;
+import io.github.dpucoordinator.common.tls.Identities;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesClient;
 import io.github.dpucoordinator.proto.notice.NoticeAnswer;
@@ -17,18 +19,33 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  * client that gave up connecting (pekko-grpc closes it after its connection attempts) is replaced, so
  * an NPU that comes back during a negotiation is reached on the next retry.
  */
-final class NpuNoticeClient implements AutoCloseable {
+public final class NpuNoticeClient implements AutoCloseable {
   private final RebootNoticeSettings settings;
   private final ActorSystem<?> system;
+  private final ClientTls tls;
+  private final java.util.concurrent.atomic.AtomicReference<String> npuIdentity = new java.util.concurrent.atomic.AtomicReference<>("");
   private DpuRebootNoticesClient client;
 
   NpuNoticeClient(RebootNoticeSettings settings, ActorSystem<?> system) {
     this.settings = settings;
     this.system = system;
+    this.tls = npuTls(system.settings().config()); // checked at the agent's start (AgentServer)
   }
 
+  /** How the agent reaches the NPU ({@value #NPU_TLS}); refused naming the key when it cannot work. */
+  public static ClientTls npuTls(com.typesafe.config.Config root) {
+    return ClientTls.from(root.getConfig(NPU_TLS), NPU_TLS, root.getConfig("dpu-coordinator.tls"));
+  }
+
+  public static final String NPU_TLS = "dpu-coordinator.agent.npu-tls";
+
   CompletionStage<NoticeAnswer> notifyReboot(DpuRebootNotice notice) {
-    return Deadline.within(client().notifyReboot(notice), settings.noticeTimeout(), "the NPU's NotifyReboot at " + settings.npuAddress());
+    return Deadline.within(client().notifyReboot(notice), settings.noticeTimeout(), "the NPU's NotifyReboot at " + settings.npuAddress())
+        .thenApply(answer -> {
+          // over verified TLS the NPU is who its certificate says, whatever its answer calls it
+          String certified = npuIdentity.get();
+          return certified.isEmpty() ? answer : answer.toBuilder().setResponder(certified).build();
+        });
   }
 
   CompletionStage<RebootGoingAck> rebootGoing(RebootGoingNotice going) {
@@ -43,8 +60,8 @@ final class NpuNoticeClient implements AutoCloseable {
   private synchronized DpuRebootNoticesClient client() {
     if (client == null || client.closed().toCompletableFuture().isDone()) {
       Duration deadline = settings.noticeTimeout();
-      client = DpuRebootNoticesClient.create(GrpcClientSettings.connectToServiceAt(settings.npuHost(), settings.npuPort(), system)
-          .withTls(false).withDeadline(deadline), system);
+      client = DpuRebootNoticesClient.create(tls.apply(GrpcClientSettings.connectToServiceAt(settings.npuHost(), settings.npuPort(), system)
+          .withDeadline(deadline), settings.npuHost(), c -> npuIdentity.set(Identities.commonName(c))), system);
     }
     return client;
   }

@@ -1,9 +1,7 @@
 package io.github.dpucoordinator.agent.settings;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigValueType;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -63,7 +61,7 @@ public record RebootNoticeSettings(
         c.getDuration("retry-interval"),
         c.getDuration("max-postpone-per-request"),
         c.getDuration("max-postpone-total"),
-        names(c, "allowed-postponers"));
+        io.github.dpucoordinator.common.AppConfig.names(c, "allowed-postponers"));
   }
 
   public boolean hasNpu() {
@@ -92,13 +90,6 @@ public record RebootNoticeSettings(
   }
 
   /** A list, or (from an environment variable) one comma-separated string. */
-  private static List<String> names(Config c, String key) {
-    if (c.getValue(key).valueType() == ConfigValueType.STRING) {
-      return Arrays.stream(c.getString(key).split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
-    }
-    return c.getStringList(key);
-  }
-
   private static void positive(String key, Duration d) {
     if (d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException(SECTION + key + " must be a positive duration, not " + d.toMillis() + " ms");

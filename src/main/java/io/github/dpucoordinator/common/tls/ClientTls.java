@@ -99,11 +99,16 @@ public final class ClientTls {
 
   /** {@code settings} (made for {@code host}) with this transport security. */
   public GrpcClientSettings apply(GrpcClientSettings settings, String host) {
+    return apply(settings, host, c -> { });
+  }
+
+  /** As {@link #apply(GrpcClientSettings, String)}; {@code onVerified} is told of each server certificate that was checked and passed. */
+  public GrpcClientSettings apply(GrpcClientSettings settings, String host, java.util.function.Consumer<java.security.cert.X509Certificate> onVerified) {
     if (plain()) {
       return settings.withTls(false);
     }
     String expected = mode.equals(SKIP_VERIFY) ? "" : !serverName.isEmpty() ? serverName : pins.isEmpty() ? host : "";
-    PeerTrust trust = new PeerTrust(cas, expected, pins, !mode.equals(SKIP_VERIFY));
+    PeerTrust trust = new PeerTrust(cas, expected, pins, !mode.equals(SKIP_VERIFY), onVerified);
     SslContext context;
     try {
       SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK).trustManager(trust);

@@ -23,8 +23,15 @@ final class PeerTrust extends X509ExtendedTrustManager {
   private final String expectedName; // empty: no name check
   private final Set<String> pins; // upper-case colon hex; empty: no pin
   private final boolean verify;
+  private final java.util.function.Consumer<X509Certificate> onVerified;
 
   PeerTrust(TrustMaterial cas, String expectedName, Set<String> pins, boolean verify) {
+    this(cas, expectedName, pins, verify, c -> { });
+  }
+
+  /** {@code onVerified}: told of each server certificate that passed (not under skip-verify, where none is checked). */
+  PeerTrust(TrustMaterial cas, String expectedName, Set<String> pins, boolean verify, java.util.function.Consumer<X509Certificate> onVerified) {
+    this.onVerified = onVerified;
     this.cas = cas;
     this.expectedName = expectedName;
     this.pins = pins;
@@ -69,6 +76,7 @@ final class PeerTrust extends X509ExtendedTrustManager {
       throw new CertificateException("the server's certificate (" + chain[0].getSubjectX500Principal().getName() + ", names "
           + safeNames(chain[0]) + ") is not for " + expectedName);
     }
+    onVerified.accept(chain[0]);
   }
 
   @Override

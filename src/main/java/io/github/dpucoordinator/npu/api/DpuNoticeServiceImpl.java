@@ -5,7 +5,11 @@ import io.github.dpucoordinator.common.Asks;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.proto.notice.Decision;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
-import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
+import io.github.dpucoordinator.proto.notice.DpuRebootNoticesPowerApi;
+import io.github.dpucoordinator.common.tls.PeerAuth;
+import org.apache.pekko.grpc.javadsl.Metadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.github.dpucoordinator.proto.notice.NoticeAnswer;
 import io.github.dpucoordinator.proto.notice.RebootGoingAck;
 import io.github.dpucoordinator.proto.notice.RebootGoingNotice;
@@ -21,13 +25,22 @@ import org.apache.pekko.grpc.GrpcServiceException;
  * What DPUs call to announce reboots of their own. A malformed notice or an unknown DPU is answered
  * INVALID_ARGUMENT with the reason; the answer to a valid one waits for the pre-DPU-reboot hooks.
  */
-public final class DpuNoticeServiceImpl implements DpuRebootNotices {
+public final class DpuNoticeServiceImpl implements DpuRebootNoticesPowerApi {
   private final ActorRef<NpuProtocol.Command> coordinator;
   private final ActorSystem<?> system;
   private final Duration answerWithin;
   private final Duration askTimeout;
+  private final java.util.Set<String> operators;
+  private static final Logger log = LoggerFactory.getLogger(DpuNoticeServiceImpl.class);
 
   public DpuNoticeServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings) {
+    this(coordinator, system, settings, java.util.Set.of());
+  }
+
+  /** {@code operators}: identities (npu.dpu-api.tls.operators) that may speak for any DPU. */
+  public DpuNoticeServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings,
+      java.util.Set<String> operators) {
+    this.operators = operators;
     this.coordinator = coordinator;
     this.system = system;
     // The hooks fit in answer-within (checked at start); the journal writes get a little more.
@@ -36,9 +49,12 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
   }
 
   @Override
-  public CompletionStage<NoticeAnswer> notifyReboot(DpuRebootNotice in) {
+  public CompletionStage<NoticeAnswer> notifyReboot(DpuRebootNotice in, Metadata metadata) {
     if (in.getDpuId().isBlank()) {
       return invalid("dpu_id is required");
+    }
+    if (!mayActFor(metadata, in.getDpuId(), in.getNoticeId(), "NotifyReboot")) {
+      return denied(metadata, in.getDpuId());
     }
     CompletionStage<NpuProtocol.NoticeReply> reply = Asks.ask(system, coordinator, r -> new NpuProtocol.NoticeReceived(in.getDpuId(),
         in.getNoticeId(), in.getReason(), in.getPlannedUnixMs(), in.getHardDeadlineUnixMs(), Math.max(1, in.getRound()), r),
@@ -51,9 +67,12 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
   }
 
   @Override
-  public CompletionStage<RebootGoingAck> rebootGoing(RebootGoingNotice in) {
+  public CompletionStage<RebootGoingAck> rebootGoing(RebootGoingNotice in, Metadata metadata) {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
+    }
+    if (!mayActFor(metadata, in.getDpuId(), in.getNoticeId(), "RebootGoing")) {
+      return denied(metadata, in.getDpuId());
     }
     CompletionStage<NpuProtocol.GoingReply> reply = Asks.ask(system, coordinator,
         r -> new NpuProtocol.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), in.getBootId(), r), askTimeout,
@@ -66,15 +85,37 @@ public final class DpuNoticeServiceImpl implements DpuRebootNotices {
 
   @Override
   public CompletionStage<io.github.dpucoordinator.proto.notice.RebootPostponedAck> rebootPostponed(
-      io.github.dpucoordinator.proto.notice.RebootPostponedNotice in) {
+      io.github.dpucoordinator.proto.notice.RebootPostponedNotice in, Metadata metadata) {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
+    }
+    if (!mayActFor(metadata, in.getDpuId(), in.getNoticeId(), "RebootPostponed")) {
+      return denied(metadata, in.getDpuId());
     }
     CompletionStage<NpuProtocol.GoingReply> reply = Asks.ask(system, coordinator, r -> new NpuProtocol.PostponedOnDpu(in.getDpuId(),
         in.getNoticeId(), in.getUntilUnixMs(), in.getBy(), in.getReason(), r), askTimeout, NpuSettings.Admin.ASK_TIMEOUT);
     return reply.thenCompose(r -> r.ok()
         ? CompletableFuture.completedFuture(io.github.dpucoordinator.proto.notice.RebootPostponedAck.newBuilder().setMessage(r.message()).build())
         : invalid(r.message()));
+  }
+
+  /**
+   * Under mutual TLS a DPU may only speak for itself: its certificate must name the DPU the notice is about (an
+   * operator's may name any). Without a client certificate (plaintext or TLS on the midplane) the notice is taken as is.
+   */
+  private boolean mayActFor(Metadata metadata, String dpuId, String noticeId, String call) {
+    java.util.List<String> ids = PeerAuth.identities(metadata);
+    if (ids.isEmpty() || ids.contains(dpuId) || ids.stream().anyMatch(operators::contains)) {
+      return true;
+    }
+    log.warn("[notice={} dpu={}] {} refused: the caller's certificate is {}, not {}'s", noticeId.isEmpty() ? "new" : noticeId, dpuId, call,
+        ids.get(0), dpuId);
+    return false;
+  }
+
+  private static <T> CompletionStage<T> denied(Metadata metadata, String dpuId) {
+    return CompletableFuture.failedFuture(new GrpcServiceException(Status.PERMISSION_DENIED.withDescription(
+        PeerAuth.identities(metadata).get(0) + " may not announce a reboot of " + dpuId + ": a DPU speaks only for itself")));
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

@@ -40,6 +40,7 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 public final class GnoiDpuTransport implements DpuTransport {
 
   private final ActorSystem<?> system;
+  private final DpuTls tls;
   private final Duration callDeadline;
   private final RebootMethod method;
   private final Duration pollInterval;
@@ -49,6 +50,12 @@ public final class GnoiDpuTransport implements DpuTransport {
   private final AtomicLong versions = new AtomicLong();
 
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
+    this(system, callDeadline, method, pollInterval, DpuTls.plaintext());
+  }
+
+  /** {@code tls}: how each DPU is reached (plaintext, TLS, skip-verify, with a client certificate). */
+  public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval, DpuTls tls) {
+    this.tls = tls;
     this.system = system;
     this.callDeadline = callDeadline;
     this.method = RebootMethod.valueOf(method);
@@ -142,8 +149,8 @@ public final class GnoiDpuTransport implements DpuTransport {
       if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
         return existing;
       }
-      return SystemClient.create(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withTls(false).withDeadline(callDeadline), system);
+      return SystemClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
+          .withDeadline(callDeadline), dpu.host()), system);
     });
   }
 

@@ -20,12 +20,19 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  */
 public final class RebootServiceTransport implements DpuTransport {
   private final ActorSystem<?> system;
+  private final DpuTls tls;
   private final Duration callDeadline;
   private final java.time.Clock clock;
   private final Map<DpuEndpoint, RebootServiceClient> clients = new ConcurrentHashMap<>();
 
   /** {@code callDeadline} bounds every call on the wire, as a safety net behind the per-call timeouts. */
   public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock) {
+    this(system, callDeadline, clock, DpuTls.plaintext());
+  }
+
+  /** {@code tls}: how each DPU is reached (plaintext, TLS, skip-verify, with a client certificate). */
+  public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock, DpuTls tls) {
+    this.tls = tls;
     this.system = system;
     this.clock = clock;
     this.callDeadline = callDeadline;
@@ -88,9 +95,8 @@ public final class RebootServiceTransport implements DpuTransport {
       if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
         return existing;
       }
-      GrpcClientSettings settings = GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withTls(false)
-          .withDeadline(callDeadline);
+      GrpcClientSettings settings = tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
+          .withDeadline(callDeadline), dpu.host());
       return RebootServiceClient.create(settings, system);
     });
   }
