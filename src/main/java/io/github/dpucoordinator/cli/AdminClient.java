@@ -21,8 +21,15 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 final class AdminClient implements AutoCloseable {
 
   /** The admin API could not be reached or did not answer; the message says where and why. */
-  static final class Unreachable extends Exception {
+  static class Unreachable extends Exception {
     Unreachable(String message) {
+      super(message);
+    }
+  }
+
+  /** The admin API answered, refusing this caller (no or a wrong client certificate, or a viewer acting): exit 3. */
+  static final class Denied extends Unreachable {
+    Denied(String message) {
       super(message);
     }
   }
@@ -90,6 +97,9 @@ final class AdminClient implements AutoCloseable {
     String target = address != null ? address : config.getString("dpu-coordinator.cli.admin-address");
     try (AdminClient client = new AdminClient(target, config)) {
       return body.run(client, config);
+    } catch (Denied e) {
+      System.err.println("dpuctl " + command + ": " + e.getMessage());
+      return ExitCodes.REFUSED;
     } catch (Unreachable e) {
       System.err.println("dpuctl " + command + ": " + e.getMessage());
       return ExitCodes.UNREACHABLE;
@@ -103,6 +113,15 @@ final class AdminClient implements AutoCloseable {
     try {
       return call.run();
     } catch (Exception e) {
+      Throwable t = e;
+      while (t.getCause() != null && !(t instanceof io.grpc.StatusRuntimeException)) {
+        t = t.getCause();
+      }
+      if (t instanceof io.grpc.StatusRuntimeException sre && (sre.getStatus().getCode() == io.grpc.Status.Code.PERMISSION_DENIED
+          || sre.getStatus().getCode() == io.grpc.Status.Code.UNAUTHENTICATED)) {
+        throw new Denied("the admin API at " + address + " refused: " + sre.getStatus().getCode() + ": " + sre.getStatus().getDescription()
+            + (sre.getStatus().getCode() == io.grpc.Status.Code.UNAUTHENTICATED ? " (give your certificate: --tls-cert, --tls-key)" : ""));
+      }
       throw new Unreachable("cannot reach the NPU service's admin API at " + address + ": " + Systems.rootMessage(e)
           + " (is `dpuctl npu` running there?)");
     }

@@ -42,7 +42,6 @@ final class ChassisCommand {
 
 
     @picocli.CommandLine.Mixin
-
     TlsOptions tls = new TlsOptions();
 
     abstract String kind();
@@ -123,7 +122,6 @@ final class ChassisCommand {
 
 
     @picocli.CommandLine.Mixin
-
     TlsOptions tls = new TlsOptions();
 
     @Override

@@ -27,7 +27,6 @@ final class RebootCommand implements Callable<Integer> {
 
 
   @picocli.CommandLine.Mixin
-
   TlsOptions tls = new TlsOptions();
 
   @Option(names = "--cancel", description = "Cancel the campaign in flight, if it has not reached Reboot; halted DPUs are restarted "

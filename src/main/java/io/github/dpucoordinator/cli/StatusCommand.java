@@ -18,7 +18,6 @@ final class StatusCommand implements Callable<Integer> {
 
 
   @picocli.CommandLine.Mixin
-
   TlsOptions tls = new TlsOptions();
 
   @Override
