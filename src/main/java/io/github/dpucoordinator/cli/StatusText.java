@@ -55,6 +55,25 @@ final class StatusText {
       }
     }
     history(status.path("history"), "DPU reboot history (latest " + HISTORY_SHOWN + " each):", out);
+    tls(status.path("tls"), out);
+  }
+
+  /** The transport security of the APIs and of the way to each DPU, when any is not plaintext; insecure and expiring ones flagged. */
+  static void tls(JsonNode tls, PrintStream out) {
+    boolean any = false;
+    for (JsonNode t : tls) {
+      any |= !t.path("mode").asText().equals("plaintext");
+    }
+    if (!any) {
+      return;
+    }
+    out.println("TLS:");
+    for (JsonNode t : tls) {
+      out.printf("  %-10s %s%s%s%n", t.path("endpoint").asText(), t.path("mode").asText(),
+          t.path("insecure").asBoolean() ? " INSECURE (the peer's certificate is not checked)" : "",
+          t.path("certificate").asText().isEmpty() ? "" : ", certificate " + t.path("certificate").asText() + " until "
+              + time(t.path("notAfterMillis").asLong()) + (t.path("expiresSoon").asBoolean() ? " EXPIRES SOON (dpu-coordinator.tls.warn-before)" : ""));
+    }
   }
 
   /** The latest entries of each DPU's reboot history, in columns as wide as their longest cell. */

@@ -26,6 +26,7 @@ import io.github.dpucoordinator.proto.admin.NpuAdminHandlerFactory;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotices;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesPowerApiHandlerFactory;
 import io.github.dpucoordinator.npu.api.ApiAccess;
+import io.github.dpucoordinator.common.tls.TlsReport;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -126,7 +127,7 @@ public final class NpuService {
     });
     return new ProtocolTransport(Map.of(
         DpuEndpoint.REBOOT_SERVICE, new RebootServiceTransport(system, deadline, Clock.systemUTC(), tls),
-        DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), settings.gnoi().statusPollInterval(), tls)));
+        DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), settings.gnoi().statusPollInterval(), tls)), tls);
   }
 
   /** The configured pre-reboot tasks and reboot command (a dry run when none is configured). */
@@ -192,7 +193,12 @@ public final class NpuService {
         return Behaviors.empty();
       }
     }
-    AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, settings, containers == null ? null : containers.runtime());
+    java.util.function.Supplier<List<TlsReport>> tlsReport = () -> {
+      List<TlsReport> all = new java.util.ArrayList<>(List.of(access.admin().report("admin API"), access.dpuApi().report("DPU API")));
+      settings.dpus().stream().filter(d -> !transport.tls().of(d.id()).plain()).forEach(d -> all.add(transport.tls().of(d.id()).report("to " + d.id())));
+      return all;
+    };
+    AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, settings, containers == null ? null : containers.runtime(), tlsReport);
     List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
         NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
     CompletionStage<Void> probed = probe(settings, coordinator, system);

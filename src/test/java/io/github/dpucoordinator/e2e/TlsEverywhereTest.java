@@ -109,6 +109,13 @@ class TlsEverywhereTest {
           .toCompletableFuture().get(10, TimeUnit.SECONDS).getAccepted());
       JsonNode done = await(kits.get(0), admin, Duration.ofSeconds(60), s -> s.path("lastCampaign").path("outcome").asText().equals("success"));
       assertEquals(2, done.path("lastCampaign").path("dpus").size(), done.toString());
+      assertEquals("mtls", done.path("tls").get(0).path("mode").asText(), done.path("tls").toString());
+      assertEquals("tls", done.path("tls").get(2).path("mode").asText(), done.path("tls").toString());
+      assertEquals("to DPU0", done.path("tls").get(2).path("endpoint").asText(), done.path("tls").toString());
+      CliRunner.Run text = CliRunner.dpuctl("status", "--admin", "127.0.0.1:" + npu.adminPort(), "--tls-ca", lab.caFile().toString(),
+          "--tls-cert", lab.cert("viewer").toString(), "--tls-key", lab.key("viewer").toString());
+      assertEquals(0, text.exit(), text.err());
+      assertTrue(text.out().contains("TLS:") && text.out().contains("mtls, certificate CN=npu"), text.out());
 
       // a module transition through dpuctl over mutual TLS; a viewer's is refused (exit 3)
       String address = "127.0.0.1:" + npu.adminPort();

@@ -133,4 +133,9 @@ public final class ClientTls {
           + (pins.isEmpty() ? "" : "pinned") + ")" + (keys == null ? "" : ", client certificate");
     };
   }
+
+  /** For status: this client's mode, whether it is insecure, and its client certificate. */
+  public TlsReport report(String endpoint) {
+    return TlsReport.of(endpoint, mode, insecure(), keys());
+  }
 }

@@ -139,4 +139,9 @@ public final class ServerTls {
   public List<String> identities(java.security.cert.X509Certificate leaf) {
     return Identities.of(leaf, identityFrom);
   }
+
+  /** For status: this server's mode and certificate. */
+  public TlsReport report(String endpoint) {
+    return TlsReport.of(endpoint, mode, false, keys());
+  }
 }

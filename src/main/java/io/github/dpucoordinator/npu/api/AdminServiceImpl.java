@@ -44,9 +44,17 @@ public final class AdminServiceImpl implements NpuAdmin {
   private final NpuSettings settings;
   private final Asks.Bound asks;
   private final ContainerRuntime containers;
+  private final java.util.function.Supplier<List<io.github.dpucoordinator.common.tls.TlsReport>> tls;
 
   /** {@code containers}: the Containerz runtime whose containers the status shows by DPU (null: none). */
   public AdminServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings, ContainerRuntime containers) {
+    this(coordinator, system, settings, containers, List::of);
+  }
+
+  /** {@code tls}: the transport security of the APIs and of the way to each DPU, as status shows it. */
+  public AdminServiceImpl(ActorRef<NpuProtocol.Command> coordinator, ActorSystem<?> system, NpuSettings settings, ContainerRuntime containers,
+      java.util.function.Supplier<List<io.github.dpucoordinator.common.tls.TlsReport>> tls) {
+    this.tls = tls;
     this.containers = containers;
     this.coordinator = coordinator;
     this.system = system;
@@ -142,6 +150,7 @@ public final class AdminServiceImpl implements NpuAdmin {
       all.stream().filter(c -> m.path("id").asText().equals(c.labels().get(ContainerSpec.DPU_LABEL)))
           .forEach(c -> list.addObject().put("name", c.name()).put("image", c.image().toString()).put("status", c.running() ? "RUNNING" : "STOPPED"));
     }
+    doc.set("tls", json.valueToTree(tls.get()));
     return Json.write(json, doc);
   }
 }

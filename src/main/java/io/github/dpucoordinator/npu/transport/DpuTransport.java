@@ -153,4 +153,9 @@ public interface DpuTransport {
 
   /** Releases connections. */
   void close();
+
+  /** How DPUs are reached (for status); plaintext unless the transport says otherwise. */
+  default DpuTls tls() {
+    return DpuTls.plaintext();
+  }
 }

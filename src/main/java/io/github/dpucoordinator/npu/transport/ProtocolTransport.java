@@ -8,8 +8,21 @@ import java.util.concurrent.CompletionStage;
 public final class ProtocolTransport implements DpuTransport {
   private final Map<String, DpuTransport> byProtocol;
 
+  private final DpuTls tls;
+
   public ProtocolTransport(Map<String, DpuTransport> byProtocol) {
+    this(byProtocol, DpuTls.plaintext());
+  }
+
+  /** {@code tls}: how the transports reach the DPUs, for status. */
+  public ProtocolTransport(Map<String, DpuTransport> byProtocol, DpuTls tls) {
     this.byProtocol = Map.copyOf(byProtocol);
+    this.tls = tls;
+  }
+
+  @Override
+  public DpuTls tls() {
+    return tls;
   }
 
   private DpuTransport of(DpuEndpoint dpu) {
