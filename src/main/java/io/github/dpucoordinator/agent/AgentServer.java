@@ -12,6 +12,7 @@ import io.github.dpucoordinator.common.AppConfig;
 import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.common.HostPort;
+import io.github.dpucoordinator.common.tls.ClientTls;
 import io.github.dpucoordinator.common.tls.PeerAuth;
 import io.github.dpucoordinator.common.tls.ServerTls;
 import io.github.dpucoordinator.common.tls.TlsConfigException;
@@ -76,7 +77,10 @@ public final class AgentServer {
     ServerTls tls;
     try {
       tls = ServerTls.from(tlsConfig, TLS, config.getConfig("dpu-coordinator.tls"));
-      NpuNoticeClient.npuTls(config); // the way to the NPU too, before it is needed
+      ClientTls toNpu = NpuNoticeClient.npuTls(config); // the way to the NPU too, before it is needed
+      if (toNpu.insecure()) {
+        LoggerFactory.getLogger(AgentServer.class).warn("[dpu={}] the NPU is reached with {}", given.dpuId(), toNpu.describe());
+      }
     } catch (TlsConfigException e) {
       return CompletableFuture.failedFuture(e);
     }

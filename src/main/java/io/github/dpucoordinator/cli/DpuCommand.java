@@ -66,6 +66,7 @@ final class DpuCommand implements Callable<Integer> {
       System.out.printf("DPU agent %s listening on %s:%d (%d shutdown step(s), %d tenant cleanup step(s), NPU %s)%n", settings.dpuId(),
           settings.host(), running.port(), settings.shutdownSteps().size(), settings.tenantCleanup().size(),
           settings.notice().hasNpu() ? settings.notice().npuAddress() : "not configured");
+      io.github.dpucoordinator.common.SystemdNotify.ready("DPU agent " + settings.dpuId() + " listening on port " + running.port());
     } catch (Exception e) {
       System.err.printf("dpuctl dpu: cannot start agent %s on %s:%d: %s%n", settings.dpuId(), settings.host(), settings.port(),
           Systems.rootMessage(e));

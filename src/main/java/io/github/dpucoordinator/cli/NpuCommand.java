@@ -73,6 +73,8 @@ final class NpuCommand implements Callable<Integer> {
       NpuService.Running running = Systems.await(started, Duration.ofSeconds(60));
       System.out.printf("NPU service up: %d DPU(s), data dir %s, admin API on %s:%d%n", settings.dpus().size(),
           settings.dataDir().toAbsolutePath(), settings.adminHost(), running.adminPort());
+      io.github.dpucoordinator.common.SystemdNotify.ready("NPU service up: " + settings.dpus().size() + " DPU(s), admin API on port "
+          + running.adminPort());
       org.apache.pekko.actor.CoordinatedShutdown.get(system).addJvmShutdownHook(() -> System.err.println(
           "dpuctl npu: stopping; a campaign in flight is journaled and resumes on the next start on this data dir"));
     } catch (Exception e) {

@@ -52,6 +52,7 @@ final class OffloaderCommand implements Callable<Integer> {
     OffloaderSettings s = daemon.settings();
     System.out.printf("offloader up: DPU %s, NPU Containerz %s, data dir %s, API on %s:%d%n", s.dpuId(), s.npuAddress(),
         s.dataDir().toAbsolutePath(), s.apiHost(), daemon.apiPort());
+    io.github.dpucoordinator.common.SystemdNotify.ready("offloader up for " + s.dpuId() + ", API on port " + daemon.apiPort());
     org.apache.pekko.actor.CoordinatedShutdown.get(daemon.system()).addJvmShutdownHook(() -> System.err.println(
         "dpuctl offloader: stopping; the offloaded containers keep running on the NPU, and an upgrade in flight is finished at the next start"));
     daemon.system().getWhenTerminated().toCompletableFuture().join();

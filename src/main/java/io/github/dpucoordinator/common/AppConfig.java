@@ -122,4 +122,10 @@ public final class AppConfig {
     }
     return c.getStringList(key);
   }
+
+  /** {@code config} after the checks {@link #load()} makes (no unknown key under dpu-coordinator), settled as it settles it. */
+  public static Config checked(Config config) {
+    KnownKeys.check(config);
+    return settled(config);
+  }
 }

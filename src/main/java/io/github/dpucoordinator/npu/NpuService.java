@@ -187,7 +187,8 @@ public final class NpuService {
     ContainerzServer.Opened containers = null;
     if (containerz.enabled()) {
       try {
-        containers = ContainerzServer.open(system, containerz, settings.dpus().stream().map(d -> d.id()).collect(java.util.stream.Collectors.toSet()));
+        containers = ContainerzServer.open(system, containerz, settings.dpus().stream().map(d -> d.id()).collect(java.util.stream.Collectors.toSet()),
+            access.dpuOperators());
       } catch (java.io.IOException e) {
         started.completeExceptionally(new IllegalStateException("containerz under " + containerz.root() + ": " + e.getMessage(), e));
         return Behaviors.empty();

@@ -151,6 +151,23 @@ class TlsEverywhereTest {
           .apply(GrpcClientSettings.connectToServiceAt("127.0.0.1", dpuApi, sys), "127.0.0.1"), sys);
       assertEquals("tiny", ContainerzUpload.deploy(containerz, sys, image, "tiny", "1.0", b -> { }).toCompletableFuture()
           .get(60, TimeUnit.SECONDS).getName());
+      // ... and a DPU manages only its own containers
+      var other = io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient.create(clientOf(lab, npuConfig, "DPU1")
+          .apply(GrpcClientSettings.connectToServiceAt("127.0.0.1", dpuApi, sys), "127.0.0.1"), sys);
+      var start = io.github.dpucoordinator.proto.gnoi.containerz.StartContainerRequest.newBuilder().setImageName("tiny").setTag("1.0")
+          .setInstanceName("t0").build();
+      assertEquals("t0", containerz.startContainer(start).toCompletableFuture().get(30, TimeUnit.SECONDS).getStartOk().getInstanceName());
+      assertEquals(Status.Code.PERMISSION_DENIED, code(() -> other.stopContainer(io.github.dpucoordinator.proto.gnoi.containerz.StopContainerRequest
+          .newBuilder().setInstanceName("t0").setForce(true).build()).toCompletableFuture().get(10, TimeUnit.SECONDS)));
+      assertEquals(Status.Code.PERMISSION_DENIED, code(() -> other.startContainer(start.toBuilder().setInstanceName("t1").putLabels("dpu", "DPU0")
+          .build()).toCompletableFuture().get(10, TimeUnit.SECONDS)));
+      var listed = io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build();
+      assertEquals(0, other.listContainer(listed).runWith(org.apache.pekko.stream.javadsl.Sink.seq(), sys).toCompletableFuture()
+          .get(10, TimeUnit.SECONDS).size(), "DPU1 sees none of DPU0's containers");
+      var mine = containerz.listContainer(listed).runWith(org.apache.pekko.stream.javadsl.Sink.seq(), sys).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertEquals("DPU0", mine.get(0).getLabelsMap().get("dpu"), mine.toString());
+      containerz.stopContainer(io.github.dpucoordinator.proto.gnoi.containerz.StopContainerRequest.newBuilder().setInstanceName("t0")
+          .setForce(true).build()).toCompletableFuture().get(30, TimeUnit.SECONDS);
     } finally {
       if (npuSystem != null) {
         npuSystem.terminate();

@@ -3,7 +3,7 @@ package io.github.dpucoordinator.npu.containerz;
 import io.github.dpucoordinator.common.GrpcServers;
 import io.github.dpucoordinator.npu.containerz.process.ProcessRuntime;
 import io.github.dpucoordinator.proto.gnoi.containerz.Containerz;
-import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzHandlerFactory;
+import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzPowerApiHandlerFactory;
 import java.io.IOException;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -23,6 +23,14 @@ public final class ContainerzServer {
 
   /** Opens it; {@code dpus}: the DPUs a container's {@code dpu} label may name (empty: any). */
   public static Opened open(ActorSystem<?> system, ContainerzSettings settings, Set<String> dpus) throws IOException {
+    return open(system, settings, dpus, Set.of());
+  }
+
+  /**
+   * As {@link #open(ActorSystem, ContainerzSettings, Set)}; under mutual TLS a DPU manages only its own containers
+   * ({@link OwnedContainerz}), and {@code operators} any.
+   */
+  public static Opened open(ActorSystem<?> system, ContainerzSettings settings, Set<String> dpus, Set<String> operators) throws IOException {
     var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     ImageStore store = ImageStore.open(settings.root(), settings.maxImageSize(), settings.maxUploads(), settings.sameImageWait());
     ContainerRuntime runtime = switch (settings.runtime().kind()) {
@@ -31,7 +39,8 @@ public final class ContainerzServer {
     };
     system.getWhenTerminated().thenRun(runtime::close);
     ContainerzService service = new ContainerzService(store, settings.chunkSize(), runtime, new StartRequests(settings.allow(), dpus), blocking);
-    return new Opened(new GrpcServers.Service(Containerz.description, ContainerzHandlerFactory.partial(service, Containerz.name, system)),
+    OwnedContainerz owned = new OwnedContainerz(service, runtime, dpus, operators);
+    return new Opened(new GrpcServers.Service(Containerz.description, ContainerzPowerApiHandlerFactory.partial(owned, Containerz.name, system)),
         runtime);
   }
 }
