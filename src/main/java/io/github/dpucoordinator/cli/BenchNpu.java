@@ -36,12 +36,18 @@ final class BenchNpu implements AutoCloseable {
   }
 
   static BenchNpu start(List<String> javaOpts, Path dir, int port, BenchAgents agents, String tag) throws IOException {
+    return start(javaOpts, dir, port, agents.running, tag, java.util.Map.of());
+  }
+
+  /** {@code env}: more of the service's environment (e.g. its TLS settings). */
+  static BenchNpu start(List<String> javaOpts, Path dir, int port, List<AgentServer.Running> agents, String tag, java.util.Map<String, String> env)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(javaOpts);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "npu",
         "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(port)));
-    for (AgentServer.Running a : agents.running) {
+    for (AgentServer.Running a : agents) {
       cmd.addAll(List.of("--dpu", a.dpuId() + "=127.0.0.1:" + a.port() + "/" + DpuEndpoint.REBOOT_SERVICE));
     }
     Path output = dir.resolve("npu-" + tag + ".log");
@@ -50,6 +56,7 @@ final class BenchNpu implements AutoCloseable {
     pb.environment().put("DPUCOORD_BOOT_WAIT", "30s");
     pb.environment().put("DPUCOORD_DPU_API_PORT", "0");
     pb.environment().put("DPUCTL_LOG_LEVEL", "INFO");
+    pb.environment().putAll(env);
     return new BenchNpu(pb.start(), output, port);
   }
 
@@ -79,6 +86,13 @@ final class BenchNpu implements AutoCloseable {
       TimeUnit.MILLISECONDS.sleep(10);
     }
     throw new IllegalStateException("status not reached within " + max + "; last: " + last + "\n" + Files.readString(output));
+  }
+
+  /** CPU time the service process has used so far (user + system, from /proc; 10 ms ticks). */
+  long cpuMillis() throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10; // utime, stime (fields 14, 15), at 100 ticks per second
   }
 
   /** When {@code text} first appeared in the process output (System.nanoTime). */

@@ -35,6 +35,9 @@ final class CertsCommand {
     @Option(names = "--admin", defaultValue = "admin", paramLabel = "NAME", description = "The admin client's CN (default ${DEFAULT-VALUE}).")
     String admin;
 
+    @Option(names = "--client", paramLabel = "NAME", description = "Another client's certificate (e.g. viewer, operator); repeatable.")
+    List<String> clients = new ArrayList<>();
+
     @Option(names = "--san", paramLabel = "NAME|IP", description = "Another name or address for every certificate; repeatable.")
     List<String> sans = new ArrayList<>();
 
@@ -49,6 +52,7 @@ final class CertsCommand {
       }
       List<String> names = new ArrayList<>(List.of("ca", "npu", admin));
       names.addAll(dpus);
+      names.addAll(clients);
       Files.createDirectories(dir);
       for (String n : names) {
         for (Path f : List.of(dir.resolve(n + ".pem"), dir.resolve(n + "-key.pem"))) {
@@ -67,6 +71,9 @@ final class CertsCommand {
         written.add(issue(ca, dpu, dpu, validity));
       }
       written.add(issue(ca, admin, admin, validity));
+      for (String client : clients) {
+        written.add(issue(ca, client, client, validity));
+      }
       written.forEach(System.out::println);
       return ExitCodes.OK;
     }

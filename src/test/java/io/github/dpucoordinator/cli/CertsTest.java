@@ -36,9 +36,9 @@ class CertsTest {
   @Test
   void initMakesACaAndCertificatesThatCarryTheirNamesAndWorkForMutualTls(@TempDir Path dir) throws Exception {
     CliRunner.Run init = CliRunner.dpuctl("certs", "init", "--dir", dir.toString(), "--npu", "npu1", "--dpu", "DPU0", "--dpu", "DPU1",
-        "--san", "10.0.0.9");
+        "--client", "viewer", "--san", "10.0.0.9");
     assertEquals(0, init.exit(), init.err());
-    for (String f : List.of("ca", "npu", "DPU0", "DPU1", "admin")) {
+    for (String f : List.of("ca", "npu", "DPU0", "DPU1", "admin", "viewer")) {
       assertTrue(Files.isRegularFile(dir.resolve(f + ".pem")) && Files.isRegularFile(dir.resolve(f + "-key.pem")), f);
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(f + "-key.pem"))), f);
     }

@@ -27,7 +27,7 @@ public final class TlsLab {
   }
 
   public Path key(String name) {
-    return dir.resolve(name + ".key");
+    return dir.resolve(name + "-key.pem"); // as dpuctl certs init names it
   }
 
   /** Issues {@code name}'s certificate (valid {@code validity} from now, negative: already expired), written to cert/key. */
