@@ -31,7 +31,7 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  */
 final class TlsBenchmark {
   private static final int DPUS = 64;
-  private static final int CAMPAIGNS = 6;
+  private static final int CAMPAIGNS = 11;
   private static final long SHUTDOWN_MS = 200;
 
   private TlsBenchmark() {}
@@ -40,9 +40,9 @@ final class TlsBenchmark {
     List<String> javaOpts = Arrays.stream(System.getenv().getOrDefault("DPUCTL_JAVA_OPTS", "").trim().split("\\s+"))
         .filter(s -> !s.isEmpty()).toList();
     Path dir = Files.createTempDirectory("dpuctl-bench-tls-");
-    Certificates.Issued ca = Certificates.authority("bench CA", Duration.ofDays(2));
+    Certificates.Issued ca = Certificates.authority("bench CA", Duration.ofDays(400));
     Path caFile = dir.resolve("ca.pem");
-    Certificates.write(Certificates.issue(ca, "npu", List.of("npu"), List.of("127.0.0.1"), Duration.ofDays(1)), dir.resolve("npu.pem"),
+    Certificates.write(Certificates.issue(ca, "npu", List.of("npu"), List.of("127.0.0.1"), Duration.ofDays(90)), dir.resolve("npu.pem"),
         dir.resolve("npu-key.pem"), ca.certificate());
     Certificates.write(ca, caFile, dir.resolve("ca-key.pem"));
     ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
@@ -81,7 +81,7 @@ final class TlsBenchmark {
       Config c = base;
       if (ca != null) {
         Path cert = dir.resolve(id + ".pem");
-        Certificates.write(Certificates.issue(ca, id, List.of(id), List.of("127.0.0.1"), Duration.ofDays(1)), cert, dir.resolve(id + "-key.pem"),
+        Certificates.write(Certificates.issue(ca, id, List.of(id), List.of("127.0.0.1"), Duration.ofDays(90)), cert, dir.resolve(id + "-key.pem"),
             ca.certificate());
         Path caFile = dir.resolve("ca.pem");
         c = AppConfig.with(AppConfig.with(AppConfig.with(AppConfig.with(AppConfig.with(c, "dpu-coordinator.agent.tls.mode", "mtls"),

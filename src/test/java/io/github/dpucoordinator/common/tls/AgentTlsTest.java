@@ -157,6 +157,25 @@ class AgentTlsTest {
     assertTrue(client.getMessage().contains(CLIENT + ".ca"), client.getMessage());
   }
 
+  @Test
+  void aClientCertificateThatHasExpiredIsRefusedInTheHandshake() throws Exception {
+    int port = agent(lab.server(base(), SERVER, "mtls", "DPU0"));
+    lab.issue("brief", Duration.ofSeconds(3));
+    Config brief = lab.client(base(), CLIENT, "brief"); // loaded while still valid
+    ClientTls tls = ClientTls.from(brief.getConfig(CLIENT), CLIENT, brief.getConfig("dpu-coordinator.tls"));
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(500), () -> {
+      SystemClient c = SystemClient.create(tls.apply(GrpcClientSettings.connectToServiceAt("127.0.0.1", port, kit.system())
+          .withDeadline(Duration.ofSeconds(5)).withConnectionAttempts(1), "127.0.0.1"), kit.system());
+      try {
+        Status s = failure(() -> c.time(TimeRequest.getDefaultInstance()).toCompletableFuture().get(20, TimeUnit.SECONDS));
+        assertEquals(Status.Code.UNAVAILABLE, s.getCode(), s.toString());
+      } finally {
+        c.close();
+      }
+      return null;
+    });
+  }
+
   private void assertRefused(Config config, String key, String why) {
     ExecutionException e = assertThrows(ExecutionException.class, () -> agent(config));
     assertTrue(e.getCause() instanceof TlsConfigException, String.valueOf(e.getCause()));
