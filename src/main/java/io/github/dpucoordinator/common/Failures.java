@@ -40,7 +40,32 @@ public final class Failures {
       return t.getMessage() != null ? t.getMessage() : "no answer in time";
     }
     String message = t.getMessage();
-    return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
+    // gRPC's transport failures add the Netty pipeline on a line of their own: noise in a log line
+    String said = message == null || message.isBlank() ? t.getClass().getSimpleName() : message.lines().findFirst().orElse(message);
+    if (said.contains("Network closed for unknown reason")) {
+      said += " (a server that requires TLS closes a plaintext client's connection so: check both ends' tls mode)";
+    }
+    return said + tlsCause(t);
+  }
+
+  /**
+   * Where a failed call's causes include a TLS failure (an untrusted or unnamed certificate, a peer that does not speak
+   * TLS), that failure, since gRPC only says "io exception": " (TLS: ...)", or "" when there is none.
+   */
+  static String tlsCause(Throwable t) {
+    for (Throwable c = t.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+      String name = c.getClass().getName();
+      if (c instanceof javax.net.ssl.SSLException || name.endsWith("NotSslRecordException") || name.endsWith("DecoderException")
+          && c.getCause() instanceof javax.net.ssl.SSLException) {
+        Throwable root = c;
+        while (root.getCause() != null && root.getCause() != root) {
+          root = root.getCause();
+        }
+        String why = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        return " (TLS: " + (name.endsWith("NotSslRecordException") ? "the peer does not speak TLS" : why) + ")";
+      }
+    }
+    return "";
   }
 
   /** A step's result, or (it could not even report one) a failed step {@code name} saying why. */

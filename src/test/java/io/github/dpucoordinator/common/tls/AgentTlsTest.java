@@ -64,8 +64,12 @@ class AgentTlsTest {
     }
   }
 
+  /** How the last failure reads in a log line (Failures.describe). */
+  private static String described = "";
+
   private static Status failure(Executable call) {
     ExecutionException e = assertThrows(ExecutionException.class, call::run);
+    described = io.github.dpucoordinator.common.Failures.describe(e);
     assertTrue(e.getCause() instanceof StatusRuntimeException, "a gRPC failure, not " + e.getCause());
     return ((StatusRuntimeException) e.getCause()).getStatus();
   }
@@ -84,6 +88,7 @@ class AgentTlsTest {
     assertTrue(time(port, lab.client(base(), CLIENT, null)) > 0);
     Status plain = failure(() -> time(port, base()));
     assertEquals(Status.Code.UNAVAILABLE, plain.getCode(), plain.toString());
+    assertTrue(described.contains("check both ends' tls mode"), described);
   }
 
   @Test
@@ -91,6 +96,7 @@ class AgentTlsTest {
     int port = agent(base());
     Status s = failure(() -> time(port, lab.client(base(), CLIENT, null)));
     assertEquals(Status.Code.UNAVAILABLE, s.getCode(), s.toString());
+    assertTrue(described.endsWith("(TLS: the peer does not speak TLS)"), described);
   }
 
   @Test
@@ -99,8 +105,10 @@ class AgentTlsTest {
     TlsLab other = new TlsLab(dir.resolve("other").toFile().mkdirs() ? dir.resolve("other") : dir.resolve("other"));
     Status s = failure(() -> time(port, other.client(base(), CLIENT, null)));
     assertEquals(Status.Code.UNAVAILABLE, s.getCode(), s.toString());
+    assertTrue(described.contains("(TLS: unable to find valid certification path"), described);
     Status named = failure(() -> time(port, AppConfig.with(lab.client(base(), CLIENT, null), CLIENT + ".server-name", "DPU1")));
     assertEquals(Status.Code.UNAVAILABLE, named.getCode(), named.toString());
+    assertTrue(described.contains("is not for DPU1"), described);
     assertTrue(time(port, AppConfig.with(lab.client(base(), CLIENT, null), CLIENT + ".server-name", "DPU0")) > 0);
     assertTrue(time(port, AppConfig.with(base(), CLIENT + ".mode", "tls-skip-verify")) > 0);
   }
