@@ -33,6 +33,7 @@ public final class OffloaderHarness implements AutoCloseable {
   private ServerBinding npu;
   private final io.github.dpucoordinator.common.GrpcServers.Service service;
   private final io.github.dpucoordinator.npu.containerz.ContainerRuntime runtime;
+  private final io.github.dpucoordinator.common.tls.ServerTls tls;
   public final io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient containerz;
 
   public OffloaderHarness(Path dir) throws Exception {
@@ -41,6 +42,14 @@ public final class OffloaderHarness implements AutoCloseable {
 
   /** {@code npuSettings}: keys under the NPU's Containerz section (the runtime, for one). */
   public OffloaderHarness(Path dir, Map<String, Object> npuSettings) throws Exception {
+    this(dir, npuSettings, null);
+  }
+
+  /**
+   * {@code lab} non-null: the NPU's Containerz serves mutual TLS with {@code lab}'s "npu" certificate (DPU0, DPU1 and
+   * "operator" may call it, a DPU for its own containers only), and this harness's own client is the operator.
+   */
+  public OffloaderHarness(Path dir, Map<String, Object> npuSettings, io.github.dpucoordinator.common.tls.TlsLab lab) throws Exception {
     this.dir = dir;
     this.imageDir = Files.createDirectories(dir.resolve("images"));
     this.versionFile = dir.resolve("sonic_version.yml");
@@ -50,13 +59,24 @@ public final class OffloaderHarness implements AutoCloseable {
       config = AppConfig.with(config, ContainerzSettings.KEY + "." + e.getKey(), e.getValue());
     }
     ContainerzSettings settings = ContainerzSettings.of(config, dir.resolve("npu"));
-    ContainerzServer.Opened opened = ContainerzServer.open(kit.system(), settings, Set.of("DPU0", "DPU1"));
+    ContainerzServer.Opened opened = ContainerzServer.open(kit.system(), settings, Set.of("DPU0", "DPU1"),
+        lab == null ? Set.of() : Set.of("operator"));
     runtime = opened.runtime();
     service = opened.service();
-    npu = GrpcServers.bind(kit.system(), "127.0.0.1", 0, List.of(service)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    String block = "dpu-coordinator.npu.dpu-api.tls";
+    this.tls = lab == null ? io.github.dpucoordinator.common.tls.ServerTls.plaintext() : io.github.dpucoordinator.common.tls.ServerTls.from(
+        lab.server(config, block, "mtls", "npu").getConfig(block), block, config.getConfig("dpu-coordinator.tls"));
+    npu = bind(0);
     npuPort = npu.localAddress().getPort();
-    containerz = io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1",
-        npuPort, kit.system()).withTls(false), kit.system());
+    io.github.dpucoordinator.common.tls.ClientTls operator = io.github.dpucoordinator.common.tls.ClientTls.plaintext();
+    if (lab != null) {
+      lab.issue("operator");
+      Config c = lab.client(config, "dpu-coordinator.cli.tls", "operator");
+      operator = io.github.dpucoordinator.common.tls.ClientTls.from(c.getConfig("dpu-coordinator.cli.tls"), "dpu-coordinator.cli.tls",
+          c.getConfig("dpu-coordinator.tls"));
+    }
+    containerz = io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient.create(operator.apply(GrpcClientSettings.connectToServiceAt(
+        "127.0.0.1", npuPort, kit.system()), "127.0.0.1"), kit.system());
   }
 
   /** A script image {@code image:tag} in the image dir (not on the NPU until the offloader deploys it). */
@@ -125,7 +145,13 @@ public final class OffloaderHarness implements AutoCloseable {
 
   /** ... and answers again, on the same port. */
   public void npuUp() throws Exception {
-    npu = GrpcServers.bind(kit.system(), "127.0.0.1", npuPort, List.of(service)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    npu = bind(npuPort);
+  }
+
+  private ServerBinding bind(int port) throws Exception {
+    return GrpcServers.bind(kit.system(), "127.0.0.1", port, List.of(service), tls,
+        io.github.dpucoordinator.common.tls.PeerAuth.Policy.allowList(List.of("DPU0", "DPU1", "operator"), "the test's allow-list"), "the NPU's DPU API")
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   /** A check that may throw anything; a failure is retried by {@link #await}. */
