@@ -218,6 +218,7 @@ class ContainerLifecycleTest {
     get(client.stopContainer(StopContainerRequest.newBuilder().setInstanceName("echo").build()));
     List<String> seen = get(followed).stream().map(LogResponse::getMsg).toList();
     assertTrue(seen.contains("stopping on TERM"), () -> "the followed log saw the stop: " + seen);
+    assertTrue(seen.stream().noneMatch(l -> l.contains("/dev/null")), () -> "the container has a /dev/null for its background jobs: " + seen);
     get(client.removeContainer(RemoveContainerRequest.newBuilder().setName("echo").setForce(true).build()));
     assertTrue(list(true).stream().noneMatch(c -> c.getName().equals("echo")));
     try (var left = Files.list(dir.resolve("containerz").resolve("containers"))) {

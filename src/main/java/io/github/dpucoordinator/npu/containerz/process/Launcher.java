@@ -142,10 +142,34 @@ final class Launcher implements AutoCloseable {
         + " does not define");
   }
 
-  /** Copies setpriv, the loader and their libraries into {@code rootFs}/.containerz (run as root only). */
+  /** The character devices every container gets in its /dev, as Docker gives them: name, major, minor. */
+  private static final List<String[]> DEVICES = List.of(new String[] {"null", "1", "3"}, new String[] {"zero", "1", "5"},
+      new String[] {"random", "1", "8"}, new String[] {"urandom", "1", "9"});
+
+  /**
+   * Copies setpriv, the loader and their libraries into {@code rootFs}/.containerz, and makes /dev/null, zero, random and
+   * urandom in it (a shell's background job reads /dev/null: without it, {@code sleep 1 &} fails). Run as root only.
+   */
   void equip(Path rootFs) throws IOException {
     if (!root) {
       return;
+    }
+    Path dev = Files.createDirectories(rootFs.resolve("dev"));
+    for (String[] d : DEVICES) {
+      Path node = dev.resolve(d[0]);
+      if (Files.exists(node, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        Files.delete(node); // whatever the image put there: a container's devices are the runtime's
+      }
+      Process mknod = new ProcessBuilder("mknod", "-m", "666", node.toString(), "c", d[1], d[2]).redirectErrorStream(true).start();
+      String out = new String(mknod.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      try {
+        if (mknod.waitFor() != 0) {
+          throw new IOException("cannot make " + node + ": " + out);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted making " + node, e);
+      }
     }
     Path tools = rootFs.resolve(TOOLS);
     Files.createDirectories(tools.resolve("lib"));
