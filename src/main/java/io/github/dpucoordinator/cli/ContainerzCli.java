@@ -31,8 +31,8 @@ final class ContainerzCli implements AutoCloseable {
   }
 
   /** Runs {@code call} against the server at {@code address} (or the configured one); the exit code. */
-  static int run(String command, String address, Call call) {
-    Config config = AppConfig.load();
+  static int run(String command, String address, TlsOptions tls, Call call) {
+    Config config = tls.apply(AppConfig.load());
     String target = address != null ? address : config.getString("dpu-coordinator.cli.containerz-address");
     int colon = target.lastIndexOf(':');
     if (colon < 1) {
@@ -41,8 +41,8 @@ final class ContainerzCli implements AutoCloseable {
     }
     ActorSystem<Void> system = Systems.create("containerz-cli", Systems.clientConfig(config));
     try {
-      ClientTls tls = ClientTls.from(config.getConfig(TlsOptions.KEY), TlsOptions.KEY, config.getConfig("dpu-coordinator.tls"));
-      GrpcClientSettings settings = tls.apply(GrpcClientSettings.connectToServiceAt(target.substring(0, colon),
+      ClientTls transport = ClientTls.from(config.getConfig(TlsOptions.KEY), TlsOptions.KEY, config.getConfig("dpu-coordinator.tls"));
+      GrpcClientSettings settings = transport.apply(GrpcClientSettings.connectToServiceAt(target.substring(0, colon),
           Integer.parseInt(target.substring(colon + 1)), system).withConnectionAttempts(2), target.substring(0, colon));
       try (ContainerzCli cli = new ContainerzCli(system, ContainerzClient.create(settings, system),
           config.getDuration("dpu-coordinator.cli.containerz-timeout"))) {

@@ -101,7 +101,7 @@ final class ContainerzContainerCommand {
     @Override
     public Integer call() {
       StartContainerRequest r = request();
-      return ContainerzCli.run("containerz container start", address, cli -> {
+      return ContainerzCli.run("containerz container start", address, tls, cli -> {
         System.out.println(cli.await(cli.client.startContainer(r)).getStartOk().getInstanceName() + " started");
         return ExitCodes.OK;
       });
@@ -119,7 +119,7 @@ final class ContainerzContainerCommand {
       Options.require(spec, !instance.isEmpty(), "update needs --instance");
       UpdateContainerRequest r = UpdateContainerRequest.newBuilder().setInstanceName(instance).setImageName(image).setImageTag(tag)
           .setParams(request()).setAsync(async).build();
-      return ContainerzCli.run("containerz container update", address, cli -> {
+      return ContainerzCli.run("containerz container update", address, tls, cli -> {
         UpdateContainerResponse u = cli.await(cli.client.updateContainer(r));
         System.out.println(u.getUpdateOk().getInstanceName() + (u.getUpdateOk().getIsAsync() ? " being updated to " : " updated to ") + image + ":" + tag);
         return ExitCodes.OK;
@@ -143,7 +143,7 @@ final class ContainerzContainerCommand {
 
     @Override
     public Integer call() {
-      return ContainerzCli.run("containerz container stop", address, cli -> {
+      return ContainerzCli.run("containerz container stop", address, tls, cli -> {
         cli.await(cli.client.stopContainer(StopContainerRequest.newBuilder().setInstanceName(instance).setForce(force).setRestart(restart).build()));
         System.out.println(instance + (restart ? " restarted" : " stopped"));
         return ExitCodes.OK;
@@ -159,7 +159,7 @@ final class ContainerzContainerCommand {
 
     @Override
     public Integer call() {
-      return ContainerzCli.run("containerz container remove", address, cli -> {
+      return ContainerzCli.run("containerz container remove", address, tls, cli -> {
         cli.await(cli.client.removeContainer(RemoveContainerRequest.newBuilder().setName(instance).setForce(force).build()));
         System.out.println(instance + " removed");
         return ExitCodes.OK;
@@ -174,7 +174,7 @@ final class ContainerzContainerCommand {
 
     @Override
     public Integer call() {
-      return ContainerzCli.run("containerz container logs", address, cli -> {
+      return ContainerzCli.run("containerz container logs", address, tls, cli -> {
         cli.await(cli.client.log(LogRequest.newBuilder().setInstanceName(instance).setFollow(follow).build())
             .runWith(Sink.foreach(l -> System.out.println(l.getMsg())), cli.system));
         return ExitCodes.OK;
@@ -200,7 +200,7 @@ final class ContainerzContainerCommand {
         int eq = f.indexOf('=');
         b.addFilter(ListContainerRequest.Filter.newBuilder().setKey(eq < 0 ? f : f.substring(0, eq)).addValue(eq < 0 ? "" : f.substring(eq + 1)));
       }
-      return ContainerzCli.run("containerz container list", address, cli -> {
+      return ContainerzCli.run("containerz container list", address, tls, cli -> {
         List<ListContainerResponse> found = cli.await(cli.client.listContainer(b.build()).runWith(Sink.seq(), cli.system));
         if (json) {
           ArrayNode out = ContainerzImageCommand.JSON.createArrayNode();

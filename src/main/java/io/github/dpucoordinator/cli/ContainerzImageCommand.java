@@ -26,6 +26,9 @@ final class ContainerzImageCommand {
   abstract static class Target {
     @Option(names = "--address", paramLabel = "HOST:PORT", description = "Containerz address (default: dpu-coordinator.cli.containerz-address).")
     String address;
+
+    @picocli.CommandLine.Mixin
+    TlsOptions tls = new TlsOptions();
   }
 
   /** A server and an image on it. */
@@ -49,7 +52,7 @@ final class ContainerzImageCommand {
         System.err.println("dpuctl containerz image push: no such file: " + file);
         return ExitCodes.USAGE;
       }
-      return ContainerzCli.run("containerz image push", address, cli -> {
+      return ContainerzCli.run("containerz image push", address, tls, cli -> {
         long size = Files.size(file);
         long[] shown = {-1};
         ImageTransferSuccess done = cli.await(ContainerzUpload.deploy(cli.client, cli.system, file, image, tag, received -> {
@@ -72,7 +75,7 @@ final class ContainerzImageCommand {
 
     @Override
     public Integer call() {
-      return ContainerzCli.run("containerz image list", address, cli -> {
+      return ContainerzCli.run("containerz image list", address, tls, cli -> {
         List<ListImageResponse> images = cli.await(cli.client.listImage(ListImageRequest.getDefaultInstance()).runWith(Sink.seq(), cli.system));
         if (json) {
           ArrayNode out = JSON.createArrayNode();
@@ -95,7 +98,7 @@ final class ContainerzImageCommand {
 
     @Override
     public Integer call() {
-      return ContainerzCli.run("containerz image remove", address, cli -> {
+      return ContainerzCli.run("containerz image remove", address, tls, cli -> {
         cli.await(cli.client.removeImage(RemoveImageRequest.newBuilder().setName(image).setTag(tag).setForce(force).build()));
         System.out.println(image + ":" + tag + " removed");
         return ExitCodes.OK;

@@ -34,6 +34,8 @@ final class KnownKeys {
       ROOT + ".npu.pre-reboot-tasks", STEP,
       ROOT + ".npu.dpu-reboot.hooks", STEP,
       ROOT + ".offloader.containers", Set.of("name", "image", "version-policy", "cmd", "env", "ports", "labels", "restart", "health"));
+  /** The keys of a DPU's own tls block in npu.dpus (those of npu.dpu-tls). */
+  private static final Set<String> DPU_TLS = new TreeSet<>(Set.of("mode", "ca", "server-name", "pin", "cert", "key"));
   private static volatile Map<String, String> overrides;
 
   private KnownKeys() {}
@@ -54,6 +56,14 @@ final class KnownKeys {
       com.typesafe.config.ConfigList entries = config.getList(list);
       for (int i = 0; i < entries.size(); i++) {
         if (entries.get(i) instanceof com.typesafe.config.ConfigObject entry) {
+          if (list.equals(ROOT + ".npu.dpus") && entry.get("tls") instanceof com.typesafe.config.ConfigObject tls) {
+            for (String key : new TreeSet<>(tls.keySet())) { // a DPU's own TLS block has the keys of npu.dpu-tls
+              if (!DPU_TLS.contains(key)) {
+                problems.add(list + "[" + i + "].tls." + key + " (its keys: " + String.join(", ", DPU_TLS) + ")"
+                    + (tls.origin().filename() != null ? " (" + tls.origin().filename() + ":" + tls.get(key).origin().lineNumber() + ")" : ""));
+              }
+            }
+          }
           for (String field : new TreeSet<>(entry.keySet())) {
             if (!fields.contains(field)) {
               String suggestion = closest(field, fields);

@@ -84,7 +84,7 @@ class FirstContactTest {
     Path conf = dir.resolve("npu.conf");
     Files.writeString(conf, "include classpath(\"application.conf\")\ndpu-coordinator.npu.halt-timout = 5s\n"
         + "dpu-coordinator.npu.signal.max-attempt = 2\n"
-        + "dpu-coordinator.npu.dpus = [ { id = DPU0, host = \"127.0.0.1\", port = 50061, boot-wiat = 5s } ]\n");
+        + "dpu-coordinator.npu.dpus = [ { id = DPU0, host = \"127.0.0.1\", port = 50061, boot-wiat = 5s, tls { mode = tls, sever-name = x } } ]\n");
     Run r = CliRunner.process(dir, Map.of(), List.of(), List.of("-Dconfig.file=" + conf), "npu");
     assertEquals(5, r.exit(), r.err());
     assertOneLine(r.err(), "dpu-coordinator.npu.halt-timout (did you mean dpu-coordinator.npu.halt-timeout?)");
@@ -92,6 +92,8 @@ class FirstContactTest {
         r.err());
     assertTrue(r.err().contains("npu.conf:2"), "says where: " + r.err());
     assertTrue(r.err().contains("dpu-coordinator.npu.dpus[0].boot-wiat (did you mean boot-wait?)"), "inside list entries too: " + r.err());
+    assertTrue(r.err().contains("dpu-coordinator.npu.dpus[0].tls.sever-name (its keys: ca, cert, key, mode, pin, server-name)"),
+        "and in a DPU's own tls block: " + r.err());
   }
 
   @Test

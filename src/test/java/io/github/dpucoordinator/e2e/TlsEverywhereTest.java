@@ -166,6 +166,14 @@ class TlsEverywhereTest {
           .get(10, TimeUnit.SECONDS).size(), "DPU1 sees none of DPU0's containers");
       var mine = containerz.listContainer(listed).runWith(org.apache.pekko.stream.javadsl.Sink.seq(), sys).toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertEquals("DPU0", mine.get(0).getLabelsMap().get("dpu"), mine.toString());
+      // dpuctl containerz over mutual TLS: DPU0's certificate lists its container, DPU1's cannot stop it (exit 3 is a refusal)
+      CliRunner.Run ls = CliRunner.dpuctl("containerz", "container", "list", "--all", "--address", "127.0.0.1:" + dpuApi, "--tls-ca",
+          lab.caFile().toString(), "--tls-cert", lab.cert("DPU0").toString(), "--tls-key", lab.key("DPU0").toString());
+      assertEquals(0, ls.exit(), ls.out() + ls.err());
+      assertTrue(ls.out().contains("t0") && ls.out().contains("DPU0"), ls.out());
+      CliRunner.Run stop = CliRunner.dpuctl("containerz", "container", "stop", "--instance", "t0", "--address", "127.0.0.1:" + dpuApi,
+          "--tls-ca", lab.caFile().toString(), "--tls-cert", lab.cert("DPU1").toString(), "--tls-key", lab.key("DPU1").toString());
+      assertTrue(stop.exit() != 0 && stop.err().contains("PERMISSION_DENIED"), stop.exit() + " " + stop.out() + stop.err());
       containerz.stopContainer(io.github.dpucoordinator.proto.gnoi.containerz.StopContainerRequest.newBuilder().setInstanceName("t0")
           .setForce(true).build()).toCompletableFuture().get(30, TimeUnit.SECONDS);
     } finally {
