@@ -75,9 +75,10 @@ public final class AgentServer {
     // checked before anything starts: a certificate that cannot work refuses the agent, naming its key
     Config tlsConfig = config.getConfig(TLS);
     ServerTls tls;
+    ClientTls toNpu;
     try {
-      tls = ServerTls.from(tlsConfig, TLS, config.getConfig("dpu-coordinator.tls"));
-      ClientTls toNpu = NpuNoticeClient.npuTls(config); // the way to the NPU too, before it is needed
+      tls = ServerTls.at(config, TLS);
+      toNpu = ClientTls.at(config, NpuNoticeClient.NPU_TLS); // the way to the NPU too, read once, before it is needed
       if (toNpu.insecure()) {
         LoggerFactory.getLogger(AgentServer.class).warn("[dpu={}] the NPU is reached with {}", given.dpuId(), toNpu.describe());
       }
@@ -111,7 +112,7 @@ public final class AgentServer {
       system.systemActorOf(OffloaderLink.create(agent, offloader), "offloader-link-" + settings.dpuId(), Props.empty());
     }
     ActorRef<RebootNegotiator.Command> negotiator = system.systemActorOf(
-        Behaviors.supervise(RebootNegotiator.create(settings, agent, Clock.systemUTC())).onFailure(SupervisorStrategy.restart()),
+        Behaviors.supervise(RebootNegotiator.create(settings, agent, Clock.systemUTC(), toNpu)).onFailure(SupervisorStrategy.restart()),
         "dpu-reboot-negotiator-" + settings.dpuId(), Props.empty());
     NpuContact contact = new NpuContact(Clock.systemUTC());
     RebootServiceImpl impl = new RebootServiceImpl(agent, system, contact);

@@ -45,7 +45,7 @@ final class AdminClient implements AutoCloseable {
     HostPort target = HostPort.parse(address, "the admin address (--admin or dpu-coordinator.cli.admin-address)");
     String host = target.host();
     int port = target.port();
-    ClientTls tls = ClientTls.from(config.getConfig(TlsOptions.KEY), TlsOptions.KEY, config.getConfig("dpu-coordinator.tls"));
+    ClientTls tls = ClientTls.at(config, TlsOptions.KEY);
     Config quiet = Systems.clientConfig(config);
     this.system = Systems.create("dpuctl", quiet);
     this.client = NpuAdminClient.create(tls.apply(GrpcClientSettings.connectToServiceAt(host, port, system)
@@ -113,14 +113,10 @@ final class AdminClient implements AutoCloseable {
     try {
       return call.run();
     } catch (Exception e) {
-      Throwable t = e;
-      while (t.getCause() != null && !(t instanceof io.grpc.StatusRuntimeException)) {
-        t = t.getCause();
-      }
-      if (t instanceof io.grpc.StatusRuntimeException sre && (sre.getStatus().getCode() == io.grpc.Status.Code.PERMISSION_DENIED
-          || sre.getStatus().getCode() == io.grpc.Status.Code.UNAUTHENTICATED)) {
-        throw new Denied("the admin API at " + address + " refused: " + sre.getStatus().getCode() + ": " + sre.getStatus().getDescription()
-            + (sre.getStatus().getCode() == io.grpc.Status.Code.UNAUTHENTICATED ? " (give your certificate: --tls-cert, --tls-key)" : ""));
+      io.grpc.Status status = CallFailures.status(e).map(io.grpc.StatusRuntimeException::getStatus).orElse(io.grpc.Status.UNKNOWN);
+      if (status.getCode() == io.grpc.Status.Code.PERMISSION_DENIED || status.getCode() == io.grpc.Status.Code.UNAUTHENTICATED) {
+        throw new Denied("the admin API at " + address + " refused: " + status.getCode() + ": " + status.getDescription()
+            + (status.getCode() == io.grpc.Status.Code.UNAUTHENTICATED ? " (give your certificate: --tls-cert, --tls-key)" : ""));
       }
       throw new Unreachable("cannot reach the NPU service's admin API at " + address + ": " + Systems.rootMessage(e)
           + " (is `dpuctl npu` running there?)");

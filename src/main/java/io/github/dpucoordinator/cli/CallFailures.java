@@ -24,13 +24,19 @@ final class CallFailures {
     }
   }
 
-  /** Prints what went wrong, prefixed with {@code command}; {@code unreachable}: the line for a server not reached. */
-  static int exit(String command, String unreachable, boolean relayedUnavailable, Throwable e) {
+  /** The gRPC failure among {@code e} and its causes. */
+  static java.util.Optional<StatusRuntimeException> status(Throwable e) {
     Throwable c = e;
     while (c.getCause() != null && !(c instanceof StatusRuntimeException)) {
       c = c.getCause();
     }
-    if (c instanceof StatusRuntimeException s) {
+    return c instanceof StatusRuntimeException s ? java.util.Optional.of(s) : java.util.Optional.empty();
+  }
+
+  /** Prints what went wrong, prefixed with {@code command}; {@code unreachable}: the line for a server not reached. */
+  static int exit(String command, String unreachable, boolean relayedUnavailable, Throwable e) {
+    StatusRuntimeException s = status(e).orElse(null);
+    if (s != null) {
       Status status = s.getStatus();
       String d = String.valueOf(status.getDescription());
       if (io.github.dpucoordinator.common.Failures.notReached(status)) {

@@ -41,7 +41,7 @@ final class ContainerzCli implements AutoCloseable {
     }
     ActorSystem<Void> system = Systems.create("containerz-cli", Systems.clientConfig(config));
     try {
-      ClientTls transport = ClientTls.from(config.getConfig(TlsOptions.KEY), TlsOptions.KEY, config.getConfig("dpu-coordinator.tls"));
+      ClientTls transport = ClientTls.at(config, TlsOptions.KEY);
       GrpcClientSettings settings = transport.apply(GrpcClientSettings.connectToServiceAt(target.substring(0, colon),
           Integer.parseInt(target.substring(colon + 1)), system).withConnectionAttempts(2), target.substring(0, colon));
       try (ContainerzCli cli = new ContainerzCli(system, ContainerzClient.create(settings, system),

@@ -63,8 +63,7 @@ final class TlsBenchmark {
           "dpu-coordinator.cli.tls.ca", caFile.toString()), "dpu-coordinator.cli.tls.cert", dir.resolve("npu.pem").toString()),
           "dpu-coordinator.cli.tls.key", dir.resolve("npu-key.pem").toString());
       long plainNanos = firstCalls(plainSystem, plain, ClientTls.plaintext());
-      long tlsNanos = firstCalls(tlsSystem, tls, ClientTls.from(client.getConfig("dpu-coordinator.cli.tls"), "dpu-coordinator.cli.tls",
-          client.getConfig("dpu-coordinator.tls")));
+      long tlsNanos = firstCalls(tlsSystem, tls, ClientTls.at(client, "dpu-coordinator.cli.tls"));
       out.printf("  A new connection's first call (gNOI Time), median over %d DPUs: plaintext %.2f ms, mutual TLS %.2f ms: handshake %.2f ms per DPU%n",
           DPUS, plainNanos / 1e6, tlsNanos / 1e6, (tlsNanos - plainNanos) / 1e6);
     } finally {

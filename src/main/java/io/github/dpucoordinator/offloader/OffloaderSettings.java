@@ -42,7 +42,7 @@ public record OffloaderSettings(String dpuId, String npuAddress, Path dataDir, S
         new Restart(r.getDuration("initial-delay"), r.getDuration("max-delay"), r.getDouble("jitter"), r.getDuration("reset-after"),
             r.getInt("max-restarts"), r.getDuration("window")),
         new Upgrade(u.getDuration("min-healthy"), u.getDuration("deadline"), u.getStringList("order")), containers,
-        ClientTls.from(c.getConfig("npu-tls"), KEY + ".npu-tls", root.getConfig("dpu-coordinator.tls")));
+        ClientTls.at(root, KEY + ".npu-tls"));
     s.check();
     return s;
   }

@@ -64,8 +64,8 @@ public final class OffloaderHarness implements AutoCloseable {
     runtime = opened.runtime();
     service = opened.service();
     String block = "dpu-coordinator.npu.dpu-api.tls";
-    this.tls = lab == null ? io.github.dpucoordinator.common.tls.ServerTls.plaintext() : io.github.dpucoordinator.common.tls.ServerTls.from(
-        lab.server(config, block, "mtls", "npu").getConfig(block), block, config.getConfig("dpu-coordinator.tls"));
+    this.tls = lab == null ? io.github.dpucoordinator.common.tls.ServerTls.plaintext() : io.github.dpucoordinator.common.tls.ServerTls.at(
+        lab.server(config, block, "mtls", "npu"), block);
     npu = bind(0);
     npuPort = npu.localAddress().getPort();
     io.github.dpucoordinator.common.tls.ClientTls operator = io.github.dpucoordinator.common.tls.ClientTls.plaintext();

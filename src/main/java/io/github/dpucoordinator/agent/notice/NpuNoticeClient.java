@@ -26,17 +26,13 @@ public final class NpuNoticeClient implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicReference<String> npuIdentity = new java.util.concurrent.atomic.AtomicReference<>("");
   private DpuRebootNoticesClient client;
 
-  NpuNoticeClient(RebootNoticeSettings settings, ActorSystem<?> system) {
+  NpuNoticeClient(RebootNoticeSettings settings, ActorSystem<?> system, ClientTls tls) {
     this.settings = settings;
     this.system = system;
-    this.tls = npuTls(system.settings().config()); // checked at the agent's start (AgentServer)
+    this.tls = tls;
   }
 
-  /** How the agent reaches the NPU ({@value #NPU_TLS}); refused naming the key when it cannot work. */
-  public static ClientTls npuTls(com.typesafe.config.Config root) {
-    return ClientTls.from(root.getConfig(NPU_TLS), NPU_TLS, root.getConfig("dpu-coordinator.tls"));
-  }
-
+  /** Where the agent's way to the NPU is configured. */
   public static final String NPU_TLS = "dpu-coordinator.agent.npu-tls";
 
   CompletionStage<NoticeAnswer> notifyReboot(DpuRebootNotice notice) {

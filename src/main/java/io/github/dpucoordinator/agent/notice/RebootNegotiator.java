@@ -39,8 +39,10 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   private static final String ROUND = "round";
   private static final String DEADLINE = "hard-deadline";
 
-  public static Behavior<Command> create(AgentSettings settings, ActorRef<DpuAgent.Command> agent, Clock clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new RebootNegotiator(ctx, timers, settings, agent, clock)));
+  /** {@code npuTls}: how the NPU is reached (agent.npu-tls, read and checked by the agent's start). */
+  public static Behavior<Command> create(AgentSettings settings, ActorRef<DpuAgent.Command> agent, Clock clock,
+      io.github.dpucoordinator.common.tls.ClientTls npuTls) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new RebootNegotiator(ctx, timers, settings, agent, clock, npuTls)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -58,14 +60,14 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
   private ActorRef<RebootGoing.Msg> going;
 
   private RebootNegotiator(ActorContext<Command> ctx, TimerScheduler<Command> timers, AgentSettings settings,
-      ActorRef<DpuAgent.Command> agent, Clock clock) {
+      ActorRef<DpuAgent.Command> agent, Clock clock, io.github.dpucoordinator.common.tls.ClientTls npuTls) {
     super(ctx);
     this.timers = timers;
     this.settings = settings;
     this.caps = settings.notice();
     this.agent = agent;
     this.clock = clock;
-    this.npu = caps.hasNpu() ? Optional.of(new NpuNoticeClient(caps, ctx.getSystem())) : Optional.empty();
+    this.npu = caps.hasNpu() ? Optional.of(new NpuNoticeClient(caps, ctx.getSystem(), npuTls)) : Optional.empty();
   }
 
   @Override

@@ -50,8 +50,13 @@ public final class ClientTls {
   /**
    * The client settings in block {@code c}, whose keys are {@code prefix}.mode, ca, server-name, pin, cert and key;
    * {@code tls} the global dpu-coordinator.tls block (recheck, warn-before). Settings that cannot work are refused
-   * naming the key.
+   * naming the key. {@link #at}: the block at {@code key} of {@code root}.
    */
+  public static ClientTls at(Config root, String key) {
+    return from(root.getConfig(key), key, root.getConfig("dpu-coordinator.tls"));
+  }
+
+  /** As {@link #at}, for a block {@code c} that is not at {@code prefix} in a root (a DPU's own block over the default). */
   public static ClientTls from(Config c, String prefix, Config tls) {
     String mode = c.getString("mode").toLowerCase(Locale.ROOT);
     if (!Set.of(PLAINTEXT, TLS, SKIP_VERIFY).contains(mode)) {

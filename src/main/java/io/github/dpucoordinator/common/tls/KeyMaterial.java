@@ -34,30 +34,26 @@ public final class KeyMaterial {
   private final String keyKey;
   private final Path certFile;
   private final Path keyFile;
-  private final Duration recheck;
+  private final Recheck recheck;
   private final Duration warnBefore;
   private final Clock clock;
   private volatile Loaded current;
-  private volatile long lastCheckNanos;
 
   public KeyMaterial(String certKey, Path certFile, String keyKey, Path keyFile, Duration recheck, Duration warnBefore, Clock clock) {
     this.certKey = certKey;
     this.keyKey = keyKey;
     this.certFile = certFile;
     this.keyFile = keyFile;
-    this.recheck = recheck;
+    this.recheck = new Recheck(recheck);
     this.warnBefore = warnBefore;
     this.clock = clock;
     this.current = load();
-    this.lastCheckNanos = System.nanoTime();
     warnIfExpiring(current);
   }
 
   /** The pair in use, re-read first if a file changed since it was loaded. */
   public Loaded current() {
-    long now = System.nanoTime();
-    if (now - lastCheckNanos >= recheck.toNanos()) {
-      lastCheckNanos = now;
+    if (recheck.due()) {
       refresh();
     }
     return current;

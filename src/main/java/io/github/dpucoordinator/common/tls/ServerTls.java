@@ -43,8 +43,12 @@ public final class ServerTls {
     return new ServerTls("", PLAINTEXT, null, null, Identities.CN);
   }
 
-  /** The server settings in block {@code c} (keys {@code prefix}.mode, cert, key, ca, identity-from); {@code tls}: dpu-coordinator.tls. */
-  public static ServerTls from(Config c, String prefix, Config tls) {
+  /** The server settings at {@code key} of {@code root} (its mode, cert, key, ca, identity-from), with root's dpu-coordinator.tls. */
+  public static ServerTls at(Config root, String key) {
+    return from(root.getConfig(key), key, root.getConfig("dpu-coordinator.tls"));
+  }
+
+  static ServerTls from(Config c, String prefix, Config tls) {
     String mode = c.getString("mode").toLowerCase(Locale.ROOT);
     if (!Set.of(PLAINTEXT, TLS, MTLS).contains(mode)) {
       throw new TlsConfigException(prefix + ".mode must be plaintext, tls or mtls, not '" + mode + "'");
@@ -102,12 +106,14 @@ public final class ServerTls {
     if (plain()) {
       return Optional.empty();
     }
-    SSLContext context = TlsConfigException.read(prefix + ".cert", Path.of("."), () -> {
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(new javax.net.ssl.KeyManager[] {new ReloadingKeyManager(keys)},
+    SSLContext context;
+    try {
+      context = SSLContext.getInstance("TLS");
+      context.init(new javax.net.ssl.KeyManager[] {new ReloadingKeyManager(keys)},
           mutual() ? new TrustManager[] {new PeerTrust(cas, "", Set.of(), true)} : null, null);
-      return ctx;
-    });
+    } catch (GeneralSecurityException e) {
+      throw new TlsConfigException(prefix + ": cannot make a TLS server context (" + e.getMessage() + ")");
+    }
     boolean ask = mutual();
     return Optional.of(ConnectionContext.httpsServer(() -> {
       SSLEngine engine = context.createSSLEngine();

@@ -23,23 +23,19 @@ public final class TrustMaterial {
 
   private final String key;
   private final Path file;
-  private final Duration recheck;
+  private final Recheck recheck;
   private volatile Loaded current;
-  private volatile long lastCheckNanos;
 
   public TrustMaterial(String key, Path file, Duration recheck) {
     this.key = key;
     this.file = file;
-    this.recheck = recheck;
+    this.recheck = new Recheck(recheck);
     this.current = load();
-    this.lastCheckNanos = System.nanoTime();
   }
 
   /** The trust manager of the bundle, re-read first if the file changed. */
   public X509ExtendedTrustManager manager() {
-    long now = System.nanoTime();
-    if (now - lastCheckNanos >= recheck.toNanos()) {
-      lastCheckNanos = now;
+    if (recheck.due()) {
       try {
         if (!Files.getLastModifiedTime(file).equals(current.time())) {
           current = load();

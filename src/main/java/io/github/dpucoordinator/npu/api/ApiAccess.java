@@ -25,8 +25,7 @@ public record ApiAccess(ServerTls admin, PeerAuth.Policy adminPolicy, ServerTls 
   private static final Set<String> READS = Set.of("Status", "Plan");
 
   public static ApiAccess from(Config root, NpuSettings settings) {
-    Config tls = root.getConfig("dpu-coordinator.tls");
-    ServerTls admin = ServerTls.from(root.getConfig(ADMIN_TLS), ADMIN_TLS, tls);
+    ServerTls admin = ServerTls.at(root, ADMIN_TLS);
     if (!HostPort.isLoopback(settings.adminHost()) && !admin.mutual()) {
       throw new TlsConfigException("dpu-coordinator.npu.admin.host = " + settings.adminHost() + " is not loopback: the admin API there needs "
           + ADMIN_TLS + ".mode = mtls (and " + ADMIN_TLS + ".viewers / operators)");
@@ -46,7 +45,7 @@ public record ApiAccess(ServerTls admin, PeerAuth.Policy adminPolicy, ServerTls 
       }
       return Optional.of("neither a viewer nor an operator (" + ADMIN_TLS + ".viewers, .operators)");
     };
-    ServerTls dpuApi = ServerTls.from(root.getConfig(DPU_API_TLS), DPU_API_TLS, tls);
+    ServerTls dpuApi = ServerTls.at(root, DPU_API_TLS);
     Set<String> dpuOperators = Set.copyOf(AppConfig.names(root, DPU_API_TLS + ".operators"));
     Set<String> dpus = settings.dpus().stream().map(d -> d.id()).collect(Collectors.toUnmodifiableSet());
     PeerAuth.Policy dpuPolicy = (ids, path) -> ids.stream().anyMatch(i -> dpus.contains(i) || dpuOperators.contains(i)) ? Optional.empty()

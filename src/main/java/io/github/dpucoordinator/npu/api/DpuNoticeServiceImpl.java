@@ -7,6 +7,7 @@ import io.github.dpucoordinator.proto.notice.Decision;
 import io.github.dpucoordinator.proto.notice.DpuRebootNotice;
 import io.github.dpucoordinator.proto.notice.DpuRebootNoticesPowerApi;
 import io.github.dpucoordinator.common.tls.PeerAuth;
+import java.util.Optional;
 import org.apache.pekko.grpc.javadsl.Metadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,8 +54,9 @@ public final class DpuNoticeServiceImpl implements DpuRebootNoticesPowerApi {
     if (in.getDpuId().isBlank()) {
       return invalid("dpu_id is required");
     }
-    if (!mayActFor(metadata, in.getDpuId(), in.getNoticeId(), "NotifyReboot")) {
-      return denied(metadata, in.getDpuId());
+    Optional<String> other = otherThan(metadata, in.getDpuId(), in.getNoticeId(), "NotifyReboot");
+    if (other.isPresent()) {
+      return denied(other.get(), in.getDpuId());
     }
     CompletionStage<NpuProtocol.NoticeReply> reply = Asks.ask(system, coordinator, r -> new NpuProtocol.NoticeReceived(in.getDpuId(),
         in.getNoticeId(), in.getReason(), in.getPlannedUnixMs(), in.getHardDeadlineUnixMs(), Math.max(1, in.getRound()), r),
@@ -71,8 +73,9 @@ public final class DpuNoticeServiceImpl implements DpuRebootNoticesPowerApi {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
     }
-    if (!mayActFor(metadata, in.getDpuId(), in.getNoticeId(), "RebootGoing")) {
-      return denied(metadata, in.getDpuId());
+    Optional<String> other = otherThan(metadata, in.getDpuId(), in.getNoticeId(), "RebootGoing");
+    if (other.isPresent()) {
+      return denied(other.get(), in.getDpuId());
     }
     CompletionStage<NpuProtocol.GoingReply> reply = Asks.ask(system, coordinator,
         r -> new NpuProtocol.GoingReceived(in.getDpuId(), in.getNoticeId(), in.getWhy(), in.getBootId(), r), askTimeout,
@@ -89,8 +92,9 @@ public final class DpuNoticeServiceImpl implements DpuRebootNoticesPowerApi {
     if (in.getDpuId().isBlank() || in.getNoticeId().isBlank()) {
       return invalid("dpu_id and notice_id are required");
     }
-    if (!mayActFor(metadata, in.getDpuId(), in.getNoticeId(), "RebootPostponed")) {
-      return denied(metadata, in.getDpuId());
+    Optional<String> other = otherThan(metadata, in.getDpuId(), in.getNoticeId(), "RebootPostponed");
+    if (other.isPresent()) {
+      return denied(other.get(), in.getDpuId());
     }
     CompletionStage<NpuProtocol.GoingReply> reply = Asks.ask(system, coordinator, r -> new NpuProtocol.PostponedOnDpu(in.getDpuId(),
         in.getNoticeId(), in.getUntilUnixMs(), in.getBy(), in.getReason(), r), askTimeout, NpuSettings.Admin.ASK_TIMEOUT);
@@ -102,20 +106,21 @@ public final class DpuNoticeServiceImpl implements DpuRebootNoticesPowerApi {
   /**
    * Under mutual TLS a DPU may only speak for itself: its certificate must name the DPU the notice is about (an
    * operator's may name any). Without a client certificate (plaintext or TLS on the midplane) the notice is taken as is.
+   * The caller's identity when it speaks for another DPU (logged), else empty.
    */
-  private boolean mayActFor(Metadata metadata, String dpuId, String noticeId, String call) {
+  private Optional<String> otherThan(Metadata metadata, String dpuId, String noticeId, String call) {
     java.util.List<String> ids = PeerAuth.identities(metadata);
     if (ids.isEmpty() || ids.contains(dpuId) || ids.stream().anyMatch(operators::contains)) {
-      return true;
+      return Optional.empty();
     }
     log.warn("[notice={} dpu={}] {} refused: the caller's certificate is {}, not {}'s", noticeId.isEmpty() ? "new" : noticeId, dpuId, call,
         ids.get(0), dpuId);
-    return false;
+    return Optional.of(ids.get(0));
   }
 
-  private static <T> CompletionStage<T> denied(Metadata metadata, String dpuId) {
+  private static <T> CompletionStage<T> denied(String caller, String dpuId) {
     return CompletableFuture.failedFuture(new GrpcServiceException(Status.PERMISSION_DENIED.withDescription(
-        PeerAuth.identities(metadata).get(0) + " may not announce a reboot of " + dpuId + ": a DPU speaks only for itself")));
+        caller + " may not announce a reboot of " + dpuId + ": a DPU speaks only for itself")));
   }
 
   private static <T> CompletionStage<T> invalid(String message) {

@@ -42,7 +42,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
@@ -85,10 +85,10 @@ public final class OwnedContainerz implements ContainerzPowerApi {
   }
 
   /** Runs {@code call} once {@code instance} is known to be the caller's (or not to exist: the service then says NOT_FOUND). */
-  private <T> CompletionStage<T> owned(Metadata metadata, String instance, String what, Function<Void, CompletionStage<T>> call) {
+  private <T> CompletionStage<T> owned(Metadata metadata, String instance, String what, Supplier<CompletionStage<T>> call) {
     Optional<String> dpu = dpu(metadata);
     if (dpu.isEmpty()) {
-      return call.apply(null);
+      return call.get();
     }
     return runtime.list().thenCompose(all -> {
       Optional<ContainerRuntime.Container> c = all.stream().filter(x -> x.name().equals(instance)).findFirst();
@@ -97,7 +97,7 @@ public final class OwnedContainerz implements ContainerzPowerApi {
             c.get().labels().getOrDefault(ContainerSpec.DPU_LABEL, "none"), what, dpu.get());
         return CompletableFuture.failedFuture(denied(dpu.get(), what + " " + instance));
       }
-      return call.apply(null);
+      return call.get();
     });
   }
 
@@ -131,22 +131,22 @@ public final class OwnedContainerz implements ContainerzPowerApi {
     } catch (GrpcServiceException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return owned(metadata, in.getInstanceName(), "update", x -> service.updateContainer(request));
+    return owned(metadata, in.getInstanceName(), "update", () -> service.updateContainer(request));
   }
 
   @Override
   public CompletionStage<StopContainerResponse> stopContainer(StopContainerRequest in, Metadata metadata) {
-    return owned(metadata, in.getInstanceName(), "stop", x -> service.stopContainer(in));
+    return owned(metadata, in.getInstanceName(), "stop", () -> service.stopContainer(in));
   }
 
   @Override
   public CompletionStage<RemoveContainerResponse> removeContainer(RemoveContainerRequest in, Metadata metadata) {
-    return owned(metadata, in.getName(), "remove", x -> service.removeContainer(in));
+    return owned(metadata, in.getName(), "remove", () -> service.removeContainer(in));
   }
 
   @Override
   public Source<LogResponse, NotUsed> log(LogRequest in, Metadata metadata) {
-    return Source.completionStage(owned(metadata, in.getInstanceName(), "read the log of", x -> CompletableFuture.completedFuture(in)))
+    return Source.completionStage(owned(metadata, in.getInstanceName(), "read the log of", () -> CompletableFuture.completedFuture(in)))
         .flatMapConcat(service::log);
   }
 
