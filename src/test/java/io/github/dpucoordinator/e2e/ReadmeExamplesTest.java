@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -131,8 +132,7 @@ class ReadmeExamplesTest {
       assertTrue(bash.waitFor(SESSION_SECONDS, TimeUnit.SECONDS), "the session ended within " + SESSION_SECONDS + " s:\n"
           + Files.readString(dir.resolve("session.out")));
     } finally {
-      new ProcessBuilder("kill", "-TERM", "--", "-" + bash.pid()).start().waitFor(10, TimeUnit.SECONDS); // its process group
-      bash.destroyForcibly();
+      stop(bash);
     }
     String out = Files.readString(dir.resolve("session.out"));
     for (int n = 0; n < steps.size(); n++) {
@@ -144,6 +144,26 @@ class ReadmeExamplesTest {
       assertFalse(printed == null, "step " + n + " (" + s.command() + ") did not run; session:\n" + out + logs(dir));
       assertPrints(s, printed, dir);
     }
+  }
+
+  /**
+   * Ends the session's process group and waits until every process it had is gone, so that no service still writes
+   * its journal into the directory when JUnit removes it; what TERM does not end in 15 s is killed.
+   */
+  private static void stop(Process bash) throws Exception {
+    List<ProcessHandle> started = bash.toHandle().descendants().toList();
+    new ProcessBuilder("kill", "-TERM", "--", "-" + bash.pid()).start().waitFor(10, TimeUnit.SECONDS); // its process group
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    for (ProcessHandle p : started) {
+      try {
+        p.onExit().get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        p.destroyForcibly();
+        p.onExit().get(5, TimeUnit.SECONDS);
+      }
+    }
+    bash.destroyForcibly();
+    bash.waitFor(5, TimeUnit.SECONDS);
   }
 
   private static void assertPrints(Step s, String printed, Path dir) throws IOException {
