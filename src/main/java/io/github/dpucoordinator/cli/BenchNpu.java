@@ -42,13 +42,20 @@ final class BenchNpu implements AutoCloseable {
   /** {@code env}: more of the service's environment (e.g. its TLS settings). */
   static BenchNpu start(List<String> javaOpts, Path dir, int port, List<AgentServer.Running> agents, String tag, java.util.Map<String, String> env)
       throws IOException {
+    return start(javaOpts, dir, port, agents.stream().map(a -> a.dpuId() + "=127.0.0.1:" + a.port() + "/" + DpuEndpoint.REBOOT_SERVICE)
+        .toList(), tag, env);
+  }
+
+  /** {@code dpus}: the service's {@code --dpu} arguments (ID=HOST:PORT[/PROTOCOL]). */
+  static BenchNpu start(List<String> javaOpts, Path dir, int port, Iterable<String> dpus, String tag, java.util.Map<String, String> env)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(javaOpts);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "npu",
         "--data-dir", dir.resolve("data").toString(), "--admin-port", String.valueOf(port)));
-    for (AgentServer.Running a : agents) {
-      cmd.addAll(List.of("--dpu", a.dpuId() + "=127.0.0.1:" + a.port() + "/" + DpuEndpoint.REBOOT_SERVICE));
+    for (String dpu : dpus) {
+      cmd.addAll(List.of("--dpu", dpu));
     }
     Path output = dir.resolve("npu-" + tag + ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "dpuctl", mixinStandardHelpOptions = true, version = "dpuctl 0.1.0",
     description = "Coordinates NPU reboots with the DPUs of a SmartSwitch.",
     subcommands = {DpuCommand.class, NpuCommand.class, RebootCommand.class, StatusCommand.class, ChassisCommand.class,
-        DpuRebootCommand.class, DpuHoldCommand.class, DpuPostponeCommand.class, ContainerzCommand.class, OffloaderCommand.class, OffloadctlCommand.class, CertsCommand.class, SimulateCommand.class, BenchmarkCommand.class,
+        DpuRebootCommand.class, DpuHoldCommand.class, DpuPostponeCommand.class, ContainerzCommand.class, OffloaderCommand.class, OffloadctlCommand.class, CertsCommand.class, SimulateCommand.class, BenchmarkCommand.class, SoakCommand.class,
         CommandLine.HelpCommand.class},
     footer = ExitCodes.HELP)
 public final class Main {

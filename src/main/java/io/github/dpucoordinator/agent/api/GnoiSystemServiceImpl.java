@@ -103,14 +103,14 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     AgentSnapshot.Reboot r = s.reboot();
     if (r.method() == null) {
       // Nothing since the last (re)start: every field at its default, except how many reboots this agent performed.
-      return s.shutdownRuns() == 0 ? RebootStatusResponse.getDefaultInstance()
-          : RebootStatusResponse.newBuilder().setCount((int) s.shutdownRuns()).build();
+      return RebootStatusResponse.newBuilder().setCount((int) s.shutdownRuns()).setDpuCoordinatorBootId(s.bootId()).build();
     }
     long now = clock.millis();
     RebootStatusResponse.Builder b = RebootStatusResponse.newBuilder()
         .setActive(r.active())
         .setReason(r.reason())
         .setCount((int) s.shutdownRuns())
+        .setDpuCoordinatorBootId(s.bootId())
         .setMethod(switch (r.method()) {
           case COLD -> RebootMethod.COLD;
           case WARM -> RebootMethod.WARM;

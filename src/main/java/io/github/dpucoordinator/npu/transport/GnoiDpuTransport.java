@@ -118,15 +118,16 @@ public final class GnoiDpuTransport implements DpuTransport {
   private Observation observation(String campaignId, Evidence evidence, RebootStatusResponse s) {
     RebootStatus.Status status = s.getStatus().getStatus();
     long version = versions.incrementAndGet();
+    String bootId = s.getDpuCoordinatorBootId(); // this project's agent only; "" from any other gNOI server
     if (s.getActive()) {
-      return new Observation(State.SHUTDOWN, version, List.of(), false, "", "", "", false);
+      return new Observation(State.SHUTDOWN, version, List.of(), false, "", bootId, "", false);
     }
     String message = s.getStatus().getMessage().isEmpty() ? s.getReason() : s.getStatus().getMessage();
     if (status == RebootStatus.Status.STATUS_FAILURE) {
-      return new Observation(State.FAILED, version, List.of(), false, message, "", "DPU reported FAILURE: " + message, false);
+      return new Observation(State.FAILED, version, List.of(), false, message, bootId, "DPU reported FAILURE: " + message, false);
     }
     if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
-      return new Observation(State.FAILED, version, List.of(), false, message, "", "DPU reported RETRIABLE_FAILURE: " + message, true);
+      return new Observation(State.FAILED, version, List.of(), false, message, bootId, "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
     boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || evidence.seenActive()
         || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore()));
@@ -137,7 +138,7 @@ public final class GnoiDpuTransport implements DpuTransport {
         : GnoiText.failedSteps(message);
     boolean degraded = done && !failed.isEmpty();
     return new Observation(halted ? State.WAIT_FOR_RESTART : State.LISTENING, version, done ? List.of(campaignId) : List.of(), degraded,
-        degraded ? failed : message, "", "", false);
+        degraded ? failed : message, bootId, "", false);
   }
 
   private static Status status(Throwable failure) {

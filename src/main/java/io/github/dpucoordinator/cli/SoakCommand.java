@@ -1,0 +1,167 @@
+package io.github.dpucoordinator.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "soak", mixinStandardHelpOptions = true,
+    description = {"Chaos soak: the NPU service as a child process over real DPU agents (gNOI and the seed's protocol, some with a "
+        + "failing shutdown step), driven through campaigns, module shutdowns/startups and DPU-initiated reboots (postponed once), "
+        + "SIGKILLed at seeded random moments and restarted on the same data dir. Then it checks the invariants and prints each "
+        + "with its count. Nothing on this machine is rebooted: the NPU's actions only append to files in --dir."},
+    footer = {"", "Exit codes: 0 every invariant held; 1 an invariant was violated (the seed, the kill and the events are printed); "
+        + "2 usage error."})
+final class SoakCommand implements Callable<Integer> {
+  @Option(names = "--kills", paramLabel = "N", defaultValue = "20", description = "SIGKILLs of the NPU service (default ${DEFAULT-VALUE}).")
+  int kills;
+
+  @Option(names = "--duration", paramLabel = "D", defaultValue = "30m",
+      description = "Stop starting new cycles after this long even if fewer kills were made (e.g. 90s, 10m; default ${DEFAULT-VALUE}).")
+  String duration;
+
+  @Option(names = "--dpus", paramLabel = "M", defaultValue = "4", description = "DPU agents, alternately gNOI and RebootService (default ${DEFAULT-VALUE}).")
+  int dpus;
+
+  @Option(names = "--seed", paramLabel = "S", description = "Seed of the operations and kill moments (default: random; printed).")
+  Long seed;
+
+  @Option(names = "--dir", paramLabel = "DIR", description = "Where the data dir, logs and action records go (default: a new temporary "
+      + "directory, removed after a clean run).")
+  Path dir;
+
+  @Option(names = "--journal-url", paramLabel = "URL", defaultValue = "", description = "The service's journal, e.g. "
+      + "jdbc:postgresql://127.0.0.1:5432/dpucoord (default: the H2 file in the data dir).")
+  String journalUrl;
+
+  @Option(names = "--journal-user", paramLabel = "U", defaultValue = "", description = "The journal's user (with --journal-url).")
+  String journalUser;
+
+  @Option(names = "--journal-password", paramLabel = "P", defaultValue = "", description = "The journal's password (with --journal-url).")
+  String journalPassword;
+
+  @Option(names = "--json", description = "Print one JSON object (seed, kills, operations, invariants with checked and violations, "
+      + "restartMillis, wallMillis) and nothing else on stdout.")
+  boolean json;
+
+  @Option(names = "--verbose", description = "Show the agents' log lines (they run in this process).")
+  boolean verbose;
+
+  @Override
+  public Integer call() throws Exception {
+    Duration max = com.typesafe.config.ConfigFactory.parseString("d = " + duration).getDuration("d");
+    if (kills < 1 || dpus < 1) {
+      System.err.println("soak: --kills and --dpus must be at least 1");
+      return ExitCodes.USAGE;
+    }
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    Level level = root.getLevel();
+    if (!verbose) {
+      root.setLevel(Level.OFF); // the agents' lines; the service's own go to its log files in --dir
+    }
+    try {
+      return soak(max);
+    } finally {
+      root.setLevel(level);
+    }
+  }
+
+  private int soak(Duration max) throws Exception {
+    long s = seed != null ? seed : new java.security.SecureRandom().nextLong();
+    boolean temporary = dir == null;
+    Path where = temporary ? Files.createTempDirectory("dpuctl-soak-") : dir;
+    PrintStream progress = json ? System.err : System.out;
+    progress.printf("soak: seed %d (replay with --seed %d), %d kills, %d DPUs, in %s%n", s, s, kills, dpus, where);
+    long started = System.nanoTime();
+    SoakLedger ledger = new Soak(new Soak.Options(kills, max, dpus, s, where, journalUrl, journalUser, journalPassword), progress).run();
+    long wall = (System.nanoTime() - started) / 1_000_000;
+    List<SoakLedger.Invariant> invariants = ledger.check();
+    boolean ok = invariants.stream().allMatch(i -> i.violations().isEmpty()) && ledger.kills.size() == kills;
+    if (json) {
+      System.out.println(new ObjectMapper().writeValueAsString(toJson(ledger, invariants, wall, ok)));
+    } else {
+      print(System.out, ledger, invariants, wall, ok);
+    }
+    if (ok && temporary) {
+      deleteTree(where);
+    } else {
+      progress.println("soak: logs, journal and action records kept in " + where);
+    }
+    return ok ? ExitCodes.OK : ExitCodes.DEGRADED;
+  }
+
+  private void print(PrintStream out, SoakLedger ledger, List<SoakLedger.Invariant> invariants, long wall, boolean ok) {
+    out.printf("soak: %d kills survived over %d operations %s in %.1f s (seed %d)%n", ledger.kills.size(), ledger.ops.size(),
+        operations(ledger), wall / 1000.0, ledger.seed);
+    List<Long> restarts = ledger.kills.stream().map(SoakLedger.Kill::restartMillis).sorted().toList();
+    if (!restarts.isEmpty()) {
+      out.printf("soak: answering again after a kill: median %d ms, max %d ms%n", restarts.get(restarts.size() / 2),
+          restarts.get(restarts.size() - 1));
+    }
+    ledger.ops.stream().collect(Collectors.groupingBy(o -> o.kind, TreeMap::new, Collectors.toList())).forEach((kind, list) -> {
+      List<Long> calm = list.stream().filter(o -> o.kill == null).map(o -> o.millis).sorted().toList();
+      List<Long> killed = list.stream().filter(o -> o.kill != null && !o.kill.quiet()).map(o -> o.millis).sorted().toList();
+      out.printf("soak: %s took median %s ms undisturbed (%d), %s ms with a kill in it (%d)%n", kind, median(calm), calm.size(),
+          median(killed), killed.size());
+    });
+    for (SoakLedger.Invariant i : invariants) {
+      out.printf("  %-26s %s: checked %d, violations %d%n", i.name(), i.violations().isEmpty() ? "OK  " : "FAIL", i.checked(),
+          i.violations().size());
+      i.violations().forEach(v -> out.println("      " + v));
+    }
+    if (ledger.kills.size() < kills) {
+      out.printf("soak: only %d of %d kills were made (--duration %s, or an operation did not end)%n", ledger.kills.size(), kills, duration);
+    }
+    out.println(ok ? "soak: every invariant held" : "soak: FAILED (seed " + ledger.seed + "; replay with --seed " + ledger.seed + ")");
+  }
+
+  private static String median(List<Long> sorted) {
+    return sorted.isEmpty() ? "-" : String.valueOf(sorted.get(sorted.size() / 2));
+  }
+
+  private static Map<String, Long> operationCounts(SoakLedger ledger) {
+    return ledger.ops.stream().collect(Collectors.groupingBy(o -> o.kind, TreeMap::new, Collectors.counting()));
+  }
+
+  private static String operations(SoakLedger ledger) {
+    return operationCounts(ledger).toString();
+  }
+
+  private ObjectNode toJson(SoakLedger ledger, List<SoakLedger.Invariant> invariants, long wall, boolean ok) {
+    ObjectMapper m = new ObjectMapper();
+    ObjectNode root = m.createObjectNode();
+    root.put("seed", ledger.seed).put("ok", ok).put("kills", ledger.kills.size()).put("wallMillis", wall);
+    ObjectNode ops = root.putObject("operations");
+    operationCounts(ledger).forEach(ops::put);
+    ArrayNode inv = root.putArray("invariants");
+    for (SoakLedger.Invariant i : invariants) {
+      ObjectNode o = inv.addObject().put("name", i.name()).put("says", i.says()).put("checked", i.checked());
+      ArrayNode v = o.putArray("violations");
+      i.violations().forEach(v::add);
+    }
+    ArrayNode restarts = root.putArray("restartMillis");
+    ledger.kills.forEach(k -> restarts.add(k.restartMillis()));
+    return root;
+  }
+
+  private static void deleteTree(Path root) throws java.io.IOException {
+    try (var paths = Files.walk(root)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

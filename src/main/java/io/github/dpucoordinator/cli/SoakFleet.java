@@ -1,0 +1,107 @@
+package io.github.dpucoordinator.cli;
+
+import io.github.dpucoordinator.agent.AgentServer;
+import io.github.dpucoordinator.agent.machine.AgentSnapshot;
+import io.github.dpucoordinator.agent.machine.DpuAgent;
+import io.github.dpucoordinator.agent.settings.AgentSettings;
+import io.github.dpucoordinator.common.AppConfig;
+import io.github.dpucoordinator.common.StepSpec;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;
+import io.github.dpucoordinator.proto.agentctl.RebootNoticeStatus;
+import io.github.dpucoordinator.proto.agentctl.RequestRebootRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * The soak's DPUs: real agents in this JVM on loopback ports, alternately on gNOI and the seed's RebootService,
+ * with shutdowns of different lengths; every fourth has a shutdown step that fails, and every fourth (another) shuts
+ * down slower than the NPU's halt timeout, so it is escalated. Each comes back by itself
+ * shortly after a halt or reboot, and announces its own reboots to the NPU's DPU API.
+ */
+final class SoakFleet implements AutoCloseable {
+  /** Longer than the halt timeout the soak gives the NPU. */
+  static final long SLOW_SHUTDOWN_MS = 2_600;
+  private final ActorSystem<Void> system;
+  private final List<AgentServer.Running> agents = new ArrayList<>();
+  private final Map<String, String> protocols = new LinkedHashMap<>();
+  private final Map<String, DpuAgentControlClient> controls = new LinkedHashMap<>();
+
+  SoakFleet(int n, int npuDpuApiPort) throws Exception {
+    // a notice the NPU did not answer (it was killed) is sent again after 1 s
+    com.typesafe.config.Config config = AppConfig.with(AppConfig.load(), "dpu-coordinator.agent.reboot-notice.retry-interval", "1s");
+    system = Systems.create("soak-dpus", config);
+    for (int i = 0; i < n; i++) {
+      String protocol = i % 2 == 0 ? DpuEndpoint.GNOI : DpuEndpoint.REBOOT_SERVICE;
+      String id = (protocol.equals(DpuEndpoint.GNOI) ? "G" : "R") + i;
+      // every fourth, from the third, is slower than the soak's halt timeout (2 s): the NPU gives up on it and forces it
+      long shutdownMs = i % 4 == 2 ? SLOW_SHUTDOWN_MS : 60 + (i * 97L) % 400;
+      List<StepSpec> steps = new ArrayList<>(List.of(StepSpec.simulated("work", Duration.ofMillis(shutdownMs))));
+      if (i % 4 == 3) {
+        steps.add(StepSpec.command("failing-step", "echo 'soak: this step always fails'; exit 3", Duration.ofSeconds(5)));
+      }
+      AgentSettings base = AgentSettings.create(config).withId(id).withPort(0).withSteps(steps)
+          .withRestartAfter(Optional.of(Duration.ofMillis(150))).withSimulatedRebootTime(Duration.ofMillis(300));
+      AgentServer.Running r = AgentServer.start(system, base.withNotice(base.notice().withNpuAddress("127.0.0.1:" + npuDpuApiPort)))
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      agents.add(r);
+      protocols.put(id, protocol);
+      controls.put(id, DpuAgentControlClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", r.port(), system).withTls(false)
+          .withDeadline(Duration.ofSeconds(10)), system));
+    }
+  }
+
+  List<String> ids() {
+    return List.copyOf(protocols.keySet());
+  }
+
+  /** The NPU's {@code --dpu} arguments for this fleet. */
+  List<String> dpuArguments() {
+    return agents.stream().map(a -> a.dpuId() + "=127.0.0.1:" + a.port() + "/" + protocols.get(a.dpuId())).toList();
+  }
+
+  boolean failsItsShutdown(String dpuId) {
+    return Integer.parseInt(dpuId.substring(1)) % 4 == 3;
+  }
+
+  /** Graceful shutdowns each agent has begun since it started (whichever protocol asked, or itself). */
+  Map<String, Long> shutdownRuns() throws Exception {
+    Map<String, Long> runs = new LinkedHashMap<>();
+    for (AgentServer.Running r : agents) {
+      AgentSnapshot s = AskPattern.<DpuAgent.Command, AgentSnapshot>ask(r.agent(), x -> new DpuAgent.GetState(-1, Duration.ZERO, x),
+          Duration.ofSeconds(5), system.scheduler()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      runs.put(r.dpuId(), s.shutdownRuns());
+    }
+    return runs;
+  }
+
+  /** The DPU announces a reboot of its own (`dpuctl dpu-reboot`); its notice id. */
+  String requestReboot(String dpuId, String reason) throws Exception {
+    RebootNoticeStatus s = controls.get(dpuId).requestReboot(RequestRebootRequest.newBuilder().setReason(reason).setDeadlineMs(60_000).build())
+        .toCompletableFuture().get(15, TimeUnit.SECONDS);
+    if (!s.getAccepted()) {
+      throw new IllegalStateException(dpuId + " refused the reboot request: " + s.getMessage());
+    }
+    return s.getNoticeId();
+  }
+
+  /** The DPU's own view of its latest notice (state DONE once it has rebooted and is back). */
+  RebootNoticeStatus notice(String dpuId) throws Exception {
+    return controls.get(dpuId).getRebootNotice(io.github.dpucoordinator.proto.agentctl.GetRebootNoticeRequest.getDefaultInstance())
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() {
+    controls.values().forEach(DpuAgentControlClient::close);
+    system.terminate();
+  }
+}
