@@ -23,8 +23,8 @@ import picocli.CommandLine.Option;
         + "failing shutdown step), driven through campaigns, module shutdowns/startups and DPU-initiated reboots (postponed once), "
         + "SIGKILLed at seeded random moments and restarted on the same data dir. Then it checks the invariants and prints each "
         + "with its count. Nothing on this machine is rebooted: the NPU's actions only append to files in --dir."},
-    footer = {"", "Exit codes: 0 every invariant held; 1 an invariant was violated (the seed, the kill and the events are printed); "
-        + "2 usage error."})
+    footer = {ExitCodes.HELP, "For soak, 1 means an invariant was violated or fewer kills were made (the seed, the kill and the events are "
+        + "printed)."})
 final class SoakCommand implements Callable<Integer> {
   @Option(names = "--kills", paramLabel = "N", defaultValue = "20", description = "SIGKILLs of the NPU service (default ${DEFAULT-VALUE}).")
   int kills;

@@ -81,7 +81,9 @@ final class SoakLedger {
       return;
     }
     CampaignSeen seen = campaigns.computeIfAbsent(c.path("id").asText(), k -> new CampaignSeen());
-    seen.ackDeadlines.add(c.path("ackDeadline").asLong());
+    if (c.path("ackDeadline").asLong() > 0) { // 0 until the campaign enters WaitForAcknowledgments
+      seen.ackDeadlines.add(c.path("ackDeadline").asLong());
+    }
     if (c.path("bootWaitDeadline").asLong() > 0) {
       seen.bootWaitDeadlines.add(c.path("bootWaitDeadline").asLong());
     }

@@ -17,6 +17,10 @@ final class StatusText {
 
   static void print(JsonNode status, PrintStream out) {
     out.println("Phase: " + status.path("phase").asText());
+    for (JsonNode f : status.path("journalFailures")) {
+      out.printf("JOURNAL WRITE FAILING for %s since %s (%d attempts): %s; it resumes from the journal once writes succeed%n",
+          f.path("entity").asText(), time(f.path("since").asLong()), f.path("attempts").asInt(), f.path("cause").asText());
+    }
     JsonNode c = status.path("lastCampaign");
     if (c.isMissingNode() || c.isNull()) {
       out.println("No campaign has run yet.");

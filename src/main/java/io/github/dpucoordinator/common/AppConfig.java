@@ -20,6 +20,9 @@ public final class AppConfig {
   }
 
   public static final String DB_URL_KEY = "pekko-persistence-jdbc.shared-databases.default.db.url";
+  static final String DB_PROFILE_KEY = "pekko-persistence-jdbc.shared-databases.default.profile";
+  static final String DB_DRIVER_KEY = "pekko-persistence-jdbc.shared-databases.default.db.driver";
+  private static final String H2_PROFILE = "slick.jdbc.H2Profile$";
   public static final String DATA_DIR_KEY = "dpu-coordinator.npu.data-dir";
 
   /** A configuration that cannot be read or used, said in one line (the file, the line, the problem). */
@@ -84,6 +87,23 @@ public final class AppConfig {
     Config c = config.withValue(DATA_DIR_KEY, ConfigValueFactory.fromAnyRef(dataDir.toString()));
     if (!c.hasPath(DB_URL_KEY) || c.getString(DB_URL_KEY).isBlank()) {
       c = c.withValue(DB_URL_KEY, ConfigValueFactory.fromAnyRef(h2Url(dataDir)));
+    }
+    return forJournalUrl(c);
+  }
+
+  /**
+   * A PostgreSQL journal URL with the embedded journal's profile and driver still in place (only the URL was set,
+   * e.g. by DPUCOORD_JOURNAL_URL): PostgreSQL's profile and driver. Settings that name their own are kept.
+   */
+  static Config forJournalUrl(Config c) {
+    if (!c.hasPath(DB_URL_KEY) || !c.getString(DB_URL_KEY).startsWith("jdbc:postgresql:")) {
+      return c;
+    }
+    if (c.getString(DB_PROFILE_KEY).equals(H2_PROFILE)) {
+      c = c.withValue(DB_PROFILE_KEY, ConfigValueFactory.fromAnyRef("slick.jdbc.PostgresProfile$"));
+    }
+    if (c.getString(DB_DRIVER_KEY).equals("org.h2.Driver")) {
+      c = c.withValue(DB_DRIVER_KEY, ConfigValueFactory.fromAnyRef("org.postgresql.Driver"));
     }
     return c;
   }

@@ -39,6 +39,7 @@ class SoakLedgerTest {
     op.kill = new SoakLedger.Kill(1, 300, false, "WaitForAcknowledgments", "WaitForAcknowledgments", 7, 7, 2000);
     l.ops.add(op);
     l.kills.add(op.kill);
+    l.saw(campaign(0, 0, 0, 0)); // before WaitForAcknowledgments: no deadline yet, which is no move
     l.saw(campaign(10_000, 9_000, 30_000, 20_000));
     l.rebootLines = List.of("reboot c1");
     l.forceLines = List.of("force c1 D1");

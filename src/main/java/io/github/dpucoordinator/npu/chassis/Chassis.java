@@ -219,7 +219,8 @@ public final class Chassis extends AbstractBehavior<Command> implements ChassisP
         actor.tell(new DpuActor.Observe(a.replyTo(), a.timeout()));
       }
     } else if (c instanceof GetStatus g) {
-      query(p -> g.replyTo().tell(p.status(settings, clock.millis())));
+      query(p -> g.replyTo().tell(p.status(settings, clock.millis())
+          .withJournalFailures(io.github.dpucoordinator.npu.journal.JournalHealth.get(getContext().getSystem()).failures())));
     } else if (c instanceof GetPlan g) {
       query(p -> g.replyTo().tell(p.plan(settings, g.force())));
     } else {

@@ -7,6 +7,7 @@ import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.dpu.LinkReport;
 import io.github.dpucoordinator.npu.host.HostActions;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
+import io.github.dpucoordinator.npu.journal.JournalHealth;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.module.ModuleEntity;
 import io.github.dpucoordinator.npu.protocol.CampaignKind;
@@ -135,7 +136,8 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     this.settings = settings;
     this.clock = clock;
     this.view = view;
-    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), state -> view.tell(state.flat()));
+    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), state -> view.tell(state.flat()),
+        JournalHealth.get(ctx.getSystem()).of(persistenceId));
     this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock,
         r -> new FromLink(r.workId(), r.dpuId(), r.report()), null);
     this.links = new CampaignLinks(ctx, fleet, settings, clock);
@@ -244,7 +246,9 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
   @Override
   public SignalHandler<CampaignState> signalHandler() {
     return newSignalHandlerBuilder()
+        .onSignal(org.apache.pekko.persistence.typed.RecoveryFailed.class, (state, failed) -> journal.recoveryFailed(failed))
         .onSignal(RecoveryCompleted.instance(), state -> {
+          journal.recovered();
           view.tell(state.flat());
           fleet.renew();
           ackDeadlines.recovered();

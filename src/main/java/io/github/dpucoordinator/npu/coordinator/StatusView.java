@@ -3,6 +3,7 @@ package io.github.dpucoordinator.npu.coordinator;
 import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.journal.Histories;
 import io.github.dpucoordinator.npu.journal.HistoryEntry;
+import io.github.dpucoordinator.npu.journal.JournalHealth;
 import io.github.dpucoordinator.npu.module.ModuleBook;
 import io.github.dpucoordinator.npu.module.ModuleState;
 import io.github.dpucoordinator.npu.module.Transition;
@@ -18,7 +19,13 @@ import java.util.Map;
  * DPU's reboot history.
  */
 public record StatusView(String phase, long nowMillis, long journalEvents, CampaignView lastCampaign, List<CampaignSummary> recent,
-    List<ModuleView> modules, Map<String, List<HistoryEntry>> history, List<Notice> dpuReboots) {
+    List<ModuleView> modules, Map<String, List<HistoryEntry>> history, List<Notice> dpuReboots,
+    List<JournalHealth.Failure> journalFailures) {
+
+  /** {@code failures}: the entities that cannot write their journal now (empty: every write succeeds). */
+  public StatusView withJournalFailures(List<JournalHealth.Failure> failures) {
+    return new StatusView(phase, nowMillis, journalEvents, lastCampaign, recent, modules, history, dpuReboots, List.copyOf(failures));
+  }
 
   /**
    * A configured DPU as a chassis module: {@code adminState} "up" or "down" (after `chassis module
@@ -58,7 +65,8 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
           m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange());
     }).toList();
     return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules,
-        Histories.merged(historyPerDpu, s.history(), moduleBook.history(), noticeBook.history()), List.copyOf(noticeBook.notices().values()));
+        Histories.merged(historyPerDpu, s.history(), moduleBook.history(), noticeBook.history()), List.copyOf(noticeBook.notices().values()),
+        List.of());
   }
 
   private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {

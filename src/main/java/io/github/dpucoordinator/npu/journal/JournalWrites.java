@@ -23,11 +23,24 @@ public final class JournalWrites<E extends JournalEvent, S> {
   private final EffectFactories<E, S> effects;
   private final LongSupplier lastSequenceNumber;
   private final Consumer<S> changed;
+  private final JournalHealth.Entity health;
 
-  public JournalWrites(EffectFactories<E, S> effects, LongSupplier lastSequenceNumber, Consumer<S> changed) {
+  /** {@code health}: told of each write asked for and each the journal confirmed ({@link JournalHealth}). */
+  public JournalWrites(EffectFactories<E, S> effects, LongSupplier lastSequenceNumber, Consumer<S> changed, JournalHealth.Entity health) {
     this.effects = effects;
     this.lastSequenceNumber = lastSequenceNumber;
     this.changed = changed;
+    this.health = health;
+  }
+
+  /** The entity recovered (its RecoveryCompleted signal): a write left unconfirmed by the last incarnation is reported. */
+  public void recovered() {
+    health.recovered();
+  }
+
+  /** Its RecoveryFailed signal. */
+  public void recoveryFailed(org.apache.pekko.persistence.typed.RecoveryFailed signal) {
+    health.recoveryFailed(signal.getFailure());
   }
 
   public EffectBuilder<E, S> persist(E event) {
@@ -36,7 +49,11 @@ public final class JournalWrites<E extends JournalEvent, S> {
 
   public EffectBuilder<E, S> persist(List<? extends E> events) {
     List<E> all = List.copyOf(events);
+    if (!all.isEmpty()) {
+      health.writing(lastSequenceNumber.getAsLong() + 1, all.get(0).getClass().getSimpleName());
+    }
     return effects.persist(all).thenRun(state -> {
+      health.written();
       confirmed(all);
       changed.accept(state);
     });

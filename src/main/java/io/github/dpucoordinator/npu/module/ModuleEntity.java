@@ -7,6 +7,7 @@ import io.github.dpucoordinator.npu.dpu.DpuActor;
 import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.dpu.LinkReport;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.journal.JournalHealth;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.protocol.NpuProtocol.Command;
@@ -93,7 +94,8 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
     this.clock = clock;
     this.view = view;
     this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock, r -> new Report(r.workId(), r.dpuId(), r.report()), null);
-    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell);
+    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell,
+        JournalHealth.get(ctx.getSystem()).of(persistenceId));
     this.work = new ModuleWork(ctx, timers, fleet, clock);
   }
 
@@ -134,7 +136,9 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
   @Override
   public SignalHandler<ModuleBook> signalHandler() {
     return newSignalHandlerBuilder()
+        .onSignal(org.apache.pekko.persistence.typed.RecoveryFailed.class, (state, failed) -> journal.recoveryFailed(failed))
         .onSignal(RecoveryCompleted.instance(), state -> {
+          journal.recovered();
           view.tell(state);
           fleet.renew();
           resumeAll(state);

@@ -6,6 +6,7 @@ import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.dpu.DpuActor;
 import io.github.dpucoordinator.npu.dpu.DpuFleet;
 import io.github.dpucoordinator.npu.host.HostActions;
+import io.github.dpucoordinator.npu.journal.JournalHealth;
 import io.github.dpucoordinator.npu.journal.JournalWrites;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootAnswered;
 import io.github.dpucoordinator.npu.notice.NoticeEvent.DpuRebootFinished;
@@ -105,7 +106,8 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
     this.view = view;
     this.fleet = new DpuFleet<>(ctx, actors, transport, settings, random, clock, r -> new Back(r.dpuId(), "", ""),
         r -> new Back(r.dpuId(), r.noticeId(), r.detail()));
-    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell);
+    this.journal = new JournalWrites<>(Effect(), () -> lastSequenceNumber(ctx), view::tell,
+        JournalHealth.get(ctx.getSystem()).of(persistenceId));
     this.returns = new NoticeReturns(ctx, timers, settings, fleet, clock, journal);
   }
 
@@ -150,7 +152,9 @@ public final class NoticeEntity extends EventSourcedBehavior<Command, NoticeEven
   @Override
   public SignalHandler<NoticeBook> signalHandler() {
     return newSignalHandlerBuilder()
+        .onSignal(org.apache.pekko.persistence.typed.RecoveryFailed.class, (state, failed) -> journal.recoveryFailed(failed))
         .onSignal(RecoveryCompleted.instance(), state -> {
+          journal.recovered();
           view.tell(state);
           returns.recover(state);
         })
