@@ -53,11 +53,11 @@ class PostgresJournalTest {
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void theSoaksKillsLeaveEveryInvariantHoldingWithTheJournalOnPostgres(@TempDir Path dir) throws Exception {
     try (PgServer pg = PgServer.start()) {
-      CliRunner.Run run = CliRunner.dpuctl("soak", "--kills", "5", "--seed", "9", "--dir", dir.toString(), "--journal-url", pg.url(),
+      CliRunner.Run run = CliRunner.dpuctl("soak", "--kills", "3", "--seed", "9", "--dir", dir.toString(), "--journal-url", pg.url(),
           "--journal-user", PgServer.USER, "--json");
       JsonNode r = Json.read(run.out());
       assertEquals(0, run.exit(), r.toPrettyString() + run.err());
-      assertEquals(5, r.path("kills").asInt());
+      assertEquals(3, r.path("kills").asInt());
       r.path("invariants").forEach(i -> assertEquals(0, i.path("violations").size(), i.toString()));
       // the journal really was PostgreSQL's: the data dir holds no H2 file, the server holds the events, without a gap
       assertTrue(Files.notExists(dir.resolve("data").resolve("journal.mv.db")));
