@@ -10,6 +10,15 @@ final class DpuVersion {
   private DpuVersion() {}
 
   static String read(OffloaderSettings s) {
+    return read(s, s.configuredVersion());
+  }
+
+  /**
+   * As {@link #read(OffloaderSettings)}, except that a version file which exists but names no version (caught while it
+   * is being rewritten: truncated, or half written) gives {@code meanwhile}, the version known so far, and not the
+   * configured fallback: a rewrite of the file is no downgrade.
+   */
+  static String read(OffloaderSettings s, String meanwhile) {
     Path file = s.versionFile();
     if (Files.isRegularFile(file)) {
       try {
@@ -23,8 +32,9 @@ final class DpuVersion {
           }
         }
       } catch (IOException unreadable) {
-        return s.configuredVersion();
+        return meanwhile;
       }
+      return meanwhile;
     }
     return s.configuredVersion();
   }

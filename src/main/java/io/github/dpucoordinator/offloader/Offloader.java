@@ -148,7 +148,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
         })
         .onCommand(SyncEnded.class, (r, e) -> onSyncEnded(e))
         .onCommand(VersionTick.class, (r, t) -> {
-          String now = DpuVersion.read(settings);
+          String now = DpuVersion.read(settings, dpuVersion);
           if (!now.equals(dpuVersion)) {
             ctx.getLog().warn("{} the DPU's version changed: {} -> {}; syncing the offloaded containers", tag(), dpuVersion, now);
             dpuVersion = now;
