@@ -122,11 +122,11 @@ public final class AgentServer {
     AgentControlServiceImpl control = new AgentControlServiceImpl(settings.dpuId(), agent, negotiator, system, contact, headerHonoured,
         settings.notice()::allowedToPostpone);
     List<GrpcServers.Service> services = List.of(
-        new GrpcServers.Service(RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, system)),
+        new GrpcServers.Service(RebootService.description, RebootServiceHandlerFactory.partial(impl, RebootService.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system)),
         new GrpcServers.Service(io.github.dpucoordinator.proto.gnoi.system.System.description,
-            SystemHandlerFactory.partial(gnoi, io.github.dpucoordinator.proto.gnoi.system.System.name, system)),
+            SystemHandlerFactory.partial(gnoi, io.github.dpucoordinator.proto.gnoi.system.System.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system)),
         new GrpcServers.Service(DpuAgentControl.description,
-            DpuAgentControlPowerApiHandlerFactory.partial(control, DpuAgentControl.name, system)));
+            DpuAgentControlPowerApiHandlerFactory.partial(control, DpuAgentControl.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system)));
     String dpuId = settings.dpuId();
     OffloaderDaemon running = offloader;
     PeerAuth.Policy allowed = PeerAuth.Policy.allowList(AppConfig.names(tlsConfig, "allowed-clients"), TLS + ".allowed-clients");

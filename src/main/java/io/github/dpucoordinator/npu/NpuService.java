@@ -201,11 +201,11 @@ public final class NpuService {
     };
     AdminServiceImpl admin = new AdminServiceImpl(coordinator, system, settings, containers == null ? null : containers.runtime(), tlsReport);
     List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
-        NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, system)));
+        NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system)));
     CompletionStage<Void> probed = probe(settings, coordinator, system);
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings, access.dpuOperators());
     List<GrpcServers.Service> dpuServices = new java.util.ArrayList<>(List.of(new GrpcServers.Service(DpuRebootNotices.description,
-        DpuRebootNoticesPowerApiHandlerFactory.partial(notices, DpuRebootNotices.name, system))));
+        DpuRebootNoticesPowerApiHandlerFactory.partial(notices, DpuRebootNotices.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system))));
     if (containers != null) {
       dpuServices.add(containers.service());
     }

@@ -67,7 +67,7 @@ public final class OffloaderDaemon implements AutoCloseable {
       OffloaderApi api = new OffloaderApi(system, offloader, settings, npu);
       GrpcServers.bind(system, settings.apiHost(), settings.apiPort(), List.of(new GrpcServers.Service(
           io.github.dpucoordinator.proto.offloader.Offloader.description,
-          OffloaderHandlerFactory.partial(api, io.github.dpucoordinator.proto.offloader.Offloader.name, system))))
+          OffloaderHandlerFactory.partial(api, io.github.dpucoordinator.proto.offloader.Offloader.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system))))
           .whenComplete((binding, failure) -> {
             if (failure != null) {
               started.completeExceptionally(new IllegalStateException("the offloader's API on " + settings.apiHost() + ":" + settings.apiPort()

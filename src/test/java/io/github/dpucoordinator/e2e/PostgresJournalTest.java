@@ -37,7 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Found on the way, and left open: a DPU that finishes its shutdown and comes back by itself while the journal cannot
  * take its acknowledgment is not recognised as done when the campaign resumes (its evidence was in the lost event), and
- * over gNOI it may be halted twice. On a switch a halted DPU stays down until the NPU's reboot, as here.
+ * over gNOI it may be halted twice. On a switch a halted DPU stays down until the NPU's reboot, as here. And a DPU
+ * whose halt deadline passes during the outage is counted as failed, although it completed meanwhile: the deadline is
+ * checked before the DPU is asked again.
  */
 @Tag("needs-postgres")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -87,7 +89,10 @@ class PostgresJournalTest {
     TestProbe<Object> probe = kit.createTestProbe();
     try (PgServer pg = PgServer.start()) {
       Process npu = NpuProcess.start(dir.resolve("data"), adminPort, dpus, NpuProcess.recordingRebootCommand(rebootLog), output, List.of(),
-          Map.of("DPUCOORD_JOURNAL_URL", pg.url(), "DPUCOORD_JOURNAL_USER", PgServer.USER, "DPUCOORD_BOOT_WAIT", "30s"));
+          // deadlines longer than the outage (pekko's 10 s circuit breaker and the restart backoff make it 10-20 s): a DPU
+          // whose halt deadline passes while its completion cannot be journaled is counted as failed (see the class doc)
+          Map.of("DPUCOORD_JOURNAL_URL", pg.url(), "DPUCOORD_JOURNAL_USER", PgServer.USER, "DPUCOORD_BOOT_WAIT", "30s",
+              "DPUCOORD_HALT_TIMEOUT", "60s", "DPUCOORD_ACK_DEADLINE", "90s"));
       try {
         NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
         await(probe, admin, output, pg, s -> s.path("phase").asText().equals("Idle"));

@@ -224,5 +224,9 @@ class RebootNegotiationTest {
     RebootNoticeStatus tooShort = get(client.requestReboot(RequestRebootRequest.newBuilder().setDeadlineMs(100).build()));
     assertFalse(tooShort.getAccepted());
     assertTrue(tooShort.getMessage().contains("shorter than dpu-coordinator.agent.reboot-notice.notice-timeout"), tooShort.getMessage());
+    // found by the fuzzer: a deadline this long overflowed the timer and restarted the negotiator, losing the request
+    RebootNoticeStatus tooLong = get(client.requestReboot(RequestRebootRequest.newBuilder().setDeadlineMs(Long.MAX_VALUE / 2).build()));
+    assertFalse(tooLong.getAccepted());
+    assertTrue(tooLong.getMessage().contains("is longer than 7 days"), tooLong.getMessage());
   }
 }

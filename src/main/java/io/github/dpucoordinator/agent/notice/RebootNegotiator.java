@@ -30,6 +30,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * is re-sent after retry-interval. Every postponement is capped ({@link RebootNoticeSettings#capped}).
  */
 public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Command> implements RebootNegotiatorProtocol {
+  /** Longest hard deadline a DPU-initiated reboot may have. */
+  static final Duration MAX_DEADLINE = Duration.ofDays(7);
 
   /** {@code attempt} tells a late answer to an earlier sending of the round from the current one. */
   private record Answered(String noticeId, int round, int attempt, NoticeAnswer answer, Throwable failure) implements Command {}
@@ -97,6 +99,11 @@ public final class RebootNegotiator extends AbstractBehavior<RebootNegotiator.Co
     if (deadlineMs < 0 || deadlineMs < caps.noticeTimeout().toMillis()) {
       r.replyTo().tell(new Reply(false, "deadline " + r.deadlineMs() + " ms is " + (deadlineMs < 0 ? "negative" : "shorter than "
           + "dpu-coordinator.agent.reboot-notice.notice-timeout (" + caps.noticeTimeout().toMillis() + " ms)"), Optional.ofNullable(notice)));
+      return this;
+    }
+    if (deadlineMs > MAX_DEADLINE.toMillis()) { // found by the fuzzer: a huge one overflowed the timer and restarted this actor
+      r.replyTo().tell(new Reply(false, "deadline " + r.deadlineMs() + " ms is longer than " + MAX_DEADLINE.toDays() + " days",
+          Optional.ofNullable(notice)));
       return this;
     }
     if (notice != null && notice.phase() == RebootNotice.Phase.REBOOTING) {

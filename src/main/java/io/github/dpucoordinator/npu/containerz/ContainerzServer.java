@@ -40,7 +40,7 @@ public final class ContainerzServer {
     system.getWhenTerminated().thenRun(runtime::close);
     ContainerzService service = new ContainerzService(store, settings.chunkSize(), runtime, new StartRequests(settings.allow(), dpus), blocking);
     OwnedContainerz owned = new OwnedContainerz(service, runtime, dpus, operators);
-    return new Opened(new GrpcServers.Service(Containerz.description, ContainerzPowerApiHandlerFactory.partial(owned, Containerz.name, system)),
+    return new Opened(new GrpcServers.Service(Containerz.description, ContainerzPowerApiHandlerFactory.partial(owned, Containerz.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system)),
         runtime);
   }
 }
