@@ -140,7 +140,8 @@ class InputFuzzTest {
         assertTrue(peak < 512 * 1024, "RSS stayed below 512 MiB (heap capped at 256 MiB): " + rss);
         seen.forEach((door, codes) -> assertTrue(codes.values().stream().mapToInt(Integer::intValue).sum() >= INPUTS, door + ": " + codes));
 
-        // valid requests at every door still work
+        // valid requests at every door still work, once what the fuzz started (a campaign, holds, halted DPUs) is over
+        settle(probe, admin, output, agents);
         responses.clear();
         Files.writeString(requestPipe, "\n{\"dpu_id\": \"G0\", \"method\": \"HALT\", \"reason\": \"after the fuzz\"}\n", StandardOpenOption.WRITE);
         probe.awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(100), () -> {
@@ -148,7 +149,7 @@ class InputFuzzTest {
           return null;
         });
       }
-      settle(probe, admin, output, agents);
+      settle(probe, admin, output, agents); // the pipe's HALT is over too
       StartCampaignResponse started = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("after the fuzz").build())
           .toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertTrue(started.getAccepted(), started.getMessage());
