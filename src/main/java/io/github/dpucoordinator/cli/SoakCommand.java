@@ -96,7 +96,7 @@ final class SoakCommand implements Callable<Integer> {
       print(System.out, ledger, invariants, wall, ok);
     }
     if (ok && temporary) {
-      deleteTree(where);
+      io.github.dpucoordinator.sim.Simulation.deleteTree(where);
     } else {
       progress.println("soak: logs, journal and action records kept in " + where);
     }
@@ -105,7 +105,7 @@ final class SoakCommand implements Callable<Integer> {
 
   private void print(PrintStream out, SoakLedger ledger, List<SoakLedger.Invariant> invariants, long wall, boolean ok) {
     out.printf("soak: %d kills survived over %d operations %s in %.1f s (seed %d)%n", ledger.kills.size(), ledger.ops.size(),
-        operations(ledger), wall / 1000.0, ledger.seed);
+        operationCounts(ledger), wall / 1000.0, ledger.seed);
     List<Long> restarts = ledger.kills.stream().map(SoakLedger.Kill::restartMillis).sorted().toList();
     if (!restarts.isEmpty()) {
       out.printf("soak: answering again after a kill: median %d ms, max %d ms%n", restarts.get(restarts.size() / 2),
@@ -136,10 +136,6 @@ final class SoakCommand implements Callable<Integer> {
     return ledger.ops.stream().collect(Collectors.groupingBy(o -> o.kind, TreeMap::new, Collectors.counting()));
   }
 
-  private static String operations(SoakLedger ledger) {
-    return operationCounts(ledger).toString();
-  }
-
   private ObjectNode toJson(SoakLedger ledger, List<SoakLedger.Invariant> invariants, long wall, boolean ok) {
     ObjectMapper m = new ObjectMapper();
     ObjectNode root = m.createObjectNode();
@@ -155,13 +151,5 @@ final class SoakCommand implements Callable<Integer> {
     ArrayNode restarts = root.putArray("restartMillis");
     ledger.kills.forEach(k -> restarts.add(k.restartMillis()));
     return root;
-  }
-
-  private static void deleteTree(Path root) throws java.io.IOException {
-    try (var paths = Files.walk(root)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -68,10 +68,6 @@ final class SoakFleet implements AutoCloseable {
     return agents.stream().map(a -> a.dpuId() + "=127.0.0.1:" + a.port() + "/" + protocols.get(a.dpuId())).toList();
   }
 
-  boolean failsItsShutdown(String dpuId) {
-    return Integer.parseInt(dpuId.substring(1)) % 4 == 3;
-  }
-
   /** Graceful shutdowns each agent has begun since it started (whichever protocol asked, or itself). */
   Map<String, Long> shutdownRuns() throws Exception {
     Map<String, Long> runs = new LinkedHashMap<>();

@@ -218,7 +218,8 @@ public final class Simulation {
         List.copyOf(untilReboot));
   }
 
-  static void deleteTree(Path dir) throws IOException {
+  /** Removes {@code dir} and everything under it. */
+  public static void deleteTree(Path dir) throws IOException {
     try (Stream<Path> paths = Files.walk(dir)) {
       for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -71,6 +72,24 @@ final class Harness {
 
   static JsonNode status(NpuAdminClient admin) throws Exception {
     return Json.read(admin.status(StatusRequest.getDefaultInstance()).toCompletableFuture().get(10, TimeUnit.SECONDS).getJson());
+  }
+
+  /**
+   * The status once {@code ok} holds (within {@code max}, asked every 100 ms); a failure shows the last status and
+   * {@code context} (e.g. the service's output).
+   */
+  static JsonNode awaitStatus(TestProbe<?> probe, NpuAdminClient admin, Duration max, java.util.function.Predicate<JsonNode> ok,
+      java.util.function.Supplier<String> context) {
+    return probe.awaitAssert(max, Duration.ofMillis(100), () -> {
+      JsonNode s;
+      try {
+        s = status(admin);
+      } catch (Exception e) {
+        throw new AssertionError("no status: " + e.getMessage() + "\n" + context.get(), e);
+      }
+      org.junit.jupiter.api.Assertions.assertTrue(ok.test(s), () -> "not yet: " + s + "\n" + context.get());
+      return s;
+    });
   }
 
   static AgentSnapshot agentState(ActorSystem<?> system, AgentServer.Running agent) throws Exception {

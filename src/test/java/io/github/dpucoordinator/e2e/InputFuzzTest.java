@@ -129,8 +129,8 @@ class InputFuzzTest {
       writer.close();
       assertTrue(inFlight.tryAcquire(IN_FLIGHT * 4, 60, TimeUnit.SECONDS), "every call ended");
       System.err.printf("fuzz: %d inputs per door in %d s%n", INPUTS, (System.nanoTime() - fuzzStart) / 1_000_000_000L);
-      Path neverClosed = requestPipe; // a writer that never closes: the gateway must still take the next writer's request
-      try (OutputStream stuck = Files.newOutputStream(neverClosed, StandardOpenOption.WRITE)) {
+      // a writer that never closes: the gateway must still take the next writer's request
+      try (OutputStream stuck = Files.newOutputStream(requestPipe, StandardOpenOption.WRITE)) {
         stuck.write("{\"dpu_id\": \"R0\", \"meth".getBytes(StandardCharsets.UTF_8));
         stuck.flush();
         System.err.printf("fuzz: seed %d, %d inputs per door; statuses %s; NPU RSS %d KiB before, every 1,000 inputs %s KiB%n", SEED,
@@ -249,15 +249,7 @@ class InputFuzzTest {
   }
 
   private JsonNode await(TestProbe<?> probe, NpuAdminClient admin, Path output, java.util.function.Predicate<JsonNode> ok) {
-    return probe.awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(100), () -> {
-      JsonNode s;
-      try {
-        s = Harness.status(admin);
-      } catch (Exception e) {
-        throw new AssertionError("no status: " + e.getMessage() + "\n" + Harness.read(output), e);
-      }
-      assertTrue(ok.test(s), () -> "not yet: " + s + "\n" + Harness.read(output));
-      return s;
-    });
+    return Harness.awaitStatus(probe, admin, Duration.ofSeconds(90), ok, () -> Harness.read(output));
   }
+
 }

@@ -101,16 +101,7 @@ class JournalDiskFullTest {
   }
 
   private JsonNode await(TestProbe<?> probe, NpuAdminClient admin, Path output, java.util.function.Predicate<JsonNode> ok) {
-    return probe.awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(100), () -> {
-      JsonNode s;
-      try {
-        s = Harness.status(admin);
-      } catch (Exception e) {
-        throw new AssertionError("no status: " + e.getMessage() + "\n" + Harness.read(output), e);
-      }
-      assertTrue(ok.test(s), () -> "not yet: " + s.path("phase") + " " + s.path("journalFailures") + "\n" + Harness.read(output));
-      return s;
-    });
+    return Harness.awaitStatus(probe, admin, Duration.ofSeconds(90), ok, () -> Harness.read(output));
   }
 
   private static void run(String... command) throws Exception {

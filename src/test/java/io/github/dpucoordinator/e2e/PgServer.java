@@ -113,10 +113,6 @@ public final class PgServer implements AutoCloseable {
     } catch (Exception e) {
       // already stopped, or never started: the directory goes all the same
     }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
+    io.github.dpucoordinator.sim.Simulation.deleteTree(dir);
   }
 }

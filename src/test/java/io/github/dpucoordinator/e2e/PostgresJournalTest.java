@@ -127,15 +127,7 @@ class PostgresJournalTest {
   }
 
   private JsonNode await(TestProbe<?> probe, NpuAdminClient admin, Path output, PgServer pg, java.util.function.Predicate<JsonNode> ok) {
-    return probe.awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(100), () -> {
-      JsonNode s;
-      try {
-        s = Harness.status(admin);
-      } catch (Exception e) {
-        throw new AssertionError("no status: " + e.getMessage() + "\n" + Harness.read(output) + "\n--- PostgreSQL ---\n" + pg.log(), e);
-      }
-      assertTrue(ok.test(s), () -> "not yet: " + s.path("phase") + "\n" + Harness.read(output));
-      return s;
-    });
+    return Harness.awaitStatus(probe, admin, Duration.ofSeconds(90), ok, () -> Harness.read(output) + "\n--- PostgreSQL ---\n" + pg.log());
   }
+
 }
