@@ -4,6 +4,7 @@ import io.github.dpucoordinator.common.StepResult;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.npu.protocol.CampaignKind;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.util.List;
 import java.util.Map;
 
@@ -50,6 +51,12 @@ public sealed interface CampaignEvent extends JournalEvent {
   record DpuForced(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements CampaignEvent {}
 
   record SignalAttemptFailed(String campaignId, String dpuId, int attempt, String reason, long atMillis) implements CampaignEvent {}
+
+  /**
+   * The DPU's reboot record, read before its first signal on a protocol without campaign ids (gNOI): journaled before
+   * the signal is sent, so a restarted service recognises a reboot that signal started instead of asking again.
+   */
+  record DpuBaselined(String campaignId, String dpuId, DpuTransport.Baseline baseline, long atMillis) implements CampaignEvent {}
 
   /**
    * {@code countBefore}: gNOI's evidence of completion, the DPU's reboot count just before the Reboot (-1 none;

@@ -115,7 +115,9 @@ final class CampaignLinks {
     }
     boolean waiting = s.phase() == Phase.WAIT_FOR_ACKNOWLEDGMENTS;
     LinkReport report = r.report();
-    if (report instanceof LinkReport.Acknowledged a && waiting && d.status() == DpuStatus.PENDING) {
+    if (report instanceof LinkReport.Baselined b && waiting && !d.resolved()) {
+      return new CampaignEvent.DpuBaselined(r.campaignId(), r.dpuId(), b.baseline(), now);
+    } else if (report instanceof LinkReport.Acknowledged a && waiting && d.status() == DpuStatus.PENDING) {
       return new CampaignEvent.DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition().name(), a.reply().ack(), now,
           a.reply().countBefore());
     } else if (report instanceof LinkReport.AttemptFailed f && waiting && d.status() == DpuStatus.PENDING) {
@@ -134,6 +136,15 @@ final class CampaignLinks {
       return new CampaignEvent.DpuProtective(r.campaignId(), r.dpuId(), p.state(), now);
     }
     return null;
+  }
+
+  /** The baselines among {@code events} are journaled: their DPUs' signals may go. */
+  void baselinesJournaled(List<CampaignEvent> events) {
+    for (CampaignEvent e : events) {
+      if (e instanceof CampaignEvent.DpuBaselined b && b.campaignId().equals(engaged.get(b.dpuId()))) {
+        fleet.baselineJournaled(b.dpuId(), b.campaignId());
+      }
+    }
   }
 
   /** Why a DPU had not finished by the deadline, with what it last said. */

@@ -138,7 +138,7 @@ final class CampaignPhases {
         for (DpuProgress d : c.dpus().values()) {
           if (!d.resolved() && (recovered || !links.has(d.id()))) {
             links.start(d, new LinkStart(c.id(), LinkStart.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts(),
-                c.deferCapAt(), d.countBefore()));
+                c.deferCapAt(), d.countBefore(), d.baseline()));
           }
         }
         phases.advance();

@@ -222,7 +222,7 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
         .onCommand(GetCampaigns.class, (s, c) -> Effect().reply(c.replyTo(), new Campaigns(s.flat(), Map.copyOf(links.lastSeen()),
             lastSequenceNumber(ctx))))
         .onCommand(FromLink.class, (s, r) -> onFromLink(s, r).thenNoReply())
-        .onCommand(Flush.class, (s, c) -> persistThenAdvance(links.drain(s)).thenNoReply())
+        .onCommand(Flush.class, (s, c) -> onFlush(s).thenNoReply())
         .onCommand(Advance.class, (s, a) -> campaignPhases.onAdvance(s).thenNoReply())
         .onCommand(AckDeadlines.CollectorStopped.class, ackDeadlines::onStopped)
         .onCommand(HandedOver.class, (s, h) -> (!s.hasLegacy() ? Effect().none()
@@ -283,6 +283,18 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
 
   private EffectBuilder<JournalEvent, CampaignState> persistThenEnter(List<CampaignEvent> events) {
     return journal.persist(events).thenRun(next -> campaignPhases.enter(next, false));
+  }
+
+  /** The reports buffered since the last flush, journaled in one write; then the baselines among them release their signals. */
+  private EffectBuilder<JournalEvent, CampaignState> onFlush(CampaignState s) {
+    List<CampaignEvent> events = links.drain(s);
+    if (events.isEmpty()) {
+      return Effect().none();
+    }
+    return journal.persist(events).thenRun(next -> {
+      links.baselinesJournaled(events);
+      ctx.getSelf().tell(Advance.INSTANCE);
+    });
   }
 
   private EffectBuilder<JournalEvent, CampaignState> persistThenAdvance(List<CampaignEvent> events) {

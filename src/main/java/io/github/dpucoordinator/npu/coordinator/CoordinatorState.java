@@ -117,6 +117,8 @@ public record CoordinatorState(
       return with(phase, c.withDpu(e.dpuId(), d -> d.forcedResult(e.ok() ? "ok" : "FAILED: " + e.detail())));
     } else if (event instanceof SignalAttemptFailed e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.attemptFailed(e.attempt(), e.reason())));
+    } else if (event instanceof CampaignEvent.DpuBaselined e) {
+      return with(phase, c.withDpu(e.dpuId(), d -> d.baselined(e.baseline())));
     } else if (event instanceof DpuAcknowledged e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.acknowledged(e.attempt(), e.ack(), e.countBefore())));
     } else if (event instanceof DpuShutdownCompleted e) {

@@ -2,6 +2,7 @@ package io.github.dpucoordinator.npu.coordinator;
 
 import io.github.dpucoordinator.common.CborSerializable;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,11 +14,12 @@ import java.util.List;
  */
 public record DpuProgress(String id, String host, int port, String protocol, DpuStatus status, int attempts, String ack,
     String error, boolean degraded, boolean ready, String notReady, String hold, String protective, String escalation,
-    String forced, String endedAs, String endedDetail, Long countBefore) implements CborSerializable {
+    String forced, String endedAs, String endedDetail, Long countBefore, DpuTransport.Baseline baseline) implements CborSerializable {
 
   /**
    * Journals written before these fields existed read them as null: they mean "none". {@code countBefore}: the
-   * gNOI evidence of completion journaled with the acknowledgment (-1: none).
+   * gNOI evidence of completion journaled with the acknowledgment (-1: none); {@code baseline}: the DPU's reboot record
+   * journaled before its first signal (gNOI; null: none).
    */
   public DpuProgress {
     countBefore = countBefore == null ? -1L : countBefore;
@@ -31,7 +33,7 @@ public record DpuProgress(String id, String host, int port, String protocol, Dpu
 
   static DpuProgress pending(DpuEndpoint d) {
     return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "", "", "", "", "",
-        "", "", -1L);
+        "", "", -1L, null);
   }
 
   public DpuEndpoint endpoint() {
@@ -89,13 +91,13 @@ public record DpuProgress(String id, String host, int port, String protocol, Dpu
 
   private DpuProgress with(DpuStatus st, int att, String a, String err, boolean deg, boolean rdy, String nr, String h, String p,
       String esc, String f) {
-    return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f, endedAs, endedDetail, countBefore);
+    return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f, endedAs, endedDetail, countBefore, baseline);
   }
 
   /** The campaign was cancelled or aborted before Reboot: {@code detail} says what became of this DPU. */
   DpuProgress endedEarly(String as, String detail) {
     return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, ready, notReady, hold, protective,
-        escalation, forced, as, detail, countBefore);
+        escalation, forced, as, detail, countBefore, baseline);
   }
 
   DpuProgress attemptFailed(int attempt, String reason) {
@@ -104,7 +106,13 @@ public record DpuProgress(String id, String host, int port, String protocol, Dpu
 
   DpuProgress acknowledged(int attempt, String text, long count) {
     return new DpuProgress(id, host, port, protocol, DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready,
-        notReady, "", protective, escalation, forced, endedAs, endedDetail, count);
+        notReady, "", protective, escalation, forced, endedAs, endedDetail, count, baseline);
+  }
+
+  /** The DPU's reboot record before its first signal is journaled (the signal goes after it). */
+  DpuProgress baselined(DpuTransport.Baseline b) {
+    return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, ready, notReady, hold, protective,
+        escalation, forced, endedAs, endedDetail, countBefore, b);
   }
 
   /** A degraded completion keeps which step failed, and how, as its error. */

@@ -45,6 +45,9 @@ public final class DpuActor {
   /** The reboot is over: report {@link LinkReport.Ready} once the DPU is Listening (starting {@code ready} if not engaged in it). */
   public record AwaitReady(DpuEndpoint endpoint, LinkStart ready, ActorRef<Report> replyTo) implements Command {}
 
+  /** The owner of work {@code workId} has journaled the {@link LinkReport.Baselined} baseline: the signal may go. */
+  public record BaselineJournaled(String workId) implements Command {}
+
   /** The work's deadline has passed: no more signal attempts (a late signal must not shut a DPU down now). */
   public record StopSignalling(String workId) implements Command {}
 

@@ -68,6 +68,11 @@ public final class DpuFleet<C> {
     tell(dpuId, new DpuActor.StopSignalling(workId));
   }
 
+  /** The baseline this DPU's actor reported for work {@code workId} is journaled: its signal may go. */
+  public void baselineJournaled(String dpuId, String workId) {
+    tell(dpuId, new DpuActor.BaselineJournaled(workId));
+  }
+
   /** Work {@code workId} of this DPU is over ("": only that something planned for it ended). */
   public void release(String dpuId, String workId) {
     tell(dpuId, new DpuActor.Release(workId));

@@ -3,6 +3,8 @@ package io.github.dpucoordinator.npu.dpu;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport.Baseline;
+import io.github.dpucoordinator.npu.transport.DpuTransport.State;
 import io.github.dpucoordinator.npu.transport.DpuTransport;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Disposition;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalReply;
@@ -31,6 +33,14 @@ final class DpuSignal {
   /** The DPU's answer to attempt {@code attempt}, or the failure to reach it. */
   record Answered(long gen, int attempt, SignalReply reply, Throwable failure) implements Command {}
 
+  /** The DPU's reboot record read before attempt {@code attempt} (a protocol without campaign ids), or the failure to read it. */
+  record Checked(long gen, int attempt, Baseline baseline, Throwable failure) implements Command {}
+
+  /** The owner had not confirmed the baseline of attempt {@code attempt} in time. */
+  record JournalTimeout(long gen, int attempt) implements Command {}
+
+  private static final String JOURNAL_TIMER = "baseline-journal";
+
   private final DpuCore core;
   private final LinkMemory memory;
   private final LinkStart start;
@@ -40,6 +50,8 @@ final class DpuSignal {
   /** The signal to send: the work's, then forced once the deferral cap is reached. */
   private SignalRequest request;
   private boolean on;
+  /** The attempt waiting for its baseline to be journaled (0: none). */
+  private int awaitingJournal;
 
   DpuSignal(DpuCore core, LinkMemory memory, long generation, Outcome outcome) {
     this.core = core;
@@ -75,6 +87,71 @@ final class DpuSignal {
 
   private void send(int attempt) {
     memory.attempts = attempt;
+    if (core.transport.needsBaseline(dpu)) {
+      // No signal that a restart of this service could not tell from one still to send: the reboot record first.
+      core.ctx.pipeToSelf(core.transport.baseline(dpu, core.settings.signal().rpcTimeout()),
+          (baseline, failure) -> new Checked(generation, attempt, baseline, failure));
+      return;
+    }
+    transmit(attempt);
+  }
+
+  /**
+   * The DPU's reboot record before an attempt. None journaled yet: it is, before anything is sent. Journaled, and it
+   * moved since: an earlier signal got through (its answer lost, or sent before a restart of this service), so this
+   * is its acknowledgment and nothing is sent again. Else the signal goes.
+   */
+  void onChecked(Checked c) {
+    if (c.gen() != generation || !on) {
+      return;
+    }
+    if (c.failure() != null) {
+      failed(c.attempt(), c.failure());
+      return;
+    }
+    if (memory.baseline == null) {
+      memory.baseline = c.baseline();
+      memory.evidence = memory.evidence.with(c.baseline());
+    }
+    if (!memory.baselineJournaled) {
+      awaitingJournal = c.attempt();
+      memory.report(new LinkReport.Baselined(memory.baseline));
+      core.timers.startSingleTimer(JOURNAL_TIMER, new JournalTimeout(generation, c.attempt()), core.settings.signal().rpcTimeout());
+      return;
+    }
+    if (c.baseline().movedSince(memory.baseline)) {
+      core.ctx.getLog().info("[campaign={} dpu={}] the DPU's reboot record moved since the journaled baseline (count {} -> {}, "
+          + "boot {} -> {}{}): an earlier signal got through; not signalling again", start.campaignId(), dpu.id(),
+          memory.baseline.count(), c.baseline().count(), memory.baseline.bootId(), c.baseline().bootId(),
+          c.baseline().active() ? ", rebooting now" : "");
+      on = false;
+      outcome.acknowledged(c.attempt(), new SignalReply(Disposition.IN_PROGRESS, start.campaignId(), State.SHUTDOWN, -1,
+          "reboot record moved since the baseline: an earlier signal got through", 0, "", memory.baseline.count()));
+      return;
+    }
+    transmit(c.attempt());
+  }
+
+  /** The owner journaled the baseline: the attempt waiting for it goes. */
+  void onBaselineJournaled() {
+    memory.baselineJournaled = true;
+    if (awaitingJournal > 0 && on) {
+      int attempt = awaitingJournal;
+      awaitingJournal = 0;
+      core.timers.cancel(JOURNAL_TIMER);
+      transmit(attempt);
+    }
+  }
+
+  void onJournalTimeout(JournalTimeout t) {
+    if (t.gen() == generation && on && awaitingJournal == t.attempt()) {
+      awaitingJournal = 0;
+      failed(t.attempt(), new IllegalStateException("the journal did not confirm the DPU's reboot record within "
+          + core.settings.signal().rpcTimeout().toMillis() + " ms; nothing was sent"));
+    }
+  }
+
+  private void transmit(int attempt) {
     core.ctx.getLog().info("[campaign={} dpu={}] sending reboot signal, attempt {}/{}", start.campaignId(), dpu.id(),
         attempt, core.settings.signal().maxAttempts());
     // No cap (a module transition: an operator's explicit request) or the cap reached: the DPU may not defer.
@@ -112,8 +189,13 @@ final class DpuSignal {
       outcome.acknowledged(attempt, answer.reply());
       return;
     }
-    String reason = Failures.describe(answer.failure());
-    boolean permanent = DpuTransport.Permanent.in(answer.failure());
+    failed(attempt, answer.failure());
+  }
+
+  /** Attempt {@code attempt} failed: another after a backoff, or (no attempts left, or asking again cannot help) give up. */
+  private void failed(int attempt, Throwable failure) {
+    String reason = Failures.describe(failure);
+    boolean permanent = DpuTransport.Permanent.in(failure);
     if (attempt >= core.settings.signal().maxAttempts() || permanent) {
       core.ctx.getLog().error("[campaign={} dpu={}] giving up after {} attempt(s); last error: {}", start.campaignId(),
           dpu.id(), attempt, reason);

@@ -41,6 +41,7 @@ abstract class DpuState extends AbstractBehavior<Command> {
         .onMessage(DpuActor.Engage.class, e -> e.start().campaignId().equals(workId()) ? sameWork(e) : core.engage(e))
         .onMessage(DpuActor.AwaitReady.class, this::onAwaitReady)
         .onMessage(DpuActor.StopSignalling.class, s -> s.workId().equals(workId()) ? onStopSignalling() : this)
+        .onMessage(DpuActor.BaselineJournaled.class, b -> b.workId().equals(workId()) ? onBaselineJournaled() : this)
         .onMessage(DpuActor.Release.class, this::onRelease)
         .onMessage(DpuActor.FollowReturn.class, core::followReturn)
         .onMessage(DpuActor.Watch.class, this::onWatch)
@@ -65,6 +66,10 @@ abstract class DpuState extends AbstractBehavior<Command> {
   }
 
   Behavior<Command> onStopSignalling() {
+    return this;
+  }
+
+  Behavior<Command> onBaselineJournaled() {
     return this;
   }
 

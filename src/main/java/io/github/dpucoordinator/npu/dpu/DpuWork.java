@@ -105,6 +105,14 @@ final class DpuWork extends DpuState {
           signal.onAnswered(a);
           return this;
         })
+        .onMessage(DpuSignal.Checked.class, c -> {
+          signal.onChecked(c);
+          return this;
+        })
+        .onMessage(DpuSignal.JournalTimeout.class, t -> {
+          signal.onJournalTimeout(t);
+          return this;
+        })
         .onMessage(Poll.class, p -> {
           if (p.gen() == generation) {
             poll();
@@ -114,6 +122,12 @@ final class DpuWork extends DpuState {
         .onMessage(Observed.class, o -> o.gen() == generation ? onObserved(o) : this)
         .onMessage(HaltTimeout.class, h -> h.gen() == generation ? onHaltTimeout() : this)
         .build();
+  }
+
+  @Override
+  Behavior<Command> onBaselineJournaled() {
+    signal.onBaselineJournaled();
+    return this;
   }
 
   @Override
@@ -128,7 +142,7 @@ final class DpuWork extends DpuState {
     getContext().getLog().info("[campaign={} dpu={}] acknowledged on attempt {}: {}", start.campaignId(), dpu.id(), attempt, reply.ack());
     // the earliest count known: a later attempt may read one a lost earlier attempt has already raised
     long before = memory.evidence.countBefore() >= 0 ? memory.evidence.countBefore() : reply.countBefore();
-    memory.evidence = new DpuTransport.Evidence(before, false);
+    memory.evidence = new DpuTransport.Evidence(before, false, memory.evidence.bootBefore());
     memory.acknowledged = true;
     report(new LinkReport.Acknowledged(attempt, reply));
     armHaltTimeout(false);

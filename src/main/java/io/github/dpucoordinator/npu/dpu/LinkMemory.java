@@ -21,6 +21,9 @@ public final class LinkMemory {
   int attempts;
   boolean acknowledged;
   DpuTransport.Evidence evidence;
+  /** The DPU's reboot record before the first signal (null: none read yet), and whether its owner has journaled it. */
+  DpuTransport.Baseline baseline;
+  boolean baselineJournaled;
   boolean signallingStopped;
   boolean readyWanted;
   boolean resolved;
@@ -41,7 +44,9 @@ public final class LinkMemory {
     this.replyTo = replyTo;
     attempts = start.attemptsSoFar();
     acknowledged = start.acknowledged();
-    evidence = new DpuTransport.Evidence(start.countBefore(), false);
+    baseline = start.baseline();
+    baselineJournaled = baseline != null;
+    evidence = new DpuTransport.Evidence(start.countBefore(), false).with(baseline);
     readyWanted = start.mode() == LinkStart.Mode.READY;
   }
 
@@ -61,6 +66,10 @@ public final class LinkMemory {
   void signalAgain() {
     acknowledged = false;
     haltDeadline = 0;
+    // the new run's record: the failed one has moved the old baseline
+    baseline = null;
+    baselineJournaled = false;
+    evidence = DpuTransport.Evidence.NONE;
   }
 
   /** Work this actor fails this many times within {@link #RESTART_WINDOW} is given up: a fault here must not loop forever. */

@@ -1,9 +1,16 @@
 package io.github.dpucoordinator.npu.dpu;
 
+import io.github.dpucoordinator.npu.transport.DpuTransport.Baseline;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalReply;
 
 /** What a {@link DpuLink} tells the coordinator about its DPU. */
 public sealed interface LinkReport {
+
+  /**
+   * The DPU's reboot record before the first signal (a protocol without campaign ids): the owner journals it, then
+   * says so ({@link DpuActor.BaselineJournaled}); only then is the signal sent.
+   */
+  public record Baselined(Baseline baseline) implements LinkReport {}
 
   public record Acknowledged(int attempt, SignalReply reply) implements LinkReport {}
 

@@ -68,7 +68,7 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
     if (event instanceof ModuleTransitionStarted e) {
       ModuleState old = modules.get(e.dpu().id());
       Transition.Step phase = e.kind() == ModuleKind.STARTUP ? Transition.Step.POWERING_ON : Transition.Step.HALTING;
-      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L, false);
+      Transition t = new Transition(e.campaignId(), e.kind(), e.reason(), e.dpu(), phase, false, false, "", e.atMillis(), 0, -1L, false, null);
       return with(new ModuleState(e.dpu().id(), old != null && old.down(), t, old == null ? "" : old.lastOutcome(), e.atMillis()));
     }
     String dpuId = event.dpuId();
@@ -76,6 +76,9 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
     Transition t = transition(dpuId, event.campaignId());
     if (t == null) {
       return this; // only events of the transition in flight are ever persisted
+    }
+    if (event instanceof ModuleEvent.ModuleHaltBaselined e) {
+      return with(new ModuleState(dpuId, m.down(), t.baselined(e.baseline()), m.lastOutcome(), m.lastChange()));
     }
     if (event instanceof ModuleHaltAcknowledged e) {
       return with(new ModuleState(dpuId, m.down(), t.haltAcknowledged(e.countBefore()), m.lastOutcome(), m.lastChange()));

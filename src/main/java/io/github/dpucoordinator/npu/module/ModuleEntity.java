@@ -276,6 +276,9 @@ public final class ModuleEntity extends EventSourcedBehavior<Command, ModuleEven
       work.cancelBootWait(dpuId);
       return journal.persist(event).thenRun(next -> finishedModule(next, dpuId));
     }
+    if (event instanceof ModuleEvent.ModuleHaltBaselined b) {
+      return journal.persist(event).thenRun(next -> fleet.baselineJournaled(dpuId, b.campaignId())); // now the HALT may go
+    }
     if (event instanceof ModuleEvent.ModuleHaltAcknowledged) {
       return journal.persist(event); // still halting: the DPU's actor goes on
     }

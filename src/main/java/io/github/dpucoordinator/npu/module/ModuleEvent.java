@@ -3,6 +3,7 @@ package io.github.dpucoordinator.npu.module;
 import io.github.dpucoordinator.npu.journal.JournalEvent;
 import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
 import java.util.Map;
 
 /**
@@ -20,6 +21,9 @@ public sealed interface ModuleEvent extends JournalEvent {
       return dpu.id();
     }
   }
+
+  /** The DPU's reboot record before the HALT (gNOI), journaled before the HALT is sent: a restart recognises a HALT that got through. */
+  record ModuleHaltBaselined(String campaignId, String dpuId, DpuTransport.Baseline baseline, long atMillis) implements ModuleEvent {}
 
   /** The DPU acknowledged the HALT of a module shutdown (after a restart it is only polled). */
   /** {@code countBefore}: gNOI's evidence of completion, the reboot count before the HALT (-1 none; null in older journals). */

@@ -20,6 +20,9 @@ final class ModuleSteps {
   static ModuleEvent fromReport(Transition t, String dpuId, LinkReport report, long now) {
     boolean halting = t.phase() == Transition.Step.HALTING;
     boolean rebootOnly = t.kind().rebootOnly(); // halt, cold, warm: no power action after
+    if (report instanceof LinkReport.Baselined b && halting) {
+      return new ModuleEvent.ModuleHaltBaselined(t.id(), dpuId, b.baseline(), now);
+    }
     if (report instanceof LinkReport.Acknowledged a && halting && !t.acknowledged()) {
       return new ModuleHaltAcknowledged(t.id(), dpuId, a.reply().ack(), now, a.reply().countBefore());
     }

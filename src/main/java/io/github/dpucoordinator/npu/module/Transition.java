@@ -3,10 +3,11 @@ package io.github.dpucoordinator.npu.module;
 import io.github.dpucoordinator.common.CborSerializable;
 import io.github.dpucoordinator.npu.protocol.ModuleKind;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
 
 /** A module transition in flight, in its {@link Step}. */
 public record Transition(String id, ModuleKind kind, String reason, DpuEndpoint dpu, Step phase, boolean acknowledged,
-    boolean powerIssued, String detail, long startedAt, long bootDeadline, Long countBefore, Boolean haltFailed)
+    boolean powerIssued, String detail, long startedAt, long bootDeadline, Long countBefore, Boolean haltFailed, DpuTransport.Baseline baseline)
     implements CborSerializable {
 
   /**
@@ -18,7 +19,8 @@ public record Transition(String id, ModuleKind kind, String reason, DpuEndpoint 
 
   /**
    * {@code countBefore}: the gNOI evidence journaled with the HALT's acknowledgment (-1: none); {@code haltFailed}: the
-   * HALT of a shutdown did not complete (the power-off went ahead). Null in journals written before they existed.
+   * HALT of a shutdown did not complete (the power-off went ahead); {@code baseline}: the DPU's reboot record journaled
+   * before the HALT (gNOI; null: none). Null in journals written before they existed.
    */
   public Transition {
     countBefore = countBefore == null ? -1L : countBefore;
@@ -27,14 +29,18 @@ public record Transition(String id, ModuleKind kind, String reason, DpuEndpoint 
   }
 
   Transition with(Step nextPhase, boolean ack, boolean issued, String d, long deadline) {
-    return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline, countBefore, haltFailed);
+    return new Transition(id, kind, reason, dpu, nextPhase, ack, issued, d, startedAt, deadline, countBefore, haltFailed, baseline);
   }
 
   Transition haltAcknowledged(long count) {
-    return new Transition(id, kind, reason, dpu, phase, true, powerIssued, detail, startedAt, bootDeadline, count, haltFailed);
+    return new Transition(id, kind, reason, dpu, phase, true, powerIssued, detail, startedAt, bootDeadline, count, haltFailed, baseline);
+  }
+
+  Transition baselined(DpuTransport.Baseline b) {
+    return new Transition(id, kind, reason, dpu, phase, acknowledged, powerIssued, detail, startedAt, bootDeadline, countBefore, haltFailed, b);
   }
 
   Transition halted(boolean ok, String d) {
-    return new Transition(id, kind, reason, dpu, Step.POWERING_OFF, acknowledged, false, d, startedAt, 0, countBefore, !ok);
+    return new Transition(id, kind, reason, dpu, Step.POWERING_OFF, acknowledged, false, d, startedAt, 0, countBefore, !ok, baseline);
   }
 }

@@ -135,12 +135,45 @@ public interface DpuTransport {
    * ({@link SignalReply#countBefore()}, journaled with the acknowledgment; -1: none), and whether the DPU has been
    * seen busy with the reboot since the signal.
    */
-  record Evidence(long countBefore, boolean seenActive) {
-    public static final Evidence NONE = new Evidence(-1, false);
+  record Evidence(long countBefore, boolean seenActive, String bootBefore) {
+    public static final Evidence NONE = new Evidence(-1, false, "");
+
+    public Evidence(long countBefore, boolean seenActive) {
+      this(countBefore, seenActive, "");
+    }
 
     public Evidence seen() {
-      return seenActive ? this : new Evidence(countBefore, true);
+      return seenActive ? this : new Evidence(countBefore, true, bootBefore);
     }
+
+    /** What a journaled {@link Baseline} tells: its count, and its boot id (a DPU that restarted has done its reboot). */
+    public Evidence with(Baseline b) {
+      return b == null ? this : new Evidence(countBefore >= 0 ? countBefore : b.count(), seenActive, b.bootId());
+    }
+  }
+
+  /**
+   * A DPU's record of its reboots, read before a signal on a protocol without campaign ids (gNOI): the reboot
+   * {@code count}, the start of the latest reboot ({@code whenNanos}, 0 none), the DPU's boot id ("" when it does not
+   * say) and whether a reboot is running now. Journaled before the signal is sent, so that after a restart of the NPU
+   * service a reboot that signal started is recognised ({@link #movedSince}) instead of being asked for again.
+   */
+  record Baseline(long count, long whenNanos, String bootId, boolean active) {
+    /** A reboot started after {@code earlier} was read: one is running, the count or its start moved, or the DPU booted again. */
+    public boolean movedSince(Baseline earlier) {
+      return active || count > earlier.count || whenNanos > earlier.whenNanos
+          || (!bootId.isEmpty() && !earlier.bootId.isEmpty() && !bootId.equals(earlier.bootId));
+    }
+  }
+
+  /** The DPU has no campaign ids: its {@link Baseline} must be journaled before a signal is sent (gNOI). */
+  default boolean needsBaseline(DpuEndpoint dpu) {
+    return false;
+  }
+
+  /** Reads the DPU's {@link Baseline}, within {@code timeout}; only where {@link #needsBaseline} says so. */
+  default CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
+    return java.util.concurrent.CompletableFuture.failedFuture(new UnsupportedOperationException("no baseline for " + dpu.id()));
   }
 
   /**

@@ -104,6 +104,18 @@ public final class GnoiDpuTransport implements DpuTransport {
   }
 
   @Override
+  public boolean needsBaseline(DpuEndpoint dpu) {
+    return true;
+  }
+
+  @Override
+  public CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
+    return Deadline.within(client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture(), timeout,
+            "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+        .thenApply(s -> new Baseline(Integer.toUnsignedLong(s.getCount()), s.getWhen(), s.getDpuCoordinatorBootId(), s.getActive()));
+  }
+
+  @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
     // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
@@ -130,7 +142,8 @@ public final class GnoiDpuTransport implements DpuTransport {
       return new Observation(State.FAILED, version, List.of(), false, message, bootId, "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
     boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || evidence.seenActive()
-        || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore()));
+        || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore())
+        || (!evidence.bootBefore().isEmpty() && !bootId.isEmpty() && !bootId.equals(evidence.bootBefore())));
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
     // A completion with failed steps is a degraded one: our agent names them in a field; else the message may.

@@ -45,6 +45,16 @@ public final class ProtocolTransport implements DpuTransport {
   }
 
   @Override
+  public boolean needsBaseline(DpuEndpoint dpu) {
+    return of(dpu).needsBaseline(dpu);
+  }
+
+  @Override
+  public CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
+    return of(dpu).baseline(dpu, timeout);
+  }
+
+  @Override
   public void close() {
     byProtocol.values().forEach(DpuTransport::close);
   }

@@ -349,6 +349,45 @@ class CoordinatorTest {
   }
 
   @Test
+  void aSignalWithoutCampaignIdsIsSentAfterItsBaselineIsJournaledSoARestartedServiceDoesNotSendItAgainOnceItGotThrough() {
+    Fixture f = new Fixture(1, false);
+    f.transport.withBaselines();
+    String id = f.start();
+    DpuTransport.Baseline before = new DpuTransport.Baseline(4, 1_000, "boot-1", false);
+    f.transport.calls.expectMessageClass(ProbeTransport.BaselineCall.class).reply().complete(before);
+    f.expectPreamble();
+    assertEquals(before, f.expect(CampaignEvent.DpuBaselined.class).baseline());
+    f.transport.signals(1); // only now; the service is killed with this HALT on the wire and its answer is never heard
+
+    f.restart();
+
+    // The DPU halted and came back by itself meanwhile (a new boot): that HALT got through, and none is sent again.
+    f.transport.calls.expectMessageClass(ProbeTransport.BaselineCall.class).reply()
+        .complete(new DpuTransport.Baseline(4, 1_000, "boot-2", false));
+    DpuAcknowledged ack = f.expect(DpuAcknowledged.class);
+    assertEquals("IN_PROGRESS", ack.disposition());
+    assertEquals(4L, ack.countBefore());
+    ProbeTransport.ObserveCall poll = f.transport.calls.expectMessageClass(ProbeTransport.ObserveCall.class);
+    assertEquals("boot-1", poll.evidence().bootBefore());
+    poll.reply().complete(ProbeTransport.shutDown(id));
+    f.expect(DpuShutdownCompleted.class);
+    f.expect(AcknowledgmentsCollected.class);
+  }
+
+  @Test
+  void aModuleHaltWithoutCampaignIdsJournalsItsBaselineBeforeTheHalt() {
+    Fixture f = new Fixture(1, false);
+    f.transport.withBaselines();
+    String id = f.module("DPU0", "shutdown").campaignId();
+    f.expect(ModuleEvent.ModuleTransitionStarted.class);
+    DpuTransport.Baseline before = new DpuTransport.Baseline(0, 0, "", false);
+    f.transport.calls.expectMessageClass(ProbeTransport.BaselineCall.class).reply().complete(before);
+    assertEquals(before, f.expect(ModuleEvent.ModuleHaltBaselined.class).baseline());
+    f.transport.signals(1).get("DPU0").reply().complete(ProbeTransport.started(id));
+    assertEquals(id, f.expect(ModuleEvent.ModuleHaltAcknowledged.class).campaignId());
+  }
+
+  @Test
   void aRestartWhileAModuleHaltsPollsTheAcknowledgedDpuInsteadOfHaltingItAgain() {
     Fixture f = new Fixture(1, false);
     String id = f.module("DPU0", "shutdown").campaignId();

@@ -7,6 +7,8 @@ import io.github.dpucoordinator.common.TestClock;
 import io.github.dpucoordinator.npu.coordinator.CoordinatorFixture;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.npu.transport.DpuTransport;
+import io.github.dpucoordinator.npu.transport.DpuTransport.Baseline;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Evidence;
 import io.github.dpucoordinator.npu.transport.DpuTransport.Observation;
 import io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest;
@@ -61,6 +63,14 @@ class DpuActorTest {
     void engage(boolean acknowledged, int attemptsSoFar, long countBefore) {
       actor.tell(new DpuActor.Engage(endpoint, new LinkStart(WORK, LinkStart.Mode.SHUTDOWN,
           new SignalRequest(WORK, "cold", "test", 0), acknowledged, attemptsSoFar, 0, countBefore), reports.ref()));
+    }
+
+    void engage(LinkStart start) {
+      actor.tell(new DpuActor.Engage(endpoint, start, reports.ref()));
+    }
+
+    ProbeTransport.BaselineCall baseline() {
+      return transport.calls.expectMessageClass(ProbeTransport.BaselineCall.class);
     }
 
     void advance(Duration d) {
@@ -170,6 +180,78 @@ class DpuActorTest {
     assertTrue(d.next(LinkReport.GaveUp.class).reason().startsWith("no acknowledgment after 3 attempt(s)"));
     d.advance(Duration.ofSeconds(1)); // watch-retry
     d.observe(); // the next call to the DPU only watches it: a fourth signal would have come first
+    d.stop();
+  }
+
+  private static final Baseline BEFORE = new Baseline(4, 1_000, "boot-1", false);
+
+  private static LinkStart journaled(Baseline baseline, int attemptsSoFar) {
+    return new LinkStart(WORK, LinkStart.Mode.SHUTDOWN, new SignalRequest(WORK, "cold", "test", 0), false, attemptsSoFar, 0, -1, baseline);
+  }
+
+  @Test
+  void aSignalWithoutCampaignIdsGoesOnlyOnceItsOwnerHasJournaledTheDpusRebootRecord() {
+    Dpu d = new Dpu(DpuEndpoint.GNOI, false);
+    d.transport.withBaselines();
+    d.engage(false, 0, -1);
+    d.baseline().reply().complete(BEFORE);
+    assertEquals(BEFORE, d.next(LinkReport.Baselined.class).baseline());
+    d.noCallFor(Duration.ofMillis(900)); // not journaled yet: nothing is sent
+    d.actor.tell(new DpuActor.BaselineJournaled(WORK));
+    d.signal().reply().complete(ProbeTransport.started(WORK));
+    assertEquals(1, d.next(LinkReport.Acknowledged.class).attempt());
+    assertEquals(new Evidence(4, false, "boot-1"), d.observe().evidence(), "completion is told apart by the baseline's count and boot");
+    d.stop();
+  }
+
+  @Test
+  void aBaselineTheOwnerDoesNotConfirmInTimeIsAFailedAttemptAndNothingIsSent() {
+    Dpu d = new Dpu(DpuEndpoint.GNOI, false);
+    d.transport.withBaselines();
+    d.engage(false, 0, -1);
+    d.baseline().reply().complete(BEFORE);
+    d.next(LinkReport.Baselined.class);
+    d.advance(Duration.ofSeconds(1)); // the rpc timeout: the journal did not confirm
+    LinkReport.AttemptFailed failed = d.next(LinkReport.AttemptFailed.class);
+    assertTrue(failed.reason().contains("the journal did not confirm"), failed.reason());
+    d.advance(Duration.ofSeconds(1)); // backoff: attempt 2 reads the record again and asks the owner again
+    d.baseline().reply().complete(BEFORE);
+    assertEquals(BEFORE, d.next(LinkReport.Baselined.class).baseline());
+    d.actor.tell(new DpuActor.BaselineJournaled(WORK));
+    assertEquals(WORK, d.signal().request().campaignId());
+    d.stop();
+  }
+
+  @Test
+  void afterARestartOfTheServiceADpuWhoseRecordMovedSinceItsJournaledBaselineIsNotSignalledAgain() {
+    Dpu d = new Dpu(DpuEndpoint.GNOI, false);
+    d.transport.withBaselines();
+    d.engage(journaled(BEFORE, 0)); // baseline journaled, then the service was killed with the HALT on the wire
+    d.baseline().reply().complete(new Baseline(4, 1_000, "boot-2", false)); // it halted and came back by itself: a new boot
+    LinkReport.Acknowledged ack = d.next(LinkReport.Acknowledged.class);
+    assertEquals(DpuTransport.Disposition.IN_PROGRESS, ack.reply().disposition());
+    assertEquals(4, ack.reply().countBefore());
+    ObserveCall poll = d.observe(); // followed, not signalled: a SignalCall here fails the expectation
+    assertEquals(new Evidence(4, false, "boot-1"), poll.evidence());
+    poll.reply().complete(new Observation(State.LISTENING, 2, List.of(WORK), false, "", "boot-2"));
+    d.next(LinkReport.Completed.class);
+    d.stop();
+  }
+
+  @Test
+  void afterARestartOfTheServiceADpuWhoseRecordDidNotMoveIsSignalledWithoutAnotherBaseline() {
+    for (Baseline moved : List.of(new Baseline(5, 1_000, "boot-1", false), new Baseline(4, 2_000, "", false),
+        new Baseline(4, 1_000, "boot-1", true))) {
+      assertTrue(moved.movedSince(BEFORE), moved + " moved: a count, a start or a reboot running");
+    }
+    Dpu d = new Dpu(DpuEndpoint.GNOI, false);
+    d.transport.withBaselines();
+    d.engage(journaled(BEFORE, 1));
+    d.baseline().reply().complete(BEFORE); // the HALT never reached it
+    SignalCall resend = d.signal();
+    assertEquals(WORK, resend.request().campaignId());
+    resend.reply().complete(ProbeTransport.started(WORK));
+    assertEquals(2, d.next(LinkReport.Acknowledged.class).attempt(), "no second Baselined report: the journaled one holds");
     d.stop();
   }
 

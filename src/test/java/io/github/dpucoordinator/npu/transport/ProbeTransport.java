@@ -17,7 +17,29 @@ public final class ProbeTransport implements DpuTransport {
   /** {@code evidence}: what the caller passed to tell a completion apart on gNOI ({@link Evidence#NONE} when nothing). */
   public record ObserveCall(DpuEndpoint dpu, long knownVersion, Duration maxWait, CompletableFuture<Observation> reply, Evidence evidence) {}
 
+  /** A read of the DPU's reboot record before a signal ({@link #withBaselines}). */
+  public record BaselineCall(DpuEndpoint dpu, CompletableFuture<Baseline> reply) {}
+
   public final TestProbe<Object> calls;
+  private volatile boolean baselines;
+
+  /** From now on every DPU is one without campaign ids (as gNOI): its reboot record is read, and journaled, before a signal. */
+  public ProbeTransport withBaselines() {
+    baselines = true;
+    return this;
+  }
+
+  @Override
+  public boolean needsBaseline(DpuEndpoint dpu) {
+    return baselines;
+  }
+
+  @Override
+  public CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
+    CompletableFuture<Baseline> reply = new CompletableFuture<>();
+    calls.ref().tell(new BaselineCall(dpu, reply));
+    return reply;
+  }
 
   public ProbeTransport(TestProbe<Object> calls) {
     this.calls = calls;
