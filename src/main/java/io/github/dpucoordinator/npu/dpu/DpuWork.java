@@ -51,6 +51,8 @@ final class DpuWork extends DpuState {
   private String protective = "";
   /** The halt timeout was stopped for a protective state; it starts afresh when the state ends. */
   private boolean haltHeld;
+  /** The DPU's boot when it took the signal (the journaled baseline's, else the first seen after): "" not known. */
+  private String bootAtSignal;
 
   DpuWork(DpuCore core, LinkMemory memory) {
     super(core);
@@ -62,6 +64,7 @@ final class DpuWork extends DpuState {
     this.settings = core.settings;
     this.random = core.random;
     this.clock = core.clock;
+    this.bootAtSignal = memory.evidence.bootBefore();
     signal = new DpuSignal(core, memory, generation, new DpuSignal.Outcome() {
       public void acknowledged(int attempt, SignalReply reply) {
         DpuWork.this.acknowledged(attempt, reply);
@@ -213,11 +216,33 @@ final class DpuWork extends DpuState {
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
       report(new LinkReport.Completed(o.degraded(), o.detail()));
     }
+    if (shuttingDown && !memory.resolved && memory.acknowledged && !signal.active()) {
+      restartedDuringShutdown(o);
+    }
     if (memory.readyWanted && o.listening()) {
       return ready();
     }
     poll();
     return this;
+  }
+
+  /**
+   * A DPU that took the signal and is Listening in a new boot without having said its shutdown completed restarted
+   * in the middle of it (a crash, a power cycle): it is not lost, and not asked again (its new boot may be one this
+   * campaign's own signal caused); the shutdown is recorded as degraded, without waiting out the halt timeout.
+   */
+  private void restartedDuringShutdown(Observation o) {
+    if (bootAtSignal.isEmpty()) {
+      bootAtSignal = o.bootId();
+      return;
+    }
+    if (o.listening() && !o.bootId().isEmpty() && !o.bootId().equals(bootAtSignal)) {
+      memory.resolved = true;
+      timers.cancel(HALT_TIMER);
+      String detail = "restarted (boot " + bootAtSignal + " -> " + o.bootId() + ") before its shutdown was seen complete; not asked again";
+      getContext().getLog().warn("[campaign={} dpu={}] {}", start.campaignId(), dpu.id(), detail);
+      report(new LinkReport.Completed(true, detail));
+    }
   }
 
   /** The DPU says its shutdown failed: ask again if it may help and attempts remain, else record it. */

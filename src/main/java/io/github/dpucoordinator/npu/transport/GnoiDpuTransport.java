@@ -142,8 +142,7 @@ public final class GnoiDpuTransport implements DpuTransport {
       return new Observation(State.FAILED, version, List.of(), false, message, bootId, "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
     boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || evidence.seenActive()
-        || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore())
-        || (!evidence.bootBefore().isEmpty() && !bootId.isEmpty() && !bootId.equals(evidence.bootBefore())));
+        || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore()));
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
     // A completion with failed steps is a degraded one: our agent names them in a field; else the message may.

@@ -256,6 +256,22 @@ class DpuActorTest {
   }
 
   @Test
+  void aDpuListeningInANewBootBeforeItsShutdownWasSeenCompleteIsRecordedDegradedAtOnceAndNotAskedAgain() {
+    Dpu d = new Dpu(DpuEndpoint.REBOOT_SERVICE, false);
+    d.engage(false, 0, -1);
+    d.signal().reply().complete(ProbeTransport.started(WORK));
+    d.next(LinkReport.Acknowledged.class);
+    d.observe().reply().complete(new Observation(State.SHUTDOWN, 4, List.of(), false, "", "boot-1"));
+    // SIGKILLed mid-shutdown and started again: a new boot that knows nothing of the campaign
+    d.observe().reply().complete(new Observation(State.LISTENING, 1, List.of(), false, "", "boot-2"));
+    LinkReport.Completed done = d.next(LinkReport.Completed.class);
+    assertTrue(done.degraded());
+    assertTrue(done.detail().contains("restarted (boot boot-1 -> boot-2) before its shutdown was seen complete"), done.detail());
+    d.observe(); // watched from here, never signalled again: a SignalCall here fails the expectation
+    d.stop();
+  }
+
+  @Test
   void followsAnAcknowledgedGnoiHaltWithTheJournaledEvidenceUntilItCompletes() {
     Dpu d = new Dpu(DpuEndpoint.GNOI, false);
     d.engage(true, 1, 7); // acknowledged before a restart of the NPU service, reboot count 7 before the HALT
