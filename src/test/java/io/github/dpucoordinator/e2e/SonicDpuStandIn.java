@@ -26,11 +26,12 @@ import org.apache.pekko.http.javadsl.ServerBinding;
  * delay > 0, UNKNOWN, POWERDOWN, NSF and POWERUP are INVALID_ARGUMENT; a second Reboot while one runs
  * is INVALID_ARGUMENT "reboot in progress"; CancelReboot is INTERNAL; an idle RebootStatus is the
  * empty message; once halted, {@code active} is omitted and status is SUCCESS with reason
- * "Halt reboot completed". It can also be told to report FAILURE, or RETRIABLE_FAILURE once.
+ * "Halt reboot completed". It can also be told to report FAILURE, or RETRIABLE_FAILURE once or always.
  */
 final class SonicDpuStandIn implements gnoi.system.System {
 
-  enum Outcome { SUCCESS, FAILURE, RETRIABLE_ONCE }
+  /** How each halt ends: RETRIABLE_ONCE the first time only; RETRIABLE_ALWAYS every time. */
+  enum Outcome { SUCCESS, FAILURE, RETRIABLE_ONCE, RETRIABLE_ALWAYS }
 
   private final long haltMillis;
   private final Outcome outcome;
@@ -41,10 +42,17 @@ final class SonicDpuStandIn implements gnoi.system.System {
   private int count;
   private boolean retriableSent;
   private ServerBinding binding;
+  /** When set, each halt started prints "NAME halt N" (for a stand-in in another process). */
+  private String announce;
 
   SonicDpuStandIn(long haltMillis, Outcome outcome) {
     this.haltMillis = haltMillis;
     this.outcome = outcome;
+  }
+
+  SonicDpuStandIn announcing(String name) {
+    announce = name;
+    return this;
   }
 
   static SonicDpuStandIn start(ActorSystem<?> system, long haltMillis, Outcome outcome) throws Exception {
@@ -77,7 +85,10 @@ final class SonicDpuStandIn implements gnoi.system.System {
     haltStartedNanos = java.lang.System.nanoTime();
     reason = why;
     count++;
-    halts.incrementAndGet();
+    int n = halts.incrementAndGet();
+    if (announce != null) {
+      java.lang.System.out.println(announce + " halt " + n);
+    }
   }
 
   @Override
@@ -107,7 +118,7 @@ final class SonicDpuStandIn implements gnoi.system.System {
     RebootStatus.Status status = RebootStatus.Status.STATUS_SUCCESS;
     if (outcome == Outcome.FAILURE) {
       status = RebootStatus.Status.STATUS_FAILURE;
-    } else if (outcome == Outcome.RETRIABLE_ONCE && !retriableSent) {
+    } else if (outcome == Outcome.RETRIABLE_ALWAYS || (outcome == Outcome.RETRIABLE_ONCE && !retriableSent)) {
       retriableSent = true;
       haltStartedNanos = -1; // the halt did not happen; a new Reboot may try again
       return CompletableFuture.completedFuture(RebootStatusResponse.newBuilder().setMethod(RebootMethod.HALT).setCount(count)

@@ -120,7 +120,8 @@ final class CampaignLinks {
     } else if (report instanceof LinkReport.Acknowledged a && waiting && d.status() == DpuStatus.PENDING) {
       return new CampaignEvent.DpuAcknowledged(r.campaignId(), r.dpuId(), a.attempt(), a.reply().disposition().name(), a.reply().ack(), now,
           a.reply().countBefore());
-    } else if (report instanceof LinkReport.AttemptFailed f && waiting && d.status() == DpuStatus.PENDING) {
+    } else if (report instanceof LinkReport.AttemptFailed f && waiting && !d.resolved()) {
+      // before an acknowledgment, or after one when the DPU reported a retriable failure and is asked again
       return new CampaignEvent.SignalAttemptFailed(r.campaignId(), r.dpuId(), f.attempt(), f.reason(), now);
     } else if (report instanceof LinkReport.GaveUp g && waiting && !d.resolved()) {
       return new CampaignEvent.DpuGaveUp(r.campaignId(), r.dpuId(), g.reason(), now);

@@ -117,7 +117,8 @@ public record DpuProgress(String id, String host, int port, String protocol, Dpu
 
   /** A degraded completion keeps which step failed, and how, as its error. */
   DpuProgress completed(boolean stepFailed, String detail) {
-    String why = stepFailed ? "shutdown step failed" + (detail.isEmpty() ? "" : ": " + detail) : "";
+    // a DPU that restarted mid-shutdown says so itself (DpuWork); any other degraded completion is a failed step
+    String why = !stepFailed ? "" : detail.startsWith("restarted (boot ") ? detail : "shutdown step failed" + (detail.isEmpty() ? "" : ": " + detail);
     return with(DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady, "", "", escalation, forced);
   }
 

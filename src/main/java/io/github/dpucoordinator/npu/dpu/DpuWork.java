@@ -256,6 +256,7 @@ final class DpuWork extends DpuState {
       return this;
     }
     getContext().getLog().error("[campaign={} dpu={}] {}", start.campaignId(), dpu.id(), o.failure());
+    report(new LinkReport.AttemptFailed(memory.attempts, o.failure()));
     giveUp(o.failure());
     poll();
     return this;

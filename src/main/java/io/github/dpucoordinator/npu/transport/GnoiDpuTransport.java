@@ -141,7 +141,10 @@ public final class GnoiDpuTransport implements DpuTransport {
     if (status == RebootStatus.Status.STATUS_RETRIABLE_FAILURE) {
       return new Observation(State.FAILED, version, List.of(), false, message, bootId, "DPU reported RETRIABLE_FAILURE: " + message, true);
     }
-    boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || evidence.seenActive()
+    // Not active after having been seen active is a finished halt, unless the DPU says it is another boot (ours does):
+    // then it restarted in the middle (a crash, a power cycle), which the caller records as such.
+    boolean restarted = !evidence.bootBefore().isEmpty() && !bootId.isEmpty() && !bootId.equals(evidence.bootBefore());
+    boolean done = !campaignId.isEmpty() && (status == RebootStatus.Status.STATUS_SUCCESS || (evidence.seenActive() && !restarted)
         || (evidence.countBefore() >= 0 && s.getCount() > evidence.countBefore()));
     // Halted and still down: not Listening. Anything else not active is a DPU that is up.
     boolean halted = status == RebootStatus.Status.STATUS_SUCCESS && s.getMethod() == RebootMethod.HALT;
@@ -162,8 +165,10 @@ public final class GnoiDpuTransport implements DpuTransport {
       if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
         return existing;
       }
+      // One connection attempt per client: a DPU that cannot be reached gets a fresh one on the next call, so one that
+      // comes back is reached at the caller's pace (its retry and poll intervals), not after gRPC's reconnect backoff.
       return SystemClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withDeadline(callDeadline), dpu.host()), system);
+          .withDeadline(callDeadline).withConnectionAttempts(1), dpu.host()), system);
     });
   }
 

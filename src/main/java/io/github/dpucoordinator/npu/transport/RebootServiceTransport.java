@@ -95,8 +95,9 @@ public final class RebootServiceTransport implements DpuTransport {
       if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
         return existing;
       }
+      // one connection attempt per client, as in GnoiDpuTransport: a DPU back from an outage is reached at the next call
       GrpcClientSettings settings = tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withDeadline(callDeadline), dpu.host());
+          .withDeadline(callDeadline).withConnectionAttempts(1), dpu.host());
       return RebootServiceClient.create(settings, system);
     });
   }
