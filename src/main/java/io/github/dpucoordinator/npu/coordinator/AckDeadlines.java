@@ -75,12 +75,24 @@ final class AckDeadlines {
   void recovered() {
     collector = null;
     collecting = "";
+    recoveredAt = clock.millis();
+    lookedFor = "";
+  }
+
+  /** When the entity last recovered; a verdict within {@link #lookAfterRecovery} of it waits for one look at the DPUs. */
+  private long recoveredAt;
+  private String lookedFor = "";
+
+  /** Time for the DPU actors, engaged again after a recovery, to ask their DPUs once: the rpc timeout, at most 2 s. */
+  private long lookAfterRecovery() {
+    return Math.min(settings.signal().rpcTimeout().toMillis(), 2_000);
   }
 
   /** After each write in WaitForAcknowledgments: the collector hears what is still unresolved. */
   void progress(Campaign c) {
     if (collector != null && collecting.equals(c.id())) {
-      collector.tell(new AckCollector.Progress(unresolved(c), c.ackDeadline()));
+      long deadline = lookedFor.equals(c.id()) ? Math.max(c.ackDeadline(), recoveredAt + lookAfterRecovery()) : c.ackDeadline();
+      collector.tell(new AckCollector.Progress(unresolved(c), deadline));
     }
   }
 
@@ -135,6 +147,15 @@ final class AckDeadlines {
     if (c.ackDeadline() > now) {
       // A deferral moved the deadline while this timer was on its way.
       arm(c, c.ackDeadline());
+      return phases.persistThenAdvance(events).thenNoReply();
+    }
+    if (now < recoveredAt + lookAfterRecovery() && !lookedFor.equals(c.id()) && !unresolved(c).isEmpty()) {
+      // The deadline passed while the entity was down or could not write (a restart, a journal outage): what its DPUs
+      // did meanwhile has not been seen yet. One look first, so that a DPU that completed is not recorded as failed.
+      lookedFor = c.id();
+      ctx.getLog().info("[campaign={} dpu=all] ack deadline passed before this recovery; a last look at {} DPU(s) until {}", c.id(),
+          unresolved(c).size(), Instant.ofEpochMilli(recoveredAt + lookAfterRecovery()));
+      arm(c, recoveredAt + lookAfterRecovery());
       return phases.persistThenAdvance(events).thenNoReply();
     }
     Map<String, String> protective = new LinkedHashMap<>();

@@ -97,6 +97,14 @@ public class CoordinatorFixture {
     chassis = kit.spawn(Chassis.create(pids, settings, transport, host, clock));
   }
 
+  /** The service is down for {@code down} (its timers do not run), then recovers from the journal. */
+  void restartAfter(Duration down) {
+    kit.stop(chassis, Duration.ofSeconds(10));
+    clock.advance(down);
+    manualTime.timePasses(down);
+    chassis = kit.spawn(Chassis.create(pids, settings, transport, host, clock));
+  }
+
   /** Asks the chassis, as an API would, and waits (real time, bounded) for the answer. */
   <R> R ask(Function<ActorRef<R>, NpuProtocol.Command> request) {
     TestProbe<R> probe = kit.createTestProbe();

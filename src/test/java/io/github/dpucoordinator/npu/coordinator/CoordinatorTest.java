@@ -640,6 +640,29 @@ class CoordinatorTest {
         missing.missing().keySet().stream().collect(Collectors.toMap(k -> k, k -> true)));
   }
 
+  @Test
+  void aDeadlineThatPassedWhileTheServiceWasDownWaitsForOneLookAtTheDpusBeforeRecordingThem() {
+    Fixture f = new Fixture(2, false);
+    String id = f.start();
+    Map<String, ProbeTransport.SignalCall> signals = f.transport.signals(2);
+    signals.get("DPU0").reply().complete(ProbeTransport.started(id));
+    signals.get("DPU1").reply().complete(ProbeTransport.started(id));
+    f.transport.observes(2); // both shutting down, their long polls open
+    f.expectPreamble();
+    f.expectAnyOrder(2); // both acknowledged
+
+    f.restartAfter(Duration.ofSeconds(40)); // down across the 30 s deadline (a restart, or a journal that could not be written)
+
+    Map<String, ProbeTransport.ObserveCall> looks = f.transport.observes(2);
+    looks.get("DPU0").reply().complete(ProbeTransport.shutDown(id)); // it completed meanwhile; DPU1 does not answer
+    assertEquals("DPU0", f.expect(DpuShutdownCompleted.class).dpuId(), "a DPU that completed while the service was down is not failed");
+    f.advance(Duration.ofMillis(999));
+    f.expectNothingNew();
+    f.advance(Duration.ofMillis(1)); // one look: the rpc timeout (1 s) after the recovery
+    AcknowledgmentsMissing missing = f.expect(AcknowledgmentsMissing.class);
+    assertEquals(List.of("DPU1"), List.copyOf(missing.missing().keySet()));
+  }
+
   /**
    * The next transport call of the given type, once the failed link has been restarted: its restart backs off on the
    * scheduler (ManualTime), from whenever the failure was handled, so time is moved on in steps until the call comes.
