@@ -107,11 +107,14 @@ final class OffloadctlCommand {
               .put("npu", l.getNpu());
           ArrayNode all = o.putArray("containers");
           l.getContainersList().forEach(s -> all.add(json(s)));
+          ArrayNode failures = o.putArray("journalFailures");
+          l.getJournalFailuresList().forEach(failures::add);
           System.out.println(o.toPrettyString());
           return ExitCodes.OK;
         }
         System.out.printf("DPU %s, version %s, NPU Containerz %s%s%n", l.getDpu(), l.getDpuVersion(), l.getNpu(),
             l.getPaused() ? " (monitor paused: the DPU is shutting down)" : "");
+        l.getJournalFailuresList().forEach(f -> System.out.println("JOURNAL WRITE FAILING: " + f));
         System.out.printf("%-14s %-24s %-10s %-10s %-14s %-8s %s%n", "NAME", "IMAGE", "TAG", "NPU", "HEALTH", "RESTARTS", "DETAIL");
         for (ContainerState s : l.getContainersList()) {
           System.out.printf("%-14s %-24s %-10s %-10s %-14s %-8d %s%n", s.getName(), s.getImage(), s.getTag(), s.getNpuStatus(), s.getHealth(),

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.offloader;
 
+import io.github.dpucoordinator.npu.journal.JournalHealth;
 import io.github.dpucoordinator.offloader.ContainerFlows.Health;
 import io.github.dpucoordinator.offloader.ContainerFlows.Result;
 import java.time.Clock;
@@ -18,9 +19,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
@@ -37,14 +40,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  */
 public final class OffloadedContainer extends EventSourcedBehavior<OffloadedContainerProtocol.Command, ContainerEvent, ContainerBook>
     implements OffloadedContainerProtocol {
+  // its own messages: the health interval, a check's result, a flow's milestone to journal, a flow's end, a restart's time
   private enum Tick implements Command { INSTANCE }
-
   private record Checked(Health health) implements Command {}
-
   private record Record(ContainerEvent event, ActorRef<Done> ack) implements Command {}
-
   private record FlowEnded(Result result, Throwable failure, Consumer<Result> then) implements Command {}
-
   private record RestartDue(int generation) implements Command {}
 
   public static Behavior<Command> create(String name, OffloaderSettings settings, NpuContainerz npu, Clock clock) {
@@ -58,6 +58,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   private final String name;
   private final String tag;
   private final ActorContext<Command> ctx;
+  private final JournalHealth.Entity journal;
   private final TimerScheduler<Command> timers;
   private final OffloaderSettings settings;
   private final NpuContainerz npu;
@@ -73,6 +74,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       NpuContainerz npu, Clock clock) {
     super(PersistenceId.ofUniqueId(persistenceId(settings.dpuId(), name)),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.journal = JournalHealth.get(ctx.getSystem()).of(persistenceId(settings.dpuId(), name));
     this.name = name;
     this.tag = "[container=" + name + " dpu=" + settings.dpuId() + "]";
     this.ctx = ctx;
@@ -101,9 +103,15 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     return newEventHandlerBuilder().forAnyState().onAnyEvent((book, e) -> book.apply(e, settings.historyMax()));
   }
 
+  private EffectBuilder<ContainerEvent, ContainerBook> persist(ContainerEvent event) { // a write the journal does not confirm is logged and listed
+    return journal.track(lastSequenceNumber(ctx) + 1, event, Effect().persist(event));
+  }
+
   @Override
   public SignalHandler<ContainerBook> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), book -> {
+    return newSignalHandlerBuilder().onSignal(RecoveryFailed.class, (state, f) -> journal.recoveryFailed(f.getFailure()))
+        .onSignal(RecoveryCompleted.instance(), book -> {
+      journal.recovered();
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.health().interval());
       if (!book.phase().equals(ContainerBook.STEADY)) {
         ctx.getLog().warn("{} found {} {} -> {} half done (the offloader stopped during it): finishing it", tag,
@@ -116,10 +124,10 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   @Override
   public CommandHandler<Command, ContainerEvent, ContainerBook> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
-        .onCommand(Record.class, (b, r) -> Effect().persist(r.event()).thenRun(n -> r.ack().tell(Done.getInstance())))
+        .onCommand(Record.class, (b, r) -> persist(r.event()).thenRun(n -> r.ack().tell(Done.getInstance())))
         .onCommand(FlowEnded.class, this::onFlowEnded)
         .onCommand(Define.class, (b, d) -> d.def().equals(b.def()) ? Effect().none()
-            : Effect().persist(new ContainerEvent.Defined(d.def(), now())))
+            : persist(new ContainerEvent.Defined(d.def(), now())))
         .onCommand(Get.class, (b, g) -> {
           g.replyTo().tell(monitor.view(name, b, paused, operation.what(), now()));
           return Effect().none();
@@ -172,7 +180,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     }
     HealthMonitor.Verdict v = monitor.observe(c.health(), b, !paused && HealthMonitor.actsOn(b), now());
     return switch (v.kind()) {
-      case "reset" -> Effect().persist(new ContainerEvent.RestartsReset(now()));
+      case "reset" -> persist(new ContainerEvent.RestartsReset(now()));
       case "failed" -> failed(b, v.why());
       default -> Effect().none();
     };
@@ -186,13 +194,13 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       monitor.crashLooping();
       ctx.getLog().error("{} failed again ({}) after {} restarts within {} s (dpu-coordinator.offloader.restart.max-restarts): crash-looping; "
           + "not restarted until an operator starts it (offloadctl start {})", tag, why, n, r.window().toSeconds(), name);
-      return Effect().persist(new ContainerEvent.CrashLooping(why + "; " + n + " restarts within " + r.window().toSeconds() + " s", now()));
+      return persist(new ContainerEvent.CrashLooping(why + "; " + n + " restarts within " + r.window().toSeconds() + " s", now()));
     }
     long delay = monitor.backoffMillis(n);
     int generation = operation.awaitRestart();
     ctx.getLog().warn("{} failed: {}; restarting in {} ms (restart {} of at most {} within {} s)", tag, why, delay, n + 1, r.maxRestarts(),
         r.window().toSeconds());
-    return Effect().persist(new ContainerEvent.Failed(why, delay, now()))
+    return persist(new ContainerEvent.Failed(why, delay, now()))
         .thenRun(x -> timers.startSingleTimer(new RestartDue(generation), Duration.ofMillis(delay)));
   }
 
@@ -205,9 +213,8 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     String version = b.tag();
     run("restarting", () -> npu.remove(def.name(), true).thenCompose(v -> flows.start(def, version, () -> new ContainerEvent.Restarted(version, n,
         now())))
-        .thenApply(v -> new Result("restarted", def.image() + ":" + version + " (restart " + n + ")")), r -> {
-          ctx.getLog().info("{} {}: {}", tag, r.kind(), r.detail());
-        });
+        .thenApply(v -> new Result("restarted", def.image() + ":" + version + " (restart " + n + ")")),
+        r -> ctx.getLog().info("{} {}: {}", tag, r.kind(), r.detail()));
     return Effect().none();
   }
 
@@ -235,7 +242,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     }
     ContainerDef def = b.def();
     String version = b.tag().isEmpty() ? def.tagFor(settings.configuredVersion()) : b.tag();
-    return Effect().persist(new ContainerEvent.OperatorStarted(now())).thenRun(x -> run("starting", () -> flows.start(def, version,
+    return persist(new ContainerEvent.OperatorStarted(now())).thenRun(x -> run("starting", () -> flows.start(def, version,
             () -> new ContainerEvent.Started(version, "by an operator", now()))
         .thenApply(v -> new Result("started", name + ": " + def.image() + ":" + version + " started")), r -> s.replyTo().tell(
             new Reply(r.kind().equals("started"), r.detail()))));
@@ -245,7 +252,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     if (!operation.callOffPendingRestart()) {
       return refusedWhileBusy(s.replyTo());
     }
-    return Effect().persist(new ContainerEvent.Stopped(true, "by an operator", now())).thenRun(x -> run("stopping",
+    return persist(new ContainerEvent.Stopped(true, "by an operator", now())).thenRun(x -> run("stopping",
         () -> npu.stop(name, false).thenApply(v -> new Result("stopped", name + " stopped; it stays stopped until `offloadctl start " + name
             + "`")), r -> s.replyTo().tell(new Reply(r.kind().equals("stopped"), r.detail()))));
   }
@@ -261,7 +268,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     ContainerDef def = b.def();
     String failedTag = b.tag();
     String back = b.previousTag();
-    return Effect().persist(new ContainerEvent.UpgradeFailed(failedTag, back, "rolled back by an operator", now()))
+    return persist(new ContainerEvent.UpgradeFailed(failedTag, back, "rolled back by an operator", now()))
         .thenRun(x -> run("rolling back", () -> flows.rollback(def, failedTag, back), res -> r.replyTo().tell(new Reply(res.kind().equals("rolled-back"),
             res.detail()))));
   }
@@ -275,7 +282,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       h.replyTo().tell(new Reply(true, name + ": already stopped"));
       return Effect().none();
     }
-    return Effect().persist(new ContainerEvent.Stopped(false, "the DPU halts (dpu-coordinator.offloader.stop-on-dpu-halt)", now()))
+    return persist(new ContainerEvent.Stopped(false, "the DPU halts (dpu-coordinator.offloader.stop-on-dpu-halt)", now()))
         .thenRun(x -> run("stopping for the DPU halt", () -> npu.stop(name, false).thenApply(v -> new Result("stopped", name + " stopped")),
             r -> h.replyTo().tell(new Reply(r.kind().equals("stopped"), r.detail()))));
   }

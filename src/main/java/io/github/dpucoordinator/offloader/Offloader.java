@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.offloader;
 
+import io.github.dpucoordinator.npu.journal.JournalHealth;
 import io.github.dpucoordinator.common.CborSerializable;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,6 +25,7 @@ import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
@@ -75,6 +77,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
   }
 
   private final ActorContext<Command> ctx;
+  private final JournalHealth.Entity journal;
   private final TimerScheduler<Command> timers;
   private final OffloaderSettings settings;
   private final NpuContainerz npu;
@@ -90,6 +93,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
   private Offloader(ActorContext<Command> ctx, TimerScheduler<Command> timers, OffloaderSettings settings, NpuContainerz npu, Clock clock) {
     super(PersistenceId.ofUniqueId("offloader|" + settings.dpuId()),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.journal = JournalHealth.get(ctx.getSystem()).of("offloader|" + settings.dpuId());
     this.ctx = ctx;
     this.timers = timers;
     this.settings = settings;
@@ -116,9 +120,15 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
     });
   }
 
+  private EffectBuilder<Registered, Registry> persist(Registered event) { // a write the journal does not confirm is logged and listed
+    return journal.track(lastSequenceNumber(ctx) + 1, event, Effect().persist(event));
+  }
+
   @Override
   public SignalHandler<Registry> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), registry -> {
+    return newSignalHandlerBuilder().onSignal(org.apache.pekko.persistence.typed.RecoveryFailed.class, (state, f) -> journal.recoveryFailed(f.getFailure()))
+        .onSignal(RecoveryCompleted.instance(), registry -> {
+      journal.recovered();
       Map<String, ContainerDef> all = new LinkedHashMap<>(registry.deployed());
       settings.containers().forEach(d -> all.put(d.name(), d)); // the configuration wins over an earlier deploy of the same name
       all.values().forEach(this::child);
@@ -166,7 +176,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
             d.replyTo().tell(Done.getInstance());
             return Effect().none();
           }
-          return Effect().persist(new Registered(d.def(), clock.millis())).thenRun(x -> {
+          return persist(new Registered(d.def(), clock.millis())).thenRun(x -> {
             child(d.def());
             d.replyTo().tell(Done.getInstance());
           });

@@ -1,5 +1,6 @@
 package io.github.dpucoordinator.offloader;
 
+import io.github.dpucoordinator.npu.journal.JournalHealth;
 import io.github.dpucoordinator.npu.containerz.DockerArchive;
 import io.github.dpucoordinator.proto.offloader.ContainerRef;
 import io.github.dpucoordinator.proto.offloader.ContainerState;
@@ -54,8 +55,15 @@ final class OffloaderApi implements io.github.dpucoordinator.proto.offloader.Off
   @Override
   public CompletionStage<ListReply> list(ListRequest in) {
     return listing().thenApply(l -> ListReply.newBuilder().setDpu(l.dpuId()).setDpuVersion(l.dpuVersion()).setPaused(l.paused())
-        .setNpu(settings.npuAddress()).addAllContainers(l.containers().stream().sorted(Comparator.comparing(OffloadedContainer.View::name))
+        .setNpu(settings.npuAddress()).addAllJournalFailures(journalFailures()).addAllContainers(l.containers().stream().sorted(Comparator.comparing(OffloadedContainer.View::name))
             .map(OffloaderApi::state).toList()).build());
+  }
+
+  /** The offloader's entities whose journal writes fail now, each with why and for how long. */
+  private List<String> journalFailures() {
+    long now = System.currentTimeMillis();
+    return JournalHealth.get(system).failures().stream().map(f -> f.entity() + ": " + f.cause() + " (failing for " + (now - f.since()) / 1000
+        + " s, " + f.attempts() + " restart(s))").toList();
   }
 
   private CompletionStage<Offloader.Listing> listing() {

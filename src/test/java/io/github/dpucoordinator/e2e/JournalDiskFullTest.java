@@ -9,8 +9,6 @@ import io.github.dpucoordinator.npu.transport.DpuEndpoint;
 import io.github.dpucoordinator.proto.admin.NpuAdminClient;
 import io.github.dpucoordinator.proto.admin.StartCampaignRequest;
 import io.github.dpucoordinator.proto.admin.StartCampaignResponse;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -44,9 +42,8 @@ class JournalDiskFullTest {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void aFullDiskUnderTheJournalCostsADelayNotTheCampaign(@TempDir Path dir) throws Exception {
-    assertEquals("root", System.getProperty("user.name"), "mounting the test's tmpfs needs root (run -Psystem-tools as root)");
-    Path disk = Files.createDirectories(dir.resolve("disk"));
-    run("mount", "-t", "tmpfs", "-o", "size=16m", "dpuc-journal-full-test", disk.toString());
+    SmallDisk small = SmallDisk.mount(dir, "dpuc-journal-full-test");
+    Path disk = small.root;
     List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "F", 3, 2500, Optional.empty());
     List<DpuEndpoint> dpus = agents.stream().map(a -> new DpuEndpoint(a.dpuId(), "127.0.0.1", a.port(), DpuEndpoint.REBOOT_SERVICE)).toList();
     Path output = dir.resolve("npu.out");
@@ -54,7 +51,6 @@ class JournalDiskFullTest {
     TestProbe<Object> probe = kit.createTestProbe();
     Process npu = NpuProcess.start(disk.resolve("data"), adminPort, dpus, NpuProcess.recordingRebootCommand(dir.resolve("reboots.log")),
         output, List.of(), Map.of("DPUCOORD_BOOT_WAIT", "30s", "DPUCOORD_HALT_TIMEOUT", "60s", "DPUCOORD_ACK_DEADLINE", "90s"));
-    Path filler = disk.resolve("filler");
     try {
       NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
       await(probe, admin, output, s -> s.path("phase").asText().equals("Idle"));
@@ -62,14 +58,14 @@ class JournalDiskFullTest {
           .toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertTrue(started.getAccepted(), started.getMessage());
       await(probe, admin, output, s -> s.path("phase").asText().equals("WaitForAcknowledgments"));
-      fill(filler); // while the DPUs shut down: their completions cannot be journaled
+      small.fill(); // while the DPUs shut down: their completions cannot be journaled
 
       JsonNode failing = await(probe, admin, output, s -> s.path("journalFailures").size() > 0);
       assertEquals("npu-coordinator", failing.path("journalFailures").get(0).path("entity").asText(), failing.toString());
       assertTrue(Harness.read(output).contains("JOURNAL WRITE FAILED for npu-coordinator"), Harness.read(output));
       assertTrue(npu.isAlive(), "the service keeps running with a full disk");
 
-      Files.delete(filler); // space is back
+      small.free(); // space is back
       await(probe, admin, output, s -> s.path("phase").asText().equals("PostReboot"));
       agents.forEach(a -> a.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE));
       JsonNode done = await(probe, admin, output, s -> s.path("lastCampaign").path("id").asText().equals(started.getCampaignId())
@@ -83,30 +79,11 @@ class JournalDiskFullTest {
     } finally {
       npu.destroyForcibly();
       npu.waitFor(10, TimeUnit.SECONDS);
-      run("umount", "-l", disk.toString());
+      small.close();
     }
-  }
-
-  /** Writes until the filesystem says it is full. */
-  private static void fill(Path filler) throws Exception {
-    byte[] block = new byte[64 * 1024];
-    try (OutputStream out = Files.newOutputStream(filler)) {
-      for (int i = 0; i < 16 * 1024 * 1024 / block.length + 16; i++) {
-        out.write(block);
-      }
-    } catch (java.io.IOException full) {
-      return; // ENOSPC: what the journal will see too
-    }
-    throw new AssertionError("the 16 MiB tmpfs did not fill up");
   }
 
   private JsonNode await(TestProbe<?> probe, NpuAdminClient admin, Path output, java.util.function.Predicate<JsonNode> ok) {
     return Harness.awaitStatus(probe, admin, Duration.ofSeconds(90), ok, () -> Harness.read(output));
-  }
-
-  private static void run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", command) + ": " + out);
   }
 }

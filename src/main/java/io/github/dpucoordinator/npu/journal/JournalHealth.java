@@ -63,12 +63,12 @@ public final class JournalHealth implements Extension {
     }
 
     /** A write of events from {@code sequenceNumber} on is asked for. */
-    void writing(long sequenceNumber, String event) {
+    public void writing(long sequenceNumber, String event) {
       pending.putIfAbsent(name, new Pending(sequenceNumber, event, System.currentTimeMillis()));
     }
 
     /** The entity recovered: a write it had asked for before it restarted was not confirmed, i.e. failed. */
-    void recovered() {
+    public void recovered() {
       Pending left = pending.get(name);
       if (left != null) {
         failed(name, cause(left) + " (the journal's error is logged above)", left.at());
@@ -76,14 +76,21 @@ public final class JournalHealth implements Extension {
     }
 
     /** The entity could not even read its journal (it restarts with backoff and tries again). */
-    void recoveryFailed(Throwable failure) {
+    public void recoveryFailed(Throwable failure) {
       Pending left = pending.get(name);
       failed(name, "cannot read the journal: " + io.github.dpucoordinator.common.Failures.describe(failure)
           + (left == null ? "" : "; " + cause(left)), left == null ? System.currentTimeMillis() : left.at());
     }
 
+    /** {@code write}, the persist of {@code event} as the entity's event #{@code sequenceNumber}, noted here until it is confirmed. */
+    public <E, S> org.apache.pekko.persistence.typed.javadsl.EffectBuilder<E, S> track(long sequenceNumber, Object event,
+        org.apache.pekko.persistence.typed.javadsl.EffectBuilder<E, S> write) {
+      writing(sequenceNumber, event.getClass().getSimpleName());
+      return write.thenRun(x -> written());
+    }
+
     /** The journal confirmed this entity's writes. */
-    void written() {
+    public void written() {
       pending.remove(name);
       Failure f = failing.remove(name);
       if (f != null) {
