@@ -52,7 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class InputFuzzTest {
-  private static final int INPUTS = Integer.getInteger("dpuctl.fuzz.inputs", 1_500);
+  private static final int INPUTS = Integer.getInteger("dpuctl.fuzz.inputs", 1_000);
   private static final long SEED = Long.getLong("dpuctl.fuzz.seed", 20261205L);
   private static final int IN_FLIGHT = 16;
   private static final long DEADLINE_MS = 2_000;

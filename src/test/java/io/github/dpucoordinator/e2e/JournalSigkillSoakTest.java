@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * `dpuctl npu` is killed with SIGKILL at a random moment of each of 20 campaigns (-Ddpuctl.soak.campaigns; seeded, so a failure can
+ * `dpuctl npu` is killed with SIGKILL at a random moment of each of 12 campaigns (-Ddpuctl.soak.campaigns; seeded, so a failure can
  * be replayed with -Ddpuctl.soak.seed=N), every fifth time in the quiet after the campaign's last writes, and
  * started again on the same data dir. After every restart the
  * service has recovered every event it had logged as journaled before the kill; at the end every campaign
@@ -48,7 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class JournalSigkillSoakTest {
-  private static final int CAMPAIGNS = Integer.getInteger("dpuctl.soak.campaigns", 20);
+  private static final int CAMPAIGNS = Integer.getInteger("dpuctl.soak.campaigns", 12);
   private static final long SEED = Long.getLong("dpuctl.soak.seed", 20261202L);
   /** Longest pause between a campaign's start and the kill: about one campaign here. */
   private static final int KILL_WITHIN_MS = 1200;
