@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
 
 /**
  * The chaos soak: the NPU service as a child process over real agents, driven through campaigns, module
- * shutdowns and startups, and DPU-initiated reboots that the NPU postpones once; in every cycle the service
+ * shutdowns and startups, DPU-initiated reboots that the NPU postpones once, and upgrades of a container that G0's
+ * offloader runs on the NPU (every sixth cycle); in every cycle the service
  * is killed with SIGKILL at a moment drawn from the seed (every fifth time just after the operation ended) and
  * started again on the same data dir. {@link SoakLedger} holds what happened and checks the invariants.
  */
@@ -35,7 +36,7 @@ final class Soak {
   private static final Pattern JOURNALED = Pattern.compile("journaled #(\\d+) ");
   private static final Duration OPERATION_BOUND = Duration.ofSeconds(120);
   private static final Map<String, Integer> KILL_WITHIN_MS = Map.of("campaign", 3000, "module-shutdown", 1500, "module-startup", 1500,
-      "dpu-reboot", 3000);
+      "dpu-reboot", 3000, "container-upgrade", 3000);
 
   private final Options options;
   private final PrintStream log;
@@ -58,7 +59,7 @@ final class Soak {
   SoakLedger run() throws Exception {
     Files.createDirectories(options.dir());
     long until = System.nanoTime() + options.duration().toNanos();
-    try (SoakFleet fleet = new SoakFleet(options.dpus(), dpuApiPort)) {
+    try (SoakFleet fleet = new SoakFleet(options.dpus(), dpuApiPort, options.dir())) {
       startNpu(fleet);
       awaitUp();
       for (int n = 0; ledger.kills.size() < options.kills() && System.nanoTime() < until; n++) {
@@ -80,14 +81,18 @@ final class Soak {
   private boolean cycle(SoakFleet fleet, int n) throws Exception {
     double r = random.nextDouble();
     String dpu = fleet.ids().get(random.nextInt(fleet.ids().size()));
-    List<String> steps = r < 0.55 ? List.of("campaign") : r < 0.8 ? List.of("module-shutdown", "module-startup") : List.of("dpu-reboot");
+    // every sixth cycle upgrades G0's offloaded container; the others are drawn
+    List<String> steps = n % 6 == 5 ? List.of("container-upgrade") : r < 0.55 ? List.of("campaign")
+        : r < 0.8 ? List.of("module-shutdown", "module-startup") : List.of("dpu-reboot");
     int killed = random.nextInt(steps.size());
     boolean quiet = n % 5 == 4;
     for (int i = 0; i < steps.size(); i++) {
       String kind = steps.get(i);
       long pause = random.nextInt(KILL_WITHIN_MS.get(kind) + 1);
       Map<String, Long> before = fleet.shutdownRuns();
-      SoakLedger.Op op = begin(fleet, ledger.ops.size() + 1, kind, dpu, kind.equals("campaign") ? fleet.ids() : List.of(dpu));
+      long started = kind.equals("container-upgrade") ? fleet.offloadedEvents("upgrade-started") : 0;
+      SoakLedger.Op op = begin(fleet, ledger.ops.size() + 1, kind, dpu, kind.equals("campaign") ? fleet.ids()
+          : kind.equals("container-upgrade") ? List.of() : List.of(dpu));
       ledger.ops.add(op);
       long began = System.nanoTime();
       if (i == killed) {
@@ -98,10 +103,13 @@ final class Soak {
         }
         kill(op, (System.nanoTime() - began) / 1_000_000, quiet, fleet);
       }
-      if (op.outcome.isEmpty() && !awaitEnd(op)) {
+      if (op.outcome.isEmpty() && !(kind.equals("container-upgrade") ? awaitUpgraded(op, fleet) : awaitEnd(op))) {
         return false;
       }
       op.millis = (System.nanoTime() - began) / 1_000_000;
+      if (kind.equals("container-upgrade")) {
+        op.container = containerProblems(fleet, op.id, fleet.offloadedEvents("upgrade-started") - started);
+      }
       Map<String, Long> after = fleet.shutdownRuns();
       Map<String, Long> runs = new LinkedHashMap<>();
       after.forEach((id, count) -> runs.put(id, count - before.getOrDefault(id, 0L)));
@@ -115,6 +123,11 @@ final class Soak {
     String id = switch (kind) {
       case "campaign" -> npu.start(reason);
       case "dpu-reboot" -> fleet.requestReboot(dpu, reason);
+      case "container-upgrade" -> {
+        String version = "1." + n;
+        fleet.dpuVersion(version);
+        yield version;
+      }
       default -> {
         ModuleRequest request = ModuleRequest.newBuilder().setDpuId(dpu).setReason(reason).build();
         ModuleResponse m = (kind.equals("module-shutdown") ? npu.admin.moduleShutdown(request) : npu.admin.moduleStartup(request))
@@ -138,6 +151,40 @@ final class Soak {
       log.printf("soak: %s did not end within %s s: %s%n", op.describe(), OPERATION_BOUND.toSeconds(), Systems.rootMessage(e));
       return false;
     }
+  }
+
+  /** Waits (bounded) until G0's offloader says its container runs the version of {@code op}, healthy; false if not. */
+  private boolean awaitUpgraded(SoakLedger.Op op, SoakFleet fleet) throws InterruptedException {
+    long until = System.nanoTime() + OPERATION_BOUND.toNanos();
+    String last = "";
+    while (System.nanoTime() < until) {
+      try {
+        var s = fleet.offloaded();
+        last = s.getPhase() + " " + s.getTag() + " " + s.getHealth() + ": " + s.getDetail();
+        if (s.getPhase().equals("steady") && s.getTag().equals(op.id) && s.getHealth().equals("healthy")) {
+          op.outcome = "upgraded";
+          return true;
+        }
+      } catch (Exception e) {
+        last = Systems.rootMessage(e);
+      }
+      Thread.sleep(200); // the offloader's own state, asked again: nothing to wait on but its answer
+    }
+    log.printf("soak: %s did not end within %s s: %s%n", op.describe(), OPERATION_BOUND.toSeconds(), last);
+    return false;
+  }
+
+  /** After an upgrade: the NPU runs the container once, at that version, and the offloader started the upgrade once. */
+  private static String containerProblems(SoakFleet fleet, String version, long upgradesStarted) throws Exception {
+    List<String> onNpu = fleet.onNpu();
+    List<String> problems = new ArrayList<>();
+    if (!onNpu.equals(List.of("RUNNING offload/soakdb:" + version))) {
+      problems.add("the NPU lists " + onNpu + ", not one RUNNING offload/soakdb:" + version);
+    }
+    if (upgradesStarted != 1) {
+      problems.add("the offloader started " + upgradesStarted + " upgrade(s) for it, not 1");
+    }
+    return String.join("; ", problems);
   }
 
   private static boolean ended(JsonNode s, SoakLedger.Op op) {

@@ -7,6 +7,15 @@ import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.offloader.OffloaderSettings;
+import io.github.dpucoordinator.proto.gnoi.containerz.ContainerzClient;
+import io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest;
+import io.github.dpucoordinator.proto.offloader.ContainerRef;
+import io.github.dpucoordinator.proto.offloader.ContainerState;
+import io.github.dpucoordinator.proto.offloader.OffloaderClient;
+import io.github.dpucoordinator.sim.ImageTarballs;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import io.github.dpucoordinator.proto.agentctl.DpuAgentControlClient;
 import io.github.dpucoordinator.proto.agentctl.RebootNoticeStatus;
 import io.github.dpucoordinator.proto.agentctl.RequestRebootRequest;
@@ -20,12 +29,14 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * The soak's DPUs: real agents in this JVM on loopback ports, alternately on gNOI and the seed's RebootService,
  * with shutdowns of different lengths; every fourth has a shutdown step that fails, and every fourth (another) shuts
  * down slower than the NPU's halt timeout, so it is escalated. Each comes back by itself
- * shortly after a halt or reboot, and announces its own reboots to the NPU's DPU API.
+ * shortly after a halt or reboot, and announces its own reboots to the NPU's DPU API. G0 runs an offloader too, with one
+ * container on the NPU that follows G0's SONiC version.
  */
 final class SoakFleet implements AutoCloseable {
   /** Longer than the halt timeout the soak gives the NPU. */
@@ -35,10 +46,23 @@ final class SoakFleet implements AutoCloseable {
   private final Map<String, String> protocols = new LinkedHashMap<>();
   private final Map<String, DpuAgentControlClient> controls = new LinkedHashMap<>();
 
-  SoakFleet(int n, int npuDpuApiPort) throws Exception {
+  /** The container G0's offloader runs on the NPU, and its image (a version per DPU version, built as needed). */
+  static final String CONTAINER = "soakdb";
+  private static final String IMAGE = "offload/soakdb";
+  private static final String SERVICE = "echo \"started $IMAGE\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 1 & wait $!; done\n";
+  private final Path images;
+  private final Path versionFile;
+  private final int npuDpuApiPort;
+  private OffloaderClient offloader;
+
+  SoakFleet(int n, int npuDpuApiPort, Path dir) throws Exception {
     // a notice the NPU did not answer (it was killed) is sent again after 1 s
     com.typesafe.config.Config config = AppConfig.with(AppConfig.load(), "dpu-coordinator.agent.reboot-notice.retry-interval", "1s");
     system = Systems.create("soak-dpus", config);
+    this.npuDpuApiPort = npuDpuApiPort;
+    images = dir.resolve("images");
+    versionFile = dir.resolve("G0-sonic_version.yml");
+    dpuVersion("1.0");
     for (int i = 0; i < n; i++) {
       String protocol = i % 2 == 0 ? DpuEndpoint.GNOI : DpuEndpoint.REBOOT_SERVICE;
       String id = (protocol.equals(DpuEndpoint.GNOI) ? "G" : "R") + i;
@@ -50,8 +74,13 @@ final class SoakFleet implements AutoCloseable {
       }
       AgentSettings base = AgentSettings.create(config).withId(id).withPort(0).withSteps(steps)
           .withRestartAfter(Optional.of(Duration.ofMillis(150))).withSimulatedRebootTime(Duration.ofMillis(300));
-      AgentServer.Running r = AgentServer.start(system, base.withNotice(base.notice().withNpuAddress("127.0.0.1:" + npuDpuApiPort)))
+      AgentSettings settings = base.withNotice(base.notice().withNpuAddress("127.0.0.1:" + npuDpuApiPort));
+      AgentServer.Running r = (i == 0 ? AgentServer.start(system, settings, offloaderConfig(config, id, dir)) : AgentServer.start(system, settings))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      if (i == 0) {
+        offloader = OffloaderClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", r.offloader().apiPort(), system).withTls(false)
+            .withDeadline(Duration.ofSeconds(10)), system);
+      }
       agents.add(r);
       protocols.put(id, protocol);
       controls.put(id, DpuAgentControlClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", r.port(), system).withTls(false)
@@ -95,8 +124,59 @@ final class SoakFleet implements AutoCloseable {
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
+  /** G0 offloads {@link #CONTAINER} to the NPU; its halts leave it running (the soak's DPUs come back by themselves). */
+  private com.typesafe.config.Config offloaderConfig(com.typesafe.config.Config config, String id, Path dir) {
+    String k = OffloaderSettings.KEY;
+    com.typesafe.config.Config c = AppConfig.with(config, AgentServer.OFFLOADER_ENABLED, true);
+    Object[] keys = {".dpu-id", id, ".npu-address", "127.0.0.1:" + npuDpuApiPort, ".data-dir", dir.resolve("offloader").toString(),
+        ".api-port", 0, ".version-file", versionFile.toString(), ".image-dir", images.toString(), ".health.interval", "300ms",
+        ".health.tcp-timeout", "300ms", ".stop-on-dpu-halt", false, ".upgrade.min-healthy", "1s", ".upgrade.deadline", "60s"};
+    for (int i = 0; i < keys.length; i += 2) {
+      c = AppConfig.with(c, k + keys[i], keys[i + 1]);
+    }
+    return com.typesafe.config.ConfigFactory.parseString(k + ".containers = [{name = " + CONTAINER + ", image = \"" + IMAGE + "\"}]")
+        .withFallback(c);
+  }
+
+  /** G0 moves to SONiC {@code version}: its offloaded container is to follow (the image of that version is built first). */
+  void dpuVersion(String version) throws Exception {
+    Path file = images.resolve(IMAGE).resolve(version + ".tar");
+    if (!Files.exists(file)) {
+      Files.createDirectories(file.getParent());
+      ImageTarballs.scriptImage(file, IMAGE, version, SERVICE);
+    }
+    Files.writeString(versionFile, "build_version: '" + version + "'\n");
+  }
+
+  /** The offloader's view of its container. */
+  ContainerState offloaded() throws Exception {
+    return offloader.status(ContainerRef.newBuilder().setName(CONTAINER).build()).toCompletableFuture().get(15, TimeUnit.SECONDS);
+  }
+
+  /** How many times the offloader's history records {@code event} (upgrade-started, upgraded, ...). */
+  long offloadedEvents(String event) throws Exception {
+    return offloader.history(ContainerRef.newBuilder().setName(CONTAINER).build()).toCompletableFuture().get(15, TimeUnit.SECONDS)
+        .getEntriesList().stream().filter(e -> e.getEvent().equals(event)).count();
+  }
+
+  /** What the NPU's Containerz lists for the container: "STATUS image:tag" per instance (a fresh client: the NPU restarts). */
+  List<String> onNpu() throws Exception {
+    ContainerzClient npu = ContainerzClient.create(GrpcClientSettings.connectToServiceAt("127.0.0.1", npuDpuApiPort, system).withTls(false)
+        .withDeadline(Duration.ofSeconds(10)), system);
+    try {
+      return npu.listContainer(ListContainerRequest.newBuilder().setAll(true).build()).runWith(Sink.seq(), system).toCompletableFuture()
+          .get(15, TimeUnit.SECONDS).stream().filter(c -> c.getName().equals("G0-" + CONTAINER)).map(c -> c.getStatus() + " " + c.getImageName())
+          .toList();
+    } finally {
+      npu.close();
+    }
+  }
+
   @Override
   public void close() {
+    if (offloader != null) {
+      offloader.close();
+    }
     controls.values().forEach(DpuAgentControlClient::close);
     system.terminate();
   }

@@ -20,13 +20,15 @@ final class SoakLedger {
   /** Per-DPU history outcomes that mean the DPU shut down gracefully in that campaign or transition. */
   private static final Set<String> GRACEFUL = Set.of("ok", "degraded");
 
-  /** One operation: kind is campaign, module-shutdown, module-startup or dpu-reboot; {@code dpus} those it concerns. */
+  /** One operation: kind is campaign, module-shutdown, module-startup, dpu-reboot or container-upgrade; {@code dpus} those it concerns. */
   static final class Op {
     final int n;
     final String kind;
     final String id;
     final List<String> dpus;
     Map<String, Long> runs = Map.of();
+    /** A container upgrade: "" when it converged, else what did not hold; null for other kinds. */
+    String container;
     String outcome = "";
     /** From its start until the status showed its end (with a kill: the restart included). */
     long millis;
@@ -98,7 +100,14 @@ final class SoakLedger {
       history.put(e.getKey(), byId);
     });
     return List.of(ended(), oneShutdownPerHalt(history), rebootActionOnce(), noForceAfterGraceful(history), historyComplete(history),
-        deadlinesKept(), journalRecovered());
+        deadlinesKept(), journalRecovered(), containerConverged());
+  }
+
+  private Invariant containerConverged() {
+    List<String> bad = new ArrayList<>();
+    ops.stream().filter(o -> o.container != null && !o.container.isEmpty()).forEach(o -> bad.add(o.describe() + ": " + o.container));
+    return new Invariant("offloaded-container-converged", "after each upgrade of G0's offloaded container the NPU ran it exactly once, "
+        + "at the new version, and the offloader started that upgrade once", (int) ops.stream().filter(o -> o.container != null).count(), bad);
   }
 
   private Invariant ended() {

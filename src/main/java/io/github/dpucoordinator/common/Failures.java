@@ -19,15 +19,17 @@ public final class Failures {
 
   /**
    * Whether a gRPC call that ended with {@code status} never reached its server (no connection: UNAVAILABLE from the
-   * transport, with a cause or one of its io messages), rather than hearing a status the server chose.
+   * transport, with a cause or one of its io messages) or lost its connection in the middle (the server was killed or
+   * restarted), rather than hearing a status the server chose: asking again later is the answer, not a verdict.
    */
   public static boolean notReached(io.grpc.Status status) {
     if (status.getCode() != io.grpc.Status.Code.UNAVAILABLE) {
       return false;
     }
     String d = String.valueOf(status.getDescription());
+    // the connection lost in the middle of a call (the peer killed or restarted) says so in grpc-java's own words
     return status.getDescription() == null || status.getCause() != null || d.contains("io exception") || d.contains("Connection refused")
-        || d.contains("Channel shutdown");
+        || d.contains("Channel shutdown") || d.contains("Network closed for unknown reason") || d.contains("Connection closed after GOAWAY");
   }
 
   /** A failure as an operator should read it: the gRPC status, or "no answer within ...". */

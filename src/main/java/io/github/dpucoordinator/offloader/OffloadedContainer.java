@@ -313,8 +313,10 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     } else {
       operation.callOffPendingRestart();
       ContainerDef def = b.def();
-      String from = b.tag();
-      String why = def.versionPolicy().equals(ContainerDef.MATCH_DPU) ? "the DPU runs " + s.dpuVersion() : "version-policy " + desired;
+      // one already under way to this version (put off while the NPU could not be reached) goes on; it is not started again
+      boolean underWay = b.phase().equals(ContainerBook.UPGRADING) && b.to().equals(desired);
+      String from = underWay ? b.from() : b.tag();
+      String why = underWay ? null : def.versionPolicy().equals(ContainerDef.MATCH_DPU) ? "the DPU runs " + s.dpuVersion() : "version-policy " + desired;
       run("upgrading", () -> flows.upgrade(def, from, desired, why), r -> s.replyTo().tell(new SyncOutcome(name, r.kind(), r.detail())));
     }
     return Effect().none();

@@ -58,9 +58,13 @@ class SoakLedgerTest {
     l.saw(campaign(16_000, 15_500, 40_000, 45_000)); // a restart moved the deadlines, and it finished late
     l.rebootLines = List.of("reboot c1", "reboot c1");
     l.forceLines = List.of("force c1 D0"); // forced although it shut down gracefully
+    SoakLedger.Op upgrade = new SoakLedger.Op(2, "container-upgrade", "1.2", List.of());
+    upgrade.outcome = "upgraded";
+    upgrade.container = "the NPU lists [RUNNING offload/soakdb:1.1, RUNNING offload/soakdb:1.2], not one RUNNING offload/soakdb:1.2";
+    l.ops.add(upgrade);
     Map<String, List<String>> v = violations(l);
     assertEquals(List.of("every-operation-ended", "one-shutdown-per-halt", "reboot-action-once", "no-force-after-graceful",
-        "history-complete", "deadlines-kept", "journal-recovered"), List.copyOf(v.keySet()));
+        "history-complete", "deadlines-kept", "journal-recovered", "offloaded-container-converged"), List.copyOf(v.keySet()));
     v.forEach((name, list) -> assertTrue(!list.isEmpty(), name + " saw its violation"));
     String kill = "kill 1 at +450 ms in Reboot, resumed in PostReboot";
     assertTrue(v.get("one-shutdown-per-halt").get(0).contains("D0 ran 2 shutdowns") && v.get("one-shutdown-per-halt").get(0).contains(kill),
@@ -70,5 +74,6 @@ class SoakLedgerTest {
     assertTrue(v.get("deadlines-kept").get(0).contains("a deadline moved"), v.toString());
     assertTrue(v.get("deadlines-kept").stream().anyMatch(s -> s.contains("5000 ms past its boot-wait deadline")), v.toString());
     assertTrue(v.get("journal-recovered").get(0).contains("event #12 was logged as journaled, 11 recovered"), v.toString());
+    assertTrue(v.get("offloaded-container-converged").get(0).startsWith("#2 container-upgrade 1.2: the NPU lists ["), v.toString());
   }
 }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * seed fixes the sequence of operations and kill moments; what the service does at each moment is real.
  */
 class SoakTest {
-  /** Draws campaigns, module shutdowns and startups and a DPU-initiated reboot within its first 10 kills. */
+  /** Draws campaigns, module shutdowns and startups, a DPU-initiated reboot and container upgrades within its first 10 kills. */
   private static final String SEED = "9";
 
   @Test
@@ -36,12 +36,12 @@ class SoakTest {
     assertTrue(r.path("ok").asBoolean());
     assertEquals(10, r.path("kills").asInt());
     assertEquals(10, r.path("restartMillis").size());
-    for (String kind : new String[] {"campaign", "module-shutdown", "module-startup", "dpu-reboot"}) {
+    for (String kind : new String[] {"campaign", "module-shutdown", "module-startup", "dpu-reboot", "container-upgrade"}) {
       assertTrue(r.path("operations").path(kind).asInt() > 0, kind + " driven: " + r.path("operations"));
     }
     Map<String, JsonNode> invariants = new HashMap<>();
     r.path("invariants").forEach(i -> invariants.put(i.path("name").asText(), i));
-    assertEquals(7, invariants.size(), invariants.keySet().toString());
+    assertEquals(8, invariants.size(), invariants.keySet().toString());
     for (JsonNode i : invariants.values()) {
       assertEquals(0, i.path("violations").size(), i.toString());
       if (!i.path("name").asText().equals("no-force-after-graceful")) { // how many escalations depends on where the kills fall

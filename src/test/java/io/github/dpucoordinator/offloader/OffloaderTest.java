@@ -238,6 +238,8 @@ class OffloaderTest {
       assertEquals(List.of(), status(c, "steady").getFailedVersionsList());
       assertTrue(history(c, "steady").stream().noneMatch(e -> e.equals("failed") || e.equals("restarted") || e.equals("upgrade-failed")),
           history(c, "steady").toString());
+      // each sync while it was put off went on with the same upgrade (the soak saw 18 starts recorded for one)
+      assertEquals(1, history(c, "steady").stream().filter("upgrade-started"::equals).count(), history(c, "steady").toString());
       assertEquals("RUNNING offload/b:3.0", h.onNpu("steady"));
       get(c.stop(ContainerRef.newBuilder().setName("steady").build()));
     }
