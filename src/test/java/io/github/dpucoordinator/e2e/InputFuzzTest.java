@@ -217,7 +217,10 @@ class InputFuzzTest {
   }
 
   private static void count(Map<String, Map<Status.Code, Integer>> seen, String door, Status status) {
-    seen.computeIfAbsent(door, d -> new TreeMap<>()).merge(status.getCode(), 1, Integer::sum);
+    int n = seen.computeIfAbsent(door, d -> new TreeMap<>()).merge(status.getCode(), 1, Integer::sum);
+    if ((status.getCode() == Status.Code.INTERNAL || status.getCode() == Status.Code.UNKNOWN) && n <= 5) {
+      System.err.printf("fuzz: %s answered %s: %s%n", door, status.getCode(), status.getDescription()); // what to look at
+    }
   }
 
   private static BlockingQueue<String> drain(Path responsePipe) {
