@@ -97,13 +97,13 @@ final class Soak {
       long began = System.nanoTime();
       if (i == killed) {
         if (quiet) {
-          awaitEnd(op);
+          awaitOp(op, fleet);
         } else {
           LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pause)); // the kill's moment: real time is what is under test
         }
         kill(op, (System.nanoTime() - began) / 1_000_000, quiet, fleet);
       }
-      if (op.outcome.isEmpty() && !(kind.equals("container-upgrade") ? awaitUpgraded(op, fleet) : awaitEnd(op))) {
+      if (op.outcome.isEmpty() && !awaitOp(op, fleet)) {
         return false;
       }
       op.millis = (System.nanoTime() - began) / 1_000_000;
@@ -151,6 +151,10 @@ final class Soak {
       log.printf("soak: %s did not end within %s s: %s%n", op.describe(), OPERATION_BOUND.toSeconds(), Systems.rootMessage(e));
       return false;
     }
+  }
+
+  private boolean awaitOp(SoakLedger.Op op, SoakFleet fleet) throws InterruptedException {
+    return op.kind.equals("container-upgrade") ? awaitUpgraded(op, fleet) : awaitEnd(op);
   }
 
   /** Waits (bounded) until G0's offloader says its container runs the version of {@code op}, healthy; false if not. */

@@ -130,7 +130,8 @@ final class SoakFleet implements AutoCloseable {
     com.typesafe.config.Config c = AppConfig.with(config, AgentServer.OFFLOADER_ENABLED, true);
     Object[] keys = {".dpu-id", id, ".npu-address", "127.0.0.1:" + npuDpuApiPort, ".data-dir", dir.resolve("offloader").toString(),
         ".api-port", 0, ".version-file", versionFile.toString(), ".image-dir", images.toString(), ".health.interval", "300ms",
-        ".health.tcp-timeout", "300ms", ".stop-on-dpu-halt", false, ".upgrade.min-healthy", "1s", ".upgrade.deadline", "60s"};
+        ".health.tcp-timeout", "300ms", ".stop-on-dpu-halt", false, ".upgrade.min-healthy", "1s", ".upgrade.deadline", "60s",
+        ".history-max", 100_000}; // the soak counts upgrades in the history: none may roll off
     for (int i = 0; i < keys.length; i += 2) {
       c = AppConfig.with(c, k + keys[i], keys[i + 1]);
     }

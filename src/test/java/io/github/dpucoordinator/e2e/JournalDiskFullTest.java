@@ -42,16 +42,16 @@ class JournalDiskFullTest {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void aFullDiskUnderTheJournalCostsADelayNotTheCampaign(@TempDir Path dir) throws Exception {
-    SmallDisk small = SmallDisk.mount(dir, "dpuc-journal-full-test");
-    Path disk = small.root;
     List<AgentServer.Running> agents = Harness.startAgents(kit.system(), "F", 3, 2500, Optional.empty());
     List<DpuEndpoint> dpus = agents.stream().map(a -> new DpuEndpoint(a.dpuId(), "127.0.0.1", a.port(), DpuEndpoint.REBOOT_SERVICE)).toList();
     Path output = dir.resolve("npu.out");
     int adminPort = Harness.freePort();
     TestProbe<Object> probe = kit.createTestProbe();
-    Process npu = NpuProcess.start(disk.resolve("data"), adminPort, dpus, NpuProcess.recordingRebootCommand(dir.resolve("reboots.log")),
-        output, List.of(), Map.of("DPUCOORD_BOOT_WAIT", "30s", "DPUCOORD_HALT_TIMEOUT", "60s", "DPUCOORD_ACK_DEADLINE", "90s"));
+    SmallDisk small = SmallDisk.mount(dir, "dpuc-journal-full-test");
+    Process npu = null;
     try {
+      npu = NpuProcess.start(small.root.resolve("data"), adminPort, dpus, NpuProcess.recordingRebootCommand(dir.resolve("reboots.log")),
+          output, List.of(), Map.of("DPUCOORD_BOOT_WAIT", "30s", "DPUCOORD_HALT_TIMEOUT", "60s", "DPUCOORD_ACK_DEADLINE", "90s"));
       NpuAdminClient admin = Harness.admin(kit.system(), adminPort);
       await(probe, admin, output, s -> s.path("phase").asText().equals("Idle"));
       StartCampaignResponse started = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("disk full").build())
@@ -77,8 +77,10 @@ class JournalDiskFullTest {
       }
       assertTrue(Harness.read(output).contains("journal writes of npu-coordinator succeed again"), Harness.read(output));
     } finally {
-      npu.destroyForcibly();
-      npu.waitFor(10, TimeUnit.SECONDS);
+      if (npu != null) {
+        npu.destroyForcibly();
+        npu.waitFor(10, TimeUnit.SECONDS); // before the unmount: it holds files there
+      }
       small.close();
     }
   }

@@ -73,15 +73,24 @@ public final class LabDpus {
     server.bind(new InetSocketAddress(InetAddress.getByName(address), port));
     daemon("relay-" + port, () -> {
       while (!server.isClosed()) {
+        Socket in;
         try {
-          Socket in = server.accept();
+          in = server.accept();
+        } catch (IOException e) {
+          return; // closed
+        }
+        try {
           Socket out = new Socket(address, target);
           in.setTcpNoDelay(true);
           out.setTcpNoDelay(true);
           pump(in, out, delayMs);
           pump(out, in, 0);
-        } catch (IOException e) {
-          return;
+        } catch (IOException e) { // the agent refused this one: drop it, keep relaying
+          try {
+            in.close();
+          } catch (IOException ignored) {
+            // gone already
+          }
         }
       }
     });

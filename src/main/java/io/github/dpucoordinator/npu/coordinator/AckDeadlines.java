@@ -149,7 +149,7 @@ final class AckDeadlines {
       arm(c, c.ackDeadline());
       return phases.persistThenAdvance(events).thenNoReply();
     }
-    if (now < recoveredAt + lookAfterRecovery() && !lookedFor.equals(c.id()) && !unresolved(c).isEmpty()) {
+    if (c.ackDeadline() <= recoveredAt && now < recoveredAt + lookAfterRecovery() && !lookedFor.equals(c.id()) && !unresolved(c).isEmpty()) {
       // The deadline passed while the entity was down or could not write (a restart, a journal outage): what its DPUs
       // did meanwhile has not been seen yet. One look first, so that a DPU that completed is not recorded as failed.
       lookedFor = c.id();

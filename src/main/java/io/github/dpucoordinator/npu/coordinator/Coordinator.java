@@ -285,9 +285,13 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
     return journal.persist(events).thenRun(next -> campaignPhases.enter(next, false));
   }
 
-  /** The reports buffered since the last flush, journaled in one write; then the baselines among them release their signals. */
+  /** The reports buffered since the last flush, journaled in one write. */
   private EffectBuilder<JournalEvent, CampaignState> onFlush(CampaignState s) {
-    List<CampaignEvent> events = links.drain(s);
+    return persistThenAdvance(links.drain(s));
+  }
+
+  /** Journals {@code events}; then the DPU baselines among them release their signals, and the phase may advance. */
+  private EffectBuilder<JournalEvent, CampaignState> persistThenAdvance(List<CampaignEvent> events) {
     if (events.isEmpty()) {
       return Effect().none();
     }
@@ -295,12 +299,5 @@ public final class Coordinator extends EventSourcedBehaviorWithEnforcedReplies<C
       links.baselinesJournaled(events);
       ctx.getSelf().tell(Advance.INSTANCE);
     });
-  }
-
-  private EffectBuilder<JournalEvent, CampaignState> persistThenAdvance(List<CampaignEvent> events) {
-    if (events.isEmpty()) {
-      return Effect().none();
-    }
-    return journal.persist(events).thenRun(next -> ctx.getSelf().tell(Advance.INSTANCE));
   }
 }

@@ -146,6 +146,10 @@ final class DpuSignal {
   void onJournalTimeout(JournalTimeout t) {
     if (t.gen() == generation && on && awaitingJournal == t.attempt()) {
       awaitingJournal = 0;
+      if (!memory.baselineJournaled) { // the next attempt reads the record afresh: the DPU may have moved meanwhile
+        memory.baseline = null;
+        memory.evidence = DpuTransport.Evidence.NONE;
+      }
       failed(t.attempt(), new IllegalStateException("the journal did not confirm the DPU's reboot record within "
           + core.settings.signal().rpcTimeout().toMillis() + " ms; nothing was sent"));
     }

@@ -146,6 +146,9 @@ final class DpuWork extends DpuState {
     // the earliest count known: a later attempt may read one a lost earlier attempt has already raised
     long before = memory.evidence.countBefore() >= 0 ? memory.evidence.countBefore() : reply.countBefore();
     memory.evidence = new DpuTransport.Evidence(before, false, memory.evidence.bootBefore());
+    if (bootAtSignal.isEmpty()) {
+      bootAtSignal = memory.evidence.bootBefore(); // the baseline read just before this signal, when there is one
+    }
     memory.acknowledged = true;
     report(new LinkReport.Acknowledged(attempt, reply));
     armHaltTimeout(false);
@@ -239,6 +242,13 @@ final class DpuWork extends DpuState {
     if (o.listening() && !o.bootId().isEmpty() && !o.bootId().equals(bootAtSignal)) {
       memory.resolved = true;
       timers.cancel(HALT_TIMER);
+      String method = start.request() == null ? "" : start.request().method();
+      if (method.equals("COLD") || method.equals("WARM")) { // a reboot was asked for: the new boot is its result
+        getContext().getLog().info("[campaign={} dpu={}] rebooted ({}): boot {} -> {}", start.campaignId(), dpu.id(), method, bootAtSignal,
+            o.bootId());
+        report(new LinkReport.Completed(false, ""));
+        return;
+      }
       String detail = "restarted (boot " + bootAtSignal + " -> " + o.bootId() + ") before its shutdown was seen complete; not asked again";
       getContext().getLog().warn("[campaign={} dpu={}] {}", start.campaignId(), dpu.id(), detail);
       report(new LinkReport.Completed(true, detail));

@@ -74,7 +74,7 @@ public final class GnoiDpuTransport implements DpuTransport {
     long[] before = {-1};
     CompletableFuture<Void> baseline = client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
         .thenAccept(st -> before[0] = st.getCount());
-    return Deadline.within(baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture()), timeout,
+    return Clients.renewIfUnreached(clients, dpu, Deadline.within(baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture()), timeout,
             "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .handle((ok, failure) -> {
           if (failure == null) {
@@ -100,7 +100,7 @@ public final class GnoiDpuTransport implements DpuTransport {
             throw new Permanent("gNOI Reboot " + m + " refused: " + status.getCode() + ": " + status.getDescription());
           }
           throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
-        });
+        }), SystemClient::close);
   }
 
   @Override
@@ -110,8 +110,8 @@ public final class GnoiDpuTransport implements DpuTransport {
 
   @Override
   public CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
-    return Deadline.within(client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture(), timeout,
-            "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance())
+            .toCompletableFuture(), timeout, "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), SystemClient::close)
         .thenApply(s -> new Baseline(Integer.toUnsignedLong(s.getCount()), s.getWhen(), s.getDpuCoordinatorBootId(), s.getActive()));
   }
 
@@ -122,8 +122,9 @@ public final class GnoiDpuTransport implements DpuTransport {
     CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
         ? CompletableFuture.completedFuture(null)
         : delays.after(pollInterval).toCompletableFuture();
-    return Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()),
-            timeout.plus(pollInterval), "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+    return Clients.renewIfUnreached(clients, dpu, Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(
+            RebootStatusRequest.getDefaultInstance()).toCompletableFuture()), timeout.plus(pollInterval),
+            "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), SystemClient::close)
         .thenApply(s -> observation(campaignId, evidence, s));
   }
 
@@ -165,10 +166,8 @@ public final class GnoiDpuTransport implements DpuTransport {
       if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
         return existing;
       }
-      // One connection attempt per client: a DPU that cannot be reached gets a fresh one on the next call, so one that
-      // comes back is reached at the caller's pace (its retry and poll intervals), not after gRPC's reconnect backoff.
       return SystemClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withDeadline(callDeadline).withConnectionAttempts(1), dpu.host()), system);
+          .withDeadline(callDeadline), dpu.host()), system);
     });
   }
 

@@ -52,8 +52,8 @@ public final class RebootServiceTransport implements DpuTransport {
         .setDeadlineUnixMs(r.deadlineMillis())
         .setForce(r.force())
         .build();
-    return Deadline.within(client(dpu).sendRebootSignal(request), timeout,
-            "SendRebootSignal to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).sendRebootSignal(request), timeout,
+            "SendRebootSignal to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), RebootServiceClient::close)
         .thenApply(resp -> resp.getDisposition() == io.github.dpucoordinator.proto.reboot.Disposition.REFUSED
             // nothing started: the DPU is in a protective state, which it names; the DPU's actor asks again later
             ? new SignalReply(Disposition.PROTECTIVE, r.campaignId(), State.named(resp.getState().name()), -1,
@@ -77,7 +77,8 @@ public final class RebootServiceTransport implements DpuTransport {
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
     GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
-    return Deadline.within(client(dpu).getState(request), timeout, "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
+    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).getState(request), timeout,
+            "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), RebootServiceClient::close)
         .thenApply(this::toObservation);
   }
 
@@ -95,9 +96,8 @@ public final class RebootServiceTransport implements DpuTransport {
       if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
         return existing;
       }
-      // one connection attempt per client, as in GnoiDpuTransport: a DPU back from an outage is reached at the next call
       GrpcClientSettings settings = tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withDeadline(callDeadline).withConnectionAttempts(1), dpu.host());
+          .withDeadline(callDeadline), dpu.host());
       return RebootServiceClient.create(settings, system);
     });
   }
