@@ -5,7 +5,6 @@ import io.github.dpucoordinator.offloader.ContainerFlows.Health;
 import io.github.dpucoordinator.offloader.ContainerFlows.Result;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -331,14 +330,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
 
   /** Runs {@code flow} as this container's one operation; {@code then} hears its result (a failure as kind "failed"). */
   private void run(String what, Supplier<CompletionStage<Result>> flow, Consumer<Result> then) {
-    operation.begin(what);
-    CompletionStage<Result> stage;
-    try {
-      stage = flow.get();
-    } catch (RuntimeException e) {
-      stage = CompletableFuture.failedFuture(e);
-    }
-    ctx.pipeToSelf(stage, (r, f) -> new FlowEnded(r, f, then));
+    ctx.pipeToSelf(operation.begin(what, flow), (r, f) -> new FlowEnded(r, f, then));
   }
 
   private Effect<ContainerEvent, ContainerBook> onFlowEnded(ContainerBook b, FlowEnded f) {

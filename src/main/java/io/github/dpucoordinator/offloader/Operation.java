@@ -25,8 +25,14 @@ final class Operation {
     return what;
   }
 
-  void begin(String operation) {
+  /** Starts {@code operation}: its flow, whose failure to even start is a failed stage like any other. */
+  <T> java.util.concurrent.CompletionStage<T> begin(String operation, java.util.function.Supplier<java.util.concurrent.CompletionStage<T>> flow) {
     what = operation;
+    try {
+      return flow.get();
+    } catch (RuntimeException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
   }
 
   /** The operation ended; true when it was put off (the NPU could not be reached) and had not been before: say so once. */

@@ -97,32 +97,39 @@ public final class LabDpus {
     return server;
   }
 
-  /** Copies {@code from} to {@code to}, each chunk written {@code delayMs} after it was read (in order). */
+  /** A chunk read from one side, due on the other at {@code dueNanos}; null bytes: the side closed. */
+  private record Chunk(long dueNanos, long seq, byte[] bytes) implements java.util.concurrent.Delayed {
+    @Override
+    public long getDelay(java.util.concurrent.TimeUnit unit) {
+      return unit.convert(dueNanos - System.nanoTime(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public int compareTo(java.util.concurrent.Delayed other) {
+      Chunk c = (Chunk) other;
+      return dueNanos != c.dueNanos ? Long.compare(dueNanos, c.dueNanos) : Long.compare(seq, c.seq); // read order kept
+    }
+  }
+
+  /** Copies {@code from} to {@code to}, each chunk written {@code delayMs} after it was read (in order: the delay is constant). */
   private static void pump(Socket from, Socket to, long delayMs) {
-    java.util.concurrent.BlockingQueue<Object[]> chunks = new java.util.concurrent.LinkedBlockingQueue<>();
+    java.util.concurrent.DelayQueue<Chunk> chunks = new java.util.concurrent.DelayQueue<>();
+    java.util.concurrent.atomic.AtomicLong seq = new java.util.concurrent.atomic.AtomicLong();
     daemon("relay-read", () -> {
       byte[] buf = new byte[65536];
       try (var in = from.getInputStream()) {
         for (int n; (n = in.read(buf)) >= 0; ) {
-          chunks.add(new Object[] {System.nanoTime() + delayMs * 1_000_000, java.util.Arrays.copyOf(buf, n)});
+          chunks.add(new Chunk(System.nanoTime() + delayMs * 1_000_000, seq.incrementAndGet(), java.util.Arrays.copyOf(buf, n)));
         }
       } catch (IOException ignored) {
         // closed
       }
-      chunks.add(new Object[] {0L, null});
+      chunks.add(new Chunk(System.nanoTime() + delayMs * 1_000_000, seq.incrementAndGet(), null));
     });
     daemon("relay-write", () -> {
       try (var out = to.getOutputStream()) {
-        while (true) {
-          Object[] c = chunks.take();
-          if (c[1] == null) {
-            return;
-          }
-          long wait = (Long) c[0] - System.nanoTime();
-          if (wait > 0) {
-            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-          }
-          out.write((byte[]) c[1]);
+        for (Chunk c = chunks.take(); c.bytes() != null; c = chunks.take()) { // take() waits until the chunk is due
+          out.write(c.bytes());
           out.flush();
         }
       } catch (IOException | InterruptedException ignored) {

@@ -25,7 +25,11 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.grpc.GrpcClientSettings;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,7 +47,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("needs-root")
 @Tag("needs-netns")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class NetworkFaultsTest {
+  private final ActorTestKit kit = ActorTestKit.create("netfaults", AppConfig.load());
+
+  @AfterAll
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
   private static final int CLEAN = 0;
   private static final int CUT_BEFORE = 1;
   private static final int CUT_AFTER_ACK = 2;
@@ -111,67 +123,27 @@ class NetworkFaultsTest {
       try {
         NpuService.Running running = NpuService.start(npu, NpuSettings.create(config).withDpus(dpus)).toCompletableFuture().get(30, TimeUnit.SECONDS);
         NpuAdminClient admin = Harness.admin(npu, running.adminPort());
+        TestProbe<Object> probe = kit.createTestProbe();
         var started = admin.startCampaign(StartCampaignRequest.newBuilder().setReason("network faults").build()).toCompletableFuture()
             .get(10, TimeUnit.SECONDS);
         assertTrue(started.getAccepted(), started.getMessage());
         String id = started.getCampaignId();
-        long restartKilledAt = -1;
-        JsonNode status = null;
-        // Bounded: 90 s of 100 ms status reads, acting on what each DPU does.
-        for (int round = 0; round < 900; round++) {
-          status = Harness.status(admin);
-          long now = status.path("nowMillis").asLong() - status.path("lastCampaign").path("startedAt").asLong(); // the service's clock
-          for (JsonNode d : status.path("lastCampaign").path("dpus")) {
-            Seen s = seen.get(d.path("id").asText());
-            String state = d.path("state").asText();
-            s.last = d;
-            if (s.acked < 0 && !state.equals("PENDING") && !state.equals("NOTIFYING")) {
-              s.acked = now;
-            }
-            if (s.resolved < 0 && (state.equals("SHUTDOWN_COMPLETE") || state.equals("FAILED") || state.equals("WAITING_FOR_BOOT")
-                || state.equals("READY") || state.equals("NOT_READY"))) {
-              s.resolved = now;
-            }
+        Killed killedAgent = new Killed(killed);
+        // 90 s at most of status reads every 100 ms, acting on what each DPU does, until the campaign has ended
+        JsonNode status = probe.awaitAssert(Duration.ofSeconds(90), Duration.ofMillis(100), () -> {
+          JsonNode st;
+          try {
+            st = Harness.status(admin);
+          } catch (Exception e) {
+            throw new AssertionError("no status: " + e.getMessage(), e);
           }
-          Seen before = seen.get(NAMES[CUT_BEFORE]);
-          if (before.healed < 0 && now >= HEAL_BEFORE_AT_MS) {
-            lab.heal(CUT_BEFORE);
-            before.healed = now;
-          }
-          Seen afterAck = seen.get(NAMES[CUT_AFTER_ACK]);
-          if (afterAck.cut < 0 && afterAck.acked >= 0) {
-            lab.cut(CUT_AFTER_ACK);
-            afterAck.cut = now;
-          } else if (afterAck.cut >= 0 && afterAck.healed < 0 && afterAck.resolved >= 0) {
-            lab.heal(CUT_AFTER_ACK); // given up on: it may come back for the boot wait
-            afterAck.healed = now;
-          }
-          Seen during = seen.get(NAMES[CUT_HEALED]);
-          if (during.cut < 0 && during.acked >= 0) {
-            lab.cut(CUT_HEALED);
-            during.cut = now;
-          } else if (during.cut >= 0 && during.healed < 0 && now >= during.cut + HEAL_DURING_AFTER_MS) {
-            lab.heal(CUT_HEALED);
-            during.healed = now;
-          }
-          Seen k = seen.get(NAMES[KILLED]);
-          if (k.cut < 0 && k.acked >= 0) {
-            killed.destroyForcibly(); // SIGKILL in the middle of its 6 s shutdown
-            killed.waitFor(10, TimeUnit.SECONDS);
-            k.cut = now;
-            restartKilledAt = now; // started again at once: a JVM takes a few seconds to listen
-          } else if (restartKilledAt > 0 && now >= restartKilledAt && k.healed < 0) {
-            killed = startKilledAgent(lab, killedLog);
-            k.healed = now;
-          }
-          if (status.path("lastCampaign").path("id").asText().equals(id) && !status.path("lastCampaign").path("inFlight").asBoolean()) {
-            break;
-          }
-          Thread.sleep(100); // real time: the faults are injected as the real DPUs act
-        }
+          act(lab, seen, st, killedAgent, killedLog);
+          assertTrue(st.path("lastCampaign").path("id").asText().equals(id) && !st.path("lastCampaign").path("inFlight").asBoolean(),
+              () -> "the campaign has not ended: " + st.path("lastCampaign"));
+          return st;
+        });
         long finished = status.path("lastCampaign").path("finishedAt").asLong() - status.path("lastCampaign").path("startedAt").asLong();
         String context = status + "\nlab DPUs:\n" + Harness.read(labLog) + "\nkilled agent:\n" + Harness.read(killedLog);
-        assertTrue(!status.path("lastCampaign").path("inFlight").asBoolean(), "the campaign did not end within 90 s\n" + context);
         report(seen, finished);
         assertBudgets(seen, context);
         assertShutdownsRanOnce(npu, lab, labLog, context);
@@ -181,6 +153,68 @@ class NetworkFaultsTest {
       }
     }
     assertEquals("", NetLab.leftovers(tag), "the lab's namespace and links are all gone");
+  }
+
+  /** The killed agent's process, and when it is to be started again (-1: not yet killed). */
+  private static final class Killed {
+    Process process;
+    long restartAt = -1;
+
+    Killed(Process process) {
+      this.process = process;
+    }
+  }
+
+  /** What {@code status} shows of each DPU is noted, and the faults that wait for a moment of it are injected or healed. */
+  private static void act(NetLab lab, Map<String, Seen> seen, JsonNode status, Killed killed, Path killedLog) {
+    long now = status.path("nowMillis").asLong() - status.path("lastCampaign").path("startedAt").asLong(); // the service's clock
+    for (JsonNode d : status.path("lastCampaign").path("dpus")) {
+      Seen s = seen.get(d.path("id").asText());
+      String state = d.path("state").asText();
+      s.last = d;
+      if (s.acked < 0 && !state.equals("PENDING") && !state.equals("NOTIFYING")) {
+        s.acked = now;
+      }
+      if (s.resolved < 0 && (state.equals("SHUTDOWN_COMPLETE") || state.equals("FAILED") || state.equals("WAITING_FOR_BOOT")
+          || state.equals("READY") || state.equals("NOT_READY"))) {
+        s.resolved = now;
+      }
+    }
+    try {
+      Seen before = seen.get(NAMES[CUT_BEFORE]);
+      if (before.healed < 0 && now >= HEAL_BEFORE_AT_MS) {
+        lab.heal(CUT_BEFORE);
+        before.healed = now;
+      }
+      Seen afterAck = seen.get(NAMES[CUT_AFTER_ACK]);
+      if (afterAck.cut < 0 && afterAck.acked >= 0) {
+        lab.cut(CUT_AFTER_ACK);
+        afterAck.cut = now;
+      } else if (afterAck.cut >= 0 && afterAck.healed < 0 && afterAck.resolved >= 0) {
+        lab.heal(CUT_AFTER_ACK); // given up on: it may come back for the boot wait
+        afterAck.healed = now;
+      }
+      Seen during = seen.get(NAMES[CUT_HEALED]);
+      if (during.cut < 0 && during.acked >= 0) {
+        lab.cut(CUT_HEALED);
+        during.cut = now;
+      } else if (during.cut >= 0 && during.healed < 0 && now >= during.cut + HEAL_DURING_AFTER_MS) {
+        lab.heal(CUT_HEALED);
+        during.healed = now;
+      }
+      Seen k = seen.get(NAMES[KILLED]);
+      if (k.cut < 0 && k.acked >= 0) {
+        killed.process.destroyForcibly(); // SIGKILL in the middle of its 6 s shutdown
+        killed.process.waitFor(10, TimeUnit.SECONDS);
+        k.cut = now;
+        killed.restartAt = now; // started again at once: a JVM takes a few seconds to listen
+      } else if (killed.restartAt >= 0 && now >= killed.restartAt && k.healed < 0) {
+        killed.process = startKilledAgent(lab, killedLog);
+        k.healed = now;
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("the lab could not inject a fault: " + e.getMessage(), e); // not retried
+    }
   }
 
   private static void assertBudgets(Map<String, Seen> seen, String context) {
@@ -276,11 +310,11 @@ class NetworkFaultsTest {
     return lab.start(cmd, Map.of("DPU_AGENT_HOST", lab.address(KILLED), "DPUCTL_TEST_LOG_LEVEL", "INFO"), log);
   }
 
-  private static void awaitOutput(Path log, String text) throws Exception {
-    for (int i = 0; i < 600 && !(Files.exists(log) && Files.readString(log).contains(text)); i++) {
-      Thread.sleep(100); // a process's output: no probe can wait for it
-    }
-    assertTrue(Files.readString(log).contains(text), "no '" + text + "' within 60 s:\n" + Files.readString(log));
+  private void awaitOutput(Path log, String text) {
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(60), Duration.ofMillis(100), () -> {
+      assertTrue(Files.exists(log) && Harness.read(log).contains(text), () -> "no '" + text + "' yet:\n" + Harness.read(log));
+      return null;
+    });
   }
 
   private static Config npuConfig(Path dataDir) {

@@ -159,6 +159,9 @@ public interface DpuTransport {
    * service a reboot that signal started is recognised ({@link #movedSince}) instead of being asked for again.
    */
   record Baseline(long count, long whenNanos, String bootId, boolean active) {
+    /** Nothing recorded (a protocol whose DPUs deduplicate by campaign id). */
+    public static final Baseline NONE = new Baseline(-1, 0, "", false);
+
     /** A reboot started after {@code earlier} was read: one is running, the count or its start moved, or the DPU booted again. */
     public boolean movedSince(Baseline earlier) {
       return active || count > earlier.count || whenNanos > earlier.whenNanos
@@ -171,9 +174,9 @@ public interface DpuTransport {
     return false;
   }
 
-  /** Reads the DPU's {@link Baseline}, within {@code timeout}; only where {@link #needsBaseline} says so. */
+  /** Reads the DPU's {@link Baseline}, within {@code timeout}; a protocol with campaign ids has none to read ({@link Baseline#NONE}). */
   default CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
-    return java.util.concurrent.CompletableFuture.failedFuture(new UnsupportedOperationException("no baseline for " + dpu.id()));
+    return java.util.concurrent.CompletableFuture.completedFuture(Baseline.NONE);
   }
 
   /**

@@ -70,16 +70,12 @@ public final class GnoiDpuTransport implements DpuTransport {
         .setMethod(m)
         .setMessage("campaign " + r.campaignId() + ": " + r.reason())
         .build();
-    // The count before, the evidence the caller keeps; a DPU that cannot answer this will not take the Reboot either.
-    long[] before = {-1};
-    CompletableFuture<Void> baseline = client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture()
-        .thenAccept(st -> before[0] = st.getCount());
-    return Clients.renewIfUnreached(clients, dpu, Deadline.within(baseline.thenCompose(x -> client(dpu).reboot(request).toCompletableFuture()), timeout,
+    // The evidence of completion is the caller's Baseline, journaled before this call (needsBaseline): not read again here.
+    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).reboot(request).toCompletableFuture(), timeout,
             "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .handle((ok, failure) -> {
           if (failure == null) {
-            return new SignalReply(Disposition.STARTED, r.campaignId(), State.SHUTDOWN, -1, "gNOI Reboot " + m + " accepted", 0, "",
-                before[0]);
+            return new SignalReply(Disposition.STARTED, r.campaignId(), State.SHUTDOWN, -1, "gNOI Reboot " + m + " accepted");
           }
           // Our agent refuses a Reboot during a firmware update or crash dump: nothing started, ask again later.
           var protective = ProtectiveTrailers.in(failure);
@@ -90,7 +86,7 @@ public final class GnoiDpuTransport implements DpuTransport {
           Status status = status(failure);
           if (status != null && GnoiText.inProgress(status)) {
             return new SignalReply(Disposition.IN_PROGRESS, r.campaignId(), State.SHUTDOWN, -1,
-                "gNOI: reboot in progress (" + status.getDescription() + ")", 0, "", before[0]);
+                "gNOI: reboot in progress (" + status.getDescription() + ")");
           }
           String refusal = status == null ? null : GnoiText.protectiveRefusal(status);
           if (refusal != null) {
