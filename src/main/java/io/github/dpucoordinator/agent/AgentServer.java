@@ -130,6 +130,8 @@ public final class AgentServer {
     String dpuId = settings.dpuId();
     OffloaderDaemon running = offloader;
     PeerAuth.Policy allowed = PeerAuth.Policy.allowList(AppConfig.names(tlsConfig, "allowed-clients"), TLS + ".allowed-clients");
+    io.github.dpucoordinator.common.Metrics.serve(system, io.github.dpucoordinator.common.Metrics.Endpoint.at(system.settings().config(),
+        "dpu-coordinator.agent.metrics"), "DPU agent " + dpuId);
     return GrpcServers.bind(system, settings.host(), settings.port(), services, tls, allowed, "the DPU agent " + dpuId)
         .thenApply(binding -> {
           LoggerFactory.getLogger(AgentServer.class).info("[dpu={}] serving reboot.RebootService, gnoi.system.System and DpuAgentControl on {}, {}{}",

@@ -3,6 +3,9 @@ package io.github.dpucoordinator.npu;
 import io.github.dpucoordinator.common.Delays;
 import io.github.dpucoordinator.common.Failures;
 import io.github.dpucoordinator.common.GrpcServers;
+import io.github.dpucoordinator.common.Metrics;
+import io.github.dpucoordinator.npu.journal.JournalHealth;
+import io.github.dpucoordinator.npu.metrics.NpuMetrics;
 import io.github.dpucoordinator.common.JournalSchema;
 import io.github.dpucoordinator.common.StepRunner;
 import io.github.dpucoordinator.npu.api.AdminServiceImpl;
@@ -203,6 +206,8 @@ public final class NpuService {
     List<GrpcServers.Service> services = List.of(new GrpcServers.Service(
         NpuAdmin.description, NpuAdminHandlerFactory.partial(admin, NpuAdmin.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system)));
     CompletionStage<Void> probed = probe(settings, coordinator, system);
+    JournalHealth.get(system).watch(NpuMetrics.get());
+    Metrics.serve(system, Metrics.Endpoint.at(system.settings().config(), "dpu-coordinator.npu.metrics"), "NPU service");
     DpuNoticeServiceImpl notices = new DpuNoticeServiceImpl(coordinator, system, settings, access.dpuOperators());
     List<GrpcServers.Service> dpuServices = new java.util.ArrayList<>(List.of(new GrpcServers.Service(DpuRebootNotices.description,
         DpuRebootNoticesPowerApiHandlerFactory.partial(notices, DpuRebootNotices.name, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(), io.github.dpucoordinator.common.GrpcErrors.handler(), system))));

@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.agent.api;
 
 import io.github.dpucoordinator.agent.machine.AgentSnapshot;
+import io.github.dpucoordinator.agent.machine.AgentMetrics;
 import io.github.dpucoordinator.agent.machine.DpuAgent;
 import io.github.dpucoordinator.agent.notice.NpuContact;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
@@ -96,7 +97,10 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     }
     CompletionStage<AgentSnapshot> snapshot = asks.ask(agent,
         replyTo -> new DpuAgent.GetState(-1, Duration.ZERO, replyTo));
-    return snapshot.thenApply(this::status);
+    return snapshot.thenApply(s -> {
+      AgentMetrics.rebootStatus(s.dpuId());
+      return status(s);
+    });
   }
 
   RebootStatusResponse status(AgentSnapshot s) {

@@ -62,6 +62,8 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
   private AgentState state = AgentState.LISTENING;
   private long version = 1;
   private long since;
+  /** When the shutdown under way began (0: none), for its duration's metric. */
+  private long shutdownBegan;
   private final AgentBoot boot;
   private String campaignId = "";
   private final AgentHolds holds;
@@ -284,9 +286,16 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
   }
 
   private void moveTo(AgentState next) {
+    long now = clock.millis();
+    if (next == AgentState.SHUTDOWN_INITIATED) {
+      shutdownBegan = now;
+    } else if (next == AgentState.SHUTDOWN_COMPLETE && shutdownBegan > 0) {
+      AgentMetrics.shutdown(settings.dpuId(), now - shutdownBegan, steps.degraded());
+      shutdownBegan = 0;
+    }
     state = next;
     version++;
-    since = clock.millis();
+    since = now;
   }
 
   private void remember(String id) {
@@ -296,6 +305,7 @@ public final class DpuAgent extends AbstractBehavior<DpuAgent.Command> implement
   private Behavior<Command> reply(Signal signal, Disposition disposition, String id, String text, long deferUntil, String detail) {
     String ack = "ACK " + disposition + ": " + text + " (dpu " + settings.dpuId() + ", campaign " + id + ", state " + state + ")";
     Holds h = holds.current();
+    AgentMetrics.signal(settings.dpuId(), disposition.name());
     signal.replyTo().tell(new SignalOutcome(disposition, id, state, version, ack, deferUntil, detail, h.protective(),
         h.protectiveActive() ? h.protectiveReason() : ""));
     return this;

@@ -91,6 +91,7 @@ public final class ContainerzService implements Containerz {
         .takeWhile(r -> !r.hasImageTransferSuccess(), true)
         .watchTermination((mat, done) -> {
           done.whenComplete((ok, failure) -> session.abandon(failure));
+          counted("deploy", done);
           return NotUsed.getInstance();
         })
         .withAttributes(ActorAttributes.dispatcher(BLOCKING));
@@ -215,13 +216,20 @@ public final class ContainerzService implements Containerz {
     }, blocking);
   }
 
+  /** {@code op}'s outcome counted in {@code dpu_containerz_operations_total} (ok, or the gRPC status code it failed with). */
+  private static <T> CompletionStage<T> counted(String op, CompletionStage<T> call) {
+    return call.whenComplete((ok, failure) -> io.github.dpucoordinator.common.Metrics.counter("dpu.containerz.operations",
+        "Containerz operations on the NPU, by operation and outcome", "op", op, "outcome", failure == null ? "ok"
+            : io.grpc.Status.fromThrowable(io.github.dpucoordinator.common.Failures.unwrap(failure)).getCode().name()).increment());
+  }
+
   private static <T> CompletionStage<T> never(String what) {
     return CompletableFuture.failedFuture(unimplemented(what + " are not supported by this Containerz server"));
   }
 
   @Override
   public CompletionStage<RemoveContainerResponse> removeContainer(RemoveContainerRequest in) {
-    return containers.remove(in);
+    return counted("remove-container", containers.remove(in));
   }
 
   @Override
@@ -231,17 +239,17 @@ public final class ContainerzService implements Containerz {
 
   @Override
   public CompletionStage<StartContainerResponse> startContainer(StartContainerRequest in) {
-    return containers.start(in);
+    return counted("start-container", containers.start(in));
   }
 
   @Override
   public CompletionStage<StopContainerResponse> stopContainer(StopContainerRequest in) {
-    return containers.stop(in);
+    return counted("stop-container", containers.stop(in));
   }
 
   @Override
   public CompletionStage<UpdateContainerResponse> updateContainer(UpdateContainerRequest in) {
-    return containers.update(in);
+    return counted("update-container", containers.update(in));
   }
 
   @Override

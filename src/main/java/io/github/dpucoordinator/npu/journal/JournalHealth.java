@@ -28,6 +28,12 @@ public final class JournalHealth implements Extension {
 
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
   private final Map<String, Failure> failing = new ConcurrentHashMap<>();
+  private final List<Watcher> watchers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** Told of each write the journal confirmed: the entity, its events, and how long the journal took (ns). */
+  public interface Watcher {
+    void written(String entity, List<?> events, long nanos);
+  }
 
   public static JournalHealth get(ActorSystem<?> system) {
     return ID.apply(system);
@@ -35,6 +41,11 @@ public final class JournalHealth implements Extension {
 
   public List<Failure> failures() {
     return List.copyOf(failing.values());
+  }
+
+  /** {@code watcher} is told of every confirmed write of this actor system's entities from now on (the metrics). */
+  public void watch(Watcher watcher) {
+    watchers.add(watcher);
   }
 
   /** One entity's writes. */
@@ -85,12 +96,14 @@ public final class JournalHealth implements Extension {
     /** {@code write}, the persist of {@code event} as the entity's event #{@code sequenceNumber}, noted here until it is confirmed. */
     public <E, S> org.apache.pekko.persistence.typed.javadsl.EffectBuilder<E, S> track(long sequenceNumber, Object event,
         org.apache.pekko.persistence.typed.javadsl.EffectBuilder<E, S> write) {
+      long asked = System.nanoTime();
       writing(sequenceNumber, event.getClass().getSimpleName());
-      return write.thenRun(x -> written());
+      return write.thenRun(x -> written(List.of(event), System.nanoTime() - asked));
     }
 
-    /** The journal confirmed this entity's writes. */
-    public void written() {
+    /** The journal confirmed this entity's write of {@code events}, asked for {@code nanos} ago. */
+    public void written(List<?> events, long nanos) {
+      watchers.forEach(w -> w.written(name, events, nanos));
       pending.remove(name);
       Failure f = failing.remove(name);
       if (f != null) {

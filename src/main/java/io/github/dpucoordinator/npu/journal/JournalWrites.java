@@ -49,11 +49,12 @@ public final class JournalWrites<E extends JournalEvent, S> {
 
   public EffectBuilder<E, S> persist(List<? extends E> events) {
     List<E> all = List.copyOf(events);
+    long asked = System.nanoTime();
     if (!all.isEmpty()) {
       health.writing(lastSequenceNumber.getAsLong() + 1, all.get(0).getClass().getSimpleName());
     }
     return effects.persist(all).thenRun(state -> {
-      health.written();
+      health.written(all, System.nanoTime() - asked);
       confirmed(all);
       changed.accept(state);
     });

@@ -14,11 +14,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -39,15 +37,14 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  */
 public final class GnoiDpuTransport implements DpuTransport {
 
-  private final ActorSystem<?> system;
-  private final DpuTls tls;
-  private final Duration callDeadline;
   private final RebootMethod method;
   private final Duration pollInterval;
   /** The pause between polls, on the actor system's scheduler. */
   private final Delays delays;
-  private final Map<DpuEndpoint, SystemClient> clients = new ConcurrentHashMap<>();
+  private final Clients<SystemClient> clients;
   private final AtomicLong versions = new AtomicLong();
+  private static final io.micrometer.core.instrument.Counter BASELINE_READS = rebootStatusCalls("baseline");
+  private static final io.micrometer.core.instrument.Counter POLLS = rebootStatusCalls("poll");
 
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
     this(system, callDeadline, method, pollInterval, DpuTls.plaintext());
@@ -55,12 +52,11 @@ public final class GnoiDpuTransport implements DpuTransport {
 
   /** {@code tls}: how each DPU is reached (plaintext, TLS, skip-verify, with a client certificate). */
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval, DpuTls tls) {
-    this.tls = tls;
-    this.system = system;
-    this.callDeadline = callDeadline;
     this.method = RebootMethod.valueOf(method);
     this.pollInterval = pollInterval;
     this.delays = Delays.of(system);
+    this.clients = new Clients<>(dpu -> SystemClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(),
+        dpu.port(), system).withDeadline(callDeadline), dpu.host()), system), c -> c.closed().toCompletableFuture().isDone(), SystemClient::close);
   }
 
   @Override
@@ -71,7 +67,8 @@ public final class GnoiDpuTransport implements DpuTransport {
         .setMessage("campaign " + r.campaignId() + ": " + r.reason())
         .build();
     // The evidence of completion is the caller's Baseline, journaled before this call (needsBaseline): not read again here.
-    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).reboot(request).toCompletableFuture(), timeout,
+    SystemClient client = clients.of(dpu);
+    return clients.renewIfUnreached(dpu, client, Deadline.within(client.reboot(request).toCompletableFuture(), timeout,
             "gNOI Reboot " + m + " to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port())
         .handle((ok, failure) -> {
           if (failure == null) {
@@ -96,7 +93,7 @@ public final class GnoiDpuTransport implements DpuTransport {
             throw new Permanent("gNOI Reboot " + m + " refused: " + status.getCode() + ": " + status.getDescription());
           }
           throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
-        }), SystemClient::close);
+        }));
   }
 
   @Override
@@ -106,8 +103,10 @@ public final class GnoiDpuTransport implements DpuTransport {
 
   @Override
   public CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
-    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).rebootStatus(RebootStatusRequest.getDefaultInstance())
-            .toCompletableFuture(), timeout, "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), SystemClient::close)
+    SystemClient client = clients.of(dpu);
+    BASELINE_READS.increment();
+    return clients.renewIfUnreached(dpu, client, Deadline.within(client.rebootStatus(RebootStatusRequest.getDefaultInstance())
+            .toCompletableFuture(), timeout, "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()))
         .thenApply(s -> new Baseline(Integer.toUnsignedLong(s.getCount()), s.getWhen(), s.getDpuCoordinatorBootId(), s.getActive()));
   }
 
@@ -118,9 +117,12 @@ public final class GnoiDpuTransport implements DpuTransport {
     CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
         ? CompletableFuture.completedFuture(null)
         : delays.after(pollInterval).toCompletableFuture();
-    return Clients.renewIfUnreached(clients, dpu, Deadline.within(pause.thenCompose(x -> client(dpu).rebootStatus(
-            RebootStatusRequest.getDefaultInstance()).toCompletableFuture()), timeout.plus(pollInterval),
-            "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), SystemClient::close)
+    SystemClient client = clients.of(dpu);
+    return clients.renewIfUnreached(dpu, client, Deadline.within(pause.thenCompose(x -> {
+              POLLS.increment();
+              return client.rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture();
+            }), timeout.plus(pollInterval),
+            "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()))
         .thenApply(s -> observation(campaignId, evidence, s));
   }
 
@@ -153,24 +155,18 @@ public final class GnoiDpuTransport implements DpuTransport {
         degraded ? failed : message, bootId, "", false);
   }
 
+  private static io.micrometer.core.instrument.Counter rebootStatusCalls(String purpose) {
+    return io.github.dpucoordinator.common.Metrics.counter("dpu.gnoi.reboot.status.calls",
+        "gNOI RebootStatus calls the NPU made: the baseline read before a HALT, or a poll for completion", "purpose", purpose);
+  }
+
   private static Status status(Throwable failure) {
     return Failures.unwrap(failure) instanceof StatusRuntimeException sre ? sre.getStatus() : null;
   }
 
-  private SystemClient client(DpuEndpoint dpu) {
-    return clients.compute(dpu, (k, existing) -> {
-      if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
-        return existing;
-      }
-      return SystemClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withDeadline(callDeadline), dpu.host()), system);
-    });
-  }
-
   @Override
   public void close() {
-    clients.values().forEach(SystemClient::close);
-    clients.clear();
+    clients.closeAll();
   }
 
 }

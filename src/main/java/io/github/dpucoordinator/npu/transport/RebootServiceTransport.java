@@ -7,9 +7,7 @@ import io.github.dpucoordinator.proto.reboot.RebootKind;
 import io.github.dpucoordinator.proto.reboot.RebootRequest;
 import io.github.dpucoordinator.proto.reboot.RebootServiceClient;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.grpc.GrpcClientSettings;
@@ -19,11 +17,8 @@ import org.apache.pekko.grpc.GrpcClientSettings;
  * connection) per DPU, created on first use and replaced if pekko-grpc gave up on it.
  */
 public final class RebootServiceTransport implements DpuTransport {
-  private final ActorSystem<?> system;
-  private final DpuTls tls;
-  private final Duration callDeadline;
   private final java.time.Clock clock;
-  private final Map<DpuEndpoint, RebootServiceClient> clients = new ConcurrentHashMap<>();
+  private final Clients<RebootServiceClient> clients;
 
   /** {@code callDeadline} bounds every call on the wire, as a safety net behind the per-call timeouts. */
   public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock) {
@@ -32,10 +27,10 @@ public final class RebootServiceTransport implements DpuTransport {
 
   /** {@code tls}: how each DPU is reached (plaintext, TLS, skip-verify, with a client certificate). */
   public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock, DpuTls tls) {
-    this.tls = tls;
-    this.system = system;
     this.clock = clock;
-    this.callDeadline = callDeadline;
+    this.clients = new Clients<>(dpu -> RebootServiceClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(
+        dpu.host(), dpu.port(), system).withDeadline(callDeadline), dpu.host()), system), c -> c.closed().toCompletableFuture().isDone(),
+        RebootServiceClient::close);
   }
 
   @Override
@@ -52,8 +47,9 @@ public final class RebootServiceTransport implements DpuTransport {
         .setDeadlineUnixMs(r.deadlineMillis())
         .setForce(r.force())
         .build();
-    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).sendRebootSignal(request), timeout,
-            "SendRebootSignal to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), RebootServiceClient::close)
+    RebootServiceClient client = clients.of(dpu);
+    return clients.renewIfUnreached(dpu, client, Deadline.within(client.sendRebootSignal(request), timeout,
+            "SendRebootSignal to " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()))
         .thenApply(resp -> resp.getDisposition() == io.github.dpucoordinator.proto.reboot.Disposition.REFUSED
             // nothing started: the DPU is in a protective state, which it names; the DPU's actor asks again later
             ? new SignalReply(Disposition.PROTECTIVE, r.campaignId(), State.named(resp.getState().name()), -1,
@@ -77,8 +73,9 @@ public final class RebootServiceTransport implements DpuTransport {
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
     GetStateRequest request = GetStateRequest.newBuilder().setKnownVersion(knownVersion).setWaitMs(wait.toMillis()).build();
-    return Clients.renewIfUnreached(clients, dpu, Deadline.within(client(dpu).getState(request), timeout,
-            "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()), RebootServiceClient::close)
+    RebootServiceClient client = clients.of(dpu);
+    return clients.renewIfUnreached(dpu, client, Deadline.within(client.getState(request), timeout,
+            "GetState of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()))
         .thenApply(this::toObservation);
   }
 
@@ -91,20 +88,8 @@ public final class RebootServiceTransport implements DpuTransport {
             ? "deferring host reboots until " + java.time.Instant.ofEpochMilli(s.getDeferUntilUnixMs()) + ": " + s.getDeferReason() : "");
   }
 
-  private RebootServiceClient client(DpuEndpoint dpu) {
-    return clients.compute(dpu, (k, existing) -> {
-      if (existing != null && !existing.closed().toCompletableFuture().isDone()) {
-        return existing;
-      }
-      GrpcClientSettings settings = tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(), dpu.port(), system)
-          .withDeadline(callDeadline), dpu.host());
-      return RebootServiceClient.create(settings, system);
-    });
-  }
-
   @Override
   public void close() {
-    clients.values().forEach(RebootServiceClient::close);
-    clients.clear();
+    clients.closeAll();
   }
 }
