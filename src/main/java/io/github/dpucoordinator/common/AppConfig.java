@@ -63,8 +63,10 @@ public final class AppConfig {
       java.util.List<Map.Entry<String, String>> set = KnownKeys.environmentOverrides().entrySet().stream()
           .filter(o -> !relative.isEmpty() && (o.getKey().equals(relative) || o.getKey().endsWith("." + relative)))
           .filter(o -> System.getenv(o.getValue()) != null).toList();
-      // several set variables end in that path (…port): the one whose value the message quotes, else all of them
-      java.util.List<Map.Entry<String, String>> quoted = set.stream().filter(o -> rest.contains("'" + System.getenv(o.getValue()) + "'")).toList();
+      // several set variables end in that path (…port): the one whose value the message quotes, or the one whose value is
+      // not of the type it wants, else all of them
+      java.util.List<Map.Entry<String, String>> quoted = set.stream().filter(o -> rest.contains("'" + System.getenv(o.getValue()) + "'")
+          || (rest.contains("rather than NUMBER") && !System.getenv(o.getValue()).trim().matches("-?[0-9]+(\\.[0-9]+)?"))).toList();
       java.util.List<Map.Entry<String, String>> named = quoted.size() == 1 ? quoted : set;
       if (named.size() == 1) {
         return "environment variable " + named.get(0).getValue() + "=" + System.getenv(named.get(0).getValue()) + " (for "

@@ -130,7 +130,7 @@ public final class NpuService {
     });
     return new ProtocolTransport(Map.of(
         DpuEndpoint.REBOOT_SERVICE, new RebootServiceTransport(system, deadline, Clock.systemUTC(), tls),
-        DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), settings.gnoi().statusPollInterval(), tls)), tls);
+        DpuEndpoint.GNOI, new GnoiDpuTransport(system, deadline, settings.gnoi().method(), tls)), tls);
   }
 
   /** The configured pre-reboot tasks and reboot command (a dry run when none is configured). */

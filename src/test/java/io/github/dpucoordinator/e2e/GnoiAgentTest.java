@@ -126,7 +126,7 @@ class GnoiAgentTest {
         .withSteps(List.of(StepSpec.command("flush-disk", "echo disk busy >&2; exit 4", Duration.ofSeconds(5))));
     AgentServer.Running running = AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
     io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
-        Duration.ofSeconds(10), "HALT", Duration.ofMillis(100));
+        Duration.ofSeconds(10), "HALT");
     io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = new io.github.dpucoordinator.npu.transport.DpuEndpoint("G9", "127.0.0.1", running.port());
     get(npu.signal(dpu, new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c9", "cold", "test", 0), Duration.ofSeconds(5)));
     io.github.dpucoordinator.npu.transport.DpuTransport.Observation done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(10),
@@ -163,7 +163,7 @@ class GnoiAgentTest {
     // so that a DPU which announced its own reboot and came back while nobody watched is known to be back
     AgentServer.Running running = start("G8", 50, "");
     io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
-        Duration.ofSeconds(10), "HALT", Duration.ofMillis(100));
+        Duration.ofSeconds(10), "HALT");
     io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = new io.github.dpucoordinator.npu.transport.DpuEndpoint("G8", "127.0.0.1", running.port());
     String before = get(npu.observe(dpu, "", -1, Duration.ZERO, Duration.ofSeconds(5))).bootId();
     assertEquals(Harness.agentState(kit.system(), running).bootId(), before);
@@ -247,7 +247,7 @@ class GnoiAgentTest {
       assertEquals(java.util.Optional.of(new ProtectiveTrailers.Protective("firmware-update", "flashing NIC")), ProtectiveTrailers.in(e));
     }
     io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
-        Duration.ofSeconds(10), "HALT", Duration.ofMillis(100));
+        Duration.ofSeconds(10), "HALT");
     var refused = get(npu.signal(new io.github.dpucoordinator.npu.transport.DpuEndpoint("G6", "127.0.0.1", running.port()),
         new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c6", "cold", "test", 0), Duration.ofSeconds(5)));
     assertEquals(io.github.dpucoordinator.npu.transport.DpuTransport.Disposition.PROTECTIVE, refused.disposition());

@@ -143,6 +143,44 @@ class MixedFleetTest {
     }
   }
 
+  /** RebootStatus calls the agent {@code dpu} has served so far (its own meter). */
+  private static double statusCalls(String dpu) {
+    var c = io.github.dpucoordinator.common.Metrics.registry().find("dpu.agent.reboot.status.calls").tag("dpu", dpu).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  @Test
+  void aGnoiDpusHaltDurationsAreJournaledAndItsPollsPlannedFromThemAcrossARestart(@TempDir Path dir) throws Exception {
+    List<AgentServer.Running> own = Harness.startAgents(kit.system(), "LEARN", 1, 400);
+    Config config = AppConfig.with(config(dir), "dpu-coordinator.npu.gnoi.status-poll-interval", "1s");
+    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("LEARN0", "127.0.0.1", own.get(0).port(), DpuEndpoint.GNOI));
+    HostActions host = new PowerCycling(List.of(), own);
+    List<Double> calls = new ArrayList<>();
+    JsonNode learnt;
+    try (Npu npu = new Npu(config, dpus, host, "npu-learn")) {
+      for (int i = 0; i < 2; i++) {
+        double before = statusCalls("LEARN0");
+        assertEquals("success", npu.awaitFinished(npu.start()).path("lastCampaign").path("outcome").asText());
+        calls.add(statusCalls("LEARN0") - before);
+      }
+      learnt = npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 2).path("haltHistory").path("LEARN0");
+    }
+    for (JsonNode halt : learnt) {
+      assertTrue(halt.asLong() >= 400 && halt.asLong() < 1_400, "a 400 ms halt, as the NPU estimated it: " + learnt);
+    }
+    try (Npu npu = new Npu(config, dpus, host, "npu-learn-again")) {
+      assertEquals(learnt, npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 2).path("haltHistory").path("LEARN0"),
+          "recovered from the journal");
+      double before = statusCalls("LEARN0");
+      JsonNode done = npu.awaitFinished(npu.start());
+      assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
+      calls.add(statusCalls("LEARN0") - before);
+      assertEquals(3, npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 3).path("haltHistory").path("LEARN0").size());
+    }
+    // the baseline read, the polls planned around the expected end, and the readiness check after the power cycle
+    assertTrue(calls.get(2) <= 8, "RebootStatus calls per campaign: " + calls);
+  }
+
   @Test
   void aHaltTooQuickToBeSeenBetweenTwoPollsIsStillRecognisedByItsRebootCount(@TempDir Path dir) throws Exception {
     // 0 ms shutdown and an immediate simulated restart: by the first 1 s poll the DPU is idle again

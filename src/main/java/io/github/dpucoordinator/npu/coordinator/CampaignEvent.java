@@ -69,8 +69,16 @@ public sealed interface CampaignEvent extends JournalEvent {
     }
   }
 
-  record DpuShutdownCompleted(String campaignId, String dpuId, boolean degraded, String detail, long atMillis)
-      implements CampaignEvent {}
+  /**
+   * {@code haltMillis}: the shutdown's duration from its acknowledgment as the NPU estimated it (-1: not known; null in
+   * journals written before it existed), the history gNOI's polling learns from.
+   */
+  record DpuShutdownCompleted(String campaignId, String dpuId, boolean degraded, String detail, long atMillis, Long haltMillis)
+      implements CampaignEvent {
+    public DpuShutdownCompleted {
+      haltMillis = haltMillis == null ? -1L : haltMillis;
+    }
+  }
 
   /** The signal was retried up to the limit without an acknowledgment. */
   record DpuGaveUp(String campaignId, String dpuId, String reason, long atMillis) implements CampaignEvent {}

@@ -126,7 +126,7 @@ final class CampaignLinks {
     } else if (report instanceof LinkReport.GaveUp g && waiting && !d.resolved()) {
       return new CampaignEvent.DpuGaveUp(r.campaignId(), r.dpuId(), g.reason(), now);
     } else if (report instanceof LinkReport.Completed c && waiting && !d.resolved()) {
-      return new CampaignEvent.DpuShutdownCompleted(r.campaignId(), r.dpuId(), c.degraded(), c.detail(), now);
+      return new CampaignEvent.DpuShutdownCompleted(r.campaignId(), r.dpuId(), c.degraded(), c.detail(), now, c.haltMillis());
     } else if (report instanceof LinkReport.Ready && s.phase() == Phase.POST_REBOOT && !d.ready()) {
       return new CampaignEvent.DpuReady(r.campaignId(), r.dpuId(), now);
     } else if (report instanceof LinkReport.Deferred df && waiting && d.status() == DpuStatus.PENDING) {

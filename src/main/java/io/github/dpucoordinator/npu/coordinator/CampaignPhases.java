@@ -65,7 +65,7 @@ final class CampaignPhases {
           c.dpus().values().stream().filter(d -> d.protocol().equals(DpuEndpoint.GNOI)).forEach(d -> {
             events.add(new DpuAcknowledged(c.id(), d.id(), 0, "NOT_SIGNALLED",
                 "warm reboot: keeps power and keeps running (gNOI has no notice for a warm host reboot)", now, -1L));
-            events.add(new DpuShutdownCompleted(c.id(), d.id(), false, "", now));
+            events.add(new DpuShutdownCompleted(c.id(), d.id(), false, "", now, -1L));
           });
         }
         return phases.persistThenEnter(events);
@@ -138,7 +138,7 @@ final class CampaignPhases {
         for (DpuProgress d : c.dpus().values()) {
           if (!d.resolved() && (recovered || !links.has(d.id()))) {
             links.start(d, new LinkStart(c.id(), LinkStart.Mode.SHUTDOWN, request, d.status() == DpuStatus.ACKNOWLEDGED, d.attempts(),
-                c.deferCapAt(), d.countBefore(), d.baseline()));
+                c.deferCapAt(), d.countBefore(), d.baseline(), s.flat().haltsOf(d.id())));
           }
         }
         phases.advance();

@@ -44,10 +44,24 @@ public record CoordinatorState(
     List<CampaignSummary> recent,
     Map<String, List<HistoryEntry>> history,
     Map<String, ModuleState> modules,
-    Map<String, Notice> notices) implements CborSerializable {
+    Map<String, Notice> notices,
+    Map<String, List<Long>> halts) implements CborSerializable {
+
+  /** How many of each DPU's recent halt durations are kept (gNOI's polling learns from them). */
+  public static final int HALTS_KEPT = 16;
+
+  /** {@code halts}: each DPU's recent graceful halt durations in ms (journals and snapshots written before it: none). */
+  public CoordinatorState {
+    halts = halts == null ? Map.of() : halts;
+  }
 
   public static CoordinatorState empty() {
-    return new CoordinatorState(Phase.IDLE, null, null, List.of(), Map.of(), Map.of(), Map.of());
+    return new CoordinatorState(Phase.IDLE, null, null, List.of(), Map.of(), Map.of(), Map.of(), Map.of());
+  }
+
+  /** {@code dpuId}'s recent halt durations (ms from acknowledgment to completion), oldest first. */
+  public List<Long> haltsOf(String dpuId) {
+    return halts.getOrDefault(dpuId, List.of());
   }
 
   /** The state after {@code events}, in order. */
@@ -72,25 +86,25 @@ public record CoordinatorState(
   public CoordinatorState apply(JournalEvent event, int historyPerDpu, int recentCampaigns) {
     if (event instanceof ModuleEvent e) {
       ModuleBook book = new ModuleBook(modules, history, false).apply(e, historyPerDpu);
-      return new CoordinatorState(phase, current, last, recent, book.history(), book.modules(), notices);
+      return new CoordinatorState(phase, current, last, recent, book.history(), book.modules(), notices, halts);
     }
     if (event instanceof NoticeEvent e) {
       NoticeBook book = new NoticeBook(notices, history, false).apply(e, historyPerDpu);
-      return new CoordinatorState(phase, current, last, recent, book.history(), modules, book.notices());
+      return new CoordinatorState(phase, current, last, recent, book.history(), modules, book.notices(), halts);
     }
     return apply((CampaignEvent) event, historyPerDpu, recentCampaigns);
   }
 
   public CoordinatorState apply(CampaignEvent event, int historyPerDpu, int recentCampaigns) {
     if (event instanceof CampaignEvent.LegacyHandedOver) {
-      return new CoordinatorState(phase, current, last, recent, history, Map.of(), Map.of());
+      return new CoordinatorState(phase, current, last, recent, history, Map.of(), Map.of(), halts);
     }
     if (event instanceof CampaignStarted e) {
       Map<String, DpuProgress> dpus = new LinkedHashMap<>();
       e.dpus().forEach(d -> dpus.put(d.id(), DpuProgress.pending(d)));
       Campaign c = new Campaign(e.campaignId(), e.reason(), e.kind(), e.atMillis(), 0, 0, dpus, List.of(), "", false, 0, "", 0, Map.of(),
           e.force(), 0, false, "", RebootAction.UNTRACKED, Map.of());
-      return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules, notices);
+      return new CoordinatorState(Phase.PREPARE_FOR_REBOOT, c, last, recent, history, modules, notices, halts);
     }
     if (!isCurrent(event.campaignId())) {
       return this; // only events of the current campaign are ever persisted
@@ -122,7 +136,8 @@ public record CoordinatorState(
     } else if (event instanceof DpuAcknowledged e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.acknowledged(e.attempt(), e.ack(), e.countBefore())));
     } else if (event instanceof DpuShutdownCompleted e) {
-      return with(phase, c.withDpu(e.dpuId(), d -> d.completed(e.degraded(), e.detail())));
+      CoordinatorState next = with(phase, c.withDpu(e.dpuId(), d -> d.completed(e.degraded(), e.detail())));
+      return e.degraded() || e.haltMillis() < 0 ? next : next.withHalt(e.dpuId(), e.haltMillis());
     } else if (event instanceof DpuGaveUp e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.failed(e.reason())));
     } else if (event instanceof AcknowledgmentsCollected) {
@@ -185,10 +200,18 @@ public record CoordinatorState(
         done.dpus().size(), done.count(DpuStatus.SHUTDOWN_COMPLETE), done.count(DpuStatus.FAILED),
         // "not ready" means not back after the NPU's reboot: none, in a campaign that ended before it
         done.rebootAt() <= 0 ? 0 : done.dpus().values().stream().filter(d -> d.status() == DpuStatus.SHUTDOWN_COMPLETE && !d.ready()).count()));
-    return new CoordinatorState(Phase.IDLE, null, done, Histories.tail(nextRecent, recentCampaigns), nextHistory, modules, notices);
+    return new CoordinatorState(Phase.IDLE, null, done, Histories.tail(nextRecent, recentCampaigns), nextHistory, modules, notices, halts);
+  }
+
+  private CoordinatorState withHalt(String dpuId, long millis) {
+    Map<String, List<Long>> next = new LinkedHashMap<>(halts);
+    List<Long> recentHalts = new ArrayList<>(haltsOf(dpuId));
+    recentHalts.add(millis);
+    next.put(dpuId, Histories.tail(recentHalts, HALTS_KEPT));
+    return new CoordinatorState(phase, current, last, recent, history, modules, notices, next);
   }
 
   private CoordinatorState with(Phase nextPhase, Campaign c) {
-    return new CoordinatorState(nextPhase, c, last, recent, history, modules, notices);
+    return new CoordinatorState(nextPhase, c, last, recent, history, modules, notices, halts);
   }
 }

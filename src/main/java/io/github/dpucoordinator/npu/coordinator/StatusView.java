@@ -16,15 +16,17 @@ import java.util.Map;
 /**
  * The status document served by the admin API and printed by {@code dpuctl status --json}:
  * the phase, the campaign in flight (or the last one) with each DPU, recent campaigns and each
- * DPU's reboot history.
+ * DPU's reboot history; {@code haltHistory}: each DPU's recent graceful halt durations (ms from its acknowledgment), which
+ * gNOI's polling plans from.
  */
 public record StatusView(String phase, long nowMillis, long journalEvents, CampaignView lastCampaign, List<CampaignSummary> recent,
     List<ModuleView> modules, Map<String, List<HistoryEntry>> history, List<Notice> dpuReboots,
-    List<JournalHealth.Failure> journalFailures) {
+    List<JournalHealth.Failure> journalFailures, Map<String, List<Long>> haltHistory) {
 
   /** {@code failures}: the entities that cannot write their journal now (empty: every write succeeds). */
   public StatusView withJournalFailures(List<JournalHealth.Failure> failures) {
-    return new StatusView(phase, nowMillis, journalEvents, lastCampaign, recent, modules, history, dpuReboots, List.copyOf(failures));
+    return new StatusView(phase, nowMillis, journalEvents, lastCampaign, recent, modules, history, dpuReboots, List.copyOf(failures),
+        haltHistory);
   }
 
   /**
@@ -66,7 +68,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
     }).toList();
     return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules,
         Histories.merged(historyPerDpu, s.history(), moduleBook.history(), noticeBook.history()), List.copyOf(noticeBook.notices().values()),
-        List.of());
+        List.of(), s.halts());
   }
 
   private static CampaignView view(Campaign c, boolean inFlight, Phase phase, Map<String, String> lastSeen) {

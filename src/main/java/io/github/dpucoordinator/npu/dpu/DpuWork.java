@@ -1,6 +1,7 @@
 package io.github.dpucoordinator.npu.dpu;
 
 import io.github.dpucoordinator.common.Failures;
+import io.github.dpucoordinator.npu.journal.Histories;
 import io.github.dpucoordinator.npu.dpu.DpuActor.Command;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
@@ -53,6 +54,8 @@ final class DpuWork extends DpuState {
   private boolean haltHeld;
   /** The DPU's boot when it took the signal (the journaled baseline's, else the first seen after): "" not known. */
   private String bootAtSignal;
+  /** When to poll a DPU without long polls (gNOI), planned from its recent halts. */
+  private final PollSchedule schedule;
 
   DpuWork(DpuCore core, LinkMemory memory) {
     super(core);
@@ -65,6 +68,7 @@ final class DpuWork extends DpuState {
     this.random = core.random;
     this.clock = core.clock;
     this.bootAtSignal = memory.evidence.bootBefore();
+    this.schedule = new PollSchedule(settings.gnoi(), Histories.tail(start.recentHalts(), settings.gnoi().haltHistory()));
     signal = new DpuSignal(core, memory, generation, new DpuSignal.Outcome() {
       public void acknowledged(int attempt, SignalReply reply) {
         DpuWork.this.acknowledged(attempt, reply);
@@ -150,6 +154,10 @@ final class DpuWork extends DpuState {
       bootAtSignal = memory.evidence.bootBefore(); // the baseline read just before this signal, when there is one
     }
     memory.acknowledged = true;
+    schedule.acknowledged(clock.millis());
+    if (!transport.longPolls(dpu)) {
+      getContext().getLog().debug("[campaign={} dpu={}] RebootStatus polls: {}", start.campaignId(), dpu.id(), schedule.describe());
+    }
     report(new LinkReport.Acknowledged(attempt, reply));
     armHaltTimeout(false);
     // A reply in a state that is still changing is followed by a long poll from its version. In any other state
@@ -177,7 +185,9 @@ final class DpuWork extends DpuState {
 
   private void poll() {
     watching = true;
-    Duration wait = knownVersion < 0 ? Duration.ZERO : settings.stateWait();
+    boolean halting = memory.acknowledged && !memory.resolved && start.mode() == LinkStart.Mode.SHUTDOWN;
+    Duration wait = transport.longPolls(dpu) ? (knownVersion < 0 ? Duration.ZERO : settings.stateWait())
+        : knownVersion < 0 && !(halting && schedule.planned()) ? Duration.ZERO : schedule.next(clock.millis(), !halting);
     getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), memory.evidence, knownVersion, wait,
         wait.plus(settings.signal().rpcTimeout())), (o, f) -> new Observed(generation, o, f));
   }
@@ -194,6 +204,7 @@ final class DpuWork extends DpuState {
     current = o;
     if (!signal.active() && o.state() == State.SHUTDOWN) {
       memory.evidence = memory.evidence.seen(); // busy with the reboot since it was accepted
+      schedule.active(clock.millis());
     }
     knownVersion = o.version();
     seen(o.state().name());
@@ -217,7 +228,7 @@ final class DpuWork extends DpuState {
       timers.cancel(HALT_TIMER);
       getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
-      report(new LinkReport.Completed(o.degraded(), o.detail()));
+      report(new LinkReport.Completed(o.degraded(), o.detail(), schedule.halt(clock.millis(), transport.longPolls(dpu))));
     }
     if (shuttingDown && !memory.resolved && memory.acknowledged && !signal.active()) {
       restartedDuringShutdown(o);

@@ -18,7 +18,12 @@ public sealed interface LinkReport {
 
   public record GaveUp(String reason) implements LinkReport {}
 
-  public record Completed(boolean degraded, String detail) implements LinkReport {}
+  /** {@code haltMillis}: how long the shutdown took from its acknowledgment, as the link estimated it (-1: not known). */
+  public record Completed(boolean degraded, String detail, long haltMillis) implements LinkReport {
+    public Completed(boolean degraded, String detail) {
+      this(degraded, detail, -1);
+    }
+  }
 
   public record Ready() implements LinkReport {}
 

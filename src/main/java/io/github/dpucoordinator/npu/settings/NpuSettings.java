@@ -136,7 +136,40 @@ public record NpuSettings(
   public record ModuleSettings(String powerOffCommand, String powerOnCommand, Duration commandTimeout, Duration bootWait) {}
 
   /** How the gNOI path drives a DPU: the Reboot method of a pre-reboot shutdown, and the RebootStatus poll interval. */
-  public record GnoiSettings(String method, Duration statusPollInterval) {}
+  /**
+   * gNOI: the Reboot method, and how RebootStatus is polled during a shutdown (PollSchedule): {@code statusPollInterval} is
+   * the longest gap near and after a shutdown and the DPU's gap once it is over; {@code pollFloor} the gap around the
+   * expected completion, {@code pollLead} how long before it that starts (at least), {@code sparseCeiling} the longest
+   * pause before it, {@code maxCallsPerSecond} the cap per DPU, {@code haltHistory} how many recent halts it learns from.
+   */
+  public record GnoiSettings(String method, Duration statusPollInterval, Duration pollFloor, Duration pollLead, Duration sparseCeiling,
+      int maxCallsPerSecond, int haltHistory) {
+    public GnoiSettings(String method, Duration statusPollInterval) {
+      this(method, statusPollInterval, Duration.ofMillis(25), Duration.ofMillis(60), Duration.ofSeconds(10), 20, 8);
+    }
+
+    static GnoiSettings from(Config c) {
+      return new GnoiSettings(c.getString("method"), c.getDuration("status-poll-interval"), c.getDuration("poll.floor"),
+          c.getDuration("poll.lead"), c.getDuration("poll.sparse-ceiling"), c.getInt("poll.max-calls-per-second"), c.getInt("poll.halt-history"));
+    }
+
+    void validate() {
+      if (!Set.of("HALT", "COLD", "WARM").contains(method)) {
+        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.method must be HALT, COLD or WARM, not '" + method + "'");
+      }
+      if (!positive(statusPollInterval) || !positive(pollFloor) || pollLead.isNegative() || !positive(sparseCeiling)) {
+        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.status-poll-interval, gnoi.poll.floor and gnoi.poll.sparse-ceiling must be "
+            + "positive, gnoi.poll.lead not negative");
+      }
+      if (pollFloor.compareTo(statusPollInterval) > 0 || statusPollInterval.compareTo(sparseCeiling) > 0) {
+        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.poll.floor (" + pollFloor + ") <= gnoi.status-poll-interval ("
+            + statusPollInterval + ") <= gnoi.poll.sparse-ceiling (" + sparseCeiling + ") must hold");
+      }
+      if (maxCallsPerSecond < 1 || haltHistory < 1) {
+        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.poll.max-calls-per-second and gnoi.poll.halt-history must be at least 1");
+      }
+    }
+  }
 
   public static NpuSettings create(Config root) {
     Config c = root.getConfig("dpu-coordinator.npu");
@@ -150,7 +183,7 @@ public record NpuSettings(
         Reboot.from(c.getConfig("reboot")),
         Retention.from(c),
         new Fleet(c.getString("default-protocol"), policies(c)),
-        new GnoiSettings(c.getString("gnoi.method"), c.getDuration("gnoi.status-poll-interval")),
+        GnoiSettings.from(c.getConfig("gnoi")),
         new ModuleSettings(c.getString("module.power-off-command"), c.getString("module.power-on-command"),
             c.getDuration("module.command-timeout"), c.getDuration("module.boot-wait")),
         new GatewaySettings(c.getBoolean("gateway.enabled"), c.getString("gateway.request-pipe"), c.getString("gateway.response-pipe"),
@@ -204,11 +237,9 @@ public record NpuSettings(
     if (!defaultProtocol().equals(DpuEndpoint.GNOI) && !defaultProtocol().equals(DpuEndpoint.REBOOT_SERVICE)) {
       throw new IllegalArgumentException("dpu-coordinator.npu.default-protocol must be gnoi or reboot-service, not '" + defaultProtocol() + "'");
     }
-    if (!java.util.Set.of("HALT", "COLD", "WARM").contains(gnoi.method())) {
-      throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.method must be HALT, COLD or WARM, not '" + gnoi.method() + "'");
-    }
-    if (!positive(haltTimeout()) || !positive(gnoi.statusPollInterval())) {
-      throw new IllegalArgumentException("dpu-coordinator.npu.halt-timeout and gnoi.status-poll-interval must be positive");
+    gnoi.validate();
+    if (!positive(haltTimeout())) {
+      throw new IllegalArgumentException("dpu-coordinator.npu.halt-timeout must be positive");
     }
     if (!gateway.mode().matches("0?[0-7]{3}")) {
       throw new IllegalArgumentException("dpu-coordinator.npu.gateway.mode must be an octal mode like 0600, not '" + gateway.mode() + "'");

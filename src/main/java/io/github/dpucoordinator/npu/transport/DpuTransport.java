@@ -169,6 +169,14 @@ public interface DpuTransport {
     }
   }
 
+  /**
+   * Whether {@link #observe}'s {@code wait} holds a call open until the DPU's state changes (a long poll); if not (gNOI),
+   * it is a pause before asking, and the caller plans the pauses.
+   */
+  default boolean longPolls(DpuEndpoint dpu) {
+    return true;
+  }
+
   /** The DPU has no campaign ids: its {@link Baseline} must be journaled before a signal is sent (gNOI). */
   default boolean needsBaseline(DpuEndpoint dpu) {
     return false;

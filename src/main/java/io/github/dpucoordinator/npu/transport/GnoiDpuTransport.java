@@ -38,22 +38,20 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 public final class GnoiDpuTransport implements DpuTransport {
 
   private final RebootMethod method;
-  private final Duration pollInterval;
-  /** The pause between polls, on the actor system's scheduler. */
+  /** The pause before a poll, on the actor system's scheduler. */
   private final Delays delays;
   private final Clients<SystemClient> clients;
   private final AtomicLong versions = new AtomicLong();
   private static final io.micrometer.core.instrument.Counter BASELINE_READS = rebootStatusCalls("baseline");
   private static final io.micrometer.core.instrument.Counter POLLS = rebootStatusCalls("poll");
 
-  public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval) {
-    this(system, callDeadline, method, pollInterval, DpuTls.plaintext());
+  public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method) {
+    this(system, callDeadline, method, DpuTls.plaintext());
   }
 
   /** {@code tls}: how each DPU is reached (plaintext, TLS, skip-verify, with a client certificate). */
-  public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, Duration pollInterval, DpuTls tls) {
+  public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, DpuTls tls) {
     this.method = RebootMethod.valueOf(method);
-    this.pollInterval = pollInterval;
     this.delays = Delays.of(system);
     this.clients = new Clients<>(dpu -> SystemClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(),
         dpu.port(), system).withDeadline(callDeadline), dpu.host()), system), c -> c.closed().toCompletableFuture().isDone(), SystemClient::close);
@@ -102,6 +100,11 @@ public final class GnoiDpuTransport implements DpuTransport {
   }
 
   @Override
+  public boolean longPolls(DpuEndpoint dpu) {
+    return false;
+  }
+
+  @Override
   public CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
     SystemClient client = clients.of(dpu);
     BASELINE_READS.increment();
@@ -113,15 +116,13 @@ public final class GnoiDpuTransport implements DpuTransport {
   @Override
   public CompletionStage<Observation> observe(DpuEndpoint dpu, String campaignId, Evidence evidence, long knownVersion, Duration wait,
       Duration timeout) {
-    // No long poll in gNOI: a caller that already knows the state waits one poll interval before asking again.
-    CompletableFuture<Void> pause = knownVersion < 0 || wait.isZero()
-        ? CompletableFuture.completedFuture(null)
-        : delays.after(pollInterval).toCompletableFuture();
+    // No long poll in gNOI: the caller's wait is a pause before asking (its PollSchedule plans them).
+    CompletableFuture<Void> pause = wait.isZero() ? CompletableFuture.completedFuture(null) : delays.after(wait).toCompletableFuture();
     SystemClient client = clients.of(dpu);
     return clients.renewIfUnreached(dpu, client, Deadline.within(pause.thenCompose(x -> {
               POLLS.increment();
               return client.rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture();
-            }), timeout.plus(pollInterval),
+            }), timeout,
             "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()))
         .thenApply(s -> observation(campaignId, evidence, s));
   }

@@ -50,6 +50,11 @@ public final class ProtocolTransport implements DpuTransport {
   }
 
   @Override
+  public boolean longPolls(DpuEndpoint dpu) {
+    return of(dpu).longPolls(dpu);
+  }
+
+  @Override
   public CompletionStage<Baseline> baseline(DpuEndpoint dpu, Duration timeout) {
     return of(dpu).baseline(dpu, timeout);
   }

@@ -845,7 +845,7 @@ class CoordinatorTest {
     // what the previous version journaled up to the reboot: RebootIssued without returnJournaled, no return event
     f.journal.persistForRecovery(f.pid, List.of(new CampaignStarted("c-old", "test", CampaignKind.COLD, at, List.of(dpu), false),
         new PreRebootTasksDone("c-old", List.of(), at), new SignalsDispatched("c-old", at + 30_000, at, 0),
-        new DpuAcknowledged("c-old", "DPU0", 1, "STARTED", "ACK STARTED", at, null), new DpuShutdownCompleted("c-old", "DPU0", false, "", at),
+        new DpuAcknowledged("c-old", "DPU0", 1, "STARTED", "ACK STARTED", at, null), new DpuShutdownCompleted("c-old", "DPU0", false, "", at, null),
         new AcknowledgmentsCollected("c-old", at), new RebootIssued("c-old", "test reboot", at, "boot-1", null)));
 
     f.restart();
