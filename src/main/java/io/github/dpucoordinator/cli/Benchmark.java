@@ -3,8 +3,6 @@ package io.github.dpucoordinator.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.Ports;
-import io.github.dpucoordinator.npu.transport.DpuEndpoint;
-import io.github.dpucoordinator.sim.Simulation;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -16,13 +14,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The figures the README records: campaign wall time over a 500 ms shutdown for 8, 64 and 256
- * simulated DPUs; time from process start to a resumed campaign after SIGKILL with a 10,000-event
- * journal; idle RSS of the NPU service with 8 DPUs. Every loop is bounded in count and time.
+ * The figures the README records: the NPU's own cost with its DPUs out of its process ({@link FleetBenchmark}); time
+ * from process start to a resumed campaign after SIGKILL with a 10,000-event journal; idle RSS of the NPU service with
+ * 8 DPUs. Every loop is bounded in count and time.
  */
 final class Benchmark {
-  private static final long SHUTDOWN_MS = 500;
-  private static final int CAMPAIGNS = 6;
   private static final long JOURNAL_EVENTS = 10_000;
   private static final int MAX_FILL_CAMPAIGNS = 1_000;
   private static final Duration MAX_FILL_TIME = Duration.ofMinutes(10);
@@ -33,18 +29,17 @@ final class Benchmark {
 
   private Benchmark(PrintStream out) {
     this.out = out;
-    String opts = System.getenv().getOrDefault("DPUCTL_JAVA_OPTS", "");
-    this.javaOpts = Arrays.stream(opts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
+    this.javaOpts = javaOpts();
   }
 
-  static int run(PrintStream out) throws Exception {
-    return new Benchmark(out).all();
+  static int run(PrintStream out, List<Integer> sizes) throws Exception {
+    return new Benchmark(out).all(sizes);
   }
 
-  private int all() throws Exception {
+  private int all(List<Integer> sizes) throws Exception {
     out.println("Machine: " + machine());
     out.println("JVM options of the measured NPU processes: " + String.join(" ", javaOpts));
-    campaignRatios();
+    new FleetBenchmark(out, javaOpts).run(sizes);
     try (BenchAgents agents = new BenchAgents(8)) {
       resumeAfterSigkill(agents);
       idleRss(agents);
@@ -52,35 +47,13 @@ final class Benchmark {
     return ExitCodes.OK;
   }
 
-  // ---- 1. campaign wall time / shutdown time ----
-
-  private void campaignRatios() throws Exception {
-    out.printf("%n1. Campaign wall time (start to Idle, including the dry-run reboot and the post-reboot check) / %d ms shutdown.%n",
-        SHUTDOWN_MS);
-    out.printf("   One JVM holds the NPU service and every agent (both ends of every RPC on the same cores); %d campaigns each,%n"
-        + "   the first on a cold JVM; ratios use the median of the warm ones. Protocol: reboot-service (long polls).%n", CAMPAIGNS);
-    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
-        .setLevel(ch.qos.logback.classic.Level.WARN);
-    for (int n : new int[] {8, 64, 256}) {
-      Simulation.Result r = Simulation.run(
-          new Simulation.Options(n, SHUTDOWN_MS, 0, 0, 20_000, 20_000, CAMPAIGNS, DpuEndpoint.REBOOT_SERVICE), v -> {});
-      long median = warmMedian(r.wallMillisAll());
-      long untilReboot = warmMedian(r.untilRebootMillisAll());
-      out.printf("   N=%3d  %-8s whole campaign: cold %5d ms, warm median %5d ms, ratio %.2f | start -> reboot issued: "
-          + "warm median %5d ms, ratio %.2f%n", n, r.outcome(), r.wallMillisAll().get(0), median, median / (double) SHUTDOWN_MS,
-          untilReboot, untilReboot / (double) SHUTDOWN_MS);
-      out.printf("          all campaigns (ms): whole %s, until reboot %s%n", r.wallMillisAll(), r.untilRebootMillisAll());
-    }
-  }
-
-  private static long warmMedian(List<Long> all) {
-    return median(all.subList(1, all.size()));
+  static List<String> javaOpts() {
+    String opts = System.getenv().getOrDefault("DPUCTL_JAVA_OPTS", "");
+    return Arrays.stream(opts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
   }
 
   private static long median(List<Long> values) {
-    List<Long> sorted = new ArrayList<>(values);
-    sorted.sort(Long::compare);
-    return sorted.get(sorted.size() / 2);
+    return FleetBenchmark.median(values);
   }
 
   // ---- 2. resume after SIGKILL ----
@@ -177,12 +150,7 @@ final class Benchmark {
   }
 
   private static long rssKb(long pid) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-      if (line.startsWith("VmRSS:")) {
-        return Long.parseLong(line.replaceAll("\\D", ""));
-      }
-    }
-    throw new IOException("no VmRSS for pid " + pid);
+    return FleetBenchmark.rssKb(pid);
   }
 
   private static String machine() {

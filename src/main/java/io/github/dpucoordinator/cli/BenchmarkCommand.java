@@ -12,6 +12,13 @@ final class BenchmarkCommand implements Callable<Integer> {
   @picocli.CommandLine.Option(names = "--tls", description = "Only what TLS costs: 64-DPU campaigns in plaintext and mutual TLS, and the handshake.")
   boolean tlsOnly;
 
+  @picocli.CommandLine.Option(names = "--fleet", description = "Only the NPU's own cost with its DPUs out of its process (both protocols).")
+  boolean fleetOnly;
+
+  @picocli.CommandLine.Option(names = "--sizes", split = ",", paramLabel = "N[,N...]", defaultValue = "8,64,256,1024",
+      description = "Fleet sizes for the NPU's own cost (default: ${DEFAULT-VALUE}).")
+  java.util.List<Integer> sizes;
+
   @picocli.CommandLine.Option(names = "--dir", paramLabel = "DIR",
       description = "Where the journal benchmark writes (default: a temporary directory); its filesystem is what is measured.")
   java.nio.file.Path dir;
@@ -26,7 +33,15 @@ final class BenchmarkCommand implements Callable<Integer> {
       JournalBenchmark.run(System.out, dir);
       return ExitCodes.OK;
     }
-    int exit = Benchmark.run(System.out);
+    if (sizes.stream().anyMatch(n -> n < 1 || n > 4096)) {
+      System.err.println("dpuctl benchmark: --sizes takes fleet sizes from 1 to 4096, got " + sizes);
+      return ExitCodes.USAGE;
+    }
+    if (fleetOnly) {
+      new FleetBenchmark(System.out, Benchmark.javaOpts()).run(sizes);
+      return ExitCodes.OK;
+    }
+    int exit = Benchmark.run(System.out, sizes);
     JournalBenchmark.run(System.out, dir);
     return exit;
   }

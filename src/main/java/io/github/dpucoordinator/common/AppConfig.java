@@ -34,18 +34,31 @@ public final class AppConfig {
 
   /** Throws {@link Invalid} when the configuration file is missing or is not valid HOCON. */
   public static Config load() {
+    return settled(checked(ConfigFactory::load));
+  }
+
+  /**
+   * The project's own settings only ({@code dpu-coordinator.*}, with the same file, environment and checks as {@link #load}),
+   * without the libraries' defaults (reference.conf), which take a CLI call to a running service a tenth of a second to
+   * read: for a process that starts no actor system.
+   */
+  public static Config loadOwn() {
+    return checked(() -> ConfigFactory.defaultOverrides().withFallback(ConfigFactory.defaultApplication()).resolve());
+  }
+
+  private static Config checked(java.util.function.Supplier<Config> load) {
     String file = System.getProperty("config.file");
     if (file != null && !java.nio.file.Files.isRegularFile(Path.of(file))) {
       throw new Invalid("the configuration file " + file + " (DPUCTL_CONFIG or -Dconfig.file) does not exist or is not a file", null);
     }
     Config config;
     try {
-      config = ConfigFactory.load();
+      config = load.get();
     } catch (ConfigException e) {
       throw new Invalid("invalid configuration: " + describe(e), e);
     }
     KnownKeys.check(config);
-    return settled(config);
+    return config;
   }
 
   /**

@@ -112,21 +112,37 @@ public final class ClientTls {
     if (plain()) {
       return settings.withTls(false);
     }
+    SslContext context = context(host, onVerified);
+    scala.Function1<NettyChannelBuilder, NettyChannelBuilder> tlsOn = builder -> builder.useTransportSecurity().sslContext(context);
+    GrpcClientSettings out = settings.withTls(true).withChannelBuilderOverrides(tlsOn);
+    return serverName.isEmpty() ? out : out.withOverrideAuthority(serverName);
+  }
+
+  /**
+   * A plain grpc-java channel (to build) to {@code host}:{@code port} with this transport security, for a caller that makes a
+   * call or two and has no actor system (the CLI): nothing of Pekko is started for it.
+   */
+  public NettyChannelBuilder channel(String host, int port) {
+    NettyChannelBuilder b = NettyChannelBuilder.forAddress(host, port);
+    if (plain()) {
+      return b.usePlaintext();
+    }
+    b.useTransportSecurity().sslContext(context(host, c -> { }));
+    return serverName.isEmpty() ? b : b.overrideAuthority(serverName);
+  }
+
+  private SslContext context(String host, java.util.function.Consumer<java.security.cert.X509Certificate> onVerified) {
     String expected = mode.equals(SKIP_VERIFY) ? "" : !serverName.isEmpty() ? serverName : pins.isEmpty() ? host : "";
     PeerTrust trust = new PeerTrust(cas, expected, pins, !mode.equals(SKIP_VERIFY), onVerified);
-    SslContext context;
     try {
       SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK).trustManager(trust);
       if (keys != null) {
         b.keyManager(new ReloadingKeyManager(keys));
       }
-      context = b.build();
+      return b.build();
     } catch (SSLException e) {
       throw new TlsConfigException(prefix + ": cannot make a TLS client context (" + e.getMessage() + ")");
     }
-    scala.Function1<NettyChannelBuilder, NettyChannelBuilder> tlsOn = builder -> builder.useTransportSecurity().sslContext(context);
-    GrpcClientSettings out = settings.withTls(true).withChannelBuilderOverrides(tlsOn);
-    return serverName.isEmpty() ? out : out.withOverrideAuthority(serverName);
   }
 
   /** One line for logs and status: the mode, and what it checks. */

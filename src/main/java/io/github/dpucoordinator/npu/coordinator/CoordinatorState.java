@@ -134,9 +134,9 @@ public record CoordinatorState(
     } else if (event instanceof CampaignEvent.DpuBaselined e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.baselined(e.baseline())));
     } else if (event instanceof DpuAcknowledged e) {
-      return with(phase, c.withDpu(e.dpuId(), d -> d.acknowledged(e.attempt(), e.ack(), e.countBefore())));
+      return with(phase, c.withDpu(e.dpuId(), d -> d.acknowledged(e.attempt(), e.ack(), e.countBefore(), e.atMillis())));
     } else if (event instanceof DpuShutdownCompleted e) {
-      CoordinatorState next = with(phase, c.withDpu(e.dpuId(), d -> d.completed(e.degraded(), e.detail())));
+      CoordinatorState next = with(phase, c.withDpu(e.dpuId(), d -> d.completed(e.degraded(), e.detail(), e.atMillis())));
       return e.degraded() || e.haltMillis() < 0 ? next : next.withHalt(e.dpuId(), e.haltMillis());
     } else if (event instanceof DpuGaveUp e) {
       return with(phase, c.withDpu(e.dpuId(), d -> d.failed(e.reason())));

@@ -14,15 +14,19 @@ import java.util.List;
  */
 public record DpuProgress(String id, String host, int port, String protocol, DpuStatus status, int attempts, String ack,
     String error, boolean degraded, boolean ready, String notReady, String hold, String protective, String escalation,
-    String forced, String endedAs, String endedDetail, Long countBefore, DpuTransport.Baseline baseline) implements CborSerializable {
+    String forced, String endedAs, String endedDetail, Long countBefore, DpuTransport.Baseline baseline, Long acknowledgedAt,
+    Long completedAt) implements CborSerializable {
 
   /**
    * Journals written before these fields existed read them as null: they mean "none". {@code countBefore}: the
    * gNOI evidence of completion journaled with the acknowledgment (-1: none); {@code baseline}: the DPU's reboot record
-   * journaled before its first signal (gNOI; null: none).
+   * journaled before its first signal (gNOI; null: none); {@code acknowledgedAt}, {@code completedAt}: when its acknowledgment
+   * and its completion were journaled (0: not yet).
    */
   public DpuProgress {
     countBefore = countBefore == null ? -1L : countBefore;
+    acknowledgedAt = acknowledgedAt == null ? 0L : acknowledgedAt;
+    completedAt = completedAt == null ? 0L : completedAt;
     hold = hold == null ? "" : hold;
     protective = protective == null ? "" : protective;
     escalation = escalation == null ? "" : escalation;
@@ -33,7 +37,7 @@ public record DpuProgress(String id, String host, int port, String protocol, Dpu
 
   static DpuProgress pending(DpuEndpoint d) {
     return new DpuProgress(d.id(), d.host(), d.port(), d.protocol(), DpuStatus.PENDING, 0, "", "", false, false, "", "", "", "", "",
-        "", "", -1L, null);
+        "", "", -1L, null, 0L, 0L);
   }
 
   public DpuEndpoint endpoint() {
@@ -91,35 +95,37 @@ public record DpuProgress(String id, String host, int port, String protocol, Dpu
 
   private DpuProgress with(DpuStatus st, int att, String a, String err, boolean deg, boolean rdy, String nr, String h, String p,
       String esc, String f) {
-    return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f, endedAs, endedDetail, countBefore, baseline);
+    return new DpuProgress(id, host, port, protocol, st, att, a, err, deg, rdy, nr, h, p, esc, f, endedAs, endedDetail, countBefore, baseline,
+        acknowledgedAt, completedAt);
   }
 
   /** The campaign was cancelled or aborted before Reboot: {@code detail} says what became of this DPU. */
   DpuProgress endedEarly(String as, String detail) {
     return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, ready, notReady, hold, protective,
-        escalation, forced, as, detail, countBefore, baseline);
+        escalation, forced, as, detail, countBefore, baseline, acknowledgedAt, completedAt);
   }
 
   DpuProgress attemptFailed(int attempt, String reason) {
     return with(status, Math.max(attempts, attempt), ack, reason, degraded, ready, notReady, hold, protective, escalation, forced);
   }
 
-  DpuProgress acknowledged(int attempt, String text, long count) {
+  DpuProgress acknowledged(int attempt, String text, long count, long at) {
     return new DpuProgress(id, host, port, protocol, DpuStatus.ACKNOWLEDGED, Math.max(attempts, attempt), text, "", degraded, ready,
-        notReady, "", protective, escalation, forced, endedAs, endedDetail, count, baseline);
+        notReady, "", protective, escalation, forced, endedAs, endedDetail, count, baseline, at, completedAt);
   }
 
   /** The DPU's reboot record before its first signal is journaled (the signal goes after it). */
   DpuProgress baselined(DpuTransport.Baseline b) {
     return new DpuProgress(id, host, port, protocol, status, attempts, ack, error, degraded, ready, notReady, hold, protective,
-        escalation, forced, endedAs, endedDetail, countBefore, b);
+        escalation, forced, endedAs, endedDetail, countBefore, b, acknowledgedAt, completedAt);
   }
 
   /** A degraded completion keeps which step failed, and how, as its error. */
-  DpuProgress completed(boolean stepFailed, String detail) {
+  DpuProgress completed(boolean stepFailed, String detail, long at) {
     // a DPU that restarted mid-shutdown says so itself (DpuWork); any other degraded completion is a failed step
     String why = !stepFailed ? "" : detail.startsWith("restarted (boot ") ? detail : "shutdown step failed" + (detail.isEmpty() ? "" : ": " + detail);
-    return with(DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady, "", "", escalation, forced);
+    return new DpuProgress(id, host, port, protocol, DpuStatus.SHUTDOWN_COMPLETE, attempts, ack, why, stepFailed, ready, notReady, "", "",
+        escalation, forced, endedAs, endedDetail, countBefore, baseline, acknowledgedAt, at);
   }
 
   DpuProgress failed(String reason) {

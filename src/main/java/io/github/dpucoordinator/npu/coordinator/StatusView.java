@@ -46,10 +46,11 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
   /**
    * One DPU: {@code state} is where it is in this campaign (PENDING, NOTIFYING, ACKNOWLEDGED,
    * SHUTDOWN_COMPLETE, FAILED, then WAITING_FOR_BOOT, READY or NOT_READY after the reboot);
-   * {@code lastSeen} is the DPU's own latest reported state or the latest error reaching it.
+   * {@code lastSeen} is the DPU's own latest reported state or the latest error reaching it; {@code acknowledgedAt} and
+   * {@code completedAt}: when its acknowledgment and its completion were journaled (ms; 0 not yet).
    */
   public record DpuView(String id, String endpoint, String state, int attempts, String outcome, String reason, String ack,
-      String lastSeen, String hold, String protective) {}
+      String lastSeen, String hold, String protective, long acknowledgedAt, long completedAt) {}
 
   /**
    * The document from the three entities' states: campaigns ({@code s}), module transitions and DPU-initiated reboots;
@@ -77,7 +78,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
     List<DpuView> dpus = c.dpus().values().stream()
         .map(d -> new DpuView(d.id(), d.host() + ":" + d.port(), state(d, inFlight, afterReboot), d.attempts(),
             inFlight ? "pending" : d.outcome(), d.reason(), d.ack(), inFlight ? lastSeen.getOrDefault(d.id(), "") : "",
-            inFlight ? d.hold() : "", inFlight ? d.protective() : ""))
+            inFlight ? d.hold() : "", inFlight ? d.protective() : "", d.acknowledgedAt(), d.completedAt()))
         .toList();
     return new CampaignView(c.id(), c.reason(), c.kind().label(), inFlight, inFlight ? "in-flight (" + phase.display() + ")" : c.outcome(),
         c.startedAt(), c.rebootAt(), c.finishedAt(), c.ackDeadline(), c.bootWaitDeadline(), c.reboot(), c.preTasks(), dpus);

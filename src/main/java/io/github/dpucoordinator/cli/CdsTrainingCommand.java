@@ -1,0 +1,45 @@
+package io.github.dpucoordinator.cli;
+
+import io.github.dpucoordinator.common.Ports;
+import io.github.dpucoordinator.npu.transport.DpuEndpoint;
+import io.github.dpucoordinator.sim.Simulation;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+
+/**
+ * What the build runs under {@code -XX:ArchiveClassesAtExit} to make the class-data-sharing archives the launcher starts
+ * the JVMs with: {@code cli} loads what a call to a running service loads (status and reboot to a service that is not
+ * there: target/dpuctl-cli.jsa); {@code service} also what an NPU service, its journal and agents over both protocols load
+ * (a small simulation: target/dpuctl.jsa). Not for operators.
+ */
+@Command(name = "cds-training", hidden = true, description = "Load the classes worth archiving for class-data sharing (the build runs it).")
+final class CdsTrainingCommand implements Callable<Integer> {
+  @picocli.CommandLine.Parameters(arity = "1", paramLabel = "cli|service")
+  String what;
+
+  @Override
+  public Integer call() throws Exception {
+    String nobody = "127.0.0.1:" + Ports.freeLoopbackPort();
+    int unreachable = Main.run("status", "--admin", nobody);
+    Main.run("reboot", "--admin", nobody, "--reason", "cds-training");
+    // what a status call does with the service's answer: read it, print it as text and as JSON (a sample answer)
+    try (var in = CdsTrainingCommand.class.getResourceAsStream("/cds-training-status.json");
+        var sink = new java.io.PrintStream(java.io.OutputStream.nullOutputStream())) {
+      com.fasterxml.jackson.databind.JsonNode sample = io.github.dpucoordinator.common.Json.read(new String(in.readAllBytes(),
+          java.nio.charset.StandardCharsets.UTF_8));
+      StatusText.print(sample, sink);
+      sink.println(sample.toString());
+    }
+    if (what.equals("cli")) {
+      return unreachable == ExitCodes.UNREACHABLE ? ExitCodes.OK : ExitCodes.DEGRADED;
+    }
+    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+        .setLevel(ch.qos.logback.classic.Level.WARN);
+    for (String protocol : new String[] {DpuEndpoint.REBOOT_SERVICE, DpuEndpoint.GNOI}) {
+      Simulation.Result r = Simulation.run(new Simulation.Options(2, 50, 0, 0, 20_000, 20_000, 2, protocol), v -> { });
+      System.out.println("cds-training: " + protocol + " simulation " + r.outcome());
+    }
+    System.out.println("cds-training: status of a service that is not there: exit " + unreachable);
+    return unreachable == ExitCodes.UNREACHABLE ? ExitCodes.OK : ExitCodes.DEGRADED;
+  }
+}
