@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
  * there: target/dpuctl-cli.jsa); {@code service} also what an NPU service, its journal and agents over both protocols load
  * (a small simulation: target/dpuctl.jsa). Not for operators.
  */
-@Command(name = "cds-training", hidden = true, description = "Load the classes worth archiving for class-data sharing (the build runs it).")
+@Command(name = "cds-training", hidden = true, mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
+    description = "Load the classes worth archiving for class-data sharing (the build runs it).")
 final class CdsTrainingCommand implements Callable<Integer> {
   @picocli.CommandLine.Parameters(arity = "1", paramLabel = "cli|service")
   String what;
@@ -36,7 +37,7 @@ final class CdsTrainingCommand implements Callable<Integer> {
     ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
         .setLevel(ch.qos.logback.classic.Level.WARN);
     for (String protocol : new String[] {DpuEndpoint.REBOOT_SERVICE, DpuEndpoint.GNOI}) {
-      Simulation.Result r = Simulation.run(new Simulation.Options(2, 50, 0, 0, 20_000, 20_000, 2, protocol), v -> { });
+      Simulation.Result r = Simulation.run(new Simulation.Options(2, 50, 0, 0, 20_000, 20_000, 1, protocol), v -> { });
       System.out.println("cds-training: " + protocol + " simulation " + r.outcome());
     }
     System.out.println("cds-training: status of a service that is not there: exit " + unreachable);

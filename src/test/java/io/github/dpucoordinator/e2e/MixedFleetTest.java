@@ -166,7 +166,8 @@ class MixedFleetTest {
       learnt = npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 2).path("haltHistory").path("LEARN0");
     }
     for (JsonNode halt : learnt) {
-      assertTrue(halt.asLong() >= 400 && halt.asLong() < 1_400, "a 400 ms halt, as the NPU estimated it: " + learnt);
+      // halfway between the last poll that found it active and the first that found it done: within half a gap of 400 ms
+      assertTrue(halt.asLong() >= 300 && halt.asLong() < 1_400, "a 400 ms halt, as the NPU estimated it: " + learnt);
     }
     try (Npu npu = new Npu(config, dpus, host, "npu-learn-again")) {
       assertEquals(learnt, npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 2).path("haltHistory").path("LEARN0"),
