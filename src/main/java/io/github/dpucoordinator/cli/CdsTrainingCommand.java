@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  * What the build runs under {@code -XX:ArchiveClassesAtExit} to make the class-data-sharing archives the launcher starts
  * the JVMs with: {@code cli} loads what a call to a running service loads (status and reboot to a service that is not
  * there: target/dpuctl-cli.jsa); {@code service} also what an NPU service, its journal and agents over both protocols load
- * (a small simulation: target/dpuctl.jsa). Not for operators.
+ * (a small simulation: target/dpuctl-service.jsa). Not for operators.
  */
 @Command(name = "cds-training", hidden = true, mixinStandardHelpOptions = true, footer = ExitCodes.HELP,
     description = "Load the classes worth archiving for class-data sharing (the build runs it).")

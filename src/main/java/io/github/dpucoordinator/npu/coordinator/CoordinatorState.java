@@ -48,7 +48,7 @@ public record CoordinatorState(
     Map<String, List<Long>> halts) implements CborSerializable {
 
   /** How many of each DPU's recent halt durations are kept (gNOI's polling learns from them). */
-  public static final int HALTS_KEPT = 16;
+  public static final int HALTS_KEPT = io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT;
 
   /** {@code halts}: each DPU's recent graceful halt durations in ms (journals and snapshots written before it: none). */
   public CoordinatorState {

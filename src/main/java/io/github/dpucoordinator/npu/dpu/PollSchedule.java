@@ -32,8 +32,9 @@ final class PollSchedule {
       lead = 0;
     } else {
       expected = halts.get(halts.size() / 2);
-      long spread = halts.get(halts.size() - 1) - halts.get(0);
-      lead = Math.max(s.pollLead().toMillis(), spread + s.pollFloor().toMillis());
+      // the spread of the middle half: one odd halt does not widen the dense window for all the others
+      long spread = halts.get(halts.size() * 3 / 4) - halts.get(halts.size() / 4);
+      lead = Math.min(s.statusPollInterval().toMillis(), Math.max(s.pollLead().toMillis(), spread + s.pollFloor().toMillis()));
     }
   }
 
@@ -55,14 +56,15 @@ final class PollSchedule {
 
   /**
    * The halt's duration, completion seen at {@code doneAt}: from the acknowledgment to halfway between the last poll that
-   * found it active and this one (it ended in between), or to {@code doneAt} itself if a long poll told it at once
-   * ({@code exact}); -1 if not known.
+   * found it active and this one (it ended in between); to {@code doneAt} itself if a long poll told it at once
+   * ({@code exact}) or no poll found it active since the acknowledgment (it ended before the first poll: the most it
+   * took, so that a DPU that got quicker is learnt step by step); -1 if not known.
    */
   long halt(long doneAt, boolean exact) {
     if (acknowledgedAt < 0 || doneAt < acknowledgedAt) {
       return -1;
     }
-    long from = exact ? doneAt : Math.max(lastActive, acknowledgedAt);
+    long from = exact || lastActive < acknowledgedAt ? doneAt : lastActive;
     return (from + doneAt) / 2 - acknowledgedAt;
   }
 
@@ -91,7 +93,7 @@ final class PollSchedule {
     long windowStart = expected - lead;
     long windowEnd = expected + lead;
     if (elapsed < windowStart) { // sparse: the rest of the way to the window in one pause, unless that is too long
-      return Math.max(0, Math.min(windowStart - elapsed, s.sparseCeiling().toMillis()));
+      return Math.max(0, Math.min(windowStart - elapsed, Math.max(ceiling, s.sparseCeiling().toMillis())));
     }
     if (elapsed < windowEnd) {
       return floor;

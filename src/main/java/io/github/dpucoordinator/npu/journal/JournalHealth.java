@@ -103,7 +103,13 @@ public final class JournalHealth implements Extension {
 
     /** The journal confirmed this entity's write of {@code events}, asked for {@code nanos} ago. */
     public void written(List<?> events, long nanos) {
-      watchers.forEach(w -> w.written(name, events, nanos));
+      for (Watcher w : watchers) {
+        try {
+          w.written(name, events, nanos);
+        } catch (RuntimeException e) { // a watcher (the metrics) never fails the entity's write
+          log.warn("[campaign=- dpu=all] a journal watcher failed on {}'s write: {}", name, e.toString());
+        }
+      }
       pending.remove(name);
       Failure f = failing.remove(name);
       if (f != null) {

@@ -34,7 +34,6 @@ public final class NpuMetrics implements JournalHealth.Watcher {
     Phase phase = Phase.PREPARE_FOR_REBOOT;
     long phaseSince;
     long dispatched = -1;
-    final Map<String, Long> acked = new ConcurrentHashMap<>();
 
     Times(long started, String kind) {
       this.started = started;
@@ -84,7 +83,6 @@ public final class NpuMetrics implements JournalHealth.Watcher {
       Metrics.counter("dpu.signal.retries", "Signal attempts that failed and were tried again or given up, by reason", "reason",
           retryReason(f.reason())).increment();
     } else if (e instanceof DpuAcknowledged a && t != null && t.dispatched >= 0) {
-      t.acked.putIfAbsent(a.dpuId(), at);
       time("dpu.ack.latency", "Each DPU's acknowledgment: signals dispatched to the DPU's answer journaled", at - t.dispatched);
     } else if (e instanceof DpuShutdownCompleted d) {
       if (t != null && t.dispatched >= 0) {

@@ -135,13 +135,17 @@ public record NpuSettings(
    */
   public record ModuleSettings(String powerOffCommand, String powerOnCommand, Duration commandTimeout, Duration bootWait) {}
 
-  /** How the gNOI path drives a DPU: the Reboot method of a pre-reboot shutdown, and the RebootStatus poll interval. */
+  /** How many of each DPU's recent halt durations the campaign state keeps (gnoi.poll.halt-history learns from up to as many). */
+  public static final int HALTS_KEPT = 16;
+
   /**
-   * gNOI: the Reboot method, and how RebootStatus is polled during a shutdown (PollSchedule): {@code statusPollInterval} is
-   * the longest gap near and after a shutdown and the DPU's gap once it is over; {@code pollFloor} the gap around the
-   * expected completion, {@code pollLead} how long before it that starts (at least), {@code sparseCeiling} the longest
-   * pause before it, {@code maxCallsPerSecond} the cap per DPU, {@code haltHistory} how many recent halts it learns from.
+   * How the gNOI path drives a DPU: the Reboot method, and how RebootStatus is polled during a shutdown (PollSchedule):
+   * {@code statusPollInterval} is the longest gap near and after a shutdown and the DPU's gap once it is over;
+   * {@code pollFloor} the gap around the expected completion, {@code pollLead} how long before it that starts (at least),
+   * {@code sparseCeiling} the longest pause before it (at least the interval), {@code maxCallsPerSecond} the cap per DPU,
+   * {@code haltHistory} how many recent halts it learns from.
    */
+
   public record GnoiSettings(String method, Duration statusPollInterval, Duration pollFloor, Duration pollLead, Duration sparseCeiling,
       int maxCallsPerSecond, int haltHistory) {
     public GnoiSettings(String method, Duration statusPollInterval) {
@@ -161,12 +165,13 @@ public record NpuSettings(
         throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.status-poll-interval, gnoi.poll.floor and gnoi.poll.sparse-ceiling must be "
             + "positive, gnoi.poll.lead not negative");
       }
-      if (pollFloor.compareTo(statusPollInterval) > 0 || statusPollInterval.compareTo(sparseCeiling) > 0) {
-        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.poll.floor (" + pollFloor + ") <= gnoi.status-poll-interval ("
-            + statusPollInterval + ") <= gnoi.poll.sparse-ceiling (" + sparseCeiling + ") must hold");
+      if (pollFloor.compareTo(statusPollInterval) > 0) {
+        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.poll.floor (" + pollFloor + ") must not exceed gnoi.status-poll-interval ("
+            + statusPollInterval + ")");
       }
-      if (maxCallsPerSecond < 1 || haltHistory < 1) {
-        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.poll.max-calls-per-second and gnoi.poll.halt-history must be at least 1");
+      if (maxCallsPerSecond < 1 || haltHistory < 1 || haltHistory > HALTS_KEPT) {
+        throw new IllegalArgumentException("dpu-coordinator.npu.gnoi.poll.max-calls-per-second must be at least 1, gnoi.poll.halt-history 1.."
+            + HALTS_KEPT + " (the halts the journal keeps per DPU)");
       }
     }
   }

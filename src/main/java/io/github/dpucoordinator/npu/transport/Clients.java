@@ -33,7 +33,15 @@ final class Clients<C> {
 
   /** The DPU's client, a new one if it has none or the one it had was closed. */
   C of(DpuEndpoint dpu) {
-    return clients.compute(dpu, (k, existing) -> existing != null && !closed.test(existing) ? existing : open.apply(k));
+    return clients.compute(dpu, (k, existing) -> {
+      if (existing != null && !closed.test(existing)) {
+        return existing;
+      }
+      if (existing != null) {
+        timedOut.remove(existing);
+      }
+      return open.apply(k);
+    });
   }
 
   /** {@code call} made on {@code dpu}'s client; if it did not reach the DPU, the client may be closed and dropped (see above). */
@@ -44,7 +52,7 @@ final class Clients<C> {
       boolean refused = t instanceof StatusRuntimeException s && Failures.notReached(s.getStatus());
       if (!timeout && !refused) {
         timedOut.remove(client);
-      } else if ((refused || !timedOut.add(client)) && clients.remove(dpu, client)) {
+      } else if (clients.get(dpu) == client && (refused || !timedOut.add(client)) && clients.remove(dpu, client)) {
         timedOut.remove(client);
         close.accept(client); // a graceful shutdown: calls still on it finish
       }

@@ -118,12 +118,13 @@ public final class GnoiDpuTransport implements DpuTransport {
       Duration timeout) {
     // No long poll in gNOI: the caller's wait is a pause before asking (its PollSchedule plans them).
     CompletableFuture<Void> pause = wait.isZero() ? CompletableFuture.completedFuture(null) : delays.after(wait).toCompletableFuture();
-    SystemClient client = clients.of(dpu);
-    return clients.renewIfUnreached(dpu, client, Deadline.within(pause.thenCompose(x -> {
-              POLLS.increment();
-              return client.rebootStatus(RebootStatusRequest.getDefaultInstance()).toCompletableFuture();
-            }), timeout,
-            "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()))
+    Duration call = timeout.compareTo(wait) > 0 ? timeout.minus(wait) : timeout; // the caller's timeout covers the pause too
+    return pause.thenCompose(x -> {
+      SystemClient client = clients.of(dpu); // after the pause: the client of then, not one renewed meanwhile
+      POLLS.increment();
+      return clients.renewIfUnreached(dpu, client, Deadline.within(client.rebootStatus(RebootStatusRequest.getDefaultInstance())
+          .toCompletableFuture(), call, "gNOI RebootStatus of " + dpu.id() + " at " + dpu.host() + ":" + dpu.port()));
+    })
         .thenApply(s -> observation(campaignId, evidence, s));
   }
 

@@ -74,6 +74,16 @@ class PollScheduleTest {
   }
 
   @Test
+  void aHaltOverBeforeTheFirstPollIsLearntAsTheTimeToThatPollAndOneOddHaltDoesNotWidenTheWindow() {
+    PollSchedule s = new PollSchedule(SETTINGS, List.of(1000L));
+    List<Long> polls = pollsUntil(s, 900); // quicker this time: the first poll, at 940 ms, finds it done
+    assertEquals(List.of(940L), polls);
+    assertEquals(940, s.halt(940, false), "the most it took, not half of it");
+    PollSchedule learnt = new PollSchedule(SETTINGS, List.of(1000L, 1000L, 1000L, 1010L, 990L, 1000L, 1000L, 470L));
+    assertEquals(List.of(940L, 965L, 990L, 1015L), pollsUntil(learnt, 1000), "lead 60 ms: the middle half's spread is 10 ms");
+  }
+
+  @Test
   void noMoreCallsThanTheCapInAnySecond() {
     GnoiSettings capped = new GnoiSettings("HALT", Duration.ofSeconds(1), Duration.ofMillis(10), Duration.ofSeconds(2), Duration.ofSeconds(10), 5, 8);
     PollSchedule s = new PollSchedule(capped, List.of(100L));

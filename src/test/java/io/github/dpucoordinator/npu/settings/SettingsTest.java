@@ -73,6 +73,15 @@ class SettingsTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(badPolicy)).getMessage()
         .contains("protective.at-cap must be proceed or abort"));
 
+    Config coarseFloor = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.gnoi.poll.floor", "2s");
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(coarseFloor)).getMessage()
+        .contains("gnoi.poll.floor (PT2S) must not exceed gnoi.status-poll-interval (PT1S)"));
+    Config longMemory = AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.gnoi.poll.halt-history", 17);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> NpuSettings.create(longMemory)).getMessage()
+        .contains("gnoi.poll.halt-history 1..16"));
+    // a poll interval above the sparse ceiling is accepted: the ceiling is then the interval
+    NpuSettings.create(AppConfig.with(AppConfig.load(), "dpu-coordinator.npu.gnoi.status-poll-interval", "15s"));
+
     NpuSettings base = NpuSettings.create(AppConfig.load());
     IllegalArgumentException dup = assertThrows(IllegalArgumentException.class, () -> base.withDpus(List.of(
         new DpuEndpoint("X", "127.0.0.1", 1), new DpuEndpoint("X", "127.0.0.1", 2))));
