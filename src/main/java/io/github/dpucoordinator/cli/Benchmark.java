@@ -39,7 +39,9 @@ final class Benchmark {
   private int all(List<Integer> sizes) throws Exception {
     out.println("Machine: " + machine());
     out.println("JVM options of the measured NPU processes: " + String.join(" ", javaOpts));
-    new FleetBenchmark(out, javaOpts).run(sizes);
+    if (!sizes.isEmpty()) {
+      new FleetBenchmark(out, javaOpts).run(sizes);
+    }
     try (BenchAgents agents = new BenchAgents(8)) {
       resumeAfterSigkill(agents);
       idleRss(agents);

@@ -15,6 +15,9 @@ final class BenchmarkCommand implements Callable<Integer> {
   @picocli.CommandLine.Option(names = "--fleet", description = "Only the NPU's own cost with its DPUs out of its process (both protocols).")
   boolean fleetOnly;
 
+  @picocli.CommandLine.Option(names = "--resume", description = "Only start-up: resume after SIGKILL with a 10,000-event journal, and idle RSS.")
+  boolean resumeOnly;
+
   @picocli.CommandLine.Option(names = "--sizes", split = ",", paramLabel = "N[,N...]", defaultValue = "8,64,256,1024",
       description = "Fleet sizes for the NPU's own cost (default: ${DEFAULT-VALUE}).")
   java.util.List<Integer> sizes;
@@ -36,6 +39,9 @@ final class BenchmarkCommand implements Callable<Integer> {
     if (sizes.stream().anyMatch(n -> n < 1 || n > 4096)) {
       System.err.println("dpuctl benchmark: --sizes takes fleet sizes from 1 to 4096, got " + sizes);
       return ExitCodes.USAGE;
+    }
+    if (resumeOnly) {
+      return Benchmark.run(System.out, java.util.List.of());
     }
     if (fleetOnly) {
       new FleetBenchmark(System.out, Benchmark.javaOpts()).run(sizes);

@@ -58,14 +58,21 @@ public final class Metrics {
 
   private Metrics() {}
 
+  private static final java.util.concurrent.atomic.AtomicBoolean JVM_BOUND = new java.util.concurrent.atomic.AtomicBoolean();
+
   private static PrometheusMeterRegistry create() {
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    new JvmMemoryMetrics().bindTo(registry);
-    new JvmGcMetrics().bindTo(registry);
-    new JvmThreadMetrics().bindTo(registry);
-    new ProcessorMetrics().bindTo(registry);
-    new UptimeMetrics().bindTo(registry);
-    return registry;
+    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  }
+
+  /** The JVM's own meters, once per process, when an endpoint is first served: off a resuming service's way (0.1 s). */
+  private static void bindJvm() {
+    if (JVM_BOUND.compareAndSet(false, true)) {
+      new JvmMemoryMetrics().bindTo(REGISTRY);
+      new JvmGcMetrics().bindTo(REGISTRY);
+      new JvmThreadMetrics().bindTo(REGISTRY);
+      new ProcessorMetrics().bindTo(REGISTRY);
+      new UptimeMetrics().bindTo(REGISTRY);
+    }
   }
 
   public static PrometheusMeterRegistry registry() {
@@ -89,6 +96,7 @@ public final class Metrics {
     if (!endpoint.enabled()) {
       return CompletableFuture.completedFuture("");
     }
+    CompletableFuture.runAsync(Metrics::bindJvm, system.executionContext());
     String key = endpoint.host() + ":" + endpoint.port();
     CompletionStage<ServerBinding> bound = endpoint.port() != 0 ? SERVED.computeIfAbsent(key, k -> bind(system, endpoint, what))
         : bind(system, endpoint, what);
