@@ -39,7 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
 class MetricsEndpointTest {
   private final int agentMetricsPort = freePort();
   private final ActorTestKit kit = ActorTestKit.create("metrics",
-      AppConfig.with(AppConfig.load(), "dpu-coordinator.agent.metrics.port", agentMetricsPort));
+      AppConfig.with(AppConfig.with(AppConfig.load(), "dpu-coordinator.agent.metrics.port", agentMetricsPort), "dpu-coordinator.agent.metrics.enabled",
+          true));
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @AfterAll
@@ -61,7 +62,8 @@ class MetricsEndpointTest {
     List<DpuEndpoint> dpus = List.of(new DpuEndpoint("MET0", "127.0.0.1", agents.get(0).port(), DpuEndpoint.REBOOT_SERVICE),
         new DpuEndpoint("MET1", "127.0.0.1", agents.get(1).port(), DpuEndpoint.GNOI));
     int npuPort = freePort();
-    Config c = AppConfig.with(Harness.npuConfig(dir), "dpu-coordinator.npu.metrics.port", npuPort);
+    Config c = AppConfig.with(AppConfig.with(Harness.npuConfig(dir), "dpu-coordinator.npu.metrics.port", npuPort),
+        "dpu-coordinator.npu.metrics.enabled", true);
     c = AppConfig.with(c, "dpu-coordinator.npu.gnoi.status-poll-interval", "100ms");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "npu-metrics", c);
     try {
@@ -117,7 +119,8 @@ class MetricsEndpointTest {
 
   @Test
   void aMetricsPortOutOfRangeIsRefusedNamingTheKey(@TempDir Path dir) throws Exception {
-    Config c = AppConfig.with(Harness.npuConfig(dir), "dpu-coordinator.npu.metrics.port", 70000);
+    Config c = AppConfig.with(AppConfig.with(Harness.npuConfig(dir), "dpu-coordinator.npu.metrics.port", 70000),
+        "dpu-coordinator.npu.metrics.enabled", true);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "npu-metrics-bad", c);
     try {
       ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
