@@ -77,12 +77,17 @@ final class BenchNpu implements AutoCloseable {
   }
 
   JsonNode awaitStatus(Duration max, Predicate<JsonNode> ok) throws Exception {
+    return awaitStatus(max, Duration.ofMillis(10), ok);
+  }
+
+  /** The status once {@code ok} holds, asked every {@code every} (each asking costs the service a little CPU). */
+  JsonNode awaitStatus(Duration max, Duration every, Predicate<JsonNode> ok) throws Exception {
     long deadline = System.nanoTime() + max.toNanos();
     String last = "(no answer)";
     while (System.nanoTime() < deadline) {
       try {
         JsonNode s = Json.read(admin.status(StatusRequest.getDefaultInstance()).toCompletableFuture()
-            .get(10, TimeUnit.SECONDS).getJson());
+            .get(30, TimeUnit.SECONDS).getJson());
         if (ok.test(s)) {
           return s;
         }
@@ -90,7 +95,7 @@ final class BenchNpu implements AutoCloseable {
       } catch (Exception e) {
         last = Systems.rootMessage(e);
       }
-      TimeUnit.MILLISECONDS.sleep(10);
+      TimeUnit.MILLISECONDS.sleep(every.toMillis());
     }
     throw new IllegalStateException("status not reached within " + max + "; last: " + last + "\n" + Files.readString(output));
   }

@@ -54,10 +54,6 @@ final class Benchmark {
     return Arrays.stream(opts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
   }
 
-  private static long median(List<Long> values) {
-    return FleetBenchmark.median(values);
-  }
-
   // ---- 2. resume after SIGKILL ----
 
   private void resumeAfterSigkill(BenchAgents agents) throws Exception {
@@ -100,8 +96,8 @@ final class Benchmark {
         out.printf("   round %d: resumed campaign %s finished %s%n", round + 1, id, done.path("lastCampaign").path("outcome").asText());
       }
       out.printf("   process start -> campaign resumed (coordinator recovered, DPU links restarted): median %d ms, all %s%n",
-          median(recoveredMs), recoveredMs);
-      out.printf("   process start -> admin API bound: median %d ms, all %s%n", median(boundMs), boundMs);
+          FleetBenchmark.median(recoveredMs), recoveredMs);
+      out.printf("   process start -> admin API bound: median %d ms, all %s%n", FleetBenchmark.median(boundMs), boundMs);
       out.printf("   shutdown runs per DPU over all %d campaigns: %s%n", campaigns + RESUME_ROUNDS, agents.shutdownRuns());
     } finally {
       npu.process.destroyForcibly();
@@ -118,11 +114,11 @@ final class Benchmark {
     try {
       npu.awaitStatus(Duration.ofSeconds(60), x -> x.path("phase").asText().equals("Idle"));
       settle();
-      long idle = rssKb(npu.process.pid());
+      long idle = FleetBenchmark.rssKb(npu.process.pid());
       String id = npu.start("rss");
       npu.awaitStatus(Duration.ofSeconds(60), x -> finished(x, id));
       settle();
-      long afterCampaign = rssKb(npu.process.pid());
+      long afterCampaign = FleetBenchmark.rssKb(npu.process.pid());
       out.printf("   idle after start: %d MB; idle after one campaign: %d MB%n", idle / 1024, afterCampaign / 1024);
     } finally {
       npu.process.destroyForcibly();
@@ -149,10 +145,6 @@ final class Benchmark {
       }
     }
     return dpus.size() > 0;
-  }
-
-  private static long rssKb(long pid) throws IOException {
-    return FleetBenchmark.rssKb(pid);
   }
 
   private static String machine() {

@@ -5,11 +5,9 @@ import io.github.dpucoordinator.agent.AgentServer;
 import io.github.dpucoordinator.agent.machine.AgentMetrics;
 import io.github.dpucoordinator.agent.settings.AgentSettings;
 import io.github.dpucoordinator.common.AppConfig;
-import io.github.dpucoordinator.common.Json;
 import io.github.dpucoordinator.common.Ports;
 import io.github.dpucoordinator.common.StepSpec;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
-import io.github.dpucoordinator.proto.admin.StatusRequest;
 import io.github.dpucoordinator.sim.GnoiStandIn;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -36,6 +34,8 @@ final class FleetBenchmark {
   private static final long SHUTDOWN_MS = 1_000;
   private static final long RESTART_MS = 300;
   private static final Duration CAMPAIGN_MAX = Duration.ofMinutes(3);
+  /** How often the benchmark asks the service for its status (the asking costs the NPU a little CPU, counted in its figures). */
+  private static final Duration POLL = Duration.ofMillis(200);
 
   private final PrintStream out;
   private final List<String> javaOpts;
@@ -91,7 +91,7 @@ final class FleetBenchmark {
       BenchNpu npu = BenchNpu.start(javaOpts, dir, Ports.freeLoopbackPort(), fleet.dpuArgs(), protocol + "-" + n,
           Map.of("DPUCOORD_METRICS_ENABLED", "false"));
       try {
-        await(npu, Duration.ofMinutes(2), s -> s.path("phase").asText().equals("Idle"));
+        npu.awaitStatus(Duration.ofMinutes(2), POLL, s -> s.path("phase").asText().equals("Idle"));
         List<Campaign> runs = new ArrayList<>();
         for (int i = 0; i <= WARM; i++) {
           runs.add(campaign(npu, fleet));
@@ -112,7 +112,7 @@ final class FleetBenchmark {
     long cpu = npu.cpuMillis();
     long t0 = System.nanoTime();
     String id = npu.start("benchmark");
-    JsonNode s = await(npu, CAMPAIGN_MAX, x -> x.path("lastCampaign").path("id").asText().equals(id)
+    JsonNode s = npu.awaitStatus(CAMPAIGN_MAX, POLL, x -> x.path("lastCampaign").path("id").asText().equals(id)
         && !x.path("lastCampaign").path("inFlight").asBoolean());
     long wall = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     long cpuMillis = npu.cpuMillis() - cpu;
@@ -216,25 +216,6 @@ final class FleetBenchmark {
   }
 
   // ---- helpers ----
-
-  /** The status once {@code ok} holds, asked every 200 ms (the asking costs the NPU a little CPU, counted in its figures). */
-  private static JsonNode await(BenchNpu npu, Duration max, java.util.function.Predicate<JsonNode> ok) throws Exception {
-    long deadline = System.nanoTime() + max.toNanos();
-    String last = "(no answer)";
-    while (System.nanoTime() < deadline) {
-      try {
-        JsonNode s = Json.read(npu.admin.status(StatusRequest.getDefaultInstance()).toCompletableFuture().get(30, TimeUnit.SECONDS).getJson());
-        if (ok.test(s)) {
-          return s;
-        }
-        last = s.path("phase").asText();
-      } catch (Exception e) {
-        last = Systems.rootMessage(e);
-      }
-      TimeUnit.MILLISECONDS.sleep(200);
-    }
-    throw new IllegalStateException("status not reached within " + max + "; last: " + last + " (the service's output: " + npu.output + ")");
-  }
 
   static long median(List<Long> values) {
     return percentile(values, 50);

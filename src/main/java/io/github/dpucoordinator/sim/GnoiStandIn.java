@@ -109,9 +109,10 @@ public final class GnoiStandIn implements io.github.dpucoordinator.proto.gnoi.sy
         .setStatus(RebootStatus.newBuilder().setStatus(RebootStatus.Status.STATUS_SUCCESS)).build());
   }
 
+  /** SONiC's DPU answers CancelReboot with INTERNAL (reference/GNOI.md), and so does its stand-in. */
   @Override
   public CompletionStage<CancelRebootResponse> cancelReboot(CancelRebootRequest in) {
-    return failed(Status.INTERNAL.withDescription("CancelReboot is not implemented"));
+    return failed(Status.INTERNAL.withDescription("CancelReboot: a SONiC DPU cannot cancel a reboot"));
   }
 
   @Override

@@ -47,9 +47,6 @@ public record CoordinatorState(
     Map<String, Notice> notices,
     Map<String, List<Long>> halts) implements CborSerializable {
 
-  /** How many of each DPU's recent halt durations are kept (gNOI's polling learns from them). */
-  public static final int HALTS_KEPT = io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT;
-
   /** {@code halts}: each DPU's recent graceful halt durations in ms (journals and snapshots written before it: none). */
   public CoordinatorState {
     halts = halts == null ? Map.of() : halts;
@@ -207,7 +204,7 @@ public record CoordinatorState(
     Map<String, List<Long>> next = new LinkedHashMap<>(halts);
     List<Long> recentHalts = new ArrayList<>(haltsOf(dpuId));
     recentHalts.add(millis);
-    next.put(dpuId, Histories.tail(recentHalts, HALTS_KEPT));
+    next.put(dpuId, Histories.tail(recentHalts, io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT));
     return new CoordinatorState(phase, current, last, recent, history, modules, notices, next);
   }
 

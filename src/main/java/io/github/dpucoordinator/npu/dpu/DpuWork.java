@@ -56,6 +56,7 @@ final class DpuWork extends DpuState {
   private String bootAtSignal;
   /** When to poll a DPU without long polls (gNOI), planned from its recent halts. */
   private final PollSchedule schedule;
+  private final boolean longPolls;
 
   DpuWork(DpuCore core, LinkMemory memory) {
     super(core);
@@ -68,6 +69,7 @@ final class DpuWork extends DpuState {
     this.random = core.random;
     this.clock = core.clock;
     this.bootAtSignal = memory.evidence.bootBefore();
+    this.longPolls = transport.longPolls(dpu);
     this.schedule = new PollSchedule(settings.gnoi(), Histories.tail(start.recentHalts(), settings.gnoi().haltHistory()));
     signal = new DpuSignal(core, memory, generation, new DpuSignal.Outcome() {
       public void acknowledged(int attempt, SignalReply reply) {
@@ -155,7 +157,7 @@ final class DpuWork extends DpuState {
     }
     memory.acknowledged = true;
     schedule.acknowledged(clock.millis());
-    if (!transport.longPolls(dpu)) {
+    if (!longPolls) {
       getContext().getLog().debug("[campaign={} dpu={}] RebootStatus polls: {}", start.campaignId(), dpu.id(), schedule.describe());
     }
     report(new LinkReport.Acknowledged(attempt, reply));
@@ -186,7 +188,7 @@ final class DpuWork extends DpuState {
   private void poll() {
     watching = true;
     boolean halting = memory.acknowledged && !memory.resolved && start.mode() == LinkStart.Mode.SHUTDOWN;
-    Duration wait = transport.longPolls(dpu) ? (knownVersion < 0 ? Duration.ZERO : settings.stateWait())
+    Duration wait = longPolls ? (knownVersion < 0 ? Duration.ZERO : settings.stateWait())
         : knownVersion < 0 && !(halting && schedule.planned()) ? Duration.ZERO : schedule.next(clock.millis(), !halting);
     getContext().pipeToSelf(transport.observe(dpu, start.campaignId(), memory.evidence, knownVersion, wait,
         wait.plus(settings.signal().rpcTimeout())), (o, f) -> new Observed(generation, o, f));
@@ -228,7 +230,7 @@ final class DpuWork extends DpuState {
       timers.cancel(HALT_TIMER);
       getContext().getLog().info("[campaign={} dpu={}] shutdown complete{}", start.campaignId(), dpu.id(),
           o.degraded() ? " (degraded: " + o.detail() + ")" : "");
-      report(new LinkReport.Completed(o.degraded(), o.detail(), schedule.halt(clock.millis(), transport.longPolls(dpu))));
+      report(new LinkReport.Completed(o.degraded(), o.detail(), schedule.halt(clock.millis(), longPolls)));
     }
     if (shuttingDown && !memory.resolved && memory.acknowledged && !signal.active()) {
       restartedDuringShutdown(o);
