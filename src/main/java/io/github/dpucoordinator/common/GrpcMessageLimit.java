@@ -46,6 +46,12 @@ public final class GrpcMessageLimit {
    * Passes a request's bytes on while their frames are within the limit; at the first that is not, fails what reads
    * them (so the call is answered with the refusal) but goes on reading and dropping the rest of the request: cancelling
    * it would reset the HTTP/2 stream, and the client would see CANCELLED instead of the refusal.
+   *
+   * <p>A handler that stops reading early (a call answered before its request ended, such as a Deploy refused at its
+   * first message) is not passed on either: the rest is read and dropped. pekko-http 1.3.0 never gives the bytes it
+   * still buffers for a request whose reader cancels back to the connection's flow-control window (apache/pekko-http
+   * #1259, fixed after 1.3.0), so every such call shrank that window until, after some thousands, every call on the
+   * connection stalled.
    */
   private static final class Check extends GraphStage<FlowShape<ByteString, ByteString>> {
     private final Inlet<ByteString> in = Inlet.create("GrpcMessageLimit.in");
@@ -66,14 +72,14 @@ public final class GrpcMessageLimit {
     public GraphStageLogic createLogic(Attributes attributes) {
       Frames frames = new Frames(max);
       return new GraphStageLogic(shape) {
-        private boolean refused;
+        private boolean dropping; // refused, or nobody reads any more: the rest of the request is read and dropped
 
         {
           setHandler(in, new AbstractInHandler() {
             @Override
             public void onPush() {
               ByteString bytes = grab(in);
-              if (refused) {
+              if (dropping) {
                 pull(in);
                 return;
               }
@@ -81,7 +87,7 @@ public final class GrpcMessageLimit {
                 frames.scan(bytes);
                 push(out, bytes);
               } catch (GrpcServiceException e) {
-                refused = true;
+                dropping = true;
                 fail(out, e);
                 pull(in);
               }
@@ -94,9 +100,10 @@ public final class GrpcMessageLimit {
             }
 
             @Override
-            public void onDownstreamFinish(Throwable cause) throws Exception {
-              if (!refused) {
-                super.onDownstreamFinish(cause);
+            public void onDownstreamFinish(Throwable cause) {
+              dropping = true;
+              if (!hasBeenPulled(in) && !isClosed(in)) {
+                pull(in);
               }
             }
           });

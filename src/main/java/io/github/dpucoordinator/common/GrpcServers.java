@@ -16,7 +16,10 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.japi.function.Function;
 
-/** Binds a set of pekko-grpc services, plus server reflection for them, on one host and port, behind {@link GrpcMessageLimit}. */
+/**
+ * Binds a set of pekko-grpc services, plus server reflection for them, on one host and port, behind {@link GrpcMessageLimit},
+ * with the descriptions of their answers kept within clients' limits ({@link GrpcDescriptions}).
+ */
 public final class GrpcServers {
   private GrpcServers() {}
 
@@ -39,8 +42,8 @@ public final class GrpcServers {
     @SuppressWarnings("unchecked")
     Function<HttpRequest, CompletionStage<HttpResponse>>[] all = handlers.toArray(new Function[0]);
     long max = system.settings().config().getBytes(GrpcMessageLimit.KEY);
-    Function<HttpRequest, CompletionStage<HttpResponse>> handler =
-        PeerAuth.wrap(system, tls, policy, name, GrpcMessageLimit.of(max, ServiceHandler.concatOrNotFound(all)));
+    Function<HttpRequest, CompletionStage<HttpResponse>> handler = GrpcDescriptions.capped(
+        PeerAuth.wrap(system, tls, policy, name, GrpcMessageLimit.of(max, ServiceHandler.concatOrNotFound(all))));
     ServerBuilder builder = Http.get(system).newServerAt(host, port);
     return tls.https().map(builder::enableHttps).orElse(builder).bind(handler);
   }

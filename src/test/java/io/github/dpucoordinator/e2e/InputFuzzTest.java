@@ -52,7 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class InputFuzzTest {
-  private static final int INPUTS = Integer.getInteger("dpuctl.fuzz.inputs", 1_000);
+  private static final int INPUTS = Integer.getInteger("dpuctl.fuzz.inputs", 10_000);
   private static final long SEED = Long.getLong("dpuctl.fuzz.seed", 20261205L);
   private static final int IN_FLIGHT = 16;
   private static final long DEADLINE_MS = 2_000;
@@ -219,7 +219,7 @@ class InputFuzzTest {
   private static void count(Map<String, Map<Status.Code, Integer>> seen, String door, Status status) {
     int n = seen.computeIfAbsent(door, d -> new TreeMap<>()).merge(status.getCode(), 1, Integer::sum);
     if ((status.getCode() == Status.Code.INTERNAL || status.getCode() == Status.Code.UNKNOWN) && n <= 5) {
-      System.err.printf("fuzz: %s answered %s: %s%n", door, status.getCode(), status.getDescription()); // what to look at
+      System.err.printf("fuzz: %s answered %s: %s (%s)%n", door, status.getCode(), status.getDescription(), status.getCause()); // to look at
     }
   }
 
