@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Makes the class-data-sharing archives dpuctl's launcher starts its JVMs with (run by `mvn package`, after the shaded
-# jar): a short training run of `dpuctl cds-training cli|service` lists the classes it loads, and the JVM dumps them into
-# target/dpuctl-cli.jsa (a call to a running service) and target/dpuctl-service.jsa (everything else). An archive that
-# cannot be made costs start-up time only: the build says so and goes on.
+# jar): a short training run of `dpuctl cds-training cli|agent|service` lists the classes it loads, and the JVM dumps them
+# into target/dpuctl-cli.jsa (a call to a running service), target/dpuctl-agent.jsa (a DPU agent) and
+# target/dpuctl-service.jsa (everything else). An archive that cannot be made costs start-up time only: the build says so
+# and goes on.
 set -uo pipefail
 java="$1"; jar="$2"; out="$3"
-for what in cli service; do
+for what in cli agent service; do
   list="$out/dpuctl-$what.classlist"
   rm -f "$out/dpuctl-$what.jsa"
   if ! DPUCOORD_METRICS_ENABLED=false DPU_AGENT_METRICS_ENABLED=false "$java" -XX:DumpLoadedClassList="$list" -XX:+UseSerialGC \
