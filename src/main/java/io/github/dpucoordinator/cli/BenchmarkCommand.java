@@ -15,6 +15,10 @@ final class BenchmarkCommand implements Callable<Integer> {
   @picocli.CommandLine.Option(names = "--fleet", description = "Only the NPU's own cost with its DPUs out of its process (both protocols).")
   boolean fleetOnly;
 
+  @picocli.CommandLine.Option(names = "--cold-connections", description = "With --fleet: the NPU closes its connections to the DPUs "
+      + "between campaigns (watch off, connections.idle-timeout 1s), so each campaign opens them with its signals.")
+  boolean coldConnections;
+
   @picocli.CommandLine.Option(names = "--resume", description = "Only start-up: resume after SIGKILL with a 10,000-event journal, and idle RSS.")
   boolean resumeOnly;
 
@@ -43,8 +47,12 @@ final class BenchmarkCommand implements Callable<Integer> {
     if (resumeOnly) {
       return Benchmark.run(System.out, java.util.List.of());
     }
+    if (coldConnections && !fleetOnly) {
+      System.err.println("dpuctl benchmark: --cold-connections goes with --fleet");
+      return ExitCodes.USAGE;
+    }
     if (fleetOnly) {
-      new FleetBenchmark(System.out, Benchmark.javaOpts()).run(sizes);
+      new FleetBenchmark(System.out, Benchmark.javaOpts(), coldConnections).run(sizes);
       return ExitCodes.OK;
     }
     int exit = Benchmark.run(System.out, sizes);

@@ -40,10 +40,13 @@ final class FleetBenchmark {
   private final PrintStream out;
   private final List<String> javaOpts;
   private final Properties recorded = new Properties();
+  /** The NPU closes idle connections (watch off, idle-timeout 1 s) and each campaign waits until none is open: opened by the signals. */
+  private final boolean coldConnections;
 
-  FleetBenchmark(PrintStream out, List<String> javaOpts) throws Exception {
+  FleetBenchmark(PrintStream out, List<String> javaOpts, boolean coldConnections) throws Exception {
     this.out = out;
     this.javaOpts = javaOpts;
+    this.coldConnections = coldConnections;
     try (var in = FleetBenchmark.class.getResourceAsStream("/benchmark-recorded.properties")) {
       if (in != null) {
         recorded.load(in);
@@ -88,8 +91,10 @@ final class FleetBenchmark {
     ActorSystem<Void> system = Systems.create("bench-fleet", AppConfig.with(AppConfig.load(), "dpu-coordinator.agent.metrics.enabled", false));
     Path dir = Files.createTempDirectory("dpuctl-bench-fleet-");
     try (Fleet fleet = protocol.equals(DpuEndpoint.GNOI) ? standIns(system, n) : agents(system, n)) {
-      BenchNpu npu = BenchNpu.start(javaOpts, dir, Ports.freeLoopbackPort(), fleet.dpuArgs(), protocol + "-" + n,
-          Map.of("DPUCOORD_METRICS_ENABLED", "false"));
+      Map<String, String> env = coldConnections
+          ? Map.of("DPUCOORD_METRICS_ENABLED", "false", "DPUCOORD_WATCH", "false", "DPUCOORD_DPU_IDLE_TIMEOUT", "1s")
+          : Map.of("DPUCOORD_METRICS_ENABLED", "false");
+      BenchNpu npu = BenchNpu.start(javaOpts, dir, Ports.freeLoopbackPort(), fleet.dpuArgs(), protocol + "-" + n, env);
       try {
         npu.awaitStatus(Duration.ofMinutes(2), POLL, s -> s.path("phase").asText().equals("Idle"));
         List<Campaign> runs = new ArrayList<>();
@@ -108,6 +113,9 @@ final class FleetBenchmark {
   }
 
   private Campaign campaign(BenchNpu npu, Fleet fleet) throws Exception {
+    if (coldConnections) {
+      awaitNoConnection(fleet);
+    }
     long calls = fleet.statusCalls();
     long cpu = npu.cpuMillis();
     long t0 = System.nanoTime();
@@ -134,12 +142,29 @@ final class FleetBenchmark {
         (fleet.statusCalls() - calls) / (double) n, cpuMillis, wall);
   }
 
+  /** Until the NPU has no connection open to any of the DPUs (closed after its idle timeout), at most a minute. */
+  private static void awaitNoConnection(Fleet fleet) throws Exception {
+    List<Integer> ports = fleet.dpuArgs().stream().map(a -> Integer.parseInt(a.replaceAll(".*:([0-9]+)(/.*)?$", "$1"))).toList();
+    long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (System.nanoTime() < end) {
+      long open = 0;
+      for (int port : ports) {
+        open += Ports.establishedTo(port);
+      }
+      if (open == 0) {
+        return;
+      }
+      Thread.sleep(POLL.toMillis());
+    }
+    throw new IllegalStateException("the NPU kept connections to its DPUs open for a minute (connections.idle-timeout 1s)");
+  }
+
   private void report(String protocol, int n, List<Campaign> runs, long rssKb) {
     Campaign cold = runs.get(0);
     List<Campaign> warm = runs.subList(1, runs.size());
     List<Long> detection = new ArrayList<>();
     warm.forEach(r -> detection.addAll(r.detection()));
-    String key = protocol + "." + n + ".";
+    String key = (coldConnections ? "cold-connections." : "") + protocol + "." + n + ".";
     Map<String, String> figures = new LinkedHashMap<>();
     figures.put("overhead.cold", cold.overhead() + " ms");
     figures.put("overhead.warm", median(warm.stream().map(Campaign::overhead).toList()) + " ms");
@@ -151,7 +176,7 @@ final class FleetBenchmark {
     figures.put("cpu.warm", String.format("%.2f ms", median(warm.stream().map(Campaign::cpuMillis).toList()) / (double) n));
     figures.put("cold-over-warm", String.format("%.2f", cold.untilReboot() / (double) median(warm.stream().map(Campaign::untilReboot).toList())));
     figures.put("rss", rssKb / 1024 + " MB");
-    out.printf("   %-14s N=%4d:", protocol, n);
+    out.printf("   %-14s N=%4d%s:", protocol, n, coldConnections ? " (connections opened by each campaign)" : "");
     figures.forEach((k, v) -> out.printf(" %s %s%s;", k, v, recorded.containsKey(key + k) ? " [" + recorded.getProperty(key + k) + "]" : ""));
     out.println();
     out.printf("   %-14s         per campaign (ms): until reboot %s, slowest own shutdown %s, whole %s%n", "",

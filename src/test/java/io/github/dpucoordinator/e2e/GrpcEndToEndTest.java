@@ -95,6 +95,38 @@ class GrpcEndToEndTest {
   }
 
   @Test
+  void withAnIdleTimeoutTheConnectionsCloseBetweenCampaignsAndTheNextCampaignOpensThem(@TempDir Path dir) throws Exception {
+    List<AgentServer.Running> dpus = Harness.startAgents(agents, "I", 2, 100);
+    Config config = io.github.dpucoordinator.common.AppConfig.with(Harness.npuConfig(dir),
+        io.github.dpucoordinator.npu.transport.ChannelIdle.KEY, "1s"); // the watch is off in these tests
+    ActorSystem<Void> npuSystem = ActorSystem.create(Behaviors.empty(), "npu-idle", config);
+    try {
+      NpuService.Running npu = NpuService.start(npuSystem, NpuSettings.create(config).withDpus(Harness.endpoints(dpus)))
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      NpuAdminClient admin = Harness.admin(npuSystem, npu.adminPort());
+      for (int round = 1; round <= 2; round++) {
+        StartCampaignResponse started = start(admin, "idle " + round);
+        assertTrue(started.getAccepted(), started.getMessage());
+        assertEquals("success", awaitFinished(admin, started.getCampaignId(), Duration.ofSeconds(20)).path("lastCampaign")
+            .path("outcome").asText());
+        // a second after its last call, no connection to either DPU is left open (without the timeout they stay)
+        agentsKit.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(200), () -> {
+          for (AgentServer.Running a : dpus) {
+            assertEquals(0, io.github.dpucoordinator.common.Ports.establishedTo(a.port()), "connections to " + a.dpuId());
+          }
+          return null;
+        });
+      }
+      for (AgentServer.Running a : dpus) {
+        assertEquals(2, Harness.agentState(agents, a).shutdownRuns(), a.dpuId());
+      }
+    } finally {
+      npuSystem.terminate();
+      npuSystem.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void aNewActorSystemOnTheSameJournalResumesTheCampaignWithoutRerunningShutdowns(@TempDir Path dir) throws Exception {
     List<AgentServer.Running> dpus = Harness.startAgents(agents, "R", 2, 2000);
     Config config = Harness.npuConfig(dir);

@@ -196,6 +196,7 @@ public record NpuSettings(
             c.getDuration("gateway.response-timeout")),
         NegotiationSettings.from(c));
     settings.validate();
+    io.github.dpucoordinator.npu.transport.ChannelIdle.from(root); // refused here, at start, when it cannot work
     return settings;
   }
 

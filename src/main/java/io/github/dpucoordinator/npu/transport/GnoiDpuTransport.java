@@ -53,8 +53,9 @@ public final class GnoiDpuTransport implements DpuTransport {
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, DpuTls tls) {
     this.method = RebootMethod.valueOf(method);
     this.delays = Delays.of(system);
-    this.clients = new Clients<>(dpu -> SystemClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(),
-        dpu.port(), system).withDeadline(callDeadline), dpu.host()), system), c -> c.closed().toCompletableFuture().isDone(), SystemClient::close);
+    ChannelIdle idle = ChannelIdle.from(system.settings().config());
+    this.clients = new Clients<>(dpu -> SystemClient.create(idle.apply(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(),
+        dpu.port(), system).withDeadline(callDeadline), dpu.host())), system), c -> c.closed().toCompletableFuture().isDone(), SystemClient::close);
   }
 
   @Override

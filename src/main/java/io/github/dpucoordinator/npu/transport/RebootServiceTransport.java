@@ -28,8 +28,9 @@ public final class RebootServiceTransport implements DpuTransport {
   /** {@code tls}: how each DPU is reached (plaintext, TLS, skip-verify, with a client certificate). */
   public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock, DpuTls tls) {
     this.clock = clock;
-    this.clients = new Clients<>(dpu -> RebootServiceClient.create(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(
-        dpu.host(), dpu.port(), system).withDeadline(callDeadline), dpu.host()), system), c -> c.closed().toCompletableFuture().isDone(),
+    ChannelIdle idle = ChannelIdle.from(system.settings().config());
+    this.clients = new Clients<>(dpu -> RebootServiceClient.create(idle.apply(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(
+        dpu.host(), dpu.port(), system).withDeadline(callDeadline), dpu.host())), system), c -> c.closed().toCompletableFuture().isDone(),
         RebootServiceClient::close);
   }
 

@@ -1,0 +1,48 @@
+package io.github.dpucoordinator.npu.transport;
+
+import com.typesafe.config.Config;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.grpc.GrpcClientSettings;
+
+/**
+ * Whether the NPU's connections to its DPUs stay open between campaigns ({@code off}, the default: warm, and the watch's
+ * asks every {@code watch.interval} use them) or close after {@code dpu-coordinator.npu.connections.idle-timeout}
+ * without a call (grpc-java's idle mode), so that a campaign opens them with its first signal. The benchmark measures
+ * both (`dpuctl benchmark --fleet --cold-connections`).
+ */
+public record ChannelIdle(Optional<Duration> timeout) {
+  public static final String KEY = "dpu-coordinator.npu.connections.idle-timeout";
+  private static final Duration MIN = Duration.ofSeconds(1); // grpc-java takes nothing shorter
+
+  /** The setting, refused when it cannot work: below 1 s, or never reached because the watch asks more often. */
+  public static ChannelIdle from(Config root) {
+    if (root.getString(KEY).equals("off")) {
+      return new ChannelIdle(Optional.empty());
+    }
+    Duration timeout = root.getDuration(KEY);
+    if (timeout.compareTo(MIN) < 0) {
+      throw new IllegalArgumentException(KEY + " (" + timeout + ") must be off or at least 1s");
+    }
+    Duration watch = root.getDuration("dpu-coordinator.npu.watch.interval");
+    if (root.getBoolean("dpu-coordinator.npu.watch.enabled") && watch.compareTo(timeout) < 0) {
+      throw new IllegalArgumentException(KEY + " (" + timeout + ") is longer than dpu-coordinator.npu.watch.interval (" + watch
+          + "): the watch's asks keep every connection busy, so none would ever close; turn the watch off "
+          + "(dpu-coordinator.npu.watch.enabled) or set idle-timeout off");
+    }
+    return new ChannelIdle(Optional.of(timeout));
+  }
+
+  /** {@code settings} with this idle timeout on the channel (after whatever the settings already do to it, e.g. TLS). */
+  GrpcClientSettings apply(GrpcClientSettings settings) {
+    if (timeout.isEmpty()) {
+      return settings;
+    }
+    long millis = timeout.get().toMillis();
+    scala.Function1<NettyChannelBuilder, NettyChannelBuilder> before = settings.channelBuilderOverrides();
+    scala.Function1<NettyChannelBuilder, NettyChannelBuilder> idle = b -> b.idleTimeout(millis, TimeUnit.MILLISECONDS);
+    return settings.withChannelBuilderOverrides(before.andThen(idle));
+  }
+}
