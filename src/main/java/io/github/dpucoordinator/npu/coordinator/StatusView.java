@@ -31,10 +31,11 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
 
   /**
    * A configured DPU as a chassis module: {@code adminState} "up" or "down" (after `chassis module
-   * shutdown`), the transition in flight if any, and how the last one ended.
+   * shutdown`), the transition in flight if any, how the last one ended, and {@code haltHistory}: its module shutdowns'
+   * recent HALT durations (ms from the acknowledgment), which gNOI's polling plans the next from.
    */
   public record ModuleView(String id, String endpoint, String protocol, String adminState, TransitionView transition,
-      String lastOutcome, long lastChange) {}
+      String lastOutcome, long lastChange, List<Long> haltHistory) {}
 
   public record TransitionView(String id, String kind, String phase, String reason, long startedAt) {}
 
@@ -65,7 +66,7 @@ public record StatusView(String phase, long nowMillis, long journalEvents, Campa
       Transition t = m == null ? null : m.transition();
       return new ModuleView(d.id(), d.host() + ":" + d.port(), d.protocol(), m != null && m.down() ? "down" : "up",
           t == null ? null : new TransitionView(t.id(), t.kind().label(), t.phase().name(), t.reason(), t.startedAt()),
-          m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange());
+          m == null ? "" : m.lastOutcome(), m == null ? 0 : m.lastChange(), moduleBook.haltsOf(d.id()));
     }).toList();
     return new StatusView(s.phase().display(), now, journalEvents, view, s.recent(), modules,
         Histories.merged(historyPerDpu, s.history(), moduleBook.history(), noticeBook.history()), List.copyOf(noticeBook.notices().values()),

@@ -21,11 +21,25 @@ import java.util.Map;
  * transition it may be in, how the last one ended), and the history lines of its transitions. {@code adopted}: the
  * modules of a journal written before the entities were split have been taken over.
  */
-public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<HistoryEntry>> history, boolean adopted)
-    implements CborSerializable {
+public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<HistoryEntry>> history, boolean adopted,
+    Map<String, List<Long>> halts) implements CborSerializable {
+
+  /** {@code halts}: each DPU's recent graceful HALT durations (ms from the acknowledgment), which gNOI's polling plans from; none in snapshots written before they were kept. */
+  public ModuleBook {
+    halts = halts == null ? Map.of() : halts;
+  }
+
+  public ModuleBook(Map<String, ModuleState> modules, Map<String, List<HistoryEntry>> history, boolean adopted) {
+    this(modules, history, adopted, Map.of());
+  }
 
   public static ModuleBook empty() {
     return new ModuleBook(Map.of(), Map.of(), false);
+  }
+
+  /** The recent HALT durations of {@code dpuId}, oldest first. */
+  public List<Long> haltsOf(String dpuId) {
+    return halts.getOrDefault(dpuId, List.of());
   }
 
   /** The module transition {@code id} of {@code dpuId}, if that is the one in flight. */
@@ -63,7 +77,7 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
     if (event instanceof LegacyAdopted e) {
       Map<String, ModuleState> next = new LinkedHashMap<>(e.modules());
       next.putAll(modules); // what this entity journaled itself is newer
-      return new ModuleBook(next, history, true);
+      return new ModuleBook(next, history, true, halts);
     }
     if (event instanceof ModuleTransitionStarted e) {
       ModuleState old = modules.get(e.dpu().id());
@@ -85,7 +99,8 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
     }
     if (event instanceof ModuleHalted e) {
       String detail = e.ok() ? "halted" + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")") : "halt failed: " + e.detail();
-      return with(new ModuleState(dpuId, m.down(), t.halted(e.ok(), detail), m.lastOutcome(), m.lastChange()));
+      ModuleBook next = with(new ModuleState(dpuId, m.down(), t.halted(e.ok(), detail), m.lastOutcome(), m.lastChange()));
+      return e.ok() && e.haltMillis() >= 0 ? next.withHalt(dpuId, e.haltMillis()) : next;
     }
     if (event instanceof ModulePowerIssued) {
       return with(new ModuleState(dpuId, m.down(), t.with(t.phase(), t.acknowledged(), true, t.detail(), 0), m.lastOutcome(), m.lastChange()));
@@ -101,12 +116,20 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
     next.put(dpuId, new ModuleState(dpuId, down, null, e.outcome() + ": " + t.kind() + (e.detail().isEmpty() ? "" : " (" + e.detail() + ")"),
         e.atMillis()));
     return new ModuleBook(next, Histories.with(history, dpuId,
-        new HistoryEntry(t.id(), e.atMillis(), "planned " + t.kind(), t.reason(), e.outcome(), e.detail()), historyPerDpu), adopted);
+        new HistoryEntry(t.id(), e.atMillis(), "planned " + t.kind(), t.reason(), e.outcome(), e.detail()), historyPerDpu), adopted, halts);
   }
 
   private ModuleBook with(ModuleState m) {
     Map<String, ModuleState> next = new LinkedHashMap<>(modules);
     next.put(m.dpuId(), m);
-    return new ModuleBook(next, history, adopted);
+    return new ModuleBook(next, history, adopted, halts);
+  }
+
+  private ModuleBook withHalt(String dpuId, long millis) {
+    List<Long> recent = new java.util.ArrayList<>(haltsOf(dpuId));
+    recent.add(millis);
+    Map<String, List<Long>> next = new LinkedHashMap<>(halts);
+    next.put(dpuId, Histories.tail(recent, io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT));
+    return new ModuleBook(modules, history, adopted, next);
   }
 }

@@ -33,8 +33,15 @@ public sealed interface ModuleEvent extends JournalEvent {
     }
   }
 
-  /** The HALT finished, or failed (the power action follows either way). */
-  record ModuleHalted(String campaignId, String dpuId, boolean ok, String detail, long atMillis) implements ModuleEvent {}
+  /**
+   * The HALT finished, or failed (the power action follows either way). {@code haltMillis}: how long it took from its
+   * acknowledgment, as the NPU estimated it (-1: not known; null in journals written before it was kept).
+   */
+  record ModuleHalted(String campaignId, String dpuId, boolean ok, String detail, long atMillis, Long haltMillis) implements ModuleEvent {
+    public ModuleHalted {
+      haltMillis = haltMillis == null ? -1L : haltMillis;
+    }
+  }
 
   /** Journaled before the power command runs, so it runs at most once per transition. */
   record ModulePowerIssued(String campaignId, String dpuId, String action, long atMillis) implements ModuleEvent {}

@@ -28,7 +28,7 @@ final class ModuleSteps {
     }
     if (report instanceof LinkReport.Completed c && halting) {
       if (!rebootOnly) {
-        return new ModuleHalted(t.id(), dpuId, true, c.detail(), now);
+        return new ModuleHalted(t.id(), dpuId, true, c.detail(), now, c.haltMillis());
       }
       String what = t.kind() == ModuleKind.HALT ? "halted" : "rebooted (" + t.kind().method() + ")";
       return new ModuleTransitionFinished(t.id(), dpuId, "ok", what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now);
@@ -36,7 +36,7 @@ final class ModuleSteps {
     if (report instanceof LinkReport.GaveUp g && halting) {
       // a shutdown powers off anyway
       return rebootOnly ? new ModuleTransitionFinished(t.id(), dpuId, "failed", g.reason(), now)
-          : new ModuleHalted(t.id(), dpuId, false, g.reason(), now);
+          : new ModuleHalted(t.id(), dpuId, false, g.reason(), now, -1L);
     }
     if (report instanceof LinkReport.ProtectiveChanged p && halting && !p.state().isEmpty()) {
       // Never halt or power off a DPU during a firmware update or crash dump: refuse, and say why.

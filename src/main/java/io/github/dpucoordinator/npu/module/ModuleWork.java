@@ -44,7 +44,7 @@ final class ModuleWork {
     switch (t.phase()) {
       case HALTING -> startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.SHUTDOWN,
           new SignalRequest(t.id(), "cold", t.reason(), 0, t.kind().method()),
-          t.acknowledged(), 0, 0, t.countBefore(), t.baseline(), java.util.List.of()));
+          t.acknowledged(), 0, 0, t.countBefore(), t.baseline(), s.haltsOf(dpuId)));
       case WAITING_FOR_BOOT -> {
         Deadline.armAt(timers, clock, "module-boot-" + dpuId, new BootTimeout(dpuId, t.id()), t.bootDeadline());
         startModuleLink(t, new LinkStart(t.id(), LinkStart.Mode.READY, null, true, 0));

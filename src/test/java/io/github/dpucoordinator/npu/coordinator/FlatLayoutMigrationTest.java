@@ -89,7 +89,7 @@ class FlatLayoutMigrationTest {
 
   @Test
   void eventsOfModulesAndNoticesInTheCoordinatorsJournalAreReadAsTheirEntitiesClasses() {
-    ModuleEvent.ModuleHalted halted = new ModuleEvent.ModuleHalted("m1", "DPU0", true, "", 1L);
+    ModuleEvent.ModuleHalted halted = new ModuleEvent.ModuleHalted("m1", "DPU0", true, "", 1L, -1L);
     NoticeEvent.DpuRebootGoing going = new NoticeEvent.DpuRebootGoing("n1", "DPU0", "acknowledged", 2L, 1L, "b1");
     for (Object e : List.of(halted, going)) {
       byte[] bytes = serialization.serialize(e).get();
