@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.github.dpucoordinator.common.AppConfig;
 import io.github.dpucoordinator.common.DataDir;
 import io.github.dpucoordinator.common.JournalLock;
+import java.util.concurrent.CompletableFuture;
 import io.github.dpucoordinator.npu.NpuService;
 import io.github.dpucoordinator.npu.settings.NpuSettings;
 import io.github.dpucoordinator.npu.transport.DpuEndpoint;
@@ -61,14 +62,15 @@ final class NpuCommand implements Callable<Integer> {
       List<DpuEndpoint> extra = dpus.stream().map(d -> DpuEndpoint.parse(d, configured.defaultProtocol())).toList();
       settings = configured.withDpus(extra);
       DataDir.prepare(settings.dataDir());
-      JournalLock.check(config);
-      io.github.dpucoordinator.common.JournalSchema.prepare(config);
     } catch (Exception e) {
       System.err.println("dpuctl npu: " + Systems.rootMessage(e));
       return ExitCodes.STARTUP_FAILED;
     }
-    java.util.concurrent.CompletableFuture<NpuService.Running> started = new java.util.concurrent.CompletableFuture<>();
-    ActorSystem<Void> system = Systems.create(NpuService.guardian(settings, started), "npu", config);
+    // The journal is checked (nobody else holds it, its tables are there, it names no class this build cannot read) on a
+    // thread of its own while the actor system starts; the service starts once it is.
+    CompletableFuture<Void> journal = checkJournal(config);
+    CompletableFuture<NpuService.Running> started = new CompletableFuture<>();
+    ActorSystem<Void> system = Systems.create(NpuService.guardian(settings, journal, started), "npu", config);
     try {
       NpuService.Running running = Systems.await(started, Duration.ofSeconds(60));
       System.out.printf("NPU service up: %d DPU(s), data dir %s, admin API on %s:%d%n", settings.dpus().size(),
@@ -85,5 +87,21 @@ final class NpuCommand implements Callable<Integer> {
     }
     system.getWhenTerminated().toCompletableFuture().join();
     return ExitCodes.OK;
+  }
+
+  private static CompletableFuture<Void> checkJournal(Config config) {
+    CompletableFuture<Void> journal = new CompletableFuture<>();
+    Thread checking = new Thread(() -> {
+      try {
+        JournalLock.check(config);
+        io.github.dpucoordinator.common.JournalSchema.prepare(config);
+        journal.complete(null);
+      } catch (RuntimeException e) {
+        journal.completeExceptionally(e);
+      }
+    }, "journal-check");
+    checking.setDaemon(true);
+    checking.start();
+    return journal;
   }
 }

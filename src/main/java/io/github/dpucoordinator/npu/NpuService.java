@@ -150,10 +150,19 @@ public final class NpuService {
   /**
    * The NPU service as the guardian of its own actor system (what `dpuctl npu` runs): it builds the transports and
    * host actions, spawns the coordinator as its child and binds the APIs; {@code started} completes once they are up,
-   * or fails. The journal's tables must exist first ({@link JournalSchema}).
+   * or fails. The journal's tables must exist first ({@link JournalSchema}): {@code journalReady} completes once they do
+   * (or fails with why they cannot).
    */
-  public static Behavior<Void> guardian(NpuSettings settings, CompletableFuture<Running> started) {
-    return Behaviors.setup(ctx -> serve(ctx, settings, transport(ctx.getSystem(), settings), hostActions(ctx.getSystem(), settings), started));
+  public static Behavior<Void> guardian(NpuSettings settings, CompletableFuture<?> journalReady, CompletableFuture<Running> started) {
+    return Behaviors.setup(ctx -> {
+      try {
+        journalReady.join(); // checked on a thread of its own while this actor system started: the wait is what is left of it
+      } catch (java.util.concurrent.CompletionException e) {
+        started.completeExceptionally(e.getCause());
+        return Behaviors.empty();
+      }
+      return serve(ctx, settings, transport(ctx.getSystem(), settings), hostActions(ctx.getSystem(), settings), started);
+    });
   }
 
   /**
