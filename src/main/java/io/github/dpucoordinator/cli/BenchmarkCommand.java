@@ -32,6 +32,10 @@ final class BenchmarkCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (coldConnections && !fleetOnly) {
+      System.err.println("dpuctl benchmark: --cold-connections goes with --fleet");
+      return ExitCodes.USAGE;
+    }
     if (tlsOnly) {
       TlsBenchmark.run(System.out);
       return ExitCodes.OK;
@@ -46,10 +50,6 @@ final class BenchmarkCommand implements Callable<Integer> {
     }
     if (resumeOnly) {
       return Benchmark.run(System.out, java.util.List.of());
-    }
-    if (coldConnections && !fleetOnly) {
-      System.err.println("dpuctl benchmark: --cold-connections goes with --fleet");
-      return ExitCodes.USAGE;
     }
     if (fleetOnly) {
       new FleetBenchmark(System.out, Benchmark.javaOpts(), coldConnections).run(sizes);

@@ -96,7 +96,7 @@ final class NpuCommand implements Callable<Integer> {
         JournalLock.check(config);
         io.github.dpucoordinator.common.JournalSchema.prepare(config);
         journal.complete(null);
-      } catch (RuntimeException e) {
+      } catch (Throwable e) { // an Error too (a driver that cannot load): the start fails with it instead of waiting
         journal.completeExceptionally(e);
       }
     }, "journal-check");

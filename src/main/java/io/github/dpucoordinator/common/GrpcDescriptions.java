@@ -105,7 +105,7 @@ public final class GrpcDescriptions {
         end = start - 3; // the character is not whole: leave it out
       }
     }
-    return encoded.substring(0, end) + String.format(" ... (description cut: %,d bytes encoded)", encoded.length());
+    return encoded.substring(0, end) + String.format(java.util.Locale.ROOT, " ... (description cut: %,d bytes encoded)", encoded.length());
   }
 
   /** The byte a %XX escape at {@code at} stands for; 0 (neither a first nor a later byte) when it is not one. */

@@ -51,8 +51,11 @@ public final class GrpcMessageLimit {
    * first message) is not passed on either: the rest is read and dropped. pekko-http 1.3.0 never gives the bytes it
    * still buffers for a request whose reader cancels back to the connection's flow-control window (apache/pekko-http
    * #1259, fixed after 1.3.0), so every such call shrank that window until, after some thousands, every call on the
-   * connection stalled.
+   * connection stalled. At most {@link #DROP_MAX} bytes are dropped so.
    */
+  /** The most of a request read and dropped after its answer (then its stream is reset, as pekko-http would). */
+  static final long DROP_MAX = 64L << 20;
+
   private static final class Check extends GraphStage<FlowShape<ByteString, ByteString>> {
     private final Inlet<ByteString> in = Inlet.create("GrpcMessageLimit.in");
     private final Outlet<ByteString> out = Outlet.create("GrpcMessageLimit.out");
@@ -73,6 +76,7 @@ public final class GrpcMessageLimit {
       Frames frames = new Frames(max);
       return new GraphStageLogic(shape) {
         private boolean dropping; // refused, or nobody reads any more: the rest of the request is read and dropped
+        private long dropped;
 
         {
           setHandler(in, new AbstractInHandler() {
@@ -80,6 +84,11 @@ public final class GrpcMessageLimit {
             public void onPush() {
               ByteString bytes = grab(in);
               if (dropping) {
+                dropped += bytes.size();
+                if (dropped > DROP_MAX) { // a client that goes on sending after its answer: its stream is reset after all
+                  cancelStage(new IllegalStateException("dropped " + dropped + " bytes after the answer"));
+                  return;
+                }
                 pull(in);
                 return;
               }

@@ -153,12 +153,17 @@ public final class NpuService {
    * or fails. The journal's tables must exist first ({@link JournalSchema}): {@code journalReady} completes once they do
    * (or fails with why they cannot).
    */
+  private static final Duration JOURNAL_CHECK_MAX = Duration.ofSeconds(50); // within the 60 s dpuctl npu waits for the start
+
   public static Behavior<Void> guardian(NpuSettings settings, CompletableFuture<?> journalReady, CompletableFuture<Running> started) {
     return Behaviors.setup(ctx -> {
-      try {
-        journalReady.join(); // checked on a thread of its own while this actor system started: the wait is what is left of it
-      } catch (java.util.concurrent.CompletionException e) {
+      try { // checked on a thread of its own while this actor system started: the wait is what is left of it
+        journalReady.get(JOURNAL_CHECK_MAX.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
         started.completeExceptionally(e.getCause());
+        return Behaviors.empty();
+      } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+        started.completeExceptionally(new IllegalStateException("the journal's check did not finish within " + JOURNAL_CHECK_MAX.toSeconds() + " s"));
         return Behaviors.empty();
       }
       return serve(ctx, settings, transport(ctx.getSystem(), settings), hostActions(ctx.getSystem(), settings), started);

@@ -18,7 +18,7 @@ class GrpcDescriptionsTest {
       assertTrue(kept.length() > GrpcDescriptions.MAX - 64 - 9, "cut no further back than the character it was in: " + kept.length());
       String decoded = URLDecoder.decode(kept, StandardCharsets.UTF_8);
       assertEquals("a".repeat(shift) + "\u20ac".repeat((kept.length() - shift) / 9), decoded, "shift " + shift);
-      assertTrue(cut.endsWith(String.format("(description cut: %,d bytes encoded)", encoded.length())), cut);
+      assertTrue(cut.endsWith(String.format(java.util.Locale.ROOT, "(description cut: %,d bytes encoded)", encoded.length())), cut);
     }
   }
 

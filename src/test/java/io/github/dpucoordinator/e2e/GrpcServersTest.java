@@ -68,6 +68,9 @@ class GrpcServersTest {
         // and the same cut by the client right after its messages
         assertEquals(Status.Code.CANCELLED, connection.call("gnoi.containerz.Containerz/Deploy", MethodType.BIDI_STREAMING, messages, true,
             5_000).getCode(), "cut call " + (i + 1));
+        // and sent to a method no service has (no handler ever reads it)
+        assertEquals(Status.Code.UNIMPLEMENTED, connection.call("gnoi.containerz.Containerz/NoSuchMethod", MethodType.BIDI_STREAMING, messages,
+            false, 5_000).getCode(), "call of an unknown method " + (i + 1));
       }
       assertEquals(Status.Code.OK, connection.call("gnoi.containerz.Containerz/ListImage", MethodType.SERVER_STREAMING, List.of(new byte[0]),
           false, 5_000).getCode(), "the next call on the connection");

@@ -137,8 +137,12 @@ class InputFuzzTest {
             INPUTS, seen, baseline, rss);
         assertTrue(npu.isAlive(), Harness.read(output));
         long peak = rss.stream().mapToLong(Long::longValue).max().orElse(baseline);
-        assertTrue(peak < 512 * 1024, "RSS stayed below 512 MiB (heap capped at 256 MiB): " + rss);
+        // heap capped at 256 MiB, Netty's direct buffers allowed as much again, plus code, classes and threads (measured ~460 MB)
+        assertTrue(peak < 640 * 1024, "RSS stayed below 640 MiB: " + rss);
         seen.forEach((door, codes) -> assertTrue(codes.values().stream().mapToInt(Integer::intValue).sum() >= INPUTS, door + ": " + codes));
+        // every door answers with a code of its own: none fails as INTERNAL or UNKNOWN (an over-long description did)
+        seen.forEach((door, codes) -> assertTrue(!codes.containsKey(Status.Code.INTERNAL) && !codes.containsKey(Status.Code.UNKNOWN),
+            door + ": " + codes));
 
         // valid requests at every door still work, once what the fuzz started (a campaign, holds, halted DPUs) is over
         settle(probe, admin, output, agents);

@@ -201,11 +201,8 @@ public record CoordinatorState(
   }
 
   private CoordinatorState withHalt(String dpuId, long millis) {
-    Map<String, List<Long>> next = new LinkedHashMap<>(halts);
-    List<Long> recentHalts = new ArrayList<>(haltsOf(dpuId));
-    recentHalts.add(millis);
-    next.put(dpuId, Histories.tail(recentHalts, io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT));
-    return new CoordinatorState(phase, current, last, recent, history, modules, notices, next);
+    return new CoordinatorState(phase, current, last, recent, history, modules, notices,
+        Histories.with(halts, dpuId, millis, io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT));
   }
 
   private CoordinatorState with(Phase nextPhase, Campaign c) {

@@ -10,10 +10,10 @@ import java.util.Map;
 public final class Histories {
   private Histories() {}
 
-  /** {@code history} with {@code entry} added to {@code dpuId}'s lines. */
-  public static Map<String, List<HistoryEntry>> with(Map<String, List<HistoryEntry>> history, String dpuId, HistoryEntry entry, int max) {
-    Map<String, List<HistoryEntry>> next = new LinkedHashMap<>(history);
-    List<HistoryEntry> entries = new ArrayList<>(next.getOrDefault(dpuId, List.of()));
+  /** {@code history} with {@code entry} added to {@code dpuId}'s lines (history lines, halt durations), the last {@code max} kept. */
+  public static <T> Map<String, List<T>> with(Map<String, List<T>> history, String dpuId, T entry, int max) {
+    Map<String, List<T>> next = new LinkedHashMap<>(history);
+    List<T> entries = new ArrayList<>(next.getOrDefault(dpuId, List.of()));
     entries.add(entry);
     next.put(dpuId, tail(entries, max));
     return next;

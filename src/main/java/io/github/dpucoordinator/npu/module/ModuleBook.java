@@ -126,10 +126,6 @@ public record ModuleBook(Map<String, ModuleState> modules, Map<String, List<Hist
   }
 
   private ModuleBook withHalt(String dpuId, long millis) {
-    List<Long> recent = new java.util.ArrayList<>(haltsOf(dpuId));
-    recent.add(millis);
-    Map<String, List<Long>> next = new LinkedHashMap<>(halts);
-    next.put(dpuId, Histories.tail(recent, io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT));
-    return new ModuleBook(modules, history, adopted, next);
+    return new ModuleBook(modules, history, adopted, Histories.with(halts, dpuId, millis, io.github.dpucoordinator.npu.settings.NpuSettings.HALTS_KEPT));
   }
 }

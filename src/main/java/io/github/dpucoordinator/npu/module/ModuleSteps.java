@@ -28,7 +28,7 @@ final class ModuleSteps {
     }
     if (report instanceof LinkReport.Completed c && halting) {
       if (!rebootOnly) {
-        return new ModuleHalted(t.id(), dpuId, true, c.detail(), now, c.haltMillis());
+        return new ModuleHalted(t.id(), dpuId, true, c.detail(), now, c.degraded() ? -1L : c.haltMillis()); // as campaigns: a degraded halt is not learnt
       }
       String what = t.kind() == ModuleKind.HALT ? "halted" : "rebooted (" + t.kind().method() + ")";
       return new ModuleTransitionFinished(t.id(), dpuId, "ok", what + (c.detail().isEmpty() ? "" : " (" + c.detail() + ")"), now);

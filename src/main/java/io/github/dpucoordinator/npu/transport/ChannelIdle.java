@@ -17,7 +17,10 @@ public record ChannelIdle(Optional<Duration> timeout) {
   public static final String KEY = "dpu-coordinator.npu.connections.idle-timeout";
   private static final Duration MIN = Duration.ofSeconds(1); // grpc-java takes nothing shorter
 
-  /** The setting, refused when it cannot work: below 1 s, or never reached because the watch asks more often. */
+  /**
+   * The setting, refused when it cannot work: below 1 s, or with the watch on (its asks every {@code watch.interval}
+   * would either keep every connection busy or open one for each ask).
+   */
   public static ChannelIdle from(Config root) {
     if (root.getString(KEY).equals("off")) {
       return new ChannelIdle(Optional.empty());
@@ -26,11 +29,10 @@ public record ChannelIdle(Optional<Duration> timeout) {
     if (timeout.compareTo(MIN) < 0) {
       throw new IllegalArgumentException(KEY + " (" + timeout + ") must be off or at least 1s");
     }
-    Duration watch = root.getDuration("dpu-coordinator.npu.watch.interval");
-    if (root.getBoolean("dpu-coordinator.npu.watch.enabled") && watch.compareTo(timeout) < 0) {
-      throw new IllegalArgumentException(KEY + " (" + timeout + ") is longer than dpu-coordinator.npu.watch.interval (" + watch
-          + "): the watch's asks keep every connection busy, so none would ever close; turn the watch off "
-          + "(dpu-coordinator.npu.watch.enabled) or set idle-timeout off");
+    if (root.getBoolean("dpu-coordinator.npu.watch.enabled")) {
+      throw new IllegalArgumentException(KEY + " (" + timeout + ") needs dpu-coordinator.npu.watch.enabled = false: the watch asks every "
+          + "DPU every " + root.getDuration("dpu-coordinator.npu.watch.interval") + ", which would keep every connection busy or open one "
+          + "for each ask");
     }
     return new ChannelIdle(Optional.of(timeout));
   }

@@ -117,6 +117,28 @@ class FlatLayoutMigrationTest {
   }
 
   @Test
+  void aModuleHaltAndAModuleSnapshotWrittenBeforeHaltDurationsWereKeptReadAsNoneKnown() throws Exception {
+    com.fasterxml.jackson.databind.ObjectMapper cbor = new com.fasterxml.jackson.databind.ObjectMapper(
+        new com.fasterxml.jackson.dataformat.cbor.CBORFactory());
+    ModuleEvent.ModuleHalted halted = new ModuleEvent.ModuleHalted("m1", "DPU0", true, "", 1L, 420L);
+    com.fasterxml.jackson.databind.node.ObjectNode event = (com.fasterxml.jackson.databind.node.ObjectNode) cbor.readTree(
+        serialization.serialize(halted).get());
+    assertEquals(420L, event.remove("haltMillis").asLong());
+    Object oldEvent = serialization.deserialize(cbor.writeValueAsBytes(event), serialization.findSerializerFor(halted).identifier(),
+        halted.getClass().getName()).get();
+    assertEquals(-1L, ((ModuleEvent.ModuleHalted) oldEvent).haltMillis());
+
+    io.github.dpucoordinator.npu.module.ModuleBook book = new io.github.dpucoordinator.npu.module.ModuleBook(java.util.Map.of(),
+        java.util.Map.of(), true, java.util.Map.of("DPU0", List.of(420L)));
+    com.fasterxml.jackson.databind.node.ObjectNode snapshot = (com.fasterxml.jackson.databind.node.ObjectNode) cbor.readTree(
+        serialization.serialize(book).get());
+    assertEquals(420L, snapshot.remove("halts").path("DPU0").get(0).asLong());
+    Object oldSnapshot = serialization.deserialize(cbor.writeValueAsBytes(snapshot), serialization.findSerializerFor(book).identifier(),
+        book.getClass().getName()).get();
+    assertEquals(List.of(), ((io.github.dpucoordinator.npu.module.ModuleBook) oldSnapshot).haltsOf("DPU0"));
+  }
+
+  @Test
   void whatIsWrittenNowNamesTheNewClassWithNoVersion() {
     CampaignEvent e = new CampaignEvent.CampaignStarted("c1", "r", CampaignKind.COLD, 1L, List.of(), false);
     assertEquals(CampaignEvent.CampaignStarted.class.getName(), Serializers.manifestFor(serialization.findSerializerFor(e), e));
