@@ -19,6 +19,10 @@ final class BenchmarkCommand implements Callable<Integer> {
       + "between campaigns (watch off, connections.idle-timeout 1s), so each campaign opens them with its signals.")
   boolean coldConnections;
 
+  @picocli.CommandLine.Option(names = "--pin", description = "With --fleet: the NPU service's threads on CPU 0 and the DPUs' on the "
+      + "others (taskset), so neither waits for the other's work; needs 2 CPUs or more.")
+  boolean pin;
+
   @picocli.CommandLine.Option(names = "--resume", description = "Only start-up: resume after SIGKILL with a 10,000-event journal, and idle RSS.")
   boolean resumeOnly;
 
@@ -32,8 +36,12 @@ final class BenchmarkCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (coldConnections && !fleetOnly) {
-      System.err.println("dpuctl benchmark: --cold-connections goes with --fleet");
+    if ((coldConnections || pin) && !fleetOnly) {
+      System.err.println("dpuctl benchmark: --cold-connections and --pin go with --fleet");
+      return ExitCodes.USAGE;
+    }
+    if (pin && Runtime.getRuntime().availableProcessors() < 2) {
+      System.err.println("dpuctl benchmark: --pin needs 2 CPUs or more, this machine offers " + Runtime.getRuntime().availableProcessors());
       return ExitCodes.USAGE;
     }
     if (tlsOnly) {
@@ -52,7 +60,7 @@ final class BenchmarkCommand implements Callable<Integer> {
       return Benchmark.run(System.out, java.util.List.of());
     }
     if (fleetOnly) {
-      new FleetBenchmark(System.out, Benchmark.javaOpts(), coldConnections).run(sizes);
+      new FleetBenchmark(System.out, Benchmark.javaOpts(), coldConnections, pin).run(sizes);
       return ExitCodes.OK;
     }
     int exit = Benchmark.run(System.out, sizes);

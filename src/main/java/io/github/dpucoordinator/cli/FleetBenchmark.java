@@ -42,11 +42,20 @@ final class FleetBenchmark {
   private final Properties recorded = new Properties();
   /** The NPU closes idle connections (watch off, idle-timeout 1 s) and each campaign waits until none is open: opened by the signals. */
   private final boolean coldConnections;
+  /** The NPU's threads on CPU 0, the DPUs' (this JVM's) on the others: neither side's work queues behind the other's. */
+  private final boolean pinned;
+  /** The machine's CPUs, counted before this JVM pins itself to some of them. */
+  private final int cpus = Runtime.getRuntime().availableProcessors();
 
   FleetBenchmark(PrintStream out, List<String> javaOpts, boolean coldConnections) throws Exception {
+    this(out, javaOpts, coldConnections, false);
+  }
+
+  FleetBenchmark(PrintStream out, List<String> javaOpts, boolean coldConnections, boolean pinned) throws Exception {
     this.out = out;
     this.javaOpts = javaOpts;
     this.coldConnections = coldConnections;
+    this.pinned = pinned;
     try (var in = FleetBenchmark.class.getResourceAsStream("/benchmark-recorded.properties")) {
       if (in != null) {
         recorded.load(in);
@@ -97,6 +106,10 @@ final class FleetBenchmark {
       BenchNpu npu = BenchNpu.start(javaOpts, dir, Ports.freeLoopbackPort(), fleet.dpuArgs(), protocol + "-" + n, env);
       try {
         npu.awaitStatus(Duration.ofMinutes(2), POLL, s -> s.path("phase").asText().equals("Idle"));
+        if (pinned) {
+          pin(npu.process.pid(), "0");
+          pin(ProcessHandle.current().pid(), cpus == 2 ? "1" : "1-" + (cpus - 1));
+        }
         List<Campaign> runs = new ArrayList<>();
         for (int i = 0; i <= WARM; i++) {
           runs.add(campaign(npu, fleet));
@@ -142,6 +155,15 @@ final class FleetBenchmark {
         (fleet.statusCalls() - calls) / (double) n, cpuMillis, wall);
   }
 
+  /** Every thread of process {@code pid} (and the threads they start later) onto {@code cpus}, with util-linux's taskset. */
+  private static void pin(long pid, String cpus) throws Exception {
+    Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus, String.valueOf(pid)).redirectErrorStream(true).start();
+    String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException("taskset could not pin process " + pid + " to CPUs " + cpus + ": " + said);
+    }
+  }
+
   /** Until the NPU has no connection open to any of the DPUs (closed after its idle timeout), at most a minute. */
   private static void awaitNoConnection(Fleet fleet) throws Exception {
     List<Integer> ports = fleet.dpuArgs().stream().map(a -> Integer.parseInt(a.replaceAll(".*:([0-9]+)(/.*)?$", "$1"))).toList();
@@ -164,7 +186,7 @@ final class FleetBenchmark {
     List<Campaign> warm = runs.subList(1, runs.size());
     List<Long> detection = new ArrayList<>();
     warm.forEach(r -> detection.addAll(r.detection()));
-    String key = (coldConnections ? "cold-connections." : "") + protocol + "." + n + ".";
+    String key = (coldConnections ? "cold-connections." : "") + (pinned ? "pinned." : "") + protocol + "." + n + ".";
     Map<String, String> figures = new LinkedHashMap<>();
     figures.put("overhead.cold", cold.overhead() + " ms");
     figures.put("overhead.warm", median(warm.stream().map(Campaign::overhead).toList()) + " ms");
@@ -176,7 +198,8 @@ final class FleetBenchmark {
     figures.put("cpu.warm", String.format("%.2f ms", median(warm.stream().map(Campaign::cpuMillis).toList()) / (double) n));
     figures.put("cold-over-warm", String.format("%.2f", cold.untilReboot() / (double) median(warm.stream().map(Campaign::untilReboot).toList())));
     figures.put("rss", rssKb / 1024 + " MB");
-    out.printf("   %-14s N=%4d%s:", protocol, n, coldConnections ? " (connections opened by each campaign)" : "");
+    out.printf("   %-14s N=%4d%s%s:", protocol, n, coldConnections ? " (connections opened by each campaign)" : "",
+        pinned ? " (NPU on CPU 0, DPUs on the others)" : "");
     figures.forEach((k, v) -> out.printf(" %s %s%s;", k, v, recorded.containsKey(key + k) ? " [" + recorded.getProperty(key + k) + "]" : ""));
     out.println();
     out.printf("   %-14s         per campaign (ms): until reboot %s, slowest own shutdown %s, whole %s%n", "",
