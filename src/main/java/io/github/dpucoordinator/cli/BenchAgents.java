@@ -53,5 +53,10 @@ final class BenchAgents implements AutoCloseable {
   @Override
   public void close() {
     system.terminate();
+    try {
+      io.github.dpucoordinator.sim.Simulation.deleteTree(gate.getParent());
+    } catch (java.io.IOException e) {
+      // a temporary directory left behind
+    }
   }
 }

@@ -102,6 +102,7 @@ final class Benchmark {
     } finally {
       npu.process.destroyForcibly();
       npu.close();
+      io.github.dpucoordinator.sim.Simulation.deleteTree(dir);
     }
   }
 
@@ -123,6 +124,7 @@ final class Benchmark {
     } finally {
       npu.process.destroyForcibly();
       npu.close();
+      io.github.dpucoordinator.sim.Simulation.deleteTree(dir);
     }
   }
 

@@ -122,6 +122,7 @@ final class FleetBenchmark {
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      io.github.dpucoordinator.sim.Simulation.deleteTree(dir); // the service's journal and log
     }
   }
 

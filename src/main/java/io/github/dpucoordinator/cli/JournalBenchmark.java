@@ -75,7 +75,7 @@ final class JournalBenchmark {
         out.printf("  %-34s median %6.2f ms   p99 %6.2f ms%n", fsync ? "jdbc:h2:fsync: (the default)" : "jdbc:h2:file: (no sync, as before)",
             micros.get(micros.size() / 2) / 1000.0, micros.get((int) (micros.size() * 0.99)) / 1000.0);
       } finally {
-        deleteTree(dir);
+        io.github.dpucoordinator.sim.Simulation.deleteTree(dir);
       }
     }
   }
@@ -104,11 +104,4 @@ final class JournalBenchmark {
     }
   }
 
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 }

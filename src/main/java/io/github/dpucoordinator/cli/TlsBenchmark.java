@@ -69,6 +69,7 @@ final class TlsBenchmark {
     } finally {
       plainSystem.terminate();
       tlsSystem.terminate();
+      io.github.dpucoordinator.sim.Simulation.deleteTree(dir);
     }
   }
 
