@@ -99,9 +99,8 @@ class MixedFleetTest {
       });
     }
 
-    /** A module shutdown of {@code dpu}, then a startup, each awaited; the RebootStatus calls the DPU served meanwhile. */
-    double moduleCycle(String dpu) throws Exception {
-      double before = statusCalls(dpu);
+    /** A module shutdown of {@code dpu}, then a startup, each awaited and ended ok. */
+    void moduleCycle(String dpu) throws Exception {
       for (boolean down : new boolean[] {true, false}) {
         var request = io.github.dpucoordinator.proto.admin.ModuleRequest.newBuilder().setDpuId(dpu).setReason("module cycle").build();
         var r = (down ? admin.moduleShutdown(request) : admin.moduleStartup(request)).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -110,7 +109,6 @@ class MixedFleetTest {
             && s.path("modules").get(0).path("adminState").asText().equals(down ? "down" : "up")).path("modules").get(0);
         assertTrue(m.path("lastOutcome").asText().startsWith("ok"), m.toString());
       }
-      return statusCalls(dpu) - before;
     }
 
     JsonNode awaitFinished(String id) {
@@ -165,33 +163,9 @@ class MixedFleetTest {
 
   @Test
   void aGnoiDpusHaltDurationsAreJournaledAndItsPollsPlannedFromThemAcrossARestart(@TempDir Path dir) throws Exception {
-    List<AgentServer.Running> own = Harness.startAgents(kit.system(), "LEARN", 1, 400);
-    Config config = AppConfig.with(config(dir), "dpu-coordinator.npu.gnoi.status-poll-interval", "1s");
-    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("LEARN0", "127.0.0.1", own.get(0).port(), DpuEndpoint.GNOI));
-    HostActions host = new PowerCycling(List.of(), own);
-    List<Double> calls = new ArrayList<>();
-    JsonNode learnt;
-    try (Npu npu = new Npu(config, dpus, host, "npu-learn")) {
-      for (int i = 0; i < 2; i++) {
-        double before = statusCalls("LEARN0");
-        assertEquals("success", npu.awaitFinished(npu.start()).path("lastCampaign").path("outcome").asText());
-        calls.add(statusCalls("LEARN0") - before);
-      }
-      learnt = npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 2).path("haltHistory").path("LEARN0");
-    }
-    for (JsonNode halt : learnt) {
-      // halfway between the last poll that found it active and the first that found it done: within half a gap of 400 ms
-      assertTrue(halt.asLong() >= 300 && halt.asLong() < 1_400, "a 400 ms halt, as the NPU estimated it: " + learnt);
-    }
-    try (Npu npu = new Npu(config, dpus, host, "npu-learn-again")) {
-      assertEquals(learnt, npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 2).path("haltHistory").path("LEARN0"),
-          "recovered from the journal");
-      double before = statusCalls("LEARN0");
-      JsonNode done = npu.awaitFinished(npu.start());
-      assertEquals("success", done.path("lastCampaign").path("outcome").asText(), done.toString());
-      calls.add(statusCalls("LEARN0") - before);
-      assertEquals(3, npu.await(s -> s.path("haltHistory").path("LEARN0").size() == 3).path("haltHistory").path("LEARN0").size());
-    }
+    List<Double> calls = learnsAcrossARestart(dir, "LEARN", (npu, dpu) -> {
+      assertEquals("success", npu.awaitFinished(npu.start()).path("lastCampaign").path("outcome").asText());
+    }, s -> s.path("haltHistory").path("LEARN0"));
     // the baseline read, the polls planned around the expected end, and the readiness check after the power cycle
     assertTrue(calls.get(2) <= 8, "RebootStatus calls per campaign: " + calls);
   }
@@ -199,31 +173,50 @@ class MixedFleetTest {
   /** Module shutdowns learn a gNOI DPU's HALT durations as campaigns do (from their own journal) and plan their polls from them. */
   @Test
   void moduleShutdownsOfAGnoiDpuLearnItsHaltDurationsAcrossARestart(@TempDir Path dir) throws Exception {
-    List<AgentServer.Running> own = Harness.startAgents(kit.system(), "MOD", 1, 400);
+    List<Double> calls = learnsAcrossARestart(dir, "MOD", Npu::moduleCycle, s -> s.path("modules").get(0).path("haltHistory"));
+    // planned from the history: fewer calls than the first, on the default schedule (measured 8, 4, 4; 8, 7, 7 without it)
+    assertTrue(calls.get(2) <= 8 && calls.get(2) < calls.get(0), "RebootStatus calls per shutdown and startup: " + calls);
+  }
+
+  /** What halts a DPU: a campaign, or a module shutdown and startup, each awaited. */
+  private interface Operation {
+    void run(Npu npu, String dpu) throws Exception;
+  }
+
+  /**
+   * A gNOI agent whose halt takes 400 ms, halted by {@code op} twice, the service restarted, then once more: the halts are
+   * learnt (in the status at {@code history}), survive the restart, and the third is the third learnt; the RebootStatus
+   * calls the agent served for each.
+   */
+  private List<Double> learnsAcrossARestart(Path dir, String prefix, Operation op, java.util.function.Function<JsonNode, JsonNode> history)
+      throws Exception {
+    List<AgentServer.Running> own = Harness.startAgents(kit.system(), prefix, 1, 400);
+    String id = prefix + "0";
     Config config = AppConfig.with(config(dir), "dpu-coordinator.npu.gnoi.status-poll-interval", "1s");
-    List<DpuEndpoint> dpus = List.of(new DpuEndpoint("MOD0", "127.0.0.1", own.get(0).port(), DpuEndpoint.GNOI));
+    List<DpuEndpoint> dpus = List.of(new DpuEndpoint(id, "127.0.0.1", own.get(0).port(), DpuEndpoint.GNOI));
     HostActions host = new PowerCycling(List.of(), own);
     List<Double> calls = new ArrayList<>();
     JsonNode learnt;
-    try (Npu npu = new Npu(config, dpus, host, "npu-module-learn")) {
+    try (Npu npu = new Npu(config, dpus, host, "npu-" + prefix)) {
       for (int i = 0; i < 2; i++) {
-        calls.add(npu.moduleCycle("MOD0"));
+        double before = statusCalls(id);
+        op.run(npu, id);
+        calls.add(statusCalls(id) - before);
       }
-      learnt = npu.await(s -> s.path("modules").get(0).path("haltHistory").size() == 2).path("modules").get(0).path("haltHistory");
+      learnt = history.apply(npu.await(s -> history.apply(s).size() == 2));
     }
     for (JsonNode halt : learnt) {
+      // halfway between the last poll that found it active and the first that found it done: within half a gap of 400 ms
       assertTrue(halt.asLong() >= 300 && halt.asLong() < 1_400, "a 400 ms halt, as the NPU estimated it: " + learnt);
     }
-    try (Npu npu = new Npu(config, dpus, host, "npu-module-learn-again")) {
-      assertEquals(learnt, npu.await(s -> s.path("modules").get(0).path("haltHistory").size() == 2).path("modules").get(0)
-          .path("haltHistory"), "recovered from the journal");
-      calls.add(npu.moduleCycle("MOD0"));
-      assertEquals(3, npu.await(s -> s.path("modules").get(0).path("haltHistory").size() == 3).path("modules").get(0).path("haltHistory")
-          .size());
+    try (Npu npu = new Npu(config, dpus, host, "npu-" + prefix + "-again")) {
+      assertEquals(learnt, history.apply(npu.await(s -> history.apply(s).size() == 2)), "recovered from the journal");
+      double before = statusCalls(id);
+      op.run(npu, id);
+      calls.add(statusCalls(id) - before);
+      assertEquals(3, history.apply(npu.await(s -> history.apply(s).size() == 3)).size());
     }
-    // the baseline read, the polls planned around the expected end, and the readiness checks of the startup
-    // planned from the history: fewer calls than the first, on the default schedule (measured 8, 4, 4; 8, 7, 7 without it)
-    assertTrue(calls.get(2) <= 8 && calls.get(2) < calls.get(0), "RebootStatus calls per shutdown and startup: " + calls);
+    return calls;
   }
 
   @Test
