@@ -150,6 +150,44 @@ class GnoiAgentTest {
   }
 
   /**
+   * A HALT repeated for the same campaign (its first answer lost, or it arrived late, after the DPU was back) does not run
+   * the shutdown again: the NPU names its campaign in field 1001 (NetworkFaultsTest's 30 % loss ran one twice); another
+   * campaign's does, and so does a Reboot from a client that names none (openconfig's proto).
+   */
+  @Test
+  void aHaltRepeatedForTheSameCampaignIsNotRunTwiceEvenAfterTheDpuIsBack() throws Exception {
+    AgentServer.Running running = start("G10", 50, "");
+    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
+        Duration.ofSeconds(10), "HALT");
+    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = new io.github.dpucoordinator.npu.transport.DpuEndpoint("G10", "127.0.0.1", running.port());
+    var c1 = new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c-once", "cold", "test", 0);
+    get(npu.signal(dpu, c1, Duration.ofSeconds(5)));
+    awaitAgent(running, s -> s.shutdownRuns() == 1 && s.state().shutDown());
+    get(npu.signal(dpu, c1, Duration.ofSeconds(5))); // while it is halted
+    running.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE);
+    awaitAgent(running, s -> s.state() == io.github.dpucoordinator.agent.machine.AgentState.LISTENING);
+    get(npu.signal(dpu, c1, Duration.ofSeconds(5))); // after it is back
+    assertEquals(io.github.dpucoordinator.agent.machine.AgentState.LISTENING, Harness.agentState(kit.system(), running).state());
+    assertEquals(1, Harness.agentState(kit.system(), running).shutdownRuns(), "one shutdown for campaign c-once");
+    get(npu.signal(dpu, new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c-next", "cold", "test", 0),
+        Duration.ofSeconds(5)));
+    awaitAgent(running, s -> s.shutdownRuns() == 2);
+    running.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE);
+    awaitAgent(running, s -> s.state() == io.github.dpucoordinator.agent.machine.AgentState.LISTENING);
+    get(gnoi(running).reboot(RebootRequest.newBuilder().setMethod(RebootMethod.HALT).setMessage("campaign c-once: by hand").build()));
+    awaitAgent(running, s -> s.shutdownRuns() == 3); // no field, no campaign: as any gNOI Reboot
+    npu.close();
+  }
+
+  private void awaitAgent(AgentServer.Running running, java.util.function.Predicate<io.github.dpucoordinator.agent.machine.AgentSnapshot> ok) {
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), Duration.ofMillis(50), () -> {
+      var s = Harness.agentState(kit.system(), running);
+      assertTrue(ok.test(s), s.toString());
+      return s;
+    });
+  }
+
+  /**
    * Every field gNOI defines is at its default; the one field set is this project's boot id (field 1002), which a client
    * compiled from openconfig's proto, like this one, keeps as unknown and skips.
    */

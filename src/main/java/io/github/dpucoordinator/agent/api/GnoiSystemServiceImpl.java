@@ -81,7 +81,8 @@ public final class GnoiSystemServiceImpl implements io.github.dpucoordinator.pro
     }
     Duration delay = Duration.ofNanos(in.getDelay());
     CompletionStage<DpuAgent.SignalOutcome> outcome = asks.ask(agent,
-        replyTo -> new DpuAgent.Signal("", method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo));
+        // our NPU names its campaign (a field other gNOI clients do not send): a repeated Reboot is then not run twice
+        replyTo -> new DpuAgent.Signal(in.getDpuCoordinatorCampaignId(), method, DpuAgent.Signal.GNOI, in.getMessage(), 0, delay, replyTo));
     return outcome.thenCompose(o -> switch (o.disposition()) {
       case IN_PROGRESS -> failed(Status.INVALID_ARGUMENT.withDescription("reboot in progress"));
       case REFUSED -> failed(Status.UNAVAILABLE.withDescription(o.detail()), ProtectiveTrailers.of(o.protective(), o.protectiveReason()));

@@ -64,6 +64,7 @@ public final class GnoiDpuTransport implements DpuTransport {
     RebootRequest request = RebootRequest.newBuilder()
         .setMethod(m)
         .setMessage("campaign " + r.campaignId() + ": " + r.reason())
+        .setDpuCoordinatorCampaignId(r.campaignId())
         .build();
     // The evidence of completion is the caller's Baseline, journaled before this call (needsBaseline): not read again here.
     SystemClient client = clients.of(dpu);
