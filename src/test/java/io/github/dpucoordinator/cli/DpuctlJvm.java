@@ -43,6 +43,15 @@ public final class DpuctlJvm {
     List<String> base = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m"));
     try {
       Path dir = Files.createTempDirectory("dpuctl-test-jvm-");
+      // 70-odd MB (the classes' jar and the archive) each test JVM made and left behind: removed when it exits (a process
+      // still running from it keeps what it has open)
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          io.github.dpucoordinator.sim.Simulation.deleteTree(dir);
+        } catch (IOException | RuntimeException e) {
+          // a temporary directory left behind
+        }
+      }, "dpuctl-test-jvm-cleanup"));
       String classpath = classpath(dir);
       Path archive = dir.resolve("dpuctl.jsa");
       writeArchive(base, classpath, dir, archive);
