@@ -90,7 +90,7 @@ final class Soak {
       String kind = steps.get(i);
       long pause = random.nextInt(KILL_WITHIN_MS.get(kind) + 1);
       Map<String, Long> before = fleet.shutdownRuns();
-      long started = kind.equals("container-upgrade") ? fleet.offloadedEvents("upgrade-started") : 0;
+      long since = System.currentTimeMillis(); // the offloader's history is stamped with the same clock
       SoakLedger.Op op = begin(fleet, ledger.ops.size() + 1, kind, dpu, kind.equals("campaign") ? fleet.ids()
           : kind.equals("container-upgrade") ? List.of() : List.of(dpu));
       ledger.ops.add(op);
@@ -108,7 +108,7 @@ final class Soak {
       }
       op.millis = (System.nanoTime() - began) / 1_000_000;
       if (kind.equals("container-upgrade")) {
-        op.container = containerProblems(fleet, op.id, fleet.offloadedEvents("upgrade-started") - started);
+        op.container = containerProblems(fleet, op.id, fleet.offloadedEventsSince("upgrade-started", since));
       }
       Map<String, Long> after = fleet.shutdownRuns();
       Map<String, Long> runs = new LinkedHashMap<>();

@@ -154,10 +154,13 @@ final class SoakFleet implements AutoCloseable {
     return offloader.status(ContainerRef.newBuilder().setName(CONTAINER).build()).toCompletableFuture().get(15, TimeUnit.SECONDS);
   }
 
-  /** How many times the offloader's history records {@code event} (upgrade-started, upgraded, ...). */
-  long offloadedEvents(String event) throws Exception {
+  /**
+   * How many times the offloader's history records {@code event} (upgrade-started, upgraded, ...) at or after
+   * {@code sinceMillis}: counted by time, since the history it answers with keeps only its latest entries (history-max).
+   */
+  long offloadedEventsSince(String event, long sinceMillis) throws Exception {
     return offloader.history(ContainerRef.newBuilder().setName(CONTAINER).build()).toCompletableFuture().get(15, TimeUnit.SECONDS)
-        .getEntriesList().stream().filter(e -> e.getEvent().equals(event)).count();
+        .getEntriesList().stream().filter(e -> e.getEvent().equals(event) && e.getAtMs() >= sinceMillis).count();
   }
 
   /** What the NPU's Containerz lists for the container: "STATUS image:tag" per instance (a fresh client: the NPU restarts). */
