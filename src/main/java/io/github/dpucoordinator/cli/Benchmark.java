@@ -40,7 +40,7 @@ final class Benchmark {
     out.println("Machine: " + machine());
     out.println("JVM options of the measured NPU processes: " + String.join(" ", javaOpts));
     if (!sizes.isEmpty()) {
-      new FleetBenchmark(out, javaOpts, false).run(sizes);
+      new FleetBenchmark(out, javaOpts, false, false).run(sizes);
     }
     try (BenchAgents agents = new BenchAgents(8)) {
       resumeAfterSigkill(agents);

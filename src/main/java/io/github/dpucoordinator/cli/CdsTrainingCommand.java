@@ -38,7 +38,6 @@ final class CdsTrainingCommand implements Callable<Integer> {
     if (what.equals("cli")) {
       return unreachable == ExitCodes.UNREACHABLE ? ExitCodes.OK : ExitCodes.DEGRADED;
     }
-
     ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
         .setLevel(ch.qos.logback.classic.Level.WARN);
     for (String protocol : new String[] {DpuEndpoint.REBOOT_SERVICE, DpuEndpoint.GNOI}) {

@@ -47,10 +47,6 @@ final class FleetBenchmark {
   /** The machine's CPUs, counted before this JVM pins itself to some of them. */
   private final int cpus = Runtime.getRuntime().availableProcessors();
 
-  FleetBenchmark(PrintStream out, List<String> javaOpts, boolean coldConnections) throws Exception {
-    this(out, javaOpts, coldConnections, false);
-  }
-
   FleetBenchmark(PrintStream out, List<String> javaOpts, boolean coldConnections, boolean pinned) throws Exception {
     this.out = out;
     this.javaOpts = javaOpts;
@@ -167,7 +163,7 @@ final class FleetBenchmark {
 
   /** Until the NPU has no connection open to any of the DPUs (closed after its idle timeout), at most a minute. */
   private static void awaitNoConnection(Fleet fleet) throws Exception {
-    List<Integer> ports = fleet.dpuArgs().stream().map(a -> Integer.parseInt(a.replaceAll(".*:([0-9]+)(/.*)?$", "$1"))).toList();
+    List<Integer> ports = fleet.dpuArgs().stream().map(a -> DpuEndpoint.parse(a).port()).toList();
     long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
     while (System.nanoTime() < end) {
       long open = 0;

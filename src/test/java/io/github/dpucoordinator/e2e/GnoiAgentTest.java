@@ -125,9 +125,8 @@ class GnoiAgentTest {
     AgentSettings settings = AgentSettings.create(AppConfig.load()).withId("G9").withPort(0)
         .withSteps(List.of(StepSpec.command("flush-disk", "echo disk busy >&2; exit 4", Duration.ofSeconds(5))));
     AgentServer.Running running = AgentServer.start(kit.system(), settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
-    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
-        Duration.ofSeconds(10), "HALT");
-    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = new io.github.dpucoordinator.npu.transport.DpuEndpoint("G9", "127.0.0.1", running.port());
+    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = npuTransport();
+    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = endpoint(running);
     get(npu.signal(dpu, new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c9", "cold", "test", 0), Duration.ofSeconds(5)));
     io.github.dpucoordinator.npu.transport.DpuTransport.Observation done = kit.createTestProbe().awaitAssert(Duration.ofSeconds(10),
         Duration.ofMillis(100), () -> {
@@ -157,26 +156,38 @@ class GnoiAgentTest {
   @Test
   void aHaltRepeatedForTheSameCampaignIsNotRunTwiceEvenAfterTheDpuIsBack() throws Exception {
     AgentServer.Running running = start("G10", 50, "");
-    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
-        Duration.ofSeconds(10), "HALT");
-    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = new io.github.dpucoordinator.npu.transport.DpuEndpoint("G10", "127.0.0.1", running.port());
+    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = npuTransport();
+    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = endpoint(running);
     var c1 = new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c-once", "cold", "test", 0);
     get(npu.signal(dpu, c1, Duration.ofSeconds(5)));
     awaitAgent(running, s -> s.shutdownRuns() == 1 && s.state().shutDown());
     get(npu.signal(dpu, c1, Duration.ofSeconds(5))); // while it is halted
-    running.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE);
-    awaitAgent(running, s -> s.state() == io.github.dpucoordinator.agent.machine.AgentState.LISTENING);
+    powerCycled(running);
     get(npu.signal(dpu, c1, Duration.ofSeconds(5))); // after it is back
     assertEquals(io.github.dpucoordinator.agent.machine.AgentState.LISTENING, Harness.agentState(kit.system(), running).state());
     assertEquals(1, Harness.agentState(kit.system(), running).shutdownRuns(), "one shutdown for campaign c-once");
     get(npu.signal(dpu, new io.github.dpucoordinator.npu.transport.DpuTransport.SignalRequest("c-next", "cold", "test", 0),
         Duration.ofSeconds(5)));
     awaitAgent(running, s -> s.shutdownRuns() == 2);
-    running.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE);
-    awaitAgent(running, s -> s.state() == io.github.dpucoordinator.agent.machine.AgentState.LISTENING);
+    powerCycled(running);
     get(gnoi(running).reboot(RebootRequest.newBuilder().setMethod(RebootMethod.HALT).setMessage("campaign c-once: by hand").build()));
     awaitAgent(running, s -> s.shutdownRuns() == 3); // no field, no campaign: as any gNOI Reboot
     npu.close();
+  }
+
+  /** The NPU's own gNOI transport (what a campaign signals and polls with), calls bounded at 10 s. */
+  private io.github.dpucoordinator.npu.transport.GnoiDpuTransport npuTransport() {
+    return new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(), Duration.ofSeconds(10), "HALT");
+  }
+
+  private static io.github.dpucoordinator.npu.transport.DpuEndpoint endpoint(AgentServer.Running running) {
+    return new io.github.dpucoordinator.npu.transport.DpuEndpoint(running.dpuId(), "127.0.0.1", running.port());
+  }
+
+  /** The DPU power-cycled (a simulated restart), once it listens again. */
+  private void powerCycled(AgentServer.Running running) {
+    running.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE);
+    awaitAgent(running, s -> s.state() == io.github.dpucoordinator.agent.machine.AgentState.LISTENING);
   }
 
   private void awaitAgent(AgentServer.Running running, java.util.function.Predicate<io.github.dpucoordinator.agent.machine.AgentSnapshot> ok) {
@@ -200,9 +211,8 @@ class GnoiAgentTest {
   void theNpusGnoiClientSeesTheAgentsBootIdAndANewOneAfterTheAgentRestarted() throws Exception {
     // so that a DPU which announced its own reboot and came back while nobody watched is known to be back
     AgentServer.Running running = start("G8", 50, "");
-    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = new io.github.dpucoordinator.npu.transport.GnoiDpuTransport(kit.system(),
-        Duration.ofSeconds(10), "HALT");
-    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = new io.github.dpucoordinator.npu.transport.DpuEndpoint("G8", "127.0.0.1", running.port());
+    io.github.dpucoordinator.npu.transport.GnoiDpuTransport npu = npuTransport();
+    io.github.dpucoordinator.npu.transport.DpuEndpoint dpu = endpoint(running);
     String before = get(npu.observe(dpu, "", -1, Duration.ZERO, Duration.ofSeconds(5))).bootId();
     assertEquals(Harness.agentState(kit.system(), running).bootId(), before);
     running.agent().tell(io.github.dpucoordinator.agent.machine.DpuAgent.SimulatedPowerCycle.INSTANCE);

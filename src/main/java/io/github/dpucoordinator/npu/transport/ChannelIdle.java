@@ -16,6 +16,8 @@ import org.apache.pekko.grpc.GrpcClientSettings;
 public record ChannelIdle(Optional<Duration> timeout) {
   public static final String KEY = "dpu-coordinator.npu.connections.idle-timeout";
   private static final Duration MIN = Duration.ofSeconds(1); // grpc-java takes nothing shorter
+  /** Connections kept open (the default). */
+  static final ChannelIdle KEPT = new ChannelIdle(Optional.empty());
 
   /**
    * The setting, refused when it cannot work: below 1 s, or with the watch on (its asks every {@code watch.interval}
@@ -23,7 +25,7 @@ public record ChannelIdle(Optional<Duration> timeout) {
    */
   public static ChannelIdle from(Config root) {
     if (root.getString(KEY).equals("off")) {
-      return new ChannelIdle(Optional.empty());
+      return KEPT;
     }
     Duration timeout = root.getDuration(KEY);
     if (timeout.compareTo(MIN) < 0) {

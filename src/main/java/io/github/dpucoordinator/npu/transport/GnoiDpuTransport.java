@@ -19,7 +19,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.grpc.GrpcClientSettings;
 
 /**
  * gNOI {@code gnoi.system.System} as a {@link DpuTransport}, the way SONiC's NPU drives its DPUs:
@@ -53,9 +52,8 @@ public final class GnoiDpuTransport implements DpuTransport {
   public GnoiDpuTransport(ActorSystem<?> system, Duration callDeadline, String method, DpuTls tls) {
     this.method = RebootMethod.valueOf(method);
     this.delays = Delays.of(system);
-    ChannelIdle idle = ChannelIdle.from(system.settings().config());
-    this.clients = new Clients<>(dpu -> SystemClient.create(idle.apply(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(dpu.host(),
-        dpu.port(), system).withDeadline(callDeadline), dpu.host())), system), c -> c.closed().toCompletableFuture().isDone(), SystemClient::close);
+    this.clients = new Clients<>(dpu -> SystemClient.create(tls.client(system, dpu, callDeadline), system),
+        c -> c.closed().toCompletableFuture().isDone(), SystemClient::close);
   }
 
   @Override

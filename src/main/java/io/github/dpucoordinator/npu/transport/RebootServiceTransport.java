@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.grpc.GrpcClientSettings;
 
 /**
  * The seed's RebootService (with its extensions) as a {@link DpuTransport}: campaign ids, long polls. One client (one HTTP/2
@@ -28,10 +27,8 @@ public final class RebootServiceTransport implements DpuTransport {
   /** {@code tls}: how each DPU is reached (plaintext, TLS, skip-verify, with a client certificate). */
   public RebootServiceTransport(ActorSystem<?> system, Duration callDeadline, java.time.Clock clock, DpuTls tls) {
     this.clock = clock;
-    ChannelIdle idle = ChannelIdle.from(system.settings().config());
-    this.clients = new Clients<>(dpu -> RebootServiceClient.create(idle.apply(tls.of(dpu.id()).apply(GrpcClientSettings.connectToServiceAt(
-        dpu.host(), dpu.port(), system).withDeadline(callDeadline), dpu.host())), system), c -> c.closed().toCompletableFuture().isDone(),
-        RebootServiceClient::close);
+    this.clients = new Clients<>(dpu -> RebootServiceClient.create(tls.client(system, dpu, callDeadline), system),
+        c -> c.closed().toCompletableFuture().isDone(), RebootServiceClient::close);
   }
 
   @Override
