@@ -62,6 +62,12 @@ final class Soak {
     try (SoakFleet fleet = new SoakFleet(options.dpus(), dpuApiPort, options.dir())) {
       startNpu(fleet);
       awaitUp();
+      // its first start is not an upgrade: the soak's upgrades begin from a container that runs
+      String notYet = awaitOffloaded(fleet, SoakFleet.FIRST_VERSION);
+      if (notYet != null) {
+        throw new IllegalStateException("G0's offloaded container did not start at " + SoakFleet.FIRST_VERSION + " within "
+            + OPERATION_BOUND.toSeconds() + " s: " + notYet);
+      }
       for (int n = 0; ledger.kills.size() < options.kills() && System.nanoTime() < until; n++) {
         if (!cycle(fleet, n)) {
           break; // an operation did not end: the next would be refused; the report says which
@@ -159,23 +165,33 @@ final class Soak {
 
   /** Waits (bounded) until G0's offloader says its container runs the version of {@code op}, healthy; false if not. */
   private boolean awaitUpgraded(SoakLedger.Op op, SoakFleet fleet) throws InterruptedException {
+    String missed = awaitOffloaded(fleet, op.id);
+    if (missed != null) {
+      log.printf("soak: %s did not end within %s s: %s%n", op.describe(), OPERATION_BOUND.toSeconds(), missed);
+      op.lastSeen = "G0's offloader: " + missed;
+      return false;
+    }
+    op.outcome = "upgraded";
+    return true;
+  }
+
+  /** Waits (bounded) until G0's offloader says its container runs {@code version}, healthy: null, else what it said last. */
+  private static String awaitOffloaded(SoakFleet fleet, String version) throws InterruptedException {
     long until = System.nanoTime() + OPERATION_BOUND.toNanos();
     String last = "";
     while (System.nanoTime() < until) {
       try {
         var s = fleet.offloaded();
         last = s.getPhase() + " " + s.getTag() + " " + s.getHealth() + ": " + s.getDetail();
-        if (s.getPhase().equals("steady") && s.getTag().equals(op.id) && s.getHealth().equals("healthy")) {
-          op.outcome = "upgraded";
-          return true;
+        if (s.getPhase().equals("steady") && s.getTag().equals(version) && s.getHealth().equals("healthy")) {
+          return null;
         }
       } catch (Exception e) {
         last = Systems.rootMessage(e);
       }
       Thread.sleep(200); // the offloader's own state, asked again: nothing to wait on but its answer
     }
-    log.printf("soak: %s did not end within %s s: %s%n", op.describe(), OPERATION_BOUND.toSeconds(), last);
-    return false;
+    return last;
   }
 
   /** After an upgrade: the NPU runs the container once, at that version, and the offloader started the upgrade once. */

@@ -1,7 +1,5 @@
 package io.github.dpucoordinator.cli;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,7 +12,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -57,7 +54,7 @@ final class SoakCommand implements Callable<Integer> {
       + "restartMillis, wallMillis) and nothing else on stdout.")
   boolean json;
 
-  @Option(names = "--verbose", description = "Show the agents' log lines (they run in this process).")
+  @Option(names = "--verbose", description = "Show the agents' log lines (they run in this process) here too, not only in DIR/dpus.log.")
   boolean verbose;
 
   @Override
@@ -67,23 +64,26 @@ final class SoakCommand implements Callable<Integer> {
       System.err.println("soak: --kills and --dpus must be at least 1");
       return ExitCodes.USAGE;
     }
-    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    Level level = root.getLevel();
-    if (!verbose) {
-      root.setLevel(Level.OFF); // the agents' lines; the service's own go to its log files in --dir
-    }
-    try {
-      return soak(max);
-    } finally {
-      root.setLevel(level);
-    }
-  }
-
-  private int soak(Duration max) throws Exception {
-    long s = seed != null ? seed : new java.security.SecureRandom().nextLong();
     boolean temporary = dir == null;
     Path where = temporary ? Files.createTempDirectory("dpuctl-soak-") : dir;
+    Files.createDirectories(where);
     PrintStream progress = json ? System.err : System.out;
+    boolean ok;
+    // the agents' and G0's offloader's lines (they run in this process) go to dpus.log; the service's own to its files
+    try (SoakLogFile file = SoakLogFile.open(where.resolve("dpus.log"), verbose)) {
+      ok = soak(max, where, progress);
+    }
+    if (ok && temporary) {
+      io.github.dpucoordinator.sim.Simulation.deleteTree(where);
+    } else {
+      progress.println("soak: logs, journal and action records kept in " + where);
+    }
+    return ok ? ExitCodes.OK : ExitCodes.DEGRADED;
+  }
+
+  /** Runs the soak and reports it; whether every invariant held over all the kills asked for. */
+  private boolean soak(Duration max, Path where, PrintStream progress) throws Exception {
+    long s = seed != null ? seed : new java.security.SecureRandom().nextLong();
     progress.printf("soak: seed %d (replay with --seed %d), %d kills, %d DPUs, in %s%n", s, s, kills, dpus, where);
     long started = System.nanoTime();
     SoakLedger ledger = new Soak(new Soak.Options(kills, max, dpus, s, where, journalUrl, journalUser, journalPassword), progress).run();
@@ -95,12 +95,7 @@ final class SoakCommand implements Callable<Integer> {
     } else {
       print(System.out, ledger, invariants, wall, ok);
     }
-    if (ok && temporary) {
-      io.github.dpucoordinator.sim.Simulation.deleteTree(where);
-    } else {
-      progress.println("soak: logs, journal and action records kept in " + where);
-    }
-    return ok ? ExitCodes.OK : ExitCodes.DEGRADED;
+    return ok;
   }
 
   private void print(PrintStream out, SoakLedger ledger, List<SoakLedger.Invariant> invariants, long wall, boolean ok) {

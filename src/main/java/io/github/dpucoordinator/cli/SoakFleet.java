@@ -48,6 +48,8 @@ final class SoakFleet implements AutoCloseable {
 
   /** The container G0's offloader runs on the NPU, and its image (a version per DPU version, built as needed). */
   static final String CONTAINER = "soakdb";
+  /** G0's SONiC version, and so the container's, before the soak's first upgrade. */
+  static final String FIRST_VERSION = "1.0";
   private static final String IMAGE = "offload/soakdb";
   private static final String SERVICE = "echo \"started $IMAGE\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 1 & wait $!; done\n";
   private final Path images;
@@ -62,7 +64,7 @@ final class SoakFleet implements AutoCloseable {
     this.npuDpuApiPort = npuDpuApiPort;
     images = dir.resolve("images");
     versionFile = dir.resolve("G0-sonic_version.yml");
-    dpuVersion("1.0");
+    dpuVersion(FIRST_VERSION);
     for (int i = 0; i < n; i++) {
       String protocol = i % 2 == 0 ? DpuEndpoint.GNOI : DpuEndpoint.REBOOT_SERVICE;
       String id = (protocol.equals(DpuEndpoint.GNOI) ? "G" : "R") + i;

@@ -30,6 +30,8 @@ final class SoakLedger {
     /** A container upgrade: "" when it converged, else what did not hold; null for other kinds. */
     String container;
     String outcome = "";
+    /** What was last seen of one that did not end (a container upgrade: the offloader's phase, tag, health and detail). */
+    String lastSeen = "";
     /** From its start until the status showed its end (with a kill: the restart included). */
     long millis;
     Kill kill;
@@ -112,7 +114,8 @@ final class SoakLedger {
 
   private Invariant ended() {
     List<String> bad = new ArrayList<>();
-    ops.stream().filter(o -> o.outcome.isEmpty()).forEach(o -> bad.add(o.describe() + " did not reach an end"));
+    ops.stream().filter(o -> o.outcome.isEmpty()).forEach(o -> bad.add(o.describe() + " did not reach an end"
+        + (o.lastSeen.isEmpty() ? "" : "; last seen: " + o.lastSeen)));
     return new Invariant("every-operation-ended", "every campaign, module transition and DPU reboot reached an end", ops.size(), bad);
   }
 

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.slf4j.Logger;
@@ -29,13 +30,17 @@ final class ContainerFlows {
   private final NpuContainerz npu;
   private final Clock clock;
   private final Function<ContainerEvent, CompletionStage<Done>> record;
+  private final java.util.function.Consumer<String> progress;
 
-  ContainerFlows(String tag, OffloaderSettings settings, NpuContainerz npu, Clock clock, Function<ContainerEvent, CompletionStage<Done>> record) {
+  /** {@code progress} hears where a flow is, in words, for the container's status. */
+  ContainerFlows(String tag, OffloaderSettings settings, NpuContainerz npu, Clock clock, Function<ContainerEvent, CompletionStage<Done>> record,
+      java.util.function.Consumer<String> progress) {
     this.tag = tag;
     this.settings = settings;
     this.npu = npu;
     this.clock = clock;
     this.record = record;
+    this.progress = progress;
   }
 
   private String tag() {
@@ -113,7 +118,11 @@ final class ContainerFlows {
     CompletionStage<Done> started = why == null ? CompletableFuture.completedFuture(Done.getInstance())
         : record(new ContainerEvent.UpgradeStarted(from, to, why, now()));
     return started.thenCompose(v -> {
-      LOG.info("{} upgrading {} -> {}", tag(), from, to);
+      if (why != null) {
+        LOG.info("{} upgrading {} -> {}", tag(), from, to);
+      } else { // resumed: tried again every health interval while the NPU is away
+        LOG.debug("{} going on with the upgrade {} -> {}", tag(), from, to);
+      }
       return npu.ensureImage(def.name(), def.image(), to);
     }).thenCompose(v -> npu.seen(def.name())).thenCompose(seen -> seen.running() && seen.image().equals(def.image() + ":" + to)
         ? CompletableFuture.completedFuture("already running") : npu.replace(def, to))
@@ -154,27 +163,51 @@ final class ContainerFlows {
         });
   }
 
-  /** Healthy without a break for {@code upgrade.min-healthy}, checked every {@code health.interval}, before {@code upgrade.deadline}. */
+  /**
+   * Healthy without a break for {@code upgrade.min-healthy}, checked every {@code health.interval}, before
+   * {@code upgrade.deadline}. Found not running, it is started again after the restart backoff (the NPU may have
+   * restarted between two checks and left it stopped), and the deadline still holds. An NPU that does not answer a
+   * check ends the wait as put off: what it stopped while it was away says nothing against the version, and the
+   * upgrade or rollback goes on when it answers, the container started again if need be, with a deadline of its own.
+   */
   private CompletionStage<Done> healthyFor(ContainerDef def, String version) {
     long deadline = now() + settings.upgrade().deadline().toMillis();
-    return healthyFrom(def, version, deadline, 0, null);
+    progress.accept(def.image() + ":" + version + " runs; waiting for it to stay healthy for " + settings.upgrade().minHealthy().toSeconds()
+        + " s, until " + java.time.Instant.ofEpochMilli(deadline) + " at the latest (dpu-coordinator.offloader.upgrade.deadline)");
+    return healthyFrom(def, version, deadline, 0, null, 0);
   }
 
-  private CompletionStage<Done> healthyFrom(ContainerDef def, String version, long deadline, long since, Health last) {
+  private CompletionStage<Done> healthyFrom(ContainerDef def, String version, long deadline, long since, Health last, int restarts) {
     if (now() >= deadline) {
-      String why = "not healthy for " + settings.upgrade().minHealthy().toSeconds() + " s within " + settings.upgrade().deadline().toSeconds()
-          + " s (dpu-coordinator.offloader.upgrade.deadline); last check: " + (last == null ? "none" : last.why());
-      // an NPU that could not be asked says nothing against the version: put off, not failed
-      return CompletableFuture.failedFuture(last != null && !last.known() ? new java.util.concurrent.TimeoutException(why)
-          : new IllegalStateException(why));
+      return CompletableFuture.failedFuture(new IllegalStateException("not healthy for " + settings.upgrade().minHealthy().toSeconds()
+          + " s within " + settings.upgrade().deadline().toSeconds() + " s (dpu-coordinator.offloader.upgrade.deadline); last check: "
+          + (last == null ? "none" : last.why()) + (restarts == 0 ? "" : "; started again " + restarts + " time(s) meanwhile")));
     }
     return check(def, version).thenCompose(h -> {
+      if (!h.known()) {
+        return CompletableFuture.failedFuture(new TimeoutException("the NPU stopped answering while " + def.image() + ":" + version
+            + " was to stay healthy (" + h.why() + ")"));
+      }
+      if (!h.seen().running()) {
+        return restartWithin(def, version, h, restarts).thenCompose(v -> healthyFrom(def, version, deadline, 0, h, restarts + 1));
+      }
       long start = h.healthy() ? (since == 0 ? now() : since) : 0;
       if (start > 0 && now() - start >= settings.upgrade().minHealthy().toMillis()) {
         return CompletableFuture.completedFuture(Done.getInstance());
       }
-      return after(settings.health().interval()).thenCompose(v -> healthyFrom(def, version, deadline, start, h));
+      return after(settings.health().interval()).thenCompose(v -> healthyFrom(def, version, deadline, start, h, restarts));
     });
+  }
+
+  /** Starts {@code version} again within an upgrade's or rollback's wait, after the restart backoff; journaled as a failure first. */
+  private CompletionStage<String> restartWithin(ContainerDef def, String version, Health h, int restarts) {
+    var r = settings.restart();
+    long delay = Math.min(r.maxDelay().toMillis(), r.initialDelay().toMillis() << Math.min(restarts, 30));
+    String why = h.why() + " while " + version + " was to stay healthy";
+    LOG.warn("{} {}; starting it again in {} ms (the deadline still holds)", tag(), why, delay);
+    progress.accept(why + "; starting it again in " + delay + " ms (restart " + (restarts + 1) + " within the wait)");
+    return record(new ContainerEvent.Failed(why, delay, now())).thenCompose(d -> after(Duration.ofMillis(delay)))
+        .thenCompose(v -> npu.ensureImage(def.name(), def.image(), version)).thenCompose(how -> npu.start(def, version));
   }
 
   private static CompletionStage<Void> after(Duration d) {

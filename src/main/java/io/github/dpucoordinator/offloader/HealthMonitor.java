@@ -56,6 +56,11 @@ final class HealthMonitor {
         + ": not restarted until an operator starts it" : busy != null ? busy + "; " + detail : detail;
   }
 
+  /** Where the operation running now is, shown until the next line or check. */
+  void note(String line) {
+    detail = line;
+  }
+
   /** An operation ended (its line shown until the next check); the counting starts over. */
   void operationEnded(String line) {
     failuresInARow = 0;

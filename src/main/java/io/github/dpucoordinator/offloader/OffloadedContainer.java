@@ -39,12 +39,13 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  */
 public final class OffloadedContainer extends EventSourcedBehavior<OffloadedContainerProtocol.Command, ContainerEvent, ContainerBook>
     implements OffloadedContainerProtocol {
-  // its own messages: the health interval, a check's result, a flow's milestone to journal, a flow's end, a restart's time
+  // its own messages: the health interval, a check's result, a flow's milestone to journal, its progress, its end, a restart's time
   private enum Tick implements Command { INSTANCE }
   private record Checked(Health health) implements Command {}
   private record Record(ContainerEvent event, ActorRef<Done> ack) implements Command {}
   private record FlowEnded(Result result, Throwable failure, Consumer<Result> then) implements Command {}
   private record RestartDue(int generation) implements Command {}
+  private record Progress(String line) implements Command {}
 
   public static Behavior<Command> create(String name, OffloaderSettings settings, NpuContainerz npu, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new OffloadedContainer(name, ctx, timers, settings, npu, clock)));
@@ -83,7 +84,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     this.clock = clock;
     this.self = ctx.getSelf();
     this.scheduler = ctx.getSystem().scheduler();
-    this.flows = new ContainerFlows(tag, settings, npu, clock, this::record);
+    this.flows = new ContainerFlows(tag, settings, npu, clock, this::record, line -> self.tell(new Progress(line)));
     this.monitor = new HealthMonitor(tag, settings);
   }
 
@@ -131,10 +132,8 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
           g.replyTo().tell(monitor.view(name, b, paused, operation.what(), now()));
           return Effect().none();
         })
-        .onCommand(Pause.class, (b, p) -> {
-          paused = p.paused();
-          return Effect().none();
-        })
+        .onCommand(Pause.class, (b, p) -> Effect().none().thenRun(x -> paused = p.paused()))
+        .onCommand(Progress.class, (b, p) -> Effect().none().thenRun(x -> monitor.note(p.line())))
         .onCommand(Tick.class, this::onTick)
         .onCommand(Checked.class, this::onChecked)
         .onCommand(RestartDue.class, this::onRestartDue)

@@ -32,7 +32,7 @@ class SoakTest {
     } catch (Exception e) {
       throw new AssertionError("no JSON report: " + run.out() + run.err() + logs(dir), e);
     }
-    assertEquals(0, run.exit(), r.toPrettyString() + logs(dir));
+    assertEquals(0, run.exit(), r.toPrettyString() + "\n--- progress ---\n" + run.err() + logs(dir));
     assertTrue(r.path("ok").asBoolean());
     assertEquals(10, r.path("kills").asInt());
     assertEquals(10, r.path("restartMillis").size());
@@ -56,8 +56,12 @@ class SoakTest {
   private static String logs(Path dir) {
     try (var files = Files.list(dir)) {
       StringBuilder b = new StringBuilder();
-      for (Path f : files.filter(p -> p.getFileName().toString().startsWith("npu-")).sorted().toList()) {
+      for (Path f : files.filter(p -> p.getFileName().toString().startsWith("npu-") || p.getFileName().toString().equals("dpus.log"))
+          .sorted().toList()) {
         String text = Files.readString(f);
+        if (f.getFileName().toString().equals("dpus.log")) { // G0's offloader: the container upgrades
+          text = text.lines().filter(l -> l.contains("container=")).collect(java.util.stream.Collectors.joining("\n"));
+        }
         b.append("\n--- ").append(f.getFileName()).append(" (last 4000 chars) ---\n").append(text.substring(Math.max(0, text.length() - 4000)));
       }
       return b.toString();

@@ -129,13 +129,18 @@ public final class OffloaderHarness implements AutoCloseable {
 
   /** SIGKILLs the processes of the container {@code name} on the NPU (a real crash); how many were killed. */
   public long crash(String name) throws Exception {
+    List<ProcessHandle> in = processes(name);
+    in.forEach(ProcessHandle::destroyForcibly);
+    return in.size();
+  }
+
+  /** The processes of the container {@code name} on the NPU now (asked of its Containerz, so while it answers). */
+  public List<ProcessHandle> processes(String name) throws Exception {
     String id = containerz.listContainer(io.github.dpucoordinator.proto.gnoi.containerz.ListContainerRequest.newBuilder().setAll(true).build())
         .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
         .filter(c -> c.getName().equals("DPU0-" + name)).findFirst().orElseThrow().getId();
     String prefix = dir.resolve("npu").resolve("containerz").resolve("containers").resolve(id).toAbsolutePath().toString();
-    List<ProcessHandle> in = ProcessHandle.allProcesses().filter(p -> p.info().command().map(c -> c.startsWith(prefix)).orElse(false)).toList();
-    in.forEach(ProcessHandle::destroyForcibly);
-    return in.size();
+    return ProcessHandle.allProcesses().filter(p -> p.info().command().map(c -> c.startsWith(prefix)).orElse(false)).toList();
   }
 
   /** The NPU's Containerz stops answering (its port closed, its connections cut); its containers keep running. */

@@ -44,6 +44,9 @@ class OffloaderTest {
     h.image("offload/a", "3.0", "echo 'a 3.0 does not start'; exit 4\n");
     h.image("offload/b", "1.0", OffloaderHarness.SERVICE);
     h.image("offload/b", "3.0", OffloaderHarness.SERVICE);
+    for (String v : new String[] {"1.0", "2.0", "3.0"}) {
+      h.image("offload/w", v, OffloaderHarness.SERVICE);
+    }
   }
 
   @AfterAll
@@ -243,6 +246,63 @@ class OffloaderTest {
       assertEquals("RUNNING offload/b:3.0", h.onNpu("steady"));
       get(c.stop(ContainerRef.newBuilder().setName("steady").build()));
     }
+  }
+
+  @Test
+  void aContainerStoppedDuringAnUpgradesHealthWaitIsStartedAgainNotRolledBack() throws Exception {
+    h.dpuVersion("1.0");
+    // long enough a wait to stop the container in: 3 s healthy within the harness's 8 s deadline
+    var config = h.config(dir.resolve("wait-offloader"), "[{name = w, image = \"offload/w\"}]", Map.of("upgrade.min-healthy", "3s"));
+    try (OffloaderDaemon daemon = OffloaderDaemon.start(config)) {
+      OffloaderClient c = h.client(daemon);
+      await(Duration.ofSeconds(30), () -> assertEquals(List.of("1.0", "healthy"), List.of(status(c, "w").getTag(), status(c, "w").getHealth())));
+
+      // the NPU goes away in the wait (as when its service restarts) and its restart stopped the new version: put off, then
+      // started again there when it answers, not rolled back (the soak saw 1.7 rolled back after a SIGKILL of the NPU)
+      h.dpuVersion("2.0");
+      awaitWaiting(c, "2.0");
+      List<ProcessHandle> processes = h.processes("w");
+      h.npuDown();
+      try {
+        await(Duration.ofSeconds(30), () -> assertTrue(status(c, "w").getDetail().contains("put off"), status(c, "w").getDetail()));
+        processes.forEach(ProcessHandle::destroyForcibly);
+      } finally {
+        h.npuUp();
+      }
+      awaitUpgraded(c, "2.0");
+
+      // stopped in the wait with the NPU answering every check (restarted between two of them): started again, the deadline kept
+      h.dpuVersion("3.0");
+      awaitWaiting(c, "3.0");
+      assertTrue(h.crash("w") > 0, "the container's processes were found");
+      awaitUpgraded(c, "3.0");
+      List<String> events = history(c, "w");
+      List<String> last = events.subList(events.lastIndexOf("upgrade-started"), events.size());
+      assertEquals(List.of("upgrade-started", "failed", "upgraded"), last, events.toString());
+      get(c.stop(ContainerRef.newBuilder().setName("w").build()));
+    }
+  }
+
+  /** The upgrade to {@code version} has replaced the container and waits for it to stay healthy (its status says so). */
+  private void awaitWaiting(OffloaderClient c, String version) throws Exception {
+    await(Duration.ofSeconds(30), () -> {
+      ContainerState s = status(c, "w");
+      assertEquals("upgrading", s.getPhase());
+      assertTrue(s.getDetail().contains("offload/w:" + version + " runs; waiting for it to stay healthy for 3 s"), s.getDetail());
+    });
+    assertEquals("RUNNING offload/w:" + version, h.onNpu("w"));
+  }
+
+  /** Upgraded to {@code version}, not rolled back, and that upgrade started once. */
+  private void awaitUpgraded(OffloaderClient c, String version) throws Exception {
+    await(Duration.ofSeconds(30), () -> {
+      ContainerState s = status(c, "w");
+      assertEquals(List.of(version, "steady", "healthy"), List.of(s.getTag(), s.getPhase(), s.getHealth()));
+    });
+    assertEquals(List.of(), status(c, "w").getFailedVersionsList());
+    List<String> events = history(c, "w");
+    assertTrue(events.stream().noneMatch(e -> e.equals("upgrade-failed") || e.equals("rolled-back")), events.toString());
+    assertEquals("RUNNING offload/w:" + version, h.onNpu("w"));
   }
 
   /** A loopback port that accepts (and closes) connections until it is closed: a service's health port. */
