@@ -65,8 +65,8 @@ final class Soak {
       // its first start is not an upgrade: the soak's upgrades begin from a container that runs
       String notYet = awaitOffloaded(fleet, SoakFleet.FIRST_VERSION);
       if (notYet != null) {
-        throw new IllegalStateException("G0's offloaded container did not start at " + SoakFleet.FIRST_VERSION + " within "
-            + OPERATION_BOUND.toSeconds() + " s: " + notYet);
+        throw new IllegalStateException("G0's offloaded container " + SoakFleet.CONTAINER + " did not start at " + SoakFleet.FIRST_VERSION
+            + " within " + OPERATION_BOUND.toSeconds() + " s: " + notYet);
       }
       for (int n = 0; ledger.kills.size() < options.kills() && System.nanoTime() < until; n++) {
         if (!cycle(fleet, n)) {

@@ -22,8 +22,19 @@ final class ContainerFlows {
   /** A flow's end: a kind (as in {@link OffloadedContainerProtocol.SyncOutcome}) and a line. */
   record Result(String kind, String detail) {}
 
-  /** One check: {@code known} false (and {@code seen} null) when the NPU could not be asked. */
-  record Health(boolean known, NpuContainerz.Seen seen, boolean healthy, String why) {}
+  /**
+   * One check: {@code known} false (and {@code seen} null) when the NPU could not be asked; {@code npuAway} when that
+   * was because it could not be reached (no connection, no answer in time), not a refusal.
+   */
+  record Health(boolean known, NpuContainerz.Seen seen, boolean healthy, String why, boolean npuAway) {
+    Health(boolean known, NpuContainerz.Seen seen, boolean healthy, String why) {
+      this(known, seen, healthy, why, false);
+    }
+
+    static Health unknown(Throwable failure) {
+      return new Health(false, null, false, NpuContainerz.describe(failure), NpuContainerz.unreachable(failure));
+    }
+  }
 
   private final String tag;
   private final OffloaderSettings settings;
@@ -31,6 +42,7 @@ final class ContainerFlows {
   private final Clock clock;
   private final Function<ContainerEvent, CompletionStage<Done>> record;
   private final java.util.function.Consumer<String> progress;
+  private final java.util.Random random = new java.util.Random();
 
   /** {@code progress} hears where a flow is, in words, for the container's status. */
   ContainerFlows(String tag, OffloaderSettings settings, NpuContainerz npu, Clock clock, Function<ContainerEvent, CompletionStage<Done>> record,
@@ -106,7 +118,7 @@ final class ContainerFlows {
       }
       return npu.portOpen(def.healthPort()).thenApply(open -> new Health(true, seen, open, open ? "RUNNING " + seen.image() + ", port "
           + def.healthPort() + " answers" : "RUNNING " + seen.image() + " but port " + def.healthPort() + " refuses connections"));
-    }).exceptionally(e -> new Health(false, null, false, NpuContainerz.describe(e)));
+    }).exceptionally(Health::unknown);
   }
 
   /**
@@ -136,8 +148,7 @@ final class ContainerFlows {
           }
           LOG.error("{} upgrade {} -> {} failed: {}; rolling back to {}", tag(), from, to, failure, from);
           return record(new ContainerEvent.UpgradeFailed(to, from, failure, now())).thenCompose(d -> rollback(def, to, from))
-              .thenApply(r -> r.kind().equals("rolled-back") ? new Result("rolled-back", to + " failed (" + failure + "); " + r.detail())
-                  : new Result("failed", to + " failed (" + failure + "); " + r.detail()));
+              .thenApply(r -> new Result(r.kind().equals("failed") ? "failed" : r.kind(), to + " failed (" + failure + "); " + r.detail()));
         });
   }
 
@@ -163,51 +174,100 @@ final class ContainerFlows {
         });
   }
 
-  /**
-   * Healthy without a break for {@code upgrade.min-healthy}, checked every {@code health.interval}, before
-   * {@code upgrade.deadline}. Found not running, it is started again after the restart backoff (the NPU may have
-   * restarted between two checks and left it stopped), and the deadline still holds. An NPU that does not answer a
-   * check ends the wait as put off: what it stopped while it was away says nothing against the version, and the
-   * upgrade or rollback goes on when it answers, the container started again if need be, with a deadline of its own.
-   */
+  /** Healthy without a break for {@code upgrade.min-healthy} before {@code upgrade.deadline}: see {@link Wait}. */
   private CompletionStage<Done> healthyFor(ContainerDef def, String version) {
-    long deadline = now() + settings.upgrade().deadline().toMillis();
-    progress.accept(def.image() + ":" + version + " runs; waiting for it to stay healthy for " + settings.upgrade().minHealthy().toSeconds()
-        + " s, until " + java.time.Instant.ofEpochMilli(deadline) + " at the latest (dpu-coordinator.offloader.upgrade.deadline)");
-    return healthyFrom(def, version, deadline, 0, null, 0);
+    return new Wait(def, version).next();
   }
 
-  private CompletionStage<Done> healthyFrom(ContainerDef def, String version, long deadline, long since, Health last, int restarts) {
-    if (now() >= deadline) {
-      return CompletableFuture.failedFuture(new IllegalStateException("not healthy for " + settings.upgrade().minHealthy().toSeconds()
-          + " s within " + settings.upgrade().deadline().toSeconds() + " s (dpu-coordinator.offloader.upgrade.deadline); last check: "
-          + (last == null ? "none" : last.why()) + (restarts == 0 ? "" : "; started again " + restarts + " time(s) meanwhile")));
+  /**
+   * One upgrade's or rollback's wait for {@code version} to stay healthy, checked every {@code health.interval}. Time
+   * the NPU cannot be reached does not count against the deadline (it says nothing about the version; its outage
+   * longer than the whole deadline puts the operation off, to go on once it answers). Found not running (the NPU
+   * restarted between two checks, say), the version is started again after the restart backoff, while the deadline
+   * leaves time for it to stay healthy. Its steps run one after another, never two at once.
+   */
+  private final class Wait {
+    private final ContainerDef def;
+    private final String version;
+    private long deadline;
+    private long checkedAt;
+    private long healthySince;
+    private long awaySince;
+    private Health last;
+    private int restarts;
+
+    Wait(ContainerDef def, String version) {
+      this.def = def;
+      this.version = version;
+      this.deadline = now() + settings.upgrade().deadline().toMillis();
+      this.checkedAt = now();
+      progress.accept(def.image() + ":" + version + " runs; waiting for it to stay healthy for " + settings.upgrade().minHealthy().toSeconds()
+          + " s, until " + java.time.Instant.ofEpochMilli(deadline) + " at the latest (dpu-coordinator.offloader.upgrade.deadline)");
     }
-    return check(def, version).thenCompose(h -> {
-      if (!h.known()) {
-        return CompletableFuture.failedFuture(new TimeoutException("the NPU stopped answering while " + def.image() + ":" + version
-            + " was to stay healthy (" + h.why() + ")"));
-      }
-      if (!h.seen().running()) {
-        return restartWithin(def, version, h, restarts).thenCompose(v -> healthyFrom(def, version, deadline, 0, h, restarts + 1));
-      }
-      long start = h.healthy() ? (since == 0 ? now() : since) : 0;
-      if (start > 0 && now() - start >= settings.upgrade().minHealthy().toMillis()) {
-        return CompletableFuture.completedFuture(Done.getInstance());
-      }
-      return after(settings.health().interval()).thenCompose(v -> healthyFrom(def, version, deadline, start, h, restarts));
-    });
-  }
 
-  /** Starts {@code version} again within an upgrade's or rollback's wait, after the restart backoff; journaled as a failure first. */
-  private CompletionStage<String> restartWithin(ContainerDef def, String version, Health h, int restarts) {
-    var r = settings.restart();
-    long delay = Math.min(r.maxDelay().toMillis(), r.initialDelay().toMillis() << Math.min(restarts, 30));
-    String why = h.why() + " while " + version + " was to stay healthy";
-    LOG.warn("{} {}; starting it again in {} ms (the deadline still holds)", tag(), why, delay);
-    progress.accept(why + "; starting it again in " + delay + " ms (restart " + (restarts + 1) + " within the wait)");
-    return record(new ContainerEvent.Failed(why, delay, now())).thenCompose(d -> after(Duration.ofMillis(delay)))
-        .thenCompose(v -> npu.ensureImage(def.name(), def.image(), version)).thenCompose(how -> npu.start(def, version));
+    CompletionStage<Done> next() {
+      if (now() >= deadline) {
+        return CompletableFuture.failedFuture(new IllegalStateException(notHealthy("last check: " + (last == null ? "none" : last.why()))));
+      }
+      return check(def, version).thenCompose(h -> {
+        long at = now();
+        long gap = at - checkedAt;
+        checkedAt = at;
+        last = h;
+        if (!h.known() && h.npuAway()) {
+          return away(at, gap);
+        }
+        if (awaySince > 0) {
+          awaySince = 0;
+          progress.accept("the NPU answers again; waiting for " + version + " to stay healthy until " + java.time.Instant.ofEpochMilli(deadline)
+              + " at the latest (moved on by the time it was away)");
+        }
+        if (h.known() && !h.seen().running()) {
+          return restart(h).thenCompose(v -> next());
+        }
+        healthySince = !h.healthy() ? 0 : healthySince == 0 ? at : healthySince;
+        if (healthySince > 0 && at - healthySince >= settings.upgrade().minHealthy().toMillis()) {
+          return CompletableFuture.completedFuture(Done.getInstance());
+        }
+        return after(settings.health().interval()).thenCompose(v -> next());
+      });
+    }
+
+    /** The NPU did not answer a check: the time since the last one does not count; away longer than the deadline, put off. */
+    private CompletionStage<Done> away(long at, long gap) {
+      awaySince = awaySince == 0 ? at - gap : awaySince;
+      deadline += gap;
+      healthySince = 0;
+      long away = at - awaySince;
+      if (away >= settings.upgrade().deadline().toMillis()) {
+        return CompletableFuture.failedFuture(new TimeoutException("the NPU has not answered for " + away / 1000 + " s, longer than "
+            + "dpu-coordinator.offloader.upgrade.deadline (" + last.why() + ")"));
+      }
+      progress.accept("the NPU has not answered for " + away / 1000 + " s (" + last.why() + "); the wait for " + version
+          + " goes on when it does, and that time does not count against dpu-coordinator.offloader.upgrade.deadline");
+      return after(settings.health().interval()).thenCompose(v -> next());
+    }
+
+    /** Starts the version again after the restart backoff (journaled as a failure first), or fails when no time is left for it. */
+    private CompletionStage<String> restart(Health h) {
+      long delay = HealthMonitor.backoffMillis(settings.restart(), restarts, random);
+      String why = h.why() + " while " + version + " was to stay healthy";
+      if (now() + delay + settings.upgrade().minHealthy().toMillis() > deadline) {
+        return CompletableFuture.failedFuture(new IllegalStateException(notHealthy(why + ", with no time left to start it again")));
+      }
+      restarts++;
+      healthySince = 0;
+      LOG.warn("{} {}; starting it again in {} ms (restart {} within the wait; the deadline holds)", tag(), why, delay, restarts);
+      progress.accept(why + "; starting it again in " + delay + " ms (restart " + restarts + " within the wait)");
+      return record(new ContainerEvent.Failed(why, delay, now())).thenCompose(d -> after(Duration.ofMillis(delay)))
+          .thenCompose(v -> npu.ensureImage(def.name(), def.image(), version)).thenCompose(how -> npu.start(def, version));
+    }
+
+    private String notHealthy(String detail) {
+      return "not healthy for " + settings.upgrade().minHealthy().toSeconds() + " s within " + settings.upgrade().deadline().toSeconds()
+          + " s (dpu-coordinator.offloader.upgrade.deadline); " + detail + (restarts == 0 ? "" : "; started again " + restarts
+          + " time(s) in the wait");
+    }
   }
 
   private static CompletionStage<Void> after(Duration d) {

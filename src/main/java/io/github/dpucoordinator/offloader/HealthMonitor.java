@@ -115,7 +115,11 @@ final class HealthMonitor {
 
   /** The wait before restart {@code n + 1} of the window: doubling from the initial delay, capped, spread by the jitter. */
   long backoffMillis(int n) {
-    var r = settings.restart();
+    return backoffMillis(settings.restart(), n, random);
+  }
+
+  /** The same for any caller: the wait before restart {@code n + 1} under {@code r}, spread with {@code random}. */
+  static long backoffMillis(OffloaderSettings.Restart r, int n, Random random) {
     long base = Math.min(r.maxDelay().toMillis(), r.initialDelay().toMillis() << Math.min(n, 30));
     return Math.max(1, Math.round(base * (1 + r.jitter() * (2 * random.nextDouble() - 1))));
   }

@@ -167,7 +167,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       return Effect().none();
     }
     if (b.defined() && operation.idle() && !b.tag().isEmpty()) { // checked even when not acted on (stopped, crash-looping): status stays true
-      ctx.pipeToSelf(flows.check(b.def(), b.tag()), (h, f) -> new Checked(h != null ? h : new Health(false, null, false, NpuContainerz.describe(f))));
+      ctx.pipeToSelf(flows.check(b.def(), b.tag()), (h, f) -> new Checked(h != null ? h : Health.unknown(f)));
     }
     return Effect().none();
   }
@@ -341,7 +341,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     if (f.failure() != null) {
       ctx.getLog().warn("{} {}", tag, r.detail());
     }
-    monitor.operationEnded(putOff || f.failure() != null ? r.detail() : null);
+    monitor.operationEnded(r.detail()); // shown until the next check
     f.then().accept(r);
     return Effect().none().thenUnstashAll();
   }
