@@ -194,12 +194,16 @@ final class Soak {
     return last;
   }
 
-  /** After an upgrade: the NPU runs the container once, at that version, and the offloader started the upgrade once. */
+  /** After an upgrade: the NPU runs it once, at that version (awaited: a kill stops it, the offloader starts it), and it started once. */
   private static String containerProblems(SoakFleet fleet, String version, long upgradesStarted) throws Exception {
+    List<String> want = List.of("RUNNING offload/" + SoakFleet.CONTAINER + ":" + version);
     List<String> onNpu = fleet.onNpu();
+    for (long until = System.nanoTime() + OPERATION_BOUND.toNanos(); !onNpu.equals(want) && System.nanoTime() < until; onNpu = fleet.onNpu()) {
+      Thread.sleep(200); // the NPU's listing, asked again: nothing to wait on but its answer
+    }
     List<String> problems = new ArrayList<>();
-    if (!onNpu.equals(List.of("RUNNING offload/soakdb:" + version))) {
-      problems.add("the NPU lists " + onNpu + ", not one RUNNING offload/soakdb:" + version);
+    if (!onNpu.equals(want)) {
+      problems.add("the NPU lists " + onNpu + " after " + OPERATION_BOUND.toSeconds() + " s, not " + want);
     }
     if (upgradesStarted != 1) {
       problems.add("the offloader started " + upgradesStarted + " upgrade(s) for it, not 1");
