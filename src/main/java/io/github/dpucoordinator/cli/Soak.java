@@ -159,12 +159,12 @@ final class Soak {
     }
   }
 
-  private boolean awaitOp(SoakLedger.Op op, SoakFleet fleet) throws InterruptedException {
+  private boolean awaitOp(SoakLedger.Op op, SoakFleet fleet) throws Exception {
     return op.kind.equals("container-upgrade") ? awaitUpgraded(op, fleet) : awaitEnd(op);
   }
 
   /** Waits (bounded) until G0's offloader says its container runs the version of {@code op}, healthy; false if not. */
-  private boolean awaitUpgraded(SoakLedger.Op op, SoakFleet fleet) throws InterruptedException {
+  private boolean awaitUpgraded(SoakLedger.Op op, SoakFleet fleet) throws Exception {
     String missed = awaitOffloaded(fleet, op.id);
     if (missed != null) {
       log.printf("soak: %s did not end within %s s: %s%n", op.describe(), OPERATION_BOUND.toSeconds(), missed);
@@ -176,31 +176,16 @@ final class Soak {
   }
 
   /** Waits (bounded) until G0's offloader says its container runs {@code version}, healthy: null, else what it said last. */
-  private static String awaitOffloaded(SoakFleet fleet, String version) throws InterruptedException {
-    long until = System.nanoTime() + OPERATION_BOUND.toNanos();
-    String last = "";
-    while (System.nanoTime() < until) {
-      try {
-        var s = fleet.offloaded();
-        last = s.getPhase() + " " + s.getTag() + " " + s.getHealth() + ": " + s.getDetail();
-        if (s.getPhase().equals("steady") && s.getTag().equals(version) && s.getHealth().equals("healthy")) {
-          return null;
-        }
-      } catch (Exception e) {
-        last = Systems.rootMessage(e);
-      }
-      Thread.sleep(200); // the offloader's own state, asked again: nothing to wait on but its answer
-    }
-    return last;
+  private static String awaitOffloaded(SoakFleet fleet, String version) throws Exception {
+    String healthy = "steady " + version + " healthy: ";
+    String last = poll(fleet::offloaded, s -> s.startsWith(healthy));
+    return last.startsWith(healthy) ? null : last;
   }
 
   /** After an upgrade: the NPU runs it once, at that version (awaited: a kill stops it, the offloader starts it), and it started once. */
   private static String containerProblems(SoakFleet fleet, String version, long upgradesStarted) throws Exception {
     List<String> want = List.of("RUNNING offload/" + SoakFleet.CONTAINER + ":" + version);
-    List<String> onNpu = fleet.onNpu();
-    for (long until = System.nanoTime() + OPERATION_BOUND.toNanos(); !onNpu.equals(want) && System.nanoTime() < until; onNpu = fleet.onNpu()) {
-      Thread.sleep(200); // the NPU's listing, asked again: nothing to wait on but its answer
-    }
+    List<String> onNpu = poll(fleet::onNpu, want::equals);
     List<String> problems = new ArrayList<>();
     if (!onNpu.equals(want)) {
       problems.add("the NPU lists " + onNpu + " after " + OPERATION_BOUND.toSeconds() + " s, not " + want);
@@ -209,6 +194,15 @@ final class Soak {
       problems.add("the offloader started " + upgradesStarted + " upgrade(s) for it, not 1");
     }
     return String.join("; ", problems);
+  }
+
+  /** Asks every 200 ms until {@code done} holds of the answer, at most {@link #OPERATION_BOUND}; the last answer. */
+  private static <T> T poll(java.util.concurrent.Callable<T> ask, Predicate<T> done) throws Exception {
+    T last = ask.call();
+    for (long until = System.nanoTime() + OPERATION_BOUND.toNanos(); !done.test(last) && System.nanoTime() < until; last = ask.call()) {
+      Thread.sleep(200); // asked again: nothing to wait on but the answer
+    }
+    return last;
   }
 
   private static boolean ended(JsonNode s, SoakLedger.Op op) {

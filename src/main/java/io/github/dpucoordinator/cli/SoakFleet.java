@@ -151,9 +151,14 @@ final class SoakFleet implements AutoCloseable {
     Files.writeString(versionFile, "build_version: '" + version + "'\n");
   }
 
-  /** The offloader's view of its container. */
-  ContainerState offloaded() throws Exception {
-    return offloader.status(ContainerRef.newBuilder().setName(CONTAINER).build()).toCompletableFuture().get(15, TimeUnit.SECONDS);
+  /** The offloader's view of its container, "phase tag health: detail", or why it did not answer. */
+  String offloaded() {
+    try {
+      ContainerState s = offloader.status(ContainerRef.newBuilder().setName(CONTAINER).build()).toCompletableFuture().get(15, TimeUnit.SECONDS);
+      return s.getPhase() + " " + s.getTag() + " " + s.getHealth() + ": " + s.getDetail();
+    } catch (Exception e) {
+      return Systems.rootMessage(e);
+    }
   }
 
   /**

@@ -42,6 +42,9 @@ public final class GrpcMessageLimit {
     };
   }
 
+  /** The most of a request read and dropped after its answer (then its stream is reset, as pekko-http would). */
+  static final long DROP_MAX = 64L << 20;
+
   /**
    * Passes a request's bytes on while their frames are within the limit; at the first that is not, fails what reads
    * them (so the call is answered with the refusal) but goes on reading and dropping the rest of the request: cancelling
@@ -53,9 +56,6 @@ public final class GrpcMessageLimit {
    * #1259, fixed after 1.3.0), so every such call shrank that window until, after some thousands, every call on the
    * connection stalled. At most {@link #DROP_MAX} bytes are dropped so.
    */
-  /** The most of a request read and dropped after its answer (then its stream is reset, as pekko-http would). */
-  static final long DROP_MAX = 64L << 20;
-
   private static final class Check extends GraphStage<FlowShape<ByteString, ByteString>> {
     private final Inlet<ByteString> in = Inlet.create("GrpcMessageLimit.in");
     private final Outlet<ByteString> out = Outlet.create("GrpcMessageLimit.out");

@@ -147,14 +147,14 @@ public final class NpuService {
         });
   }
 
+  private static final Duration JOURNAL_CHECK_MAX = Duration.ofSeconds(50); // within the 60 s dpuctl npu waits for the start
+
   /**
    * The NPU service as the guardian of its own actor system (what `dpuctl npu` runs): it builds the transports and
    * host actions, spawns the coordinator as its child and binds the APIs; {@code started} completes once they are up,
    * or fails. The journal's tables must exist first ({@link JournalSchema}): {@code journalReady} completes once they do
    * (or fails with why they cannot).
    */
-  private static final Duration JOURNAL_CHECK_MAX = Duration.ofSeconds(50); // within the 60 s dpuctl npu waits for the start
-
   public static Behavior<Void> guardian(NpuSettings settings, CompletableFuture<?> journalReady, CompletableFuture<Running> started) {
     return Behaviors.setup(ctx -> {
       try { // checked on a thread of its own while this actor system started: the wait is what is left of it

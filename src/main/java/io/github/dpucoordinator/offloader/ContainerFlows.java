@@ -69,7 +69,12 @@ final class ContainerFlows {
 
   /** {@code def} started at {@code version} (its image made present first), then the event {@code started} makes journaled. */
   CompletionStage<Done> start(ContainerDef def, String version, java.util.function.Supplier<ContainerEvent> started) {
-    return npu.ensureImage(def.name(), def.image(), version).thenCompose(how -> npu.start(def, version)).thenCompose(v -> record(started.get()));
+    return launch(def, version).thenCompose(v -> record(started.get()));
+  }
+
+  /** {@code def} started at {@code version}, its image made present first (nothing journaled). */
+  private CompletionStage<String> launch(ContainerDef def, String version) {
+    return npu.ensureImage(def.name(), def.image(), version).thenCompose(how -> npu.start(def, version));
   }
 
   /**
@@ -148,7 +153,7 @@ final class ContainerFlows {
           }
           LOG.error("{} upgrade {} -> {} failed: {}; rolling back to {}", tag(), from, to, failure, from);
           return record(new ContainerEvent.UpgradeFailed(to, from, failure, now())).thenCompose(d -> rollback(def, to, from))
-              .thenApply(r -> new Result(r.kind().equals("failed") ? "failed" : r.kind(), to + " failed (" + failure + "); " + r.detail()));
+              .thenApply(r -> new Result(r.kind(), to + " failed (" + failure + "); " + r.detail()));
         });
   }
 
@@ -215,7 +220,7 @@ final class ContainerFlows {
         checkedAt = at;
         last = h;
         if (!h.known() && h.npuAway()) {
-          return away(at, gap);
+          return away(h, at, gap);
         }
         if (awaySince > 0) {
           awaySince = 0;
@@ -234,16 +239,16 @@ final class ContainerFlows {
     }
 
     /** The NPU did not answer a check: the time since the last one does not count; away longer than the deadline, put off. */
-    private CompletionStage<Done> away(long at, long gap) {
+    private CompletionStage<Done> away(Health h, long at, long gap) {
       awaySince = awaySince == 0 ? at - gap : awaySince;
       deadline += gap;
       healthySince = 0;
       long away = at - awaySince;
       if (away >= settings.upgrade().deadline().toMillis()) {
         return CompletableFuture.failedFuture(new TimeoutException("the NPU has not answered for " + away / 1000 + " s, longer than "
-            + "dpu-coordinator.offloader.upgrade.deadline (" + last.why() + ")"));
+            + "dpu-coordinator.offloader.upgrade.deadline (" + h.why() + ")"));
       }
-      progress.accept("the NPU has not answered for " + away / 1000 + " s (" + last.why() + "); the wait for " + version
+      progress.accept("the NPU has not answered for " + away / 1000 + " s (" + h.why() + "); the wait for " + version
           + " goes on when it does, and that time does not count against dpu-coordinator.offloader.upgrade.deadline");
       return after(settings.health().interval()).thenCompose(v -> next());
     }
@@ -260,7 +265,7 @@ final class ContainerFlows {
       LOG.warn("{} {}; starting it again in {} ms (restart {} within the wait; the deadline holds)", tag(), why, delay, restarts);
       progress.accept(why + "; starting it again in " + delay + " ms (restart " + restarts + " within the wait)");
       return record(new ContainerEvent.Failed(why, delay, now())).thenCompose(d -> after(Duration.ofMillis(delay)))
-          .thenCompose(v -> npu.ensureImage(def.name(), def.image(), version)).thenCompose(how -> npu.start(def, version));
+          .thenCompose(v -> launch(def, version));
     }
 
     private String notHealthy(String detail) {
