@@ -42,17 +42,22 @@ final class ContainerFlows {
   private final Clock clock;
   private final Function<ContainerEvent, CompletionStage<Done>> record;
   private final java.util.function.Consumer<String> progress;
+  private final java.util.function.Consumer<Health> checked;
   private final java.util.Random random = new java.util.Random();
 
-  /** {@code progress} hears where a flow is, in words, for the container's status. */
+  /**
+   * {@code progress} hears where a flow is, in words, and {@code checked} each check a flow makes (what the NPU runs at
+   * its end), for the container's status.
+   */
   ContainerFlows(String tag, OffloaderSettings settings, NpuContainerz npu, Clock clock, Function<ContainerEvent, CompletionStage<Done>> record,
-      java.util.function.Consumer<String> progress) {
+      java.util.function.Consumer<String> progress, java.util.function.Consumer<Health> checked) {
     this.tag = tag;
     this.settings = settings;
     this.npu = npu;
     this.clock = clock;
     this.record = record;
     this.progress = progress;
+    this.checked = checked;
   }
 
   private String tag() {
@@ -219,6 +224,7 @@ final class ContainerFlows {
         long gap = at - checkedAt;
         checkedAt = at;
         last = h;
+        checked.accept(h);
         if (!h.known() && h.npuAway()) {
           return away(h, at, gap);
         }

@@ -70,6 +70,14 @@ final class HealthMonitor {
     }
   }
 
+  /** {@code h} seen by an operation's own check (its health wait): what the NPU runs now, and how it is, without a verdict. */
+  void seenByOperation(ContainerFlows.Health h) {
+    if (h.known()) {
+      lastSeen = h.seen();
+      health = h.healthy() ? "healthy" : h.seen().running() ? "unhealthy" : "failed";
+    }
+  }
+
   /** {@code h} seen for {@code b}; {@code acting} false: only noted (stopped, crash-looping, paused, busy). */
   Verdict observe(ContainerFlows.Health h, ContainerBook b, boolean acting, long now) {
     detail = h.why();

@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * The offloader's gNOI Containerz client: what it asks of the NPU, for this DPU's containers (label {@code dpu=<id>}).
  * An RPC the NPU does not implement fails with {@link Unsupported} naming it (SONiC's own NPU implements only Deploy).
  */
-final class NpuContainerz implements AutoCloseable {
+class NpuContainerz implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NpuContainerz.class);
 
   /** What the NPU reports for one container: RUNNING, STOPPED or MISSING, and its {@code name:tag}. */

@@ -39,9 +39,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  */
 public final class OffloadedContainer extends EventSourcedBehavior<OffloadedContainerProtocol.Command, ContainerEvent, ContainerBook>
     implements OffloadedContainerProtocol {
-  // its own messages: the health interval, a check's result, a flow's milestone to journal, its progress, its end, a restart's time
+  // its own messages: the health interval, a check's result, a flow's check, milestone to journal, progress and end, a restart's time
   private enum Tick implements Command { INSTANCE }
-  private record Checked(Health health) implements Command {}
+  private record Checked(Health health, int epoch) implements Command {}
+  private record Observed(Health health) implements Command {}
   private record Record(ContainerEvent event, ActorRef<Done> ack) implements Command {}
   private record FlowEnded(Result result, Throwable failure, Consumer<Result> then) implements Command {}
   private record RestartDue(int generation) implements Command {}
@@ -63,8 +64,6 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   private final OffloaderSettings settings;
   private final NpuContainerz npu;
   private final Clock clock;
-  private final ActorRef<Command> self;
-  private final org.apache.pekko.actor.typed.Scheduler scheduler;
   private final ContainerFlows flows;
   private final HealthMonitor monitor;
   private final Operation operation = new Operation();
@@ -82,9 +81,10 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     this.settings = settings;
     this.npu = npu;
     this.clock = clock;
-    this.self = ctx.getSelf();
-    this.scheduler = ctx.getSystem().scheduler();
-    this.flows = new ContainerFlows(tag, settings, npu, clock, this::record, line -> self.tell(new Progress(line)));
+    ActorRef<Command> self = ctx.getSelf();
+    var scheduler = ctx.getSystem().scheduler(); // a flow's milestone is journaled through this actor, and completes once written
+    this.flows = new ContainerFlows(tag, settings, npu, clock, e -> AskPattern.<Command, Done>ask(self, ack -> new Record(e, ack),
+        Duration.ofSeconds(30), scheduler), line -> self.tell(new Progress(line)), h -> self.tell(new Observed(h)));
     this.monitor = new HealthMonitor(tag, settings);
   }
 
@@ -134,6 +134,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
         })
         .onCommand(Pause.class, (b, p) -> Effect().none().thenRun(x -> paused = p.paused()))
         .onCommand(Progress.class, (b, p) -> Effect().none().thenRun(x -> monitor.note(p.line())))
+        .onCommand(Observed.class, (b, o) -> Effect().none().thenRun(x -> monitor.seenByOperation(o.health())))
         .onCommand(Tick.class, this::onTick)
         .onCommand(Checked.class, this::onChecked)
         .onCommand(RestartDue.class, this::onRestartDue)
@@ -167,13 +168,14 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       return Effect().none();
     }
     if (b.defined() && operation.idle() && !b.tag().isEmpty()) { // checked even when not acted on (stopped, crash-looping): status stays true
-      ctx.pipeToSelf(flows.check(b.def(), b.tag()), (h, f) -> new Checked(h != null ? h : Health.unknown(f)));
+      int epoch = operation.epoch();
+      ctx.pipeToSelf(flows.check(b.def(), b.tag()), (h, f) -> new Checked(h != null ? h : Health.unknown(f), epoch));
     }
     return Effect().none();
   }
 
   private Effect<ContainerEvent, ContainerBook> onChecked(ContainerBook b, Checked c) {
-    if (!operation.idle()) {
+    if (!operation.idle() || c.epoch() != operation.epoch()) { // an operation began since it was asked: what it saw is gone
       return Effect().none();
     }
     HealthMonitor.Verdict v = monitor.observe(c.health(), b, !paused && HealthMonitor.actsOn(b), now());
@@ -321,11 +323,6 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   }
 
   // ---- flows ----
-
-  /** Journals {@code e} through this actor (a flow's milestone) and completes once it is written. */
-  private CompletionStage<Done> record(ContainerEvent e) {
-    return AskPattern.<Command, Done>ask(self, ack -> new Record(e, ack), Duration.ofSeconds(30), scheduler);
-  }
 
   /** Runs {@code flow} as this container's one operation; {@code then} hears its result (a failure as kind "failed"). */
   private void run(String what, Supplier<CompletionStage<Result>> flow, Consumer<Result> then) {

@@ -10,6 +10,7 @@ final class Operation {
   private String what;
   private int restartGeneration;
   private boolean putOff;
+  private int epoch;
 
   boolean idle() {
     return what == null;
@@ -25,9 +26,15 @@ final class Operation {
     return what;
   }
 
+  /** How many operations have begun: a health check begun before the last one began says nothing about now. */
+  int epoch() {
+    return epoch;
+  }
+
   /** Starts {@code operation}: its flow, whose failure to even start is a failed stage like any other. */
   <T> java.util.concurrent.CompletionStage<T> begin(String operation, java.util.function.Supplier<java.util.concurrent.CompletionStage<T>> flow) {
     what = operation;
+    epoch++;
     try {
       return flow.get();
     } catch (RuntimeException e) {

@@ -1,0 +1,147 @@
+package io.github.dpucoordinator.offloader;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.dpucoordinator.offloader.OffloadedContainerProtocol.Reply;
+import io.github.dpucoordinator.offloader.OffloadedContainerProtocol.View;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One offloaded container's actor against the real NPU Containerz of {@link OffloaderHarness}, its journal in memory:
+ * what its status shows after an operation, and what a health check that an operation overtook is worth.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class OffloadedContainerTest {
+  @TempDir
+  static Path dir;
+  private OffloaderHarness h;
+  private ActorTestKit kit;
+
+  /** The real NPU client, but the answer to the one listing asked after {@link #holdNext} waits until {@link #release}. */
+  private static final class HeldNpu extends NpuContainerz {
+    private CompletableFuture<Void> armed;
+    private CompletableFuture<Seen> answer;
+    private final CompletableFuture<Seen> held = new CompletableFuture<>();
+
+    HeldNpu(org.apache.pekko.actor.typed.ActorSystem<?> system, OffloaderSettings settings) {
+      super(system, settings);
+    }
+
+    /** Completes once a listing is held: the answer it got is kept, not given. */
+    synchronized CompletableFuture<Void> holdNext() {
+      armed = new CompletableFuture<>();
+      return armed;
+    }
+
+    /** Gives the held listing its answer now (in this thread: the actor has it in its mailbox when this returns). */
+    void release() throws Exception {
+      held.complete(answer.get(10, TimeUnit.SECONDS));
+    }
+
+    @Override
+    CompletionStage<Seen> seen(String name) {
+      synchronized (this) {
+        if (armed != null && !armed.isDone()) {
+          answer = super.seen(name).toCompletableFuture();
+          answer.whenComplete((s, f) -> armed.complete(null));
+          return held;
+        }
+      }
+      return super.seen(name);
+    }
+  }
+
+  @BeforeAll
+  void start() throws Exception {
+    h = new OffloaderHarness(dir);
+    h.image("offload/kv", "1", OffloaderHarness.SERVICE);
+    h.image("offload/kv", "2", OffloaderHarness.SERVICE);
+    kit = ActorTestKit.create("container", EventSourcedBehaviorTestKit.config().withFallback(io.github.dpucoordinator.common.AppConfig.load()));
+  }
+
+  @AfterAll
+  void stop() {
+    kit.shutdownTestKit();
+    h.close();
+  }
+
+  private OffloaderSettings settings(String name) {
+    return OffloaderSettings.of(h.config(dir.resolve(name), "[{name = " + name + ", image = \"offload/kv\"}]", Map.of()));
+  }
+
+  /** A container {@code name} (offload/kv, version match-dpu) started at 1 by the initialization. */
+  private ActorRef<OffloadedContainerProtocol.Command> started(String name, NpuContainerz npu, OffloaderSettings settings) {
+    ActorRef<OffloadedContainerProtocol.Command> c = kit.spawn(OffloadedContainer.create(name, settings, npu, Clock.systemUTC()), name);
+    c.tell(new OffloadedContainerProtocol.Define(settings.containers().get(0)));
+    TestProbe<String> init = kit.createTestProbe();
+    c.tell(new OffloadedContainerProtocol.Ensure("1", init.getRef()));
+    String line = init.receiveMessage(Duration.ofSeconds(30));
+    assertTrue(line.contains("started offload/kv:1"), line);
+    return c;
+  }
+
+  private View view(ActorRef<OffloadedContainerProtocol.Command> c) {
+    TestProbe<View> probe = kit.createTestProbe();
+    c.tell(new OffloadedContainerProtocol.Get(probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void afterAnUpgradeTheStatusShowsWhatItsHealthWaitSawNotAnEarlierCheck() throws Exception {
+    OffloaderSettings settings = settings("up");
+    try (NpuContainerz npu = new NpuContainerz(kit.system(), settings)) {
+      ActorRef<OffloadedContainerProtocol.Command> c = started("up", npu, settings);
+      h.await(Duration.ofSeconds(30), () -> assertEquals(new NpuContainerz.Seen("RUNNING", "offload/kv:1"), view(c).seen()));
+      TestProbe<OffloadedContainerProtocol.SyncOutcome> sync = kit.createTestProbe();
+      c.tell(new OffloadedContainerProtocol.Sync("2", sync.getRef()));
+      assertEquals("upgraded", sync.receiveMessage(Duration.ofSeconds(30)).result());
+      // asked at once: the monitor's own checks stopped during the upgrade; what shows is the upgrade's last check
+      View v = view(c);
+      assertEquals(new NpuContainerz.Seen("RUNNING", "offload/kv:2"), v.seen());
+      assertEquals("healthy", v.health());
+    }
+  }
+
+  @Test
+  void aHealthCheckBegunBeforeAnOperatorsStartIsNotTakenForACrashAfterIt() throws Exception {
+    OffloaderSettings settings = settings("held");
+    try (HeldNpu npu = new HeldNpu(kit.system(), settings)) {
+      ActorRef<OffloadedContainerProtocol.Command> c = started("held", npu, settings);
+      TestProbe<Reply> reply = kit.createTestProbe();
+      c.tell(new OffloadedContainerProtocol.OperatorStop(reply.getRef()));
+      assertTrue(reply.receiveMessage(Duration.ofSeconds(30)).ok());
+      // the monitor's next check finds it stopped; its answer is held while an operator starts it again
+      npu.holdNext().get(30, TimeUnit.SECONDS);
+      c.tell(new OffloadedContainerProtocol.OperatorStart(reply.getRef()));
+      Reply start = reply.receiveMessage(Duration.ofSeconds(30));
+      assertTrue(start.ok(), start.message());
+      assertEquals("RUNNING offload/kv:1", h.onNpu("held"));
+      npu.release();
+      View v = view(c);
+      assertEquals(0, v.restartsInWindow(), v.toString());
+      assertTrue(v.book().history().stream().noneMatch(e -> e.kind().equals("failed")), v.book().history().toString());
+      // and the checks after it see it running
+      h.await(Duration.ofSeconds(30), () -> assertEquals(new NpuContainerz.Seen("RUNNING", "offload/kv:1"), view(c).seen()));
+      assertEquals("healthy", view(c).health());
+      assertEquals("RUNNING offload/kv:1", h.onNpu("held"));
+    }
+  }
+}
