@@ -46,8 +46,8 @@ final class ContainerFlows {
   private final java.util.Random random = new java.util.Random();
 
   /**
-   * {@code progress} hears where a flow is, in words, and {@code checked} each check a flow makes (what the NPU runs at
-   * its end), for the container's status.
+   * {@code progress} hears where a flow is, in words, and {@code checked} the checks a flow makes (in its health wait,
+   * and after a start or stop), so that the container's status shows what the NPU runs when the flow ends.
    */
   ContainerFlows(String tag, OffloaderSettings settings, NpuContainerz npu, Clock clock, Function<ContainerEvent, CompletionStage<Done>> record,
       java.util.function.Consumer<String> progress, java.util.function.Consumer<Health> checked) {
@@ -72,9 +72,17 @@ final class ContainerFlows {
     return record.apply(e);
   }
 
-  /** {@code def} started at {@code version} (its image made present first), then the event {@code started} makes journaled. */
+  /**
+   * {@code def} started at {@code version} (its image made present first), then the event {@code started} makes
+   * journaled, then checked.
+   */
   CompletionStage<Done> start(ContainerDef def, String version, java.util.function.Supplier<ContainerEvent> started) {
-    return launch(def, version).thenCompose(v -> record(started.get()));
+    return launch(def, version).thenCompose(v -> record(started.get())).thenCompose(d -> checkNow(def, version)).thenApply(h -> Done.getInstance());
+  }
+
+  /** {@code def}'s container stopped (SIGTERM first), then checked at {@code version}, what it should run. */
+  CompletionStage<Done> stop(ContainerDef def, String version) {
+    return npu.stop(def.name(), false).thenCompose(v -> checkNow(def, version)).thenApply(h -> Done.getInstance());
   }
 
   /** {@code def} started at {@code version}, its image made present first (nothing journaled). */
@@ -184,6 +192,14 @@ final class ContainerFlows {
         });
   }
 
+  /** A check that {@code checked} hears as the operation's own (it never fails: an NPU that does not answer is a Health too). */
+  private CompletionStage<Health> checkNow(ContainerDef def, String version) {
+    return check(def, version).thenApply(h -> {
+      checked.accept(h);
+      return h;
+    });
+  }
+
   /** Healthy without a break for {@code upgrade.min-healthy} before {@code upgrade.deadline}: see {@link Wait}. */
   private CompletionStage<Done> healthyFor(ContainerDef def, String version) {
     return new Wait(def, version).next();
@@ -219,12 +235,11 @@ final class ContainerFlows {
       if (now() >= deadline) {
         return CompletableFuture.failedFuture(new IllegalStateException(notHealthy("last check: " + (last == null ? "none" : last.why()))));
       }
-      return check(def, version).thenCompose(h -> {
+      return checkNow(def, version).thenCompose(h -> {
         long at = now();
         long gap = at - checkedAt;
         checkedAt = at;
         last = h;
-        checked.accept(h);
         if (!h.known() && h.npuAway()) {
           return away(h, at, gap);
         }

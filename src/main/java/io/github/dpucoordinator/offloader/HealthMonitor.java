@@ -61,20 +61,23 @@ final class HealthMonitor {
     detail = line;
   }
 
-  /** An operation ended (its line shown until the next check); the counting starts over. */
-  void operationEnded(String line) {
+  /** An operation ended (its line shown until the next check), {@code failed} or not; the counting starts over. */
+  void operationEnded(String line, boolean failed) {
     failuresInARow = 0;
     healthySinceMs = 0;
+    if (failed) { // what its checks saw is not how it ended
+      health = "failed";
+    }
     if (line != null) {
       detail = line;
     }
   }
 
-  /** {@code h} seen by an operation's own check (its health wait): what the NPU runs now, and how it is, without a verdict. */
+  /** {@code h} seen by an operation's own check (a health wait's, or after a start or stop): shown, without a verdict. */
   void seenByOperation(ContainerFlows.Health h) {
     if (h.known()) {
       lastSeen = h.seen();
-      health = h.healthy() ? "healthy" : h.seen().running() ? "unhealthy" : "failed";
+      health = h.healthy() ? "healthy" : "unhealthy";
     }
   }
 

@@ -39,6 +39,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The offloader's gNOI Containerz client: what it asks of the NPU, for this DPU's containers (label {@code dpu=<id>}).
  * An RPC the NPU does not implement fails with {@link Unsupported} naming it (SONiC's own NPU implements only Deploy).
+ * Not final: a test holds back one of its answers, to show what a late answer does.
  */
 class NpuContainerz implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NpuContainerz.class);

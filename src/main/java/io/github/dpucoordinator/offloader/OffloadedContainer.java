@@ -127,7 +127,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
         .onCommand(Record.class, (b, r) -> persist(r.event()).thenRun(n -> r.ack().tell(Done.getInstance())))
         .onCommand(FlowEnded.class, this::onFlowEnded)
         .onCommand(Define.class, (b, d) -> d.def().equals(b.def()) ? Effect().none()
-            : persist(new ContainerEvent.Defined(d.def(), now())))
+            : persist(new ContainerEvent.Defined(d.def(), now())).thenRun(x -> operation.forgetChecks())) // asked of the old definition
         .onCommand(Get.class, (b, g) -> {
           g.replyTo().tell(monitor.view(name, b, paused, operation.what(), now()));
           return Effect().none();
@@ -253,7 +253,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       return refusedWhileBusy(s.replyTo());
     }
     return persist(new ContainerEvent.Stopped(true, "by an operator", now())).thenRun(x -> run("stopping",
-        () -> npu.stop(name, false).thenApply(v -> new Result("stopped", name + " stopped; it stays stopped until `offloadctl start " + name
+        () -> flows.stop(b.def(), b.tag()).thenApply(v -> new Result("stopped", name + " stopped; it stays stopped until `offloadctl start " + name
             + "`")), r -> s.replyTo().tell(new Reply(r.kind().equals("stopped"), r.detail()))));
   }
 
@@ -283,7 +283,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       return Effect().none();
     }
     return persist(new ContainerEvent.Stopped(false, "the DPU halts (dpu-coordinator.offloader.stop-on-dpu-halt)", now()))
-        .thenRun(x -> run("stopping for the DPU halt", () -> npu.stop(name, false).thenApply(v -> new Result("stopped", name + " stopped")),
+        .thenRun(x -> run("stopping for the DPU halt", () -> flows.stop(b.def(), b.tag()).thenApply(v -> new Result("stopped", name + " stopped")),
             r -> h.replyTo().tell(new Reply(r.kind().equals("stopped"), r.detail()))));
   }
 
@@ -338,7 +338,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     if (f.failure() != null) {
       ctx.getLog().warn("{} {}", tag, r.detail());
     }
-    monitor.operationEnded(r.detail()); // shown until the next check
+    monitor.operationEnded(r.detail(), r.kind().equals("failed")); // shown until the next check
     f.then().accept(r);
     return Effect().none().thenUnstashAll();
   }

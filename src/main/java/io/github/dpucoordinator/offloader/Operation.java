@@ -26,9 +26,14 @@ final class Operation {
     return what;
   }
 
-  /** How many operations have begun: a health check begun before the last one began says nothing about now. */
+  /** Counts operations begun (and definitions changed): a health check begun before the count moved says nothing about now. */
   int epoch() {
     return epoch;
+  }
+
+  /** What a health check begun before now saw no longer counts (the container's definition changed). */
+  void forgetChecks() {
+    epoch++;
   }
 
   /** Starts {@code operation}: its flow, whose failure to even start is a failed stage like any other. */
