@@ -43,7 +43,8 @@ public final class GrpcServers {
     Function<HttpRequest, CompletionStage<HttpResponse>>[] all = handlers.toArray(new Function[0]);
     long max = system.settings().config().getBytes(GrpcMessageLimit.KEY);
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = GrpcDescriptions.capped(
-        PeerAuth.wrap(system, tls, policy, name, GrpcMessageLimit.of(max, ServiceHandler.concatOrNotFound(all))));
+        PeerAuth.wrap(system, tls, policy, name, GrpcMessageLimit.of(max, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(),
+        ServiceHandler.concatOrNotFound(all))));
     ServerBuilder builder = Http.get(system).newServerAt(host, port);
     return tls.https().map(builder::enableHttps).orElse(builder).bind(handler);
   }

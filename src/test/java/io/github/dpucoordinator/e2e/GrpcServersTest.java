@@ -52,7 +52,9 @@ class GrpcServersTest {
   /**
    * pekko-http 1.3.0 counts the request bytes it still buffers when a handler stops reading against the connection's
    * flow-control window for good (apache/pekko-http #1259): without the servers reading such requests to their end, every
-   * call on the connection stalled after some (the fuzzer's 20,000th on one connection; here the 21st).
+   * call on the connection stalled after some (the fuzzer's 20,000th on one connection; here the 21st). A cut call
+   * among the others still costs the connection about 52 KB of window (pekko-http's side of a client's reset): it
+   * stalls after about 90 such rounds, so the 40 here stay well below.
    */
   @Test
   void streamsRefusedOrCutBeforeTheirEndDoNotStallTheConnection() throws Exception {
@@ -72,6 +74,28 @@ class GrpcServersTest {
         // and sent to a method no service has (no handler ever reads it)
         assertEquals(Status.Code.UNIMPLEMENTED, connection.call("gnoi.containerz.Containerz/NoSuchMethod", MethodType.BIDI_STREAMING, messages,
             false, 5_000).getCode(), "call of an unknown method " + (i + 1));
+      }
+      assertEquals(Status.Code.OK, connection.call("gnoi.containerz.Containerz/ListImage", MethodType.SERVER_STREAMING, List.of(new byte[0]),
+          false, 5_000).getCode(), "the next call on the connection");
+    }
+  }
+
+  /**
+   * pekko-http 1.3.0 resets the stream of a request that no handler ever read once it is answered, and does not count
+   * the data the client had on its way by then against the connection's window (a FIXME in its Closed stream state), so
+   * its window shrank by about 34 KB with each call to a method no service has: every call on the connection stalled
+   * after 154 of 640 KiB. The servers now read such a request to its end.
+   */
+  @Test
+  void callsOfAMethodNoServiceHasDoNotStallTheConnection() throws Exception {
+    List<byte[]> messages = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      messages.add(new byte[64 * 1024]);
+    }
+    try (RawGrpc connection = new RawGrpc(binding.localAddress().getPort())) {
+      for (int i = 0; i < 200; i++) {
+        Status status = connection.call("gnoi.containerz.Containerz/NoSuchMethod", MethodType.BIDI_STREAMING, messages, false, 5_000);
+        assertEquals(Status.Code.UNIMPLEMENTED, status.getCode(), "call " + (i + 1) + ": " + status);
       }
       assertEquals(Status.Code.OK, connection.call("gnoi.containerz.Containerz/ListImage", MethodType.SERVER_STREAMING, List.of(new byte[0]),
           false, 5_000).getCode(), "the next call on the connection");
