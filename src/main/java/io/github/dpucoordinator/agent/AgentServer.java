@@ -101,7 +101,7 @@ public final class AgentServer {
             replies.stream().allMatch(OffloadedContainer.Reply::ok), replies.stream().map(OffloadedContainer.Reply::message)
                 .collect(java.util.stream.Collectors.joining("; ")), 0)));
         List<StepSpec> steps = new ArrayList<>(settings.shutdownSteps());
-        steps.add(StepSpec.command("stop-offloaded-containers", StepRunner.BUILTIN + HALT_STOP, o.callTimeout().multipliedBy(2)));
+        steps.add(StepSpec.command("stop-offloaded-containers", StepRunner.BUILTIN + HALT_STOP, o.haltStopTimeout()));
         settings = settings.withSteps(steps);
       }
     }

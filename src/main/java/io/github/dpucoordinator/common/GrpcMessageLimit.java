@@ -33,11 +33,13 @@ public final class GrpcMessageLimit {
 
   /**
    * {@code handler} behind the limit: a strict request is scanned at once, a streamed one as its bytes arrive. A
-   * streamed request its handler answered without reading (a method no service has, say) is read and dropped as one it
-   * stopped reading is (see {@link Check}): pekko-http 1.3.0 would reset its stream, and it does not count the data the
-   * client still had on its way then against the connection's flow-control window (a FIXME in its Closed stream state),
-   * so every such call shrank that window for good, about 34 KB for a request of 640 KiB, until every call on the
-   * connection stalled (GrpcServersTest: after 154 calls).
+   * streamed request its handler answered (or failed) without reading (a method no service has, say) is read and
+   * dropped as one it stopped reading is (see {@link Check}): the client, which has its answer, leaves such a stream open
+   * until its connection closes (its last messages wait for window that never comes), and pekko-http 1.3.0 keeps the
+   * bytes it holds for it counted against the connection's flow-control window all that time, about 34 KB for a request
+   * of 640 KiB: every call on the connection stalled after 154 such calls (GrpcServersTest). A handler must not read its
+   * request after its strict answer (none does: pekko-grpc's unary and server-streaming handlers read it first, and
+   * Deploy answers as a stream).
    */
   public static Function<HttpRequest, CompletionStage<HttpResponse>> of(long max, Materializer materializer,
       Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
@@ -51,11 +53,22 @@ public final class GrpcMessageLimit {
       Flow<ByteString, ByteString, Object> checked = Flow.fromGraph(new Check(max)).mapMaterializedValue(m -> (Object) read.getAndSet(true));
       // the scaladsl entity keeps its kind (and length) with its bytes checked; javadsl has no such call
       HttpEntity mine = ((org.apache.pekko.http.scaladsl.model.RequestEntity) entity).transformDataBytes(checked.asScala());
-      return handler.apply(request.withEntity((org.apache.pekko.http.javadsl.model.RequestEntity) mine)).thenApply(response -> {
-        if (response.entity().isStrict() && read.compareAndSet(false, true)) { // answered, its handler never read it
+      Runnable drop = () -> { // answered, or failed, and its handler never read it
+        if (read.compareAndSet(false, true)) {
           mine.getDataBytes().runWith(Sink.cancelled(), materializer);
         }
-        return response;
+      };
+      CompletionStage<HttpResponse> answer;
+      try {
+        answer = handler.apply(request.withEntity((org.apache.pekko.http.javadsl.model.RequestEntity) mine));
+      } catch (Exception | Error e) {
+        drop.run();
+        throw e;
+      }
+      return answer.whenComplete((response, failure) -> {
+        if (failure != null || response.entity().isStrict()) {
+          drop.run();
+        }
       });
     };
   }

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Containerz work of one offloaded container, as asynchronous flows that run off its actor's thread: a health
- * check, a start, an upgrade (and the rollback it falls back to) and a rollback. Each milestone is journaled through
+ * check, a start, a stop, an upgrade (and the rollback it falls back to) and a rollback. Each milestone is journaled through
  * {@code record} (the actor persists it) before the flow goes on; a flow ends in a {@link Result}.
  */
 final class ContainerFlows {
@@ -77,12 +77,26 @@ final class ContainerFlows {
    * journaled, then checked.
    */
   CompletionStage<Done> start(ContainerDef def, String version, java.util.function.Supplier<ContainerEvent> started) {
-    return launch(def, version).thenCompose(v -> record(started.get())).thenCompose(d -> checkNow(def, version)).thenApply(h -> Done.getInstance());
+    return launch(def, version).thenCompose(v -> record(started.get())).thenCompose(d -> checkAfter(def, version));
   }
 
   /** {@code def}'s container stopped (SIGTERM first), then checked at {@code version}, what it should run. */
   CompletionStage<Done> stop(ContainerDef def, String version) {
-    return npu.stop(def.name(), false).thenCompose(v -> checkNow(def, version)).thenApply(h -> Done.getInstance());
+    return npu.stop(def.name(), false).thenCompose(v -> checkAfter(def, version));
+  }
+
+  /**
+   * The check after a start or stop, heard by {@code checked}; given at most one {@code health.interval} (the monitor's
+   * next check tells, if it takes longer), so it costs an operation's time budget at most that.
+   */
+  private CompletionStage<Done> checkAfter(ContainerDef def, String version) {
+    return check(def, version).toCompletableFuture().completeOnTimeout(null, settings.health().interval().toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(h -> {
+          if (h != null) {
+            checked.accept(h);
+          }
+          return Done.getInstance();
+        });
   }
 
   /** {@code def} started at {@code version}, its image made present first (nothing journaled). */
@@ -121,10 +135,10 @@ final class ContainerFlows {
         .exceptionally(e -> new Result(NpuContainerz.unreachable(e) ? "deferred" : "failed", NpuContainerz.describe(e)));
   }
 
-  /** RUNNING on the NPU as {@code image:tag}, and its health port open if it has one. */
+  /** RUNNING on the NPU as {@code image:tag}, and its health port open if it has one; never failed (unknown instead). */
   CompletionStage<Health> check(ContainerDef def, String tag) {
     String want = def.image() + ":" + tag;
-    return npu.seen(def.name()).thenCompose(seen -> {
+    return CompletableFuture.completedFuture(def.name()).thenCompose(npu::seen).thenCompose(seen -> {
       if (!seen.running()) {
         return CompletableFuture.completedFuture(new Health(true, seen, false, "not running on the NPU (" + seen.status() + ")"));
       }
@@ -192,14 +206,6 @@ final class ContainerFlows {
         });
   }
 
-  /** A check that {@code checked} hears as the operation's own (it never fails: an NPU that does not answer is a Health too). */
-  private CompletionStage<Health> checkNow(ContainerDef def, String version) {
-    return check(def, version).thenApply(h -> {
-      checked.accept(h);
-      return h;
-    });
-  }
-
   /** Healthy without a break for {@code upgrade.min-healthy} before {@code upgrade.deadline}: see {@link Wait}. */
   private CompletionStage<Done> healthyFor(ContainerDef def, String version) {
     return new Wait(def, version).next();
@@ -235,11 +241,12 @@ final class ContainerFlows {
       if (now() >= deadline) {
         return CompletableFuture.failedFuture(new IllegalStateException(notHealthy("last check: " + (last == null ? "none" : last.why()))));
       }
-      return checkNow(def, version).thenCompose(h -> {
+      return check(def, version).thenCompose(h -> {
         long at = now();
         long gap = at - checkedAt;
         checkedAt = at;
         last = h;
+        checked.accept(h);
         if (!h.known() && h.npuAway()) {
           return away(h, at, gap);
         }

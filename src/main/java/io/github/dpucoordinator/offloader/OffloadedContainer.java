@@ -34,7 +34,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * it back on its own when the new version does not stay healthy), and does what an operator asks. What it must not
  * forget is journaled before it acts on it; an upgrade or rollback found half done after a restart is finished.
  *
- * <p>One operation runs at a time (a start, restart, upgrade or rollback: an asynchronous flow of Containerz calls that
+ * <p>One operation runs at a time (a start, restart, stop, upgrade or rollback: an asynchronous flow of Containerz calls that
  * journals its milestones through this actor); commands that must wait for it are stashed.
  */
 public final class OffloadedContainer extends EventSourcedBehavior<OffloadedContainerProtocol.Command, ContainerEvent, ContainerBook>

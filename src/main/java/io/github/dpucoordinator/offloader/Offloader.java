@@ -198,7 +198,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
         .onCommand(HaltStop.class, (r, h) -> {
           paused = true;
           List<CompletionStage<OffloadedContainer.Reply>> stops = new ArrayList<>();
-          children.values().forEach(c -> stops.add(AskPattern.ask(c, OffloadedContainer.HaltStop::new, settings.callTimeout().multipliedBy(2),
+          children.values().forEach(c -> stops.add(AskPattern.ask(c, OffloadedContainer.HaltStop::new, settings.haltStopTimeout(),
               ctx.getSystem().scheduler())));
           all(stops).thenAccept(h.replyTo()::tell);
           return Effect().none();
@@ -227,7 +227,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
   private void init(ActorRef<List<String>> replyTo) {
     paused = false;
     children.values().forEach(c -> c.tell(new OffloadedContainer.Pause(false)));
-    Duration wait = settings.callTimeout().multipliedBy(4).plus(settings.deployTimeout());
+    Duration wait = settings.callTimeout().multipliedBy(4).plus(settings.deployTimeout()).plus(settings.health().interval()); // and the check
     List<CompletionStage<String>> lines = new ArrayList<>();
     children.values().forEach(c -> lines.add(AskPattern.<OffloadedContainer.Command, String>ask(c, r -> new OffloadedContainer.Ensure(dpuVersion, r),
         wait, ctx.getSystem().scheduler()).exceptionally(e -> "init: no answer: " + NpuContainerz.describe(e))));

@@ -47,6 +47,11 @@ public record OffloaderSettings(String dpuId, String npuAddress, Path dataDir, S
     return s;
   }
 
+  /** How long stopping the containers for a DPU halt may take: StopContainer (with slack), then the check after it. */
+  public Duration haltStopTimeout() {
+    return callTimeout.multipliedBy(2).plus(health.interval());
+  }
+
   public HostPort npu() {
     return HostPort.parse(npuAddress, KEY + ".npu-address");
   }

@@ -53,8 +53,8 @@ class GrpcServersTest {
    * pekko-http 1.3.0 counts the request bytes it still buffers when a handler stops reading against the connection's
    * flow-control window for good (apache/pekko-http #1259): without the servers reading such requests to their end, every
    * call on the connection stalled after some (the fuzzer's 20,000th on one connection; here the 21st). A cut call
-   * among the others still costs the connection about 52 KB of window (pekko-http's side of a client's reset): it
-   * stalls after about 90 such rounds, so the 40 here stay well below.
+   * among the others still costs the connection about 52 KB of window (data that arrives after the client's reset is
+   * never credited back by pekko-http): it stalls after about 90 such rounds, so the 40 here stay well below.
    */
   @Test
   void streamsRefusedOrCutBeforeTheirEndDoNotStallTheConnection() throws Exception {
@@ -81,10 +81,10 @@ class GrpcServersTest {
   }
 
   /**
-   * pekko-http 1.3.0 resets the stream of a request that no handler ever read once it is answered, and does not count
-   * the data the client had on its way by then against the connection's window (a FIXME in its Closed stream state), so
-   * its window shrank by about 34 KB with each call to a method no service has: every call on the connection stalled
-   * after 154 of 640 KiB. The servers now read such a request to its end.
+   * A call to a method no service has is answered without its request being read; the client leaves the stream open
+   * (its last messages wait for window), and pekko-http 1.3.0 keeps what it holds of the request, about 34 KB of 640 KiB,
+   * counted against the connection's window while it is: every call on the connection stalled after 154 such calls. The
+   * servers now read such a request to its end.
    */
   @Test
   void callsOfAMethodNoServiceHasDoNotStallTheConnection() throws Exception {

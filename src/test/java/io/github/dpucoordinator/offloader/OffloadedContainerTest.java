@@ -84,8 +84,10 @@ class OffloadedContainerTest {
     h.close();
   }
 
+  /** Checked every 2 s: the check after a start or stop, given one interval, has time to answer on a loaded runner. */
   private OffloaderSettings settings(String name) {
-    return OffloaderSettings.of(h.config(dir.resolve(name), "[{name = " + name + ", image = \"offload/kv\"}]", Map.of()));
+    return OffloaderSettings.of(h.config(dir.resolve(name), "[{name = " + name + ", image = \"offload/kv\"}]",
+        Map.of("health.interval", "2s", "upgrade.min-healthy", "2s", "upgrade.deadline", "20s")));
   }
 
   /** A container {@code name} (offload/kv, version match-dpu) started at 1 by the initialization. */
