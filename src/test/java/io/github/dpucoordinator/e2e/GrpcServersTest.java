@@ -49,6 +49,15 @@ class GrpcServersTest {
     kit.shutdownTestKit();
   }
 
+  /** Ten messages of 64 KiB. */
+  private static List<byte[]> kibibytes640() {
+    List<byte[]> messages = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      messages.add(new byte[64 * 1024]);
+    }
+    return messages;
+  }
+
   /**
    * pekko-http 1.3.0 counts the request bytes it still buffers when a handler stops reading against the connection's
    * flow-control window for good (apache/pekko-http #1259): without the servers reading such requests to their end, every
@@ -60,9 +69,7 @@ class GrpcServersTest {
   void streamsRefusedOrCutBeforeTheirEndDoNotStallTheConnection() throws Exception {
     // a first message that is not protobuf (a field of wire type 7), then 640 KiB the server never reads
     List<byte[]> messages = new ArrayList<>(List.of(new byte[] {(byte) 0xFF, (byte) 0xFF, 0x07}));
-    for (int i = 0; i < 10; i++) {
-      messages.add(new byte[64 * 1024]);
-    }
+    messages.addAll(kibibytes640());
     try (RawGrpc connection = new RawGrpc(binding.localAddress().getPort())) {
       for (int i = 0; i < 40; i++) {
         Status status = connection.call("gnoi.containerz.Containerz/Deploy", MethodType.BIDI_STREAMING, messages, false, 5_000);
@@ -88,10 +95,7 @@ class GrpcServersTest {
    */
   @Test
   void callsOfAMethodNoServiceHasDoNotStallTheConnection() throws Exception {
-    List<byte[]> messages = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      messages.add(new byte[64 * 1024]);
-    }
+    List<byte[]> messages = kibibytes640();
     try (RawGrpc connection = new RawGrpc(binding.localAddress().getPort())) {
       for (int i = 0; i < 200; i++) {
         Status status = connection.call("gnoi.containerz.Containerz/NoSuchMethod", MethodType.BIDI_STREAMING, messages, false, 5_000);
