@@ -154,9 +154,9 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
   /** Goes on with the upgrade or rollback the book says is under way (found at start, or put off for an unreachable NPU). */
   private void resume(ContainerBook b) {
     if (b.phase().equals(ContainerBook.UPGRADING)) {
-      run("upgrading", () -> flows.upgrade(b.def(), b.from(), b.to(), null), r -> {});
+      run(Operation.UPGRADING, () -> flows.upgrade(b.def(), b.from(), b.to(), null), r -> {});
     } else if (b.phase().equals(ContainerBook.ROLLING_BACK)) {
-      run("rolling back", () -> flows.rollback(b.def(), b.from(), b.to()), r -> {});
+      run(Operation.ROLLING_BACK, () -> flows.rollback(b.def(), b.from(), b.to()), r -> {});
     }
   }
 
@@ -238,7 +238,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
 
   private Effect<ContainerEvent, ContainerBook> onOperatorStart(ContainerBook b, OperatorStart s) {
     if (!operation.callOffPendingRestart()) {
-      return refusedWhileBusy(s.replyTo());
+      return waitOrRefuse(s.replyTo());
     }
     ContainerDef def = b.def();
     String version = b.tag().isEmpty() ? def.tagFor(settings.configuredVersion()) : b.tag();
@@ -250,7 +250,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
 
   private Effect<ContainerEvent, ContainerBook> onOperatorStop(ContainerBook b, OperatorStop s) {
     if (!operation.callOffPendingRestart()) {
-      return refusedWhileBusy(s.replyTo());
+      return waitOrRefuse(s.replyTo());
     }
     return persist(new ContainerEvent.Stopped(true, "by an operator", now())).thenRun(x -> run("stopping",
         () -> flows.stop(b.def(), b.tag()).thenApply(v -> new Result("stopped", name + " stopped; it stays stopped until `offloadctl start " + name
@@ -259,7 +259,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
 
   private Effect<ContainerEvent, ContainerBook> onOperatorRollback(ContainerBook b, OperatorRollback r) {
     if (!operation.callOffPendingRestart()) {
-      return refusedWhileBusy(r.replyTo());
+      return waitOrRefuse(r.replyTo());
     }
     if (b.previousTag().isEmpty() || b.previousTag().equals(b.tag())) {
       r.replyTo().tell(new Reply(false, name + " has no previous version to roll back to (it runs " + b.tag() + ")"));
@@ -269,8 +269,8 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
     String failedTag = b.tag();
     String back = b.previousTag();
     return persist(new ContainerEvent.UpgradeFailed(failedTag, back, "rolled back by an operator", now()))
-        .thenRun(x -> run("rolling back", () -> flows.rollback(def, failedTag, back), res -> r.replyTo().tell(new Reply(res.kind().equals("rolled-back"),
-            res.detail()))));
+        .thenRun(x -> run(Operation.ROLLING_BACK, () -> flows.rollback(def, failedTag, back),
+            res -> r.replyTo().tell(new Reply(res.kind().equals("rolled-back"), res.detail()))));
   }
 
   private Effect<ContainerEvent, ContainerBook> onHaltStop(ContainerBook b, HaltStop h) {
@@ -287,7 +287,11 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
             r -> h.replyTo().tell(new Reply(r.kind().equals("stopped"), r.detail()))));
   }
 
-  private Effect<ContainerEvent, ContainerBook> refusedWhileBusy(ActorRef<Reply> replyTo) {
+  /** An operator's request while an operation runs: done after a start or stop, refused during an upgrade or rollback. */
+  private Effect<ContainerEvent, ContainerBook> waitOrRefuse(ActorRef<Reply> replyTo) {
+    if (!operation.refusesOperators()) {
+      return Effect().stash();
+    }
     replyTo.tell(new Reply(false, name + " is " + operation.what() + "; try again when that has ended"));
     return Effect().none();
   }
@@ -317,7 +321,7 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       boolean underWay = b.phase().equals(ContainerBook.UPGRADING) && b.to().equals(desired);
       String from = underWay ? b.from() : b.tag();
       String why = underWay ? null : def.versionPolicy().equals(ContainerDef.MATCH_DPU) ? "the DPU runs " + s.dpuVersion() : "version-policy " + desired;
-      run("upgrading", () -> flows.upgrade(def, from, desired, why), r -> s.replyTo().tell(new SyncOutcome(name, r.kind(), r.detail())));
+      run(Operation.UPGRADING, () -> flows.upgrade(def, from, desired, why), r -> s.replyTo().tell(new SyncOutcome(name, r.kind(), r.detail())));
     }
     return Effect().none();
   }

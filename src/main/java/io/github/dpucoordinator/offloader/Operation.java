@@ -6,6 +6,8 @@ package io.github.dpucoordinator.offloader;
  */
 final class Operation {
   private static final String RESTART_PENDING = "waiting to restart";
+  static final String UPGRADING = "upgrading";
+  static final String ROLLING_BACK = "rolling back";
 
   private String what;
   private int restartGeneration;
@@ -19,6 +21,14 @@ final class Operation {
   /** Running an operation proper (not only waiting to restart): what must wait for it is stashed. */
   boolean running() {
     return what != null && !RESTART_PENDING.equals(what);
+  }
+
+  /**
+   * Whether an operator's request is refused now rather than done after the operation: during an upgrade or rollback,
+   * which may take minutes (a start or stop is a few Containerz calls, and a Deploy at most).
+   */
+  boolean refusesOperators() {
+    return UPGRADING.equals(what) || ROLLING_BACK.equals(what);
   }
 
   /** What it is doing, in words (null when idle). */

@@ -36,37 +36,50 @@ class OffloadedContainerTest {
   private OffloaderHarness h;
   private ActorTestKit kit;
 
-  /** The real NPU client, but the answer to the one listing asked after {@link #holdNext} waits until {@link #release}. */
+  /** The real NPU client, but the answer to the one call of a kind asked after {@link #holdNext} waits until {@link #release}. */
   private static final class HeldNpu extends NpuContainerz {
+    private String armedFor;
     private CompletableFuture<Void> armed;
-    private CompletableFuture<Seen> answer;
-    private final CompletableFuture<Seen> held = new CompletableFuture<>();
+    private Runnable release;
 
     HeldNpu(org.apache.pekko.actor.typed.ActorSystem<?> system, OffloaderSettings settings) {
       super(system, settings);
     }
 
-    /** Completes once a listing is held: the answer it got is kept, not given. */
-    synchronized CompletableFuture<Void> holdNext() {
+    /** Completes once a call of {@code kind} ("seen" or "start") is held: it was made, and its answer is kept, not given. */
+    synchronized CompletableFuture<Void> holdNext(String kind) {
+      armedFor = kind;
       armed = new CompletableFuture<>();
       return armed;
     }
 
-    /** Gives the held listing its answer now (in this thread: the actor has it in its mailbox when this returns). */
-    void release() throws Exception {
-      held.complete(answer.get(10, TimeUnit.SECONDS));
+    /** Gives the held call its answer now (in this thread: the actor has it in its mailbox when this returns). */
+    void release() {
+      release.run();
+    }
+
+    private <T> CompletionStage<T> held(String kind, java.util.function.Supplier<CompletionStage<T>> call) {
+      synchronized (this) {
+        if (kind.equals(armedFor)) {
+          armedFor = null;
+          CompletableFuture<T> answer = call.get().toCompletableFuture();
+          CompletableFuture<T> given = new CompletableFuture<>();
+          release = () -> given.complete(answer.join());
+          answer.whenComplete((v, f) -> armed.complete(null));
+          return given;
+        }
+      }
+      return call.get();
     }
 
     @Override
     CompletionStage<Seen> seen(String name) {
-      synchronized (this) {
-        if (armed != null && !armed.isDone()) {
-          answer = super.seen(name).toCompletableFuture();
-          answer.whenComplete((s, f) -> armed.complete(null));
-          return held;
-        }
-      }
-      return super.seen(name);
+      return held("seen", () -> super.seen(name));
+    }
+
+    @Override
+    CompletionStage<String> start(ContainerDef def, String tag) {
+      return held("start", () -> super.start(def, tag));
     }
   }
 
@@ -101,6 +114,13 @@ class OffloadedContainerTest {
     return c;
   }
 
+  /** An operator's stop of {@code c}, answered. */
+  private Reply operatorStop(ActorRef<OffloadedContainerProtocol.Command> c) {
+    TestProbe<Reply> probe = kit.createTestProbe();
+    c.tell(new OffloadedContainerProtocol.OperatorStop(probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(30));
+  }
+
   private View view(ActorRef<OffloadedContainerProtocol.Command> c) {
     TestProbe<View> probe = kit.createTestProbe();
     c.tell(new OffloadedContainerProtocol.Get(probe.getRef()));
@@ -123,18 +143,42 @@ class OffloadedContainerTest {
     }
   }
 
+  /** A start or stop takes a few Containerz calls: an operator's request then is done after it, not refused. */
+  @Test
+  void anOperatorsStopSentDuringAStartIsDoneAfterIt() throws Exception {
+    OffloaderSettings settings = settings("queued");
+    try (HeldNpu npu = new HeldNpu(kit.system(), settings)) {
+      ActorRef<OffloadedContainerProtocol.Command> c = started("queued", npu, settings);
+      assertTrue(operatorStop(c).ok());
+      // an operator's start, held at its StartContainer's answer; a stop meanwhile
+      CompletableFuture<Void> held = npu.holdNext("start");
+      TestProbe<Reply> start = kit.createTestProbe();
+      c.tell(new OffloadedContainerProtocol.OperatorStart(start.getRef()));
+      held.get(30, TimeUnit.SECONDS);
+      TestProbe<Reply> stop = kit.createTestProbe();
+      c.tell(new OffloadedContainerProtocol.OperatorStop(stop.getRef()));
+      assertEquals("starting", view(c).detail().split(";")[0]); // asked after the stop: the stop came while the start ran
+      npu.release();
+      Reply started = start.receiveMessage(Duration.ofSeconds(30));
+      assertTrue(started.ok(), started.message());
+      Reply stopped = stop.receiveMessage(Duration.ofSeconds(30));
+      assertTrue(stopped.ok() && stopped.message().contains("stays stopped"), stopped.message());
+      assertEquals("STOPPED offload/kv:1", h.onNpu("queued"));
+      assertTrue(view(c).book().operatorStopped());
+    }
+  }
+
   @Test
   void aHealthCheckBegunBeforeAnOperatorsStartIsNotTakenForACrashAfterIt() throws Exception {
     OffloaderSettings settings = settings("held");
     try (HeldNpu npu = new HeldNpu(kit.system(), settings)) {
       ActorRef<OffloadedContainerProtocol.Command> c = started("held", npu, settings);
+      assertTrue(operatorStop(c).ok());
       TestProbe<Reply> reply = kit.createTestProbe();
-      c.tell(new OffloadedContainerProtocol.OperatorStop(reply.getRef()));
-      assertTrue(reply.receiveMessage(Duration.ofSeconds(30)).ok());
       // what the stop's own check saw shows as soon as it has answered
       assertEquals(List.of("STOPPED", "stopped"), List.of(view(c).seen().status(), view(c).health()));
       // the monitor's next check finds it stopped; its answer is held while an operator starts it again
-      npu.holdNext().get(30, TimeUnit.SECONDS);
+      npu.holdNext("seen").get(30, TimeUnit.SECONDS);
       c.tell(new OffloadedContainerProtocol.OperatorStart(reply.getRef()));
       Reply start = reply.receiveMessage(Duration.ofSeconds(30));
       assertTrue(start.ok(), start.message());
