@@ -283,11 +283,11 @@ public final class OffloadedContainer extends EventSourcedBehavior<OffloadedCont
       return Effect().none();
     }
     return persist(new ContainerEvent.Stopped(false, "the DPU halts (dpu-coordinator.offloader.stop-on-dpu-halt)", now()))
-        .thenRun(x -> run("stopping for the DPU halt", () -> flows.stop(b.def(), b.tag()).thenApply(v -> new Result("stopped", name + " stopped")),
+        .thenRun(x -> run(Operation.HALT_STOPPING, () -> flows.stop(b.def(), b.tag()).thenApply(v -> new Result("stopped", name + " stopped")),
             r -> h.replyTo().tell(new Reply(r.kind().equals("stopped"), r.detail()))));
   }
 
-  /** An operator's request while an operation runs: done after a start or stop, refused during an upgrade or rollback. */
+  /** An operator's request while an operation runs: done after a start or stop, else refused (see Operation.refusesOperators). */
   private Effect<ContainerEvent, ContainerBook> waitOrRefuse(ActorRef<Reply> replyTo) {
     if (!operation.refusesOperators()) {
       return Effect().stash();

@@ -8,6 +8,7 @@ final class Operation {
   private static final String RESTART_PENDING = "waiting to restart";
   static final String UPGRADING = "upgrading";
   static final String ROLLING_BACK = "rolling back";
+  static final String HALT_STOPPING = "stopping for the DPU halt";
 
   private String what;
   private int restartGeneration;
@@ -25,10 +26,11 @@ final class Operation {
 
   /**
    * Whether an operator's request is refused now rather than done after the operation: during an upgrade or rollback,
-   * which may take minutes (a start or stop is a few Containerz calls, and a Deploy at most).
+   * which may take minutes (a start or stop is a few Containerz calls, and a Deploy at most), and during the stop for
+   * a DPU halt (a start done after it would undo it while the DPU goes down).
    */
   boolean refusesOperators() {
-    return UPGRADING.equals(what) || ROLLING_BACK.equals(what);
+    return UPGRADING.equals(what) || ROLLING_BACK.equals(what) || HALT_STOPPING.equals(what);
   }
 
   /** What it is doing, in words (null when idle). */

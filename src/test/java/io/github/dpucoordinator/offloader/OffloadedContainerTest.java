@@ -46,7 +46,7 @@ class OffloadedContainerTest {
       super(system, settings);
     }
 
-    /** Completes once a call of {@code kind} ("seen" or "start") is held: it was made, and its answer is kept, not given. */
+    /** Completes once a call of {@code kind} ("seen", "start" or "stop") is held: it was made, and its answer is kept, not given. */
     synchronized CompletableFuture<Void> holdNext(String kind) {
       armedFor = kind;
       armed = new CompletableFuture<>();
@@ -80,6 +80,11 @@ class OffloadedContainerTest {
     @Override
     CompletionStage<String> start(ContainerDef def, String tag) {
       return held("start", () -> super.start(def, tag));
+    }
+
+    @Override
+    CompletionStage<Void> stop(String name, boolean force) {
+      return held("stop", () -> super.stop(name, force));
     }
   }
 
@@ -165,6 +170,27 @@ class OffloadedContainerTest {
       assertTrue(stopped.ok() && stopped.message().contains("stays stopped"), stopped.message());
       assertEquals("STOPPED offload/kv:1", h.onNpu("queued"));
       assertTrue(view(c).book().operatorStopped());
+    }
+  }
+
+  /** ... but not after the stop for a DPU halt, which a start would undo while the DPU goes down: refused then. */
+  @Test
+  void anOperatorsStartSentDuringTheStopForADpuHaltIsRefused() throws Exception {
+    OffloaderSettings settings = settings("halting");
+    try (HeldNpu npu = new HeldNpu(kit.system(), settings)) {
+      ActorRef<OffloadedContainerProtocol.Command> c = started("halting", npu, settings);
+      CompletableFuture<Void> held = npu.holdNext("stop");
+      TestProbe<Reply> halt = kit.createTestProbe();
+      c.tell(new OffloadedContainerProtocol.HaltStop(halt.getRef()));
+      held.get(30, TimeUnit.SECONDS);
+      TestProbe<Reply> start = kit.createTestProbe();
+      c.tell(new OffloadedContainerProtocol.OperatorStart(start.getRef()));
+      Reply refused = start.receiveMessage(Duration.ofSeconds(30));
+      assertTrue(!refused.ok() && refused.message().contains("is stopping for the DPU halt; try again"), refused.message());
+      npu.release();
+      assertTrue(halt.receiveMessage(Duration.ofSeconds(30)).ok());
+      assertEquals("STOPPED offload/kv:1", h.onNpu("halting"));
+      assertTrue(view(c).book().haltStopped());
     }
   }
 
