@@ -50,7 +50,10 @@ public final class GrpcMessageLimit {
         return handler.apply(request);
       }
       AtomicBoolean read = new AtomicBoolean();
-      Flow<ByteString, ByteString, Object> checked = Flow.fromGraph(new Check(max)).mapMaterializedValue(m -> (Object) read.getAndSet(true));
+      Flow<ByteString, ByteString, Object> checked = Flow.fromGraph(new Check(max)).mapMaterializedValue(m -> {
+        read.set(true); // its handler reads it
+        return m;
+      });
       // the scaladsl entity keeps its kind (and length) with its bytes checked; javadsl has no such call
       HttpEntity mine = ((org.apache.pekko.http.scaladsl.model.RequestEntity) entity).transformDataBytes(checked.asScala());
       Runnable drop = () -> { // answered, or failed, and its handler never read it

@@ -15,6 +15,8 @@ import io.github.dpucoordinator.common.tls.ServerTls;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SystemMaterializer;
 
 /**
  * Binds a set of pekko-grpc services, plus server reflection for them, on one host and port, behind {@link GrpcMessageLimit},
@@ -42,9 +44,9 @@ public final class GrpcServers {
     @SuppressWarnings("unchecked")
     Function<HttpRequest, CompletionStage<HttpResponse>>[] all = handlers.toArray(new Function[0]);
     long max = system.settings().config().getBytes(GrpcMessageLimit.KEY);
+    Materializer materializer = SystemMaterializer.get(system).materializer();
     Function<HttpRequest, CompletionStage<HttpResponse>> handler = GrpcDescriptions.capped(
-        PeerAuth.wrap(system, tls, policy, name, GrpcMessageLimit.of(max, org.apache.pekko.stream.SystemMaterializer.get(system).materializer(),
-        ServiceHandler.concatOrNotFound(all))));
+        PeerAuth.wrap(system, tls, policy, name, GrpcMessageLimit.of(max, materializer, ServiceHandler.concatOrNotFound(all))));
     ServerBuilder builder = Http.get(system).newServerAt(host, port);
     return tls.https().map(builder::enableHttps).orElse(builder).bind(handler);
   }

@@ -90,13 +90,9 @@ final class ContainerFlows {
    * next check tells, if it takes longer), so it costs an operation's time budget at most that.
    */
   private CompletionStage<Done> checkAfter(ContainerDef def, String version) {
-    return check(def, version).toCompletableFuture().completeOnTimeout(null, settings.health().interval().toMillis(), TimeUnit.MILLISECONDS)
-        .thenApply(h -> {
-          if (h != null) {
-            checked.accept(h);
-          }
-          return Done.getInstance();
-        });
+    Duration bound = settings.health().interval();
+    return check(def, version).toCompletableFuture().completeOnTimeout(Health.unknown(new TimeoutException("no answer within "
+        + bound.toMillis() + " ms")), bound.toMillis(), TimeUnit.MILLISECONDS).thenAccept(checked).thenApply(v -> Done.getInstance());
   }
 
   /** {@code def} started at {@code version}, its image made present first (nothing journaled). */

@@ -68,9 +68,7 @@ final class HealthMonitor {
     if (failed) { // what its checks saw is not how it ended
       health = "failed";
     }
-    if (line != null) {
-      detail = line;
-    }
+    detail = line;
   }
 
   /** {@code h} seen by an operation's own check (a health wait's, or after a start or stop): shown, without a verdict. */

@@ -227,7 +227,7 @@ public final class Offloader extends EventSourcedBehavior<Offloader.Command, Off
   private void init(ActorRef<List<String>> replyTo) {
     paused = false;
     children.values().forEach(c -> c.tell(new OffloadedContainer.Pause(false)));
-    Duration wait = settings.callTimeout().multipliedBy(4).plus(settings.deployTimeout()).plus(settings.health().interval()); // and the check
+    Duration wait = settings.startTimeout();
     List<CompletionStage<String>> lines = new ArrayList<>();
     children.values().forEach(c -> lines.add(AskPattern.<OffloadedContainer.Command, String>ask(c, r -> new OffloadedContainer.Ensure(dpuVersion, r),
         wait, ctx.getSystem().scheduler()).exceptionally(e -> "init: no answer: " + NpuContainerz.describe(e))));

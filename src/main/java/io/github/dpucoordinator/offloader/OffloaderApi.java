@@ -49,7 +49,7 @@ final class OffloaderApi implements io.github.dpucoordinator.proto.offloader.Off
     this.offloader = offloader;
     this.settings = settings;
     this.npu = npu;
-    this.ask = settings.callTimeout().multipliedBy(4).plus(settings.deployTimeout());
+    this.ask = settings.startTimeout();
   }
 
   @Override

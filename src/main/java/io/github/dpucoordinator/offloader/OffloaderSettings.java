@@ -47,6 +47,14 @@ public record OffloaderSettings(String dpuId, String npuAddress, Path dataDir, S
     return s;
   }
 
+  /**
+   * How long a start may take (the initialization's, an operator's): ListContainer, ListImage, a Deploy, StartContainer
+   * and the journal (with slack), then the check after it.
+   */
+  public Duration startTimeout() {
+    return callTimeout.multipliedBy(4).plus(deployTimeout).plus(health.interval());
+  }
+
   /** How long stopping the containers for a DPU halt may take: StopContainer (with slack), then the check after it. */
   public Duration haltStopTimeout() {
     return callTimeout.multipliedBy(2).plus(health.interval());

@@ -112,24 +112,30 @@ class OffloadedContainerTest {
   private ActorRef<OffloadedContainerProtocol.Command> started(String name, NpuContainerz npu, OffloaderSettings settings) {
     ActorRef<OffloadedContainerProtocol.Command> c = kit.spawn(OffloadedContainer.create(name, settings, npu, Clock.systemUTC()), name);
     c.tell(new OffloadedContainerProtocol.Define(settings.containers().get(0)));
-    TestProbe<String> init = kit.createTestProbe();
-    c.tell(new OffloadedContainerProtocol.Ensure("1", init.getRef()));
-    String line = init.receiveMessage(Duration.ofSeconds(30));
+    String line = this.<String>sent(c, r -> new OffloadedContainerProtocol.Ensure("1", r)).receiveMessage(Duration.ofSeconds(30));
     assertTrue(line.contains("started offload/kv:1"), line);
     return c;
   }
 
+  /** {@code request} sent to {@code c}; the probe that hears its answer. */
+  private <T> TestProbe<T> sent(ActorRef<OffloadedContainerProtocol.Command> c,
+      java.util.function.Function<ActorRef<T>, OffloadedContainerProtocol.Command> request) {
+    TestProbe<T> probe = kit.createTestProbe();
+    c.tell(request.apply(probe.getRef()));
+    return probe;
+  }
+
   /** An operator's stop of {@code c}, answered. */
   private Reply operatorStop(ActorRef<OffloadedContainerProtocol.Command> c) {
-    TestProbe<Reply> probe = kit.createTestProbe();
-    c.tell(new OffloadedContainerProtocol.OperatorStop(probe.getRef()));
-    return probe.receiveMessage(Duration.ofSeconds(30));
+    return sent(c, OffloadedContainerProtocol.OperatorStop::new).receiveMessage(Duration.ofSeconds(30));
+  }
+
+  private static void assertNoFailure(View v) {
+    assertTrue(v.book().history().stream().noneMatch(e -> e.kind().equals("failed")), v.book().history().toString());
   }
 
   private View view(ActorRef<OffloadedContainerProtocol.Command> c) {
-    TestProbe<View> probe = kit.createTestProbe();
-    c.tell(new OffloadedContainerProtocol.Get(probe.getRef()));
-    return probe.receiveMessage(Duration.ofSeconds(10));
+    return sent(c, OffloadedContainerProtocol.Get::new).receiveMessage(Duration.ofSeconds(10));
   }
 
   @Test
@@ -138,9 +144,8 @@ class OffloadedContainerTest {
     try (NpuContainerz npu = new NpuContainerz(kit.system(), settings)) {
       ActorRef<OffloadedContainerProtocol.Command> c = started("up", npu, settings);
       h.await(Duration.ofSeconds(30), () -> assertEquals(new NpuContainerz.Seen("RUNNING", "offload/kv:1"), view(c).seen()));
-      TestProbe<OffloadedContainerProtocol.SyncOutcome> sync = kit.createTestProbe();
-      c.tell(new OffloadedContainerProtocol.Sync("2", sync.getRef()));
-      assertEquals("upgraded", sync.receiveMessage(Duration.ofSeconds(30)).result());
+      assertEquals("upgraded", this.<OffloadedContainerProtocol.SyncOutcome>sent(c, r -> new OffloadedContainerProtocol.Sync("2", r))
+          .receiveMessage(Duration.ofSeconds(30)).result());
       // asked at once: the monitor's own checks stopped during the upgrade; what shows is the upgrade's last check
       View v = view(c);
       assertEquals(new NpuContainerz.Seen("RUNNING", "offload/kv:2"), v.seen());
@@ -157,11 +162,9 @@ class OffloadedContainerTest {
       assertTrue(operatorStop(c).ok());
       // an operator's start, held at its StartContainer's answer; a stop meanwhile
       CompletableFuture<Void> held = npu.holdNext("start");
-      TestProbe<Reply> start = kit.createTestProbe();
-      c.tell(new OffloadedContainerProtocol.OperatorStart(start.getRef()));
+      TestProbe<Reply> start = sent(c, OffloadedContainerProtocol.OperatorStart::new);
       held.get(30, TimeUnit.SECONDS);
-      TestProbe<Reply> stop = kit.createTestProbe();
-      c.tell(new OffloadedContainerProtocol.OperatorStop(stop.getRef()));
+      TestProbe<Reply> stop = sent(c, OffloadedContainerProtocol.OperatorStop::new);
       assertEquals("starting", view(c).detail().split(";")[0]); // asked after the stop: the stop came while the start ran
       npu.release();
       Reply started = start.receiveMessage(Duration.ofSeconds(30));
@@ -180,12 +183,9 @@ class OffloadedContainerTest {
     try (HeldNpu npu = new HeldNpu(kit.system(), settings)) {
       ActorRef<OffloadedContainerProtocol.Command> c = started("halting", npu, settings);
       CompletableFuture<Void> held = npu.holdNext("stop");
-      TestProbe<Reply> halt = kit.createTestProbe();
-      c.tell(new OffloadedContainerProtocol.HaltStop(halt.getRef()));
+      TestProbe<Reply> halt = sent(c, OffloadedContainerProtocol.HaltStop::new);
       held.get(30, TimeUnit.SECONDS);
-      TestProbe<Reply> start = kit.createTestProbe();
-      c.tell(new OffloadedContainerProtocol.OperatorStart(start.getRef()));
-      Reply refused = start.receiveMessage(Duration.ofSeconds(30));
+      Reply refused = sent(c, OffloadedContainerProtocol.OperatorStart::new).receiveMessage(Duration.ofSeconds(30));
       assertTrue(!refused.ok() && refused.message().contains("is stopping for the DPU halt; try again"), refused.message());
       npu.release();
       assertTrue(halt.receiveMessage(Duration.ofSeconds(30)).ok());
@@ -200,23 +200,21 @@ class OffloadedContainerTest {
     try (HeldNpu npu = new HeldNpu(kit.system(), settings)) {
       ActorRef<OffloadedContainerProtocol.Command> c = started("held", npu, settings);
       assertTrue(operatorStop(c).ok());
-      TestProbe<Reply> reply = kit.createTestProbe();
       // what the stop's own check saw shows as soon as it has answered
       assertEquals(List.of("STOPPED", "stopped"), List.of(view(c).seen().status(), view(c).health()));
       // the monitor's next check finds it stopped; its answer is held while an operator starts it again
       npu.holdNext("seen").get(30, TimeUnit.SECONDS);
-      c.tell(new OffloadedContainerProtocol.OperatorStart(reply.getRef()));
-      Reply start = reply.receiveMessage(Duration.ofSeconds(30));
+      Reply start = sent(c, OffloadedContainerProtocol.OperatorStart::new).receiveMessage(Duration.ofSeconds(30));
       assertTrue(start.ok(), start.message());
       assertEquals("RUNNING offload/kv:1", h.onNpu("held"));
       View started = view(c);
       assertEquals(List.of(new NpuContainerz.Seen("RUNNING", "offload/kv:1"), "healthy"), List.of(started.seen(), started.health()));
       npu.release();
-      assertTrue(view(c).book().history().stream().noneMatch(e -> e.kind().equals("failed")), view(c).book().history().toString());
+      assertNoFailure(view(c));
       // a check begun after the start has been made (the held answer came before it) and took nothing for a crash either
       h.await(Duration.ofSeconds(30), () -> assertEquals("RUNNING offload/kv:1", view(c).detail()));
       View later = view(c);
-      assertTrue(later.book().history().stream().noneMatch(e -> e.kind().equals("failed")), later.book().history().toString());
+      assertNoFailure(later);
       assertEquals(List.of("healthy", 0), List.of(later.health(), later.restartsInWindow()));
       assertEquals("RUNNING offload/kv:1", h.onNpu("held"));
     }
